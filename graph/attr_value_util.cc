@@ -1,0 +1,152 @@
+#include "graph/attr_value_util.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace dflow {
+namespace {
+
+absl::StatusOr<const AttrValue*> Find(const AttrMap& attrs, absl::string_view name,
+                                      AttrValue::ValueCase expected, const char* kind) {
+  auto it = attrs.find(std::string(name));
+  if (it == attrs.end()) return absl::NotFoundError(absl::StrCat("missing attr '", name, "'"));
+  if (it->second.value_case() != expected) {
+    return absl::InvalidArgumentError(absl::StrCat("attr '", name, "' is ",
+                                                   AttrValueKind(it->second), ", expected ", kind));
+  }
+  return &it->second;
+}
+
+}  // namespace
+
+#define DFLOW_FIND_ATTR(var, kase, kind)                                   \
+  absl::StatusOr<const AttrValue*> var = Find(attrs, name, AttrValue::kase, kind); \
+  if (!var.ok()) return var.status()
+
+absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, bool* value) {
+  DFLOW_FIND_ATTR(v, kB, "bool");
+  *value = (*v)->b();
+  return absl::OkStatus();
+}
+absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, int64_t* value) {
+  DFLOW_FIND_ATTR(v, kI, "int");
+  *value = (*v)->i();
+  return absl::OkStatus();
+}
+absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, int32_t* value) {
+  DFLOW_FIND_ATTR(v, kI, "int");
+  *value = static_cast<int32_t>((*v)->i());
+  return absl::OkStatus();
+}
+absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, float* value) {
+  DFLOW_FIND_ATTR(v, kF, "float");
+  *value = (*v)->f();
+  return absl::OkStatus();
+}
+absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, DataType* value) {
+  DFLOW_FIND_ATTR(v, kType, "type");
+  *value = (*v)->type();
+  return absl::OkStatus();
+}
+absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::string* value) {
+  DFLOW_FIND_ATTR(v, kS, "string");
+  *value = (*v)->s();
+  return absl::OkStatus();
+}
+absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, PartialTensorShape* value) {
+  DFLOW_FIND_ATTR(v, kShape, "shape");
+  absl::StatusOr<PartialTensorShape> shape = PartialTensorShape::FromProto((*v)->shape());
+  if (!shape.ok()) return shape.status();
+  *value = *shape;
+  return absl::OkStatus();
+}
+absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, Tensor* value) {
+  DFLOW_FIND_ATTR(v, kTensor, "tensor");
+  absl::StatusOr<Tensor> t = Tensor::FromProto((*v)->tensor());
+  if (!t.ok()) return t.status();
+  *value = *t;
+  return absl::OkStatus();
+}
+absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::vector<int64_t>* value) {
+  DFLOW_FIND_ATTR(v, kList, "list(int)");
+  value->assign((*v)->list().i().begin(), (*v)->list().i().end());
+  return absl::OkStatus();
+}
+absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::vector<int32_t>* value) {
+  DFLOW_FIND_ATTR(v, kList, "list(int)");
+  value->assign((*v)->list().i().begin(), (*v)->list().i().end());
+  return absl::OkStatus();
+}
+absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::vector<DataType>* value) {
+  DFLOW_FIND_ATTR(v, kList, "list(type)");
+  value->clear();
+  for (int t : (*v)->list().type()) value->push_back(static_cast<DataType>(t));
+  return absl::OkStatus();
+}
+
+#undef DFLOW_FIND_ATTR
+
+AttrValue MakeAttr(bool value) { AttrValue a; a.set_b(value); return a; }
+AttrValue MakeAttr(int64_t value) { AttrValue a; a.set_i(value); return a; }
+AttrValue MakeAttr(int value) { AttrValue a; a.set_i(value); return a; }
+AttrValue MakeAttr(float value) { AttrValue a; a.set_f(value); return a; }
+AttrValue MakeAttr(DataType value) { AttrValue a; a.set_type(value); return a; }
+AttrValue MakeAttr(absl::string_view value) { AttrValue a; a.set_s(std::string(value)); return a; }
+AttrValue MakeAttr(const char* value) { return MakeAttr(absl::string_view(value)); }
+AttrValue MakeAttr(const PartialTensorShape& value) {
+  AttrValue a;
+  value.ToProto(a.mutable_shape());
+  return a;
+}
+AttrValue MakeAttr(const TensorShape& value) { return MakeAttr(PartialTensorShape(value)); }
+AttrValue MakeAttr(const Tensor& value) {
+  AttrValue a;
+  value.ToProto(a.mutable_tensor());
+  return a;
+}
+AttrValue MakeAttr(absl::Span<const int64_t> value) {
+  AttrValue a;
+  a.mutable_list();
+  for (int64_t v : value) a.mutable_list()->add_i(v);
+  return a;
+}
+AttrValue MakeAttr(const std::vector<int>& value) {
+  AttrValue a;
+  a.mutable_list();
+  for (int v : value) a.mutable_list()->add_i(v);
+  return a;
+}
+AttrValue MakeAttr(absl::Span<const DataType> value) {
+  AttrValue a;
+  a.mutable_list();
+  for (DataType v : value) a.mutable_list()->add_type(v);
+  return a;
+}
+
+std::string AttrValueKind(const AttrValue& value) {
+  switch (value.value_case()) {
+    case AttrValue::kS: return "string";
+    case AttrValue::kI: return "int";
+    case AttrValue::kF: return "float";
+    case AttrValue::kB: return "bool";
+    case AttrValue::kType: return "type";
+    case AttrValue::kShape: return "shape";
+    case AttrValue::kTensor: return "tensor";
+    case AttrValue::kFunc: return "func";
+    case AttrValue::kPlaceholder: return "placeholder";
+    case AttrValue::kList: {
+      const auto& l = value.list();
+      if (l.s_size() > 0) return "list(string)";
+      if (l.i_size() > 0) return "list(int)";
+      if (l.f_size() > 0) return "list(float)";
+      if (l.b_size() > 0) return "list(bool)";
+      if (l.type_size() > 0) return "list(type)";
+      if (l.shape_size() > 0) return "list(shape)";
+      if (l.tensor_size() > 0) return "list(tensor)";
+      return "list";
+    }
+    case AttrValue::VALUE_NOT_SET: return "empty";
+  }
+  return "unknown";
+}
+
+}  // namespace dflow

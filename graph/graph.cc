@@ -1,0 +1,156 @@
+#include "graph/graph.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace dflow {
+
+// The dflow producer version written to GraphDefs; TensorFlow 1.15 writes 134, and anything
+// >= 22 means a zero-dim Placeholder shape is a real scalar.
+constexpr int kGraphDefProducer = 134;
+
+DataType Output::type() const { return node_->output_type(index_); }
+const PartialTensorShape& Output::shape() const { return node_->output_shape(index_); }
+std::string Output::name() const {
+  return index_ == 0 ? node_->name() : absl::StrCat(node_->name(), ":", index_);
+}
+
+const AttrValue* Node::FindAttr(absl::string_view name) const {
+  auto it = spec_.attrs.find(std::string(name));
+  return it == spec_.attrs.end() ? nullptr : &it->second;
+}
+
+std::string Node::DebugString() const { return absl::StrCat("'", name(), "' (", op(), ")"); }
+
+Graph::Graph() {
+  versions_.set_producer(kGraphDefProducer);
+  versions_.set_min_consumer(0);
+}
+
+Graph::~Graph() = default;
+
+absl::StatusOr<Node*> Graph::AddNode(NodeSpec spec) {
+  if (spec.name.empty()) return absl::InvalidArgumentError("node name is empty");
+  if (by_name_.contains(spec.name)) {
+    return absl::AlreadyExistsError(absl::StrCat("duplicate node name '", spec.name, "'"));
+  }
+  const size_t n_in = spec.inputs.size(), n_out = spec.output_types.size();
+  if (spec.input_types.size() != n_in || spec.input_is_ref.size() != n_in ||
+      spec.output_is_ref.size() != n_out || spec.output_shapes.size() != n_out) {
+    return absl::InternalError(absl::StrCat("node '", spec.name, "' has inconsistent typing"));
+  }
+  auto belongs = [this](const Node* n) {
+    return n != nullptr && n->id() < num_nodes() && nodes_[n->id()].get() == n;
+  };
+  for (size_t i = 0; i < n_in; ++i) {
+    const Output& in = spec.inputs[i];
+    if (!belongs(in.node())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("node '", spec.name, "': input ", i, " is not a node of this graph"));
+    }
+    if (in.index() < 0 || in.index() >= in.node()->num_outputs()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "node '", spec.name, "': input ", i, " refers to output ", in.index(), " of '",
+          in.node()->name(), "', which has ", in.node()->num_outputs(), " outputs"));
+    }
+    if (in.type() != spec.input_types[i]) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "node '", spec.name, "' (", spec.op, "): input ", i, " from '", in.name(), "' is ",
+          DataTypeString(in.type()), " but ", DataTypeString(spec.input_types[i]),
+          " is expected"));
+    }
+    if (spec.input_is_ref[i] && !in.node()->output_is_ref(in.index())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("node '", spec.name, "' (", spec.op, "): input ", i, " needs a variable, but '",
+                       in.name(), "' is not one"));
+    }
+  }
+  for (Node* c : spec.control_inputs) {
+    if (!belongs(c)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("node '", spec.name, "': a control input is not a node of this graph"));
+    }
+  }
+  auto node = std::unique_ptr<Node>(new Node(num_nodes(), std::move(spec)));
+  Node* raw = node.get();
+  for (int i = 0; i < raw->num_inputs(); ++i) raw->input(i).node()->out_edges_.push_back({raw, i});
+  for (Node* c : raw->control_inputs()) c->control_outputs_.push_back(raw);
+  by_name_[raw->name()] = raw;
+  nodes_.push_back(std::move(node));
+  return raw;
+}
+
+Node* Graph::FindNode(absl::string_view name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+absl::StatusOr<Output> Graph::FindOutput(absl::string_view name) const {
+  absl::StatusOr<std::pair<std::string, int>> parsed = ParseInputName(name);
+  if (!parsed.ok()) return parsed.status();
+  if (parsed->second < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("'", name, "' names a control edge, not a tensor"));
+  }
+  Node* node = FindNode(parsed->first);
+  if (node == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no node named '", parsed->first, "' in the graph"));
+  }
+  if (parsed->second >= node->num_outputs()) {
+    return absl::OutOfRangeError(absl::StrCat("node ", node->DebugString(), " has ",
+                                              node->num_outputs(), " outputs; '", name,
+                                              "' asks for output ", parsed->second));
+  }
+  return Output(node, parsed->second);
+}
+
+std::vector<Node*> Graph::nodes() const {
+  std::vector<Node*> out;
+  out.reserve(nodes_.size());
+  for (const auto& n : nodes_) out.push_back(n.get());
+  return out;
+}
+
+std::string Graph::UniqueName(absl::string_view base) {
+  auto [it, first_use] = name_counters_.try_emplace(std::string(base), 0);
+  if (first_use && !by_name_.contains(base)) return std::string(base);
+  std::string name;
+  do {
+    name = absl::StrCat(base, "_", ++it->second);
+  } while (by_name_.contains(name));
+  return name;
+}
+
+void Graph::ToGraphDef(GraphDef* def) const {
+  def->Clear();
+  *def->mutable_versions() = versions_;
+  for (const auto& node : nodes_) {
+    NodeDef* nd = def->add_node();
+    nd->set_name(node->name());
+    nd->set_op(node->op());
+    if (!node->device().empty()) nd->set_device(node->device());
+    for (const Output& in : node->inputs()) nd->add_input(in.name());
+    for (const Node* c : node->control_inputs()) nd->add_input(absl::StrCat("^", c->name()));
+    for (const auto& [name, value] : node->attrs()) (*nd->mutable_attr())[name] = value;
+  }
+}
+
+absl::StatusOr<std::pair<std::string, int>> ParseInputName(absl::string_view input) {
+  if (!input.empty() && input[0] == '^') {
+    if (input.size() == 1) return absl::InvalidArgumentError("empty control input name '^'");
+    return std::make_pair(std::string(input.substr(1)), -1);
+  }
+  const size_t colon = input.rfind(':');
+  if (colon == absl::string_view::npos) {
+    if (input.empty()) return absl::InvalidArgumentError("empty input name");
+    return std::make_pair(std::string(input), 0);
+  }
+  int index = 0;
+  if (colon == 0 || !absl::SimpleAtoi(input.substr(colon + 1), &index) || index < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed input '", input, "': expected 'node' or 'node:index'"));
+  }
+  return std::make_pair(std::string(input.substr(0, colon)), index);
+}
+
+}  // namespace dflow

@@ -1,0 +1,148 @@
+// The dataflow graph: nodes with data inputs (Output = producer node + output index) and
+// control inputs. Nodes are only ever appended and every input must already exist, so node ids
+// are a topological order and a Graph can never hold a cycle.
+//
+// The graph layer knows nothing about op schemas: ops/ validates a node (types, attrs, shapes)
+// before calling Graph::AddNode, and fills in the typing fields of NodeSpec.
+#ifndef DFLOW_GRAPH_GRAPH_H_
+#define DFLOW_GRAPH_GRAPH_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "graph/tensor_shape.h"
+#include "graph/types.h"
+#include "proto/graph.pb.h"
+
+namespace dflow {
+
+class Node;
+
+using AttrMap = std::map<std::string, AttrValue>;
+
+// One output of a node. Also the handle the C++ builder API passes around.
+class Output {
+ public:
+  Output() = default;
+  Output(Node* node, int index = 0) : node_(node), index_(index) {}  // NOLINT
+
+  Node* node() const { return node_; }
+  int index() const { return index_; }
+  DataType type() const;
+  const PartialTensorShape& shape() const;
+  std::string name() const;  // "node" for index 0, else "node:index" (GraphDef input syntax).
+
+  bool operator==(const Output& o) const { return node_ == o.node_ && index_ == o.index_; }
+  bool operator!=(const Output& o) const { return !(*this == o); }
+  template <typename H>
+  friend H AbslHashValue(H h, const Output& o) {
+    return H::combine(std::move(h), o.node_, o.index_);
+  }
+
+ private:
+  Node* node_ = nullptr;
+  int index_ = 0;
+};
+
+// Everything needed to add a node; ops/NodeBuilder fills it from the op's schema.
+struct NodeSpec {
+  std::string name;
+  std::string op;
+  std::string device;
+  std::vector<Output> inputs;
+  std::vector<Node*> control_inputs;
+  AttrMap attrs;
+  std::vector<DataType> input_types;   // Expected type of each input (base type, never _REF).
+  std::vector<bool> input_is_ref;      // Input slot takes a variable reference (Assign's `ref`).
+  std::vector<DataType> output_types;
+  std::vector<bool> output_is_ref;     // Output is a variable reference (VariableV2's `ref`).
+  std::vector<PartialTensorShape> output_shapes;
+};
+
+class Node {
+ public:
+  int id() const { return id_; }
+  const std::string& name() const { return spec_.name; }
+  const std::string& op() const { return spec_.op; }
+  const std::string& device() const { return spec_.device; }
+  const AttrMap& attrs() const { return spec_.attrs; }
+  const AttrValue* FindAttr(absl::string_view name) const;
+
+  int num_inputs() const { return static_cast<int>(spec_.inputs.size()); }
+  const Output& input(int i) const { return spec_.inputs[i]; }
+  const std::vector<Output>& inputs() const { return spec_.inputs; }
+  DataType input_type(int i) const { return spec_.input_types[i]; }
+  bool input_is_ref(int i) const { return spec_.input_is_ref[i]; }
+  const std::vector<Node*>& control_inputs() const { return spec_.control_inputs; }
+
+  int num_outputs() const { return static_cast<int>(spec_.output_types.size()); }
+  DataType output_type(int i) const { return spec_.output_types[i]; }
+  bool output_is_ref(int i) const { return spec_.output_is_ref[i]; }
+  const PartialTensorShape& output_shape(int i) const { return spec_.output_shapes[i]; }
+  const std::vector<DataType>& output_types() const { return spec_.output_types; }
+
+  // Consumers: (node, input slot) for each data edge out of this node, in insertion order.
+  const std::vector<std::pair<Node*, int>>& out_edges() const { return out_edges_; }
+  const std::vector<Node*>& control_outputs() const { return control_outputs_; }
+
+  std::string DebugString() const;  // "'linear/MatMul' (MatMul)"
+
+ private:
+  friend class Graph;
+  Node(int id, NodeSpec spec) : id_(id), spec_(std::move(spec)) {}
+
+  int id_;
+  NodeSpec spec_;
+  std::vector<std::pair<Node*, int>> out_edges_;
+  std::vector<Node*> control_outputs_;
+};
+
+class Graph {
+ public:
+  Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+  ~Graph();
+
+  // Appends a node. Fails on a duplicate or empty name, an input from another graph or out of
+  // range, an input whose type is not the expected one, or inconsistent typing vectors.
+  absl::StatusOr<Node*> AddNode(NodeSpec spec);
+
+  Node* FindNode(absl::string_view name) const;
+  // Parses "node", "node:1" (no "^"); fails naming the missing node or bad index.
+  absl::StatusOr<Output> FindOutput(absl::string_view name) const;
+
+  int num_nodes() const { return static_cast<int>(nodes_.size()); }
+  Node* node(int id) const { return nodes_[id].get(); }
+  // All nodes in id (= topological) order.
+  std::vector<Node*> nodes() const;
+
+  // A name not yet used in this graph: `base`, else `base_1`, `base_2`, ...
+  std::string UniqueName(absl::string_view base);
+
+  const VersionDef& versions() const { return versions_; }
+  VersionDef* mutable_versions() { return &versions_; }
+
+  // Writes every node in id order, with attrs and "name:idx"/"^ctrl" inputs.
+  void ToGraphDef(GraphDef* def) const;
+
+ private:
+  std::vector<std::unique_ptr<Node>> nodes_;
+  absl::flat_hash_map<std::string, Node*> by_name_;
+  absl::flat_hash_map<std::string, int> name_counters_;
+  VersionDef versions_;
+};
+
+// Splits a GraphDef input string: "^ctrl" -> ("ctrl", -1); "node:2" -> ("node", 2);
+// "node" -> ("node", 0). Fails on an empty name or a malformed index.
+absl::StatusOr<std::pair<std::string, int>> ParseInputName(absl::string_view input);
+
+}  // namespace dflow
+
+#endif  // DFLOW_GRAPH_GRAPH_H_

@@ -1,0 +1,88 @@
+#include "graph/graph_def_io.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/text_format.h"
+
+namespace dflow {
+namespace {
+
+// Text protos are printable ASCII; binary GraphDefs start with a field tag byte below 0x20
+// or contain other control bytes early on.
+bool LooksLikeText(const std::string& data) {
+  const size_t n = std::min<size_t>(data.size(), 4096);
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(data[i]);
+    if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') return false;
+  }
+  return !data.empty();
+}
+
+}  // namespace
+
+absl::Status ReadProtoFile(const std::string& path, google::protobuf::Message* message) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string data = buffer.str();
+  if (data.empty()) return absl::InvalidArgumentError(absl::StrCat("'", path, "' is empty"));
+  if (LooksLikeText(data)) {
+    google::protobuf::TextFormat::Parser parser;
+    parser.AllowUnknownField(true);  // TensorFlow fields dflow does not model.
+    if (parser.ParseFromString(data, message)) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", path, "' is not a valid text ", message->GetTypeName()));
+  }
+  if (!message->ParseFromString(data)) {
+    return absl::InvalidArgumentError(absl::StrCat("'", path, "' is not a valid binary ",
+                                                   message->GetTypeName(),
+                                                   " (corrupt or truncated)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteFileAtomically(const std::string& path, const std::string& contents) {
+  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot write '", tmp, "': ", std::strerror(errno)));
+  }
+  const bool ok = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size() &&
+                  std::fflush(f) == 0 && fsync(fileno(f)) == 0;
+  if (std::fclose(f) != 0 || !ok) {
+    std::remove(tmp.c_str());
+    return absl::DataLossError(absl::StrCat("failed writing '", tmp, "'"));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot rename '", tmp, "' to '", path, "': ", std::strerror(err)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteProtoFile(const std::string& path, const google::protobuf::Message& message,
+                            ProtoFormat format) {
+  std::string data;
+  if (format == ProtoFormat::kText) {
+    if (!google::protobuf::TextFormat::PrintToString(message, &data)) {
+      return absl::InternalError("cannot print proto as text");
+    }
+  } else if (!message.SerializeToString(&data)) {
+    return absl::InternalError("cannot serialize proto");
+  }
+  return WriteFileAtomically(path, data);
+}
+
+}  // namespace dflow

@@ -1,0 +1,116 @@
+// Tensor: a dtype, a shape and a 64-byte-aligned buffer shared between copies. Copying a Tensor
+// is cheap (the buffer is shared); DeepCopy() makes an independent one.
+#ifndef DFLOW_GRAPH_TENSOR_H_
+#define DFLOW_GRAPH_TENSOR_H_
+
+#include <cassert>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "graph/tensor_shape.h"
+#include "graph/types.h"
+#include "proto/graph.pb.h"
+
+namespace dflow {
+
+class Tensor {
+ public:
+  static constexpr size_t kAlignment = 64;
+
+  Tensor() = default;  // Uninitialized: dtype DT_INVALID, no buffer.
+  // Allocates an uninitialized buffer for `shape`; dtype must have storage (DataTypeSize > 0).
+  Tensor(DataType dtype, const TensorShape& shape);
+
+  template <typename T>
+  static Tensor Scalar(T value) {
+    Tensor t(DataTypeOf<T>::value, TensorShape());
+    t.flat<T>()[0] = value;
+    return t;
+  }
+  // A tensor of `shape` holding `values` (row-major); their count must match the shape.
+  template <typename T>
+  static absl::StatusOr<Tensor> FromVector(absl::Span<const T> values, const TensorShape& shape);
+  // A tensor of `shape` with every element `value`.
+  template <typename T>
+  static Tensor Filled(const TensorShape& shape, T value) {
+    Tensor t(DataTypeOf<T>::value, shape);
+    for (T& v : t.flat<T>()) v = value;
+    return t;
+  }
+
+  // Parses tensor_content or the typed *_val fields (one value is repeated to fill the shape).
+  static absl::StatusOr<Tensor> FromProto(const TensorProto& proto);
+  // Writes dtype, shape and all values as tensor_content.
+  void ToProto(TensorProto* proto) const;
+
+  bool IsInitialized() const { return dtype_ != DT_INVALID; }
+  DataType dtype() const { return dtype_; }
+  const TensorShape& shape() const { return shape_; }
+  int dims() const { return shape_.dims(); }
+  int64_t dim_size(int d) const { return shape_.dim_size(d); }
+  int64_t NumElements() const { return num_elements_; }
+  size_t TotalBytes() const { return static_cast<size_t>(num_elements_) * DataTypeSize(dtype_); }
+
+  void* data() { return buffer_ ? buffer_->data : nullptr; }
+  const void* data() const { return buffer_ ? buffer_->data : nullptr; }
+
+  template <typename T>
+  absl::Span<T> flat() {
+    assert(DataTypeOf<T>::value == dtype_);
+    return absl::Span<T>(static_cast<T*>(data()), num_elements_);
+  }
+  template <typename T>
+  absl::Span<const T> flat() const {
+    assert(DataTypeOf<T>::value == dtype_);
+    return absl::Span<const T>(static_cast<const T*>(data()), num_elements_);
+  }
+  template <typename T>
+  T scalar() const {
+    return flat<T>()[0];
+  }
+
+  Tensor DeepCopy() const;
+  // The same buffer seen with another shape of equal element count.
+  absl::StatusOr<Tensor> Reshaped(const TensorShape& shape) const;
+  bool SharesBufferWith(const Tensor& other) const {
+    return buffer_ != nullptr && buffer_ == other.buffer_;
+  }
+  // True when no other Tensor shares this buffer, so it may be written in place.
+  bool BufferIsExclusive() const { return buffer_ != nullptr && buffer_.use_count() == 1; }
+
+  // "float [2,3] {1, 2, 3, 4, 5, 6}", eliding after `max_values` values.
+  std::string DebugString(int max_values = 10) const;
+
+ private:
+  struct Buffer {
+    explicit Buffer(size_t bytes);
+    ~Buffer();
+    Buffer(const Buffer&) = delete;
+    Buffer& operator=(const Buffer&) = delete;
+    void* data = nullptr;
+  };
+
+  DataType dtype_ = DT_INVALID;
+  TensorShape shape_;
+  int64_t num_elements_ = 0;
+  std::shared_ptr<Buffer> buffer_;
+};
+
+template <typename T>
+absl::StatusOr<Tensor> Tensor::FromVector(absl::Span<const T> values, const TensorShape& shape) {
+  if (static_cast<int64_t>(values.size()) != shape.num_elements()) {
+    return absl::InvalidArgumentError("value count " + std::to_string(values.size()) +
+                                      " does not match shape " + shape.DebugString());
+  }
+  Tensor t(DataTypeOf<T>::value, shape);
+  std::copy(values.begin(), values.end(), t.flat<T>().begin());
+  return t;
+}
+
+}  // namespace dflow
+
+#endif  // DFLOW_GRAPH_TENSOR_H_

@@ -1,0 +1,111 @@
+#include "graph/tensor_shape.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace dflow {
+
+absl::StatusOr<TensorShape> TensorShape::FromProto(const TensorShapeProto& proto) {
+  if (proto.unknown_rank()) return absl::InvalidArgumentError("shape has unknown rank");
+  TensorShape shape;
+  for (const auto& dim : proto.dim()) {
+    if (dim.size() < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("shape has unknown dimension ", dim.size()));
+    }
+    shape.AddDim(dim.size());
+  }
+  return shape;
+}
+
+void TensorShape::ToProto(TensorShapeProto* proto) const {
+  proto->Clear();
+  for (int64_t d : dims_) proto->add_dim()->set_size(d);
+}
+
+int64_t TensorShape::num_elements() const {
+  int64_t n = 1;
+  for (int64_t d : dims_) n *= d;
+  return n;
+}
+
+std::string TensorShape::DebugString() const { return absl::StrCat("[", absl::StrJoin(dims_, ","), "]"); }
+
+absl::StatusOr<PartialTensorShape> PartialTensorShape::FromProto(const TensorShapeProto& proto) {
+  if (proto.unknown_rank()) return PartialTensorShape();
+  std::vector<int64_t> dims;
+  for (const auto& dim : proto.dim()) {
+    if (dim.size() < -1) {
+      return absl::InvalidArgumentError(absl::StrCat("shape has invalid dimension ", dim.size()));
+    }
+    dims.push_back(dim.size());
+  }
+  return PartialTensorShape(dims);
+}
+
+void PartialTensorShape::ToProto(TensorShapeProto* proto) const {
+  proto->Clear();
+  if (!known_rank_) {
+    proto->set_unknown_rank(true);
+    return;
+  }
+  for (int64_t d : dims_) proto->add_dim()->set_size(d);
+}
+
+bool PartialTensorShape::IsFullyDefined() const {
+  if (!known_rank_) return false;
+  for (int64_t d : dims_) {
+    if (d < 0) return false;
+  }
+  return true;
+}
+
+int64_t PartialTensorShape::num_elements() const {
+  if (!IsFullyDefined()) return -1;
+  int64_t n = 1;
+  for (int64_t d : dims_) n *= d;
+  return n;
+}
+
+bool PartialTensorShape::IsCompatibleWith(const PartialTensorShape& other) const {
+  return Merge(other).ok();
+}
+
+absl::StatusOr<PartialTensorShape> PartialTensorShape::Merge(const PartialTensorShape& other) const {
+  if (!known_rank_) return other;
+  if (!other.known_rank_) return *this;
+  if (dims_.size() != other.dims_.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("shapes ", DebugString(), " and ", other.DebugString(), " differ in rank"));
+  }
+  std::vector<int64_t> merged(dims_.size());
+  for (size_t i = 0; i < dims_.size(); ++i) {
+    const int64_t a = dims_[i], b = other.dims_[i];
+    if (a >= 0 && b >= 0 && a != b) {
+      return absl::InvalidArgumentError(absl::StrCat("shapes ", DebugString(), " and ",
+                                                     other.DebugString(), " differ in dimension ",
+                                                     i));
+    }
+    merged[i] = a >= 0 ? a : b;
+  }
+  return PartialTensorShape(merged);
+}
+
+absl::StatusOr<TensorShape> PartialTensorShape::AsTensorShape() const {
+  if (!IsFullyDefined()) {
+    return absl::InvalidArgumentError(absl::StrCat("shape ", DebugString(), " is not fully defined"));
+  }
+  return TensorShape(dims_);
+}
+
+std::string PartialTensorShape::DebugString() const {
+  if (!known_rank_) return "<unknown>";
+  return absl::StrCat("[",
+                      absl::StrJoin(dims_, ",",
+                                    [](std::string* out, int64_t d) {
+                                      absl::StrAppend(out, d < 0 ? std::string("?") : absl::StrCat(d));
+                                    }),
+                      "]");
+}
+
+}  // namespace dflow

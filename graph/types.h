@@ -1,0 +1,55 @@
+// Element types: dflow uses the DataType enum of the GraphDef schema directly.
+#ifndef DFLOW_GRAPH_TYPES_H_
+#define DFLOW_GRAPH_TYPES_H_
+
+#include <cstdint>
+#include <string>
+
+#include "proto/graph.pb.h"
+
+namespace dflow {
+
+// Bytes per element; 0 for types dflow cannot store (strings, complex, resources).
+int DataTypeSize(DataType dtype);
+
+// "float", "int32", ... as TensorFlow prints them; "float_ref" for reference types.
+std::string DataTypeString(DataType dtype);
+
+inline bool IsRefType(DataType dtype) { return static_cast<int>(dtype) > 100; }
+inline DataType BaseType(DataType dtype) {
+  return IsRefType(dtype) ? static_cast<DataType>(static_cast<int>(dtype) - 100) : dtype;
+}
+
+// Maps a C++ element type to its DataType: DataTypeOf<float>::value == DT_FLOAT.
+template <typename T>
+struct DataTypeOf;
+template <>
+struct DataTypeOf<float> { static constexpr DataType value = DT_FLOAT; };
+template <>
+struct DataTypeOf<double> { static constexpr DataType value = DT_DOUBLE; };
+template <>
+struct DataTypeOf<int32_t> { static constexpr DataType value = DT_INT32; };
+template <>
+struct DataTypeOf<int64_t> { static constexpr DataType value = DT_INT64; };
+template <>
+struct DataTypeOf<uint8_t> { static constexpr DataType value = DT_UINT8; };
+template <>
+struct DataTypeOf<bool> { static constexpr DataType value = DT_BOOL; };
+
+// Calls fn(T{}) with T the C++ type of `dtype`; returns false for types without storage.
+template <typename Fn>
+bool VisitDataType(DataType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DT_FLOAT: fn(float{}); return true;
+    case DT_DOUBLE: fn(double{}); return true;
+    case DT_INT32: fn(int32_t{}); return true;
+    case DT_INT64: fn(int64_t{}); return true;
+    case DT_UINT8: fn(uint8_t{}); return true;
+    case DT_BOOL: fn(bool{}); return true;
+    default: return false;
+  }
+}
+
+}  // namespace dflow
+
+#endif  // DFLOW_GRAPH_TYPES_H_

@@ -1,0 +1,76 @@
+#include "kernels/op_kernel.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_join.h"
+
+namespace dflow {
+
+Variable* VariableStore::LookupOrCreate(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  auto& slot = vars_[name];
+  if (slot == nullptr) {
+    slot = std::make_unique<Variable>();
+    slot->name = name;
+  }
+  return slot.get();
+}
+
+Variable* VariableStore::Find(const std::string& name) const {
+  absl::MutexLock lock(&mu_);
+  auto it = vars_.find(name);
+  return it == vars_.end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> VariableStore::Names() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, var] : vars_) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+KernelRegistry* KernelRegistry::Global() {
+  static KernelRegistry* registry = new KernelRegistry();  // Never destroyed: static init.
+  return registry;
+}
+
+void KernelRegistry::Register(std::string op, KernelFactory factory, std::string type_attr,
+                              std::vector<DataType> types) {
+  kernels_[op].push_back(Entry{std::move(factory), std::move(type_attr), std::move(types)});
+}
+
+bool KernelRegistry::HasKernel(absl::string_view op) const { return kernels_.contains(op); }
+
+absl::StatusOr<std::unique_ptr<OpKernel>> KernelRegistry::CreateKernel(const Node& node) const {
+  auto it = kernels_.find(node.op());
+  if (it == kernels_.end()) {
+    return absl::UnimplementedError(
+        absl::StrCat("node ", node.DebugString(), ": no kernel registered for op ", node.op()));
+  }
+  std::vector<std::string> supported;
+  for (const Entry& entry : it->second) {
+    if (!entry.types.empty()) {
+      DataType t = DT_INVALID;
+      if (!GetAttr(node.attrs(), entry.type_attr, &t).ok() ||
+          std::find(entry.types.begin(), entry.types.end(), t) == entry.types.end()) {
+        for (DataType d : entry.types) supported.push_back(DataTypeString(d));
+        continue;
+      }
+    }
+    std::unique_ptr<OpKernel> kernel = entry.factory(node);
+    if (!kernel->construction_status().ok()) {
+      return absl::Status(kernel->construction_status().code(),
+                          absl::StrCat("node ", node.DebugString(), ": ",
+                                       kernel->construction_status().message()));
+    }
+    return kernel;
+  }
+  DataType t = DT_INVALID;
+  GetAttr(node.attrs(), it->second[0].type_attr, &t).IgnoreError();
+  return absl::UnimplementedError(absl::StrCat(
+      "node ", node.DebugString(), ": no ", node.op(), " kernel for ", it->second[0].type_attr,
+      "=", DataTypeString(t), " (supported: ", absl::StrJoin(supported, ", "), ")"));
+}
+
+}  // namespace dflow

@@ -1,0 +1,164 @@
+// Kernels: the code that runs one node. A kernel object is created once per node per execution
+// plan and reused for every run of that plan, so it may cache oneDNN primitives per input shape.
+//
+//   class MatMulOp : public OpKernel {
+//    public:
+//     explicit MatMulOp(const Node& node) : OpKernel(node) { ...read attrs... }
+//     absl::Status Compute(OpKernelContext* ctx) override;
+//   };
+//   REGISTER_KERNEL("MatMul", MatMulOp, "T", {DT_FLOAT});
+#ifndef DFLOW_KERNELS_OP_KERNEL_H_
+#define DFLOW_KERNELS_OP_KERNEL_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "graph/attr_value_util.h"
+#include "graph/graph.h"
+#include "graph/tensor.h"
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace dflow {
+
+// A variable's state, owned by a Session. Reads share the buffer; writers replace or update it.
+struct Variable {
+  std::string name;
+  absl::Mutex mu;
+  Tensor value;  // Uninitialized until the first Assign.
+};
+
+// The variables of one Session, by name; created on first lookup, uninitialized.
+class VariableStore {
+ public:
+  Variable* LookupOrCreate(const std::string& name);
+  Variable* Find(const std::string& name) const;
+  std::vector<std::string> Names() const;  // Sorted.
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Variable>> vars_;
+};
+
+// A value flowing along an edge: a tensor, or a reference to a variable (VariableV2's output).
+struct TensorValue {
+  Tensor tensor;
+  Variable* ref = nullptr;
+};
+
+class OpKernelContext {
+ public:
+  OpKernelContext(const Node& node, absl::Span<TensorValue* const> inputs,
+                  absl::Span<TensorValue> outputs, VariableStore* variables,
+                  const dnnl::engine& engine, dnnl::stream& stream)
+      : node_(node), inputs_(inputs), outputs_(outputs), variables_(variables),
+        engine_(engine), stream_(stream) {}
+
+  const Node& node() const { return node_; }
+  int num_inputs() const { return static_cast<int>(inputs_.size()); }
+  // A value input (variable references are already read by the executor).
+  const Tensor& input(int i) const { return inputs_[i]->tensor; }
+  // A reference input (an input slot declared Ref(T)): the variable itself.
+  Variable* ref_input(int i) const { return inputs_[i]->ref; }
+
+  int num_outputs() const { return static_cast<int>(outputs_.size()); }
+  void set_output(int i, Tensor t) { outputs_[i].tensor = std::move(t); }
+  void set_output_ref(int i, Variable* v) { outputs_[i].ref = v; }
+  // A new tensor of the node's declared output type for output i.
+  Tensor* allocate_output(int i, const TensorShape& shape) {
+    outputs_[i].tensor = Tensor(node_.output_type(i), shape);
+    return &outputs_[i].tensor;
+  }
+
+  VariableStore* variables() const { return variables_; }
+  const dnnl::engine& engine() const { return engine_; }
+  dnnl::stream& stream() const { return stream_; }
+
+  // InvalidArgument "<message>"; the executor adds the node's name and op.
+  template <typename... Args>
+  static absl::Status InvalidArgument(const Args&... parts) {
+    return absl::InvalidArgumentError(absl::StrCat(parts...));
+  }
+
+ private:
+  const Node& node_;
+  absl::Span<TensorValue* const> inputs_;
+  absl::Span<TensorValue> outputs_;
+  VariableStore* variables_;
+  const dnnl::engine& engine_;
+  dnnl::stream& stream_;
+};
+
+class OpKernel {
+ public:
+  explicit OpKernel(const Node& node) : node_(node) {}
+  virtual ~OpKernel() = default;
+  OpKernel(const OpKernel&) = delete;
+  OpKernel& operator=(const OpKernel&) = delete;
+
+  // Validates inputs (rank, shape, dtype) and computes the outputs. Never reads or writes out of
+  // bounds, whatever the graph says.
+  virtual absl::Status Compute(OpKernelContext* ctx) = 0;
+
+  const Node& node() const { return node_; }
+  // A kernel whose constructor found a problem (an attr it cannot handle) sets this.
+  const absl::Status& construction_status() const { return construction_status_; }
+
+ protected:
+  void SetConstructionError(absl::Status status) { construction_status_ = std::move(status); }
+
+ private:
+  const Node& node_;
+  absl::Status construction_status_;
+};
+
+using KernelFactory = std::function<std::unique_ptr<OpKernel>(const Node&)>;
+
+class KernelRegistry {
+ public:
+  static KernelRegistry* Global();
+
+  // A kernel for `op` used when the node's `type_attr` is one of `types` (any if empty).
+  void Register(std::string op, KernelFactory factory, std::string type_attr,
+                std::vector<DataType> types);
+  bool HasKernel(absl::string_view op) const;
+  // Fails naming the node when no kernel matches its op and type, or the kernel rejects it.
+  absl::StatusOr<std::unique_ptr<OpKernel>> CreateKernel(const Node& node) const;
+
+ private:
+  struct Entry {
+    KernelFactory factory;
+    std::string type_attr;
+    std::vector<DataType> types;
+  };
+  absl::flat_hash_map<std::string, std::vector<Entry>> kernels_;
+};
+
+struct KernelRegistrar {
+  KernelRegistrar(std::string op, KernelFactory factory, std::string type_attr = "",
+                  std::vector<DataType> types = {}) {
+    KernelRegistry::Global()->Register(std::move(op), std::move(factory), std::move(type_attr),
+                                       std::move(types));
+  }
+};
+
+}  // namespace dflow
+
+#define DFLOW_KERNEL_CONCAT_INNER(a, b) a##b
+#define DFLOW_KERNEL_CONCAT(a, b) DFLOW_KERNEL_CONCAT_INNER(a, b)
+// REGISTER_KERNEL("Op", KernelClass) or REGISTER_KERNEL("Op", KernelClass, "T", {DT_FLOAT}).
+#define REGISTER_KERNEL(op, Class, ...)                                                  \
+  static ::dflow::KernelRegistrar DFLOW_KERNEL_CONCAT(kernel_registrar_, __COUNTER__)( \
+      op,                                                                                \
+      [](const ::dflow::Node& node) -> std::unique_ptr<::dflow::OpKernel> {              \
+        return std::make_unique<Class>(node);                                            \
+      },                                                                                 \
+      ##__VA_ARGS__)
+
+#endif  // DFLOW_KERNELS_OP_KERNEL_H_

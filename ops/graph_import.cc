@@ -1,0 +1,172 @@
+#include "ops/graph_import.h"
+
+#include <set>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ops/node_builder.h"
+#include "ops/op_registry.h"
+
+namespace dflow {
+namespace {
+
+// Producers before this wrote scalar-looking Placeholder shapes to mean "unknown".
+constexpr int kPlaceholderShapeScalarVersion = 22;
+
+struct ParsedNode {
+  const NodeDef* def;
+  std::vector<std::pair<std::string, int>> data_inputs;
+  std::vector<std::string> control_inputs;
+};
+
+}  // namespace
+
+absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptions& options) {
+  const OpRegistry& registry = *OpRegistry::Global();
+  std::set<std::string> unknown_ops;
+  for (const NodeDef& nd : def.node()) {
+    if (registry.Find(nd.op()) == nullptr) unknown_ops.insert(nd.op());
+  }
+  if (!unknown_ops.empty()) {
+    return absl::UnimplementedError(absl::StrCat("graph uses ops dflow does not support: ",
+                                                 absl::StrJoin(unknown_ops, ", ")));
+  }
+
+  absl::flat_hash_map<std::string, int> index;
+  std::vector<ParsedNode> nodes(def.node_size());
+  for (int i = 0; i < def.node_size(); ++i) {
+    const NodeDef& nd = def.node(i);
+    if (nd.name().empty()) return absl::InvalidArgumentError(absl::StrCat("node #", i, " has no name"));
+    if (!index.emplace(nd.name(), i).second) {
+      return absl::InvalidArgumentError(absl::StrCat("duplicate node name '", nd.name(), "'"));
+    }
+    nodes[i].def = &nd;
+    for (const std::string& in : nd.input()) {
+      absl::StatusOr<std::pair<std::string, int>> parsed = ParseInputName(in);
+      if (!parsed.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("node '", nd.name(), "': ", parsed.status().message()));
+      }
+      if (parsed->second < 0) {
+        nodes[i].control_inputs.push_back(parsed->first);
+      } else {
+        if (!nodes[i].control_inputs.empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "node '", nd.name(), "': data input '", in, "' comes after a control input"));
+        }
+        nodes[i].data_inputs.push_back(*parsed);
+      }
+    }
+  }
+
+  // Kahn's algorithm over data and control edges.
+  std::vector<std::vector<int>> consumers(nodes.size());
+  std::vector<int> pending(nodes.size(), 0);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    std::vector<std::string> deps;
+    for (const auto& [name, idx] : nodes[i].data_inputs) deps.push_back(name);
+    for (const std::string& name : nodes[i].control_inputs) deps.push_back(name);
+    for (const std::string& name : deps) {
+      auto it = index.find(name);
+      if (it == index.end()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "node '", nodes[i].def->name(), "': input '", name, "' is not a node in the graph"));
+      }
+      consumers[it->second].push_back(static_cast<int>(i));
+      ++pending[i];
+    }
+  }
+  std::vector<int> order;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (pending[i] == 0) order.push_back(static_cast<int>(i));
+  }
+  for (size_t k = 0; k < order.size(); ++k) {
+    for (int c : consumers[order[k]]) {
+      if (--pending[c] == 0) order.push_back(c);
+    }
+  }
+  if (order.size() != nodes.size()) {
+    std::vector<std::string> stuck;
+    for (size_t i = 0; i < nodes.size() && stuck.size() < 5; ++i) {
+      if (pending[i] > 0) stuck.push_back(absl::StrCat("'", nodes[i].def->name(), "'"));
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("graph has a cycle through ", absl::StrJoin(stuck, ", ")));
+  }
+
+  const std::string prefix0 = options.prefix.empty() ? "" : options.prefix + "/";
+  for (const ParsedNode& pn : nodes) {
+    if (graph->FindNode(prefix0 + pn.def->name()) != nullptr) {
+      return absl::AlreadyExistsError(absl::StrCat("node '", prefix0 + pn.def->name(),
+                                                   "' already exists in the graph"));
+    }
+  }
+  const int producer = def.has_versions() ? def.versions().producer() : 0;
+  const std::string prefix = options.prefix.empty() ? "" : options.prefix + "/";
+  // Build into a scratch graph first so that a failure leaves `graph` untouched: replay into
+  // `graph` only once everything has validated.
+  for (int pass = 0; pass < 2; ++pass) {
+    Graph scratch;
+    Graph* target = pass == 0 ? &scratch : graph;
+    absl::flat_hash_map<std::string, Node*> built;
+    for (int i : order) {
+      const ParsedNode& pn = nodes[i];
+      const NodeDef& nd = *pn.def;
+      const OpDef* op = registry.Find(nd.op());
+      NodeBuilder builder(prefix + nd.name(), nd.op());
+      builder.Device(nd.device());
+      for (const auto& [name, value] : nd.attr()) builder.Attr(name, value);
+      if (nd.op() == "Placeholder" && producer < kPlaceholderShapeScalarVersion) {
+        auto it = nd.attr().find("shape");
+        if (it != nd.attr().end() && it->second.has_shape() &&
+            it->second.shape().dim_size() == 0 && !it->second.shape().unknown_rank()) {
+          AttrValue unknown;
+          unknown.mutable_shape()->set_unknown_rank(true);
+          builder.Attr("shape", unknown);
+        }
+      }
+      // Group the flat input list into the schema's args (list args take N tensors).
+      size_t next = 0;
+      for (const ArgDef& arg : op->inputs) {
+        size_t count = 1;
+        if (!arg.number_attr.empty()) {
+          auto it = nd.attr().find(arg.number_attr);
+          count = it != nd.attr().end() && it->second.i() > 0 ? it->second.i()
+                                                              : pn.data_inputs.size() - next;
+        }
+        if (next + count > pn.data_inputs.size()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(nd.op(), " node '", nd.name(), "' expects more inputs than its ",
+                           pn.data_inputs.size()));
+        }
+        std::vector<Output> arg_inputs;
+        for (size_t k = 0; k < count; ++k, ++next) {
+          const auto& [name, idx] = pn.data_inputs[next];
+          arg_inputs.push_back(Output(built[name], idx));
+        }
+        if (arg.number_attr.empty()) {
+          builder.Input(arg_inputs[0]);
+        } else {
+          builder.Input(arg_inputs);
+        }
+      }
+      if (next != pn.data_inputs.size()) {
+        return absl::InvalidArgumentError(absl::StrCat(nd.op(), " node '", nd.name(),
+                                                       "' expects ", next, " inputs but has ",
+                                                       pn.data_inputs.size()));
+      }
+      for (const std::string& c : pn.control_inputs) builder.ControlInput(built[c]);
+      absl::StatusOr<Node*> node = builder.Finalize(target);
+      if (!node.ok()) return node.status();
+      built[nd.name()] = *node;
+    }
+  }
+  if (graph->num_nodes() == static_cast<int>(nodes.size()) && def.has_versions()) {
+    *graph->mutable_versions() = def.versions();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace dflow

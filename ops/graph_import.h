@@ -1,0 +1,28 @@
+// GraphDef -> Graph, with the validation TensorFlow's importer does.
+#ifndef DFLOW_OPS_GRAPH_IMPORT_H_
+#define DFLOW_OPS_GRAPH_IMPORT_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "graph/graph.h"
+#include "proto/graph.pb.h"
+
+namespace dflow {
+
+struct ImportOptions {
+  // Prepended as "<prefix>/" to every imported node name (and to the inputs that refer to them).
+  std::string prefix;
+};
+
+// Adds every node of `def` to `graph`. Fails, leaving `graph` unchanged, on: unknown ops (all
+// listed in one message), duplicate or empty names, malformed inputs ("node:idx", "^ctrl"), inputs
+// naming missing nodes, a data input after a control input, a cycle, or a node its op's schema
+// rejects (wrong attr type, input type, shapes). Every message names the node. Handles
+// TensorFlow's compatibility rules: old op names (Variable, Div), and for producer < 22 a
+// Placeholder `shape` with zero dims meaning "unknown".
+absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptions& options = {});
+
+}  // namespace dflow
+
+#endif  // DFLOW_OPS_GRAPH_IMPORT_H_

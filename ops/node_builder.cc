@@ -1,0 +1,178 @@
+#include "ops/node_builder.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ops/op_registry.h"
+#include "ops/shape_inference.h"
+
+namespace dflow {
+
+NodeBuilder& NodeBuilder::Input(Output input) {
+  args_.push_back({input});
+  return *this;
+}
+
+NodeBuilder& NodeBuilder::Input(std::vector<Output> inputs) {
+  args_.push_back(std::move(inputs));
+  return *this;
+}
+
+NodeBuilder& NodeBuilder::ControlInput(Node* node) {
+  spec_.control_inputs.push_back(node);
+  return *this;
+}
+
+NodeBuilder& NodeBuilder::Attr(const std::string& name, AttrValue value) {
+  spec_.attrs[name] = std::move(value);
+  return *this;
+}
+
+NodeBuilder& NodeBuilder::Device(std::string device) {
+  spec_.device = std::move(device);
+  return *this;
+}
+
+namespace {
+
+bool KindMatches(const std::string& schema_type, const AttrValue& value) {
+  if (absl::StartsWith(schema_type, "list(")) {
+    // An empty list carries no element kind, so any list matches.
+    return value.value_case() == AttrValue::kList &&
+           (AttrValueKind(value) == "list" || AttrValueKind(value) == schema_type);
+  }
+  return AttrValueKind(value) == schema_type;
+}
+
+}  // namespace
+
+absl::StatusOr<Node*> NodeBuilder::Finalize(Graph* graph) const {
+  NodeSpec spec = spec_;
+  auto error = [&](auto&&... parts) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(spec.op, " node '", spec.name, "': ", parts...));
+  };
+  const OpDef* op = OpRegistry::Global()->Find(spec.op);
+  if (op == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("node '", spec.name, "': unknown op '", spec.op, "'"));
+  }
+  spec.op = op->name;  // Aliases ("Variable") become the op they stand for.
+  if (args_.size() != op->inputs.size()) {
+    return error("expects ", op->inputs.size(), " inputs but got ", args_.size());
+  }
+  for (const auto& arg : args_) {
+    for (const Output& o : arg) {
+      if (o.node() == nullptr) return error("an input is an invalid (null) output");
+    }
+  }
+
+  // Attrs: unknown names are errors, except TensorFlow's internal "_..." attrs.
+  for (const auto& [name, value] : spec.attrs) {
+    const AttrDef* def = op->FindAttr(name);
+    if (def == nullptr) {
+      if (absl::StartsWith(name, "_")) continue;
+      return error("unknown attr '", name, "'");
+    }
+    if (!KindMatches(def->type, value)) {
+      return error("attr '", name, "' must be ", def->type, " but is ", AttrValueKind(value));
+    }
+  }
+
+  // Infer type and number attrs from the inputs; check consistency where both are given.
+  auto set_inferred = [&](const std::string& attr, AttrValue value) -> absl::Status {
+    auto it = spec.attrs.find(attr);
+    if (it == spec.attrs.end()) {
+      spec.attrs[attr] = value;
+      return absl::OkStatus();
+    }
+    if (it->second.SerializeAsString() != value.SerializeAsString()) {
+      return error("attr '", attr, "' is ", it->second.ShortDebugString(),
+                   " but the inputs imply ", value.ShortDebugString());
+    }
+    return absl::OkStatus();
+  };
+  for (size_t a = 0; a < op->inputs.size(); ++a) {
+    const ArgDef& arg = op->inputs[a];
+    const std::vector<Output>& given = args_[a];
+    if (arg.number_attr.empty() && given.size() != 1) {
+      return error("input '", arg.name, "' takes one tensor, got ", given.size());
+    }
+    if (!arg.number_attr.empty()) {
+      if (given.empty()) return error("input list '", arg.name, "' is empty");
+      absl::Status s = set_inferred(arg.number_attr, MakeAttr(static_cast<int64_t>(given.size())));
+      if (!s.ok()) return s;
+    }
+    if (!arg.type_attr.empty()) {
+      absl::Status s = set_inferred(arg.type_attr, MakeAttr(BaseType(given[0].type())));
+      if (!s.ok()) return s;
+    }
+  }
+  for (const AttrDef& def : op->attrs) {
+    if (!spec.attrs.count(def.name)) {
+      if (!def.default_value) return error("missing attr '", def.name, "'");
+      spec.attrs[def.name] = *def.default_value;
+    }
+    if (def.type == "type" && !def.allowed_types.empty()) {
+      DataType t = spec.attrs[def.name].type();
+      if (std::find(def.allowed_types.begin(), def.allowed_types.end(), t) ==
+          def.allowed_types.end()) {
+        std::vector<std::string> allowed;
+        for (DataType d : def.allowed_types) allowed.push_back(DataTypeString(d));
+        return error("attr '", def.name, "' is ", DataTypeString(t), ", allowed: ",
+                     absl::StrJoin(allowed, ", "));
+      }
+    }
+  }
+
+  auto arg_type = [&](const ArgDef& arg) -> DataType {
+    if (arg.type != DT_INVALID) return arg.type;
+    return spec.attrs[arg.type_attr].type();
+  };
+  for (size_t a = 0; a < op->inputs.size(); ++a) {
+    const ArgDef& arg = op->inputs[a];
+    for (const Output& o : args_[a]) {
+      spec.inputs.push_back(o);
+      spec.input_types.push_back(arg_type(arg));
+      spec.input_is_ref.push_back(arg.is_ref);
+    }
+  }
+  for (const ArgDef& arg : op->outputs) {
+    int count = 1;
+    if (!arg.number_attr.empty()) count = static_cast<int>(spec.attrs[arg.number_attr].i());
+    for (int i = 0; i < count; ++i) {
+      spec.output_types.push_back(arg_type(arg));
+      spec.output_is_ref.push_back(arg.is_ref);
+    }
+  }
+
+  // Shape inference, with constant inputs visible to the shape function.
+  std::vector<PartialTensorShape> in_shapes;
+  std::vector<Tensor> const_values(spec.inputs.size());
+  std::vector<const Tensor*> in_tensors;
+  for (size_t i = 0; i < spec.inputs.size(); ++i) {
+    const Output& in = spec.inputs[i];
+    if (in.node()->num_outputs() <= in.index()) {
+      return error("input ", i, " refers to output ", in.index(), " of '", in.node()->name(),
+                   "', which has ", in.node()->num_outputs(), " outputs");
+    }
+    in_shapes.push_back(in.shape());
+    in_tensors.push_back(nullptr);
+    if (in.node()->op() == "Const" &&
+        GetAttr(in.node()->attrs(), "value", &const_values[i]).ok()) {
+      in_tensors.back() = &const_values[i];
+    }
+  }
+  InferenceContext ctx(spec.name, *op, spec.attrs, in_shapes, in_tensors,
+                       static_cast<int>(spec.output_types.size()));
+  if (op->shape_fn) {
+    absl::Status s = op->shape_fn(&ctx);
+    if (!s.ok()) return s;
+  }
+  for (int i = 0; i < ctx.num_outputs(); ++i) spec.output_shapes.push_back(ctx.output(i));
+  return graph->AddNode(std::move(spec));
+}
+
+}  // namespace dflow

@@ -1,0 +1,46 @@
+// Validates a node against its op's schema, infers its type attrs and shapes, and adds it.
+// Both the C++ builder API and GraphDef import go through here, so a node in a Graph has always
+// passed the same checks.
+#ifndef DFLOW_OPS_NODE_BUILDER_H_
+#define DFLOW_OPS_NODE_BUILDER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "graph/attr_value_util.h"
+#include "graph/graph.h"
+
+namespace dflow {
+
+class NodeBuilder {
+ public:
+  NodeBuilder(std::string name, std::string op) {
+    spec_.name = std::move(name);
+    spec_.op = std::move(op);
+  }
+
+  NodeBuilder& Input(Output input);
+  // A list input ("values: N * T"): one schema arg fed by several tensors.
+  NodeBuilder& Input(std::vector<Output> inputs);
+  NodeBuilder& ControlInput(Node* node);
+  NodeBuilder& Attr(const std::string& name, AttrValue value);
+  template <typename T>
+  NodeBuilder& Attr(const std::string& name, const T& value) {
+    return Attr(name, MakeAttr(value));
+  }
+  NodeBuilder& Device(std::string device);
+
+  // Checks the op exists, input count and types, attrs (present, right kind, allowed type),
+  // fills defaults and type attrs inferred from the inputs, runs the shape function, and adds
+  // the node. Every error names the node.
+  absl::StatusOr<Node*> Finalize(Graph* graph) const;
+
+ private:
+  NodeSpec spec_;
+  std::vector<std::vector<Output>> args_;  // One entry per schema input arg.
+};
+
+}  // namespace dflow
+
+#endif  // DFLOW_OPS_NODE_BUILDER_H_

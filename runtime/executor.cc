@@ -1,0 +1,162 @@
+#include "runtime/executor.h"
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "kernels/dnnl_util.h"
+
+namespace dflow {
+
+const dnnl::engine& ExecutionPlan::CpuEngineForPlans() { return CpuEngine(); }
+
+absl::StatusOr<std::unique_ptr<ExecutionPlan>> ExecutionPlan::Build(
+    const Graph& graph, std::vector<Output> feeds, std::vector<Output> fetches,
+    std::vector<const Node*> targets) {
+  auto plan = std::unique_ptr<ExecutionPlan>(new ExecutionPlan());
+  absl::flat_hash_map<Output, int> feed_slot;
+  for (const Output& f : feeds) {
+    if (feed_slot.contains(f)) {
+      return absl::InvalidArgumentError(absl::StrCat("tensor '", f.name(), "' is fed twice"));
+    }
+    feed_slot[f] = plan->num_slots_;
+    plan->feed_slots_.push_back(plan->num_slots_++);
+  }
+
+  // Which nodes run: everything the fetches and targets reach, stopping at fed tensors.
+  std::vector<bool> needed(graph.num_nodes(), false);
+  std::vector<const Node*> stack;
+  auto need = [&](const Node* n) {
+    if (!needed[n->id()]) {
+      needed[n->id()] = true;
+      stack.push_back(n);
+    }
+  };
+  for (const Output& f : fetches) {
+    if (!feed_slot.contains(f)) need(f.node());
+  }
+  for (const Node* t : targets) need(t);
+  while (!stack.empty()) {
+    const Node* n = stack.back();
+    stack.pop_back();
+    for (const Output& in : n->inputs()) {
+      if (!feed_slot.contains(in)) need(in.node());
+    }
+    for (const Node* c : n->control_inputs()) need(c);
+  }
+
+  // Node ids are a topological order, so ascending ids is a valid schedule.
+  absl::flat_hash_map<const Node*, int> first_slot;
+  for (int id = 0; id < graph.num_nodes(); ++id) {
+    if (!needed[id]) continue;
+    const Node* node = graph.node(id);
+    absl::StatusOr<std::unique_ptr<OpKernel>> kernel = KernelRegistry::Global()->CreateKernel(*node);
+    if (!kernel.ok()) return kernel.status();
+    Step step{node, std::move(*kernel), {}, plan->num_slots_};
+    first_slot[node] = plan->num_slots_;
+    plan->num_slots_ += node->num_outputs();
+    for (const Output& in : node->inputs()) {
+      auto fed = feed_slot.find(in);
+      step.input_slots.push_back(fed != feed_slot.end() ? fed->second
+                                                        : first_slot[in.node()] + in.index());
+    }
+    plan->max_inputs_ = std::max(plan->max_inputs_, node->num_inputs());
+    plan->steps_.push_back(std::move(step));
+  }
+  plan->uses_.assign(plan->num_slots_, 0);
+  plan->pinned_.assign(plan->num_slots_, false);
+  for (int s : plan->feed_slots_) plan->pinned_[s] = true;
+  for (const Step& step : plan->steps_) {
+    for (int s : step.input_slots) ++plan->uses_[s];
+  }
+  for (const Output& f : fetches) {
+    auto fed = feed_slot.find(f);
+    const int slot = fed != feed_slot.end() ? fed->second : first_slot[f.node()] + f.index();
+    plan->fetch_slots_.push_back(slot);
+    plan->pinned_[slot] = true;
+  }
+  plan->feeds_ = std::move(feeds);
+  return plan;
+}
+
+absl::Status ExecutionPlan::Run(absl::Span<const Tensor> feed_values, VariableStore* variables,
+                                std::vector<Tensor>* outputs) {
+  absl::MutexLock lock(&mu_);
+  absl::Status status = RunLocked(feed_values, variables, outputs);
+  // Drop every intermediate so a failed or finished run holds no memory.
+  for (TensorValue& v : slots_) v = TensorValue();
+  return status;
+}
+
+absl::Status ExecutionPlan::RunLocked(absl::Span<const Tensor> feed_values,
+                                      VariableStore* variables, std::vector<Tensor>* outputs) {
+  slots_.resize(num_slots_);
+  remaining_ = uses_;
+  for (size_t i = 0; i < feed_slots_.size(); ++i) {
+    slots_[feed_slots_[i]].tensor = feed_values[i];
+  }
+  std::vector<TensorValue> reads(max_inputs_);
+  std::vector<TensorValue*> inputs(max_inputs_);
+  for (Step& step : steps_) {
+    const Node& node = *step.node;
+    const int n_in = node.num_inputs();
+    for (int i = 0; i < n_in; ++i) {
+      TensorValue& v = slots_[step.input_slots[i]];
+      if (node.input_is_ref(i) || v.ref == nullptr) {
+        inputs[i] = &v;
+        continue;
+      }
+      // Reading a variable: share its current buffer (writers copy on write).
+      absl::MutexLock var_lock(&v.ref->mu);
+      if (!v.ref->value.IsInitialized()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("Attempting to use uninitialized variable ", v.ref->name,
+                         " (read by node ", node.DebugString(), ")"));
+      }
+      reads[i].tensor = v.ref->value;
+      inputs[i] = &reads[i];
+    }
+    OpKernelContext ctx(node, absl::MakeConstSpan(inputs.data(), n_in),
+                        absl::MakeSpan(slots_.data() + step.first_output_slot, node.num_outputs()),
+                        variables, CpuEngine(), stream_);
+    absl::Status s;
+    try {
+      s = step.kernel->Compute(&ctx);
+    } catch (const dnnl::error& e) {
+      s = absl::InternalError(absl::StrCat("oneDNN error: ", e.what()));
+    }
+    if (!s.ok()) {
+      return absl::Status(s.code(), absl::StrCat(node.op(), " node '", node.name(), "': ",
+                                                 s.message()));
+    }
+    for (int i = 0; i < node.num_outputs(); ++i) {
+      const TensorValue& out = slots_[step.first_output_slot + i];
+      if (out.ref == nullptr && !out.tensor.IsInitialized()) {
+        return absl::InternalError(absl::StrCat(node.op(), " node '", node.name(),
+                                                "' produced no value for output ", i));
+      }
+    }
+    for (int i = 0; i < n_in; ++i) {
+      reads[i] = TensorValue();
+      const int slot = step.input_slots[i];
+      if (--remaining_[slot] == 0 && !pinned_[slot]) slots_[slot] = TensorValue();
+    }
+  }
+  if (outputs != nullptr) {
+    outputs->clear();
+    for (int slot : fetch_slots_) {
+      const TensorValue& v = slots_[slot];
+      if (v.ref == nullptr) {
+        outputs->push_back(v.tensor);
+        continue;
+      }
+      absl::MutexLock var_lock(&v.ref->mu);
+      if (!v.ref->value.IsInitialized()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("Attempting to use uninitialized variable ", v.ref->name));
+      }
+      outputs->push_back(v.ref->value);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace dflow

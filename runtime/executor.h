@@ -1,0 +1,58 @@
+// An execution plan: the pruned, ordered nodes one (feeds, fetches, targets) signature needs,
+// with their kernels created once and input wiring resolved to slot indices.
+#ifndef DFLOW_RUNTIME_EXECUTOR_H_
+#define DFLOW_RUNTIME_EXECUTOR_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "graph/graph.h"
+#include "kernels/op_kernel.h"
+
+namespace dflow {
+
+class ExecutionPlan {
+ public:
+  // Fails on a fetch of a node without outputs, or a node without a kernel.
+  static absl::StatusOr<std::unique_ptr<ExecutionPlan>> Build(const Graph& graph,
+                                                              std::vector<Output> feeds,
+                                                              std::vector<Output> fetches,
+                                                              std::vector<const Node*> targets);
+
+  // Runs the plan once; feed_values line up with the feeds given to Build. Serialized per plan.
+  absl::Status Run(absl::Span<const Tensor> feed_values, VariableStore* variables,
+                   std::vector<Tensor>* outputs);
+
+ private:
+  struct Step {
+    const Node* node;
+    std::unique_ptr<OpKernel> kernel;
+    std::vector<int> input_slots;  // Slot each input reads.
+    int first_output_slot;
+  };
+
+  ExecutionPlan() : stream_(CpuEngineForPlans()) {}
+  static const dnnl::engine& CpuEngineForPlans();
+  absl::Status RunLocked(absl::Span<const Tensor> feed_values, VariableStore* variables,
+                         std::vector<Tensor>* outputs) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  std::vector<Output> feeds_;
+  std::vector<Step> steps_;
+  std::vector<int> feed_slots_;
+  std::vector<int> fetch_slots_;
+  std::vector<int> uses_;      // Per slot: reads by steps (fetched and fed slots are pinned).
+  std::vector<bool> pinned_;
+  int num_slots_ = 0;
+  int max_inputs_ = 0;
+
+  absl::Mutex mu_;
+  dnnl::stream stream_;
+  std::vector<TensorValue> slots_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> remaining_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace dflow
+
+#endif  // DFLOW_RUNTIME_EXECUTOR_H_

@@ -1,0 +1,173 @@
+#include "runtime/session.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "kernels/op_kernel.h"
+#include "ops/graph_import.h"
+#include "runtime/executor.h"
+
+extern "C" void omp_set_num_threads(int num_threads);  // libgomp, which oneDNN uses.
+
+namespace dflow {
+
+Session::Session(const Graph* graph, std::shared_ptr<const void> owner,
+                 const SessionOptions& options)
+    : graph_(graph),
+      graph_owner_(std::move(owner)),
+      variables_(std::make_unique<VariableStore>()) {
+  intra_op_threads_ = options.intra_op_threads;
+}
+
+Session::~Session() = default;
+
+absl::StatusOr<std::unique_ptr<Session>> Session::Create(const Graph& graph,
+                                                         const SessionOptions& options) {
+  return std::unique_ptr<Session>(new Session(&graph, nullptr, options));
+}
+
+absl::StatusOr<std::unique_ptr<Session>> Session::Create(const Scope& scope,
+                                                         const SessionOptions& options) {
+  if (!scope.ok()) return scope.status();
+  std::shared_ptr<Graph> graph = scope.graph_as_shared_ptr();
+  return std::unique_ptr<Session>(new Session(graph.get(), graph, options));
+}
+
+absl::StatusOr<std::unique_ptr<Session>> Session::Create(const GraphDef& def,
+                                                         const SessionOptions& options) {
+  auto graph = std::make_shared<Graph>();
+  absl::Status s = ImportGraphDef(def, graph.get());
+  if (!s.ok()) return s;
+  return std::unique_ptr<Session>(new Session(graph.get(), graph, options));
+}
+
+namespace {
+
+absl::StatusOr<Output> ResolveFetch(const Graph& graph, const std::string& name) {
+  absl::StatusOr<Output> out = graph.FindOutput(name);
+  if (!out.ok() && out.status().code() == absl::StatusCode::kOutOfRange) {
+    absl::StatusOr<std::pair<std::string, int>> parsed = ParseInputName(name);
+    Node* node = parsed.ok() ? graph.FindNode(parsed->first) : nullptr;
+    if (node != nullptr && node->num_outputs() == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot fetch node ", node->DebugString(),
+                       ": it has no outputs; pass it as a target instead"));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status Session::Run(const std::vector<std::pair<std::string, Tensor>>& feeds,
+                          const std::vector<std::string>& fetches,
+                          const std::vector<std::string>& targets, std::vector<Tensor>* outputs) {
+  std::vector<Output> feed_outputs, fetch_outputs;
+  std::vector<const Node*> target_nodes;
+  std::vector<Tensor> feed_values;
+  for (const auto& [name, value] : feeds) {
+    absl::StatusOr<Output> out = graph_->FindOutput(name);
+    if (!out.ok()) return absl::Status(out.status().code(), absl::StrCat("feed: ", out.status().message()));
+    feed_outputs.push_back(*out);
+    feed_values.push_back(value);
+  }
+  for (const std::string& name : fetches) {
+    absl::StatusOr<Output> out = ResolveFetch(*graph_, name);
+    if (!out.ok()) return absl::Status(out.status().code(), absl::StrCat("fetch: ", out.status().message()));
+    fetch_outputs.push_back(*out);
+  }
+  for (const std::string& name : targets) {
+    const Node* node = graph_->FindNode(name);
+    if (node == nullptr) {
+      return absl::NotFoundError(absl::StrCat("target: no node named '", name, "' in the graph"));
+    }
+    target_nodes.push_back(node);
+  }
+  std::vector<Operation> target_ops;
+  for (const Node* n : target_nodes) target_ops.push_back(const_cast<Node*>(n));
+  std::vector<std::pair<Output, Tensor>> feed_pairs;
+  for (size_t i = 0; i < feed_outputs.size(); ++i) {
+    feed_pairs.emplace_back(feed_outputs[i], feed_values[i]);
+  }
+  return Run(feed_pairs, fetch_outputs, target_ops, outputs);
+}
+
+absl::Status Session::Run(const std::vector<std::pair<Output, Tensor>>& feeds,
+                          const std::vector<Output>& fetches, const std::vector<Operation>& targets,
+                          std::vector<Tensor>* outputs) {
+  std::vector<Output> feed_outputs;
+  std::vector<Tensor> feed_values;
+  std::string key;
+  auto check = [this](const Node* node, const char* what) -> absl::Status {
+    if (node == nullptr || node->id() >= graph_->num_nodes() || graph_->node(node->id()) != node) {
+      return absl::InvalidArgumentError(absl::StrCat(what, " is not a node of this session's graph"));
+    }
+    return absl::OkStatus();
+  };
+  for (const auto& [out, value] : feeds) {
+    absl::Status s = check(out.node(), "a feed");
+    if (!s.ok()) return s;
+    if (out.index() >= out.node()->num_outputs()) {
+      return absl::OutOfRangeError(absl::StrCat("feed '", out.name(), "': no such output"));
+    }
+    if (!value.IsInitialized()) {
+      return absl::InvalidArgumentError(absl::StrCat("feed '", out.name(), "' is an empty tensor"));
+    }
+    if (value.dtype() != out.type()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "feed '", out.name(), "' is ", DataTypeString(value.dtype()), " but the graph expects ",
+          DataTypeString(out.type())));
+    }
+    if (!out.shape().IsCompatibleWith(value.shape())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "feed '", out.name(), "' has shape ", value.shape().DebugString(),
+          " but the graph expects ", out.shape().DebugString()));
+    }
+    feed_outputs.push_back(out);
+    feed_values.push_back(value);
+    absl::StrAppend(&key, out.node()->id(), ":", out.index(), ",");
+  }
+  key += "|";
+  for (const Output& out : fetches) {
+    absl::Status s = check(out.node(), "a fetch");
+    if (!s.ok()) return s;
+    if (out.node()->num_outputs() == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot fetch node ", out.node()->DebugString(),
+                       ": it has no outputs; pass it as a target instead"));
+    }
+    if (out.index() < 0 || out.index() >= out.node()->num_outputs()) {
+      return absl::OutOfRangeError(absl::StrCat("fetch '", out.name(), "': node ",
+                                                out.node()->DebugString(), " has ",
+                                                out.node()->num_outputs(), " outputs"));
+    }
+    absl::StrAppend(&key, out.node()->id(), ":", out.index(), ",");
+  }
+  key += "|";
+  std::vector<const Node*> target_nodes;
+  for (const Operation& op : targets) {
+    absl::Status s = check(op.node(), "a target");
+    if (!s.ok()) return s;
+    target_nodes.push_back(op.node());
+    absl::StrAppend(&key, op.node()->id(), ",");
+  }
+
+  std::shared_ptr<ExecutionPlan> plan;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = plans_.find(key);
+    if (it != plans_.end()) plan = it->second;
+  }
+  if (plan == nullptr) {
+    absl::StatusOr<std::unique_ptr<ExecutionPlan>> built =
+        ExecutionPlan::Build(*graph_, feed_outputs, fetches, target_nodes);
+    if (!built.ok()) return built.status();
+    absl::MutexLock lock(&mu_);
+    auto [it, inserted] = plans_.emplace(key, std::move(*built));
+    plan = it->second;
+  }
+  // oneDNN uses OpenMP; the thread count is per calling thread, so set it on each run.
+  if (intra_op_threads_ > 0) omp_set_num_threads(intra_op_threads_);
+  return plan->Run(feed_values, variables_.get(), outputs);
+}
+
+}  // namespace dflow

@@ -1,0 +1,81 @@
+// Session: runs the part of a graph that given fetches and targets need, many times, keeping
+// variable state between runs.
+//
+//   Scope root = Scope::NewRootScope();
+//   ... build the graph ...
+//   absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(root);
+//   std::vector<Tensor> out;
+//   absl::Status s = (*session)->Run({{x, batch}}, {y}, {}, &out);
+#ifndef DFLOW_RUNTIME_SESSION_H_
+#define DFLOW_RUNTIME_SESSION_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "graph/graph.h"
+#include "graph/tensor.h"
+#include "ops/scope.h"
+#include "proto/graph.pb.h"
+
+namespace dflow {
+
+class ExecutionPlan;
+class VariableStore;
+
+struct SessionOptions {
+  // oneDNN's intra-op threads; 0 keeps oneDNN's default (all cores).
+  int intra_op_threads = 0;
+};
+
+class Session {
+ public:
+  // The session runs `graph`, which must outlive it; nodes may be added to the graph between
+  // runs (they become runnable), but existing ones never change.
+  static absl::StatusOr<std::unique_ptr<Session>> Create(const Graph& graph,
+                                                         const SessionOptions& options = {});
+  // Reports the scope's first error, if any; the session shares ownership of its graph.
+  static absl::StatusOr<std::unique_ptr<Session>> Create(const Scope& scope,
+                                                         const SessionOptions& options = {});
+  // Imports `def` into a graph the session owns.
+  static absl::StatusOr<std::unique_ptr<Session>> Create(const GraphDef& def,
+                                                         const SessionOptions& options = {});
+  ~Session();
+
+  // Feeds name tensors ("x", "x:0", "split:1"); fetches name tensors; targets name nodes run for
+  // their effect. Outputs hold one tensor per fetch, in order. Only what the fetches and targets
+  // need runs; a fed tensor cuts off everything upstream of it. The plan for each distinct
+  // (feeds, fetches, targets) signature is built once and cached. Thread-safe.
+  absl::Status Run(const std::vector<std::pair<std::string, Tensor>>& feeds,
+                   const std::vector<std::string>& fetches, const std::vector<std::string>& targets,
+                   std::vector<Tensor>* outputs);
+  // The same with graph handles, ClientSession-style.
+  absl::Status Run(const std::vector<std::pair<Output, Tensor>>& feeds,
+                   const std::vector<Output>& fetches, const std::vector<Operation>& targets,
+                   std::vector<Tensor>* outputs);
+  // Runs targets only.
+  absl::Status Run(const std::vector<Operation>& targets) { return Run({}, {}, targets, nullptr); }
+
+  const Graph& graph() const { return *graph_; }
+  // The session's variables (name -> state); uninitialized ones hold an invalid tensor.
+  VariableStore* variables() { return variables_.get(); }
+
+ private:
+  Session(const Graph* graph, std::shared_ptr<const void> owner, const SessionOptions& options);
+
+  const Graph* graph_;
+  std::shared_ptr<const void> graph_owner_;  // Keeps a Scope's or imported graph alive.
+  std::unique_ptr<VariableStore> variables_;
+  int intra_op_threads_ = 0;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<ExecutionPlan>> plans_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace dflow
+
+#endif  // DFLOW_RUNTIME_SESSION_H_

@@ -1,0 +1,70 @@
+#include "tests/test_util.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <random>
+#include <sys/stat.h>
+
+#include "gtest/gtest.h"
+#include "runtime/session.h"
+
+namespace dflow {
+namespace test {
+
+absl::StatusOr<std::vector<Tensor>> RunGraph(const Scope& scope,
+                                             const std::vector<std::pair<Output, Tensor>>& feeds,
+                                             const std::vector<Output>& fetches) {
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(scope);
+  if (!session.ok()) return session.status();
+  std::vector<Tensor> outputs;
+  absl::Status s = (*session)->Run(feeds, fetches, {}, &outputs);
+  if (!s.ok()) return s;
+  return outputs;
+}
+
+absl::StatusOr<Tensor> RunOne(const Scope& scope, const Output& fetch,
+                              const std::vector<std::pair<Output, Tensor>>& feeds) {
+  absl::StatusOr<std::vector<Tensor>> out = RunGraph(scope, feeds, {fetch});
+  if (!out.ok()) return out.status();
+  return (*out)[0];
+}
+
+Tensor RandomTensor(const TensorShape& shape, uint64_t seed, float lo, float hi) {
+  std::mt19937_64 gen(seed);
+  Tensor t(DT_FLOAT, shape);
+  for (float& v : t.flat<float>()) {
+    // 24 random bits -> [0,1): independent of the standard library's distributions.
+    const float u = static_cast<float>(gen() >> 40) / static_cast<float>(1 << 24);
+    v = lo + (hi - lo) * u;
+  }
+  return t;
+}
+
+Tensor FloatTensor(const TensorShape& shape, std::vector<float> values) {
+  absl::StatusOr<Tensor> t = Tensor::FromVector<float>(values, shape);
+  EXPECT_TRUE(t.ok()) << t.status();
+  return t.ok() ? *t : Tensor();
+}
+
+void ExpectTensorNear(const Tensor& actual, const TensorShape& expected_shape,
+                      absl::Span<const float> expected, float tol) {
+  ASSERT_EQ(actual.dtype(), DT_FLOAT);
+  ASSERT_EQ(actual.shape(), expected_shape) << actual.shape().DebugString() << " vs "
+                                            << expected_shape.DebugString();
+  ASSERT_EQ(actual.NumElements(), static_cast<int64_t>(expected.size()));
+  auto a = actual.flat<float>();
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_NEAR(a[i], expected[i], tol * (1 + std::fabs(expected[i]))) << "at element " << i;
+  }
+}
+
+std::string SharedDir() {
+  const char* dir = std::getenv("DFLOW_SHARED_DIR");
+  if (dir == nullptr || *dir == '\0') return "";
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return "";
+  return dir;
+}
+
+}  // namespace test
+}  // namespace dflow
