@@ -1,0 +1,518 @@
+// Kernels for the nn ops: Softmax, BiasAdd, BiasAddGrad, Relu, ReluGrad,
+// SoftmaxCrossEntropyWithLogits and SparseSoftmaxCrossEntropyWithLogits.
+//
+// Every op with a oneDNN primitive uses it: softmax_forward, binary add (broadcast bias),
+// eltwise relu forward/backward, reduction sum, logsoftmax_forward (the cross-entropy losses; the
+// loss and backprop are finished by a loop over the log-probabilities). Each kernel keeps its
+// primitives and memory objects per input shape and only swaps data handles per call.
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "graph/attr_value_util.h"
+#include "graph/tensor.h"
+#include "kernels/dnnl_util.h"
+#include "kernels/op_kernel.h"
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace dflow {
+namespace {
+
+using dnnl::memory;
+
+// Primitives (with their memory objects) built once per input shape. Bounded: a kernel fed
+// ever-changing shapes drops its cache rather than growing without limit.
+template <typename Entry>
+class ShapeCache {
+ public:
+  template <typename Make>
+  Entry* Get(const std::vector<int64_t>& key, Make make) {
+    auto it = entries_.find(key);
+    if (it != entries_.end()) return it->second.get();
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    std::unique_ptr<Entry>& slot = entries_[key];
+    slot = make();
+    return slot.get();
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 32;
+  std::map<std::vector<int64_t>, std::unique_ptr<Entry>> entries_;
+};
+
+memory::desc Desc2D(int64_t rows, int64_t cols) {
+  return memory::desc({rows, cols}, memory::data_type::f32, memory::format_tag::ab);
+}
+memory::desc Desc1D(int64_t n) {
+  return memory::desc({n}, memory::data_type::f32, memory::format_tag::a);
+}
+
+void* Handle(const Tensor& t) { return const_cast<void*>(t.data()); }
+
+absl::Status CheckFloat(const Tensor& t, absl::string_view what) {
+  if (t.dtype() != DT_FLOAT) {
+    return OpKernelContext::InvalidArgument(what, " must be float but is ",
+                                            DataTypeString(t.dtype()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DnnlError(const dnnl::error& e) {
+  return absl::InternalError(absl::StrCat("oneDNN error: ", e.what()));
+}
+
+// Rejects data_format values other than NHWC at kernel creation.
+absl::Status CheckNhwc(const Node& node) {
+  std::string format = "NHWC";
+  absl::Status s = GetNodeAttr(node, "data_format", &format);
+  if (!s.ok()) return s;
+  if (format != "NHWC") {
+    return absl::UnimplementedError(absl::StrCat(
+        "data_format '", format, "' is not supported; only 'NHWC' (channels last) is"));
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Softmax over the last axis, viewed as [outer, C].
+
+class SoftmaxOp : public OpKernel {
+ public:
+  explicit SoftmaxOp(const Node& node) : OpKernel(node) {}
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& x = ctx->input(0);
+    absl::Status s = CheckFloat(x, "logits");
+    if (!s.ok()) return s;
+    if (x.dims() < 1) {
+      return ctx->InvalidArgument("logits must have rank >= 1 but has shape ",
+                                  x.shape().DebugString());
+    }
+    Tensor* y = ctx->allocate_output(0, x.shape());
+    if (x.NumElements() == 0) return absl::OkStatus();
+    const int64_t c = x.dim_size(x.dims() - 1);
+    const int64_t outer = x.NumElements() / c;
+    try {
+      absl::MutexLock lock(&mu_);
+      Entry* e = cache_.Get({outer, c}, [&] {
+        auto entry = std::make_unique<Entry>();
+        memory::desc md = Desc2D(outer, c);
+        dnnl::softmax_forward::primitive_desc pd(
+            dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, md, 1),
+            ctx->engine());
+        entry->prim = dnnl::softmax_forward(pd);
+        entry->src = memory(md, ctx->engine(), nullptr);
+        entry->dst = memory(md, ctx->engine(), nullptr);
+        return entry;
+      });
+      e->src.set_data_handle(Handle(x));
+      e->dst.set_data_handle(y->data());
+      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
+      ctx->stream().wait();
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::softmax_forward prim;
+    memory src, dst;
+  };
+  absl::Mutex mu_;
+  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+};
+
+// ---------------------------------------------------------------------------------------------
+// BiasAdd: value [outer, C] + bias [1, C] (oneDNN binary add with broadcast).
+
+class BiasAddOp : public OpKernel {
+ public:
+  explicit BiasAddOp(const Node& node) : OpKernel(node) {
+    absl::Status s = CheckNhwc(node);
+    if (!s.ok()) SetConstructionError(s);
+  }
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& value = ctx->input(0);
+    const Tensor& bias = ctx->input(1);
+    absl::Status s = CheckFloat(value, "value");
+    if (s.ok()) s = CheckFloat(bias, "bias");
+    if (!s.ok()) return s;
+    if (value.dims() < 2) {
+      return ctx->InvalidArgument("value must have rank >= 2 but has shape ",
+                                  value.shape().DebugString());
+    }
+    if (bias.dims() != 1) {
+      return ctx->InvalidArgument("bias must be 1-D but has shape ", bias.shape().DebugString());
+    }
+    const int64_t c = value.dim_size(value.dims() - 1);
+    if (bias.dim_size(0) != c) {
+      return ctx->InvalidArgument("bias has ", bias.dim_size(0),
+                                  " elements but the last dimension of value ",
+                                  value.shape().DebugString(), " is ", c);
+    }
+    Tensor* out = ctx->allocate_output(0, value.shape());
+    if (value.NumElements() == 0) return absl::OkStatus();
+    const int64_t outer = value.NumElements() / c;
+    try {
+      absl::MutexLock lock(&mu_);
+      Entry* e = cache_.Get({outer, c}, [&] {
+        auto entry = std::make_unique<Entry>();
+        memory::desc md = Desc2D(outer, c);
+        memory::desc bias_md = Desc2D(1, c);
+        dnnl::binary::primitive_desc pd(
+            dnnl::binary::desc(dnnl::algorithm::binary_add, md, bias_md, md), ctx->engine());
+        entry->prim = dnnl::binary(pd);
+        entry->src0 = memory(md, ctx->engine(), nullptr);
+        entry->src1 = memory(bias_md, ctx->engine(), nullptr);
+        entry->dst = memory(md, ctx->engine(), nullptr);
+        return entry;
+      });
+      e->src0.set_data_handle(Handle(value));
+      e->src1.set_data_handle(Handle(bias));
+      e->dst.set_data_handle(out->data());
+      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC_0, e->src0},
+                                      {DNNL_ARG_SRC_1, e->src1},
+                                      {DNNL_ARG_DST, e->dst}});
+      ctx->stream().wait();
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::binary prim;
+    memory src0, src1, dst;
+  };
+  absl::Mutex mu_;
+  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+};
+
+// ---------------------------------------------------------------------------------------------
+// BiasAddGrad: sum of out_backprop [outer, C] over rows -> [C] (oneDNN reduction).
+
+class BiasAddGradOp : public OpKernel {
+ public:
+  explicit BiasAddGradOp(const Node& node) : OpKernel(node) {
+    absl::Status s = CheckNhwc(node);
+    if (!s.ok()) SetConstructionError(s);
+  }
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& g = ctx->input(0);
+    absl::Status s = CheckFloat(g, "out_backprop");
+    if (!s.ok()) return s;
+    if (g.dims() < 2) {
+      return ctx->InvalidArgument("out_backprop must have rank >= 2 but has shape ",
+                                  g.shape().DebugString());
+    }
+    const int64_t c = g.dim_size(g.dims() - 1);
+    Tensor* out = ctx->allocate_output(0, TensorShape({c}));
+    if (c == 0) return absl::OkStatus();
+    const int64_t outer = g.NumElements() / c;
+    if (outer == 0) {  // A sum over nothing.
+      for (float& v : out->flat<float>()) v = 0.0f;
+      return absl::OkStatus();
+    }
+    if (outer == 1) {  // Nothing to reduce; oneDNN's reduction needs a reduced axis.
+      std::memcpy(out->data(), g.data(), g.TotalBytes());
+      return absl::OkStatus();
+    }
+    try {
+      absl::MutexLock lock(&mu_);
+      Entry* e = cache_.Get({outer, c}, [&] {
+        auto entry = std::make_unique<Entry>();
+        memory::desc src_md = Desc2D(outer, c);
+        memory::desc dst_md = Desc2D(1, c);
+        dnnl::reduction::primitive_desc pd(
+            dnnl::reduction::desc(dnnl::algorithm::reduction_sum, src_md, dst_md, 0.0f, 0.0f),
+            ctx->engine());
+        entry->prim = dnnl::reduction(pd);
+        entry->src = memory(src_md, ctx->engine(), nullptr);
+        entry->dst = memory(dst_md, ctx->engine(), nullptr);
+        return entry;
+      });
+      e->src.set_data_handle(Handle(g));
+      e->dst.set_data_handle(out->data());
+      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
+      ctx->stream().wait();
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::reduction prim;
+    memory src, dst;
+  };
+  absl::Mutex mu_;
+  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Relu and ReluGrad (oneDNN eltwise relu forward / backward on the flattened tensor).
+
+class ReluOp : public OpKernel {
+ public:
+  explicit ReluOp(const Node& node) : OpKernel(node) {}
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& x = ctx->input(0);
+    absl::Status s = CheckFloat(x, "features");
+    if (!s.ok()) return s;
+    Tensor* y = ctx->allocate_output(0, x.shape());
+    const int64_t n = x.NumElements();
+    if (n == 0) return absl::OkStatus();
+    try {
+      absl::MutexLock lock(&mu_);
+      Entry* e = cache_.Get({n}, [&] {
+        auto entry = std::make_unique<Entry>();
+        memory::desc md = Desc1D(n);
+        dnnl::eltwise_forward::primitive_desc pd(
+            dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference,
+                                        dnnl::algorithm::eltwise_relu, md, 0.0f, 0.0f),
+            ctx->engine());
+        entry->prim = dnnl::eltwise_forward(pd);
+        entry->src = memory(md, ctx->engine(), nullptr);
+        entry->dst = memory(md, ctx->engine(), nullptr);
+        return entry;
+      });
+      e->src.set_data_handle(Handle(x));
+      e->dst.set_data_handle(y->data());
+      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
+      ctx->stream().wait();
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::eltwise_forward prim;
+    memory src, dst;
+  };
+  absl::Mutex mu_;
+  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+};
+
+class ReluGradOp : public OpKernel {
+ public:
+  explicit ReluGradOp(const Node& node) : OpKernel(node) {}
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& g = ctx->input(0);
+    const Tensor& x = ctx->input(1);
+    absl::Status s = CheckFloat(g, "gradients");
+    if (s.ok()) s = CheckFloat(x, "features");
+    if (!s.ok()) return s;
+    if (g.shape() != x.shape()) {
+      return ctx->InvalidArgument("gradients ", g.shape().DebugString(), " and features ",
+                                  x.shape().DebugString(), " must have the same shape");
+    }
+    Tensor* out = ctx->allocate_output(0, x.shape());
+    const int64_t n = x.NumElements();
+    if (n == 0) return absl::OkStatus();
+    try {
+      absl::MutexLock lock(&mu_);
+      Entry* e = cache_.Get({n}, [&] {
+        auto entry = std::make_unique<Entry>();
+        memory::desc md = Desc1D(n);
+        dnnl::eltwise_forward::primitive_desc hint(
+            dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training,
+                                        dnnl::algorithm::eltwise_relu, md, 0.0f, 0.0f),
+            ctx->engine());
+        dnnl::eltwise_backward::primitive_desc pd(
+            dnnl::eltwise_backward::desc(dnnl::algorithm::eltwise_relu, md, md, 0.0f, 0.0f),
+            ctx->engine(), hint);
+        entry->prim = dnnl::eltwise_backward(pd);
+        entry->src = memory(md, ctx->engine(), nullptr);
+        entry->diff_dst = memory(md, ctx->engine(), nullptr);
+        entry->diff_src = memory(md, ctx->engine(), nullptr);
+        return entry;
+      });
+      e->src.set_data_handle(Handle(x));
+      e->diff_dst.set_data_handle(Handle(g));
+      e->diff_src.set_data_handle(out->data());
+      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC, e->src},
+                                      {DNNL_ARG_DIFF_DST, e->diff_dst},
+                                      {DNNL_ARG_DIFF_SRC, e->diff_src}});
+      ctx->stream().wait();
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::eltwise_backward prim;
+    memory src, diff_dst, diff_src;
+  };
+  absl::Mutex mu_;
+  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Softmax cross-entropy. oneDNN's logsoftmax (max-subtracted, so finite for any finite logits)
+// writes log-probabilities into the backprop output; a loop then turns each row into
+// loss = -sum(labels * logp) and backprop = exp(logp) - labels.
+
+class LogSoftmaxRows {
+ public:
+  // Writes log_softmax of each row of `features` [N, C] (N, C > 0) into `logp`.
+  absl::Status Run(OpKernelContext* ctx, const Tensor& features, Tensor* logp) {
+    const int64_t n = features.dim_size(0), c = features.dim_size(1);
+    try {
+      absl::MutexLock lock(&mu_);
+      Entry* e = cache_.Get({n, c}, [&] {
+        auto entry = std::make_unique<Entry>();
+        memory::desc md = Desc2D(n, c);
+        dnnl::logsoftmax_forward::primitive_desc pd(
+            dnnl::logsoftmax_forward::desc(dnnl::prop_kind::forward_inference, md, 1),
+            ctx->engine());
+        entry->prim = dnnl::logsoftmax_forward(pd);
+        entry->src = memory(md, ctx->engine(), nullptr);
+        entry->dst = memory(md, ctx->engine(), nullptr);
+        return entry;
+      });
+      e->src.set_data_handle(Handle(features));
+      e->dst.set_data_handle(logp->data());
+      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
+      ctx->stream().wait();
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::logsoftmax_forward prim;
+    memory src, dst;
+  };
+  absl::Mutex mu_;
+  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+};
+
+class SoftmaxXentOp : public OpKernel {
+ public:
+  explicit SoftmaxXentOp(const Node& node) : OpKernel(node) {}
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& features = ctx->input(0);
+    const Tensor& labels = ctx->input(1);
+    absl::Status s = CheckFloat(features, "features");
+    if (s.ok()) s = CheckFloat(labels, "labels");
+    if (!s.ok()) return s;
+    if (features.dims() != 2) {
+      return ctx->InvalidArgument("features must be 2-D [batch, classes] but has shape ",
+                                  features.shape().DebugString());
+    }
+    if (labels.shape() != features.shape()) {
+      return ctx->InvalidArgument("labels ", labels.shape().DebugString(),
+                                  " must have the shape of features ",
+                                  features.shape().DebugString());
+    }
+    const int64_t n = features.dim_size(0), c = features.dim_size(1);
+    if (n > 0 && c == 0) return ctx->InvalidArgument("features must have at least one class");
+    Tensor* loss = ctx->allocate_output(0, TensorShape({n}));
+    Tensor* backprop = ctx->allocate_output(1, features.shape());
+    if (n == 0) return absl::OkStatus();
+    s = log_softmax_.Run(ctx, features, backprop);
+    if (!s.ok()) return s;
+    const float* lab = labels.flat<float>().data();
+    float* bp = backprop->flat<float>().data();
+    float* l = loss->flat<float>().data();
+    for (int64_t i = 0; i < n; ++i) {
+      double sum = 0.0;
+      for (int64_t j = i * c; j < (i + 1) * c; ++j) {
+        const float logp = bp[j];
+        // A zero label contributes nothing, even where logp is -inf (a -inf logit).
+        if (lab[j] != 0.0f) sum -= static_cast<double>(lab[j]) * logp;
+        bp[j] = std::exp(logp) - lab[j];
+      }
+      l[i] = static_cast<float>(sum);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  LogSoftmaxRows log_softmax_;
+};
+
+class SparseSoftmaxXentOp : public OpKernel {
+ public:
+  explicit SparseSoftmaxXentOp(const Node& node) : OpKernel(node) {}
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& features = ctx->input(0);
+    const Tensor& labels = ctx->input(1);
+    absl::Status s = CheckFloat(features, "features");
+    if (!s.ok()) return s;
+    if (labels.dtype() != DT_INT32 && labels.dtype() != DT_INT64) {
+      return ctx->InvalidArgument("labels must be int32 or int64 but are ",
+                                  DataTypeString(labels.dtype()));
+    }
+    if (features.dims() != 2) {
+      return ctx->InvalidArgument("features must be 2-D [batch, classes] but has shape ",
+                                  features.shape().DebugString());
+    }
+    if (labels.dims() != 1 || labels.dim_size(0) != features.dim_size(0)) {
+      return ctx->InvalidArgument("labels must be 1-D with one entry per row of features ",
+                                  features.shape().DebugString(), " but have shape ",
+                                  labels.shape().DebugString());
+    }
+    const int64_t n = features.dim_size(0), c = features.dim_size(1);
+    if (n > 0 && c == 0) return ctx->InvalidArgument("features must have at least one class");
+    std::vector<int64_t> label(n);
+    for (int64_t i = 0; i < n; ++i) {
+      label[i] = labels.dtype() == DT_INT32 ? labels.flat<int32_t>()[i]
+                                            : labels.flat<int64_t>()[i];
+      if (label[i] < 0 || label[i] >= c) {
+        return ctx->InvalidArgument("labels[", i, "] = ", label[i],
+                                    " is outside the valid range of classes [0, ", c, ")");
+      }
+    }
+    Tensor* loss = ctx->allocate_output(0, TensorShape({n}));
+    Tensor* backprop = ctx->allocate_output(1, features.shape());
+    if (n == 0) return absl::OkStatus();
+    s = log_softmax_.Run(ctx, features, backprop);
+    if (!s.ok()) return s;
+    float* bp = backprop->flat<float>().data();
+    float* l = loss->flat<float>().data();
+    for (int64_t i = 0; i < n; ++i) {
+      float* row = bp + i * c;
+      l[i] = -row[label[i]];
+      for (int64_t j = 0; j < c; ++j) row[j] = std::exp(row[j]);
+      row[label[i]] -= 1.0f;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  LogSoftmaxRows log_softmax_;
+};
+
+REGISTER_KERNEL("Softmax", SoftmaxOp, "T", {DT_FLOAT});
+REGISTER_KERNEL("BiasAdd", BiasAddOp, "T", {DT_FLOAT});
+REGISTER_KERNEL("BiasAddGrad", BiasAddGradOp, "T", {DT_FLOAT});
+REGISTER_KERNEL("Relu", ReluOp, "T", {DT_FLOAT});
+REGISTER_KERNEL("ReluGrad", ReluGradOp, "T", {DT_FLOAT});
+REGISTER_KERNEL("SoftmaxCrossEntropyWithLogits", SoftmaxXentOp, "T", {DT_FLOAT});
+REGISTER_KERNEL("SparseSoftmaxCrossEntropyWithLogits", SparseSoftmaxXentOp, "T", {DT_FLOAT});
+
+}  // namespace
+}  // namespace dflow

@@ -1,0 +1,309 @@
+// Neural-network ops: Softmax, BiasAdd, BiasAddGrad, Relu, ReluGrad,
+// SoftmaxCrossEntropyWithLogits and SparseSoftmaxCrossEntropyWithLogits — schemas, shape
+// functions, gradients and builder functions.
+#include "ops/nn_ops.h"
+
+#include "absl/strings/str_cat.h"
+#include "ops/array_ops.h"
+#include "ops/math_ops.h"
+#include "ops/op_registry.h"
+#include "ops/shape_inference.h"
+
+namespace dflow {
+namespace {
+
+// Input i, checked to have rank >= `min_rank` when its rank is known.
+absl::StatusOr<PartialTensorShape> WithRankAtLeast(InferenceContext* ctx, int i, int min_rank,
+                                                   absl::string_view what) {
+  const PartialTensorShape& s = ctx->input(i);
+  if (!s.unknown_rank() && s.dims() < min_rank) {
+    return ctx->Error(absl::StrCat(what, " must have rank >= ", min_rank, " but has shape ",
+                                   s.DebugString()));
+  }
+  return s;
+}
+
+// Merges a dimension pair (-1 = unknown); an error naming both when they differ.
+absl::StatusOr<int64_t> MergeDim(InferenceContext* ctx, int64_t a, int64_t b,
+                                 absl::string_view what) {
+  if (a < 0) return b;
+  if (b < 0 || a == b) return a;
+  return ctx->Error(absl::StrCat(what, ": ", a, " vs. ", b));
+}
+
+absl::Status CheckDataFormat(InferenceContext* ctx) {
+  std::string format;
+  absl::Status s = ctx->GetAttr("data_format", &format);
+  if (!s.ok()) return s;
+  if (format == "NCHW") {
+    return ctx->Error("data_format 'NCHW' is not supported; only 'NHWC' (channels last) is");
+  }
+  if (format != "NHWC") {
+    return ctx->Error(absl::StrCat("unknown data_format '", format, "'; only 'NHWC' is supported"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SoftmaxShape(InferenceContext* ctx) {
+  absl::StatusOr<PartialTensorShape> in = WithRankAtLeast(ctx, 0, 1, "logits");
+  if (!in.ok()) return in.status();
+  ctx->set_output(0, *in);
+  return absl::OkStatus();
+}
+
+absl::Status BiasAddShape(InferenceContext* ctx) {
+  absl::Status s = CheckDataFormat(ctx);
+  if (!s.ok()) return s;
+  absl::StatusOr<PartialTensorShape> value = WithRankAtLeast(ctx, 0, 2, "value");
+  if (!value.ok()) return value.status();
+  absl::StatusOr<PartialTensorShape> bias = ctx->WithRank(1, 1);
+  if (!bias.ok()) return bias.status();
+  if (value->unknown_rank()) {
+    ctx->set_output(0, *value);
+    return absl::OkStatus();
+  }
+  std::vector<int64_t> dims(value->dim_sizes().begin(), value->dim_sizes().end());
+  absl::StatusOr<int64_t> c =
+      MergeDim(ctx, dims.back(), bias->dim_size(0),
+               "the last dimension of value must equal the size of bias");
+  if (!c.ok()) return c.status();
+  dims.back() = *c;
+  ctx->set_output(0, PartialTensorShape(dims));
+  return absl::OkStatus();
+}
+
+absl::Status BiasAddGradShape(InferenceContext* ctx) {
+  absl::Status s = CheckDataFormat(ctx);
+  if (!s.ok()) return s;
+  absl::StatusOr<PartialTensorShape> in = WithRankAtLeast(ctx, 0, 2, "out_backprop");
+  if (!in.ok()) return in.status();
+  ctx->set_output(0, in->unknown_rank() ? PartialTensorShape::UnknownDims(1)
+                                        : PartialTensorShape({in->dim_size(in->dims() - 1)}));
+  return absl::OkStatus();
+}
+
+absl::Status ReluGradShape(InferenceContext* ctx) {
+  absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(1));
+  if (!merged.ok()) {
+    return ctx->Error(absl::StrCat("gradients ", ctx->input(0).DebugString(),
+                                   " and features ", ctx->input(1).DebugString(),
+                                   " must have the same shape"));
+  }
+  ctx->set_output(0, *merged);
+  return absl::OkStatus();
+}
+
+absl::Status XentShape(InferenceContext* ctx) {
+  absl::StatusOr<PartialTensorShape> features = ctx->WithRank(0, 2);
+  if (!features.ok()) return features.status();
+  absl::StatusOr<PartialTensorShape> labels = ctx->WithRank(1, 2);
+  if (!labels.ok()) return labels.status();
+  absl::StatusOr<PartialTensorShape> merged = features->Merge(*labels);
+  if (!merged.ok()) {
+    return ctx->Error(absl::StrCat("features ", features->DebugString(), " and labels ",
+                                   labels->DebugString(), " must have the same shape"));
+  }
+  ctx->set_output(0, PartialTensorShape({merged->dim_size(0)}));
+  ctx->set_output(1, *merged);
+  return absl::OkStatus();
+}
+
+absl::Status SparseXentShape(InferenceContext* ctx) {
+  absl::StatusOr<PartialTensorShape> features = ctx->WithRank(0, 2);
+  if (!features.ok()) return features.status();
+  absl::StatusOr<PartialTensorShape> labels = ctx->WithRank(1, 1);
+  if (!labels.ok()) return labels.status();
+  absl::StatusOr<int64_t> n =
+      MergeDim(ctx, features->dim_size(0), labels->dim_size(0),
+               "labels must have one entry per row of features");
+  if (!n.ok()) return n.status();
+  ctx->set_output(0, PartialTensorShape({*n}));
+  ctx->set_output(1, PartialTensorShape({*n, features->dim_size(1)}));
+  return absl::OkStatus();
+}
+
+Output NodeOutput(const Node& node, int i) { return Output(const_cast<Node*>(&node), i); }
+
+// (g - sum(g * y, -1, keepdims)) * y: the vector-Jacobian product of y = softmax(x).
+Output SoftmaxBackward(const Scope& scope, const Output& g, const Output& y) {
+  Output dot = ops::Sum(scope, ops::Mul(scope, g, y), -1, ops::Sum::KeepDims(true));
+  return ops::Mul(scope, ops::Sub(scope, g, dot), y);
+}
+
+absl::Status SoftmaxGrad(const Scope& scope, const Node& node,
+                         absl::Span<const Output> grad_outputs,
+                         std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(1, Output());
+  if (grad_outputs[0].node() == nullptr) return absl::OkStatus();
+  (*grad_inputs)[0] = SoftmaxBackward(scope, grad_outputs[0], NodeOutput(node, 0));
+  return scope.status();
+}
+
+absl::Status BiasAddGradFn(const Scope& scope, const Node& node,
+                           absl::Span<const Output> grad_outputs,
+                           std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(2, Output());
+  const Output& g = grad_outputs[0];
+  if (g.node() == nullptr) return absl::OkStatus();
+  std::string format = "NHWC";
+  GetNodeAttr(node, "data_format", &format).IgnoreError();
+  (*grad_inputs)[0] = g;
+  (*grad_inputs)[1] = ops::BiasAddGrad(scope, g, ops::BiasAddGrad::DataFormat(format));
+  return scope.status();
+}
+
+// BiasAddGrad sums over all axes but the last, so its gradient broadcasts g [C] back to the
+// input's shape: BiasAdd(zeros_like(input), g).
+absl::Status BiasAddGradGrad(const Scope& scope, const Node& node,
+                             absl::Span<const Output> grad_outputs,
+                             std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(1, Output());
+  const Output& g = grad_outputs[0];
+  if (g.node() == nullptr) return absl::OkStatus();
+  std::string format = "NHWC";
+  GetNodeAttr(node, "data_format", &format).IgnoreError();
+  (*grad_inputs)[0] = ops::BiasAdd(scope, ops::ZerosLike(scope, node.input(0)), g,
+                                   ops::BiasAdd::DataFormat(format));
+  return scope.status();
+}
+
+absl::Status ReluGradFn(const Scope& scope, const Node& node,
+                        absl::Span<const Output> grad_outputs,
+                        std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(1, Output());
+  if (grad_outputs[0].node() == nullptr) return absl::OkStatus();
+  (*grad_inputs)[0] = ops::ReluGrad(scope, grad_outputs[0], node.input(0));
+  return scope.status();
+}
+
+// ReluGrad(g, f) is linear in g (its gradient there is ReluGrad again) and piecewise constant
+// in f (zero gradient almost everywhere).
+absl::Status ReluGradGrad(const Scope& scope, const Node& node,
+                          absl::Span<const Output> grad_outputs,
+                          std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(2, Output());
+  if (grad_outputs[0].node() == nullptr) return absl::OkStatus();
+  (*grad_inputs)[0] = ops::ReluGrad(scope, grad_outputs[0], node.input(1));
+  return scope.status();
+}
+
+// Both cross-entropy ops: d loss / d features = backprop (scaled per row by the loss gradient),
+// and backprop = softmax(features) - labels, whose gradient w.r.t. features is softmax's.
+// Labels get no gradient.
+absl::Status XentGrad(const Scope& scope, const Node& node,
+                      absl::Span<const Output> grad_outputs,
+                      std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(2, Output());
+  const Output& g_loss = grad_outputs[0];
+  const Output& g_backprop = grad_outputs.size() > 1 ? grad_outputs[1] : Output();
+  Output grad;
+  if (g_loss.node() != nullptr) {
+    grad = ops::Mul(scope, ops::ExpandDims(scope, g_loss, -1), NodeOutput(node, 1));
+  }
+  if (g_backprop.node() != nullptr) {
+    Output term = SoftmaxBackward(scope, g_backprop, ops::Softmax(scope, node.input(0)));
+    grad = grad.node() == nullptr ? term : ops::Add(scope, grad, term);
+  }
+  (*grad_inputs)[0] = grad;
+  return scope.status();
+}
+
+}  // namespace
+
+REGISTER_OP("Softmax")
+    .Input("logits: T")
+    .Output("softmax: T")
+    .Attr("T: {float}")
+    .SetShapeFn(SoftmaxShape);
+REGISTER_GRADIENT("Softmax", SoftmaxGrad);
+
+REGISTER_OP("BiasAdd")
+    .Input("value: T")
+    .Input("bias: T")
+    .Output("output: T")
+    .Attr("T: {float}")
+    .Attr("data_format: string = 'NHWC'")
+    .SetShapeFn(BiasAddShape);
+REGISTER_GRADIENT("BiasAdd", BiasAddGradFn);
+
+REGISTER_OP("BiasAddGrad")
+    .Input("out_backprop: T")
+    .Output("output: T")
+    .Attr("T: {float}")
+    .Attr("data_format: string = 'NHWC'")
+    .SetShapeFn(BiasAddGradShape);
+REGISTER_GRADIENT("BiasAddGrad", BiasAddGradGrad);
+
+REGISTER_OP("Relu")
+    .Input("features: T")
+    .Output("activations: T")
+    .Attr("T: {float}")
+    .SetShapeFn(UnchangedShape);
+REGISTER_GRADIENT("Relu", ReluGradFn);
+
+REGISTER_OP("ReluGrad")
+    .Input("gradients: T")
+    .Input("features: T")
+    .Output("backprops: T")
+    .Attr("T: {float}")
+    .SetShapeFn(ReluGradShape);
+REGISTER_GRADIENT("ReluGrad", ReluGradGrad);
+
+REGISTER_OP("SoftmaxCrossEntropyWithLogits")
+    .Input("features: T")
+    .Input("labels: T")
+    .Output("loss: T")
+    .Output("backprop: T")
+    .Attr("T: {float}")
+    .SetShapeFn(XentShape);
+REGISTER_GRADIENT("SoftmaxCrossEntropyWithLogits", XentGrad);
+
+REGISTER_OP("SparseSoftmaxCrossEntropyWithLogits")
+    .Input("features: T")
+    .Input("labels: Tlabels")
+    .Output("loss: T")
+    .Output("backprop: T")
+    .Attr("T: {float}")
+    .Attr("Tlabels: {int32, int64} = int64")
+    .SetShapeFn(SparseXentShape);
+REGISTER_GRADIENT("SparseSoftmaxCrossEntropyWithLogits", XentGrad);
+
+namespace ops {
+
+Output Softmax(const Scope& scope, Input logits) { return AddOp(scope, "Softmax", {logits}); }
+
+Output Relu(const Scope& scope, Input features) { return AddOp(scope, "Relu", {features}); }
+
+Output ReluGrad(const Scope& scope, Input gradients, Input features) {
+  return AddOp(scope, "ReluGrad", {gradients, features});
+}
+
+BiasAdd::BiasAdd(const Scope& scope, Input value, Input bias, const Attrs& attrs)
+    : Output(AddOp(scope, "BiasAdd", {value, bias},
+                   {{"data_format", MakeAttr(attrs.data_format)}})) {}
+
+BiasAddGrad::BiasAddGrad(const Scope& scope, Input out_backprop, const Attrs& attrs)
+    : Output(AddOp(scope, "BiasAddGrad", {out_backprop},
+                   {{"data_format", MakeAttr(attrs.data_format)}})) {}
+
+SoftmaxCrossEntropyWithLogits::SoftmaxCrossEntropyWithLogits(const Scope& scope, Input features,
+                                                             Input labels) {
+  Node* node = AddOp(scope, "SoftmaxCrossEntropyWithLogits", {features, labels});
+  if (node == nullptr) return;
+  operation = Operation(node);
+  loss = Output(node, 0);
+  backprop = Output(node, 1);
+}
+
+SparseSoftmaxCrossEntropyWithLogits::SparseSoftmaxCrossEntropyWithLogits(const Scope& scope,
+                                                                         Input features,
+                                                                         Input labels) {
+  Node* node = AddOp(scope, "SparseSoftmaxCrossEntropyWithLogits", {features, labels});
+  if (node == nullptr) return;
+  operation = Operation(node);
+  loss = Output(node, 0);
+  backprop = Output(node, 1);
+}
+
+}  // namespace ops
+}  // namespace dflow

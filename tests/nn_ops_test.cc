@@ -1,0 +1,634 @@
+// Tests of the nn ops: forward values against plain-loop references and hand-computed values,
+// shape and input errors, numerical stability, and every gradient against central differences.
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "ops/array_ops.h"
+#include "ops/math_ops.h"
+#include "ops/nn_ops.h"
+#include "ops/op_registry.h"
+#include "runtime/session.h"
+#include "tests/gradient_checker.h"
+#include "tests/test_util.h"
+
+namespace dflow {
+namespace {
+
+using ::testing::HasSubstr;
+using test::ExpectTensorNear;
+using test::FloatTensor;
+using test::RandomTensor;
+using test::RunGraph;
+using test::RunOne;
+
+// ---------------------------------------------------------------------------------------------
+// Plain-loop references, in double precision.
+
+std::vector<float> SoftmaxRef(const Tensor& x) {
+  const int64_t c = x.dim_size(x.dims() - 1);
+  const int64_t rows = c == 0 ? 0 : x.NumElements() / c;
+  auto v = x.flat<float>();
+  std::vector<float> out(x.NumElements());
+  for (int64_t r = 0; r < rows; ++r) {
+    double mx = -INFINITY;
+    for (int64_t j = 0; j < c; ++j) mx = std::max(mx, static_cast<double>(v[r * c + j]));
+    double sum = 0;
+    for (int64_t j = 0; j < c; ++j) sum += std::exp(v[r * c + j] - mx);
+    for (int64_t j = 0; j < c; ++j) out[r * c + j] = std::exp(v[r * c + j] - mx) / sum;
+  }
+  return out;
+}
+
+// log softmax of row r of a [n, c] tensor.
+std::vector<double> LogSoftmaxRow(const Tensor& x, int64_t r) {
+  const int64_t c = x.dim_size(1);
+  auto v = x.flat<float>();
+  double mx = -INFINITY;
+  for (int64_t j = 0; j < c; ++j) mx = std::max(mx, static_cast<double>(v[r * c + j]));
+  double sum = 0;
+  for (int64_t j = 0; j < c; ++j) sum += std::exp(v[r * c + j] - mx);
+  std::vector<double> out(c);
+  for (int64_t j = 0; j < c; ++j) out[j] = v[r * c + j] - mx - std::log(sum);
+  return out;
+}
+
+// Rows of non-negative values summing to 1.
+Tensor RandomLabels(int64_t n, int64_t c, uint64_t seed) {
+  Tensor t = RandomTensor(TensorShape({n, c}), seed, 0.0f, 1.0f);
+  auto v = t.flat<float>();
+  for (int64_t r = 0; r < n; ++r) {
+    double sum = 0;
+    for (int64_t j = 0; j < c; ++j) sum += v[r * c + j];
+    for (int64_t j = 0; j < c; ++j) v[r * c + j] = static_cast<float>(v[r * c + j] / sum);
+  }
+  return t;
+}
+
+template <typename T>
+Tensor IntTensor(std::vector<T> values) {
+  const int64_t n = static_cast<int64_t>(values.size());
+  return *Tensor::FromVector<T>(values, TensorShape({n}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Softmax
+
+TEST(SoftmaxTest, HandComputedValues) {
+  Scope root = Scope::NewRootScope();
+  auto y = ops::Softmax(root, ops::Const(root, {1.0f, 2.0f, 3.0f}));
+  absl::StatusOr<Tensor> out = RunOne(root, y);
+  ASSERT_TRUE(out.ok()) << out.status();
+  // e^k / (e + e^2 + e^3).
+  ExpectTensorNear(*out, TensorShape({3}), {0.09003057f, 0.24472847f, 0.66524096f});
+}
+
+TEST(SoftmaxTest, MatchesReferenceOnOddShapes) {
+  const std::vector<TensorShape> shapes = {{1, 7}, {7, 1}, {1, 1}, {257, 10}, {2, 3, 5}, {4}};
+  for (const TensorShape& shape : shapes) {
+    SCOPED_TRACE(shape.DebugString());
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root, DT_FLOAT);
+    auto y = ops::Softmax(root, x);
+    Tensor xv = RandomTensor(shape, 7, -5.0f, 5.0f);
+    absl::StatusOr<Tensor> out = RunOne(root, y, {{x, xv}});
+    ASSERT_TRUE(out.ok()) << out.status();
+    ExpectTensorNear(*out, shape, SoftmaxRef(xv));
+  }
+}
+
+TEST(SoftmaxTest, LargeLogitsStayFinite) {
+  Scope root = Scope::NewRootScope();
+  auto y = ops::Softmax(root, ops::Const(root, FloatTensor({2, 3}, {1000, 0, -1000, 1000, 1000, 0})));
+  absl::StatusOr<Tensor> out = RunOne(root, y);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ExpectTensorNear(*out, TensorShape({2, 3}), {1, 0, 0, 0.5f, 0.5f, 0});
+}
+
+TEST(SoftmaxTest, ShapeChangesBetweenRunsOfOneSession) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({-1, 4}));
+  auto y = ops::Softmax(root, x);
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(root);
+  ASSERT_TRUE(session.ok()) << session.status();
+  for (int64_t batch : {3, 5, 3, 1, 5}) {
+    Tensor xv = RandomTensor(TensorShape({batch, 4}), batch, -3.0f, 3.0f);
+    std::vector<Tensor> out;
+    absl::Status s = (*session)->Run({{x, xv}}, {y}, {}, &out);
+    ASSERT_TRUE(s.ok()) << s;
+    ExpectTensorNear(out[0], xv.shape(), SoftmaxRef(xv));
+  }
+}
+
+TEST(SoftmaxTest, EmptyInput) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root, DT_FLOAT);
+  absl::StatusOr<Tensor> out =
+      RunOne(root, ops::Softmax(root, x), {{x, Tensor(DT_FLOAT, TensorShape({0, 3}))}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->shape(), TensorShape({0, 3}));
+}
+
+TEST(SoftmaxTest, ScalarIsRejected) {
+  Scope root = Scope::NewRootScope();
+  ops::Softmax(root, ops::Const(root, 1.0f));
+  EXPECT_FALSE(root.ok());
+  EXPECT_THAT(std::string(root.status().message()), HasSubstr("rank >= 1"));
+
+  // Unknown at graph time: the kernel rejects it.
+  Scope root2 = Scope::NewRootScope();
+  auto x = ops::Placeholder(root2, DT_FLOAT);
+  absl::StatusOr<Tensor> out = RunOne(root2, ops::Softmax(root2, x), {{x, Tensor::Scalar(1.0f)}});
+  ASSERT_FALSE(out.ok());
+  EXPECT_THAT(std::string(out.status().message()), HasSubstr("rank >= 1"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// BiasAdd and BiasAddGrad
+
+TEST(BiasAddTest, MatchesReference) {
+  const std::vector<TensorShape> shapes = {{1, 6}, {6, 1}, {1, 1}, {257, 10}, {2, 3, 4}};
+  for (const TensorShape& shape : shapes) {
+    SCOPED_TRACE(shape.DebugString());
+    const int64_t c = shape.dim_size(shape.dims() - 1);
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root, DT_FLOAT);
+    auto b = ops::Placeholder(root, DT_FLOAT);
+    auto y = ops::BiasAdd(root, x, b);
+    Tensor xv = RandomTensor(shape, 1), bv = RandomTensor(TensorShape({c}), 2);
+    absl::StatusOr<Tensor> out = RunOne(root, y, {{x, xv}, {b, bv}});
+    ASSERT_TRUE(out.ok()) << out.status();
+    std::vector<float> expected(xv.NumElements());
+    for (int64_t i = 0; i < xv.NumElements(); ++i) {
+      expected[i] = xv.flat<float>()[i] + bv.flat<float>()[i % c];
+    }
+    ExpectTensorNear(*out, shape, expected);
+  }
+}
+
+TEST(BiasAddTest, HandComputedValues) {
+  Scope root = Scope::NewRootScope();
+  auto y = ops::BiasAdd(root, ops::Const(root, FloatTensor({2, 2}, {1, 2, 3, 4})),
+                        ops::Const(root, {10.0f, 20.0f}));
+  absl::StatusOr<Tensor> out = RunOne(root, y);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ExpectTensorNear(*out, TensorShape({2, 2}), {11, 22, 13, 24});
+}
+
+TEST(BiasAddTest, Errors) {
+  {  // Known mismatch: caught when the graph is built.
+    Scope root = Scope::NewRootScope();
+    ops::BiasAdd(root, ops::Const(root, 0.0f, TensorShape({2, 3})), ops::Const(root, {1.0f, 2.0f}));
+    EXPECT_FALSE(root.ok());
+    EXPECT_THAT(std::string(root.status().message()), HasSubstr("bias"));
+  }
+  {  // Value must be at least 2-D.
+    Scope root = Scope::NewRootScope();
+    ops::BiasAdd(root, ops::Const(root, {1.0f, 2.0f}), ops::Const(root, {1.0f, 2.0f}));
+    EXPECT_FALSE(root.ok());
+  }
+  {  // NCHW is not supported.
+    Scope root = Scope::NewRootScope();
+    ops::BiasAdd(root, ops::Const(root, 0.0f, TensorShape({2, 3})),
+                 ops::Const(root, {1.0f, 2.0f, 3.0f}), ops::BiasAdd::DataFormat("NCHW"));
+    EXPECT_FALSE(root.ok());
+    EXPECT_THAT(std::string(root.status().message()), HasSubstr("NCHW"));
+  }
+  {  // Unknown shapes at graph time: the kernel checks them.
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root, DT_FLOAT);
+    auto b = ops::Placeholder(root, DT_FLOAT);
+    auto y = ops::BiasAdd(root, x, b);
+    ASSERT_TRUE(root.ok());
+    absl::StatusOr<Tensor> out = RunOne(
+        root, y, {{x, RandomTensor({4, 3}, 1)}, {b, RandomTensor({2}, 2)}});
+    ASSERT_FALSE(out.ok());
+    EXPECT_THAT(std::string(out.status().message()), HasSubstr("bias"));
+    out = RunOne(root, y, {{x, RandomTensor({3}, 1)}, {b, RandomTensor({3}, 2)}});
+    EXPECT_FALSE(out.ok());
+    out = RunOne(root, y, {{x, RandomTensor({2, 3}, 1)}, {b, RandomTensor({1, 3}, 2)}});
+    EXPECT_FALSE(out.ok());
+  }
+}
+
+TEST(BiasAddGradTest, MatchesReference) {
+  const std::vector<TensorShape> shapes = {{1, 6}, {6, 1}, {1, 1}, {257, 10}, {2, 3, 4}, {0, 3}};
+  for (const TensorShape& shape : shapes) {
+    SCOPED_TRACE(shape.DebugString());
+    const int64_t c = shape.dim_size(shape.dims() - 1);
+    Scope root = Scope::NewRootScope();
+    auto g = ops::Placeholder(root, DT_FLOAT);
+    auto y = ops::BiasAddGrad(root, g);
+    Tensor gv = RandomTensor(shape, 3);
+    absl::StatusOr<Tensor> out = RunOne(root, y, {{g, gv}});
+    ASSERT_TRUE(out.ok()) << out.status();
+    std::vector<double> sums(c, 0.0);
+    for (int64_t i = 0; i < gv.NumElements(); ++i) sums[i % c] += gv.flat<float>()[i];
+    ExpectTensorNear(*out, TensorShape({c}), std::vector<float>(sums.begin(), sums.end()), 1e-5f);
+  }
+}
+
+TEST(BiasAddGradTest, Errors) {
+  Scope root = Scope::NewRootScope();
+  ops::BiasAddGrad(root, ops::Const(root, {1.0f, 2.0f}));
+  EXPECT_FALSE(root.ok());
+
+  Scope root2 = Scope::NewRootScope();
+  auto g = ops::Placeholder(root2, DT_FLOAT);
+  absl::StatusOr<Tensor> out = RunOne(root2, ops::BiasAddGrad(root2, g), {{g, RandomTensor({5}, 1)}});
+  EXPECT_FALSE(out.ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Relu and ReluGrad
+
+TEST(ReluTest, HandComputedValues) {
+  Scope root = Scope::NewRootScope();
+  auto y = ops::Relu(root, ops::Const(root, {-2.0f, -0.0f, 0.0f, 0.5f, 3.0f}));
+  absl::StatusOr<Tensor> out = RunOne(root, y);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ExpectTensorNear(*out, TensorShape({5}), {0, 0, 0, 0.5f, 3});
+}
+
+TEST(ReluTest, MatchesReferenceOnOddShapes) {
+  for (const TensorShape& shape :
+       std::vector<TensorShape>{{1, 9}, {9, 1}, {257, 3}, {2, 3, 4}, {}, {0, 4}}) {
+    SCOPED_TRACE(shape.DebugString());
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root, DT_FLOAT);
+    Tensor xv = RandomTensor(shape, 4);
+    absl::StatusOr<Tensor> out = RunOne(root, ops::Relu(root, x), {{x, xv}});
+    ASSERT_TRUE(out.ok()) << out.status();
+    std::vector<float> expected;
+    for (float v : xv.flat<float>()) expected.push_back(v > 0 ? v : 0);
+    ExpectTensorNear(*out, shape, expected);
+  }
+}
+
+TEST(ReluGradTest, HandComputedValues) {
+  Scope root = Scope::NewRootScope();
+  auto y = ops::ReluGrad(root, ops::Const(root, {1.0f, 2.0f, 3.0f, 4.0f}),
+                         ops::Const(root, {-1.0f, 0.0f, 0.5f, 7.0f}));
+  absl::StatusOr<Tensor> out = RunOne(root, y);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ExpectTensorNear(*out, TensorShape({4}), {0, 0, 3, 4});
+}
+
+TEST(ReluGradTest, ShapeMismatch) {
+  Scope root = Scope::NewRootScope();
+  ops::ReluGrad(root, ops::Const(root, {1.0f, 2.0f}), ops::Const(root, {1.0f, 2.0f, 3.0f}));
+  EXPECT_FALSE(root.ok());
+
+  Scope root2 = Scope::NewRootScope();
+  auto g = ops::Placeholder(root2, DT_FLOAT);
+  auto x = ops::Placeholder(root2, DT_FLOAT);
+  absl::StatusOr<Tensor> out = RunOne(root2, ops::ReluGrad(root2, g, x),
+                                      {{g, RandomTensor({2, 3}, 1)}, {x, RandomTensor({3, 2}, 2)}});
+  ASSERT_FALSE(out.ok());
+  EXPECT_THAT(std::string(out.status().message()), HasSubstr("same shape"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// SoftmaxCrossEntropyWithLogits
+
+TEST(SoftmaxXentTest, MatchesReference) {
+  for (const TensorShape& shape : std::vector<TensorShape>{{1, 5}, {5, 1}, {1, 1}, {257, 10}}) {
+    SCOPED_TRACE(shape.DebugString());
+    const int64_t n = shape.dim_size(0), c = shape.dim_size(1);
+    Scope root = Scope::NewRootScope();
+    auto f = ops::Placeholder(root, DT_FLOAT);
+    auto l = ops::Placeholder(root, DT_FLOAT);
+    ops::SoftmaxCrossEntropyWithLogits xent(root, f, l);
+    Tensor fv = RandomTensor(shape, 5, -4.0f, 4.0f);
+    Tensor lv = RandomLabels(n, c, 6);
+    absl::StatusOr<std::vector<Tensor>> out =
+        RunGraph(root, {{f, fv}, {l, lv}}, {xent.loss, xent.backprop});
+    ASSERT_TRUE(out.ok()) << out.status();
+    std::vector<float> loss(n), backprop(n * c);
+    for (int64_t r = 0; r < n; ++r) {
+      std::vector<double> logp = LogSoftmaxRow(fv, r);
+      double sum = 0;
+      for (int64_t j = 0; j < c; ++j) {
+        const double label = lv.flat<float>()[r * c + j];
+        sum -= label * logp[j];
+        backprop[r * c + j] = static_cast<float>(std::exp(logp[j]) - label);
+      }
+      loss[r] = static_cast<float>(sum);
+    }
+    ExpectTensorNear((*out)[0], TensorShape({n}), loss);
+    ExpectTensorNear((*out)[1], shape, backprop);
+  }
+}
+
+TEST(SoftmaxXentTest, HandComputedValues) {
+  // Uniform logits over 4 classes: loss = log 4 for any labels summing to 1.
+  Scope root = Scope::NewRootScope();
+  ops::SoftmaxCrossEntropyWithLogits xent(
+      root, ops::Const(root, FloatTensor({1, 4}, {2, 2, 2, 2})),
+      ops::Const(root, FloatTensor({1, 4}, {0.5f, 0.25f, 0.25f, 0})));
+  absl::StatusOr<std::vector<Tensor>> out = RunGraph(root, {}, {xent.loss, xent.backprop});
+  ASSERT_TRUE(out.ok()) << out.status();
+  ExpectTensorNear((*out)[0], TensorShape({1}), {std::log(4.0f)});
+  ExpectTensorNear((*out)[1], TensorShape({1, 4}), {-0.25f, 0, 0, 0.25f});
+}
+
+TEST(SoftmaxXentTest, LargeLogitsGiveFiniteLoss) {
+  Scope root = Scope::NewRootScope();
+  ops::SoftmaxCrossEntropyWithLogits xent(
+      root, ops::Const(root, FloatTensor({2, 3}, {1000, 0, -1000, 1000, 1000, 1000})),
+      ops::Const(root, FloatTensor({2, 3}, {0, 0, 1, 1, 0, 0})));
+  absl::StatusOr<std::vector<Tensor>> out = RunGraph(root, {}, {xent.loss, xent.backprop});
+  ASSERT_TRUE(out.ok()) << out.status();
+  for (float v : (*out)[0].flat<float>()) EXPECT_TRUE(std::isfinite(v));
+  for (float v : (*out)[1].flat<float>()) EXPECT_TRUE(std::isfinite(v));
+  // Row 0: log_softmax(-1000) = -2000 - log(1 + e^-1000 + e^-2000). Row 1: log 3.
+  ExpectTensorNear((*out)[0], TensorShape({2}), {2000.0f, std::log(3.0f)});
+  ExpectTensorNear((*out)[1], TensorShape({2, 3}),
+                   {1, 0, -1, 1.0f / 3 - 1, 1.0f / 3, 1.0f / 3});
+}
+
+TEST(SoftmaxXentTest, Errors) {
+  {
+    Scope root = Scope::NewRootScope();
+    ops::SoftmaxCrossEntropyWithLogits(root, ops::Const(root, 0.0f, TensorShape({2, 3})),
+                                       ops::Const(root, 0.0f, TensorShape({2, 4})));
+    EXPECT_FALSE(root.ok());
+  }
+  {
+    Scope root = Scope::NewRootScope();
+    ops::SoftmaxCrossEntropyWithLogits(root, ops::Const(root, 0.0f, TensorShape({6})),
+                                       ops::Const(root, 0.0f, TensorShape({6})));
+    EXPECT_FALSE(root.ok());
+  }
+  {
+    Scope root = Scope::NewRootScope();
+    auto f = ops::Placeholder(root, DT_FLOAT);
+    auto l = ops::Placeholder(root, DT_FLOAT);
+    ops::SoftmaxCrossEntropyWithLogits xent(root, f, l);
+    absl::StatusOr<Tensor> out =
+        RunOne(root, xent.loss, {{f, RandomTensor({2, 3}, 1)}, {l, RandomTensor({3, 2}, 1)}});
+    ASSERT_FALSE(out.ok());
+    EXPECT_THAT(std::string(out.status().message()), HasSubstr("labels"));
+    out = RunOne(root, xent.loss, {{f, RandomTensor({2, 3, 1}, 1)}, {l, RandomTensor({2, 3, 1}, 1)}});
+    EXPECT_FALSE(out.ok());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SparseSoftmaxCrossEntropyWithLogits
+
+template <typename LabelT>
+void CheckSparseXent(int64_t n, int64_t c) {
+  SCOPED_TRACE(absl::StrCat(n, "x", c, " ", DataTypeString(DataTypeOf<LabelT>::value)));
+  Scope root = Scope::NewRootScope();
+  auto f = ops::Placeholder(root, DT_FLOAT);
+  auto l = ops::Placeholder(root, DataTypeOf<LabelT>::value);
+  ops::SparseSoftmaxCrossEntropyWithLogits xent(root, f, l);
+  Tensor fv = RandomTensor(TensorShape({n, c}), 8, -4.0f, 4.0f);
+  std::vector<LabelT> labels(n);
+  for (int64_t i = 0; i < n; ++i) labels[i] = static_cast<LabelT>((i * 7 + 3) % c);
+  absl::StatusOr<std::vector<Tensor>> out =
+      RunGraph(root, {{f, fv}, {l, IntTensor(labels)}}, {xent.loss, xent.backprop});
+  ASSERT_TRUE(out.ok()) << out.status();
+  std::vector<float> loss(n), backprop(n * c);
+  for (int64_t r = 0; r < n; ++r) {
+    std::vector<double> logp = LogSoftmaxRow(fv, r);
+    loss[r] = static_cast<float>(-logp[labels[r]]);
+    for (int64_t j = 0; j < c; ++j) {
+      backprop[r * c + j] = static_cast<float>(std::exp(logp[j]) - (j == labels[r] ? 1 : 0));
+    }
+  }
+  ExpectTensorNear((*out)[0], TensorShape({n}), loss);
+  ExpectTensorNear((*out)[1], TensorShape({n, c}), backprop);
+}
+
+TEST(SparseSoftmaxXentTest, MatchesReference) {
+  for (auto [n, c] : std::vector<std::pair<int64_t, int64_t>>{{1, 5}, {5, 1}, {1, 1}, {257, 10}}) {
+    CheckSparseXent<int32_t>(n, c);
+    CheckSparseXent<int64_t>(n, c);
+  }
+}
+
+TEST(SparseSoftmaxXentTest, TlabelsDefaultsToInt64AndIsInferred) {
+  const OpDef* op = OpRegistry::Global()->Find("SparseSoftmaxCrossEntropyWithLogits");
+  ASSERT_NE(op, nullptr);
+  const AttrDef* attr = op->FindAttr("Tlabels");
+  ASSERT_NE(attr, nullptr);
+  ASSERT_TRUE(attr->default_value.has_value());
+  EXPECT_EQ(attr->default_value->type(), DT_INT64);
+
+  Scope root = Scope::NewRootScope();
+  ops::SparseSoftmaxCrossEntropyWithLogits xent(root, ops::Const(root, 0.0f, TensorShape({2, 3})),
+                                                ops::Const(root, {0, 2}));
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(xent.loss.node()->attrs().at("Tlabels").type(), DT_INT32);
+}
+
+TEST(SparseSoftmaxXentTest, LargeLogitsGiveFiniteLoss) {
+  Scope root = Scope::NewRootScope();
+  ops::SparseSoftmaxCrossEntropyWithLogits xent(
+      root, ops::Const(root, FloatTensor({2, 3}, {1000, 0, -1000, -1000, -1000, -1000})),
+      ops::Const(root, {2, 1}));
+  absl::StatusOr<std::vector<Tensor>> out = RunGraph(root, {}, {xent.loss, xent.backprop});
+  ASSERT_TRUE(out.ok()) << out.status();
+  ExpectTensorNear((*out)[0], TensorShape({2}), {2000.0f, std::log(3.0f)});
+  ExpectTensorNear((*out)[1], TensorShape({2, 3}),
+                   {1, 0, -1, 1.0f / 3, 1.0f / 3 - 1, 1.0f / 3});
+}
+
+TEST(SparseSoftmaxXentTest, LabelsOutOfRange) {
+  for (int bad : {3, -1, 1000000}) {
+    Scope root = Scope::NewRootScope();
+    auto l = ops::Placeholder(root, DT_INT32);
+    ops::SparseSoftmaxCrossEntropyWithLogits xent(root, ops::Const(root, 0.0f, TensorShape({2, 3})),
+                                                  l);
+    absl::StatusOr<Tensor> out = RunOne(root, xent.loss, {{l, IntTensor<int32_t>({0, bad})}});
+    ASSERT_FALSE(out.ok()) << bad;
+    EXPECT_THAT(std::string(out.status().message()), HasSubstr("outside the valid range"));
+  }
+  Scope root = Scope::NewRootScope();
+  auto l = ops::Placeholder(root, DT_INT64);
+  ops::SparseSoftmaxCrossEntropyWithLogits xent(root, ops::Const(root, 0.0f, TensorShape({1, 3})),
+                                                l);
+  absl::StatusOr<Tensor> out =
+      RunOne(root, xent.loss, {{l, IntTensor<int64_t>({int64_t{1} << 40})}});
+  ASSERT_FALSE(out.ok());
+  EXPECT_THAT(std::string(out.status().message()), HasSubstr("outside the valid range"));
+}
+
+TEST(SparseSoftmaxXentTest, ShapeErrors) {
+  {
+    Scope root = Scope::NewRootScope();
+    ops::SparseSoftmaxCrossEntropyWithLogits(root, ops::Const(root, 0.0f, TensorShape({2, 3})),
+                                             ops::Const(root, {0, 1, 2}));
+    EXPECT_FALSE(root.ok());
+  }
+  {
+    Scope root = Scope::NewRootScope();
+    ops::SparseSoftmaxCrossEntropyWithLogits(root, ops::Const(root, 0.0f, TensorShape({2, 3})),
+                                             ops::Const(root, {0.0f, 1.0f}));
+    EXPECT_FALSE(root.ok());  // Float labels.
+  }
+  {
+    Scope root = Scope::NewRootScope();
+    auto f = ops::Placeholder(root, DT_FLOAT);
+    auto l = ops::Placeholder(root, DT_INT32);
+    ops::SparseSoftmaxCrossEntropyWithLogits xent(root, f, l);
+    absl::StatusOr<Tensor> out =
+        RunOne(root, xent.loss, {{f, RandomTensor({2, 3}, 1)}, {l, IntTensor<int32_t>({0})}});
+    ASSERT_FALSE(out.ok());
+    EXPECT_THAT(std::string(out.status().message()), HasSubstr("labels"));
+    out = RunOne(root, xent.loss,
+                 {{f, Tensor(DT_FLOAT, TensorShape({2, 0}))}, {l, IntTensor<int32_t>({0, 0})}});
+    EXPECT_FALSE(out.ok());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gradients, against central differences, for random shapes at batch 1 and 7.
+
+// Float forward passes with step 1e-3 measure correct gradients to ~2e-4 here.
+constexpr double kGradTolerance = 2e-3;
+
+int64_t RandomClasses(uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  return 2 + static_cast<int64_t>(gen() % 5);  // 2..6
+}
+
+TEST(NnGradientTest, Softmax) {
+  for (int64_t batch : {1, 7}) {
+    const int64_t c = RandomClasses(batch);
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root, DT_FLOAT);
+    auto y = ops::Softmax(root, x);
+    absl::StatusOr<double> err =
+        test::MaxGradientError(root, {{x, RandomTensor({batch, c}, 11, -2.0f, 2.0f)}}, y);
+    ASSERT_TRUE(err.ok()) << err.status();
+    EXPECT_LT(*err, kGradTolerance) << "batch " << batch;
+  }
+}
+
+TEST(NnGradientTest, BiasAdd) {
+  for (int64_t batch : {1, 7}) {
+    const int64_t c = RandomClasses(batch + 100);
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root, DT_FLOAT);
+    auto b = ops::Placeholder(root, DT_FLOAT);
+    auto y = ops::BiasAdd(root, x, b);
+    absl::StatusOr<double> err = test::MaxGradientError(
+        root, {{x, RandomTensor({batch, 2, c}, 12)}, {b, RandomTensor({c}, 13)}}, y);
+    ASSERT_TRUE(err.ok()) << err.status();
+    EXPECT_LT(*err, kGradTolerance) << "batch " << batch;
+  }
+}
+
+TEST(NnGradientTest, BiasAddGrad) {
+  for (int64_t batch : {1, 7}) {
+    const int64_t c = RandomClasses(batch + 200);
+    Scope root = Scope::NewRootScope();
+    auto g = ops::Placeholder(root, DT_FLOAT);
+    auto y = ops::BiasAddGrad(root, g);
+    absl::StatusOr<double> err =
+        test::MaxGradientError(root, {{g, RandomTensor({batch, c}, 14)}}, y);
+    ASSERT_TRUE(err.ok()) << err.status();
+    EXPECT_LT(*err, kGradTolerance) << "batch " << batch;
+  }
+}
+
+// Values in [-1, -0.1] u [0.1, 1]: away from Relu's kink, where central differences break.
+Tensor AwayFromZero(const TensorShape& shape, uint64_t seed) {
+  Tensor t = RandomTensor(shape, seed, 0.1f, 1.0f);
+  std::mt19937_64 gen(seed);
+  for (float& v : t.flat<float>()) {
+    if (gen() % 2) v = -v;
+  }
+  return t;
+}
+
+TEST(NnGradientTest, Relu) {
+  for (int64_t batch : {1, 7}) {
+    const int64_t c = RandomClasses(batch + 300);
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root, DT_FLOAT);
+    auto y = ops::Relu(root, x);
+    absl::StatusOr<double> err = test::MaxGradientError(root, {{x, AwayFromZero({batch, c}, 15)}}, y);
+    ASSERT_TRUE(err.ok()) << err.status();
+    EXPECT_LT(*err, kGradTolerance) << "batch " << batch;
+  }
+}
+
+TEST(NnGradientTest, ReluGrad) {
+  for (int64_t batch : {1, 7}) {
+    const int64_t c = RandomClasses(batch + 400);
+    Scope root = Scope::NewRootScope();
+    auto g = ops::Placeholder(root, DT_FLOAT);
+    auto x = ops::Placeholder(root, DT_FLOAT);
+    auto y = ops::ReluGrad(root, g, x);
+    absl::StatusOr<double> err = test::MaxGradientError(
+        root, {{g, RandomTensor({batch, c}, 16)}}, y, {{x, AwayFromZero({batch, c}, 17)}});
+    ASSERT_TRUE(err.ok()) << err.status();
+    EXPECT_LT(*err, kGradTolerance) << "batch " << batch;
+  }
+}
+
+TEST(NnGradientTest, SoftmaxCrossEntropyWithLogits) {
+  for (int64_t batch : {1, 7}) {
+    const int64_t c = RandomClasses(batch + 500);
+    for (int output : {0, 1}) {
+      SCOPED_TRACE(absl::StrCat("batch ", batch, " output ", output));
+      Scope root = Scope::NewRootScope();
+      auto f = ops::Placeholder(root, DT_FLOAT);
+      auto l = ops::Placeholder(root, DT_FLOAT);
+      ops::SoftmaxCrossEntropyWithLogits xent(root, f, l);
+      absl::StatusOr<double> err = test::MaxGradientError(
+          root, {{f, RandomTensor({batch, c}, 18, -2.0f, 2.0f)}},
+          output == 0 ? xent.loss : xent.backprop, {{l, RandomLabels(batch, c, 19)}});
+      ASSERT_TRUE(err.ok()) << err.status();
+      EXPECT_LT(*err, kGradTolerance);
+    }
+  }
+}
+
+TEST(NnGradientTest, SparseSoftmaxCrossEntropyWithLogits) {
+  for (int64_t batch : {1, 7}) {
+    const int64_t c = RandomClasses(batch + 600);
+    for (int output : {0, 1}) {
+      SCOPED_TRACE(absl::StrCat("batch ", batch, " output ", output));
+      Scope root = Scope::NewRootScope();
+      auto f = ops::Placeholder(root, DT_FLOAT);
+      auto l = ops::Placeholder(root, DT_INT64);
+      ops::SparseSoftmaxCrossEntropyWithLogits xent(root, f, l);
+      std::vector<int64_t> labels(batch);
+      for (int64_t i = 0; i < batch; ++i) labels[i] = (i * 3 + 1) % c;
+      absl::StatusOr<double> err = test::MaxGradientError(
+          root, {{f, RandomTensor({batch, c}, 20, -2.0f, 2.0f)}},
+          output == 0 ? xent.loss : xent.backprop, {{l, IntTensor(labels)}});
+      ASSERT_TRUE(err.ok()) << err.status();
+      EXPECT_LT(*err, kGradTolerance);
+    }
+  }
+}
+
+// A small network end to end: mean cross-entropy of softmax(relu(x W + b) V).
+TEST(NnGradientTest, Composed) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root, DT_FLOAT);
+  auto b = ops::Placeholder(root, DT_FLOAT);
+  auto l = ops::Placeholder(root, DT_FLOAT);
+  auto h = ops::Relu(root, ops::BiasAdd(root, x, b));
+  ops::SoftmaxCrossEntropyWithLogits xent(root, ops::Softmax(root, h), l);
+  absl::StatusOr<double> err = test::MaxGradientError(
+      root, {{x, AwayFromZero({7, 4}, 21)}, {b, RandomTensor({4}, 22, -0.05f, 0.05f)}},
+      xent.loss, {{l, RandomLabels(7, 4, 23)}});
+  ASSERT_TRUE(err.ok()) << err.status();
+  EXPECT_LT(*err, kGradTolerance);
+}
+
+}  // namespace
+}  // namespace dflow
