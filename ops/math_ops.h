@@ -1,0 +1,146 @@
+// Builder functions for math ops: matrix multiplication, element-wise arithmetic with numpy
+// broadcasting, element-wise functions, reductions, comparisons and casts.
+//
+//   auto logits = ops::Add(scope, ops::MatMul(scope, x, w), b);
+//   auto loss = ops::Mean(scope, ops::Square(scope, ops::Sub(scope, logits, y)), {0, 1});
+//   auto pred = ops::ArgMax(scope, logits, 1);  // int64
+#ifndef DFLOW_OPS_MATH_OPS_H_
+#define DFLOW_OPS_MATH_OPS_H_
+
+#include "absl/types/span.h"
+#include "graph/graph.h"
+#include "graph/types.h"
+#include "ops/scope.h"
+
+namespace dflow {
+namespace ops {
+
+// product = a x b, with either operand optionally transposed first. Both must be rank 2.
+class MatMul : public Output {
+ public:
+  struct Attrs {
+    Attrs TransposeA(bool v) const { Attrs a = *this; a.transpose_a = v; return a; }
+    Attrs TransposeB(bool v) const { Attrs a = *this; a.transpose_b = v; return a; }
+    bool transpose_a = false;
+    bool transpose_b = false;
+  };
+  static Attrs TransposeA(bool v) { return Attrs().TransposeA(v); }
+  static Attrs TransposeB(bool v) { return Attrs().TransposeB(v); }
+  MatMul(const Scope& scope, Input a, Input b)
+      : MatMul(scope, a, b, Attrs()) {}
+  MatMul(const Scope& scope, Input a, Input b, const Attrs& attrs);
+};
+
+// Element-wise binary ops with numpy broadcasting of both operands.
+Output Add(const Scope& scope, Input x, Input y);
+Output AddV2(const Scope& scope, Input x, Input y);
+Output Sub(const Scope& scope, Input x, Input y);
+Output Mul(const Scope& scope, Input x, Input y);
+Output RealDiv(const Scope& scope, Input x, Input y);
+Output Maximum(const Scope& scope, Input x, Input y);
+
+// Element-wise unary ops.
+Output Log(const Scope& scope, Input x);
+Output Exp(const Scope& scope, Input x);
+Output Neg(const Scope& scope, Input x);
+Output Square(const Scope& scope, Input x);
+Output Sqrt(const Scope& scope, Input x);
+
+// Reductions of `input` over `axis` (a scalar or 1-D int32/int64 tensor; negative axes count
+// from the end; an empty list reduces nothing). The reduced dimensions are removed, or kept with
+// size 1 with KeepDims(true).
+class Sum : public Output {
+ public:
+  struct Attrs {
+    Attrs KeepDims(bool v) const { Attrs a = *this; a.keep_dims = v; return a; }
+    bool keep_dims = false;
+  };
+  static Attrs KeepDims(bool v) { return Attrs().KeepDims(v); }
+  Sum(const Scope& scope, Input input, Input axis)
+      : Sum(scope, input, axis, Attrs()) {}
+  Sum(const Scope& scope, Input input, Input axis, const Attrs& attrs);
+};
+
+class Mean : public Output {
+ public:
+  struct Attrs {
+    Attrs KeepDims(bool v) const { Attrs a = *this; a.keep_dims = v; return a; }
+    bool keep_dims = false;
+  };
+  static Attrs KeepDims(bool v) { return Attrs().KeepDims(v); }
+  Mean(const Scope& scope, Input input, Input axis)
+      : Mean(scope, input, axis, Attrs()) {}
+  Mean(const Scope& scope, Input input, Input axis, const Attrs& attrs);
+};
+
+// Product over axes (the gradient handles zeros; float only).
+class Prod : public Output {
+ public:
+  struct Attrs {
+    Attrs KeepDims(bool v) const { Attrs a = *this; a.keep_dims = v; return a; }
+    bool keep_dims = false;
+  };
+  static Attrs KeepDims(bool v) { return Attrs().KeepDims(v); }
+  Prod(const Scope& scope, Input input, Input axis)
+      : Prod(scope, input, axis, Attrs()) {}
+  Prod(const Scope& scope, Input input, Input axis, const Attrs& attrs);
+};
+
+// The element-wise sum of one or more tensors of the same shape and type.
+Output AddN(const Scope& scope, absl::Span<const Output> inputs);
+
+// Index of the largest value along `dimension` (a scalar int32/int64; negative counts from the
+// end), which is removed from the shape. Ties go to the first index. Output int64 by default.
+class ArgMax : public Output {
+ public:
+  struct Attrs {
+    Attrs OutputType(DataType t) const { Attrs a = *this; a.output_type = t; return a; }
+    DataType output_type = DT_INT64;
+  };
+  static Attrs OutputType(DataType t) { return Attrs().OutputType(t); }
+  ArgMax(const Scope& scope, Input input, Input dimension)
+      : ArgMax(scope, input, dimension, Attrs()) {}
+  ArgMax(const Scope& scope, Input input, Input dimension, const Attrs& attrs);
+};
+
+// x == y element-wise with broadcasting; a bool tensor. With IncompatibleShapeError(false),
+// shapes that cannot be broadcast give a scalar false instead of an error.
+class Equal : public Output {
+ public:
+  struct Attrs {
+    Attrs IncompatibleShapeError(bool v) const {
+      Attrs a = *this;
+      a.incompatible_shape_error = v;
+      return a;
+    }
+    bool incompatible_shape_error = true;
+  };
+  static Attrs IncompatibleShapeError(bool v) { return Attrs().IncompatibleShapeError(v); }
+  Equal(const Scope& scope, Input x, Input y)
+      : Equal(scope, x, y, Attrs()) {}
+  Equal(const Scope& scope, Input x, Input y, const Attrs& attrs);
+};
+
+// Converts `x` to `DstT` (float, double, int32, int64, uint8, bool). Float to integer rounds
+// toward zero and saturates (NaN becomes 0); to bool is x != 0. Gradients flow only between
+// floating-point types.
+class Cast : public Output {
+ public:
+  struct Attrs {
+    Attrs Truncate(bool v) const { Attrs a = *this; a.truncate = v; return a; }
+    bool truncate = false;
+  };
+  static Attrs Truncate(bool v) { return Attrs().Truncate(v); }
+  Cast(const Scope& scope, Input x, DataType DstT)
+      : Cast(scope, x, DstT, Attrs()) {}
+  Cast(const Scope& scope, Input x, DataType DstT, const Attrs& attrs);
+};
+
+// Gradient helper: `input_shape` (1-D int32, e.g. Shape(x)) with the dimensions listed in `axes`
+// set to 1 — the keep_dims shape of a reduction of x over `axes`.
+Output ReducedShape(const Scope& scope, Input input_shape, Input axes);
+
+}  // namespace ops
+}  // namespace dflow
+
+#endif  // DFLOW_OPS_MATH_OPS_H_
