@@ -1,0 +1,152 @@
+// mnist_softmax: TensorFlow's "MNIST for ML beginners" tutorial on dflow. Trains softmax
+// regression on the MNIST training images with gradient descent and prints the test accuracy.
+//
+//   bazel run //tools:mnist_softmax -- --data_dir=$PWD/../shared/data/mnist
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "tools/mnist_data.h"
+#include "tools/mnist_softmax_lib.h"
+
+ABSL_FLAG(std::string, data_dir, "",
+          "Folder with the four MNIST files (train-images-idx3-ubyte.gz, "
+          "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz; "
+          "gzipped or not). Default: $MNIST_DIR.");
+ABSL_FLAG(int32_t, steps, 1000, "Training steps (>= 0).");
+ABSL_FLAG(int32_t, batch_size, 100, "Training images per step (1 to 55000).");
+ABSL_FLAG(double, learning_rate, 0.5, "Gradient descent learning rate (> 0).");
+ABSL_FLAG(uint64_t, seed, 0, "Seed of the per-epoch shuffling of the training images.");
+ABSL_FLAG(std::string, loss, "tutorial",
+          "'tutorial': Mean(-Sum(y_ * Log(y), 1)), as the tutorial writes it; 'logits': "
+          "Mean(SoftmaxCrossEntropyWithLogits(logits, y_)), the numerically stable form.");
+
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: mnist_softmax [--data_dir=DIR] [--steps=1000] [--batch_size=100]\n"
+    "                     [--learning_rate=0.5] [--seed=0] [--loss=tutorial|logits]\n"
+    "\n"
+    "TensorFlow's \"MNIST for ML beginners\" tutorial on dflow: softmax regression\n"
+    "y = softmax(x W + b) on 28x28 digit images, trained with gradient descent on\n"
+    "batches of the first 55,000 training images, then scored on the 10,000 test\n"
+    "images. Prints the loss every 100 steps, the line `test accuracy: 0.9xxx`, and\n"
+    "the wall time of training and of evaluation (data loading excluded).\n"
+    "\n"
+    "Flags:\n"
+    "  --data_dir=DIR       folder with train-images-idx3-ubyte.gz,\n"
+    "                       train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and\n"
+    "                       t10k-labels-idx1-ubyte.gz (or the same names without .gz);\n"
+    "                       default: $MNIST_DIR\n"
+    "  --steps=N            training steps, N >= 0 (default 1000)\n"
+    "  --batch_size=B       images per step, 1 <= B <= 55000 (default 100)\n"
+    "  --learning_rate=R    gradient descent step size, R > 0 (default 0.5)\n"
+    "  --seed=S             seed of the per-epoch shuffle of the training images (default 0)\n"
+    "  --loss=KIND          tutorial: Mean(-Sum(y_ * Log(y), 1)) (default);\n"
+    "                       logits: Mean(SoftmaxCrossEntropyWithLogits(logits, y_))\n"
+    "  --help               show this message\n"
+    "\n"
+    "Exit status: 0 on success, 1 on any error (the message names its cause).\n";
+
+int Fail(const absl::Status& status) {
+  std::cerr << "mnist_softmax: error: " << status.message() << std::endl;
+  return 1;
+}
+
+int Fail(const std::string& message) { return Fail(absl::InvalidArgumentError(message)); }
+
+bool IsHelpFlag(const char* arg) {
+  for (const char* help : {"--help", "-help", "-h", "--helpfull", "-helpfull", "--helpshort"}) {
+    if (std::strcmp(arg, help) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+namespace mnist = dflow::mnist;
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) break;
+    if (IsHelpFlag(argv[i])) {
+      std::cout << kUsage;
+      return 0;
+    }
+  }
+  absl::SetProgramUsageMessage(kUsage);
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    return Fail(absl::StrCat("unexpected argument '", positional[1],
+                             "' (flags are written --name=value; see --help)"));
+  }
+
+  mnist::SoftmaxOptions options;
+  options.steps = absl::GetFlag(FLAGS_steps);
+  options.batch_size = absl::GetFlag(FLAGS_batch_size);
+  const double learning_rate = absl::GetFlag(FLAGS_learning_rate);
+  options.log = &std::cout;
+  if (options.steps < 0) {
+    return Fail(absl::StrCat("--steps must be >= 0, got ", options.steps));
+  }
+  if (options.batch_size < 1) {
+    return Fail(absl::StrCat("--batch_size must be >= 1, got ", options.batch_size));
+  }
+  if (!(learning_rate > 0) || !std::isfinite(learning_rate) || learning_rate > 1e30) {
+    return Fail(absl::StrCat("--learning_rate must be a positive number, got ", learning_rate));
+  }
+  options.learning_rate = static_cast<float>(learning_rate);
+  absl::StatusOr<mnist::SoftmaxLoss> loss = mnist::ParseSoftmaxLoss(absl::GetFlag(FLAGS_loss));
+  if (!loss.ok()) return Fail(absl::StrCat("--loss: ", loss.status().message()));
+  options.loss = *loss;
+
+  absl::StatusOr<std::string> dir = mnist::MnistDir(absl::GetFlag(FLAGS_data_dir));
+  if (!dir.ok()) return Fail(dir.status());
+  std::cout << "reading MNIST from " << *dir << std::endl;
+  auto load_start = std::chrono::steady_clock::now();
+  mnist::ReadOptions read_options;
+  read_options.seed = absl::GetFlag(FLAGS_seed);
+  absl::StatusOr<mnist::DataSets> data = mnist::ReadDataSets(*dir, read_options);
+  if (!data.ok()) return Fail(data.status());
+  const double load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  std::cout << absl::StrFormat("loaded %d training, %d validation and %d test images in %.2f s",
+                               data->train.num_examples(), data->validation.num_examples(),
+                               data->test.num_examples(), load_seconds)
+            << std::endl;
+  if (options.batch_size > data->train.num_examples()) {
+    return Fail(absl::StrCat("--batch_size must be at most the ", data->train.num_examples(),
+                             " training images, got ", options.batch_size));
+  }
+
+  std::cout << absl::StrFormat("training %d steps of %d images, learning rate %g, loss %s",
+                               options.steps, options.batch_size, learning_rate,
+                               absl::GetFlag(FLAGS_loss))
+            << std::endl;
+  absl::StatusOr<mnist::SoftmaxResult> result =
+      mnist::TrainSoftmax(data->train, data->test, options);
+  if (!result.ok()) return Fail(result.status());
+
+  std::cout << absl::StrFormat("test accuracy: %.4f", result->test_accuracy) << std::endl;
+  std::cout << absl::StrFormat(
+                   "training time: %.3f s (%d steps, %.3f ms/step)", result->train_seconds,
+                   options.steps,
+                   options.steps > 0 ? 1e3 * result->train_seconds / options.steps : 0.0)
+            << std::endl;
+  std::cout << absl::StrFormat("evaluation time: %.3f s (%d test images)", result->eval_seconds,
+                               data->test.num_examples())
+            << std::endl;
+  return 0;
+}

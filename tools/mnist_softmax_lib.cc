@@ -1,0 +1,126 @@
+#include "tools/mnist_softmax_lib.h"
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ops/standard_ops.h"
+#include "runtime/session.h"
+
+namespace dflow {
+namespace mnist {
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+absl::StatusOr<SoftmaxLoss> ParseSoftmaxLoss(absl::string_view name) {
+  if (name == "tutorial") return SoftmaxLoss::kTutorial;
+  if (name == "logits") return SoftmaxLoss::kLogits;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown loss '", name, "': use 'tutorial' or 'logits'"));
+}
+
+absl::StatusOr<SoftmaxResult> TrainSoftmax(DataSet& train, const DataSet& test,
+                                           const SoftmaxOptions& options) {
+  if (options.steps < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("steps must be >= 0, got ", options.steps));
+  }
+  if (options.batch_size < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch size must be >= 1, got ", options.batch_size));
+  }
+  if (!(options.learning_rate > 0) || !std::isfinite(options.learning_rate)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("learning rate must be a positive number, got ", options.learning_rate));
+  }
+  if (options.log_every < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("log interval must be >= 1, got ", options.log_every));
+  }
+  if (train.num_examples() == 0 || test.num_examples() == 0) {
+    return absl::InvalidArgumentError("the training and test sets must not be empty");
+  }
+  if (train.image_size() != test.image_size() || train.num_classes() != test.num_classes()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "training examples have ", train.image_size(), " values and ", train.num_classes(),
+        " classes but test examples have ", test.image_size(), " and ", test.num_classes()));
+  }
+  const int64_t features = train.image_size();
+  const int64_t classes = train.num_classes();
+
+  // The model, as in the tutorial.
+  Scope root = Scope::NewRootScope();
+  auto x =
+      ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, features}));
+  auto w = ops::Variable(root.WithOpName("W"), {features, classes}, DT_FLOAT);
+  auto b = ops::Variable(root.WithOpName("b"), {classes}, DT_FLOAT);
+  ops::Assign(root.WithOpName("W/Assign"), w,
+              ops::Const(root, 0.0f, TensorShape({features, classes})));
+  ops::Assign(root.WithOpName("b/Assign"), b, ops::Const(root, 0.0f, TensorShape({classes})));
+  auto logits = ops::Add(root.WithOpName("logits"), ops::MatMul(root, x, w), b);
+  auto y = ops::Softmax(root.WithOpName("y"), logits);
+  auto y_ =
+      ops::Placeholder(root.WithOpName("y_"), DT_FLOAT, ops::Placeholder::Shape({-1, classes}));
+  Output loss;
+  if (options.loss == SoftmaxLoss::kTutorial) {
+    auto cross_entropy = ops::Neg(root, ops::Sum(root, ops::Mul(root, y_, ops::Log(root, y)), {1}));
+    loss = ops::Mean(root.WithOpName("loss"), cross_entropy, {0});
+  } else {
+    ops::SoftmaxCrossEntropyWithLogits xent(root, logits, y_);
+    loss = ops::Mean(root.WithOpName("loss"), xent.loss, {0});
+  }
+  Operation train_step =
+      GradientDescentOptimizer(options.learning_rate).Minimize(root.NewSubScope("train"), loss);
+  Operation init = GlobalVariablesInitializer(root);
+  auto correct = ops::Equal(root, ops::ArgMax(root, y, 1), ops::ArgMax(root, y_, 1));
+  auto accuracy = ops::Mean(root.WithOpName("accuracy"), ops::Cast(root, correct, DT_FLOAT), {0});
+  if (!root.ok()) return root.status();
+
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(root);
+  if (!session.ok()) return session.status();
+  absl::Status status = (*session)->Run({init});
+  if (!status.ok()) return status;
+
+  SoftmaxResult result;
+  auto train_start = std::chrono::steady_clock::now();
+  std::vector<Tensor> outputs;
+  for (int step = 1; step <= options.steps; ++step) {
+    absl::StatusOr<Batch> batch = train.NextBatch(options.batch_size);
+    if (!batch.ok()) return batch.status();
+    const bool record = step == 1 || step % options.log_every == 0 || step == options.steps;
+    if (record) {
+      status = (*session)->Run({{x, batch->images}, {y_, batch->labels}}, {loss}, {train_step},
+                               &outputs);
+      if (!status.ok()) return status;
+      const float value = outputs[0].scalar<float>();
+      result.losses.push_back({step, value});
+      if (options.log != nullptr) {
+        *options.log << absl::StrFormat("step %d: loss %.6f", step, value) << std::endl;
+      }
+    } else {
+      status =
+          (*session)->Run({{x, batch->images}, {y_, batch->labels}}, {}, {train_step}, nullptr);
+      if (!status.ok()) return status;
+    }
+  }
+  result.train_seconds = SecondsSince(train_start);
+
+  auto eval_start = std::chrono::steady_clock::now();
+  status = (*session)->Run({{x, test.images()}, {y_, test.labels()}}, {accuracy}, {}, &outputs);
+  if (!status.ok()) return status;
+  result.test_accuracy = outputs[0].scalar<float>();
+  result.eval_seconds = SecondsSince(eval_start);
+  return result;
+}
+
+}  // namespace mnist
+}  // namespace dflow

@@ -1,0 +1,55 @@
+// The TensorFlow "MNIST for ML beginners" model: softmax regression y = softmax(x W + b) trained
+// by gradient descent on mini-batches, then scored in the graph on a test set.
+#ifndef DFLOW_TOOLS_MNIST_SOFTMAX_LIB_H_
+#define DFLOW_TOOLS_MNIST_SOFTMAX_LIB_H_
+
+#include <ostream>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "tools/mnist_data.h"
+
+namespace dflow {
+namespace mnist {
+
+enum class SoftmaxLoss {
+  kTutorial,  // Mean(-Sum(y_ * Log(Softmax(logits)), axis 1)), as the tutorial writes it.
+  kLogits,    // Mean(SoftmaxCrossEntropyWithLogits(logits, y_).loss), the stable form.
+};
+// "tutorial" / "logits".
+absl::StatusOr<SoftmaxLoss> ParseSoftmaxLoss(absl::string_view name);
+
+struct SoftmaxOptions {
+  int steps = 1000;
+  int batch_size = 100;
+  float learning_rate = 0.5f;
+  SoftmaxLoss loss = SoftmaxLoss::kTutorial;
+  // The batch loss is recorded at step 1, every `log_every` steps and at the last step.
+  int log_every = 100;
+  // Progress lines ("step 100: loss 0.3512") go here when non-null.
+  std::ostream* log = nullptr;
+};
+
+struct LossAtStep {
+  int step;  // 1-based: the loss of the batch used by training step `step`, before its update.
+  float loss;
+};
+
+struct SoftmaxResult {
+  double test_accuracy = 0;  // Fraction of test examples classified right, computed in the graph.
+  std::vector<LossAtStep> losses;
+  double train_seconds = 0;  // The training steps (batching included, graph building excluded).
+  double eval_seconds = 0;   // The accuracy run on the test set.
+};
+
+// Builds the model for `train`'s image and class sizes, trains it on `train` (drawing batches
+// from it, so its shuffling state advances) and evaluates it on `test`. Fails on bad options, on
+// data sets of different sizes and on any graph or run error.
+absl::StatusOr<SoftmaxResult> TrainSoftmax(DataSet& train, const DataSet& test,
+                                           const SoftmaxOptions& options);
+
+}  // namespace mnist
+}  // namespace dflow
+
+#endif  // DFLOW_TOOLS_MNIST_SOFTMAX_LIB_H_
