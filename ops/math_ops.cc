@@ -474,6 +474,7 @@ REGISTER_OP("RealDiv")
     .Attr("T: {float}")
     .SetShapeFn(BroadcastBinaryShape);
 REGISTER_GRADIENT("RealDiv", RealDivGrad);
+REGISTER_OP_ALIAS("Div", "RealDiv");  // TensorFlow's older name; dflow's Div is float-only.
 
 REGISTER_OP("Log").Input("x: T").Output("y: T").Attr("T: {float}").SetShapeFn(UnchangedShape);
 REGISTER_GRADIENT("Log", LogGrad);
