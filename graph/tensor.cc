@@ -132,4 +132,21 @@ std::string Tensor::DebugString(int max_values) const {
   return out + "}";
 }
 
+absl::StatusOr<std::vector<int64_t>> IntValues(const Tensor& t, const std::string& what) {
+  if (!t.IsInitialized() || t.dims() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " must be a scalar or a vector, got shape ", t.shape().DebugString()));
+  }
+  std::vector<int64_t> v;
+  if (t.dtype() == DT_INT32) {
+    for (int32_t x : t.flat<int32_t>()) v.push_back(x);
+  } else if (t.dtype() == DT_INT64) {
+    for (int64_t x : t.flat<int64_t>()) v.push_back(x);
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " must be int32 or int64 but is ", DataTypeString(t.dtype())));
+  }
+  return v;
+}
+
 }  // namespace dflow

@@ -100,6 +100,10 @@ class Tensor {
   std::shared_ptr<Buffer> buffer_;
 };
 
+// The values of a scalar or 1-D int32/int64 tensor (shapes, axes), widened to int64. Fails, naming
+// `what`, for another type or rank.
+absl::StatusOr<std::vector<int64_t>> IntValues(const Tensor& t, const std::string& what);
+
 template <typename T>
 absl::StatusOr<Tensor> Tensor::FromVector(absl::Span<const T> values, const TensorShape& shape) {
   if (static_cast<int64_t>(values.size()) != shape.num_elements()) {

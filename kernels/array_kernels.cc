@@ -8,22 +8,6 @@
 namespace dflow {
 namespace {
 
-// Integer values of a scalar or 1-D int32/int64 tensor.
-absl::StatusOr<std::vector<int64_t>> IntVector(const Tensor& t, const char* what) {
-  if (t.dims() > 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " must be a vector, got shape ", t.shape().DebugString()));
-  }
-  std::vector<int64_t> v;
-  if (t.dtype() == DT_INT32) {
-    for (int32_t x : t.flat<int32_t>()) v.push_back(x);
-  } else if (t.dtype() == DT_INT64) {
-    for (int64_t x : t.flat<int64_t>()) v.push_back(x);
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat(what, " must be int32 or int64"));
-  }
-  return v;
-}
 
 class PlaceholderOp : public OpKernel {
  public:
@@ -76,7 +60,7 @@ class ReshapeOp : public OpKernel {
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& in = ctx->input(0);
-    absl::StatusOr<std::vector<int64_t>> dims = IntVector(ctx->input(1), "shape");
+    absl::StatusOr<std::vector<int64_t>> dims = IntValues(ctx->input(1), "shape");
     if (!dims.ok()) return dims.status();
     int unknown = -1;
     int64_t known = 1;
@@ -137,7 +121,7 @@ class FillOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
-    absl::StatusOr<std::vector<int64_t>> dims = IntVector(ctx->input(0), "dims");
+    absl::StatusOr<std::vector<int64_t>> dims = IntValues(ctx->input(0), "dims");
     if (!dims.ok()) return dims.status();
     for (int64_t d : *dims) {
       if (d < 0) return ctx->InvalidArgument("dims has a negative dimension ", d);
@@ -176,7 +160,7 @@ class ExpandDimsOp : public OpKernel {
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& in = ctx->input(0);
-    absl::StatusOr<std::vector<int64_t>> axis = IntVector(ctx->input(1), "dim");
+    absl::StatusOr<std::vector<int64_t>> axis = IntValues(ctx->input(1), "dim");
     if (!axis.ok()) return axis.status();
     if (axis->size() != 1) return ctx->InvalidArgument("dim must hold exactly one value");
     int64_t a = (*axis)[0];
@@ -197,9 +181,9 @@ class BroadcastGradientArgsOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
-    absl::StatusOr<std::vector<int64_t>> s0 = IntVector(ctx->input(0), "s0");
+    absl::StatusOr<std::vector<int64_t>> s0 = IntValues(ctx->input(0), "s0");
     if (!s0.ok()) return s0.status();
-    absl::StatusOr<std::vector<int64_t>> s1 = IntVector(ctx->input(1), "s1");
+    absl::StatusOr<std::vector<int64_t>> s1 = IntValues(ctx->input(1), "s1");
     if (!s1.ok()) return s1.status();
     const int rank = static_cast<int>(std::max(s0->size(), s1->size()));
     std::vector<int64_t> r0, r1;

@@ -145,23 +145,6 @@ T WrapSub(T a, T b) { return static_cast<T>(static_cast<Wide<T>>(a) - static_cas
 template <typename T>
 T WrapMul(T a, T b) { return static_cast<T>(static_cast<Wide<T>>(a) * static_cast<Wide<T>>(b)); }
 
-// Reads a scalar or 1-D int32/int64 tensor.
-absl::StatusOr<std::vector<int64_t>> IntValues(const Tensor& t, absl::string_view what) {
-  if (!t.IsInitialized() || t.dims() > 1) {
-    return OpKernelContext::InvalidArgument(what, " must be a scalar or a vector, got shape ",
-                                            t.shape().DebugString());
-  }
-  std::vector<int64_t> v;
-  if (t.dtype() == DT_INT32) {
-    for (int32_t x : t.flat<int32_t>()) v.push_back(x);
-  } else if (t.dtype() == DT_INT64) {
-    for (int64_t x : t.flat<int64_t>()) v.push_back(x);
-  } else {
-    return OpKernelContext::InvalidArgument(what, " must be int32 or int64 but is ",
-                                            DataTypeString(t.dtype()));
-  }
-  return v;
-}
 
 // Which dims of a rank-`rank` tensor of `shape` the `axes` reduce; fails on an axis out of range.
 absl::StatusOr<std::vector<bool>> ReducedDims(const std::vector<int64_t>& axes,

@@ -10,16 +10,6 @@
 namespace dflow {
 namespace {
 
-// The int32/int64 values of a constant 1-D (or scalar) tensor.
-std::vector<int64_t> IntValues(const Tensor& t) {
-  std::vector<int64_t> v;
-  if (t.dtype() == DT_INT32) {
-    for (int32_t x : t.flat<int32_t>()) v.push_back(x);
-  } else if (t.dtype() == DT_INT64) {
-    for (int64_t x : t.flat<int64_t>()) v.push_back(x);
-  }
-  return v;
-}
 
 absl::Status PlaceholderShape(InferenceContext* ctx) {
   PartialTensorShape shape;
@@ -55,7 +45,7 @@ absl::Status ReshapeShape(InferenceContext* ctx) {
     return absl::OkStatus();
   }
   if (shape_t->dims() > 1) return ctx->Error("shape must be a vector");
-  std::vector<int64_t> dims = IntValues(*shape_t);
+  std::vector<int64_t> dims = IntValues(*shape_t, "shape").value_or(std::vector<int64_t>{});
   int unknown = -1;
   int64_t known = 1;
   for (size_t i = 0; i < dims.size(); ++i) {
@@ -94,7 +84,7 @@ absl::Status FillShape(InferenceContext* ctx) {
   if (ctx->input(1).dims() > 0) return ctx->Error("value must be a scalar");
   const Tensor* dims_t = ctx->input_tensor(0);
   if (dims_t != nullptr) {
-    std::vector<int64_t> dims = IntValues(*dims_t);
+    std::vector<int64_t> dims = IntValues(*dims_t, "dims").value_or(std::vector<int64_t>{});
     for (int64_t d : dims) {
       if (d < 0) return ctx->Error(absl::StrCat("dims has a negative dimension ", d));
     }
@@ -115,7 +105,7 @@ absl::Status ExpandDimsShape(InferenceContext* ctx) {
     ctx->set_output(0, in.unknown_rank() ? in : PartialTensorShape::UnknownDims(in.dims() + 1));
     return absl::OkStatus();
   }
-  std::vector<int64_t> axis = IntValues(*axis_t);
+  std::vector<int64_t> axis = IntValues(*axis_t, "dim").value_or(std::vector<int64_t>{});
   if (axis.size() != 1) return ctx->Error("axis must hold one value");
   int64_t a = axis[0];
   const int rank = in.dims();

@@ -16,16 +16,6 @@
 namespace dflow {
 namespace {
 
-// The values of a constant int32/int64 scalar or vector.
-std::vector<int64_t> ConstIntValues(const Tensor& t) {
-  std::vector<int64_t> v;
-  if (t.dtype() == DT_INT32) {
-    for (int32_t x : t.flat<int32_t>()) v.push_back(x);
-  } else if (t.dtype() == DT_INT64) {
-    for (int64_t x : t.flat<int64_t>()) v.push_back(x);
-  }
-  return v;
-}
 
 // The node's output `i` as a graph handle (gradient functions receive a const Node).
 Output NodeOutput(const Node& node, int i) { return Output(const_cast<Node*>(&node), i); }
@@ -129,7 +119,9 @@ absl::Status ReductionShape(InferenceContext* ctx) {
     return absl::OkStatus();
   }
   std::vector<bool> reduced;
-  s = CheckAxes(ctx, ConstIntValues(*axes_t), rank, in, &reduced);
+  const std::vector<int64_t> axes =
+      IntValues(*axes_t, "reduction_indices").value_or(std::vector<int64_t>{});
+  s = CheckAxes(ctx, axes, rank, in, &reduced);
   if (!s.ok()) return s;
   std::vector<int64_t> dims;
   for (int d = 0; d < rank; ++d) {
@@ -176,7 +168,7 @@ absl::Status ArgMaxShape(InferenceContext* ctx) {
     ctx->set_output(0, PartialTensorShape::UnknownDims(rank - 1));
     return absl::OkStatus();
   }
-  std::vector<int64_t> dim = ConstIntValues(*dim_t);
+  std::vector<int64_t> dim = IntValues(*dim_t, "dimension").value_or(std::vector<int64_t>{});
   if (dim.size() != 1) return ctx->Error("dimension must hold exactly one value");
   if (dim[0] < -rank || dim[0] >= rank) {
     return ctx->Error(absl::StrCat("dimension ", dim[0], " is out of range for input shape ",
