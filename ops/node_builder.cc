@@ -66,6 +66,11 @@ absl::StatusOr<Node*> NodeBuilder::Finalize(Graph* graph) const {
   for (const auto& arg : args_) {
     for (const Output& o : arg) {
       if (o.node() == nullptr) return error("an input is an invalid (null) output");
+      // Checked before anything reads the input's type or shape.
+      if (o.index() < 0 || o.index() >= o.node()->num_outputs()) {
+        return error("input refers to output ", o.index(), " of '", o.node()->name(),
+                     "', which has ", o.node()->num_outputs(), " outputs");
+      }
     }
   }
 
@@ -154,10 +159,6 @@ absl::StatusOr<Node*> NodeBuilder::Finalize(Graph* graph) const {
   std::vector<const Tensor*> in_tensors;
   for (size_t i = 0; i < spec.inputs.size(); ++i) {
     const Output& in = spec.inputs[i];
-    if (in.node()->num_outputs() <= in.index()) {
-      return error("input ", i, " refers to output ", in.index(), " of '", in.node()->name(),
-                   "', which has ", in.node()->num_outputs(), " outputs");
-    }
     in_shapes.push_back(in.shape());
     in_tensors.push_back(nullptr);
     if (in.node()->op() == "Const" &&
