@@ -29,6 +29,11 @@ Scope Scope::WithOpName(absl::string_view name) const {
   return scope;
 }
 
+Scope Scope::WithUniqueOpName(absl::string_view base) const {
+  const std::string full = graph()->UniqueName(absl::StrCat(prefix_, base));
+  return WithOpName(absl::string_view(full).substr(prefix_.size()));
+}
+
 Scope Scope::WithControlDependencies(absl::Span<const Operation> deps) const {
   Scope scope = *this;
   for (const Operation& op : deps) {

@@ -47,6 +47,8 @@ class Scope {
   Scope NewSubScope(absl::string_view child) const;
   // The next op gets exactly this name (under the prefix); a duplicate is an error.
   Scope WithOpName(absl::string_view name) const;
+  // The next op gets `base` under the prefix, made unique ("init", "init_1", ...).
+  Scope WithUniqueOpName(absl::string_view base) const;
   // Ops built in the returned scope run only after `deps`.
   Scope WithControlDependencies(absl::Span<const Operation> deps) const;
   Scope WithControlDependencies(const Output& dep) const;

@@ -46,16 +46,17 @@ Operation GradientDescentOptimizer::Minimize(const Scope& scope, const Output& l
     scope.UpdateStatus(s);
     return Operation();
   }
-  const Scope gd = scope.NewSubScope("GradientDescent");
-  Output lr = ops::Const(gd.WithOpName("learning_rate"), learning_rate_);
+  // TensorFlow's names: GradientDescent/learning_rate, GradientDescent/update_<var>, and the
+  // grouping NoOp GradientDescent itself.
+  Output lr = ops::Const(scope.WithOpName("GradientDescent/learning_rate"), learning_rate_);
   std::vector<Operation> updates;
   for (size_t i = 0; i < vars.size(); ++i) {
     const std::string var_name = vars[i].node()->name();
     updates.push_back(ops::ApplyGradientDescent(
-        gd.WithOpName(absl::StrCat("update_", var_name)), vars[i], lr, grads[i]));
+        scope.WithOpName(absl::StrCat("GradientDescent/update_", var_name)), vars[i], lr,
+        grads[i]));
   }
-  return ops::NoOp(scope.WithControlDependencies(updates).WithOpName(
-      scope.graph()->UniqueName("GradientDescent")));
+  return ops::NoOp(scope.WithControlDependencies(updates).WithUniqueOpName("GradientDescent"));
 }
 
 Operation GlobalVariablesInitializer(const Scope& scope) {
@@ -79,7 +80,7 @@ Operation GlobalVariablesInitializer(const Scope& scope) {
     }
     inits.push_back(first);
   }
-  return ops::NoOp(scope.WithControlDependencies(inits).WithOpName(scope.graph()->UniqueName("init")));
+  return ops::NoOp(scope.WithControlDependencies(inits).WithUniqueOpName("init"));
 }
 
 }  // namespace dflow

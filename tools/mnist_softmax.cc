@@ -17,7 +17,9 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "graph/graph_def_io.h"
 #include "tools/mnist_data.h"
 #include "tools/mnist_softmax_lib.h"
 
@@ -29,6 +31,9 @@ ABSL_FLAG(int32_t, steps, 1000, "Training steps (>= 0).");
 ABSL_FLAG(int32_t, batch_size, 100, "Training images per step (1 to 55000).");
 ABSL_FLAG(double, learning_rate, 0.5, "Gradient descent learning rate (> 0).");
 ABSL_FLAG(uint64_t, seed, 0, "Seed of the per-epoch shuffling of the training images.");
+ABSL_FLAG(std::string, write_graph, "",
+          "Write the tutorial's graph to this file (text if it ends in .pbtxt, else binary) "
+          "and exit without training.");
 ABSL_FLAG(std::string, loss, "tutorial",
           "'tutorial': Mean(-Sum(y_ * Log(y), 1)), as the tutorial writes it; 'logits': "
           "Mean(SoftmaxCrossEntropyWithLogits(logits, y_)), the numerically stable form.");
@@ -56,6 +61,9 @@ constexpr char kUsage[] =
     "  --seed=S             seed of the per-epoch shuffle of the training images (default 0)\n"
     "  --loss=KIND          tutorial: Mean(-Sum(y_ * Log(y), 1)) (default);\n"
     "                       logits: Mean(SoftmaxCrossEntropyWithLogits(logits, y_))\n"
+    "  --write_graph=FILE   write the untrained tutorial graph (x, y_, y, loss, accuracy,\n"
+    "                       train/GradientDescent, init) to FILE (.pbtxt: text, else\n"
+    "                       binary) and exit; no data needed. Train it with session_run.\n"
     "  --help               show this message\n"
     "\n"
     "Exit status: 0 on success, 1 on any error (the message names its cause).\n";
@@ -111,6 +119,23 @@ int main(int argc, char** argv) {
   absl::StatusOr<mnist::SoftmaxLoss> loss = mnist::ParseSoftmaxLoss(absl::GetFlag(FLAGS_loss));
   if (!loss.ok()) return Fail(absl::StrCat("--loss: ", loss.status().message()));
   options.loss = *loss;
+
+  const std::string graph_path = absl::GetFlag(FLAGS_write_graph);
+  if (!graph_path.empty()) {
+    dflow::Scope root = dflow::Scope::NewRootScope();
+    absl::StatusOr<mnist::SoftmaxGraph> graph =
+        mnist::BuildSoftmaxGraph(root, 784, 10, options);
+    if (!graph.ok()) return Fail(graph.status());
+    dflow::GraphDef def;
+    root.graph()->ToGraphDef(&def);
+    const bool text = absl::EndsWith(graph_path, ".pbtxt");
+    absl::Status written = dflow::WriteProtoFile(
+        graph_path, def, text ? dflow::ProtoFormat::kText : dflow::ProtoFormat::kBinary);
+    if (!written.ok()) return Fail(written);
+    std::cout << "wrote the tutorial graph (" << def.node_size() << " nodes) to " << graph_path
+              << std::endl;
+    return 0;
+  }
 
   absl::StatusOr<std::string> dir = mnist::MnistDir(absl::GetFlag(FLAGS_data_dir));
   if (!dir.ok()) return Fail(dir.status());

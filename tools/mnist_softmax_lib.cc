@@ -29,6 +29,43 @@ absl::StatusOr<SoftmaxLoss> ParseSoftmaxLoss(absl::string_view name) {
       absl::StrCat("unknown loss '", name, "': use 'tutorial' or 'logits'"));
 }
 
+absl::StatusOr<SoftmaxGraph> BuildSoftmaxGraph(const Scope& root, int64_t features,
+                                               int64_t classes, const SoftmaxOptions& options) {
+  // The model, as in the tutorial.
+  auto x =
+      ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, features}));
+  auto w = ops::Variable(root.WithOpName("W"), {features, classes}, DT_FLOAT);
+  auto b = ops::Variable(root.WithOpName("b"), {classes}, DT_FLOAT);
+  ops::Assign(root.WithOpName("W/Assign"), w,
+              ops::Const(root, 0.0f, TensorShape({features, classes})));
+  ops::Assign(root.WithOpName("b/Assign"), b, ops::Const(root, 0.0f, TensorShape({classes})));
+  auto logits = ops::Add(root.WithOpName("logits"), ops::MatMul(root, x, w), b);
+  auto y = ops::Softmax(root.WithOpName("y"), logits);
+  auto y_ =
+      ops::Placeholder(root.WithOpName("y_"), DT_FLOAT, ops::Placeholder::Shape({-1, classes}));
+  Output loss;
+  if (options.loss == SoftmaxLoss::kTutorial) {
+    auto cross_entropy = ops::Neg(root, ops::Sum(root, ops::Mul(root, y_, ops::Log(root, y)), {1}));
+    loss = ops::Mean(root.WithOpName("loss"), cross_entropy, {0});
+  } else {
+    ops::SoftmaxCrossEntropyWithLogits xent(root, logits, y_);
+    loss = ops::Mean(root.WithOpName("loss"), xent.loss, {0});
+  }
+  SoftmaxGraph graph;
+  graph.x = x;
+  graph.y_ = y_;
+  graph.y = y;
+  graph.loss = loss;
+  graph.train =
+      GradientDescentOptimizer(options.learning_rate).Minimize(root.NewSubScope("train"), loss);
+  graph.init = GlobalVariablesInitializer(root);
+  auto correct = ops::Equal(root, ops::ArgMax(root, y, 1), ops::ArgMax(root, y_, 1));
+  graph.accuracy =
+      ops::Mean(root.WithOpName("accuracy"), ops::Cast(root, correct, DT_FLOAT), {0});
+  if (!root.ok()) return root.status();
+  return graph;
+}
+
 absl::StatusOr<SoftmaxResult> TrainSoftmax(DataSet& train, const DataSet& test,
                                            const SoftmaxOptions& options) {
   if (options.steps < 0) {
@@ -57,33 +94,11 @@ absl::StatusOr<SoftmaxResult> TrainSoftmax(DataSet& train, const DataSet& test,
   const int64_t features = train.image_size();
   const int64_t classes = train.num_classes();
 
-  // The model, as in the tutorial.
   Scope root = Scope::NewRootScope();
-  auto x =
-      ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, features}));
-  auto w = ops::Variable(root.WithOpName("W"), {features, classes}, DT_FLOAT);
-  auto b = ops::Variable(root.WithOpName("b"), {classes}, DT_FLOAT);
-  ops::Assign(root.WithOpName("W/Assign"), w,
-              ops::Const(root, 0.0f, TensorShape({features, classes})));
-  ops::Assign(root.WithOpName("b/Assign"), b, ops::Const(root, 0.0f, TensorShape({classes})));
-  auto logits = ops::Add(root.WithOpName("logits"), ops::MatMul(root, x, w), b);
-  auto y = ops::Softmax(root.WithOpName("y"), logits);
-  auto y_ =
-      ops::Placeholder(root.WithOpName("y_"), DT_FLOAT, ops::Placeholder::Shape({-1, classes}));
-  Output loss;
-  if (options.loss == SoftmaxLoss::kTutorial) {
-    auto cross_entropy = ops::Neg(root, ops::Sum(root, ops::Mul(root, y_, ops::Log(root, y)), {1}));
-    loss = ops::Mean(root.WithOpName("loss"), cross_entropy, {0});
-  } else {
-    ops::SoftmaxCrossEntropyWithLogits xent(root, logits, y_);
-    loss = ops::Mean(root.WithOpName("loss"), xent.loss, {0});
-  }
-  Operation train_step =
-      GradientDescentOptimizer(options.learning_rate).Minimize(root.NewSubScope("train"), loss);
-  Operation init = GlobalVariablesInitializer(root);
-  auto correct = ops::Equal(root, ops::ArgMax(root, y, 1), ops::ArgMax(root, y_, 1));
-  auto accuracy = ops::Mean(root.WithOpName("accuracy"), ops::Cast(root, correct, DT_FLOAT), {0});
-  if (!root.ok()) return root.status();
+  absl::StatusOr<SoftmaxGraph> graph = BuildSoftmaxGraph(root, features, classes, options);
+  if (!graph.ok()) return graph.status();
+  const Output x = graph->x, y_ = graph->y_, loss = graph->loss, accuracy = graph->accuracy;
+  const Operation train_step = graph->train, init = graph->init;
 
   absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(root);
   if (!session.ok()) return session.status();

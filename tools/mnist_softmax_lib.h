@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "ops/scope.h"
 #include "tools/mnist_data.h"
 
 namespace dflow {
@@ -42,6 +43,16 @@ struct SoftmaxResult {
   double train_seconds = 0;  // The training steps (batching included, graph building excluded).
   double eval_seconds = 0;   // The accuracy run on the test set.
 };
+
+// The tutorial's graph: placeholders x [?,features] and y_ [?,classes], probabilities y, the
+// scalar loss and accuracy, and the train and init targets (named "x", "y_", "y", "loss",
+// "accuracy", "train/GradientDescent" and "init" in the graph).
+struct SoftmaxGraph {
+  Output x, y_, y, loss, accuracy;
+  Operation train, init;
+};
+absl::StatusOr<SoftmaxGraph> BuildSoftmaxGraph(const Scope& root, int64_t features,
+                                               int64_t classes, const SoftmaxOptions& options);
 
 // Builds the model for `train`'s image and class sizes, trains it on `train` (drawing batches
 // from it, so its shuffling state advances) and evaluates it on `test`. Fails on bad options, on
