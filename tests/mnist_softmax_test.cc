@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tools/mnist_data.h"
+#include "tests/test_util.h"
 #include "tools/mnist_softmax_lib.h"
 
 namespace dflow {
@@ -199,37 +200,13 @@ TEST(MnistSoftmax, BadOptionsAreErrors) {
 
 // ---- The mnist_softmax binary ----
 
-struct Command {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
+using Command = test::CommandResult;
 
 Command RunTool(const std::string& args, bool unset_mnist_dir = false) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  std::string binary = absl::StrCat(srcdir ? srcdir : ".", "/", workspace ? workspace : "dflow",
-                                    "/tools/mnist_softmax");
-  std::string command =
-      absl::StrCat(unset_mnist_dir ? "env -u MNIST_DIR " : "", binary, " ", args, " 2>&1");
-  Command result{-1, ""};
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
-  int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
+  return test::RunBinary("tools/mnist_softmax", args, unset_mnist_dir ? "env -u MNIST_DIR " : "");
 }
 
-std::string TempDir(const std::string& name) {
-  const char* base = std::getenv("TEST_TMPDIR");
-  std::filesystem::path dir =
-      std::filesystem::path(base != nullptr ? base : "/tmp") / ("mnist_softmax_test_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
+std::string TempDir(const std::string& name) { return test::TempDir("mnist_softmax_test_" + name); }
 
 void PutBigEndian32(std::string* out, uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));

@@ -1,7 +1,10 @@
 #include "tests/test_util.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <sys/wait.h>
 #include <random>
 #include <sys/stat.h>
 
@@ -56,6 +59,32 @@ void ExpectTensorNear(const Tensor& actual, const TensorShape& expected_shape,
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_NEAR(a[i], expected[i], tol * (1 + std::fabs(expected[i]))) << "at element " << i;
   }
+}
+
+CommandResult RunBinary(const std::string& runfiles_path, const std::string& args,
+                        const std::string& env_prefix) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  const std::string binary = std::string(srcdir ? srcdir : ".") + "/" +
+                             (workspace ? workspace : "dflow") + "/" + runfiles_path;
+  const std::string command = env_prefix + binary + " " + args + " 2>&1";
+  CommandResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+std::string TempDir(const std::string& name) {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::filesystem::path dir = std::filesystem::path(base != nullptr ? base : "/tmp") / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
 }
 
 std::string SharedDir() {

@@ -33,6 +33,18 @@ Tensor FloatTensor(const TensorShape& shape, std::vector<float> values);
 void ExpectTensorNear(const Tensor& actual, const TensorShape& expected_shape,
                       absl::Span<const float> expected, float tol = 1e-5f);
 
+// Runs a binary from the test's runfiles ("tools/session_run") with `args` through the shell;
+// returns its exit code and its stdout and stderr together.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+CommandResult RunBinary(const std::string& runfiles_path, const std::string& args,
+                        const std::string& env_prefix = "");
+
+// A fresh empty folder under TEST_TMPDIR.
+std::string TempDir(const std::string& name);
+
 // The ../shared folder (DFLOW_SHARED_DIR), or "" when it is absent.
 std::string SharedDir();
 

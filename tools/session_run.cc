@@ -1,0 +1,377 @@
+// session_run: loads a graph file and runs it on data from files. See --help and
+// docs/session_run.md.
+#include <algorithm>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "graph/graph_def_io.h"
+#include "runtime/checkpoint.h"
+#include "runtime/session.h"
+#include "tools/tensor_io.h"
+
+namespace dflow {
+namespace {
+
+constexpr char kUsage[] = R"(Usage: session_run --graph=FILE [--feed=NAME=FILE|VALUE ...] [--fetch=NAME[:i] ...]
+                   [--target=OP ...] [--init=OP] [--steps=N] [--batch_size=B]
+                   [--restore=CKPT] [--save=CKPT] [--output_dir=DIR] [--print]
+
+Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow Session.
+
+  --graph=FILE        the graph (.pb or .pbtxt, as written by dflow or TensorFlow 1.x)
+  --feed=NAME=SOURCE  feeds tensor NAME ("x", "x:0"); SOURCE is a file (.npy, or IDX as
+                      MNIST ships it; either may be gzipped) or a literal: 0.5, 3, true,
+                      [1,2,3]. Repeatable. Data is adapted to the placeholder: uint8 IDX
+                      images become float in [0,1] when the placeholder is float; 1-D class
+                      labels become one-hot when it is float [?,C], or int32/int64 ids;
+                      trailing dims are reshaped ([N,28,28] -> [?,784] or [?,28,28,1]).
+  --fetch=NAME[:i]    tensor to fetch and report. Repeatable.
+  --target=OP         op to run for its effect (a train step). Repeatable.
+  --init=OP           op run once before anything else (skipped with --restore)
+  --steps=N           run the targets and fetches N times (default 1), printing progress
+  --batch_size=B      with --steps: serve every feed whose first dimension is larger than B
+                      in batches of B rows, cycling through it
+  --restore=CKPT      restore all variables from CKPT before running
+  --save=CKPT         save all variables to CKPT after the last step (atomically)
+  --output_dir=DIR    write each fetch of the last run as DIR/<name>.npy ('/' and ':'
+                      become '_'), atomically, only when every run succeeded
+  --print             print each fetch in full (up to 100 values) instead of a summary
+  --help              this message
+
+Example, the MNIST tutorial (graph written by `mnist_softmax --write_graph=mnist_softmax.pb`):
+  session_run --graph=mnist_softmax.pb --init=init --target=train/GradientDescent \
+      --feed=x=$MNIST_DIR/train-images-idx3-ubyte.gz \
+      --feed=y_=$MNIST_DIR/train-labels-idx1-ubyte.gz \
+      --steps=1000 --batch_size=100 --fetch=loss --save=mnist.ckpt
+  session_run --graph=mnist_softmax.pb --restore=mnist.ckpt --fetch=accuracy \
+      --feed=x=$MNIST_DIR/t10k-images-idx3-ubyte.gz \
+      --feed=y_=$MNIST_DIR/t10k-labels-idx1-ubyte.gz
+
+Exit status: 0 on success; 1 on any error, with one line naming the file or node.
+)";
+
+struct Options {
+  std::string graph, init, restore, save, output_dir;
+  std::vector<std::pair<std::string, std::string>> feeds;
+  std::vector<std::string> fetches, targets;
+  int64_t steps = 1;
+  int64_t batch_size = 0;
+  bool print = false;
+};
+
+absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
+  Options o;
+  bool steps_given = false;
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (!absl::StartsWith(arg, "--")) {
+      return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", arg, "' (see --help)"));
+    }
+    const size_t eq = arg.find('=');
+    const std::string name(arg.substr(2, eq == absl::string_view::npos ? arg.npos : eq - 2));
+    const std::string value(eq == absl::string_view::npos ? "" : arg.substr(eq + 1));
+    auto need_value = [&]() -> absl::Status {
+      if (eq == absl::string_view::npos || value.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+      }
+      return absl::OkStatus();
+    };
+    auto to_int = [&](int64_t* out, int64_t min) -> absl::Status {
+      absl::Status s = need_value();
+      if (!s.ok()) return s;
+      if (!absl::SimpleAtoi(value, out) || *out < min) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--", name, " must be an integer >= ", min, ", got '", value, "'"));
+      }
+      return absl::OkStatus();
+    };
+    absl::Status s;
+    if (name == "print") {
+      o.print = true;
+    } else if (name == "steps") {
+      s = to_int(&o.steps, 1);
+      steps_given = true;
+    } else if (name == "batch_size") {
+      s = to_int(&o.batch_size, 1);
+    } else if (name == "feed") {
+      s = need_value();
+      const size_t sep = value.find('=');
+      if (s.ok() && (sep == std::string::npos || sep == 0 || sep + 1 == value.size())) {
+        s = absl::InvalidArgumentError(absl::StrCat("--feed must be NAME=FILE or NAME=VALUE, got '", value, "'"));
+      }
+      if (s.ok()) o.feeds.emplace_back(value.substr(0, sep), value.substr(sep + 1));
+    } else if (name == "graph" || name == "init" || name == "restore" || name == "save" ||
+               name == "output_dir" || name == "fetch" || name == "target") {
+      s = need_value();
+      if (name == "graph") o.graph = value;
+      if (name == "init") o.init = value;
+      if (name == "restore") o.restore = value;
+      if (name == "save") o.save = value;
+      if (name == "output_dir") o.output_dir = value;
+      if (name == "fetch") o.fetches.push_back(value);
+      if (name == "target") o.targets.push_back(value);
+    } else {
+      s = absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
+    }
+    if (!s.ok()) return s;
+  }
+  if (o.graph.empty()) return absl::InvalidArgumentError("--graph is required (see --help)");
+  if (o.fetches.empty() && o.targets.empty() && o.init.empty() && o.save.empty()) {
+    return absl::InvalidArgumentError("nothing to do: give --fetch, --target, --init or --save");
+  }
+  if (o.batch_size > 0 && !steps_given) {
+    return absl::InvalidArgumentError("--batch_size needs --steps");
+  }
+  return o;
+}
+
+// A literal: a number, true/false, or a flat list [a,b,...], converted to `dtype`.
+absl::StatusOr<Tensor> ParseLiteral(const std::string& text, DataType dtype, const std::string& name) {
+  std::vector<std::string> items;
+  bool is_list = false;
+  if (absl::StartsWith(text, "[") && absl::EndsWith(text, "]")) {
+    is_list = true;
+    for (absl::string_view part : absl::StrSplit(absl::string_view(text).substr(1, text.size() - 2),
+                                                 ',', absl::SkipWhitespace())) {
+      items.emplace_back(absl::StripAsciiWhitespace(part));
+    }
+  } else {
+    items.push_back(text);
+  }
+  TensorShape shape = is_list ? TensorShape({static_cast<int64_t>(items.size())}) : TensorShape();
+  if (DataTypeSize(dtype) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("feed '", name, "': cannot feed ", DataTypeString(dtype)));
+  }
+  Tensor t(dtype, shape);
+  for (size_t i = 0; i < items.size(); ++i) {
+    double v;
+    if (items[i] == "true" || items[i] == "false") {
+      v = items[i] == "true";
+    } else if (!absl::SimpleAtod(items[i], &v)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("feed '", name, "': '", text, "' is neither a file nor a literal"));
+    }
+    VisitDataType(dtype, [&](auto zero) { t.flat<decltype(zero)>()[i] = static_cast<decltype(zero)>(v); });
+  }
+  return t;
+}
+
+bool LooksLikeLiteral(const std::string& text) {
+  double v;
+  return absl::StartsWith(text, "[") || text == "true" || text == "false" ||
+         absl::SimpleAtod(text, &v);
+}
+
+// Converts file data to what the placeholder takes (see --help for the rules).
+absl::StatusOr<Tensor> AdaptFeed(const LoadedTensor& loaded, const Output& target,
+                                 const std::string& source) {
+  Tensor t = loaded.tensor;
+  const DataType want = target.type();
+  const PartialTensorShape& want_shape = target.shape();
+  auto fail = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("feed '", target.name(), "' from '", source, "': ", why));
+  };
+  const bool one_hot = want == DT_FLOAT && t.dims() == 1 && want_shape.dims() == 2 &&
+                       want_shape.dim_size(1) > 0 &&
+                       (t.dtype() == DT_UINT8 || t.dtype() == DT_INT32 || t.dtype() == DT_INT64);
+  if (one_hot) {
+    const int64_t classes = want_shape.dim_size(1);
+    Tensor out(DT_FLOAT, TensorShape({t.dim_size(0), classes}));
+    std::fill(out.flat<float>().begin(), out.flat<float>().end(), 0.f);
+    for (int64_t i = 0; i < t.dim_size(0); ++i) {
+      int64_t label = 0;
+      VisitDataType(t.dtype(), [&](auto zero) { label = static_cast<int64_t>(t.flat<decltype(zero)>()[i]); });
+      if (label < 0 || label >= classes) {
+        return fail(absl::StrCat("label ", label, " at row ", i, " is outside [0, ", classes, ")"));
+      }
+      out.flat<float>()[i * classes + label] = 1.f;
+    }
+    return out;
+  }
+  if (t.dtype() != want) {
+    const bool int_like = t.dtype() == DT_UINT8 || t.dtype() == DT_INT32 || t.dtype() == DT_INT64 ||
+                          t.dtype() == DT_BOOL;
+    const bool to_float = want == DT_FLOAT || want == DT_DOUBLE;
+    if (!int_like && !(to_float && (t.dtype() == DT_FLOAT || t.dtype() == DT_DOUBLE))) {
+      return fail(absl::StrCat("cannot convert ", DataTypeString(t.dtype()), " data to ",
+                               DataTypeString(want)));
+    }
+    // IDX images (uint8, rank >= 3) become pixels in [0,1], as the tutorials read them.
+    const double scale = loaded.from_idx && t.dtype() == DT_UINT8 && t.dims() >= 3 && to_float ? 1.0 / 255 : 1.0;
+    Tensor out(want, t.shape());
+    for (int64_t i = 0; i < t.NumElements(); ++i) {
+      double v = 0;
+      VisitDataType(t.dtype(), [&](auto zero) { v = static_cast<double>(t.flat<decltype(zero)>()[i]); });
+      VisitDataType(want, [&](auto zero) { out.flat<decltype(zero)>()[i] = static_cast<decltype(zero)>(v * scale); });
+    }
+    t = out;
+  }
+  // Reshape the trailing dims when the placeholder fixes them: [N,28,28] -> [N,784].
+  if (!want_shape.unknown_rank() && want_shape.dims() >= 1 && t.dims() >= 1 &&
+      !want_shape.IsCompatibleWith(t.shape())) {
+    int64_t per_row = 1;
+    bool known = true;
+    for (int d = 1; d < want_shape.dims(); ++d) {
+      known &= want_shape.dim_size(d) >= 0;
+      per_row *= want_shape.dim_size(d);
+    }
+    const int64_t rows = t.dim_size(0);
+    if (known && rows > 0 && per_row * rows == t.NumElements()) {
+      TensorShape shape({rows});
+      for (int d = 1; d < want_shape.dims(); ++d) shape.AddDim(want_shape.dim_size(d));
+      t = *t.Reshaped(shape);
+    }
+  }
+  return t;
+}
+
+// Rows [start, start + n) of `t` along dim 0, wrapping around the end.
+Tensor Rows(const Tensor& t, int64_t start, int64_t n) {
+  TensorShape shape = t.shape();
+  const int64_t total = shape.dim_size(0);
+  shape.set_dim(0, n);
+  Tensor out(t.dtype(), shape);
+  const size_t row_bytes = total == 0 ? 0 : t.TotalBytes() / total;
+  for (int64_t i = 0; i < n; ++i) {
+    std::memcpy(static_cast<char*>(out.data()) + i * row_bytes,
+                static_cast<const char*>(t.data()) + ((start + i) % total) * row_bytes, row_bytes);
+  }
+  return out;
+}
+
+std::string Summary(const std::string& name, const Tensor& t, bool full) {
+  if (t.NumElements() == 1) {
+    std::string v = t.DebugString(1);
+    return absl::StrCat(name, " = ", v.substr(v.find('{') + 1, v.size() - v.find('{') - 2),
+                        " (", DataTypeString(t.dtype()), " ", t.shape().DebugString(), ")");
+  }
+  return absl::StrCat(name, ": ", t.DebugString(full ? 100 : 6));
+}
+
+std::string FileNameFor(std::string name) {
+  std::replace(name.begin(), name.end(), '/', '_');
+  std::replace(name.begin(), name.end(), ':', '_');
+  return name + ".npy";
+}
+
+absl::Status Main(const Options& o) {
+  GraphDef def;
+  absl::Status s = ReadGraphDefFile(o.graph, &def);
+  if (!s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<Session>> created = Session::Create(def);
+  if (!created.ok()) {
+    return absl::Status(created.status().code(),
+                        absl::StrCat("graph '", o.graph, "': ", created.status().message()));
+  }
+  Session& session = **created;
+  const Graph& graph = session.graph();
+
+  // Feeds, loaded and adapted up front so that a bad file fails before anything runs.
+  std::vector<std::pair<std::string, Tensor>> feeds;
+  for (const auto& [name, source] : o.feeds) {
+    absl::StatusOr<Output> target = graph.FindOutput(name);
+    if (!target.ok()) return absl::NotFoundError(absl::StrCat("feed: ", target.status().message()));
+    absl::StatusOr<Tensor> value;
+    if (LooksLikeLiteral(source)) {
+      value = ParseLiteral(source, target->type(), name);
+    } else {
+      absl::StatusOr<LoadedTensor> loaded = ReadTensorFile(source);
+      if (!loaded.ok()) return loaded.status();
+      value = AdaptFeed(*loaded, *target, source);
+    }
+    if (!value.ok()) return value.status();
+    feeds.emplace_back(name, *std::move(value));
+  }
+  int64_t rows = -1;  // Rows of the batched feeds.
+  std::vector<bool> batched(feeds.size(), false);
+  if (o.batch_size > 0) {
+    for (size_t i = 0; i < feeds.size(); ++i) {
+      const Tensor& t = feeds[i].second;
+      if (t.dims() == 0 || t.dim_size(0) <= o.batch_size) continue;
+      if (rows >= 0 && t.dim_size(0) != rows) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "batched feeds disagree on their row count: '", feeds[i].first, "' has ",
+            t.dim_size(0), ", another has ", rows));
+      }
+      rows = t.dim_size(0);
+      batched[i] = true;
+    }
+  }
+
+  if (!o.restore.empty()) {
+    s = RestoreCheckpoint(session, o.restore);
+    if (!s.ok()) return s;
+    std::cerr << "restored variables from " << o.restore << std::endl;
+  } else if (!o.init.empty()) {
+    s = session.Run({}, {}, {o.init}, nullptr);
+    if (!s.ok()) return s;
+  }
+
+  std::vector<Tensor> outputs;
+  const int64_t report_every = std::max<int64_t>(1, o.steps / 10);
+  for (int64_t step = 1; step <= o.steps; ++step) {
+    std::vector<std::pair<std::string, Tensor>> step_feeds = feeds;
+    for (size_t i = 0; i < feeds.size(); ++i) {
+      if (batched[i]) step_feeds[i].second = Rows(feeds[i].second, ((step - 1) * o.batch_size) % rows, o.batch_size);
+    }
+    if (o.fetches.empty() && o.targets.empty()) break;
+    s = session.Run(step_feeds, o.fetches, o.targets, &outputs);
+    if (!s.ok()) return s;
+    if (o.steps > 1 && (step % report_every == 0 || step == 1)) {
+      std::string line = absl::StrCat("step ", step, "/", o.steps);
+      for (size_t i = 0; i < outputs.size(); ++i) {
+        if (outputs[i].NumElements() == 1) absl::StrAppend(&line, "  ", Summary(o.fetches[i], outputs[i], false));
+      }
+      std::cerr << line << std::endl;
+    }
+  }
+
+  if (!o.save.empty()) {
+    s = SaveCheckpoint(session, o.save);
+    if (!s.ok()) return s;
+    std::cerr << "saved variables to " << o.save << std::endl;
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    std::cout << Summary(o.fetches[i], outputs[i], o.print) << std::endl;
+  }
+  if (!o.output_dir.empty()) {
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      absl::StatusOr<std::string> npy = EncodeNpy(outputs[i]);
+      if (!npy.ok()) return absl::InvalidArgumentError(absl::StrCat("fetch '", o.fetches[i], "': ", npy.status().message()));
+      const std::string path = absl::StrCat(o.output_dir, "/", FileNameFor(o.fetches[i]));
+      s = WriteFileAtomically(path, *npy);
+      if (!s.ok()) return s;
+      std::cerr << "wrote " << path << std::endl;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace dflow
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::cout << dflow::kUsage;
+      return 0;
+    }
+  }
+  absl::StatusOr<dflow::Options> options = dflow::ParseArgs(argc, argv);
+  absl::Status s = options.ok() ? dflow::Main(*options) : options.status();
+  if (!s.ok()) {
+    std::cerr << "session_run: error: " << s.message() << std::endl;
+    return 1;
+  }
+  return 0;
+}
