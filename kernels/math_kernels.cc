@@ -370,7 +370,165 @@ REGISTER_KERNEL("AddV2", BinaryOp<AddFn>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
 REGISTER_KERNEL("Sub", BinaryOp<SubFn>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
 REGISTER_KERNEL("Mul", BinaryOp<MulFn>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
 REGISTER_KERNEL("RealDiv", BinaryOp<DivFn>, "T", {DT_FLOAT});
+REGISTER_KERNEL("Div", BinaryOp<DivFn>, "T", {DT_FLOAT});
 REGISTER_KERNEL("Maximum", BinaryOp<MaxFn>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
+
+// ---------------------------------------------------------------------------------------------
+// FloorDiv and FloorMod: broadcasting loops. Integer division by zero is an error; the integer
+// minimum divided by -1 wraps (as negation does).
+
+template <typename T>
+T FloorDivValue(T x, T y) {
+  if constexpr (std::is_integral_v<T>) {
+    if (y == -1) return WrapSub(T{0}, x);
+    const T q = x / y;  // Truncates toward zero.
+    return (x % y != 0 && ((x < 0) != (y < 0))) ? static_cast<T>(q - 1) : q;
+  } else {
+    return std::floor(x / y);
+  }
+}
+
+template <typename T>
+T FloorModValue(T x, T y) {
+  if constexpr (std::is_integral_v<T>) {
+    if (y == -1) return T{0};
+    const T r = x % y;  // Takes the sign of x.
+    return (r != 0 && ((r < 0) != (y < 0))) ? static_cast<T>(r + y) : r;
+  } else {
+    const T r = std::fmod(x, y);
+    return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;
+  }
+}
+
+template <bool kMod>
+class FloorDivModOp : public OpKernel {
+ public:
+  explicit FloorDivModOp(const Node& node) : OpKernel(node) {}
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& a = ctx->input(0);
+    const Tensor& b = ctx->input(1);
+    const DataType type = node().input_type(0);
+    absl::Status s = CheckType(a, type, "x");
+    if (s.ok()) s = CheckType(b, type, "y");
+    if (!s.ok()) return s;
+    absl::StatusOr<TensorShape> out_shape = BroadcastShapes(a.shape(), b.shape());
+    if (!out_shape.ok()) {
+      return ctx->InvalidArgument("incompatible shapes: ", a.shape().DebugString(), " vs ",
+                                  b.shape().DebugString());
+    }
+    Tensor* out = ctx->allocate_output(0, *out_shape);
+    if (out->NumElements() == 0) return absl::OkStatus();
+    switch (type) {
+      case DT_FLOAT: return Loop<float>(ctx, a, b, *out_shape, out);
+      case DT_INT32: return Loop<int32_t>(ctx, a, b, *out_shape, out);
+      case DT_INT64: return Loop<int64_t>(ctx, a, b, *out_shape, out);
+      default: return ctx->InvalidArgument("unsupported type ", DataTypeString(type));
+    }
+  }
+
+ private:
+  template <typename T>
+  absl::Status Loop(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
+                    const TensorShape& out_shape, Tensor* out) {
+    if constexpr (std::is_integral_v<T>) {
+      // Every element of y is used when the output is not empty.
+      for (T v : b.flat<T>()) {
+        if (v == 0) return ctx->InvalidArgument("integer division by zero");
+      }
+    }
+    BroadcastLoop<T, T>(a, b, out_shape, out, [](T x, T y) {
+      return kMod ? FloorModValue<T>(x, y) : FloorDivValue<T>(x, y);
+    });
+    return absl::OkStatus();
+  }
+};
+REGISTER_KERNEL("FloorDiv", FloorDivModOp<false>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
+
+// Div on integers: truncation toward zero, as C++ (and TensorFlow's Div kernel) divides.
+class TruncateDivOp : public OpKernel {
+ public:
+  explicit TruncateDivOp(const Node& node) : OpKernel(node) {}
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& a = ctx->input(0);
+    const Tensor& b = ctx->input(1);
+    absl::StatusOr<TensorShape> out_shape = BroadcastShapes(a.shape(), b.shape());
+    if (!out_shape.ok()) {
+      return ctx->InvalidArgument("incompatible shapes: ", a.shape().DebugString(), " vs ",
+                                  b.shape().DebugString());
+    }
+    Tensor* out = ctx->allocate_output(0, *out_shape);
+    if (out->NumElements() == 0) return absl::OkStatus();
+    return node().input_type(0) == DT_INT32 ? Loop<int32_t>(ctx, a, b, *out_shape, out)
+                                            : Loop<int64_t>(ctx, a, b, *out_shape, out);
+  }
+
+ private:
+  template <typename T>
+  absl::Status Loop(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
+                    const TensorShape& out_shape, Tensor* out) {
+    for (T v : b.flat<T>()) {
+      if (v == 0) return ctx->InvalidArgument("integer division by zero");
+    }
+    BroadcastLoop<T, T>(a, b, out_shape, out, [](T x, T y) {
+      // The one overflowing quotient wraps, as integer arithmetic does elsewhere in dflow.
+      if (y == -1) return WrapSub(T{0}, x);
+      return static_cast<T>(x / y);
+    });
+    return absl::OkStatus();
+  }
+};
+REGISTER_KERNEL("Div", TruncateDivOp, "T", {DT_INT32, DT_INT64});
+REGISTER_KERNEL("FloorMod", FloorDivModOp<true>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
+
+// ---------------------------------------------------------------------------------------------
+// Less, LessEqual, Greater, GreaterEqual: broadcasting loops to bool.
+
+enum class Compare { kLess, kLessEqual, kGreater, kGreaterEqual };
+
+template <Compare kCmp>
+class ComparisonOp : public OpKernel {
+ public:
+  explicit ComparisonOp(const Node& node) : OpKernel(node) {}
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& a = ctx->input(0);
+    const Tensor& b = ctx->input(1);
+    const DataType type = node().input_type(0);
+    absl::Status s = CheckType(a, type, "x");
+    if (s.ok()) s = CheckType(b, type, "y");
+    if (!s.ok()) return s;
+    absl::StatusOr<TensorShape> out_shape = BroadcastShapes(a.shape(), b.shape());
+    if (!out_shape.ok()) {
+      return ctx->InvalidArgument("incompatible shapes: ", a.shape().DebugString(), " vs ",
+                                  b.shape().DebugString());
+    }
+    Tensor* out = ctx->allocate_output(0, *out_shape);
+    bool handled = false;
+    VisitDataType(type, [&](auto tag) {
+      using T = decltype(tag);
+      if constexpr (!std::is_same_v<T, bool>) {
+        BroadcastLoop<T, bool>(a, b, *out_shape, out, [](T x, T y) {
+          switch (kCmp) {
+            case Compare::kLess: return x < y;
+            case Compare::kLessEqual: return x <= y;
+            case Compare::kGreater: return x > y;
+            case Compare::kGreaterEqual: return x >= y;
+          }
+          return false;
+        });
+        handled = true;
+      }
+    });
+    if (!handled) return ctx->InvalidArgument("unsupported type ", DataTypeString(type));
+    return absl::OkStatus();
+  }
+};
+REGISTER_KERNEL("Less", ComparisonOp<Compare::kLess>);
+REGISTER_KERNEL("LessEqual", ComparisonOp<Compare::kLessEqual>);
+REGISTER_KERNEL("Greater", ComparisonOp<Compare::kGreater>);
+REGISTER_KERNEL("GreaterEqual", ComparisonOp<Compare::kGreaterEqual>);
 
 // ---------------------------------------------------------------------------------------------
 // Element-wise unary ops: oneDNN eltwise on float, loops for integers (Neg, Square).

@@ -1,5 +1,5 @@
 // Kernels for the nn ops: Softmax, BiasAdd, BiasAddGrad, Relu, ReluGrad,
-// SoftmaxCrossEntropyWithLogits and SparseSoftmaxCrossEntropyWithLogits.
+// SoftmaxCrossEntropyWithLogits, SparseSoftmaxCrossEntropyWithLogits and InTopKV2.
 //
 // Every op with a oneDNN primitive uses it: softmax_forward, binary add (broadcast bias),
 // eltwise relu forward/backward, reduction sum, logsoftmax_forward (the cross-entropy losses; the
@@ -505,6 +505,56 @@ class SparseSoftmaxXentOp : public OpKernel {
  private:
   LogSoftmaxRows log_softmax_;
 };
+
+// InTopKV2: a loop (TensorFlow's rule: the target is in the top k when fewer than k classes
+// score strictly higher; an out-of-range target or any non-finite score in the row gives false).
+class InTopKOp : public OpKernel {
+ public:
+  explicit InTopKOp(const Node& node) : OpKernel(node) {}
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& predictions = ctx->input(0);
+    const Tensor& targets = ctx->input(1);
+    const Tensor& k_t = ctx->input(2);
+    absl::Status s = CheckFloat(predictions, "predictions");
+    if (!s.ok()) return s;
+    if (predictions.dims() != 2) {
+      return ctx->InvalidArgument("predictions must be 2-D [batch, classes] but has shape ",
+                                  predictions.shape().DebugString());
+    }
+    if (targets.dims() != 1 || targets.dim_size(0) != predictions.dim_size(0)) {
+      return ctx->InvalidArgument("targets must be 1-D with one entry per row of predictions ",
+                                  predictions.shape().DebugString(), " but have shape ",
+                                  targets.shape().DebugString());
+    }
+    if (k_t.dims() != 0) {
+      return ctx->InvalidArgument("k must be a scalar but has shape ", k_t.shape().DebugString());
+    }
+    absl::StatusOr<std::vector<int64_t>> k = IntValues(k_t, "k");
+    if (!k.ok()) return k.status();
+    absl::StatusOr<std::vector<int64_t>> target = IntValues(targets, "targets");
+    if (!target.ok()) return target.status();
+    const int64_t n = predictions.dim_size(0), c = predictions.dim_size(1);
+    bool* out = ctx->allocate_output(0, TensorShape({n}))->flat<bool>().data();
+    const float* p = predictions.flat<float>().data();
+    for (int64_t i = 0; i < n; ++i) {
+      const float* row = p + i * c;
+      const int64_t t = (*target)[i];
+      bool ok = t >= 0 && t < c && std::isfinite(row[t]);
+      int64_t higher = 0;
+      for (int64_t j = 0; ok && j < c; ++j) {
+        if (!std::isfinite(row[j])) {
+          ok = false;
+        } else if (row[j] > row[t]) {
+          ++higher;
+        }
+      }
+      out[i] = ok && higher < (*k)[0];
+    }
+    return absl::OkStatus();
+  }
+};
+REGISTER_KERNEL("InTopKV2", InTopKOp);
 
 REGISTER_KERNEL("Softmax", SoftmaxOp, "T", {DT_FLOAT});
 REGISTER_KERNEL("BiasAdd", BiasAddOp, "T", {DT_FLOAT});

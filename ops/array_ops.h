@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
@@ -174,6 +175,10 @@ absl::Status ResolveStridedSlice(absl::Span<const int64_t> input_dims, int64_t s
                                  const ops::StridedSliceAttrs& masks,
                                  StridedSliceResolved* out);
 absl::Status GetStridedSliceAttrs(const AttrMap& attrs, ops::StridedSliceAttrs* masks);
+
+// The element count of Range(start, limit, delta) (scalars of one type: int32, int64 or float);
+// fails for a zero or non-finite delta, a delta pointing away from limit, or a huge count.
+absl::StatusOr<int64_t> RangeSize(const Tensor& start, const Tensor& limit, const Tensor& delta);
 
 namespace ops {
 

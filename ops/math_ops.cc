@@ -1,4 +1,5 @@
-// Math ops: MatMul, element-wise arithmetic (Add, AddV2, Sub, Mul, RealDiv, Maximum), element-wise
+// Math ops: MatMul, element-wise arithmetic (Add, AddV2, Sub, Mul, RealDiv, Maximum, FloorDiv,
+// FloorMod), comparisons (Less, LessEqual, Greater, GreaterEqual), element-wise
 // functions (Log, Exp, Neg, Square, Sqrt), reductions (Sum, Mean, Prod), AddN, ArgMax, Equal,
 // Cast and the gradient helper ReducedShape — schemas, shape functions, gradients and builders.
 #include "ops/math_ops.h"
@@ -409,6 +410,17 @@ absl::Status AddNGrad(const Scope& scope, const Node& node, absl::Span<const Out
 
 bool IsFloatingType(DataType t) { return t == DT_FLOAT || t == DT_DOUBLE; }
 
+absl::Status FloorModGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
+                          std::vector<Output>* grad_inputs) {
+  // z = x - floor(x / y) * y: dz/dx = 1, dz/dy = -floor(x / y) (floor is piecewise constant).
+  return BinaryGrad(
+      scope, node, grads, grad_inputs,
+      [](const Output&, const Output&, const Output& g) { return g; },
+      [&](const Output& x, const Output& y, const Output& g) {
+        return ops::Neg(scope, ops::Mul(scope, g, ops::FloorDiv(scope, x, y)));
+      });
+}
+
 absl::Status CastGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                       std::vector<Output>* grad_inputs) {
   grad_inputs->assign(1, Output());
@@ -459,6 +471,36 @@ DFLOW_BINARY_OP("Maximum");
 REGISTER_GRADIENT("Maximum", MaximumGrad);
 #undef DFLOW_BINARY_OP
 
+REGISTER_OP("FloorDiv")
+    .Input("x: T")
+    .Input("y: T")
+    .Output("z: T")
+    .Attr("T: {float, int32, int64}")
+    .SetShapeFn(BroadcastBinaryShape)
+    .NotDifferentiable();  // Piecewise constant; TensorFlow gives it no gradient either.
+REGISTER_OP("FloorMod")
+    .Input("x: T")
+    .Input("y: T")
+    .Output("z: T")
+    .Attr("T: {float, int32, int64}")
+    .SetShapeFn(BroadcastBinaryShape);
+REGISTER_GRADIENT("FloorMod", FloorModGrad);
+
+#define DFLOW_COMPARISON_OP(name)                  \
+  REGISTER_OP(name)                                \
+      .Input("x: T")                               \
+      .Input("y: T")                               \
+      .Output("z: bool")                           \
+      .Attr("T: {float, int32, int64, uint8}")     \
+      .SetShapeFn(BroadcastBinaryShape)            \
+      .NotDifferentiable()
+
+DFLOW_COMPARISON_OP("Less");
+DFLOW_COMPARISON_OP("LessEqual");
+DFLOW_COMPARISON_OP("Greater");
+DFLOW_COMPARISON_OP("GreaterEqual");
+#undef DFLOW_COMPARISON_OP
+
 REGISTER_OP("RealDiv")
     .Input("x: T")
     .Input("y: T")
@@ -466,7 +508,14 @@ REGISTER_OP("RealDiv")
     .Attr("T: {float}")
     .SetShapeFn(BroadcastBinaryShape);
 REGISTER_GRADIENT("RealDiv", RealDivGrad);
-REGISTER_OP_ALIAS("Div", "RealDiv");  // TensorFlow's older name; dflow's Div is float-only.
+// TensorFlow's older division: RealDiv on floats, C-style truncating division on integers.
+REGISTER_OP("Div")
+    .Input("x: T")
+    .Input("y: T")
+    .Output("z: T")
+    .Attr("T: {float, int32, int64}")
+    .SetShapeFn(BroadcastBinaryShape);
+REGISTER_GRADIENT("Div", RealDivGrad);
 
 REGISTER_OP("Log").Input("x: T").Output("y: T").Attr("T: {float}").SetShapeFn(UnchangedShape);
 REGISTER_GRADIENT("Log", LogGrad);
@@ -565,6 +614,16 @@ Output Sub(const Scope& scope, Input x, Input y) { return AddOp(scope, "Sub", {x
 Output Mul(const Scope& scope, Input x, Input y) { return AddOp(scope, "Mul", {x, y}); }
 Output RealDiv(const Scope& scope, Input x, Input y) { return AddOp(scope, "RealDiv", {x, y}); }
 Output Maximum(const Scope& scope, Input x, Input y) { return AddOp(scope, "Maximum", {x, y}); }
+Output FloorDiv(const Scope& scope, Input x, Input y) { return AddOp(scope, "FloorDiv", {x, y}); }
+Output FloorMod(const Scope& scope, Input x, Input y) { return AddOp(scope, "FloorMod", {x, y}); }
+Output Less(const Scope& scope, Input x, Input y) { return AddOp(scope, "Less", {x, y}); }
+Output LessEqual(const Scope& scope, Input x, Input y) {
+  return AddOp(scope, "LessEqual", {x, y});
+}
+Output Greater(const Scope& scope, Input x, Input y) { return AddOp(scope, "Greater", {x, y}); }
+Output GreaterEqual(const Scope& scope, Input x, Input y) {
+  return AddOp(scope, "GreaterEqual", {x, y});
+}
 
 Output Log(const Scope& scope, Input x) { return AddOp(scope, "Log", {x}); }
 Output Exp(const Scope& scope, Input x) { return AddOp(scope, "Exp", {x}); }

@@ -38,6 +38,17 @@ Output Sub(const Scope& scope, Input x, Input y);
 Output Mul(const Scope& scope, Input x, Input y);
 Output RealDiv(const Scope& scope, Input x, Input y);
 Output Maximum(const Scope& scope, Input x, Input y);
+// Floor division and its remainder (TensorFlow semantics): integers round toward -infinity
+// (-7 // 2 == -4) and the remainder takes the sign of y (-7 mod 2 == 1); dividing an integer by
+// zero is an error. Floats: floor(x / y), and x - floor(x / y) * y computed as an fmod.
+Output FloorDiv(const Scope& scope, Input x, Input y);
+Output FloorMod(const Scope& scope, Input x, Input y);
+
+// Element-wise comparisons with broadcasting; bool tensors.
+Output Less(const Scope& scope, Input x, Input y);
+Output LessEqual(const Scope& scope, Input x, Input y);
+Output Greater(const Scope& scope, Input x, Input y);
+Output GreaterEqual(const Scope& scope, Input x, Input y);
 
 // Element-wise unary ops.
 Output Log(const Scope& scope, Input x);

@@ -1,5 +1,5 @@
 // Neural-network ops: Softmax, BiasAdd, BiasAddGrad, Relu, ReluGrad,
-// SoftmaxCrossEntropyWithLogits and SparseSoftmaxCrossEntropyWithLogits — schemas, shape
+// SoftmaxCrossEntropyWithLogits, SparseSoftmaxCrossEntropyWithLogits and InTopKV2 — schemas, shape
 // functions, gradients and builder functions.
 #include "ops/nn_ops.h"
 
@@ -268,6 +268,37 @@ REGISTER_OP("SparseSoftmaxCrossEntropyWithLogits")
     .SetShapeFn(SparseXentShape);
 REGISTER_GRADIENT("SparseSoftmaxCrossEntropyWithLogits", XentGrad);
 
+REGISTER_OP("InTopKV2")
+    .Input("predictions: float")
+    .Input("targets: T")
+    .Input("k: T")
+    .Output("precision: bool")
+    .Attr("T: {int32, int64} = int32")
+    .SetShapeFn([](InferenceContext* ctx) {
+      const PartialTensorShape& p = ctx->input(0);
+      const PartialTensorShape& t = ctx->input(1);
+      if (!p.unknown_rank() && p.dims() != 2) {
+        return ctx->Error(absl::StrCat("predictions must be 2-D [batch, classes] but has shape ",
+                                       p.DebugString()));
+      }
+      if (!t.unknown_rank() && t.dims() != 1) {
+        return ctx->Error(absl::StrCat("targets must be 1-D but has shape ", t.DebugString()));
+      }
+      if (ctx->input(2).dims() > 0) {
+        return ctx->Error(absl::StrCat("k must be a scalar but has shape ",
+                                       ctx->input(2).DebugString()));
+      }
+      const int64_t pn = p.unknown_rank() ? -1 : p.dim_size(0);
+      const int64_t tn = t.unknown_rank() ? -1 : t.dim_size(0);
+      if (pn >= 0 && tn >= 0 && pn != tn) {
+        return ctx->Error(absl::StrCat("predictions ", p.DebugString(), " and targets ",
+                                       t.DebugString(), " disagree on the batch size"));
+      }
+      ctx->set_output(0, PartialTensorShape({pn >= 0 ? pn : tn}));
+      return absl::OkStatus();
+    })
+    .NotDifferentiable();
+
 namespace ops {
 
 Output Softmax(const Scope& scope, Input logits) { return AddOp(scope, "Softmax", {logits}); }
@@ -303,6 +334,10 @@ SparseSoftmaxCrossEntropyWithLogits::SparseSoftmaxCrossEntropyWithLogits(const S
   operation = Operation(node);
   loss = Output(node, 0);
   backprop = Output(node, 1);
+}
+
+Output InTopKV2(const Scope& scope, Input predictions, Input targets, Input k) {
+  return AddOp(scope, "InTopKV2", {predictions, targets, k});
 }
 
 }  // namespace ops

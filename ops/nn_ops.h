@@ -67,6 +67,12 @@ class SparseSoftmaxCrossEntropyWithLogits {
   Output backprop;
 };
 
+// predictions [N, C] (float), targets [N] (int32 or int64), k (a scalar of targets' type):
+// precision[n] is true when fewer than k classes score strictly higher than the target (ties
+// with the target count in its favour). A target outside [0, C) or a non-finite score in the
+// row gives false.
+Output InTopKV2(const Scope& scope, Input predictions, Input targets, Input k);
+
 }  // namespace ops
 }  // namespace dflow
 

@@ -1,8 +1,13 @@
 // Array ops: Const, Identity, Reshape, Shape, Fill, ZerosLike, OnesLike, ExpandDims,
-// BroadcastGradientArgs.
+// BroadcastGradientArgs, Pack, StridedSlice, StridedSliceGrad, Tile, Range, Rank, DynamicStitch,
+// PreventGradient, Squeeze, ConcatV2.
 #include "ops/array_ops.h"
 
+#include <limits>
+#include <numeric>
+
 #include "absl/strings/match.h"
+#include "ops/gradients.h"
 #include "gtest/gtest.h"
 #include "ops/standard_ops.h"
 #include "tests/gradient_checker.h"
@@ -109,6 +114,673 @@ TEST(ReshapeAndExpandDims, GradientsMatchCentralDifferences) {
     absl::StatusOr<double> err = test::MaxGradientError(root, {{x, test::RandomTensor({batch, 3}, 9)}}, y);
     ASSERT_TRUE(err.ok()) << err.status();
     EXPECT_LT(*err, 1e-3);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the ops below.
+
+Tensor Int32Tensor(const TensorShape& shape, std::vector<int32_t> values) {
+  absl::StatusOr<Tensor> t = Tensor::FromVector<int32_t>(values, shape);
+  EXPECT_TRUE(t.ok()) << t.status();
+  return t.ok() ? *t : Tensor();
+}
+
+// 0, 1, 2, ... as floats.
+Tensor Iota(const TensorShape& shape) {
+  std::vector<float> v(shape.num_elements());
+  std::iota(v.begin(), v.end(), 0.0f);
+  return test::FloatTensor(shape, v);
+}
+
+std::vector<float> Floats(const Tensor& t) {
+  auto f = t.flat<float>();
+  return std::vector<float>(f.begin(), f.end());
+}
+
+// The error message of `s`, checked to be an error.
+std::string ErrorOf(const absl::Status& s) {
+  EXPECT_FALSE(s.ok());
+  return std::string(s.message());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pack.
+
+TEST(Pack, StacksAlongEveryAxis) {
+  Scope root = Scope::NewRootScope();
+  auto a = ops::Const(root, test::FloatTensor({2, 2}, {1, 2, 3, 4}));
+  auto b = ops::Const(root, test::FloatTensor({2, 2}, {5, 6, 7, 8}));
+  auto p0 = ops::Pack(root, {a, b});
+  auto p1 = ops::Pack(root, {a, b}, ops::Pack::Axis(1));
+  auto pm1 = ops::Pack(root, {a, b}, ops::Pack::Axis(-1));
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(p0.shape().DebugString(), "[2,2,2]");
+  EXPECT_EQ(pm1.shape().DebugString(), "[2,2,2]");
+  absl::StatusOr<std::vector<Tensor>> out = test::RunGraph(root, {}, {p0, p1, pm1});
+  ASSERT_TRUE(out.ok()) << out.status();
+  test::ExpectTensorNear((*out)[0], {2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
+  test::ExpectTensorNear((*out)[1], {2, 2, 2}, {1, 2, 5, 6, 3, 4, 7, 8});
+  test::ExpectTensorNear((*out)[2], {2, 2, 2}, {1, 5, 2, 6, 3, 7, 4, 8});
+}
+
+TEST(Pack, ScalarsMakeAVectorAndOneValueWorks) {
+  Scope root = Scope::NewRootScope();
+  auto n = ops::Placeholder(root, DT_INT32);
+  auto v = ops::Pack(root, {n, ops::Const(root, -1), ops::Const(root, 7)});
+  auto single = ops::Pack(root, {ops::Const(root, 2.5f)});
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(v.shape().DebugString(), "[3]");
+  absl::StatusOr<std::vector<Tensor>> out =
+      test::RunGraph(root, {{n, Tensor::Scalar<int32_t>(5)}}, {v, single});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(Ints((*out)[0]), (std::vector<int64_t>{5, -1, 7}));
+  test::ExpectTensorNear((*out)[1], {1}, {2.5f});
+}
+
+TEST(Pack, MismatchedShapesAndBadAxisAreErrors) {
+  {
+    Scope root = Scope::NewRootScope();
+    ops::Pack(root.WithOpName("p"), {ops::Const(root, {1.f, 2.f}), ops::Const(root, {1.f})});
+    EXPECT_TRUE(absl::StrContains(ErrorOf(root.status()), "Pack node 'p'")) << root.status();
+  }
+  {
+    Scope root = Scope::NewRootScope();
+    ops::Pack(root, {ops::Const(root, {1.f, 2.f})}, ops::Pack::Axis(2));
+    EXPECT_TRUE(absl::StrContains(ErrorOf(root.status()), "out of range")) << root.status();
+  }
+  {
+    Scope root = Scope::NewRootScope();
+    auto a = ops::Placeholder(root, DT_FLOAT);
+    auto b = ops::Placeholder(root, DT_FLOAT);
+    auto p = ops::Pack(root, {a, b});
+    absl::StatusOr<Tensor> out = test::RunOne(
+        root, p, {{a, test::FloatTensor({2}, {1, 2})}, {b, test::FloatTensor({3}, {1, 2, 3})}});
+    EXPECT_TRUE(absl::StrContains(ErrorOf(out.status()), "one shape")) << out.status();
+  }
+}
+
+TEST(Pack, GradientUnstacksForEveryAxis) {
+  for (int64_t axis : {0, 1, 2, -1, -2, -3}) {
+    for (int batch : {1, 7}) {
+      Scope root = Scope::NewRootScope();
+      auto a = ops::Placeholder(root, DT_FLOAT);
+      auto b = ops::Placeholder(root, DT_FLOAT);
+      auto c = ops::Placeholder(root, DT_FLOAT);
+      auto y = ops::Pack(root, {a, b, ops::Square(root, c)}, ops::Pack::Axis(axis));
+      absl::StatusOr<double> err = test::MaxGradientError(
+          root, {{a, test::RandomTensor({batch, 3}, 1)}, {b, test::RandomTensor({batch, 3}, 2)},
+                 {c, test::RandomTensor({batch, 3}, 3)}},
+          y);
+      ASSERT_TRUE(err.ok()) << "axis " << axis << ": " << err.status();
+      EXPECT_LT(*err, 1e-3) << "axis " << axis;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// StridedSlice. x = 0..23 as [2,3,4]: x[i,j,k] = 12i + 4j + k.
+
+struct SliceCase {
+  const char* what;
+  std::vector<int> begin, end, strides;
+  ops::StridedSlice::Attrs attrs;
+  TensorShape shape;
+  std::vector<float> expected;
+};
+
+std::vector<SliceCase> SliceCases() {
+  using S = ops::StridedSlice;
+  return {
+      {"x[1, -2:, ::-2]", {1, -2, 0}, {2, 0, 0}, {1, 1, -2},
+       S::ShrinkAxisMask(1).EndMask(2 | 4).BeginMask(4), {2, 2}, {19, 17, 23, 21}},
+      {"x[..., 1]", {0, 1}, {0, 2}, {1, 1}, S::EllipsisMask(1).ShrinkAxisMask(2), {2, 3},
+       {1, 5, 9, 13, 17, 21}},
+      {"x[:, None, 1:3, -1]", {0, 0, 1, -1}, {0, 0, 3, 0}, {1, 1, 1, 1},
+       S::BeginMask(1).EndMask(1).NewAxisMask(2).ShrinkAxisMask(8), {2, 1, 2}, {7, 11, 19, 23}},
+      {"x[0, 3:1]", {0, 3}, {1, 1}, {1, 1}, S::ShrinkAxisMask(1), {0, 4}, {}},
+      {"x[-1, 1:100, -100:2]", {-1, 1, -100}, {0, 100, 2}, {1, 1, 1}, S::ShrinkAxisMask(1),
+       {2, 2}, {16, 17, 20, 21}},
+      {"x[1, ..., None]", {1, 0, 0}, {2, 0, 0}, {1, 1, 1},
+       S::ShrinkAxisMask(1).EllipsisMask(2).NewAxisMask(4), {3, 4, 1},
+       {12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23}},
+      {"x[None, 1:, 2, 3]", {0, 1, 2, 3}, {0, 0, 3, 4}, {1, 1, 1, 1},
+       S::NewAxisMask(1).EndMask(2).ShrinkAxisMask(4 | 8), {1, 1}, {23}},
+      {"x[:, ::-1, 3:0:-2]", {0, 0, 3}, {0, 0, 0}, {1, -1, -2}, S::BeginMask(3).EndMask(3),
+       {2, 3, 2}, {11, 9, 7, 5, 3, 1, 23, 21, 19, 17, 15, 13}},
+  };
+}
+
+TEST(StridedSlice, MatchesHandComputedSlicesWithMasks) {
+  for (const SliceCase& c : SliceCases()) {
+    for (bool known_shape : {true, false}) {
+      Scope root = Scope::NewRootScope();
+      auto x = ops::Placeholder(root, DT_FLOAT,
+                                ops::Placeholder::Shape(known_shape ? PartialTensorShape({2, 3, 4})
+                                                                    : PartialTensorShape()));
+      auto begin = ops::Const(root, Int32Tensor({static_cast<int64_t>(c.begin.size())},
+                                                {c.begin.begin(), c.begin.end()}));
+      auto end = ops::Const(root, Int32Tensor({static_cast<int64_t>(c.end.size())},
+                                              {c.end.begin(), c.end.end()}));
+      auto strides = ops::Const(root, Int32Tensor({static_cast<int64_t>(c.strides.size())},
+                                                  {c.strides.begin(), c.strides.end()}));
+      auto y = ops::StridedSlice(root, x, begin, end, strides, c.attrs);
+      ASSERT_TRUE(root.ok()) << c.what << ": " << root.status();
+      if (known_shape) {
+        EXPECT_EQ(y.shape().DebugString(), PartialTensorShape(c.shape).DebugString()) << c.what;
+      } else {
+        EXPECT_TRUE(y.shape().unknown_rank()) << c.what;
+      }
+      absl::StatusOr<Tensor> out = test::RunOne(root, y, {{x, Iota({2, 3, 4})}});
+      ASSERT_TRUE(out.ok()) << c.what << ": " << out.status();
+      test::ExpectTensorNear(*out, c.shape, c.expected);
+    }
+  }
+}
+
+TEST(StridedSlice, OneDimensionalPythonSlices) {
+  // y = 0..9; each case against Python's list slicing, worked by hand.
+  struct Case {
+    int begin, end, stride, begin_mask, end_mask;
+    std::vector<float> expected;
+  };
+  const std::vector<Case> cases = {
+      {0, 0, -1, 1, 1, {9, 8, 7, 6, 5, 4, 3, 2, 1, 0}},  // y[::-1]
+      {8, 2, -3, 0, 0, {8, 5}},                          // y[8:2:-3]
+      {-1, -11, -4, 0, 0, {9, 5, 1}},                    // y[-1:-11:-4]
+      {-100, 100, 1, 0, 0, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}},
+      {5, -100, -1, 0, 0, {5, 4, 3, 2, 1, 0}},
+      {3, 3, 1, 0, 0, {}},
+      {7, 2, 1, 0, 0, {}},
+      {2, 7, -1, 0, 0, {}},
+      {1, 0, 4, 0, 1, {1, 5, 9}},  // y[1::4]
+      {0, 3, 2, 1, 0, {0, 2}},     // y[:3:2]
+  };
+  for (const Case& c : cases) {
+    Scope root = Scope::NewRootScope();
+    auto y = ops::StridedSlice(
+        root, ops::Const(root, Iota({10})), {c.begin}, {c.end}, {c.stride},
+        ops::StridedSlice::BeginMask(c.begin_mask).EndMask(c.end_mask));
+    ASSERT_TRUE(root.ok()) << root.status();
+    EXPECT_EQ(y.shape().DebugString(),
+              absl::StrCat("[", c.expected.size(), "]"));
+    absl::StatusOr<Tensor> out = test::RunOne(root, y);
+    ASSERT_TRUE(out.ok()) << out.status();
+    EXPECT_EQ(Floats(*out), c.expected)
+        << "begin " << c.begin << " end " << c.end << " stride " << c.stride;
+  }
+}
+
+TEST(StridedSlice, BatchSizeFromShapeAsInTheK210Graph) {
+  // flatten: Reshape(x, Pack([StridedSlice(Shape(x), [0], [1], [1], shrink_axis_mask=1), -1])).
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({-1, 2, 2}));
+  auto batch = ops::StridedSlice(root, ops::Shape(root, x), {0}, {1}, {1},
+                                 ops::StridedSlice::ShrinkAxisMask(1));
+  auto flat = ops::Reshape(root, x, ops::Pack(root, {batch, ops::Const(root, -1)}));
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(batch.shape().DebugString(), "[]");
+  absl::StatusOr<std::vector<Tensor>> out =
+      test::RunGraph(root, {{x, Iota({3, 2, 2})}}, {batch, flat});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].dtype(), DT_INT32);
+  EXPECT_EQ((*out)[0].dims(), 0);
+  EXPECT_EQ(Ints((*out)[0]), (std::vector<int64_t>{3}));
+  test::ExpectTensorNear((*out)[1], {3, 4}, Floats(Iota({3, 4})));
+}
+
+TEST(StridedSlice, Int64IndicesAndIntegerData) {
+  Scope root = Scope::NewRootScope();
+  auto begin = ops::Const(root, *Tensor::FromVector<int64_t>({int64_t{-2}}, TensorShape({1})));
+  auto end = ops::Const(root, *Tensor::FromVector<int64_t>({int64_t{0}}, TensorShape({1})));
+  auto strides = ops::Const(root, *Tensor::FromVector<int64_t>({int64_t{1}}, TensorShape({1})));
+  auto y = ops::StridedSlice(root, ops::Const(root, {4, 5, 6, 7}), begin, end, strides,
+                             ops::StridedSlice::EndMask(1));
+  absl::StatusOr<Tensor> out = test::RunOne(root, y);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(Ints(*out), (std::vector<int64_t>{6, 7}));
+}
+
+TEST(StridedSlice, MalformedSpecsAreErrors) {
+  using S = ops::StridedSlice;
+  struct Case {
+    const char* what;
+    std::vector<int> begin, end, strides;
+    S::Attrs attrs;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"shrink index out of bounds", {2}, {3}, {1}, S::ShrinkAxisMask(1), "out of bounds"},
+      {"negative shrink index out of bounds", {-3}, {-2}, {1}, S::ShrinkAxisMask(1),
+       "out of bounds"},
+      {"zero stride", {0}, {1}, {0}, S::Attrs(), "non-zero"},
+      {"two ellipses", {0, 0}, {0, 0}, {1, 1}, S::EllipsisMask(3), "one ellipsis"},
+      {"too many indices", {0, 0, 0, 0}, {1, 1, 1, 1}, {1, 1, 1, 1}, S::Attrs(), "out of range"},
+      {"lengths differ", {0, 0}, {1}, {1}, S::Attrs(), "same length"},
+  };
+  for (const Case& c : cases) {
+    // At graph build (constant spec, known shape) ...
+    {
+      Scope root = Scope::NewRootScope();
+      auto x = ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({2, 3, 4}));
+      ops::StridedSlice(root.WithOpName("s"), x,
+                        Int32Tensor({static_cast<int64_t>(c.begin.size())}, {c.begin.begin(), c.begin.end()}),
+                        Int32Tensor({static_cast<int64_t>(c.end.size())}, {c.end.begin(), c.end.end()}),
+                        Int32Tensor({static_cast<int64_t>(c.strides.size())}, {c.strides.begin(), c.strides.end()}),
+                        c.attrs);
+      const std::string message = ErrorOf(root.status());
+      EXPECT_TRUE(absl::StrContains(message, c.message)) << c.what << ": " << message;
+      EXPECT_TRUE(absl::StrContains(message, "StridedSlice node 's'")) << message;
+    }
+    // ... and at run time (unknown shape, fed spec).
+    {
+      Scope root = Scope::NewRootScope();
+      auto x = ops::Placeholder(root, DT_FLOAT);
+      auto b = ops::Placeholder(root, DT_INT32);
+      auto e = ops::Placeholder(root, DT_INT32);
+      auto st = ops::Placeholder(root, DT_INT32);
+      auto y = ops::StridedSlice(root.WithOpName("s"), x, b, e, st, c.attrs);
+      ASSERT_TRUE(root.ok()) << root.status();
+      absl::StatusOr<Tensor> out = test::RunOne(
+          root, y,
+          {{x, Iota({2, 3, 4})},
+           {b, Int32Tensor({static_cast<int64_t>(c.begin.size())}, {c.begin.begin(), c.begin.end()})},
+           {e, Int32Tensor({static_cast<int64_t>(c.end.size())}, {c.end.begin(), c.end.end()})},
+           {st, Int32Tensor({static_cast<int64_t>(c.strides.size())}, {c.strides.begin(), c.strides.end()})}});
+      const std::string message = ErrorOf(out.status());
+      EXPECT_TRUE(absl::StrContains(message, c.message)) << c.what << ": " << message;
+      EXPECT_TRUE(absl::StrContains(message, "'s'")) << message;
+    }
+  }
+}
+
+TEST(StridedSliceGrad, ScattersIntoZerosOfTheInputShape) {
+  Scope root = Scope::NewRootScope();
+  // x[1:5:2] of a [5] vector, and x[1] (shrunk) of a [2,3] matrix.
+  auto g1 = ops::StridedSliceGrad(root, {5}, {1}, {5}, {2}, ops::Const(root, {10.f, 20.f}));
+  auto g2 = ops::StridedSliceGrad(root, {2, 3}, {1}, {2}, {1}, ops::Const(root, {1.f, 2.f, 3.f}),
+                                  ops::StridedSliceAttrs().ShrinkAxisMask(1));
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(g2.shape().DebugString(), "[2,3]");
+  absl::StatusOr<std::vector<Tensor>> out = test::RunGraph(root, {}, {g1, g2});
+  ASSERT_TRUE(out.ok()) << out.status();
+  test::ExpectTensorNear((*out)[0], {5}, {0, 10, 0, 20, 0});
+  test::ExpectTensorNear((*out)[1], {2, 3}, {0, 0, 0, 1, 2, 3});
+}
+
+TEST(StridedSliceGrad, DyOfTheWrongShapeIsAnError) {
+  Scope root = Scope::NewRootScope();
+  auto dy = ops::Placeholder(root, DT_FLOAT);
+  auto g = ops::StridedSliceGrad(root, {5}, {1}, {5}, {2}, dy);
+  absl::StatusOr<Tensor> out = test::RunOne(root, g, {{dy, test::FloatTensor({3}, {1, 2, 3})}});
+  EXPECT_TRUE(absl::StrContains(ErrorOf(out.status()), "dy has shape [3]")) << out.status();
+}
+
+TEST(StridedSlice, GradientsMatchCentralDifferences) {
+  for (const SliceCase& c : SliceCases()) {
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root, DT_FLOAT);
+    auto begin = Int32Tensor({static_cast<int64_t>(c.begin.size())}, {c.begin.begin(), c.begin.end()});
+    auto end = Int32Tensor({static_cast<int64_t>(c.end.size())}, {c.end.begin(), c.end.end()});
+    auto strides = Int32Tensor({static_cast<int64_t>(c.strides.size())}, {c.strides.begin(), c.strides.end()});
+    // Square first so the gradient depends on x's values.
+    auto y = ops::StridedSlice(root, ops::Square(root, x), begin, end, strides, c.attrs);
+    absl::StatusOr<double> err =
+        test::MaxGradientError(root, {{x, test::RandomTensor({2, 3, 4}, 5)}}, y);
+    ASSERT_TRUE(err.ok()) << c.what << ": " << err.status();
+    EXPECT_LT(*err, 1e-3) << c.what;
+  }
+}
+
+TEST(StridedSlice, GradientWithInt64SpecFedAtRunTime) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root, DT_FLOAT);
+  auto b = ops::Placeholder(root, DT_INT64);
+  auto e = ops::Placeholder(root, DT_INT64);
+  auto st = ops::Placeholder(root, DT_INT64);
+  auto y = ops::StridedSlice(root, ops::Square(root, x), b, e, st, ops::StridedSlice::EndMask(2));
+  auto vec = [](std::vector<int64_t> v) {
+    return *Tensor::FromVector<int64_t>(v, TensorShape({static_cast<int64_t>(v.size())}));
+  };
+  // x[-1:0:-1, 1:] of a [4,3].
+  absl::StatusOr<double> err = test::MaxGradientError(
+      root, {{x, test::RandomTensor({4, 3}, 6)}}, y,
+      {{b, vec({-1, 1})}, {e, vec({0, 0})}, {st, vec({-1, 1})}});
+  ASSERT_TRUE(err.ok()) << err.status();
+  EXPECT_LT(*err, 1e-3);
+}
+
+TEST(StridedSliceGrad, SecondOrderGradientSlicesTheIncomingGradient) {
+  // StridedSliceGrad is linear in dy; its gradient with respect to dy is the slice.
+  Scope root2 = Scope::NewRootScope();
+  auto dy2 = ops::Placeholder(root2, DT_FLOAT);
+  auto y = ops::StridedSliceGrad(root2, {2, 5}, {0, 4}, {0, 0}, {1, -2}, ops::Square(root2, dy2),
+                                 ops::StridedSliceAttrs().BeginMask(1).EndMask(1 | 2));
+  absl::StatusOr<double> err =
+      test::MaxGradientError(root2, {{dy2, test::RandomTensor({2, 3}, 8)}}, y);
+  ASSERT_TRUE(err.ok()) << err.status();
+  EXPECT_LT(*err, 1e-3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tile.
+
+TEST(Tile, RepeatsAlongEachDimension) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Const(root, test::FloatTensor({2, 3}, {1, 2, 3, 4, 5, 6}));
+  auto rows = ops::Tile(root, x, {2, 1});
+  auto cols = ops::Tile(root, x, {1, 2});
+  auto none = ops::Tile(root, x, {0, 2});
+  auto three = ops::Tile(root, ops::Const(root, test::FloatTensor({2, 1, 2}, {1, 2, 3, 4})),
+                         {1, 3, 2});
+  auto scalar = ops::Tile(root, ops::Const(root, 7.f), ops::Const(root, Int32Tensor({0}, {})));
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(rows.shape().DebugString(), "[4,3]");
+  EXPECT_EQ(none.shape().DebugString(), "[0,6]");
+  absl::StatusOr<std::vector<Tensor>> out =
+      test::RunGraph(root, {}, {rows, cols, none, three, scalar});
+  ASSERT_TRUE(out.ok()) << out.status();
+  test::ExpectTensorNear((*out)[0], {4, 3}, {1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6});
+  test::ExpectTensorNear((*out)[1], {2, 6}, {1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6});
+  test::ExpectTensorNear((*out)[2], {0, 6}, {});
+  test::ExpectTensorNear((*out)[3], {2, 3, 4}, {1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2,
+                                                3, 4, 3, 4, 3, 4, 3, 4, 3, 4, 3, 4});
+  test::ExpectTensorNear((*out)[4], {}, {7});
+}
+
+TEST(Tile, Int64MultiplesAndIntegerData) {
+  Scope root = Scope::NewRootScope();
+  auto m = ops::Const(root, *Tensor::FromVector<int64_t>({int64_t{3}}, TensorShape({1})));
+  absl::StatusOr<Tensor> out = test::RunOne(root, ops::Tile(root, ops::Const(root, {8, 9}), m));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(Ints(*out), (std::vector<int64_t>{8, 9, 8, 9, 8, 9}));
+}
+
+TEST(Tile, BadMultiplesAreErrors) {
+  {
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root, DT_FLOAT);
+    auto m = ops::Placeholder(root, DT_INT64);
+    absl::StatusOr<Tensor> out = test::RunOne(
+        root, ops::Tile(root, x, m),
+        {{x, Iota({3, 2})},
+         {m, *Tensor::FromVector<int64_t>({int64_t{1} << 62, int64_t{1} << 2}, TensorShape({2}))}});
+    EXPECT_TRUE(absl::StrContains(ErrorOf(out.status()), "overflows")) << out.status();
+  }
+  {
+    Scope root = Scope::NewRootScope();
+    ops::Tile(root.WithOpName("t"), ops::Const(root, {1.f, 2.f}), {2, 2});
+    EXPECT_TRUE(absl::StrContains(ErrorOf(root.status()), "Tile node 't'")) << root.status();
+  }
+  {
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root, DT_FLOAT);
+    auto m = ops::Placeholder(root, DT_INT32);
+    auto t = ops::Tile(root, x, m);
+    absl::StatusOr<Tensor> out =
+        test::RunOne(root, t, {{x, Iota({2})}, {m, Int32Tensor({1}, {-1})}});
+    EXPECT_TRUE(absl::StrContains(ErrorOf(out.status()), "negative")) << out.status();
+    out = test::RunOne(root, t, {{x, Iota({2})}, {m, Int32Tensor({2}, {1, 1})}});
+    EXPECT_TRUE(absl::StrContains(ErrorOf(out.status()), "rank")) << out.status();
+  }
+}
+
+TEST(Tile, GradientSumsOverTheTiles) {
+  for (int batch : {1, 7}) {
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root, DT_FLOAT);
+    auto y = ops::Tile(root, ops::Square(root, x), {2, 3, 1});
+    absl::StatusOr<double> err =
+        test::MaxGradientError(root, {{x, test::RandomTensor({batch, 2, 3}, 11)}}, y);
+    ASSERT_TRUE(err.ok()) << err.status();
+    EXPECT_LT(*err, 1e-3);
+  }
+  // Int64 multiples, fed at run time.
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root, DT_FLOAT);
+  auto m = ops::Placeholder(root, DT_INT64);
+  auto y = ops::Tile(root, x, m);
+  absl::StatusOr<double> err = test::MaxGradientError(
+      root, {{x, test::RandomTensor({3, 2}, 12)}},
+      y, {{m, *Tensor::FromVector<int64_t>({int64_t{2}, int64_t{2}}, TensorShape({2}))}});
+  ASSERT_TRUE(err.ok()) << err.status();
+  EXPECT_LT(*err, 1e-3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Range and Rank.
+
+TEST(Range, IntegerAndFloatSequences) {
+  Scope root = Scope::NewRootScope();
+  auto a = ops::Range(root, 0, 5, 1);
+  auto b = ops::Range(root, 5, 0, -2);
+  auto c = ops::Range(root, 0, 10, 3);
+  auto d = ops::Range(root, -3, -3, 1);
+  auto e = ops::Range(root, 0.f, 1.f, 0.25f);
+  auto f = ops::Range(root, 1.f, -0.5f, -0.5f);
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(c.shape().DebugString(), "[4]");
+  EXPECT_EQ(d.shape().DebugString(), "[0]");
+  absl::StatusOr<std::vector<Tensor>> out = test::RunGraph(root, {}, {a, b, c, d, e, f});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].dtype(), DT_INT32);
+  EXPECT_EQ(Ints((*out)[0]), (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(Ints((*out)[1]), (std::vector<int64_t>{5, 3, 1}));
+  EXPECT_EQ(Ints((*out)[2]), (std::vector<int64_t>{0, 3, 6, 9}));
+  EXPECT_EQ(Ints((*out)[3]), (std::vector<int64_t>{}));
+  test::ExpectTensorNear((*out)[4], {4}, {0, 0.25f, 0.5f, 0.75f});
+  test::ExpectTensorNear((*out)[5], {3}, {1, 0.5f, 0});
+}
+
+TEST(Range, Int64ExtremesDoNotOverflow) {
+  Scope root = Scope::NewRootScope();
+  const int64_t lo = std::numeric_limits<int64_t>::min();
+  const int64_t hi = std::numeric_limits<int64_t>::max();
+  const int64_t step = int64_t{1} << 62;
+  absl::StatusOr<Tensor> out = test::RunOne(root, ops::Range(root, lo, hi, step));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(Ints(*out), (std::vector<int64_t>{lo, lo + step, 0, step}));
+}
+
+TEST(Range, BadDeltasAreErrors) {
+  {
+    Scope root = Scope::NewRootScope();
+    ops::Range(root.WithOpName("r"), 0, 5, 0);
+    EXPECT_TRUE(absl::StrContains(ErrorOf(root.status()), "delta must not be 0"))
+        << root.status();
+  }
+  Scope root = Scope::NewRootScope();
+  auto start = ops::Placeholder(root, DT_INT32);
+  auto r = ops::Range(root.WithOpName("r"), start, 5, 1);
+  EXPECT_EQ(r.shape().DebugString(), "[?]");
+  absl::StatusOr<Tensor> out = test::RunOne(root, r, {{start, Tensor::Scalar<int32_t>(9)}});
+  EXPECT_TRUE(absl::StrContains(ErrorOf(out.status()), "start 9 > limit 5")) << out.status();
+  out = test::RunOne(root, r, {{start, Int32Tensor({1}, {0})}});
+  EXPECT_TRUE(absl::StrContains(ErrorOf(out.status()), "scalar")) << out.status();
+}
+
+TEST(Rank, CountsTheDimensions) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root, DT_FLOAT);
+  auto r = ops::Rank(root, x);
+  EXPECT_EQ(r.shape().DebugString(), "[]");
+  absl::StatusOr<Tensor> out = test::RunOne(root, r, {{x, Iota({2, 3, 1})}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->dtype(), DT_INT32);
+  EXPECT_EQ(Ints(*out), (std::vector<int64_t>{3}));
+  out = test::RunOne(root, r, {{x, Tensor::Scalar<float>(1)}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(Ints(*out), (std::vector<int64_t>{0}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// DynamicStitch.
+
+TEST(DynamicStitch, MergesRowsByIndex) {
+  // TensorFlow's documented example: indices 6, [4, 1], [[5, 2], [0, 3]].
+  Scope root = Scope::NewRootScope();
+  std::vector<Output> indices = {ops::Const(root, 6), ops::Const(root, {4, 1}),
+                                 ops::Const(root, Int32Tensor({2, 2}, {5, 2, 0, 3}))};
+  std::vector<Output> data = {
+      ops::Const(root, {61.f, 62.f}), ops::Const(root, test::FloatTensor({2, 2}, {41, 42, 11, 12})),
+      ops::Const(root, test::FloatTensor({2, 2, 2}, {51, 52, 21, 22, 1, 2, 31, 32}))};
+  auto merged = ops::DynamicStitch(root, indices, data);
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(merged.shape().DebugString(), "[7,2]");
+  absl::StatusOr<Tensor> out = test::RunOne(root, merged);
+  ASSERT_TRUE(out.ok()) << out.status();
+  test::ExpectTensorNear(*out, {7, 2},
+                         {1, 2, 11, 12, 21, 22, 31, 32, 41, 42, 51, 52, 61, 62});
+}
+
+TEST(DynamicStitch, LaterIndicesWinAsInMeanGradShapes) {
+  // TensorFlow's Mean gradient: DynamicStitch([range(rank), axes], [shape, ones]) sets the
+  // reduced dims of the shape to 1.
+  Scope root = Scope::NewRootScope();
+  auto shape = ops::Placeholder(root, DT_INT32);
+  auto merged = ops::DynamicStitch(
+      root, {ops::Range(root, 0, ops::Const(root, 3), 1), ops::Const(root, {2, 0})},
+      {shape, ops::Const(root, {1, 1})});
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(merged.shape().DebugString(), "[?]");
+  absl::StatusOr<Tensor> out = test::RunOne(root, merged, {{shape, Int32Tensor({3}, {4, 5, 6})}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(Ints(*out), (std::vector<int64_t>{1, 5, 1}));
+}
+
+TEST(DynamicStitch, BadIndicesAndShapesAreErrors) {
+  Scope root = Scope::NewRootScope();
+  auto idx = ops::Placeholder(root, DT_INT32);
+  auto data = ops::Placeholder(root, DT_FLOAT);
+  auto merged = ops::DynamicStitch(root, {idx}, {data});
+  absl::StatusOr<Tensor> out =
+      test::RunOne(root, merged, {{idx, Int32Tensor({2}, {0, -1})}, {data, Iota({2})}});
+  EXPECT_TRUE(absl::StrContains(ErrorOf(out.status()), "negative index -1")) << out.status();
+  out = test::RunOne(root, merged, {{idx, Int32Tensor({2}, {0, 1})}, {data, Iota({3})}});
+  EXPECT_TRUE(absl::StrContains(ErrorOf(out.status()), "must start with")) << out.status();
+}
+
+// ---------------------------------------------------------------------------------------------
+// PreventGradient.
+
+TEST(PreventGradient, ForwardIsIdentityAndGradientIsAnErrorWithTheMessage) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root, DT_FLOAT);
+  auto y = ops::PreventGradient(root.WithOpName("pg"), x,
+                                ops::PreventGradient::Message("no second derivative"));
+  absl::StatusOr<Tensor> out = test::RunOne(root, y, {{x, test::FloatTensor({2}, {3, 4})}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  test::ExpectTensorNear(*out, {2}, {3, 4});
+  std::vector<Output> grads;
+  absl::Status s = AddSymbolicGradients(root, {ops::Square(root, y)}, {x}, &grads);
+  const std::string message = ErrorOf(s);
+  EXPECT_TRUE(absl::StrContains(message, "no second derivative")) << message;
+  EXPECT_TRUE(absl::StrContains(message, "'pg'")) << message;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Squeeze.
+
+TEST(Squeeze, RemovesAllOrTheListedSizeOneDims) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({1, 2, 1, 3, 1}));
+  auto all = ops::Squeeze(root, x);
+  auto some = ops::Squeeze(root, x, ops::Squeeze::Axis({0, -1}));
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(all.shape().DebugString(), "[2,3]");
+  EXPECT_EQ(some.shape().DebugString(), "[2,1,3]");
+  absl::StatusOr<std::vector<Tensor>> out =
+      test::RunGraph(root, {{x, Iota({1, 2, 1, 3, 1})}}, {all, some});
+  ASSERT_TRUE(out.ok()) << out.status();
+  test::ExpectTensorNear((*out)[0], {2, 3}, {0, 1, 2, 3, 4, 5});
+  test::ExpectTensorNear((*out)[1], {2, 1, 3}, {0, 1, 2, 3, 4, 5});
+}
+
+TEST(Squeeze, ADimOtherThanOneIsAnError) {
+  {
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({1, 2}));
+    ops::Squeeze(root.WithOpName("sq"), x, ops::Squeeze::Axis({1}));
+    EXPECT_TRUE(absl::StrContains(ErrorOf(root.status()), "Squeeze node 'sq'")) << root.status();
+  }
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root, DT_FLOAT);
+  auto y = ops::Squeeze(root, x, ops::Squeeze::Axis({1}));
+  absl::StatusOr<Tensor> out = test::RunOne(root, y, {{x, Iota({1, 2})}});
+  EXPECT_TRUE(absl::StrContains(ErrorOf(out.status()), "size is not 1")) << out.status();
+  out = test::RunOne(root, y, {{x, Iota({1})}});
+  EXPECT_TRUE(absl::StrContains(ErrorOf(out.status()), "out of range")) << out.status();
+}
+
+TEST(Squeeze, GradientReshapesBack) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root, DT_FLOAT);
+  auto y = ops::Squeeze(root, ops::Square(root, x));
+  absl::StatusOr<double> err = test::MaxGradientError(root, {{x, test::RandomTensor({3, 1, 2}, 4)}}, y);
+  ASSERT_TRUE(err.ok()) << err.status();
+  EXPECT_LT(*err, 1e-3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ConcatV2.
+
+TEST(ConcatV2, JoinsAlongTheAxis) {
+  Scope root = Scope::NewRootScope();
+  auto a = ops::Const(root, test::FloatTensor({2, 2}, {1, 2, 3, 4}));
+  auto b = ops::Const(root, test::FloatTensor({2, 1}, {5, 6}));
+  auto c = ops::Const(root, test::FloatTensor({1, 2}, {7, 8}));
+  auto cols = ops::ConcatV2(root, {a, b}, 1);
+  auto cols_neg = ops::ConcatV2(root, {b, a, b}, -1);
+  auto rows = ops::ConcatV2(root, {a, c}, 0);
+  auto ints = ops::ConcatV2(root, {ops::Const(root, {1, 2}), ops::Const(root, Int32Tensor({0}, {})),
+                                   ops::Const(root, {3})}, 0);
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(cols.shape().DebugString(), "[2,3]");
+  EXPECT_EQ(cols_neg.shape().DebugString(), "[2,4]");
+  EXPECT_EQ(rows.shape().DebugString(), "[3,2]");
+  absl::StatusOr<std::vector<Tensor>> out = test::RunGraph(root, {}, {cols, cols_neg, rows, ints});
+  ASSERT_TRUE(out.ok()) << out.status();
+  test::ExpectTensorNear((*out)[0], {2, 3}, {1, 2, 5, 3, 4, 6});
+  test::ExpectTensorNear((*out)[1], {2, 4}, {5, 1, 2, 5, 6, 3, 4, 6});
+  test::ExpectTensorNear((*out)[2], {3, 2}, {1, 2, 3, 4, 7, 8});
+  EXPECT_EQ(Ints((*out)[3]), (std::vector<int64_t>{1, 2, 3}));
+}
+
+TEST(ConcatV2, MismatchedShapesAreErrors) {
+  {
+    Scope root = Scope::NewRootScope();
+    ops::ConcatV2(root.WithOpName("c"),
+                  {ops::Const(root, Iota({2, 2})), ops::Const(root, Iota({3, 1}))}, 1);
+    EXPECT_TRUE(absl::StrContains(ErrorOf(root.status()), "ConcatV2 node 'c'")) << root.status();
+  }
+  Scope root = Scope::NewRootScope();
+  auto a = ops::Placeholder(root, DT_FLOAT);
+  auto b = ops::Placeholder(root, DT_FLOAT);
+  auto y = ops::ConcatV2(root, {a, b}, 1);
+  absl::StatusOr<Tensor> out = test::RunOne(root, y, {{a, Iota({2, 2})}, {b, Iota({3, 1})}});
+  EXPECT_TRUE(absl::StrContains(ErrorOf(out.status()), "does not match")) << out.status();
+  out = test::RunOne(root, y, {{a, Iota({2})}, {b, Iota({3})}});
+  EXPECT_TRUE(absl::StrContains(ErrorOf(out.status()), "out of range")) << out.status();
+}
+
+TEST(ConcatV2, GradientSplitsBackForEveryAxis) {
+  for (int axis : {0, 1, -1, -2}) {
+    for (int batch : {1, 7}) {
+      Scope root = Scope::NewRootScope();
+      auto a = ops::Placeholder(root, DT_FLOAT);
+      auto b = ops::Placeholder(root, DT_FLOAT);
+      auto c = ops::Placeholder(root, DT_FLOAT);
+      auto y = ops::ConcatV2(root, {ops::Square(root, a), b, c}, axis);
+      const bool rows = axis == 0 || axis == -2;
+      absl::StatusOr<double> err = test::MaxGradientError(
+          root,
+          {{a, test::RandomTensor({batch, 2}, 1)},
+           {b, test::RandomTensor(rows ? TensorShape({3, 2}) : TensorShape({batch, 3}), 2)},
+           {c, test::RandomTensor(rows ? TensorShape({1, 2}) : TensorShape({batch, 1}), 3)}},
+          y);
+      ASSERT_TRUE(err.ok()) << "axis " << axis << ": " << err.status();
+      EXPECT_LT(*err, 1e-3) << "axis " << axis;
+    }
   }
 }
 

@@ -1167,5 +1167,133 @@ TEST(Gradients, SquaredErrorOfALinearModelMatchesNumeric) {
   }
 }
 
+TEST(Div, DividesFloatsExactlyAndTruncatesIntegersTowardZero) {
+  Scope root = Scope::NewRootScope();
+  Output f(AddOp(root, "Div", {Input({7.f, -7.f}), Input({2.f, 2.f})}));
+  Output i(AddOp(root, "Div", {Input({7, -7, 7, -7}), Input({2, 2, -2, -2})}));
+  ASSERT_TRUE(root.ok()) << root.status();
+  absl::StatusOr<std::vector<Tensor>> out = test::RunGraph(root, {}, {f, i});
+  ASSERT_TRUE(out.ok()) << out.status();
+  test::ExpectTensorNear((*out)[0], {2}, {3.5f, -3.5f});
+  auto q = (*out)[1].flat<int32_t>();
+  EXPECT_EQ(std::vector<int32_t>(q.begin(), q.end()), (std::vector<int32_t>{3, -3, -3, 3}));
+}
+
+TEST(Div, RejectsIntegerDivisionByZero) {
+  Scope root = Scope::NewRootScope();
+  Output i(AddOp(root.WithOpName("d"), "Div", {Input({1, 2}), Input({1, 0})}));
+  absl::StatusOr<Tensor> out = test::RunOne(root, i);
+  EXPECT_FALSE(out.ok());
+  EXPECT_NE(std::string(out.status().message()).find("division by zero"), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// FloorDiv, FloorMod and the comparisons.
+
+TEST(FloorDiv, IntegersRoundTowardMinusInfinityWithBroadcasting) {
+  Scope root = Scope::NewRootScope();
+  // x [4,1] against y [3]: every sign combination, worked by hand.
+  auto x = ops::Const(root, Make<int32_t>({4, 1}, {7, -7, 6, -6}));
+  auto y = ops::Const(root, Make<int32_t>({3}, {2, -2, 3}));
+  auto q = ops::FloorDiv(root, x, y);
+  auto r = ops::FloorMod(root, x, y);
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(q.shape().DebugString(), "[4,3]");
+  absl::StatusOr<std::vector<Tensor>> out = test::RunGraph(root, {}, {q, r});
+  ASSERT_TRUE(out.ok()) << out.status();
+  auto qv = (*out)[0].flat<int32_t>();
+  auto rv = (*out)[1].flat<int32_t>();
+  EXPECT_EQ(std::vector<int32_t>(qv.begin(), qv.end()),
+            (std::vector<int32_t>{3, -4, 2, -4, 3, -3, 3, -3, 2, -3, 3, -2}));
+  EXPECT_EQ(std::vector<int32_t>(rv.begin(), rv.end()),
+            (std::vector<int32_t>{1, -1, 1, 1, -1, 2, 0, 0, 0, 0, 0, 0}));
+}
+
+TEST(FloorDiv, Int64ExtremesAndFloats) {
+  Scope root = Scope::NewRootScope();
+  const int64_t lo = std::numeric_limits<int64_t>::min();
+  auto x = ops::Const(root, Make<int64_t>({3}, {lo, lo, -1}));
+  auto y = ops::Const(root, Make<int64_t>({3}, {-1, 2, lo}));
+  auto q = ops::FloorDiv(root, x, y);
+  auto r = ops::FloorMod(root, x, y);
+  auto fq = ops::FloorDiv(root, ops::Const(root, {7.f, -7.f, 7.5f, -0.5f}), 2.f);
+  auto fr = ops::FloorMod(root, ops::Const(root, {7.f, -7.f, 7.5f, -0.5f}),
+                          ops::Const(root, {2.f, 2.f, -2.f, 2.f}));
+  ASSERT_TRUE(root.ok()) << root.status();
+  absl::StatusOr<std::vector<Tensor>> out = test::RunGraph(root, {}, {q, r, fq, fr});
+  ASSERT_TRUE(out.ok()) << out.status();
+  auto qv = (*out)[0].flat<int64_t>();
+  auto rv = (*out)[1].flat<int64_t>();
+  // lo / -1 overflows and wraps to lo, as negation does; -1 floor-divided by lo is 0 rem -1.
+  EXPECT_EQ(std::vector<int64_t>(qv.begin(), qv.end()), (std::vector<int64_t>{lo, lo / 2, 0}));
+  EXPECT_EQ(std::vector<int64_t>(rv.begin(), rv.end()), (std::vector<int64_t>{0, 0, -1}));
+  ExpectTensorNear((*out)[2], {4}, {3, -4, 3, -1});
+  ExpectTensorNear((*out)[3], {4}, {1, 1, -0.5f, 1.5f});
+}
+
+TEST(FloorDiv, IntegerDivisionByZeroIsAnError) {
+  for (const char* op : {"FloorDiv", "FloorMod"}) {
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root, DT_INT32);
+    auto y = ops::Placeholder(root, DT_INT32);
+    Output q(AddOp(root.WithOpName("q"), op, {x, y}));
+    absl::StatusOr<Tensor> out =
+        RunOne(root, q, {{x, Make<int32_t>({2}, {1, 2})}, {y, Make<int32_t>({2}, {1, 0})}});
+    ASSERT_FALSE(out.ok()) << op;
+    EXPECT_TRUE(absl::StrContains(out.status().message(), "division by zero")) << out.status();
+    EXPECT_TRUE(absl::StrContains(out.status().message(), "'q'")) << out.status();
+  }
+}
+
+TEST(FloorDiv, ShapesAndTypesAreCheckedAtGraphBuild) {
+  Scope root = Scope::NewRootScope();
+  ops::FloorDiv(root.WithOpName("f"), ops::Const(root, {1, 2, 3}), ops::Const(root, {1, 2}));
+  ASSERT_FALSE(root.ok());
+  EXPECT_TRUE(absl::StrContains(root.status().message(), "FloorDiv node 'f'")) << root.status();
+  Scope root2 = Scope::NewRootScope();
+  ops::FloorDiv(root2, ops::Const(root2, {1, 2}), ops::Const(root2, {1.f, 2.f}));
+  EXPECT_FALSE(root2.ok());
+}
+
+TEST(FloorMod, GradientMatchesNumericAwayFromTheJumps) {
+  for (int batch : {1, 7}) {
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root, DT_FLOAT);
+    auto y = ops::Placeholder(root, DT_FLOAT);
+    auto z = ops::FloorMod(root, x, y);
+    // x in [0.1, 0.9) + k for k = -1, 0, 1 and y = 2: x / y stays 0.05 away from integers.
+    Tensor xv = RandomTensor({batch, 3}, 21, 0.1f, 0.9f);
+    for (int64_t i = 0; i < xv.NumElements(); ++i) xv.flat<float>()[i] += (i % 3) - 1;
+    absl::StatusOr<double> err = MaxGradientError(
+        root, {{x, xv}, {y, FloatTensor({3}, {2.f, 2.f, 2.f})}}, z);
+    ASSERT_TRUE(err.ok()) << err.status();
+    EXPECT_LT(*err, kGradTolerance) << "batch " << batch;
+  }
+}
+
+TEST(Comparisons, CompareWithBroadcasting) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Const(root, FloatTensor({3, 1}, {1, 2, 3}));
+  auto y = ops::Const(root, {2.f, 3.f});
+  std::vector<Output> outs = {ops::Less(root, x, y), ops::LessEqual(root, x, y),
+                              ops::Greater(root, x, y), ops::GreaterEqual(root, x, y),
+                              ops::Less(root, ops::Const(root, {-1, 5}), 0)};
+  ASSERT_TRUE(root.ok()) << root.status();
+  absl::StatusOr<std::vector<Tensor>> out = test::RunGraph(root, {}, outs);
+  ASSERT_TRUE(out.ok()) << out.status();
+  auto bools = [](const Tensor& t) {
+    EXPECT_EQ(t.dtype(), DT_BOOL);
+    auto f = t.flat<bool>();
+    return std::vector<bool>(f.begin(), f.end());
+  };
+  // Pairs (x, y): (1,2) (1,3) (2,2) (2,3) (3,2) (3,3).
+  EXPECT_EQ(bools((*out)[0]), (std::vector<bool>{1, 1, 0, 1, 0, 0}));
+  EXPECT_EQ(bools((*out)[1]), (std::vector<bool>{1, 1, 1, 1, 0, 1}));
+  EXPECT_EQ(bools((*out)[2]), (std::vector<bool>{0, 0, 0, 0, 1, 0}));
+  EXPECT_EQ(bools((*out)[3]), (std::vector<bool>{0, 0, 1, 0, 1, 1}));
+  EXPECT_EQ(bools((*out)[4]), (std::vector<bool>{1, 0}));
+  EXPECT_EQ((*out)[0].shape(), TensorShape({3, 2}));
+}
+
 }  // namespace
 }  // namespace dflow

@@ -2,6 +2,7 @@
 // shape and input errors, numerical stability, and every gradient against central differences.
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <random>
 #include <string>
@@ -628,6 +629,106 @@ TEST(NnGradientTest, Composed) {
       xent.loss, {{l, RandomLabels(7, 4, 23)}});
   ASSERT_TRUE(err.ok()) << err.status();
   EXPECT_LT(*err, kGradTolerance);
+}
+
+// ---------------------------------------------------------------------------------------------
+// InTopKV2.
+
+std::vector<bool> Bools(const Tensor& t) {
+  EXPECT_EQ(t.dtype(), DT_BOOL);
+  auto f = t.flat<bool>();
+  return std::vector<bool>(f.begin(), f.end());
+}
+
+TEST(InTopKV2Test, HandComputedWithTiesAndEveryK) {
+  // Row 0: target 1 (0.3) has one strictly larger class. Row 1: target 0 ties with class 2 at
+  // the maximum (no class is larger). Row 2: target 3 (0.1) has three larger classes.
+  const Tensor predictions = FloatTensor({3, 4}, {0.1f, 0.3f, 0.5f, 0.1f,
+                                                  0.7f, 0.2f, 0.7f, 0.0f,
+                                                  0.4f, 0.3f, 0.2f, 0.1f});
+  const std::vector<std::vector<bool>> expected = {
+      {false, false, false},  // k = 0
+      {false, true, false},   // k = 1
+      {true, true, false},    // k = 2
+      {true, true, false},    // k = 3
+      {true, true, true},     // k = 4
+      {true, true, true},     // k = 9
+  };
+  const std::vector<int> ks = {0, 1, 2, 3, 4, 9};
+  for (size_t i = 0; i < ks.size(); ++i) {
+    Scope root = Scope::NewRootScope();
+    auto p = ops::Placeholder(root, DT_FLOAT);
+    auto t = ops::Placeholder(root, DT_INT32);
+    auto y = ops::InTopKV2(root, p, t, ks[i]);
+    absl::StatusOr<Tensor> out =
+        RunOne(root, y, {{p, predictions}, {t, *Tensor::FromVector<int32_t>({1, 0, 3}, {3})}});
+    ASSERT_TRUE(out.ok()) << out.status();
+    EXPECT_EQ(out->shape(), TensorShape({3}));
+    EXPECT_EQ(Bools(*out), expected[i]) << "k = " << ks[i];
+  }
+}
+
+TEST(InTopKV2Test, OutOfRangeTargetsAndNonFiniteScoresGiveFalse) {
+  Scope root = Scope::NewRootScope();
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  auto p = ops::Const(root, FloatTensor({5, 3}, {0.1f, 0.2f, 0.3f,
+                                                 0.1f, 0.2f, 0.3f,
+                                                 0.1f, inf, 0.3f,
+                                                 nan, 0.2f, 0.9f,
+                                                 0.1f, 0.2f, 0.3f}));
+  auto t = ops::Const(root, *Tensor::FromVector<int64_t>({-1, 3, 2, 2, 2}, {5}));
+  auto k = ops::Const(root, int64_t{3});
+  auto y = ops::InTopKV2(root, p, t, k);
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(y.shape().DebugString(), "[5]");
+  absl::StatusOr<Tensor> out = RunOne(root, y);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(Bools(*out), (std::vector<bool>{false, false, false, false, true}));
+}
+
+TEST(InTopKV2Test, EmptyBatch) {
+  Scope root = Scope::NewRootScope();
+  auto p = ops::Placeholder(root, DT_FLOAT);
+  auto t = ops::Placeholder(root, DT_INT32);
+  absl::StatusOr<Tensor> out =
+      RunOne(root, ops::InTopKV2(root, p, t, 1),
+             {{p, Tensor(DT_FLOAT, {0, 10})}, {t, Tensor(DT_INT32, {0})}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->shape(), TensorShape({0}));
+}
+
+TEST(InTopKV2Test, ShapeErrorsAtGraphBuildAndRunTime) {
+  {
+    Scope root = Scope::NewRootScope();
+    auto p = ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({4, 10}));
+    auto t = ops::Placeholder(root, DT_INT32, ops::Placeholder::Shape({3}));
+    ops::InTopKV2(root.WithOpName("top"), p, t, 1);
+    ASSERT_FALSE(root.ok());
+    EXPECT_THAT(std::string(root.status().message()), HasSubstr("InTopKV2 node 'top'"));
+  }
+  {
+    Scope root = Scope::NewRootScope();
+    auto p = ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({4}));
+    ops::InTopKV2(root, p, ops::Placeholder(root, DT_INT32), 1);
+    EXPECT_FALSE(root.ok());
+  }
+  Scope root = Scope::NewRootScope();
+  auto p = ops::Placeholder(root, DT_FLOAT);
+  auto t = ops::Placeholder(root, DT_INT32);
+  auto k = ops::Placeholder(root, DT_INT32);
+  auto y = ops::InTopKV2(root, p, t, k);
+  absl::StatusOr<Tensor> out = RunOne(root, y,
+                                      {{p, RandomTensor({2, 3}, 1)},
+                                       {t, *Tensor::FromVector<int32_t>({0, 1, 2}, {3})},
+                                       {k, Tensor::Scalar<int32_t>(1)}});
+  ASSERT_FALSE(out.ok());
+  EXPECT_THAT(std::string(out.status().message()), HasSubstr("one entry per row"));
+  out = RunOne(root, y, {{p, RandomTensor({2, 3}, 1)},
+                         {t, *Tensor::FromVector<int32_t>({0, 1}, {2})},
+                         {k, *Tensor::FromVector<int32_t>({1}, {1})}});
+  ASSERT_FALSE(out.ok());
+  EXPECT_THAT(std::string(out.status().message()), HasSubstr("k must be a scalar"));
 }
 
 }  // namespace
