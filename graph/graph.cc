@@ -1,5 +1,6 @@
 #include "graph/graph.h"
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -133,6 +134,33 @@ void Graph::ToGraphDef(GraphDef* def) const {
     for (const Node* c : node->control_inputs()) nd->add_input(absl::StrCat("^", c->name()));
     for (const auto& [name, value] : node->attrs()) (*nd->mutable_attr())[name] = value;
   }
+}
+
+std::vector<bool> NodesNeededFor(const Graph& graph, absl::Span<const Output> feeds,
+                                 absl::Span<const Output> fetches,
+                                 absl::Span<const Node* const> targets) {
+  absl::flat_hash_set<Output> fed(feeds.begin(), feeds.end());
+  std::vector<bool> needed(graph.num_nodes(), false);
+  std::vector<const Node*> stack;
+  auto need = [&](const Node* n) {
+    if (!needed[n->id()]) {
+      needed[n->id()] = true;
+      stack.push_back(n);
+    }
+  };
+  for (const Output& f : fetches) {
+    if (!fed.contains(f)) need(f.node());
+  }
+  for (const Node* t : targets) need(t);
+  while (!stack.empty()) {
+    const Node* n = stack.back();
+    stack.pop_back();
+    for (const Output& in : n->inputs()) {
+      if (!fed.contains(in)) need(in.node());
+    }
+    for (const Node* c : n->control_inputs()) need(c);
+  }
+  return needed;
 }
 
 absl::StatusOr<std::pair<std::string, int>> ParseInputName(absl::string_view input) {

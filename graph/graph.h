@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "graph/tensor_shape.h"
 #include "graph/types.h"
 #include "proto/graph.pb.h"
@@ -138,6 +139,13 @@ class Graph {
   absl::flat_hash_map<std::string, int> name_counters_;
   VersionDef versions_;
 };
+
+// The nodes that running `fetches` and `targets` needs, indexed by node id: everything they
+// reach through data and control inputs, stopping at fed tensors (a fed tensor's producer runs
+// only if something else needs it).
+std::vector<bool> NodesNeededFor(const Graph& graph, absl::Span<const Output> feeds,
+                                 absl::Span<const Output> fetches,
+                                 absl::Span<const Node* const> targets);
 
 // Splits a GraphDef input string: "^ctrl" -> ("ctrl", -1); "node:2" -> ("node", 2);
 // "node" -> ("node", 0). Fails on an empty name or a malformed index.

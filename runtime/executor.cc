@@ -21,27 +21,7 @@ absl::StatusOr<std::unique_ptr<ExecutionPlan>> ExecutionPlan::Build(
     plan->feed_slots_.push_back(plan->num_slots_++);
   }
 
-  // Which nodes run: everything the fetches and targets reach, stopping at fed tensors.
-  std::vector<bool> needed(graph.num_nodes(), false);
-  std::vector<const Node*> stack;
-  auto need = [&](const Node* n) {
-    if (!needed[n->id()]) {
-      needed[n->id()] = true;
-      stack.push_back(n);
-    }
-  };
-  for (const Output& f : fetches) {
-    if (!feed_slot.contains(f)) need(f.node());
-  }
-  for (const Node* t : targets) need(t);
-  while (!stack.empty()) {
-    const Node* n = stack.back();
-    stack.pop_back();
-    for (const Output& in : n->inputs()) {
-      if (!feed_slot.contains(in)) need(in.node());
-    }
-    for (const Node* c : n->control_inputs()) need(c);
-  }
+  const std::vector<bool> needed = NodesNeededFor(graph, feeds, fetches, targets);
 
   // Node ids are a topological order, so ascending ids is a valid schedule.
   absl::flat_hash_map<const Node*, int> first_slot;

@@ -1,0 +1,27 @@
+#include "tools/fuzz/graph_fuzz.h"
+
+#include <memory>
+#include <vector>
+
+#include "runtime/session.h"
+
+namespace dflow {
+
+absl::Status RunGraphDefBytes(const uint8_t* data, size_t size) {
+  GraphDef def;
+  if (!def.ParseFromArray(data, static_cast<int>(size))) {
+    return absl::InvalidArgumentError("not a GraphDef");
+  }
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(def);
+  if (!session.ok()) return session.status();
+  const Graph& graph = (*session)->graph();
+  if (graph.num_nodes() == 0) return absl::OkStatus();
+  const Node* last = graph.node(graph.num_nodes() - 1);
+  std::vector<Tensor> outputs;
+  if (last->num_outputs() > 0) {
+    return (*session)->Run({}, {Output(const_cast<Node*>(last), 0)}, {}, &outputs);
+  }
+  return (*session)->Run({}, {}, {Operation(const_cast<Node*>(last))}, &outputs);
+}
+
+}  // namespace dflow

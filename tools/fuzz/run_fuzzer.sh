@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds the GraphDef fuzzer (libFuzzer + AddressSanitizer + UndefinedBehaviorSanitizer, with
+# Debian's clang) and runs it for a bounded time over tools/fuzz/corpus. A crash is copied
+# into tools/fuzz/regressions/ (replayed by //tests:graph_fuzz_test) and the script exits 1.
+#
+#   tools/fuzz/run_fuzzer.sh [SECONDS]      default 60
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+seconds=${1:-60}
+out=${FUZZ_BUILD_DIR:-/tmp/dflow_fuzz}
+
+missing=()
+for package in clang libclang-rt-14-dev; do
+  dpkg-query -W -f='${Status}' "${package}" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("${package}")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "run_fuzzer: installing ${missing[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+mkdir -p "${out}/gen" "${out}/obj" "${out}/corpus"
+protoc --proto_path=. --cpp_out="${out}/gen" proto/graph.proto proto/checkpoint.proto
+flags=(-std=c++17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined
+       -fsanitize=fuzzer-no-link -I. -I"${out}/gen")
+sources=(graph/*.cc ops/*.cc kernels/*.cc runtime/*.cc tools/fuzz/graph_fuzz.cc
+         tools/fuzz/fuzz_entry.cc "${out}"/gen/proto/*.pb.cc)
+echo "run_fuzzer: compiling ${#sources[@]} files with clang (objects cached in ${out}/obj)"
+objects=()
+for src in "${sources[@]}"; do
+  obj="${out}/obj/$(echo "${src}" | tr '/' '_').o"
+  objects+=("${obj}")
+  if [[ ! -f ${obj} || ${src} -nt ${obj} ]]; then echo "${src} ${obj}"; fi
+done | xargs -r -P "$(nproc)" -n 2 sh -c 'echo "  $0"; clang++ '"${flags[*]}"' -c "$0" -o "$1"'
+absl_libs=$(ls /usr/lib/x86_64-linux-gnu/libabsl_*.so | sed 's|.*/lib\(.*\)\.so|-l\1|' | tr '\n' ' ')
+clang++ "${flags[@]}" -fsanitize=fuzzer "${objects[@]}" -o "${out}/graph_fuzzer" \
+  -lprotobuf -ldnnl -lz -lgomp -lpthread ${absl_libs}
+
+echo "run_fuzzer: fuzzing for ${seconds} s"
+cd "${out}"
+set +e
+./graph_fuzzer -max_total_time="${seconds}" -rss_limit_mb=3072 -malloc_limit_mb=2048 \
+  -max_len=2048 -timeout=10 -print_final_stats=1 "${out}/corpus" "$OLDPWD/tools/fuzz/corpus" 2>&1 |
+  tail -n 40
+status=${PIPESTATUS[0]}
+set -e
+cd "$OLDPWD"
+found=$(ls "${out}"/crash-* "${out}"/leak-* "${out}"/timeout-* "${out}"/oom-* 2>/dev/null || true)
+if [[ -n ${found} ]]; then
+  cp ${found} tools/fuzz/regressions/
+  echo "run_fuzzer: saved $(echo "${found}" | wc -l) failing input(s) to tools/fuzz/regressions/"
+  exit 1
+fi
+echo "run_fuzzer: no failures (libFuzzer exit ${status})"
