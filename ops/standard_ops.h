@@ -4,6 +4,7 @@
 #define DFLOW_OPS_STANDARD_OPS_H_
 
 #include "ops/array_ops.h"
+#include "ops/conv_ops.h"
 #include "ops/gradients.h"
 #include "ops/math_ops.h"
 #include "ops/nn_ops.h"

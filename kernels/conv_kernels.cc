@@ -1,0 +1,660 @@
+// Kernels for the convolution and pooling ops: Conv2D, Conv2DBackpropInput,
+// Conv2DBackpropFilter, MaxPool, MaxPoolGrad, AvgPool and AvgPoolGrad.
+//
+// Images are NHWC and filters HWIO, described to oneDNN as format_tag::nhwc and format_tag::hwio
+// (oneDNN's dims are {N, C, H, W} and {OC, IC, KH, KW}). The convolutions let oneDNN choose the
+// weights layout (format_tag::any) and reorder the HWIO filter into it (or the gradient out of
+// it) with a reorder primitive built together with the convolution; images stay NHWC, which
+// oneDNN's convolutions read directly. Everything is built once per input shape; a call only
+// sets data handles and executes.
+//
+// MaxPool and AvgPool run oneDNN pooling_forward (max / avg_exclude_padding), AvgPoolGrad
+// pooling_backward. MaxPoolGrad is a loop over the windows that recomputes each window's argmax
+// from orig_input (the first maximum in row-major order, TensorFlow's tie rule; padding never
+// wins) and adds grad there. oneDNN's max-pooling backward would need the workspace of a
+// forward_training run, i.e. the same recomputation, and leaves the tie rule to the
+// implementation.
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "graph/attr_value_util.h"
+#include "graph/tensor.h"
+#include "kernels/dnnl_util.h"
+#include "kernels/op_kernel.h"
+#include "oneapi/dnnl/dnnl.hpp"
+#include "ops/conv_ops.h"
+
+namespace dflow {
+namespace {
+
+using conv::Window2D;
+using dnnl::memory;
+
+// Primitives (with their memory objects) built once per input shape. Bounded: a kernel fed
+// ever-changing shapes drops its cache rather than growing without limit.
+template <typename Entry>
+class ShapeCache {
+ public:
+  template <typename Make>
+  Entry* Get(const std::vector<int64_t>& key, Make make) {
+    auto it = entries_.find(key);
+    if (it != entries_.end()) return it->second.get();
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    std::unique_ptr<Entry>& slot = entries_[key];
+    slot = make();
+    return slot.get();
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 32;
+  std::map<std::vector<int64_t>, std::unique_ptr<Entry>> entries_;
+};
+
+void* Handle(const Tensor& t) { return const_cast<void*>(t.data()); }
+
+absl::Status DnnlError(const dnnl::error& e) {
+  return absl::InternalError(absl::StrCat("oneDNN error: ", e.what()));
+}
+
+void FillZero(Tensor* t) {
+  for (float& v : t->flat<float>()) v = 0.0f;
+}
+
+// A float tensor of rank 4, described by `layout` in errors.
+absl::Status CheckImage(const Tensor& t, absl::string_view what, absl::string_view layout) {
+  if (t.dtype() != DT_FLOAT) {
+    return OpKernelContext::InvalidArgument(what, " must be float but is ",
+                                            DataTypeString(t.dtype()));
+  }
+  if (t.dims() != 4) {
+    return OpKernelContext::InvalidArgument(what, " must be 4-D ", layout, " but has shape ",
+                                            t.shape().DebugString());
+  }
+  return absl::OkStatus();
+}
+
+constexpr absl::string_view kImageLayout = "[batch, height, width, channels]";
+constexpr absl::string_view kFilterLayout = "[height, width, in_channels, out_channels]";
+
+// A 1-D int tensor of 4 non-negative sizes (input_sizes, filter_sizes, orig_input_shape).
+absl::StatusOr<TensorShape> SizesShape(const Tensor& t, absl::string_view what) {
+  if (t.dims() != 1 || t.dim_size(0) != 4) {
+    return OpKernelContext::InvalidArgument(
+        what, " must be a 1-D tensor of 4 sizes but has shape ", t.shape().DebugString());
+  }
+  absl::StatusOr<std::vector<int64_t>> v = IntValues(t, std::string(what));
+  if (!v.ok()) return v.status();
+  constexpr int64_t kMaxElements = int64_t{1} << 40;
+  int64_t count = 1;
+  for (int64_t d : *v) {
+    if (d < 0) {
+      return OpKernelContext::InvalidArgument(what, " must be non-negative but is [",
+                                              absl::StrJoin(*v, ", "), "]");
+    }
+    if (d > 0 && count > kMaxElements / d) {
+      return OpKernelContext::InvalidArgument(what, " [", absl::StrJoin(*v, ", "),
+                                              "] has too many elements");
+    }
+    count *= d;
+  }
+  return TensorShape(absl::MakeConstSpan(*v));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolutions.
+
+// The sizes of one convolution; `input` and `filter` are checked to be rank 4.
+struct ConvGeometry {
+  int64_t n, h, w, ci, kh, kw, co, oh, ow;
+  int64_t pad_top, pad_bottom, pad_left, pad_right;
+
+  std::vector<int64_t> Key() const { return {n, h, w, ci, kh, kw, co}; }
+  TensorShape OutputShape() const { return TensorShape({n, oh, ow, co}); }
+  memory::desc Src() const {
+    return memory::desc({n, ci, h, w}, memory::data_type::f32, memory::format_tag::nhwc);
+  }
+  memory::desc Dst() const {
+    return memory::desc({n, co, oh, ow}, memory::data_type::f32, memory::format_tag::nhwc);
+  }
+  memory::desc UserWeights() const {
+    return memory::desc({co, ci, kh, kw}, memory::data_type::f32, memory::format_tag::hwio);
+  }
+  memory::desc AnyWeights() const {
+    return memory::desc({co, ci, kh, kw}, memory::data_type::f32, memory::format_tag::any);
+  }
+};
+
+absl::StatusOr<ConvGeometry> ConvGeometryOf(const Window2D& win, const TensorShape& input,
+                                            const TensorShape& filter) {
+  ConvGeometry g;
+  g.n = input.dim_size(0);
+  g.h = input.dim_size(1);
+  g.w = input.dim_size(2);
+  g.ci = input.dim_size(3);
+  g.kh = filter.dim_size(0);
+  g.kw = filter.dim_size(1);
+  g.co = filter.dim_size(3);
+  if (filter.dim_size(2) != g.ci) {
+    return OpKernelContext::InvalidArgument(
+        "the input's depth (dimension 3 of ", input.DebugString(),
+        ") must equal the filter's in_channels (dimension 2 of ", filter.DebugString(), "): ",
+        g.ci, " vs. ", filter.dim_size(2));
+  }
+  absl::StatusOr<conv::WindowedSize> rows =
+      conv::ComputeWindowedSize(g.h, g.kh, win.stride_h, win.padding, "filter", "height");
+  if (!rows.ok()) return rows.status();
+  absl::StatusOr<conv::WindowedSize> cols =
+      conv::ComputeWindowedSize(g.w, g.kw, win.stride_w, win.padding, "filter", "width");
+  if (!cols.ok()) return cols.status();
+  g.oh = rows->out;
+  g.pad_top = rows->pad_before;
+  g.pad_bottom = rows->pad_after;
+  g.ow = cols->out;
+  g.pad_left = cols->pad_before;
+  g.pad_right = cols->pad_after;
+  return g;
+}
+
+absl::Status CheckOutBackprop(const ConvGeometry& g, const Tensor& dy) {
+  if (dy.shape() != g.OutputShape()) {
+    return OpKernelContext::InvalidArgument(
+        "out_backprop has shape ", dy.shape().DebugString(),
+        " but the convolution's output has shape ", g.OutputShape().DebugString());
+  }
+  return absl::OkStatus();
+}
+
+// The forward convolution's descriptor (weights layout left to oneDNN).
+dnnl::convolution_forward::desc ForwardDesc(const ConvGeometry& g, const Window2D& win,
+                                            dnnl::prop_kind kind) {
+  return dnnl::convolution_forward::desc(
+      kind, dnnl::algorithm::convolution_direct, g.Src(), g.AnyWeights(), g.Dst(),
+      {win.stride_h, win.stride_w}, {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
+}
+
+// The user's HWIO weights and, when the primitive wants another layout, a buffer in that
+// layout with the reorder between them.
+struct Weights {
+  void Init(const memory::desc& user_md, const memory::desc& prim_md, const dnnl::engine& eng,
+            bool into_primitive) {
+    user = memory(user_md, eng, nullptr);
+    if (prim_md == user_md) {
+      prim = user;
+      return;
+    }
+    prim = memory(prim_md, eng);  // Owned by oneDNN for the cache entry's life.
+    reorder = into_primitive ? dnnl::reorder(user, prim) : dnnl::reorder(prim, user);
+    needs_reorder = true;
+  }
+  memory user, prim;
+  dnnl::reorder reorder;
+  bool needs_reorder = false;
+};
+
+class ConvKernelBase : public OpKernel {
+ public:
+  explicit ConvKernelBase(const Node& node) : OpKernel(node) {
+    absl::StatusOr<Window2D> w = conv::Conv2DAttrsOf(node);
+    if (w.ok()) {
+      window_ = *w;
+    } else {
+      SetConstructionError(w.status());
+    }
+  }
+
+ protected:
+  Window2D window_;
+};
+
+class Conv2DOp : public ConvKernelBase {
+ public:
+  using ConvKernelBase::ConvKernelBase;
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& input = ctx->input(0);
+    const Tensor& filter = ctx->input(1);
+    absl::Status s = CheckImage(input, "input", kImageLayout);
+    if (s.ok()) s = CheckImage(filter, "filter", kFilterLayout);
+    if (!s.ok()) return s;
+    absl::StatusOr<ConvGeometry> g = ConvGeometryOf(window_, input.shape(), filter.shape());
+    if (!g.ok()) return g.status();
+    Tensor* out = ctx->allocate_output(0, g->OutputShape());
+    if (out->NumElements() == 0) return absl::OkStatus();
+    if (input.NumElements() == 0 || filter.NumElements() == 0) {  // No input channels.
+      FillZero(out);
+      return absl::OkStatus();
+    }
+    try {
+      absl::MutexLock lock(&mu_);
+      Entry* e = cache_.Get(g->Key(), [&] {
+        auto entry = std::make_unique<Entry>();
+        dnnl::convolution_forward::primitive_desc pd(
+            ForwardDesc(*g, window_, dnnl::prop_kind::forward_inference), ctx->engine());
+        entry->prim = dnnl::convolution_forward(pd);
+        entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
+        entry->dst = memory(pd.dst_desc(), ctx->engine(), nullptr);
+        entry->weights.Init(g->UserWeights(), pd.weights_desc(), ctx->engine(), true);
+        return entry;
+      });
+      e->src.set_data_handle(Handle(input));
+      e->weights.user.set_data_handle(Handle(filter));
+      e->dst.set_data_handle(out->data());
+      if (e->weights.needs_reorder) {
+        e->weights.reorder.execute(ctx->stream(), e->weights.user, e->weights.prim);
+      }
+      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC, e->src},
+                                      {DNNL_ARG_WEIGHTS, e->weights.prim},
+                                      {DNNL_ARG_DST, e->dst}});
+      ctx->stream().wait();
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::convolution_forward prim;
+    memory src, dst;
+    Weights weights;
+  };
+  absl::Mutex mu_;
+  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+};
+
+class Conv2DBackpropInputOp : public ConvKernelBase {
+ public:
+  using ConvKernelBase::ConvKernelBase;
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    absl::StatusOr<TensorShape> input_shape = SizesShape(ctx->input(0), "input_sizes");
+    if (!input_shape.ok()) return input_shape.status();
+    const Tensor& filter = ctx->input(1);
+    const Tensor& dy = ctx->input(2);
+    absl::Status s = CheckImage(filter, "filter", kFilterLayout);
+    if (s.ok()) s = CheckImage(dy, "out_backprop", kImageLayout);
+    if (!s.ok()) return s;
+    absl::StatusOr<ConvGeometry> g = ConvGeometryOf(window_, *input_shape, filter.shape());
+    if (!g.ok()) return g.status();
+    s = CheckOutBackprop(*g, dy);
+    if (!s.ok()) return s;
+    Tensor* out = ctx->allocate_output(0, *input_shape);
+    if (out->NumElements() == 0) return absl::OkStatus();
+    if (dy.NumElements() == 0 || filter.NumElements() == 0) {  // No output channels.
+      FillZero(out);
+      return absl::OkStatus();
+    }
+    try {
+      absl::MutexLock lock(&mu_);
+      Entry* e = cache_.Get(g->Key(), [&] {
+        auto entry = std::make_unique<Entry>();
+        dnnl::convolution_forward::primitive_desc hint(
+            ForwardDesc(*g, window_, dnnl::prop_kind::forward_training), ctx->engine());
+        dnnl::convolution_backward_data::primitive_desc pd(
+            dnnl::convolution_backward_data::desc(
+                dnnl::algorithm::convolution_direct, g->Src(), g->AnyWeights(), g->Dst(),
+                {window_.stride_h, window_.stride_w}, {g->pad_top, g->pad_left},
+                {g->pad_bottom, g->pad_right}),
+            ctx->engine(), hint);
+        entry->prim = dnnl::convolution_backward_data(pd);
+        entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
+        entry->diff_src = memory(pd.diff_src_desc(), ctx->engine(), nullptr);
+        entry->weights.Init(g->UserWeights(), pd.weights_desc(), ctx->engine(), true);
+        return entry;
+      });
+      e->diff_dst.set_data_handle(Handle(dy));
+      e->weights.user.set_data_handle(Handle(filter));
+      e->diff_src.set_data_handle(out->data());
+      if (e->weights.needs_reorder) {
+        e->weights.reorder.execute(ctx->stream(), e->weights.user, e->weights.prim);
+      }
+      e->prim.execute(ctx->stream(), {{DNNL_ARG_DIFF_DST, e->diff_dst},
+                                      {DNNL_ARG_WEIGHTS, e->weights.prim},
+                                      {DNNL_ARG_DIFF_SRC, e->diff_src}});
+      ctx->stream().wait();
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::convolution_backward_data prim;
+    memory diff_dst, diff_src;
+    Weights weights;
+  };
+  absl::Mutex mu_;
+  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+};
+
+class Conv2DBackpropFilterOp : public ConvKernelBase {
+ public:
+  using ConvKernelBase::ConvKernelBase;
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& input = ctx->input(0);
+    absl::Status s = CheckImage(input, "input", kImageLayout);
+    if (!s.ok()) return s;
+    absl::StatusOr<TensorShape> filter_shape = SizesShape(ctx->input(1), "filter_sizes");
+    if (!filter_shape.ok()) return filter_shape.status();
+    const Tensor& dy = ctx->input(2);
+    s = CheckImage(dy, "out_backprop", kImageLayout);
+    if (!s.ok()) return s;
+    absl::StatusOr<ConvGeometry> g = ConvGeometryOf(window_, input.shape(), *filter_shape);
+    if (!g.ok()) return g.status();
+    s = CheckOutBackprop(*g, dy);
+    if (!s.ok()) return s;
+    Tensor* out = ctx->allocate_output(0, *filter_shape);
+    if (out->NumElements() == 0) return absl::OkStatus();
+    if (input.NumElements() == 0 || dy.NumElements() == 0) {  // A sum over nothing.
+      FillZero(out);
+      return absl::OkStatus();
+    }
+    try {
+      absl::MutexLock lock(&mu_);
+      Entry* e = cache_.Get(g->Key(), [&] {
+        auto entry = std::make_unique<Entry>();
+        dnnl::convolution_forward::primitive_desc hint(
+            ForwardDesc(*g, window_, dnnl::prop_kind::forward_training), ctx->engine());
+        dnnl::convolution_backward_weights::primitive_desc pd(
+            dnnl::convolution_backward_weights::desc(
+                dnnl::algorithm::convolution_direct, g->Src(), g->AnyWeights(), g->Dst(),
+                {window_.stride_h, window_.stride_w}, {g->pad_top, g->pad_left},
+                {g->pad_bottom, g->pad_right}),
+            ctx->engine(), hint);
+        entry->prim = dnnl::convolution_backward_weights(pd);
+        entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
+        entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
+        entry->diff_weights.Init(g->UserWeights(), pd.diff_weights_desc(), ctx->engine(), false);
+        return entry;
+      });
+      e->src.set_data_handle(Handle(input));
+      e->diff_dst.set_data_handle(Handle(dy));
+      e->diff_weights.user.set_data_handle(out->data());
+      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC, e->src},
+                                      {DNNL_ARG_DIFF_DST, e->diff_dst},
+                                      {DNNL_ARG_DIFF_WEIGHTS, e->diff_weights.prim}});
+      if (e->diff_weights.needs_reorder) {
+        e->diff_weights.reorder.execute(ctx->stream(), e->diff_weights.prim,
+                                        e->diff_weights.user);
+      }
+      ctx->stream().wait();
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::convolution_backward_weights prim;
+    memory src, diff_dst;
+    Weights diff_weights;
+  };
+  absl::Mutex mu_;
+  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Pooling.
+
+struct PoolGeometry {
+  int64_t n, h, w, c, oh, ow;
+  int64_t pad_top, pad_bottom, pad_left, pad_right;
+
+  std::vector<int64_t> Key() const { return {n, h, w, c}; }
+  TensorShape OutputShape() const { return TensorShape({n, oh, ow, c}); }
+  memory::desc Src() const {
+    return memory::desc({n, c, h, w}, memory::data_type::f32, memory::format_tag::nhwc);
+  }
+  memory::desc Dst() const {
+    return memory::desc({n, c, oh, ow}, memory::data_type::f32, memory::format_tag::nhwc);
+  }
+};
+
+absl::StatusOr<PoolGeometry> PoolGeometryOf(const Window2D& win, const TensorShape& input) {
+  PoolGeometry g;
+  g.n = input.dim_size(0);
+  g.h = input.dim_size(1);
+  g.w = input.dim_size(2);
+  g.c = input.dim_size(3);
+  absl::StatusOr<conv::WindowedSize> rows =
+      conv::ComputeWindowedSize(g.h, win.window_h, win.stride_h, win.padding, "window", "height");
+  if (!rows.ok()) return rows.status();
+  absl::StatusOr<conv::WindowedSize> cols =
+      conv::ComputeWindowedSize(g.w, win.window_w, win.stride_w, win.padding, "window", "width");
+  if (!cols.ok()) return cols.status();
+  g.oh = rows->out;
+  g.pad_top = rows->pad_before;
+  g.pad_bottom = rows->pad_after;
+  g.ow = cols->out;
+  g.pad_left = cols->pad_before;
+  g.pad_right = cols->pad_after;
+  return g;
+}
+
+dnnl::pooling_forward::desc PoolForwardDesc(const PoolGeometry& g, const Window2D& win,
+                                            dnnl::prop_kind kind, dnnl::algorithm algo) {
+  return dnnl::pooling_forward::desc(kind, algo, g.Src(), g.Dst(), {win.stride_h, win.stride_w},
+                                     {win.window_h, win.window_w}, {g.pad_top, g.pad_left},
+                                     {g.pad_bottom, g.pad_right});
+}
+
+class PoolKernelBase : public OpKernel {
+ public:
+  explicit PoolKernelBase(const Node& node) : OpKernel(node) {
+    absl::StatusOr<Window2D> w = conv::PoolAttrsOf(node);
+    if (w.ok()) {
+      window_ = *w;
+    } else {
+      SetConstructionError(w.status());
+    }
+  }
+
+ protected:
+  Window2D window_;
+};
+
+// MaxPool and AvgPool: oneDNN pooling_forward.
+template <dnnl::algorithm kAlgorithm>
+class PoolOp : public PoolKernelBase {
+ public:
+  using PoolKernelBase::PoolKernelBase;
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& input = ctx->input(0);
+    absl::Status s = CheckImage(
+        input, kAlgorithm == dnnl::algorithm::pooling_max ? "input" : "value", kImageLayout);
+    if (!s.ok()) return s;
+    absl::StatusOr<PoolGeometry> g = PoolGeometryOf(window_, input.shape());
+    if (!g.ok()) return g.status();
+    Tensor* out = ctx->allocate_output(0, g->OutputShape());
+    // A non-empty output has a non-empty input: every window holds at least one input element.
+    if (out->NumElements() == 0) return absl::OkStatus();
+    try {
+      absl::MutexLock lock(&mu_);
+      Entry* e = cache_.Get(g->Key(), [&] {
+        auto entry = std::make_unique<Entry>();
+        dnnl::pooling_forward::primitive_desc pd(
+            PoolForwardDesc(*g, window_, dnnl::prop_kind::forward_inference, kAlgorithm),
+            ctx->engine());
+        entry->prim = dnnl::pooling_forward(pd);
+        entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
+        entry->dst = memory(pd.dst_desc(), ctx->engine(), nullptr);
+        return entry;
+      });
+      e->src.set_data_handle(Handle(input));
+      e->dst.set_data_handle(out->data());
+      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
+      ctx->stream().wait();
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::pooling_forward prim;
+    memory src, dst;
+  };
+  absl::Mutex mu_;
+  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+};
+
+using MaxPoolOp = PoolOp<dnnl::algorithm::pooling_max>;
+using AvgPoolOp = PoolOp<dnnl::algorithm::pooling_avg_exclude_padding>;
+
+// MaxPoolGrad: a loop over the windows (see the file comment).
+class MaxPoolGradOp : public PoolKernelBase {
+ public:
+  using PoolKernelBase::PoolKernelBase;
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& x = ctx->input(0);
+    const Tensor& y = ctx->input(1);
+    const Tensor& dy = ctx->input(2);
+    absl::Status s = CheckImage(x, "orig_input", kImageLayout);
+    if (s.ok()) s = CheckImage(y, "orig_output", kImageLayout);
+    if (s.ok()) s = CheckImage(dy, "grad", kImageLayout);
+    if (!s.ok()) return s;
+    absl::StatusOr<PoolGeometry> g = PoolGeometryOf(window_, x.shape());
+    if (!g.ok()) return g.status();
+    for (const auto& [t, what] : {std::pair<const Tensor*, const char*>{&y, "orig_output"},
+                                  std::pair<const Tensor*, const char*>{&dy, "grad"}}) {
+      if (t->shape() != g->OutputShape()) {
+        return ctx->InvalidArgument(what, " has shape ", t->shape().DebugString(),
+                                    " but MaxPool's output has shape ",
+                                    g->OutputShape().DebugString());
+      }
+    }
+    Tensor* out = ctx->allocate_output(0, x.shape());
+    FillZero(out);
+    if (dy.NumElements() == 0) return absl::OkStatus();
+    const int64_t c = g->c;
+    const float* xv = x.flat<float>().data();
+    const float* gv = dy.flat<float>().data();
+    float* dx = out->flat<float>().data();
+    std::vector<float> best(c);
+    std::vector<int64_t> best_at(c);
+    for (int64_t n = 0; n < g->n; ++n) {
+      for (int64_t oh = 0; oh < g->oh; ++oh) {
+        const int64_t h0 = oh * window_.stride_h - g->pad_top;
+        const int64_t h_begin = std::max<int64_t>(h0, 0);
+        const int64_t h_end = std::min(h0 + window_.window_h, g->h);
+        for (int64_t ow = 0; ow < g->ow; ++ow) {
+          const int64_t w0 = ow * window_.stride_w - g->pad_left;
+          const int64_t w_begin = std::max<int64_t>(w0, 0);
+          const int64_t w_end = std::min(w0 + window_.window_w, g->w);
+          bool first = true;
+          for (int64_t ih = h_begin; ih < h_end; ++ih) {
+            for (int64_t iw = w_begin; iw < w_end; ++iw) {
+              const int64_t base = ((n * g->h + ih) * g->w + iw) * c;
+              if (first) {
+                for (int64_t k = 0; k < c; ++k) {
+                  best[k] = xv[base + k];
+                  best_at[k] = base + k;
+                }
+                first = false;
+                continue;
+              }
+              for (int64_t k = 0; k < c; ++k) {
+                if (xv[base + k] > best[k]) {  // Strict: the first maximum keeps ties.
+                  best[k] = xv[base + k];
+                  best_at[k] = base + k;
+                }
+              }
+            }
+          }
+          if (first) continue;  // An empty window (impossible with TF's padding rules).
+          const float* grad = gv + ((n * g->oh + oh) * g->ow + ow) * c;
+          for (int64_t k = 0; k < c; ++k) dx[best_at[k]] += grad[k];
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+};
+
+// AvgPoolGrad: oneDNN pooling_backward (avg_exclude_padding).
+class AvgPoolGradOp : public PoolKernelBase {
+ public:
+  using PoolKernelBase::PoolKernelBase;
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    absl::StatusOr<TensorShape> input_shape = SizesShape(ctx->input(0), "orig_input_shape");
+    if (!input_shape.ok()) return input_shape.status();
+    const Tensor& dy = ctx->input(1);
+    absl::Status s = CheckImage(dy, "grad", kImageLayout);
+    if (!s.ok()) return s;
+    absl::StatusOr<PoolGeometry> g = PoolGeometryOf(window_, *input_shape);
+    if (!g.ok()) return g.status();
+    if (dy.shape() != g->OutputShape()) {
+      return ctx->InvalidArgument("grad has shape ", dy.shape().DebugString(),
+                                  " but AvgPool's output has shape ",
+                                  g->OutputShape().DebugString());
+    }
+    Tensor* out = ctx->allocate_output(0, *input_shape);
+    if (out->NumElements() == 0) return absl::OkStatus();
+    if (dy.NumElements() == 0) {
+      FillZero(out);
+      return absl::OkStatus();
+    }
+    try {
+      absl::MutexLock lock(&mu_);
+      Entry* e = cache_.Get(g->Key(), [&] {
+        auto entry = std::make_unique<Entry>();
+        const dnnl::algorithm algo = dnnl::algorithm::pooling_avg_exclude_padding;
+        dnnl::pooling_forward::primitive_desc hint(
+            PoolForwardDesc(*g, window_, dnnl::prop_kind::forward_training, algo),
+            ctx->engine());
+        dnnl::pooling_backward::primitive_desc pd(
+            dnnl::pooling_backward::desc(algo, g->Src(), g->Dst(),
+                                         {window_.stride_h, window_.stride_w},
+                                         {window_.window_h, window_.window_w},
+                                         {g->pad_top, g->pad_left}, {g->pad_bottom, g->pad_right}),
+            ctx->engine(), hint);
+        entry->prim = dnnl::pooling_backward(pd);
+        entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
+        entry->diff_src = memory(pd.diff_src_desc(), ctx->engine(), nullptr);
+        return entry;
+      });
+      e->diff_dst.set_data_handle(Handle(dy));
+      e->diff_src.set_data_handle(out->data());
+      e->prim.execute(ctx->stream(),
+                      {{DNNL_ARG_DIFF_DST, e->diff_dst}, {DNNL_ARG_DIFF_SRC, e->diff_src}});
+      ctx->stream().wait();
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::pooling_backward prim;
+    memory diff_dst, diff_src;
+  };
+  absl::Mutex mu_;
+  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+};
+
+REGISTER_KERNEL("Conv2D", Conv2DOp, "T", {DT_FLOAT});
+REGISTER_KERNEL("Conv2DBackpropInput", Conv2DBackpropInputOp, "T", {DT_FLOAT});
+REGISTER_KERNEL("Conv2DBackpropFilter", Conv2DBackpropFilterOp, "T", {DT_FLOAT});
+REGISTER_KERNEL("MaxPool", MaxPoolOp, "T", {DT_FLOAT});
+REGISTER_KERNEL("MaxPoolGrad", MaxPoolGradOp, "T", {DT_FLOAT});
+REGISTER_KERNEL("AvgPool", AvgPoolOp, "T", {DT_FLOAT});
+REGISTER_KERNEL("AvgPoolGrad", AvgPoolGradOp, "T", {DT_FLOAT});
+
+}  // namespace
+}  // namespace dflow
