@@ -38,31 +38,9 @@ namespace {
 using conv::Window2D;
 using dnnl::memory;
 
-// Primitives (with their memory objects) built once per input shape. Bounded: a kernel fed
-// ever-changing shapes drops its cache rather than growing without limit.
-template <typename Entry>
-class ShapeCache {
- public:
-  template <typename Make>
-  Entry* Get(const std::vector<int64_t>& key, Make make) {
-    auto it = entries_.find(key);
-    if (it != entries_.end()) return it->second.get();
-    if (entries_.size() >= kMaxEntries) entries_.clear();
-    std::unique_ptr<Entry>& slot = entries_[key];
-    slot = make();
-    return slot.get();
-  }
-
- private:
-  static constexpr size_t kMaxEntries = 32;
-  std::map<std::vector<int64_t>, std::unique_ptr<Entry>> entries_;
-};
 
 void* Handle(const Tensor& t) { return const_cast<void*>(t.data()); }
 
-absl::Status DnnlError(const dnnl::error& e) {
-  return absl::InternalError(absl::StrCat("oneDNN error: ", e.what()));
-}
 
 void FillZero(Tensor* t) {
   for (float& v : t->flat<float>()) v = 0.0f;

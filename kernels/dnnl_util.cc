@@ -33,4 +33,17 @@ dnnl::memory::desc PlainDesc(const TensorShape& shape, dnnl::memory::data_type t
   return dnnl::memory::desc(dims, type, strides);
 }
 
+std::vector<int64_t> ShapeKey(std::initializer_list<const TensorShape*> shapes) {
+  std::vector<int64_t> key;
+  for (const TensorShape* s : shapes) {
+    key.push_back(s->dims());
+    key.insert(key.end(), s->dim_sizes().begin(), s->dim_sizes().end());
+  }
+  return key;
+}
+
+absl::Status DnnlError(const dnnl::error& e) {
+  return absl::InternalError(std::string("oneDNN error: ") + e.what());
+}
+
 }  // namespace dflow

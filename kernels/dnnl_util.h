@@ -2,7 +2,12 @@
 #ifndef DFLOW_KERNELS_DNNL_UTIL_H_
 #define DFLOW_KERNELS_DNNL_UTIL_H_
 
+#include <map>
+#include <memory>
 #include <optional>
+#include <vector>
+
+#include "absl/status/status.h"
 
 #include "graph/tensor.h"
 #include "oneapi/dnnl/dnnl.hpp"
@@ -20,6 +25,39 @@ dnnl::memory::dims ToDnnlDims(const TensorShape& shape);
 
 // Dense row-major descriptor for `shape` padded on the left with 1s to `rank` (>= shape rank).
 dnnl::memory::desc PlainDesc(const TensorShape& shape, dnnl::memory::data_type type, int rank = 0);
+
+// A key made of the given shapes (rank-prefixed so that different splits never collide).
+std::vector<int64_t> ShapeKey(std::initializer_list<const TensorShape*> shapes);
+
+// The status for a oneDNN exception.
+absl::Status DnnlError(const dnnl::error& e);
+
+// A kernel's oneDNN primitives (with their memory objects) per input shapes, built once per
+// shape. Bounded: a kernel fed ever-changing shapes drops its cache rather than growing.
+template <typename Entry>
+class ShapeCache {
+ public:
+  Entry* Find(const std::vector<int64_t>& key) {
+    auto it = entries_.find(key);
+    return it == entries_.end() ? nullptr : it->second.get();
+  }
+  Entry* Insert(std::vector<int64_t> key, std::unique_ptr<Entry> entry) {
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    Entry* raw = entry.get();
+    entries_[std::move(key)] = std::move(entry);
+    return raw;
+  }
+  // The entry for `key`, made by `make()` (returning unique_ptr<Entry>) on first use.
+  template <typename Make>
+  Entry* Get(const std::vector<int64_t>& key, Make make) {
+    Entry* e = Find(key);
+    return e != nullptr ? e : Insert(key, make());
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 32;
+  std::map<std::vector<int64_t>, std::unique_ptr<Entry>> entries_;
+};
 
 }  // namespace dflow
 

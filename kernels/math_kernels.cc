@@ -47,35 +47,7 @@ absl::Status CheckType(const Tensor& t, DataType want, absl::string_view what) {
   return absl::OkStatus();
 }
 
-// A cache key made of the given shapes (rank-prefixed so that different splits never collide).
-std::vector<int64_t> ShapeKey(std::initializer_list<const TensorShape*> shapes) {
-  std::vector<int64_t> key;
-  for (const TensorShape* s : shapes) {
-    key.push_back(s->dims());
-    key.insert(key.end(), s->dim_sizes().begin(), s->dim_sizes().end());
-  }
-  return key;
-}
 
-// Primitives (and their memory objects) per input shapes. Bounded: cleared when full.
-template <typename Entry>
-class PrimitiveCache {
- public:
-  Entry* Find(const std::vector<int64_t>& key) {
-    auto it = map_.find(key);
-    return it == map_.end() ? nullptr : it->second.get();
-  }
-  Entry* Insert(std::vector<int64_t> key, std::unique_ptr<Entry> entry) {
-    if (map_.size() >= kMaxEntries) map_.clear();
-    Entry* raw = entry.get();
-    map_[std::move(key)] = std::move(entry);
-    return raw;
-  }
-
- private:
-  static constexpr size_t kMaxEntries = 16;
-  absl::flat_hash_map<std::vector<int64_t>, std::unique_ptr<Entry>> map_;
-};
 
 // Row-major strides of `shape` seen as the last dims of a rank-`rank` shape; 0 for missing
 // leading dims and for dims of size 1 (so a broadcast dimension re-reads the same element).
@@ -229,7 +201,7 @@ class MatMulOp : public OpKernel {
   };
   bool transpose_a_ = false;
   bool transpose_b_ = false;
-  PrimitiveCache<Entry> cache_;
+  ShapeCache<Entry> cache_;
 };
 REGISTER_KERNEL("MatMul", MatMulOp, "T", {DT_FLOAT});
 
@@ -363,7 +335,7 @@ class BinaryOp : public OpKernel {
     });
   }
 
-  PrimitiveCache<Entry> cache_;
+  ShapeCache<Entry> cache_;
 };
 REGISTER_KERNEL("Add", BinaryOp<AddFn>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
 REGISTER_KERNEL("AddV2", BinaryOp<AddFn>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
@@ -744,7 +716,7 @@ class ReductionOp : public OpKernel {
   }
 
   bool keep_dims_ = false;
-  PrimitiveCache<Entry> cache_;
+  ShapeCache<Entry> cache_;
 };
 REGISTER_KERNEL("Sum", ReductionOp<ReduceKind::kSum>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
 REGISTER_KERNEL("Mean", ReductionOp<ReduceKind::kMean>, "T", {DT_FLOAT, DT_INT32, DT_INT64});

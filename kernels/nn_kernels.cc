@@ -26,25 +26,6 @@ namespace {
 
 using dnnl::memory;
 
-// Primitives (with their memory objects) built once per input shape. Bounded: a kernel fed
-// ever-changing shapes drops its cache rather than growing without limit.
-template <typename Entry>
-class ShapeCache {
- public:
-  template <typename Make>
-  Entry* Get(const std::vector<int64_t>& key, Make make) {
-    auto it = entries_.find(key);
-    if (it != entries_.end()) return it->second.get();
-    if (entries_.size() >= kMaxEntries) entries_.clear();
-    std::unique_ptr<Entry>& slot = entries_[key];
-    slot = make();
-    return slot.get();
-  }
-
- private:
-  static constexpr size_t kMaxEntries = 32;
-  std::map<std::vector<int64_t>, std::unique_ptr<Entry>> entries_;
-};
 
 memory::desc Desc2D(int64_t rows, int64_t cols) {
   return memory::desc({rows, cols}, memory::data_type::f32, memory::format_tag::ab);
@@ -63,9 +44,6 @@ absl::Status CheckFloat(const Tensor& t, absl::string_view what) {
   return absl::OkStatus();
 }
 
-absl::Status DnnlError(const dnnl::error& e) {
-  return absl::InternalError(absl::StrCat("oneDNN error: ", e.what()));
-}
 
 // Rejects data_format values other than NHWC at kernel creation.
 absl::Status CheckNhwc(const Node& node) {
