@@ -69,13 +69,6 @@ absl::StatusOr<Tensor> Tensor::FromProto(const TensorProto& proto) {
   }
   absl::StatusOr<TensorShape> shape = TensorShape::FromProto(proto.tensor_shape());
   if (!shape.ok()) return shape.status();
-  for (int64_t d : shape->dim_sizes()) {
-    if (d > (int64_t{1} << 40)) return absl::InvalidArgumentError("tensor dimension too large");
-  }
-  if (shape->num_elements() > (int64_t{1} << 34)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tensor of shape ", shape->DebugString(), " is too large"));
-  }
   if (!proto.tensor_content().empty()) {
     const size_t expected = static_cast<size_t>(shape->num_elements()) * DataTypeSize(dtype);
     if (proto.tensor_content().size() != expected) {

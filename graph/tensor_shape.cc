@@ -1,10 +1,35 @@
 #include "graph/tensor_shape.h"
 
+#include <atomic>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
 namespace dflow {
+
+namespace {
+std::atomic<int64_t> max_tensor_elements{int64_t{1} << 34};
+}  // namespace
+
+int64_t MaxTensorElements() { return max_tensor_elements.load(std::memory_order_relaxed); }
+void SetMaxTensorElements(int64_t limit) { max_tensor_elements.store(limit); }
+
+int64_t CheckedNumElements(absl::Span<const int64_t> dims) {
+  bool empty = false;
+  for (int64_t d : dims) {
+    if (d < 0) return -1;
+    empty |= d == 0;
+  }
+  if (empty) return 0;
+  const int64_t limit = MaxTensorElements();
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    if (d > limit / n) return -1;
+    n *= d;
+  }
+  return n;
+}
 
 absl::StatusOr<TensorShape> TensorShape::FromProto(const TensorShapeProto& proto) {
   if (proto.unknown_rank()) return absl::InvalidArgumentError("shape has unknown rank");
@@ -14,6 +39,10 @@ absl::StatusOr<TensorShape> TensorShape::FromProto(const TensorShapeProto& proto
       return absl::InvalidArgumentError(absl::StrCat("shape has unknown dimension ", dim.size()));
     }
     shape.AddDim(dim.size());
+  }
+  if (CheckedNumElements(shape.dim_sizes()) < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("shape ", shape.DebugString(), " has too many elements"));
   }
   return shape;
 }
@@ -62,9 +91,7 @@ bool PartialTensorShape::IsFullyDefined() const {
 
 int64_t PartialTensorShape::num_elements() const {
   if (!IsFullyDefined()) return -1;
-  int64_t n = 1;
-  for (int64_t d : dims_) n *= d;
-  return n;
+  return CheckedNumElements(dims_);
 }
 
 bool PartialTensorShape::IsCompatibleWith(const PartialTensorShape& other) const {

@@ -14,6 +14,15 @@
 
 namespace dflow {
 
+// The most elements one tensor may have: 2^34 (64 GiB of float) unless lowered. Shapes read from
+// graphs, files or tensor values that ask for more are rejected with an error, never overflowed
+// or allocated. The fuzzer lowers it to keep each input's work small.
+int64_t MaxTensorElements();
+void SetMaxTensorElements(int64_t limit);
+
+// The product of `dims`, or -1 when a dim is negative or the product exceeds MaxTensorElements().
+int64_t CheckedNumElements(absl::Span<const int64_t> dims);
+
 class TensorShape {
  public:
   TensorShape() = default;  // A scalar.

@@ -70,7 +70,7 @@ class ReshapeOp : public OpKernel {
     absl::StatusOr<std::vector<int64_t>> dims = IntValues(ctx->input(1), "shape");
     if (!dims.ok()) return dims.status();
     int unknown = -1;
-    int64_t known = 1;
+    std::vector<int64_t> known_dims;
     for (size_t i = 0; i < dims->size(); ++i) {
       const int64_t d = (*dims)[i];
       if (d == -1 && unknown < 0) {
@@ -79,8 +79,13 @@ class ReshapeOp : public OpKernel {
         return ctx->InvalidArgument("shape ", TensorShape(*dims).DebugString(),
                                     " has a negative or second -1 dimension");
       } else {
-        known *= d;
+        known_dims.push_back(d);
       }
+    }
+    const int64_t known = CheckedNumElements(known_dims);
+    if (known < 0) {
+      return ctx->InvalidArgument("shape ", TensorShape(*dims).DebugString(),
+                                  " has too many elements");
     }
     if (unknown >= 0) {
       if (known == 0 || in.NumElements() % known != 0) {
@@ -130,8 +135,9 @@ class FillOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) override {
     absl::StatusOr<std::vector<int64_t>> dims = IntValues(ctx->input(0), "dims");
     if (!dims.ok()) return dims.status();
-    for (int64_t d : *dims) {
-      if (d < 0) return ctx->InvalidArgument("dims has a negative dimension ", d);
+    if (CheckedNumElements(*dims) < 0) {
+      return ctx->InvalidArgument("dims ", TensorShape(*dims).DebugString(),
+                                  " has a negative dimension or too many elements");
     }
     const Tensor& value = ctx->input(1);
     if (value.NumElements() != 1 || value.dims() != 0) {

@@ -217,7 +217,7 @@ absl::Status ReshapeShape(InferenceContext* ctx) {
   if (shape_t->dims() > 1) return ctx->Error("shape must be a vector");
   std::vector<int64_t> dims = IntValues(*shape_t, "shape").value_or(std::vector<int64_t>{});
   int unknown = -1;
-  int64_t known = 1;
+  std::vector<int64_t> known_dims;
   for (size_t i = 0; i < dims.size(); ++i) {
     if (dims[i] == -1) {
       if (unknown >= 0) return ctx->Error("shape has more than one -1");
@@ -225,9 +225,11 @@ absl::Status ReshapeShape(InferenceContext* ctx) {
     } else if (dims[i] < 0) {
       return ctx->Error(absl::StrCat("shape has a negative dimension ", dims[i]));
     } else {
-      known *= dims[i];
+      known_dims.push_back(dims[i]);
     }
   }
+  const int64_t known = CheckedNumElements(known_dims);
+  if (known < 0) return ctx->Error("shape has too many elements");
   const int64_t n = in.num_elements();
   if (n >= 0) {
     if (unknown >= 0) {

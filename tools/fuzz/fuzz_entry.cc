@@ -2,9 +2,15 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "google/protobuf/stubs/logging.h"
 #include "tools/fuzz/graph_fuzz.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static bool quiet = [] {
+    google::protobuf::SetLogHandler(nullptr);  // Invalid UTF-8 in names is expected here.
+    return true;
+  }();
+  (void)quiet;
   dflow::RunGraphDefBytes(data, size).IgnoreError();
   return 0;
 }

@@ -27,11 +27,16 @@ sources=(graph/*.cc ops/*.cc kernels/*.cc runtime/*.cc tools/fuzz/graph_fuzz.cc
          tools/fuzz/fuzz_entry.cc "${out}"/gen/proto/*.pb.cc)
 echo "run_fuzzer: compiling ${#sources[@]} files with clang (objects cached in ${out}/obj)"
 objects=()
+stale=()
 for src in "${sources[@]}"; do
   obj="${out}/obj/$(echo "${src}" | tr '/' '_').o"
   objects+=("${obj}")
-  if [[ ! -f ${obj} || ${src} -nt ${obj} ]]; then echo "${src} ${obj}"; fi
-done | xargs -r -P "$(nproc)" -n 2 sh -c 'echo "  $0"; clang++ '"${flags[*]}"' -c "$0" -o "$1"'
+  if [[ ! -f ${obj} || ${src} -nt ${obj} ]]; then stale+=("${src}" "${obj}"); fi
+done
+if [[ ${#stale[@]} -gt 0 ]]; then
+  printf '%s\n' "${stale[@]}" |
+    xargs -P "$(nproc)" -n 2 sh -c 'echo "  $0"; clang++ '"${flags[*]}"' -c "$0" -o "$1"'
+fi
 absl_libs=$(ls /usr/lib/x86_64-linux-gnu/libabsl_*.so | sed 's|.*/lib\(.*\)\.so|-l\1|' | tr '\n' ' ')
 clang++ "${flags[@]}" -fsanitize=fuzzer "${objects[@]}" -o "${out}/graph_fuzzer" \
   -lprotobuf -ldnnl -lz -lgomp -lpthread ${absl_libs}
