@@ -974,6 +974,14 @@ Output ExpandDims(const Scope& scope, Input input, Input axis) {
   return AddOp(scope, "ExpandDims", {input, axis});
 }
 
+BroadcastGradientArgs::BroadcastGradientArgs(const Scope& scope, Input s0, Input s1) {
+  Node* node = AddOp(scope, "BroadcastGradientArgs", {s0, s1});
+  if (node != nullptr) {
+    r0 = Output(node, 0);
+    r1 = Output(node, 1);
+  }
+}
+
 
 Pack::Pack(const Scope& scope, absl::Span<const Output> values, const Attrs& attrs)
     : Output(AddOpWithList(scope, "Pack", values, {}, {{"axis", MakeAttr(attrs.axis)}})) {}

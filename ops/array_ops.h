@@ -47,6 +47,14 @@ Output OnesLike(const Scope& scope, Input x);
 // Inserts a dimension of size 1 at `axis` (negative counts from the end).
 Output ExpandDims(const Scope& scope, Input input, Input axis);
 
+// For the gradients of broadcasting ops: given the shapes s0 and s1 of two operands, the axes
+// each one was broadcast along (r0, r1), which its gradient must be summed over.
+class BroadcastGradientArgs {
+ public:
+  BroadcastGradientArgs(const Scope& scope, Input s0, Input s1);
+  Output r0, r1;
+};
+
 // Stacks N tensors of one shape into a tensor of rank + 1 along `axis` (Pack; negative counts
 // from the end of the output's dims).
 class Pack : public Output {

@@ -172,9 +172,9 @@ Output ReduceGradientToShape(const Scope& scope, const Output& grad, const Outpu
     return ops::Reshape(scope, reduced, shape_t);
   }
   // Shapes known only at run time.
-  Node* args = AddOp(scope, "BroadcastGradientArgs", {ops::Shape(scope, input), ops::Shape(scope, grad)});
-  if (args == nullptr) return Output();
-  Output reduced(AddOp(scope, "Sum", {grad, Output(args, 0)}));
+  ops::BroadcastGradientArgs args(scope, ops::Shape(scope, input), ops::Shape(scope, grad));
+  if (args.r0.node() == nullptr) return Output();
+  Output reduced(AddOp(scope, "Sum", {grad, args.r0}));
   return ops::Reshape(scope, reduced, ops::Shape(scope, input));
 }
 

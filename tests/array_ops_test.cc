@@ -97,9 +97,9 @@ TEST(ExpandDims, InsertsAnAxisCountingNegativeFromTheEnd) {
 
 TEST(BroadcastGradientArgs, ListsTheAxesEachOperandWasBroadcastAlong) {
   Scope root = Scope::NewRootScope();
-  Node* n = AddOp(root, "BroadcastGradientArgs", {Input({2, 1, 3}), Input({5, 1})});
-  ASSERT_NE(n, nullptr) << root.status();
-  absl::StatusOr<std::vector<Tensor>> out = test::RunGraph(root, {}, {Output(n, 0), Output(n, 1)});
+  ops::BroadcastGradientArgs args(root, Input({2, 1, 3}), Input({5, 1}));
+  ASSERT_TRUE(root.ok()) << root.status();
+  absl::StatusOr<std::vector<Tensor>> out = test::RunGraph(root, {}, {args.r0, args.r1});
   ASSERT_TRUE(out.ok()) << out.status();
   // Output shape [2,5,3]: s0 [2,1,3] broadcasts along axis 1; s1 [5,1] along 0 and 2.
   EXPECT_EQ(Ints((*out)[0]), (std::vector<int64_t>{1}));
