@@ -15,7 +15,10 @@ int DataTypeSize(DataType dtype);
 // "float", "int32", ... as TensorFlow prints them; "float_ref" for reference types.
 std::string DataTypeString(DataType dtype);
 
-inline bool IsRefType(DataType dtype) { return static_cast<int>(dtype) > 100; }
+// TensorFlow's reference types are the value types plus 100 (DT_FLOAT_REF = 101, ...).
+inline bool IsRefType(DataType dtype) {
+  return static_cast<int>(dtype) > 100 && static_cast<int>(dtype) < 200;
+}
 inline DataType BaseType(DataType dtype) {
   return IsRefType(dtype) ? static_cast<DataType>(static_cast<int>(dtype) - 100) : dtype;
 }

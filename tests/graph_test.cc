@@ -57,6 +57,12 @@ TEST(Tensor, ProtoRoundTripKeepsEveryTypeAndValue) {
   }
 }
 
+TEST(DataType, NamesRefTypesAndSurvivesValuesOutsideTheEnum) {
+  EXPECT_EQ(DataTypeString(DT_FLOAT_REF), "float_ref");
+  EXPECT_EQ(DataTypeString(static_cast<DataType>(123456)), "type_enum_123456");
+  EXPECT_EQ(DataTypeSize(static_cast<DataType>(123456)), 0);
+}
+
 TEST(PartialTensorShape, MergeFillsUnknownDimsAndRejectsConflicts) {
   PartialTensorShape a({-1, 784}), b({100, -1});
   absl::StatusOr<PartialTensorShape> m = a.Merge(b);
