@@ -16,19 +16,21 @@ int64_t MaxTensorElements() { return max_tensor_elements.load(std::memory_order_
 void SetMaxTensorElements(int64_t limit) { max_tensor_elements.store(limit); }
 
 int64_t CheckedNumElements(absl::Span<const int64_t> dims) {
+  // The non-zero dims must multiply within the limit even when a zero dim empties the tensor,
+  // so that kernels may multiply any subset of dims without overflowing.
+  const int64_t limit = MaxTensorElements();
+  int64_t n = 1;
   bool empty = false;
   for (int64_t d : dims) {
     if (d < 0) return -1;
-    empty |= d == 0;
-  }
-  if (empty) return 0;
-  const int64_t limit = MaxTensorElements();
-  int64_t n = 1;
-  for (int64_t d : dims) {
+    if (d == 0) {
+      empty = true;
+      continue;
+    }
     if (d > limit / n) return -1;
     n *= d;
   }
-  return n;
+  return empty ? 0 : n;
 }
 
 absl::StatusOr<TensorShape> TensorShape::FromProto(const TensorShapeProto& proto) {

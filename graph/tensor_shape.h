@@ -20,7 +20,8 @@ namespace dflow {
 int64_t MaxTensorElements();
 void SetMaxTensorElements(int64_t limit);
 
-// The product of `dims`, or -1 when a dim is negative or the product exceeds MaxTensorElements().
+// The product of `dims`, or -1 when a dim is negative or the product of the non-zero dims
+// exceeds MaxTensorElements().
 int64_t CheckedNumElements(absl::Span<const int64_t> dims);
 
 class TensorShape {

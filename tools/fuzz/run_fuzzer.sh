@@ -26,6 +26,11 @@ flags=(-std=c++17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=unde
 sources=(graph/*.cc ops/*.cc kernels/*.cc runtime/*.cc tools/fuzz/graph_fuzz.cc
          tools/fuzz/fuzz_entry.cc "${out}"/gen/proto/*.pb.cc)
 echo "run_fuzzer: compiling ${#sources[@]} files with clang (objects cached in ${out}/obj)"
+# Objects are reused unless their source changed; a changed header rebuilds everything.
+stamp="${out}/obj/.built"
+if [[ -f ${stamp} ]] && [[ -n $(find graph ops kernels runtime tools/fuzz -name '*.h' -newer "${stamp}" | head -n 1) ]]; then
+  rm -f "${out}"/obj/*.o
+fi
 objects=()
 stale=()
 for src in "${sources[@]}"; do
@@ -37,6 +42,7 @@ if [[ ${#stale[@]} -gt 0 ]]; then
   printf '%s\n' "${stale[@]}" |
     xargs -P "$(nproc)" -n 2 sh -c 'echo "  $0"; clang++ '"${flags[*]}"' -c "$0" -o "$1"'
 fi
+touch "${stamp}"
 absl_libs=$(ls /usr/lib/x86_64-linux-gnu/libabsl_*.so | sed 's|.*/lib\(.*\)\.so|-l\1|' | tr '\n' ' ')
 clang++ "${flags[@]}" -fsanitize=fuzzer "${objects[@]}" -o "${out}/graph_fuzzer" \
   -lprotobuf -ldnnl -lz -lgomp -lpthread ${absl_libs}
