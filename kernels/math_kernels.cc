@@ -595,6 +595,36 @@ REGISTER_KERNEL("Neg", NegOp, "T", {DT_FLOAT, DT_INT32, DT_INT64});
 REGISTER_KERNEL("Square", SquareOp, "T", {DT_FLOAT, DT_INT32, DT_INT64});
 
 // ---------------------------------------------------------------------------------------------
+// Floor: a loop. oneDNN's eltwise_round rounds half to even; it has no floor algorithm.
+
+class FloorOp : public OpKernel {
+ public:
+  explicit FloorOp(const Node& node) : OpKernel(node) {}
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& x = ctx->input(0);
+    const DataType type = node().input_type(0);
+    absl::Status s = CheckType(x, type, "x");
+    if (!s.ok()) return s;
+    Tensor* out = ctx->allocate_output(0, x.shape());
+    if (type == DT_FLOAT) return Loop<float>(x, out);
+    if (type == DT_DOUBLE) return Loop<double>(x, out);
+    return ctx->InvalidArgument("unsupported type ", DataTypeString(type));
+  }
+
+ private:
+  template <typename T>
+  static absl::Status Loop(const Tensor& x, Tensor* out) {
+    const T* px = x.flat<T>().data();
+    T* po = out->flat<T>().data();
+    const int64_t n = x.NumElements();
+    for (int64_t i = 0; i < n; ++i) po[i] = std::floor(px[i]);
+    return absl::OkStatus();
+  }
+};
+REGISTER_KERNEL("Floor", FloorOp, "T", {DT_FLOAT, DT_DOUBLE});
+
+// ---------------------------------------------------------------------------------------------
 // Reductions: oneDNN reduction on float (src and dst of equal rank: dst has the keep_dims
 // shape, then the output is presented with the requested one); loops for integers.
 

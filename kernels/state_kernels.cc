@@ -1,6 +1,18 @@
-// Kernels for variables: VariableV2, Assign, ApplyGradientDescent.
+// Kernels for variables: VariableV2, Assign, AssignAdd, AssignSub, ApplyGradientDescent,
+// ApplyAdam, ApplyMomentum. Every in-place update copies the variable first when its buffer is
+// shared (copy on write), so a tensor read or fetched earlier keeps its values.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <map>
+#include <memory>
+#include <type_traits>
 #include <utility>
+#include <vector>
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #include "absl/strings/str_cat.h"
 #include "kernels/dnnl_util.h"
@@ -128,6 +140,317 @@ class ApplyGradientDescentOp : public OpKernel {
   std::map<std::pair<std::string, float>, Step> steps_;
 };
 REGISTER_KERNEL("ApplyGradientDescent", ApplyGradientDescentOp, "T", {DT_FLOAT});
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the in-place updates below.
+
+// Locks distinct variables in address order (so that concurrent runs updating overlapping sets
+// cannot deadlock) and unlocks them on destruction.
+class VariableLocks {
+ public:
+  explicit VariableLocks(std::vector<Variable*> vars) : vars_(std::move(vars)) {
+    std::sort(vars_.begin(), vars_.end());
+    for (Variable* v : vars_) v->mu.Lock();
+  }
+  ~VariableLocks() {
+    for (auto it = vars_.rbegin(); it != vars_.rend(); ++it) (*it)->mu.Unlock();
+  }
+  VariableLocks(const VariableLocks&) = delete;
+  VariableLocks& operator=(const VariableLocks&) = delete;
+
+ private:
+  std::vector<Variable*> vars_;
+};
+
+// The variables of ref inputs 0..count-1 (named `names` in errors), which must be distinct.
+absl::StatusOr<std::vector<Variable*>> DistinctRefs(OpKernelContext* ctx, int count,
+                                                    const char* const* names) {
+  std::vector<Variable*> vars;
+  for (int i = 0; i < count; ++i) {
+    Variable* v = ctx->ref_input(i);
+    if (v == nullptr) return ctx->InvalidArgument(names[i], " is not a variable reference");
+    for (int j = 0; j < i; ++j) {
+      if (vars[j] == v) {
+        return ctx->InvalidArgument(names[j], " and ", names[i], " are the same variable ",
+                                    v->name, "; they must be distinct");
+      }
+    }
+    vars.push_back(v);
+  }
+  return vars;
+}
+
+// Checks (under its lock) that `var` holds a float tensor of `shape`, and makes its buffer
+// exclusive (copy on write).
+absl::Status PrepareForUpdate(OpKernelContext* ctx, Variable* var, const char* what,
+                              const Tensor& grad) {
+  if (!var->value.IsInitialized()) return Uninitialized(*var);
+  if (var->value.dtype() != DT_FLOAT) {
+    return ctx->InvalidArgument(what, " ", var->name, " holds ",
+                                DataTypeString(var->value.dtype()), ", not float");
+  }
+  if (var->value.shape() != grad.shape()) {
+    return ctx->InvalidArgument("grad of shape ", grad.shape().DebugString(), " does not match ",
+                                what, " ", var->name, " of shape ",
+                                var->value.shape().DebugString());
+  }
+  if (!var->value.BufferIsExclusive()) var->value = var->value.DeepCopy();
+  return absl::OkStatus();
+}
+
+// The float value of scalar input `i`, named `what` in errors.
+absl::StatusOr<float> ScalarInput(OpKernelContext* ctx, int i, const char* what) {
+  const Tensor& t = ctx->input(i);
+  if (!t.IsInitialized()) return ctx->InvalidArgument(what, " has no value");
+  if (t.dtype() != DT_FLOAT || t.dims() != 0) {
+    return ctx->InvalidArgument(what, " must be a float scalar, got ", DataTypeString(t.dtype()),
+                                " of shape ", t.shape().DebugString());
+  }
+  return t.scalar<float>();
+}
+
+uint32_t FloatBits(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  return bits;
+}
+
+// dst = scale0 * src0 + scale1 * src1 as one oneDNN binary add (in place when dst is src0),
+// primitives cached per (element count, scales).
+class ScaledAdd {
+ public:
+  absl::Status Run(OpKernelContext* ctx, int64_t n, const float* src0, float scale0,
+                   const float* src1, float scale1, float* dst) {
+    if (n == 0) return absl::OkStatus();
+    const std::vector<int64_t> key = {n, FloatBits(scale0), FloatBits(scale1)};
+    try {
+      Entry* e = cache_.Get(key, [&] {
+        const dnnl::memory::desc md({n}, dnnl::memory::data_type::f32, dnnl::memory::dims{1});
+        dnnl::primitive_attr attr;
+        if (scale0 != 1.0f) attr.set_scales(DNNL_ARG_SRC_0, 0, {scale0});
+        if (scale1 != 1.0f) attr.set_scales(DNNL_ARG_SRC_1, 0, {scale1});
+        dnnl::binary::primitive_desc pd(
+            dnnl::binary::desc(dnnl::algorithm::binary_add, md, md, md), attr, ctx->engine());
+        auto entry = std::make_unique<Entry>();
+        entry->prim = dnnl::binary(pd);
+        entry->src0 = dnnl::memory(md, ctx->engine(), nullptr);
+        entry->src1 = dnnl::memory(md, ctx->engine(), nullptr);
+        entry->dst = dnnl::memory(md, ctx->engine(), nullptr);
+        return entry;
+      });
+      e->src0.set_data_handle(const_cast<float*>(src0));
+      e->src1.set_data_handle(const_cast<float*>(src1));
+      e->dst.set_data_handle(dst);
+      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC_0, e->src0},
+                                      {DNNL_ARG_SRC_1, e->src1},
+                                      {DNNL_ARG_DST, e->dst}});
+      ctx->stream().wait();
+    } catch (const dnnl::error& e) {
+      return DnnlError(e);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::binary prim;
+    dnnl::memory src0, src1, dst;
+  };
+  ShapeCache<Entry> cache_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// AssignAdd / AssignSub: ref += value (ref -= value) in place. Float on a oneDNN binary add
+// with a scale of -1 on value for Sub; integers in a loop that wraps around.
+
+template <bool kSub>
+class AssignUpdateOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) override {
+    Variable* var = ctx->ref_input(0);
+    const Tensor& value = ctx->input(1);
+    if (var == nullptr) return ctx->InvalidArgument("ref is not a variable reference");
+    if (!value.IsInitialized()) return ctx->InvalidArgument("value has no value");
+    absl::MutexLock lock(&var->mu);
+    if (!var->value.IsInitialized()) return Uninitialized(*var);
+    if (var->value.dtype() != value.dtype()) {
+      return ctx->InvalidArgument("value of type ", DataTypeString(value.dtype()),
+                                  " does not match variable ", var->name, " of type ",
+                                  DataTypeString(var->value.dtype()));
+    }
+    if (var->value.shape() != value.shape()) {
+      return ctx->InvalidArgument("value of shape ", value.shape().DebugString(),
+                                  " does not match variable ", var->name, " of shape ",
+                                  var->value.shape().DebugString());
+    }
+    if (!var->value.BufferIsExclusive()) var->value = var->value.DeepCopy();
+    const int64_t n = value.NumElements();
+    absl::Status s;
+    switch (value.dtype()) {
+      case DT_FLOAT:
+        s = add_.Run(ctx, n, var->value.flat<float>().data(), 1.0f, value.flat<float>().data(),
+                     kSub ? -1.0f : 1.0f, var->value.flat<float>().data());
+        break;
+      case DT_INT32: Loop<int32_t>(value, &var->value); break;
+      case DT_INT64: Loop<int64_t>(value, &var->value); break;
+      default:
+        s = ctx->InvalidArgument("unsupported type ", DataTypeString(value.dtype()));
+    }
+    if (!s.ok()) return s;
+    ctx->set_output_ref(0, var);
+    return absl::OkStatus();
+  }
+
+ private:
+  template <typename T>
+  static void Loop(const Tensor& value, Tensor* var) {
+    using U = std::make_unsigned_t<T>;
+    const T* pv = value.flat<T>().data();
+    T* po = var->flat<T>().data();
+    for (int64_t i = 0; i < value.NumElements(); ++i) {
+      po[i] = static_cast<T>(kSub ? static_cast<U>(po[i]) - static_cast<U>(pv[i])
+                                  : static_cast<U>(po[i]) + static_cast<U>(pv[i]));
+    }
+  }
+
+  ScaledAdd add_;
+};
+REGISTER_KERNEL("AssignAdd", AssignUpdateOp<false>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
+REGISTER_KERNEL("AssignSub", AssignUpdateOp<true>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
+
+// ---------------------------------------------------------------------------------------------
+// ApplyAdam: one fused element-wise loop over var, m, v and grad. oneDNN has no Adam primitive,
+// and a chain of binary/eltwise primitives would need temporaries and six passes over memory
+// where this makes one. Four lanes at a time with SSE2 (every x86-64 CPU has it), in the same
+// operation order as the scalar loop, so the results are the same either way.
+
+// m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
+// var -= lr_t d / (sqrt(v) + epsilon) with d = m, or beta1 m + (1 - beta1) g (Nesterov).
+void AdamUpdate(int64_t n, const float* g, float beta1, float beta2, float lr_t, float epsilon,
+                bool nesterov, float* var, float* m, float* v) {
+  const float c1 = 1.0f - beta1, c2 = 1.0f - beta2;
+  int64_t i = 0;
+#if defined(__SSE2__)
+  const __m128 b1 = _mm_set1_ps(beta1), b2 = _mm_set1_ps(beta2);
+  const __m128 c1v = _mm_set1_ps(c1), c2v = _mm_set1_ps(c2);
+  const __m128 lr = _mm_set1_ps(lr_t), eps = _mm_set1_ps(epsilon);
+  for (; i + 4 <= n; i += 4) {
+    const __m128 gi = _mm_loadu_ps(g + i);
+    const __m128 mi = _mm_add_ps(_mm_mul_ps(b1, _mm_loadu_ps(m + i)), _mm_mul_ps(c1v, gi));
+    const __m128 vi =
+        _mm_add_ps(_mm_mul_ps(b2, _mm_loadu_ps(v + i)), _mm_mul_ps(c2v, _mm_mul_ps(gi, gi)));
+    _mm_storeu_ps(m + i, mi);
+    _mm_storeu_ps(v + i, vi);
+    const __m128 d = nesterov ? _mm_add_ps(_mm_mul_ps(b1, mi), _mm_mul_ps(c1v, gi)) : mi;
+    const __m128 step = _mm_div_ps(_mm_mul_ps(lr, d), _mm_add_ps(_mm_sqrt_ps(vi), eps));
+    _mm_storeu_ps(var + i, _mm_sub_ps(_mm_loadu_ps(var + i), step));
+  }
+#endif
+  for (; i < n; ++i) {
+    const float mi = beta1 * m[i] + c1 * g[i];
+    const float vi = beta2 * v[i] + c2 * (g[i] * g[i]);
+    m[i] = mi;
+    v[i] = vi;
+    const float d = nesterov ? beta1 * mi + c1 * g[i] : mi;
+    var[i] = var[i] - lr_t * d / (std::sqrt(vi) + epsilon);
+  }
+}
+
+class ApplyAdamOp : public OpKernel {
+ public:
+  explicit ApplyAdamOp(const Node& node) : OpKernel(node) {
+    absl::Status s = GetNodeAttr(node, "use_nesterov", &use_nesterov_);
+    if (!s.ok()) SetConstructionError(s);
+  }
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    static constexpr const char* kNames[] = {"var", "m", "v"};
+    absl::StatusOr<std::vector<Variable*>> vars = DistinctRefs(ctx, 3, kNames);
+    if (!vars.ok()) return vars.status();
+    float scalars[6];
+    static constexpr const char* kScalars[] = {"beta1_power", "beta2_power", "lr",
+                                               "beta1",       "beta2",       "epsilon"};
+    for (int i = 0; i < 6; ++i) {
+      absl::StatusOr<float> v = ScalarInput(ctx, 3 + i, kScalars[i]);
+      if (!v.ok()) return v.status();
+      scalars[i] = *v;
+    }
+    const float beta1_power = scalars[0], beta2_power = scalars[1], lr = scalars[2];
+    const float beta1 = scalars[3], beta2 = scalars[4], epsilon = scalars[5];
+    const Tensor& grad = ctx->input(9);
+    if (!grad.IsInitialized() || grad.dtype() != DT_FLOAT) {
+      return ctx->InvalidArgument("grad must be a float tensor");
+    }
+    VariableLocks locks(*vars);
+    for (int i = 0; i < 3; ++i) {
+      absl::Status s = PrepareForUpdate(ctx, (*vars)[i], kNames[i], grad);
+      if (!s.ok()) return s;
+    }
+    const float lr_t = lr * std::sqrt(1.0f - beta2_power) / (1.0f - beta1_power);
+    AdamUpdate(grad.NumElements(), grad.flat<float>().data(), beta1, beta2, lr_t, epsilon,
+               use_nesterov_, (*vars)[0]->value.flat<float>().data(),
+               (*vars)[1]->value.flat<float>().data(), (*vars)[2]->value.flat<float>().data());
+    ctx->set_output_ref(0, (*vars)[0]);
+    return absl::OkStatus();
+  }
+
+ private:
+  bool use_nesterov_ = false;
+};
+REGISTER_KERNEL("ApplyAdam", ApplyAdamOp, "T", {DT_FLOAT});
+
+// ---------------------------------------------------------------------------------------------
+// ApplyMomentum: oneDNN binary adds with scales, in place:
+//   accum = momentum * accum + grad
+//   var = var + (-lr) * accum                        (plain)
+//   var = var + (-lr) * grad; var = var + (-lr * momentum) * accum   (Nesterov)
+
+class ApplyMomentumOp : public OpKernel {
+ public:
+  explicit ApplyMomentumOp(const Node& node) : OpKernel(node) {
+    absl::Status s = GetNodeAttr(node, "use_nesterov", &use_nesterov_);
+    if (!s.ok()) SetConstructionError(s);
+  }
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    static constexpr const char* kNames[] = {"var", "accum"};
+    absl::StatusOr<std::vector<Variable*>> vars = DistinctRefs(ctx, 2, kNames);
+    if (!vars.ok()) return vars.status();
+    absl::StatusOr<float> lr = ScalarInput(ctx, 2, "lr");
+    if (!lr.ok()) return lr.status();
+    absl::StatusOr<float> momentum = ScalarInput(ctx, 4, "momentum");
+    if (!momentum.ok()) return momentum.status();
+    const Tensor& grad = ctx->input(3);
+    if (!grad.IsInitialized() || grad.dtype() != DT_FLOAT) {
+      return ctx->InvalidArgument("grad must be a float tensor");
+    }
+    VariableLocks locks(*vars);
+    for (int i = 0; i < 2; ++i) {
+      absl::Status s = PrepareForUpdate(ctx, (*vars)[i], kNames[i], grad);
+      if (!s.ok()) return s;
+    }
+    float* var = (*vars)[0]->value.flat<float>().data();
+    float* accum = (*vars)[1]->value.flat<float>().data();
+    const float* g = grad.flat<float>().data();
+    const int64_t n = grad.NumElements();
+    absl::Status s = accum_update_.Run(ctx, n, accum, *momentum, g, 1.0f, accum);
+    if (s.ok() && use_nesterov_) {
+      s = var_update_.Run(ctx, n, var, 1.0f, g, -*lr, var);
+      if (s.ok()) s = nesterov_update_.Run(ctx, n, var, 1.0f, accum, -*lr * *momentum, var);
+    } else if (s.ok()) {
+      s = var_update_.Run(ctx, n, var, 1.0f, accum, -*lr, var);
+    }
+    if (!s.ok()) return s;
+    ctx->set_output_ref(0, (*vars)[0]);
+    return absl::OkStatus();
+  }
+
+ private:
+  bool use_nesterov_ = false;
+  ScaledAdd accum_update_, var_update_, nesterov_update_;
+};
+REGISTER_KERNEL("ApplyMomentum", ApplyMomentumOp, "T", {DT_FLOAT});
 
 }  // namespace
 }  // namespace dflow

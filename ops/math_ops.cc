@@ -1,7 +1,8 @@
 // Math ops: MatMul, element-wise arithmetic (Add, AddV2, Sub, Mul, RealDiv, Maximum, FloorDiv,
 // FloorMod), comparisons (Less, LessEqual, Greater, GreaterEqual), element-wise
-// functions (Log, Exp, Neg, Square, Sqrt), reductions (Sum, Mean, Prod), AddN, ArgMax, Equal,
-// Cast and the gradient helper ReducedShape — schemas, shape functions, gradients and builders.
+// functions (Log, Exp, Neg, Square, Sqrt, Floor), reductions (Sum, Mean, Prod), AddN, ArgMax,
+// Equal, Cast and the gradient helper ReducedShape — schemas, shape functions, gradients and
+// builders.
 #include "ops/math_ops.h"
 
 #include <algorithm>
@@ -523,6 +524,12 @@ REGISTER_OP("Exp").Input("x: T").Output("y: T").Attr("T: {float}").SetShapeFn(Un
 REGISTER_GRADIENT("Exp", ExpGrad);
 REGISTER_OP("Sqrt").Input("x: T").Output("y: T").Attr("T: {float}").SetShapeFn(UnchangedShape);
 REGISTER_GRADIENT("Sqrt", SqrtGrad);
+REGISTER_OP("Floor")
+    .Input("x: T")
+    .Output("y: T")
+    .Attr("T: {float, double}")
+    .SetShapeFn(UnchangedShape)
+    .NotDifferentiable();  // Piecewise constant: TensorFlow's gradient is None too.
 REGISTER_OP("Neg")
     .Input("x: T")
     .Output("y: T")
@@ -613,6 +620,7 @@ Output AddV2(const Scope& scope, Input x, Input y) { return AddOp(scope, "AddV2"
 Output Sub(const Scope& scope, Input x, Input y) { return AddOp(scope, "Sub", {x, y}); }
 Output Mul(const Scope& scope, Input x, Input y) { return AddOp(scope, "Mul", {x, y}); }
 Output RealDiv(const Scope& scope, Input x, Input y) { return AddOp(scope, "RealDiv", {x, y}); }
+Output Div(const Scope& scope, Input x, Input y) { return AddOp(scope, "Div", {x, y}); }
 Output Maximum(const Scope& scope, Input x, Input y) { return AddOp(scope, "Maximum", {x, y}); }
 Output FloorDiv(const Scope& scope, Input x, Input y) { return AddOp(scope, "FloorDiv", {x, y}); }
 Output FloorMod(const Scope& scope, Input x, Input y) { return AddOp(scope, "FloorMod", {x, y}); }
@@ -630,6 +638,7 @@ Output Exp(const Scope& scope, Input x) { return AddOp(scope, "Exp", {x}); }
 Output Neg(const Scope& scope, Input x) { return AddOp(scope, "Neg", {x}); }
 Output Square(const Scope& scope, Input x) { return AddOp(scope, "Square", {x}); }
 Output Sqrt(const Scope& scope, Input x) { return AddOp(scope, "Sqrt", {x}); }
+Output Floor(const Scope& scope, Input x) { return AddOp(scope, "Floor", {x}); }
 
 Sum::Sum(const Scope& scope, Input input, Input axis, const Attrs& attrs)
     : Output(AddOp(scope, "Sum", {input, axis}, {{"keep_dims", MakeAttr(attrs.keep_dims)}})) {}

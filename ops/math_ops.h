@@ -37,6 +37,8 @@ Output AddV2(const Scope& scope, Input x, Input y);
 Output Sub(const Scope& scope, Input x, Input y);
 Output Mul(const Scope& scope, Input x, Input y);
 Output RealDiv(const Scope& scope, Input x, Input y);
+// TensorFlow's older division: RealDiv on floats, truncation toward zero on integers.
+Output Div(const Scope& scope, Input x, Input y);
 Output Maximum(const Scope& scope, Input x, Input y);
 // Floor division and its remainder (TensorFlow semantics): integers round toward -infinity
 // (-7 // 2 == -4) and the remainder takes the sign of y (-7 mod 2 == 1); dividing an integer by
@@ -56,6 +58,9 @@ Output Exp(const Scope& scope, Input x);
 Output Neg(const Scope& scope, Input x);
 Output Square(const Scope& scope, Input x);
 Output Sqrt(const Scope& scope, Input x);
+// The largest integer not greater than x, element-wise (float or double). No gradient flows
+// through it (piecewise constant), as in TensorFlow.
+Output Floor(const Scope& scope, Input x);
 
 // Reductions of `input` over `axis` (a scalar or 1-D int32/int64 tensor; negative axes count
 // from the end; an empty list reduces nothing). The reduced dimensions are removed, or kept with

@@ -1,4 +1,5 @@
-// Variables and their updates: VariableV2 (alias Variable), Assign, ApplyGradientDescent.
+// Variables and their updates: VariableV2 (alias Variable), Assign, AssignAdd, AssignSub,
+// ApplyGradientDescent, ApplyAdam, ApplyMomentum.
 #include "ops/state_ops.h"
 
 #include "absl/strings/str_cat.h"
@@ -46,6 +47,51 @@ absl::Status ApplyGradientDescentShape(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
+absl::Status AssignUpdateShape(InferenceContext* ctx) {
+  absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(1));
+  if (!merged.ok()) {
+    return ctx->Error(absl::StrCat("value of shape ", ctx->input(1).DebugString(),
+                                   " does not match variable of shape ",
+                                   ctx->input(0).DebugString()));
+  }
+  ctx->set_output(0, *merged);
+  return absl::OkStatus();
+}
+
+// The shape function of an Apply* op: inputs `same` (the variables and the gradient, by index)
+// share one shape, inputs `scalars` are scalars; the output has the variables' shape.
+absl::Status ApplyShape(InferenceContext* ctx, std::initializer_list<int> same,
+                        std::initializer_list<int> scalars) {
+  for (int i : scalars) {
+    if (!ctx->input(i).unknown_rank() && ctx->input(i).dims() != 0) {
+      return ctx->Error(absl::StrCat("input ", i, " must be a scalar, got ",
+                                     ctx->input(i).DebugString()));
+    }
+  }
+  PartialTensorShape merged = ctx->input(0);
+  for (int i : same) {
+    absl::StatusOr<PartialTensorShape> m = merged.Merge(ctx->input(i));
+    if (!m.ok()) {
+      return ctx->Error(absl::StrCat("input ", i, " of shape ", ctx->input(i).DebugString(),
+                                     " does not match var of shape ",
+                                     ctx->input(0).DebugString()));
+    }
+    merged = *m;
+  }
+  ctx->set_output(0, merged);
+  return absl::OkStatus();
+}
+
+absl::Status ApplyAdamShape(InferenceContext* ctx) {
+  // var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad.
+  return ApplyShape(ctx, {1, 2, 9}, {3, 4, 5, 6, 7, 8});
+}
+
+absl::Status ApplyMomentumShape(InferenceContext* ctx) {
+  // var, accum, lr, grad, momentum.
+  return ApplyShape(ctx, {1, 3}, {2, 4});
+}
+
 }  // namespace
 
 REGISTER_OP("VariableV2")
@@ -81,6 +127,59 @@ REGISTER_OP("ApplyGradientDescent")
     .SetIsStateful()
     .NotDifferentiable();
 
+REGISTER_OP("AssignAdd")
+    .Input("ref: Ref(T)")
+    .Input("value: T")
+    .Output("output_ref: Ref(T)")
+    .Attr("T: {float, int32, int64}")
+    .Attr("use_locking: bool = false")
+    .SetShapeFn(AssignUpdateShape)
+    .SetIsStateful()
+    .NotDifferentiable();
+
+REGISTER_OP("AssignSub")
+    .Input("ref: Ref(T)")
+    .Input("value: T")
+    .Output("output_ref: Ref(T)")
+    .Attr("T: {float, int32, int64}")
+    .Attr("use_locking: bool = false")
+    .SetShapeFn(AssignUpdateShape)
+    .SetIsStateful()
+    .NotDifferentiable();
+
+REGISTER_OP("ApplyAdam")
+    .Input("var: Ref(T)")
+    .Input("m: Ref(T)")
+    .Input("v: Ref(T)")
+    .Input("beta1_power: T")
+    .Input("beta2_power: T")
+    .Input("lr: T")
+    .Input("beta1: T")
+    .Input("beta2: T")
+    .Input("epsilon: T")
+    .Input("grad: T")
+    .Output("out: Ref(T)")
+    .Attr("T: {float}")
+    .Attr("use_locking: bool = false")
+    .Attr("use_nesterov: bool = false")
+    .SetShapeFn(ApplyAdamShape)
+    .SetIsStateful()
+    .NotDifferentiable();
+
+REGISTER_OP("ApplyMomentum")
+    .Input("var: Ref(T)")
+    .Input("accum: Ref(T)")
+    .Input("lr: T")
+    .Input("grad: T")
+    .Input("momentum: T")
+    .Output("out: Ref(T)")
+    .Attr("T: {float}")
+    .Attr("use_locking: bool = false")
+    .Attr("use_nesterov: bool = false")
+    .SetShapeFn(ApplyMomentumShape)
+    .SetIsStateful()
+    .NotDifferentiable();
+
 namespace ops {
 
 Output Variable(const Scope& scope, const PartialTensorShape& shape, DataType dtype) {
@@ -94,6 +193,28 @@ Assign::Assign(const Scope& scope, Input ref, Input value, const Attrs& attrs)
 Output ApplyGradientDescent(const Scope& scope, Input var, Input alpha, Input delta) {
   return AddOp(scope, "ApplyGradientDescent", {var, alpha, delta});
 }
+
+Output AssignAdd(const Scope& scope, Input ref, Input value) {
+  return AddOp(scope, "AssignAdd", {ref, value});
+}
+
+Output AssignSub(const Scope& scope, Input ref, Input value) {
+  return AddOp(scope, "AssignSub", {ref, value});
+}
+
+ApplyAdam::ApplyAdam(const Scope& scope, Input var, Input m, Input v, Input beta1_power,
+                     Input beta2_power, Input lr, Input beta1, Input beta2, Input epsilon,
+                     Input grad, const Attrs& attrs)
+    : Output(AddOp(scope, "ApplyAdam",
+                   {var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad},
+                   {{"use_locking", MakeAttr(attrs.use_locking)},
+                    {"use_nesterov", MakeAttr(attrs.use_nesterov)}})) {}
+
+ApplyMomentum::ApplyMomentum(const Scope& scope, Input var, Input accum, Input lr, Input grad,
+                             Input momentum, const Attrs& attrs)
+    : Output(AddOp(scope, "ApplyMomentum", {var, accum, lr, grad, momentum},
+                   {{"use_locking", MakeAttr(attrs.use_locking)},
+                    {"use_nesterov", MakeAttr(attrs.use_nesterov)}})) {}
 
 }  // namespace ops
 }  // namespace dflow

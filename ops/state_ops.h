@@ -26,6 +26,52 @@ class Assign : public Output {
 // var -= alpha * delta, in place; outputs the new value.
 Output ApplyGradientDescent(const Scope& scope, Input var, Input alpha, Input delta);
 
+// ref += value (ref -= value), in place; outputs the new value. `ref` must be initialized and
+// `value` of its shape. Float, int32 and int64 (integers wrap around).
+Output AssignAdd(const Scope& scope, Input ref, Input value);
+Output AssignSub(const Scope& scope, Input ref, Input value);
+
+// The attrs of ApplyAdam and ApplyMomentum (at namespace scope so that the default member
+// initializers work in the constructors' default arguments).
+struct ApplyAttrs {
+  ApplyAttrs UseLocking(bool v) const { ApplyAttrs a = *this; a.use_locking = v; return a; }
+  ApplyAttrs UseNesterov(bool v) const { ApplyAttrs a = *this; a.use_nesterov = v; return a; }
+  bool use_locking = false;  // Accepted; updates always hold the variables' locks.
+  bool use_nesterov = false;
+};
+
+// One Adam step (Kingma & Ba), in place on var, m and v (three distinct initialized variables
+// of grad's shape; the other inputs are scalars):
+//   lr_t = lr * sqrt(1 - beta2_power) / (1 - beta1_power)
+//   m = beta1 * m + (1 - beta1) * grad
+//   v = beta2 * v + (1 - beta2) * grad^2
+//   var -= lr_t * m / (sqrt(v) + epsilon)
+// With UseNesterov(true) the last line uses beta1 * m + (1 - beta1) * grad instead of m.
+// Outputs var's new value.
+class ApplyAdam : public Output {
+ public:
+  using Attrs = ApplyAttrs;
+  static Attrs UseLocking(bool v) { return Attrs().UseLocking(v); }
+  static Attrs UseNesterov(bool v) { return Attrs().UseNesterov(v); }
+  ApplyAdam(const Scope& scope, Input var, Input m, Input v, Input beta1_power,
+            Input beta2_power, Input lr, Input beta1, Input beta2, Input epsilon, Input grad,
+            const Attrs& attrs = Attrs());
+};
+
+// One momentum step, in place on var and accum (distinct initialized variables of grad's
+// shape; lr and momentum are scalars):
+//   accum = accum * momentum + grad
+//   var -= lr * accum            (with UseNesterov(true): var -= lr * grad + lr * momentum * accum)
+// Outputs var's new value.
+class ApplyMomentum : public Output {
+ public:
+  using Attrs = ApplyAttrs;
+  static Attrs UseLocking(bool v) { return Attrs().UseLocking(v); }
+  static Attrs UseNesterov(bool v) { return Attrs().UseNesterov(v); }
+  ApplyMomentum(const Scope& scope, Input var, Input accum, Input lr, Input grad, Input momentum,
+                const Attrs& attrs = Attrs());
+};
+
 }  // namespace ops
 }  // namespace dflow
 

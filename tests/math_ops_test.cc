@@ -1169,8 +1169,8 @@ TEST(Gradients, SquaredErrorOfALinearModelMatchesNumeric) {
 
 TEST(Div, DividesFloatsExactlyAndTruncatesIntegersTowardZero) {
   Scope root = Scope::NewRootScope();
-  Output f(AddOp(root, "Div", {Input({7.f, -7.f}), Input({2.f, 2.f})}));
-  Output i(AddOp(root, "Div", {Input({7, -7, 7, -7}), Input({2, 2, -2, -2})}));
+  Output f = ops::Div(root, Input({7.f, -7.f}), Input({2.f, 2.f}));
+  Output i = ops::Div(root, Input({7, -7, 7, -7}), Input({2, 2, -2, -2}));
   ASSERT_TRUE(root.ok()) << root.status();
   absl::StatusOr<std::vector<Tensor>> out = test::RunGraph(root, {}, {f, i});
   ASSERT_TRUE(out.ok()) << out.status();
@@ -1293,6 +1293,80 @@ TEST(Comparisons, CompareWithBroadcasting) {
   EXPECT_EQ(bools((*out)[3]), (std::vector<bool>{0, 0, 1, 0, 1, 1}));
   EXPECT_EQ(bools((*out)[4]), (std::vector<bool>{1, 0}));
   EXPECT_EQ((*out)[0].shape(), TensorShape({3, 2}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Floor.
+
+TEST(Floor, HandComputedValuesIncludingNegativesAndSpecials) {
+  Scope root = Scope::NewRootScope();
+  const float inf = std::numeric_limits<float>::infinity();
+  auto x = ops::Const(root, FloatTensor({10}, {-2.5f, -2.f, -0.5f, -0.f, 0.3f, 1.f, 1.999f,
+                                               8388607.5f, inf, -inf}));
+  absl::StatusOr<Tensor> y = RunOne(root, ops::Floor(root, x));
+  ASSERT_TRUE(y.ok()) << y.status();
+  EXPECT_EQ(ValuesOf<float>(*y), (std::vector<float>{-3.f, -2.f, -1.f, -0.f, 0.f, 1.f, 1.f,
+                                                     8388607.f, inf, -inf}));
+  EXPECT_TRUE(std::signbit(y->flat<float>()[3]));  // floor(-0) is -0.
+  absl::StatusOr<Tensor> nan =
+      RunOne(root, ops::Floor(root, ops::Const(root, std::numeric_limits<float>::quiet_NaN())));
+  ASSERT_TRUE(nan.ok()) << nan.status();
+  EXPECT_TRUE(std::isnan(nan->scalar<float>()));
+}
+
+TEST(Floor, MatchesStdFloorOnOddShapesInFloatAndDouble) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({-1, 3}));
+  auto y = ops::Floor(root, x);
+  auto xd = ops::Placeholder(root, DT_DOUBLE);
+  auto yd = ops::Floor(root, xd);
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(y.shape(), PartialTensorShape({-1, 3}));
+  EXPECT_EQ(yd.type(), DT_DOUBLE);
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(root);
+  ASSERT_TRUE(session.ok());
+  for (int64_t batch : {0, 1, 7, 257}) {
+    Tensor xv = RandomTensor({batch, 3}, 8 + batch, -5.f, 5.f);
+    Tensor xdv(DT_DOUBLE, xv.shape());
+    std::vector<float> expected;
+    for (int64_t i = 0; i < xv.NumElements(); ++i) {
+      expected.push_back(std::floor(xv.flat<float>()[i]));
+      xdv.flat<double>()[i] = xv.flat<float>()[i] * 1.5;
+    }
+    std::vector<Tensor> out;
+    ASSERT_TRUE((*session)->Run({{x, xv}, {xd, xdv}}, {y, yd}, {}, &out).ok());
+    ExpectTensorNear(out[0], TensorShape({batch, 3}), expected, 0.f);
+    ASSERT_EQ(out[1].shape(), xdv.shape());
+    for (int64_t i = 0; i < xdv.NumElements(); ++i) {
+      EXPECT_EQ(out[1].flat<double>()[i], std::floor(xdv.flat<double>()[i]));
+    }
+  }
+}
+
+TEST(Floor, IntegerInputIsRejectedAtGraphBuild) {
+  Scope root = Scope::NewRootScope();
+  EXPECT_EQ(ops::Floor(root, ops::Placeholder(root, DT_INT32)).node(), nullptr);
+  EXPECT_FALSE(root.ok());
+}
+
+TEST(Floor, NoGradientFlowsThroughFloor) {
+  // y = 3x + floor(x): only the linear path carries a gradient, matching central differences
+  // taken away from the jumps (x in [0.1, 0.9) + k).
+  for (int batch : {1, 7}) {
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root, DT_FLOAT);
+    auto y = ops::Add(root, ops::Mul(root, x, 3.f), ops::Floor(root, x));
+    Tensor xv = RandomTensor({batch, 3}, 31, 0.1f, 0.9f);
+    for (int64_t i = 0; i < xv.NumElements(); ++i) xv.flat<float>()[i] += (i % 3) - 1;
+    absl::StatusOr<double> err = MaxGradientError(root, {{x, xv}}, y);
+    ASSERT_TRUE(err.ok()) << err.status();
+    EXPECT_LT(*err, kGradTolerance) << "batch " << batch;
+  }
+  // Through Floor alone x is not connected to y.
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root, DT_FLOAT);
+  std::vector<Output> grads;
+  EXPECT_FALSE(AddSymbolicGradients(root, {ops::Floor(root, x)}, {x}, &grads).ok());
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 #include "tools/mnist_data.h"
 
-#include <zlib.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -13,83 +11,20 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "tools/tensor_io.h"
 
 namespace dflow {
 namespace mnist {
 namespace {
 
-// Far above the largest MNIST file (47 MB); guards against reading a wrong, huge file.
-constexpr size_t kMaxFileBytes = size_t{1} << 30;
 
 uint32_t BigEndian32(const std::string& data, size_t offset) {
   const auto* p = reinterpret_cast<const unsigned char*>(data.data()) + offset;
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
 
-absl::Status OpenError(const std::string& path, int err) {
-  std::string message = absl::StrCat(path, ": cannot open: ", std::strerror(err));
-  if (err == ENOENT) return absl::NotFoundError(message);
-  if (err == EACCES) return absl::PermissionDeniedError(message);
-  return absl::UnavailableError(message);
-}
 
-absl::StatusOr<std::string> ReadGzipFile(const std::string& path) {
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (file == nullptr) return OpenError(path, errno != 0 ? errno : EIO);
-  gzbuffer(file, 1 << 18);
-  std::string data;
-  std::vector<char> chunk(1 << 20);
-  while (true) {
-    int n = gzread(file, chunk.data(), static_cast<unsigned>(chunk.size()));
-    if (n < 0) {
-      int code = 0;
-      std::string message = gzerror(file, &code);
-      gzclose(file);
-      return absl::DataLossError(
-          absl::StrCat(path, ": corrupt or truncated gzip data (", message, ")"));
-    }
-    if (n == 0) break;
-    data.append(chunk.data(), n);
-    if (data.size() > kMaxFileBytes) {
-      gzclose(file);
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": more than ", kMaxFileBytes, " bytes uncompressed; not MNIST data"));
-    }
-  }
-  int code = 0;
-  std::string message = gzerror(file, &code);
-  int close_code = gzclose(file);
-  if (code != Z_OK && code != Z_STREAM_END) {
-    return absl::DataLossError(
-        absl::StrCat(path, ": corrupt or truncated gzip data (", message, ")"));
-  }
-  if (close_code == Z_BUF_ERROR) {
-    return absl::DataLossError(absl::StrCat(path, ": truncated gzip data (the stream ends early)"));
-  }
-  if (close_code != Z_OK) {
-    return absl::DataLossError(
-        absl::StrCat(path, ": error reading gzip data (code ", close_code, ")"));
-  }
-  return data;
-}
 
-absl::StatusOr<std::string> ReadPlainFile(std::FILE* file, const std::string& path) {
-  std::string data;
-  std::vector<char> chunk(1 << 20);
-  while (true) {
-    size_t n = std::fread(chunk.data(), 1, chunk.size(), file);
-    data.append(chunk.data(), n);
-    if (data.size() > kMaxFileBytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": more than ", kMaxFileBytes, " bytes; not MNIST data"));
-    }
-    if (n < chunk.size()) break;
-  }
-  if (std::ferror(file)) {
-    return absl::DataLossError(absl::StrCat(path, ": read error: ", std::strerror(errno)));
-  }
-  return data;
-}
 
 // Counts the rows of an IDX payload of `item_bytes` per item, checking the file size against
 // the header's count. `kind` names items in messages ("images").
@@ -112,29 +47,9 @@ absl::Status CheckPayloadSize(const std::string& path, size_t file_size, size_t 
 
 }  // namespace
 
-absl::StatusOr<std::string> ReadMaybeGzippedFile(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": is a folder, not a file"));
-  }
-  errno = 0;
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return OpenError(path, errno);
-  unsigned char magic[2] = {0, 0};
-  size_t got = std::fread(magic, 1, 2, file);
-  const bool gzipped = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-  if (gzipped) {
-    std::fclose(file);
-    return ReadGzipFile(path);
-  }
-  std::rewind(file);
-  absl::StatusOr<std::string> data = ReadPlainFile(file, path);
-  std::fclose(file);
-  return data;
-}
 
 absl::StatusOr<IdxImages> ReadIdxImages(const std::string& path) {
-  absl::StatusOr<std::string> data = ReadMaybeGzippedFile(path);
+  absl::StatusOr<std::string> data = ReadFileMaybeGzip(path);
   if (!data.ok()) return data.status();
   constexpr size_t kHeader = 16;
   if (data->size() < 4) {
@@ -170,7 +85,7 @@ absl::StatusOr<IdxImages> ReadIdxImages(const std::string& path) {
 }
 
 absl::StatusOr<std::vector<uint8_t>> ReadIdxLabels(const std::string& path, int num_classes) {
-  absl::StatusOr<std::string> data = ReadMaybeGzippedFile(path);
+  absl::StatusOr<std::string> data = ReadFileMaybeGzip(path);
   if (!data.ok()) return data.status();
   constexpr size_t kHeader = 8;
   if (data->size() < 4) {

@@ -35,8 +35,6 @@ inline constexpr absl::string_view kTrainLabelsFile = "train-labels-idx1-ubyte.g
 inline constexpr absl::string_view kTestImagesFile = "t10k-images-idx3-ubyte.gz";
 inline constexpr absl::string_view kTestLabelsFile = "t10k-labels-idx1-ubyte.gz";
 
-// The whole content of `path`, gunzipped when it starts with the gzip magic bytes.
-absl::StatusOr<std::string> ReadMaybeGzippedFile(const std::string& path);
 
 // An IDX image file: `count` images of rows x cols unsigned bytes, row-major.
 struct IdxImages {

@@ -1,5 +1,8 @@
 #include "tools/tensor_io.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
 #include <cstring>
 
 #include "absl/strings/match.h"
@@ -197,22 +200,96 @@ absl::StatusOr<Tensor> ParseIdx(const std::string& data, const std::string& what
   return t;
 }
 
-absl::StatusOr<std::string> ReadFileMaybeGzip(const std::string& path) {
-  // gzread reads plain files unchanged, so one path serves both.
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) return absl::NotFoundError(absl::StrCat("cannot open '", path, "'"));
+namespace {
+
+// Files larger than this are refused rather than read into memory.
+constexpr size_t kMaxFileBytes = size_t{1} << 32;
+
+absl::Status OpenError(const std::string& path, int err) {
+  std::string message = absl::StrCat(path, ": cannot open: ", std::strerror(err));
+  if (err == ENOENT) return absl::NotFoundError(message);
+  if (err == EACCES) return absl::PermissionDeniedError(message);
+  return absl::UnavailableError(message);
+}
+
+absl::StatusOr<std::string> ReadGzipFile(const std::string& path) {
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (file == nullptr) return OpenError(path, errno != 0 ? errno : EIO);
+  gzbuffer(file, 1 << 18);
   std::string data;
-  char buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof(buf))) > 0) data.append(buf, n);
-  int err = Z_OK;
-  const char* message = gzerror(f, &err);
-  const bool failed = n < 0 || (err != Z_OK && err != Z_STREAM_END);
-  const std::string error_text = failed ? message : "";
-  gzclose(f);
-  if (failed) {
-    return absl::DataLossError(absl::StrCat("'", path, "' is corrupt or truncated: ", error_text));
+  std::vector<char> chunk(1 << 20);
+  while (true) {
+    int n = gzread(file, chunk.data(), static_cast<unsigned>(chunk.size()));
+    if (n < 0) {
+      int code = 0;
+      std::string message = gzerror(file, &code);
+      gzclose(file);
+      return absl::DataLossError(
+          absl::StrCat(path, ": corrupt or truncated gzip data (", message, ")"));
+    }
+    if (n == 0) break;
+    data.append(chunk.data(), n);
+    if (data.size() > kMaxFileBytes) {
+      gzclose(file);
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": more than ", kMaxFileBytes, " bytes uncompressed; not MNIST data"));
+    }
   }
+  int code = 0;
+  std::string message = gzerror(file, &code);
+  int close_code = gzclose(file);
+  if (code != Z_OK && code != Z_STREAM_END) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": corrupt or truncated gzip data (", message, ")"));
+  }
+  if (close_code == Z_BUF_ERROR) {
+    return absl::DataLossError(absl::StrCat(path, ": truncated gzip data (the stream ends early)"));
+  }
+  if (close_code != Z_OK) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": error reading gzip data (code ", close_code, ")"));
+  }
+  return data;
+}
+
+absl::StatusOr<std::string> ReadPlainFile(std::FILE* file, const std::string& path) {
+  std::string data;
+  std::vector<char> chunk(1 << 20);
+  while (true) {
+    size_t n = std::fread(chunk.data(), 1, chunk.size(), file);
+    data.append(chunk.data(), n);
+    if (data.size() > kMaxFileBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": more than ", kMaxFileBytes, " bytes; not MNIST data"));
+    }
+    if (n < chunk.size()) break;
+  }
+  if (std::ferror(file)) {
+    return absl::DataLossError(absl::StrCat(path, ": read error: ", std::strerror(errno)));
+  }
+  return data;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadFileMaybeGzip(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": is a folder, not a file"));
+  }
+  errno = 0;
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return OpenError(path, errno);
+  unsigned char magic[2] = {0, 0};
+  size_t got = std::fread(magic, 1, 2, file);
+  const bool gzipped = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+  if (gzipped) {
+    std::fclose(file);
+    return ReadGzipFile(path);
+  }
+  std::rewind(file);
+  absl::StatusOr<std::string> data = ReadPlainFile(file, path);
+  std::fclose(file);
   return data;
 }
 

@@ -1,0 +1,200 @@
+// mnist_cnn: TensorFlow's "Deep MNIST for experts" tutorial on dflow. Trains the two-layer
+// convolutional network with dropout and Adam on the MNIST training images, optionally saving
+// and resuming checkpoints, and prints the test accuracy.
+//
+//   bazel run -c opt //tools:mnist_cnn -- --data_dir=$PWD/../shared/data/mnist --quick
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "tools/mnist_cnn_lib.h"
+#include "tools/mnist_data.h"
+
+ABSL_FLAG(std::string, data_dir, "",
+          "Folder with the four MNIST files (gzipped or not). Default: $MNIST_DIR.");
+ABSL_FLAG(int32_t, steps, -1, "Training steps in all (default 20000; 1000 with --quick).");
+ABSL_FLAG(bool, quick, false, "Train 1000 steps instead of 20000.");
+ABSL_FLAG(int32_t, batch_size, 50, "Training images per step.");
+ABSL_FLAG(double, learning_rate, 1e-4, "Adam's learning rate (> 0).");
+ABSL_FLAG(double, keep_prob, 0.5, "Dropout keep probability while training, in (0, 1].");
+ABSL_FLAG(int64_t, seed, 0,
+          "Seed of the weight initialization, the dropout masks and the data shuffling.");
+ABSL_FLAG(int32_t, log_every, 100, "Print progress every N steps.");
+ABSL_FLAG(int32_t, eval_batch_size, 1000, "Test images per evaluation run.");
+ABSL_FLAG(std::string, checkpoint, "", "Checkpoint file to save to (and resume from).");
+ABSL_FLAG(int32_t, save_every, 0, "Save the checkpoint every N steps (0: only at the end).");
+ABSL_FLAG(bool, restore, false, "Resume from --checkpoint, continuing its step count.");
+ABSL_FLAG(int32_t, threads, 0, "oneDNN threads (0: all cores).");
+
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: mnist_cnn [--data_dir=DIR] [--steps=N | --quick] [--batch_size=50]\n"
+    "                 [--learning_rate=1e-4] [--keep_prob=0.5] [--seed=0] [--log_every=100]\n"
+    "                 [--eval_batch_size=1000] [--checkpoint=FILE [--save_every=N] [--restore]]\n"
+    "                 [--threads=0]\n"
+    "\n"
+    "TensorFlow's \"Deep MNIST for experts\" tutorial on dflow: a convolutional network\n"
+    "(5x5 conv with 32 filters, ReLU, 2x2 max-pool; 5x5 conv with 64 filters, ReLU, 2x2\n"
+    "max-pool; 1024 ReLU units with dropout; softmax read-out over 10 classes), weights drawn\n"
+    "from a truncated normal (stddev 0.1) and biases 0.1, trained with Adam to minimize the\n"
+    "mean cross-entropy on batches of the first 55,000 training images, then scored on the\n"
+    "10,000 test images in batches. Prints a line per --log_every steps (loss and accuracy\n"
+    "on the step's batch with keep_prob 1, before its update, and training images/second),\n"
+    "`test accuracy: 0.9xxx`, and the wall times of training and evaluation.\n"
+    "\n"
+    "Flags:\n"
+    "  --data_dir=DIR          folder with train-images-idx3-ubyte.gz,\n"
+    "                          train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and\n"
+    "                          t10k-labels-idx1-ubyte.gz (or the same names without .gz);\n"
+    "                          default: $MNIST_DIR\n"
+    "  --steps=N               training steps in all, N >= 0 (default 20000, the tutorial's)\n"
+    "  --quick                 1000 steps (about 96% test accuracy); not with --steps\n"
+    "  --batch_size=B          images per step, 1 <= B <= 55000 (default 50)\n"
+    "  --learning_rate=R       Adam's learning rate, R > 0 (default 1e-4)\n"
+    "  --keep_prob=P           dropout keep probability while training, 0 < P <= 1 (default 0.5)\n"
+    "  --seed=S                seeds the initial weights, the dropout masks and the shuffling\n"
+    "                          of the training images (default 0; every seed is reproducible)\n"
+    "  --log_every=N           progress line every N steps, N >= 1 (default 100)\n"
+    "  --eval_batch_size=B     test images per evaluation run, B >= 1 (default 1000)\n"
+    "  --checkpoint=FILE       save the variables (weights, Adam's state, global_step and the\n"
+    "                          dropout's random stream) to FILE after training\n"
+    "  --save_every=N          also save every N steps (needs --checkpoint; default 0)\n"
+    "  --restore               resume from --checkpoint: its global_step is the last step done,\n"
+    "                          training continues to --steps in all with the same data order\n"
+    "                          and dropout masks as an uninterrupted run (use the same flags)\n"
+    "  --threads=T             oneDNN threads, T >= 0 (default 0: all cores)\n"
+    "  --help                  show this message\n"
+    "\n"
+    "Exit status: 0 on success, 1 on any error (the message names its cause).\n";
+
+int Fail(const absl::Status& status) {
+  std::cerr << "mnist_cnn: error: " << status.message() << std::endl;
+  return 1;
+}
+
+int Fail(const std::string& message) { return Fail(absl::InvalidArgumentError(message)); }
+
+bool IsHelpFlag(const char* arg) {
+  for (const char* help : {"--help", "-help", "-h", "--helpfull", "-helpfull", "--helpshort"}) {
+    if (std::strcmp(arg, help) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+namespace mnist = dflow::mnist;
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) break;
+    if (IsHelpFlag(argv[i])) {
+      std::cout << kUsage;
+      return 0;
+    }
+  }
+  absl::SetProgramUsageMessage(kUsage);
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    return Fail(absl::StrCat("unexpected argument '", positional[1],
+                             "' (flags are written --name=value; see --help)"));
+  }
+
+  mnist::CnnOptions options;
+  const int steps = absl::GetFlag(FLAGS_steps);
+  const bool quick = absl::GetFlag(FLAGS_quick);
+  // -1 is the flag's "not given" default.
+  if (steps < -1) return Fail(absl::StrCat("--steps must be >= 0, got ", steps));
+  if (quick && steps >= 0) return Fail("--quick and --steps cannot be used together");
+  options.steps = steps >= 0 ? steps : (quick ? 1000 : 20000);
+  options.batch_size = absl::GetFlag(FLAGS_batch_size);
+  const double learning_rate = absl::GetFlag(FLAGS_learning_rate);
+  const double keep_prob = absl::GetFlag(FLAGS_keep_prob);
+  options.seed = absl::GetFlag(FLAGS_seed);
+  options.log_every = absl::GetFlag(FLAGS_log_every);
+  options.eval_batch_size = absl::GetFlag(FLAGS_eval_batch_size);
+  options.checkpoint = absl::GetFlag(FLAGS_checkpoint);
+  options.save_every = absl::GetFlag(FLAGS_save_every);
+  options.restore = absl::GetFlag(FLAGS_restore);
+  options.threads = absl::GetFlag(FLAGS_threads);
+  options.log = &std::cout;
+
+  if (options.batch_size < 1) {
+    return Fail(absl::StrCat("--batch_size must be >= 1, got ", options.batch_size));
+  }
+  if (!(learning_rate > 0) || !std::isfinite(learning_rate) || learning_rate > 1e30) {
+    return Fail(absl::StrCat("--learning_rate must be a positive number, got ", learning_rate));
+  }
+  options.learning_rate = static_cast<float>(learning_rate);
+  if (!(keep_prob > 0 && keep_prob <= 1)) {
+    return Fail(absl::StrCat("--keep_prob must be in (0, 1], got ", keep_prob));
+  }
+  options.keep_prob = static_cast<float>(keep_prob);
+  if (options.log_every < 1) {
+    return Fail(absl::StrCat("--log_every must be >= 1, got ", options.log_every));
+  }
+  if (options.eval_batch_size < 1) {
+    return Fail(absl::StrCat("--eval_batch_size must be >= 1, got ", options.eval_batch_size));
+  }
+  if (options.save_every < 0) {
+    return Fail(absl::StrCat("--save_every must be >= 0, got ", options.save_every));
+  }
+  if (options.save_every > 0 && options.checkpoint.empty()) {
+    return Fail("--save_every needs --checkpoint=FILE");
+  }
+  if (options.restore && options.checkpoint.empty()) {
+    return Fail("--restore needs --checkpoint=FILE");
+  }
+  if (options.threads < 0) {
+    return Fail(absl::StrCat("--threads must be >= 0, got ", options.threads));
+  }
+
+  absl::StatusOr<std::string> dir = mnist::MnistDir(absl::GetFlag(FLAGS_data_dir));
+  if (!dir.ok()) return Fail(dir.status());
+  std::cout << "reading MNIST from " << *dir << std::endl;
+  auto load_start = std::chrono::steady_clock::now();
+  mnist::ReadOptions read_options;
+  read_options.seed = static_cast<uint64_t>(options.seed);
+  absl::StatusOr<mnist::DataSets> data = mnist::ReadDataSets(*dir, read_options);
+  if (!data.ok()) return Fail(data.status());
+  const double load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  std::cout << absl::StrFormat("loaded %d training, %d validation and %d test images in %.2f s",
+                               data->train.num_examples(), data->validation.num_examples(),
+                               data->test.num_examples(), load_seconds)
+            << std::endl;
+  if (options.batch_size > data->train.num_examples()) {
+    return Fail(absl::StrCat("--batch_size must be at most the ", data->train.num_examples(),
+                             " training images, got ", options.batch_size));
+  }
+
+  std::cout << absl::StrFormat(
+                   "training %d steps of %d images: Adam at %g, dropout keep_prob %g, seed %d",
+                   options.steps, options.batch_size, learning_rate, keep_prob, options.seed)
+            << std::endl;
+  absl::StatusOr<mnist::CnnResult> result = mnist::TrainCnn(data->train, data->test, options);
+  if (!result.ok()) return Fail(result.status());
+
+  const int trained = result->last_step - result->first_step + 1;
+  std::cout << absl::StrFormat("test accuracy: %.4f", result->test_accuracy) << std::endl;
+  std::cout << absl::StrFormat("training time: %.3f s (%d steps, %.2f ms/step)",
+                               result->train_seconds, trained,
+                               trained > 0 ? 1e3 * result->train_seconds / trained : 0.0)
+            << std::endl;
+  std::cout << absl::StrFormat("evaluation time: %.3f s (%d test images)", result->eval_seconds,
+                               data->test.num_examples())
+            << std::endl;
+  return 0;
+}

@@ -1,0 +1,389 @@
+#include "tools/mnist_cnn_lib.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ops/standard_ops.h"
+#include "runtime/checkpoint.h"
+#include "runtime/session.h"
+
+namespace dflow {
+namespace mnist {
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+Tensor Int32Vector(const std::vector<int64_t>& dims) {
+  std::vector<int32_t> v(dims.begin(), dims.end());
+  return *Tensor::FromVector<int32_t>(v, TensorShape({static_cast<int64_t>(v.size())}));
+}
+
+// weight_variable in the tutorial: TruncatedNormal(shape) * 0.1, seeded by (seed, seed2) so
+// that each weight gets its own stream.
+Output WeightVariable(const Scope& root, const std::string& name,
+                      const std::vector<int64_t>& shape, int64_t seed, int64_t seed2) {
+  Output var = ops::Variable(root.WithOpName(name), PartialTensorShape(shape), DT_FLOAT);
+  const Scope init = root.NewSubScope(name + "_init");
+  Output normal = ops::TruncatedNormal(init, Int32Vector(shape), DT_FLOAT,
+                                       ops::TruncatedNormal::Seed(seed).Seed2(seed2));
+  ops::Assign(root.WithOpName(name + "/Assign"), var, ops::Mul(init, normal, 0.1f));
+  return var;
+}
+
+// bias_variable in the tutorial: every element 0.1.
+Output BiasVariable(const Scope& root, const std::string& name, int64_t size) {
+  Output var = ops::Variable(root.WithOpName(name), PartialTensorShape({size}), DT_FLOAT);
+  ops::Assign(root.WithOpName(name + "/Assign"), var,
+              ops::Const(root.NewSubScope(name + "_init"), 0.1f, TensorShape({size})));
+  return var;
+}
+
+// The RandomUniform node `dropout` was built from: the one random op among the nodes added
+// after `before` that `dropout` depends on.
+Node* DropoutNoiseNode(const Output& dropout, int before) {
+  std::vector<Node*> stack = {dropout.node()};
+  std::vector<bool> seen(dropout.node()->id() + 1, false);
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    if (n->op() == "RandomUniform") return n;
+    for (const Output& in : n->inputs()) {
+      if (in.node()->id() > before && !seen[in.node()->id()]) {
+        seen[in.node()->id()] = true;
+        stack.push_back(in.node());
+      }
+    }
+  }
+  return nullptr;
+}
+
+// The dropout's random stream position as a variable, so that checkpoints carry it and a resumed
+// run draws the same masks as an uninterrupted one. The RandomUniform kernel keeps its per-Session
+// state (int64 [2]: key, runs so far) in the Session's variable store under
+// "_rng_state/<node name>" and starts the stream afresh when that entry holds anything else
+// (kernels/random_kernels.cc). A VariableV2 with that shared_name names the same entry; its
+// initializer assigns an empty int64 tensor (validate_shape false), which restarts the stream,
+// and SaveCheckpoint / RestoreCheckpoint see it as an ordinary variable.
+void AddRandomStreamVariable(const Scope& root, const Node& random, const std::string& name) {
+  Node* var = AddOp(root.WithOpName(name), "VariableV2", {},
+                    {{"shape", MakeAttr(PartialTensorShape::Unknown())},
+                     {"dtype", MakeAttr(DT_INT64)},
+                     {"shared_name", MakeAttr(absl::StrCat("_rng_state/", random.name()))}});
+  if (var == nullptr) return;
+  ops::Assign(root.WithOpName(name + "/Assign"), Output(var, 0),
+              ops::Const(root.NewSubScope(name + "_init"), Tensor(DT_INT64, TensorShape({0}))),
+              ops::Assign::ValidateShape(false));
+}
+
+// Rows [begin, begin + n) of a [N, d] float tensor, copied.
+Tensor Rows(const Tensor& t, int64_t begin, int64_t n) {
+  const int64_t d = t.dim_size(1);
+  Tensor out(DT_FLOAT, TensorShape({n, d}));
+  if (n > 0) {
+    std::memcpy(out.data(), t.flat<float>().data() + begin * d, n * d * sizeof(float));
+  }
+  return out;
+}
+
+int64_t SpatialAfterTwoPools(int64_t size) {
+  // Two SAME 2x2 max-pools of stride 2: ceil(ceil(size / 2) / 2).
+  return ((size + 1) / 2 + 1) / 2;
+}
+
+}  // namespace
+
+absl::Status CheckCnnOptions(const CnnOptions& options, int64_t image_size, int classes) {
+  auto bad = [](auto... parts) { return absl::InvalidArgumentError(absl::StrCat(parts...)); };
+  if (options.steps < 0) return bad("steps must be >= 0, got ", options.steps);
+  if (options.batch_size < 1) return bad("batch size must be >= 1, got ", options.batch_size);
+  if (!(options.learning_rate > 0) || !std::isfinite(options.learning_rate)) {
+    return bad("learning rate must be a positive number, got ", options.learning_rate);
+  }
+  if (!(options.keep_prob > 0 && options.keep_prob <= 1)) {
+    return bad("keep_prob must be in (0, 1], got ", options.keep_prob);
+  }
+  if (options.image_height < 1 || options.image_width < 1 ||
+      static_cast<int64_t>(options.image_height) * options.image_width != image_size) {
+    return bad("images of ", image_size, " values are not ", options.image_height, " x ",
+               options.image_width);
+  }
+  if (classes < 2) return bad("need at least 2 classes, got ", classes);
+  if (options.conv1_features < 1 || options.conv2_features < 1 || options.fc_units < 1) {
+    return bad("layer widths must be >= 1, got ", options.conv1_features, ", ",
+               options.conv2_features, ", ", options.fc_units);
+  }
+  if (options.log_every < 1) return bad("log interval must be >= 1, got ", options.log_every);
+  if (options.eval_batch_size < 1) {
+    return bad("evaluation batch size must be >= 1, got ", options.eval_batch_size);
+  }
+  if (options.save_every < 0) return bad("save interval must be >= 0, got ", options.save_every);
+  if (options.save_every > 0 && options.checkpoint.empty()) {
+    return bad("saving every ", options.save_every, " steps needs a checkpoint path");
+  }
+  if (options.restore && options.checkpoint.empty()) {
+    return bad("restoring needs a checkpoint path");
+  }
+  if (options.threads < 0) return bad("threads must be >= 0, got ", options.threads);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CnnGraph> BuildCnnGraph(const Scope& root, int classes, const CnnOptions& options) {
+  absl::Status s = CheckCnnOptions(
+      options, static_cast<int64_t>(options.image_height) * options.image_width, classes);
+  if (!s.ok()) return s;
+  const int64_t h = options.image_height, w = options.image_width;
+  const int64_t c1 = options.conv1_features, c2 = options.conv2_features;
+  const int64_t fc = options.fc_units;
+  const int64_t seed = options.seed;
+  CnnGraph g;
+  g.x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, h * w}));
+  g.y_ = ops::Placeholder(root.WithOpName("y_"), DT_FLOAT,
+                          ops::Placeholder::Shape({-1, static_cast<int64_t>(classes)}));
+  g.keep_prob = ops::Placeholder(root.WithOpName("keep_prob"), DT_FLOAT,
+                                 ops::Placeholder::Shape(PartialTensorShape({})));
+  const std::vector<int64_t> unit = {1, 1, 1, 1}, pool = {1, 2, 2, 1};
+
+  // First convolutional layer: 5x5 filters, 1 -> c1 channels, then 2x2 max-pooling.
+  Output x_image = ops::Reshape(root.WithOpName("x_image"), g.x,
+                                Int32Vector({-1, h, w, 1}));
+  Output w_conv1 = WeightVariable(root, "W_conv1", {5, 5, 1, c1}, seed, 1);
+  Output b_conv1 = BiasVariable(root, "b_conv1", c1);
+  Output h_conv1 = ops::Relu(root.WithOpName("h_conv1"),
+                             ops::BiasAdd(root, ops::Conv2D(root, x_image, w_conv1, unit, "SAME"),
+                                          b_conv1));
+  Output h_pool1 = ops::MaxPool(root.WithOpName("h_pool1"), h_conv1, pool, pool, "SAME");
+
+  // Second convolutional layer: 5x5 filters, c1 -> c2 channels, then 2x2 max-pooling.
+  Output w_conv2 = WeightVariable(root, "W_conv2", {5, 5, c1, c2}, seed, 2);
+  Output b_conv2 = BiasVariable(root, "b_conv2", c2);
+  Output h_conv2 = ops::Relu(root.WithOpName("h_conv2"),
+                             ops::BiasAdd(root, ops::Conv2D(root, h_pool1, w_conv2, unit, "SAME"),
+                                          b_conv2));
+  Output h_pool2 = ops::MaxPool(root.WithOpName("h_pool2"), h_conv2, pool, pool, "SAME");
+
+  // Densely connected layer on the flattened 7x7xc2 (for 28x28 images) feature maps.
+  const int64_t flat = SpatialAfterTwoPools(h) * SpatialAfterTwoPools(w) * c2;
+  Output w_fc1 = WeightVariable(root, "W_fc1", {flat, fc}, seed, 3);
+  Output b_fc1 = BiasVariable(root, "b_fc1", fc);
+  Output h_pool2_flat =
+      ops::Reshape(root.WithOpName("h_pool2_flat"), h_pool2, Int32Vector({-1, flat}));
+  Output h_fc1 = ops::Relu(root.WithOpName("h_fc1"),
+                           ops::BiasAdd(root, ops::MatMul(root, h_pool2_flat, w_fc1), b_fc1));
+
+  // Dropout, then the read-out layer.
+  if (!root.ok()) return root.status();
+  const int last_before_dropout = root.graph()->num_nodes() - 1;
+  Output h_fc1_drop = ops::Dropout(root, h_fc1, g.keep_prob, seed, 4);
+  if (!root.ok()) return root.status();
+  Node* noise = DropoutNoiseNode(h_fc1_drop, last_before_dropout);
+  if (noise == nullptr) return absl::InternalError("dropout built no RandomUniform node");
+  g.dropout_noise = Output(noise, 0);
+  Output w_fc2 = WeightVariable(root, "W_fc2", {fc, static_cast<int64_t>(classes)}, seed, 5);
+  Output b_fc2 = BiasVariable(root, "b_fc2", classes);
+  g.logits = ops::BiasAdd(root.WithOpName("logits"), ops::MatMul(root, h_fc1_drop, w_fc2), b_fc2);
+
+  ops::SoftmaxCrossEntropyWithLogits xent(root, g.logits, g.y_);
+  g.loss = ops::Mean(root.WithOpName("loss"), xent.loss, {0});
+
+  g.global_step = ops::Variable(root.WithOpName("global_step"), PartialTensorShape({}), DT_INT64);
+  ops::Assign(root.WithOpName("global_step/Assign"), g.global_step, Input(int64_t{0}));
+  g.train = AdamOptimizer(options.learning_rate).Minimize(root, g.loss, {}, g.global_step);
+  AddRandomStreamVariable(root, *noise, "dropout_random_state");
+  // After Minimize, so that Adam's slots and beta powers are initialized too.
+  g.init = GlobalVariablesInitializer(root);
+
+  Output correct_prediction =
+      ops::Equal(root, ops::ArgMax(root, g.logits, 1), ops::ArgMax(root, g.y_, 1));
+  Output correct_float = ops::Cast(root, correct_prediction, DT_FLOAT);
+  g.accuracy = ops::Mean(root.WithOpName("accuracy"), correct_float, {0});
+  g.correct = ops::Sum(root.WithOpName("correct"), correct_float, {0});
+  if (!root.ok()) return root.status();
+  return g;
+}
+
+absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
+                                   const CnnOptions& options) {
+  if (train.num_examples() == 0 || test.num_examples() == 0) {
+    return absl::InvalidArgumentError("the training and test sets must not be empty");
+  }
+  if (train.image_size() != test.image_size() || train.num_classes() != test.num_classes()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "training examples have ", train.image_size(), " values and ", train.num_classes(),
+        " classes but test examples have ", test.image_size(), " and ", test.num_classes()));
+  }
+  absl::Status status = CheckCnnOptions(options, train.image_size(), train.num_classes());
+  if (!status.ok()) return status;
+
+  Scope root = Scope::NewRootScope();
+  absl::StatusOr<CnnGraph> graph = BuildCnnGraph(root, train.num_classes(), options);
+  if (!graph.ok()) return graph.status();
+  const CnnGraph& g = *graph;
+  // The dropout's noise, fed with zeros (and keep_prob 1) when evaluating, so that evaluation
+  // neither depends on nor advances the random stream: floor(1 + 0) keeps everything.
+  const Output noise = g.dropout_noise;
+
+  SessionOptions session_options;
+  session_options.intra_op_threads = options.threads;
+  absl::StatusOr<std::unique_ptr<Session>> created = Session::Create(root, session_options);
+  if (!created.ok()) return created.status();
+  Session& session = **created;
+  status = session.Run({g.init});
+  if (!status.ok()) return status;
+
+  CnnResult result;
+  std::vector<Tensor> outputs;
+  int start = 0;
+  if (options.restore) {
+    std::error_code ec;
+    if (!std::filesystem::exists(options.checkpoint, ec)) {
+      return absl::NotFoundError(
+          absl::StrCat("cannot resume: checkpoint '", options.checkpoint, "' does not exist"));
+    }
+    status = RestoreCheckpoint(session, options.checkpoint);
+    if (!status.ok()) {
+      return absl::Status(status.code(), absl::StrCat("restoring '", options.checkpoint,
+                                                      "': ", status.message()));
+    }
+    status = session.Run({}, {g.global_step}, {}, &outputs);
+    if (!status.ok()) return status;
+    const int64_t restored = outputs[0].scalar<int64_t>();
+    if (restored < 0 || restored > (int64_t{1} << 30)) {
+      return absl::InvalidArgumentError(absl::StrCat("checkpoint '", options.checkpoint,
+                                                     "' holds a bad global_step ", restored));
+    }
+    start = static_cast<int>(restored);
+    // Skip the batches the restored steps trained on, so the data continues as it would have.
+    for (int i = 0; i < start; ++i) {
+      absl::StatusOr<Batch> skipped = train.NextBatch(options.batch_size);
+      if (!skipped.ok()) return skipped.status();
+    }
+    if (options.log != nullptr) {
+      *options.log << "restored step " << start << " from " << options.checkpoint << std::endl;
+    }
+  }
+  result.first_step = start + 1;
+  result.last_step = std::max(start, options.steps);
+
+  const Tensor train_keep = Tensor::Scalar<float>(options.keep_prob);
+  const Tensor eval_keep = Tensor::Scalar<float>(1.0f);
+  std::map<int64_t, Tensor> zero_noise;  // By batch size.
+  auto zeros_for = [&](int64_t n) -> const Tensor& {
+    auto it = zero_noise.find(n);
+    if (it == zero_noise.end()) {
+      it = zero_noise
+               .emplace(n, Tensor::Filled<float>(TensorShape({n, options.fc_units}), 0.0f))
+               .first;
+    }
+    return it->second;
+  };
+  auto save = [&](int step) -> absl::Status {
+    absl::Status s = SaveCheckpoint(session, options.checkpoint);
+    if (!s.ok()) return s;
+    if (options.log != nullptr) {
+      *options.log << "saved step " << step << " to " << options.checkpoint << std::endl;
+    }
+    return absl::OkStatus();
+  };
+
+  const auto train_start = std::chrono::steady_clock::now();
+  auto last_record_time = train_start;
+  int last_record_step = start;
+  int last_saved = start;
+  for (int step = start + 1; step <= options.steps; ++step) {
+    absl::StatusOr<Batch> batch = train.NextBatch(options.batch_size);
+    if (!batch.ok()) return batch.status();
+    const bool record = step == 1 || step % options.log_every == 0 || step == options.steps;
+    CnnProgress progress{step, 0, 0, 0};
+    if (record) {
+      status = session.Run({{g.x, batch->images},
+                            {g.y_, batch->labels},
+                            {g.keep_prob, eval_keep},
+                            {noise, zeros_for(options.batch_size)}},
+                           {g.loss, g.accuracy}, {}, &outputs);
+      if (!status.ok()) return status;
+      progress.loss = outputs[0].scalar<float>();
+      progress.train_accuracy = outputs[1].scalar<float>();
+    }
+    status = session.Run(
+        {{g.x, batch->images}, {g.y_, batch->labels}, {g.keep_prob, train_keep}}, {}, {g.train},
+        nullptr);
+    if (!status.ok()) return status;
+    if (record) {
+      const auto now = std::chrono::steady_clock::now();
+      const double seconds = std::chrono::duration<double>(now - last_record_time).count();
+      progress.images_per_second =
+          seconds > 0 ? (step - last_record_step) * static_cast<double>(options.batch_size) /
+                            seconds
+                      : 0.0;
+      last_record_time = now;
+      last_record_step = step;
+      result.progress.push_back(progress);
+      if (options.log != nullptr) {
+        *options.log << absl::StrFormat(
+                            "step %d: loss %.6f, training accuracy %.4f, %.1f images/s",
+                            step, progress.loss, progress.train_accuracy,
+                            progress.images_per_second)
+                     << std::endl;
+      }
+    }
+    if (options.save_every > 0 && step % options.save_every == 0) {
+      status = save(step);
+      if (!status.ok()) return status;
+      last_saved = step;
+    }
+  }
+  if (!options.checkpoint.empty() && last_saved < options.steps) {
+    status = save(options.steps);
+    if (!status.ok()) return status;
+  }
+  result.train_seconds = SecondsSince(train_start);
+
+  // The test set in batches: memory stays bounded whatever its size.
+  const auto eval_start = std::chrono::steady_clock::now();
+  const int64_t n = test.num_examples();
+  int64_t correct = 0;
+  for (int64_t begin = 0; begin < n; begin += options.eval_batch_size) {
+    const int64_t size = std::min<int64_t>(options.eval_batch_size, n - begin);
+    status = session.Run({{g.x, Rows(test.images(), begin, size)},
+                          {g.y_, Rows(test.labels(), begin, size)},
+                          {g.keep_prob, eval_keep},
+                          {noise, zeros_for(size)}},
+                         {g.correct}, {}, &outputs);
+    if (!status.ok()) return status;
+    correct += static_cast<int64_t>(std::lround(outputs[0].scalar<float>()));
+  }
+  result.test_correct = correct;
+  result.test_accuracy = static_cast<double>(correct) / static_cast<double>(n);
+  result.eval_seconds = SecondsSince(eval_start);
+
+  // Every variable's final value.
+  std::vector<Output> vars;
+  std::vector<std::string> names;
+  for (Node* node : root.graph()->nodes()) {
+    if (node->op() != "VariableV2") continue;
+    vars.emplace_back(node, 0);
+    names.push_back(node->name());
+  }
+  status = session.Run({}, vars, {}, &outputs);
+  if (!status.ok()) return status;
+  for (size_t i = 0; i < vars.size(); ++i) result.variables.emplace_back(names[i], outputs[i]);
+  std::sort(result.variables.begin(), result.variables.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  return result;
+}
+
+}  // namespace mnist
+}  // namespace dflow
