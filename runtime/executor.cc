@@ -80,6 +80,12 @@ absl::Status ExecutionPlan::RunLocked(absl::Span<const Tensor> feed_values,
     const int n_in = node.num_inputs();
     for (int i = 0; i < n_in; ++i) {
       TensorValue& v = slots_[step.input_slots[i]];
+      if (node.input_is_ref(i) && v.ref == nullptr) {
+        // A fed tensor replaced the variable this input must update.
+        return absl::InvalidArgumentError(absl::StrCat(
+            node.op(), " node '", node.name(), "': input ", i, " ('", node.input(i).name(),
+            "') must be a variable, but a fed tensor was given for it"));
+      }
       if (node.input_is_ref(i) || v.ref == nullptr) {
         inputs[i] = &v;
         continue;

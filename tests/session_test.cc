@@ -84,6 +84,24 @@ TEST(Session, ReadingAnUninitializedVariableNamesIt) {
   EXPECT_TRUE(absl::StrContains(st.message(), "Attempting to use uninitialized variable W")) << st;
 }
 
+TEST(Session, RefusesToUpdateAVariableWhoseValueIsFed) {
+  Scope root = Scope::NewRootScope();
+  auto w = ops::Variable(root.WithOpName("w"), {2}, DT_FLOAT);
+  auto assign = ops::Assign(root.WithOpName("assign"), w, Input({1.f, 2.f}));
+  auto step = ops::ApplyGradientDescent(root.WithOpName("step"), w, 0.5f, Input({2.f, 4.f}));
+  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(root);
+  std::vector<Tensor> out;
+  for (const Output& target : {Output(assign), Output(step)}) {
+    absl::Status st = (*s)->Run({{w, test::FloatTensor({2}, {0, 0})}}, {}, {target}, &out);
+    EXPECT_TRUE(absl::StrContains(st.message(), "must be a variable, but a fed tensor was given"))
+        << st;
+  }
+  // Reading a fed variable is fine: the feed replaces its value for this run.
+  auto read = ops::Identity(root.WithOpName("read"), w);
+  ASSERT_TRUE((*s)->Run({{w, test::FloatTensor({2}, {7, 8})}}, {read}, {}, &out).ok());
+  test::ExpectTensorNear(out[0], {2}, {7, 8});
+}
+
 TEST(Session, RejectsAFeedOfTheWrongDtypeOrShape) {
   Scope root = Scope::NewRootScope();
   auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, 3}));

@@ -190,7 +190,9 @@ TEST_F(FrozenMnist, HpdcjMlpTrainsWithTensorFlowsOwnGradientOps) {
   ASSERT_TRUE(s->Run({}, {}, {"init"}, &out).ok());
   ASSERT_TRUE(s->Run({{"X", held_x}, {"y", held_y}}, {"eval/Mean"}, {}, &out).ok());
   const float before = out[0].scalar<float>();
-  for (int epoch = 0; epoch < 3; ++epoch) {
+  // Its RandomUniform initializers have no seed, so each run starts elsewhere: 5 epochs reach
+  // about 0.86 from any start, comfortably above the bound.
+  for (int epoch = 0; epoch < 5; ++epoch) {
     for (int64_t start = 0; start < 5000; start += 50) {
       auto [x, y] = rows(start, 50);
       absl::Status st = s->Run({{"X", x}, {"y", y}}, {}, {"train/GradientDescent"}, &out);
@@ -199,7 +201,7 @@ TEST_F(FrozenMnist, HpdcjMlpTrainsWithTensorFlowsOwnGradientOps) {
   }
   ASSERT_TRUE(s->Run({{"X", held_x}, {"y", held_y}}, std::vector<std::string>{"eval/Mean", "loss/loss"}, {}, &out).ok());
   EXPECT_LT(before, 0.3f);
-  EXPECT_GT(out[0].scalar<float>(), 0.8f) << "accuracy after 3 epochs (before: " << before << ")";
+  EXPECT_GT(out[0].scalar<float>(), 0.8f) << "accuracy after 5 epochs (before: " << before << ")";
 }
 
 }  // namespace
