@@ -1,0 +1,105 @@
+// Runs steady-state dflow steps on random data, for profilers (no data set to load):
+//
+//   profile_step [tutorial|batch1|mlp|add_chain|tutorial_reference|batch1_reference] [steps]
+//
+// The *_reference modes run the hand-written SoftmaxReference step instead, for comparison.
+//
+//   valgrind --tool=callgrind --toggle-collect='*SteadyStateSteps*'
+//       bazel-out/k8-opt/bin/bench/profile_step tutorial 100
+//   perf record -g bazel-out/k8-opt/bin/bench/profile_step tutorial 5000
+//
+// One step runs first (building the plan, the kernels' oneDNN primitives and oneDNN's JIT code),
+// then SteadyStateSteps() runs the others, so that profilers can look at those alone.
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bench/models.h"
+
+namespace dflow {
+namespace bench {
+namespace {
+
+void CheckOk(const absl::Status& s, const char* what) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s: %s\n", what, std::string(s.message()).c_str());
+    std::exit(1);
+  }
+}
+
+template <typename T>
+T ValueOrDie(absl::StatusOr<T> v, const char* what) {
+  CheckOk(v.status(), what);
+  return std::move(*v);
+}
+
+// Random images in [0, 1) and one-hot labels.
+mnist::Batch RandomBatch(int batch, int features, int classes) {
+  std::mt19937_64 rng(7);
+  mnist::Batch b;
+  b.images = Tensor(DT_FLOAT, TensorShape({batch, features}));
+  for (float& v : b.images.flat<float>()) v = static_cast<float>(rng() >> 40) * 0x1p-24f;
+  b.labels = Tensor::Filled<float>(TensorShape({batch, classes}), 0.0f);
+  for (int i = 0; i < batch; ++i) b.labels.flat<float>()[i * classes + rng() % classes] = 1.0f;
+  return b;
+}
+
+// Runs step() `steps` times (a function of its own for callgrind's --toggle-collect).
+__attribute__((noinline)) void SteadyStateSteps(const std::function<void()>& step, int steps) {
+  for (int s = 0; s < steps; ++s) step();
+}
+
+int Main(int argc, char** argv) {
+  const std::string what = argc > 1 ? argv[1] : "tutorial";
+  const int steps = argc > 2 ? std::atoi(argv[2]) : 1000;
+  std::unique_ptr<DflowModel> model;
+  std::unique_ptr<SoftmaxReference> reference;
+  mnist::Batch batch;
+  int batch_size = 0;
+  if (what == "tutorial_reference" || what == "batch1_reference") {
+    batch_size = what == "tutorial_reference" ? 100 : 1;
+    reference = std::make_unique<SoftmaxReference>(batch_size);
+    batch = RandomBatch(batch_size, mnist::kImageSize, mnist::kNumClasses);
+  } else if (what == "tutorial" || what == "batch1") {
+    model = ValueOrDie(BuildDflowSoftmax({}), "tutorial graph");
+    batch = RandomBatch(what == "tutorial" ? 100 : 1, mnist::kImageSize, mnist::kNumClasses);
+  } else if (what == "mlp") {
+    model = ValueOrDie(BuildDflowMlp(InitialMlpWeights(1), {}), "MLP graph");
+    batch = RandomBatch(kMlpBatch, kMlpLayers[0], kMlpLayers[3]);
+  } else if (what == "add_chain") {
+    model = ValueOrDie(BuildDflowChain(ChainOp::kAdd, 100, {}), "chain");
+  } else {
+    std::fprintf(stderr,
+                 "usage: profile_step [tutorial|batch1|mlp|add_chain|tutorial_reference|"
+                 "batch1_reference] [steps]\n");
+    return 2;
+  }
+  std::function<void()> step;
+  const Tensor x = Tensor::Scalar<float>(1.0f);
+  std::vector<Tensor> out;
+  if (reference != nullptr) {
+    step = [&] {
+      reference->Step(static_cast<const float*>(batch.images.data()),
+                      static_cast<const float*>(batch.labels.data()), batch_size, 0.5f);
+    };
+  } else if (what == "add_chain") {
+    step = [&] { CheckOk(model->session->Run({{model->x, x}}, {model->loss}, {}, &out), "chain"); };
+  } else {
+    step = [&] { CheckOk(model->TrainStep(batch), "step"); };
+  }
+  step();
+  SteadyStateSteps(step, steps);
+  std::printf("%s: %d steps done\n", what.c_str(), steps);
+  return 0;
+}
+
+}  // namespace
+}  // namespace bench
+}  // namespace dflow
+
+int main(int argc, char** argv) { return dflow::bench::Main(argc, argv); }
