@@ -51,6 +51,12 @@ class Output {
   int index_ = 0;
 };
 
+// Output `index` of `node`, for code that holds the node const (gradient functions, passes):
+// Outputs name nodes by pointer, and reading a node's outputs never changes it.
+inline Output OutputOf(const Node& node, int index) {
+  return Output(const_cast<Node*>(&node), index);
+}
+
 // Everything needed to add a node; ops/NodeBuilder fills it from the op's schema.
 struct NodeSpec {
   std::string name;

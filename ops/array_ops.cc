@@ -291,9 +291,6 @@ absl::Status ExpandDimsShape(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
-// The node's output `i` as a graph handle (gradient functions receive a const Node).
-Output NodeOutput(const Node& node, int i) { return Output(const_cast<Node*>(&node), i); }
-
 // A 1-D int32 constant.
 Output IntVector(const Scope& scope, const std::vector<int32_t>& v) {
   return ops::Const(scope, *Tensor::FromVector<int32_t>(

@@ -507,7 +507,7 @@ absl::Status MaxPoolGradFn(const Scope& scope, const Node& node,
   if (g.node() == nullptr) return absl::OkStatus();
   PoolNodeAttrs a = PoolNodeAttrsOf(node);
   (*grad_inputs)[0] =
-      ops::MaxPoolGrad(scope, node.input(0), Output(const_cast<Node*>(&node), 0), g, a.ksize,
+      ops::MaxPoolGrad(scope, node.input(0), OutputOf(node, 0), g, a.ksize,
                        a.strides, a.padding, a.attrs);
   return scope.status();
 }

@@ -93,11 +93,11 @@ absl::Status AddSymbolicGradients(const Scope& scope, absl::Span<const Output> y
     std::vector<Output> out_grads(node.num_outputs());
     bool any = false;
     for (int i = 0; i < node.num_outputs(); ++i) {
-      auto it = contributions.find(Output(const_cast<Node*>(&node), i));
+      auto it = contributions.find(OutputOf(node, i));
       if (it == contributions.end()) continue;
       out_grads[i] = SumContributions(grad_scope, it->second);
       any = true;
-      Output self(const_cast<Node*>(&node), i);
+      const Output self = OutputOf(node, i);
       if (wanted.contains(self)) x_grads[self] = out_grads[i];
     }
     if (!any || !grad_scope.ok()) continue;

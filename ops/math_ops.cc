@@ -19,9 +19,6 @@ namespace dflow {
 namespace {
 
 
-// The node's output `i` as a graph handle (gradient functions receive a const Node).
-Output NodeOutput(const Node& node, int i) { return Output(const_cast<Node*>(&node), i); }
-
 bool AnyNull(absl::Span<const Output> outputs) {
   for (const Output& o : outputs) {
     if (o.node() == nullptr) return true;
@@ -281,7 +278,7 @@ absl::Status MaximumGrad(const Scope& scope, const Node& node, absl::Span<const 
   grad_inputs->assign(2, Output());
   if (AnyNull(grads)) return absl::OkStatus();
   const Output x = node.input(0), y = node.input(1), g = grads[0];
-  const Output z = NodeOutput(node, 0);
+  const Output z = OutputOf(node, 0);
   Output x_mask = ops::Cast(scope, ops::Equal(scope, z, x), x.type());
   Output gx = ops::Mul(scope, g, x_mask);  // Broadcast shape.
   Output gy = ops::Sub(scope, g, gx);
@@ -296,7 +293,7 @@ absl::Status UnaryGrad(const Scope& scope, const Node& node, absl::Span<const Ou
                        std::vector<Output>* grad_inputs, DxFn dx) {
   grad_inputs->assign(1, Output());
   if (AnyNull(grads)) return absl::OkStatus();
-  (*grad_inputs)[0] = dx(node.input(0), NodeOutput(node, 0), grads[0]);
+  (*grad_inputs)[0] = dx(node.input(0), OutputOf(node, 0), grads[0]);
   return scope.status();
 }
 
@@ -349,7 +346,7 @@ Output BroadcastReductionGrad(const Scope& scope, const Node& node, const Output
   if (divide_by_count) {
     // count = |x| / |y|, from the run-time shapes.
     Output x_size = ops::Prod(scope, ops::Shape(scope, x), 0);
-    Output y_size = ops::Prod(scope, ops::Shape(scope, NodeOutput(node, 0)), 0);
+    Output y_size = ops::Prod(scope, ops::Shape(scope, OutputOf(node, 0)), 0);
     Output count = ops::RealDiv(scope, ops::Cast(scope, x_size, x.type()),
                                 ops::Cast(scope, y_size, x.type()));
     grad = ops::RealDiv(scope, grad, count);

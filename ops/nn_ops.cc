@@ -122,8 +122,6 @@ absl::Status SparseXentShape(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
-Output NodeOutput(const Node& node, int i) { return Output(const_cast<Node*>(&node), i); }
-
 // (g - sum(g * y, -1, keepdims)) * y: the vector-Jacobian product of y = softmax(x).
 Output SoftmaxBackward(const Scope& scope, const Output& g, const Output& y) {
   Output dot = ops::Sum(scope, ops::Mul(scope, g, y), -1, ops::Sum::KeepDims(true));
@@ -135,7 +133,7 @@ absl::Status SoftmaxGrad(const Scope& scope, const Node& node,
                          std::vector<Output>* grad_inputs) {
   grad_inputs->assign(1, Output());
   if (grad_outputs[0].node() == nullptr) return absl::OkStatus();
-  (*grad_inputs)[0] = SoftmaxBackward(scope, grad_outputs[0], NodeOutput(node, 0));
+  (*grad_inputs)[0] = SoftmaxBackward(scope, grad_outputs[0], OutputOf(node, 0));
   return scope.status();
 }
 
@@ -198,7 +196,7 @@ absl::Status XentGrad(const Scope& scope, const Node& node,
   const Output& g_backprop = grad_outputs.size() > 1 ? grad_outputs[1] : Output();
   Output grad;
   if (g_loss.node() != nullptr) {
-    grad = ops::Mul(scope, ops::ExpandDims(scope, g_loss, -1), NodeOutput(node, 1));
+    grad = ops::Mul(scope, ops::ExpandDims(scope, g_loss, -1), OutputOf(node, 1));
   }
   if (g_backprop.node() != nullptr) {
     Output term = SoftmaxBackward(scope, g_backprop, ops::Softmax(scope, node.input(0)));

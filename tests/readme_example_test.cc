@@ -18,11 +18,12 @@ TEST(ReadmeExample, BuildsTheTutorialForwardGraphAndRunsIt) {
   ops::Assign(root, b, ops::Const(root, 0.f, {10}));
   auto y = ops::Softmax(root.WithOpName("y"), ops::Add(root, ops::MatMul(root, x, W), b));
   auto session = Session::Create(root);
-  (*session)->Run({GlobalVariablesInitializer(root)});
+  absl::Status status = (*session)->Run({GlobalVariablesInitializer(root)});
   std::vector<Tensor> out;
-  (*session)->Run({{x, images}}, {y}, {}, &out);
+  status = (*session)->Run({{x, images}}, {y}, {}, &out);
   // --- end ---
   ASSERT_TRUE(root.ok()) << root.status();
+  ASSERT_TRUE(status.ok()) << status;
   ASSERT_EQ(out.size(), 1u);
   // Zero weights: every class gets probability 1/10.
   std::vector<float> expected(30, 0.1f);
