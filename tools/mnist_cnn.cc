@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "absl/strings/str_format.h"
 #include "tools/mnist_cnn_lib.h"
 #include "tools/mnist_data.h"
+#include "tools/tool_flags.h"
 
 ABSL_FLAG(std::string, data_dir, "",
           "Folder with the four MNIST files (gzipped or not). Default: $MNIST_DIR.");
@@ -79,37 +81,16 @@ constexpr char kUsage[] =
     "\n"
     "Exit status: 0 on success, 1 on any error (the message names its cause).\n";
 
-int Fail(const absl::Status& status) {
-  std::cerr << "mnist_cnn: error: " << status.message() << std::endl;
-  return 1;
-}
-
-int Fail(const std::string& message) { return Fail(absl::InvalidArgumentError(message)); }
-
-bool IsHelpFlag(const char* arg) {
-  for (const char* help : {"--help", "-help", "-h", "--helpfull", "-helpfull", "--helpshort"}) {
-    if (std::strcmp(arg, help) == 0) return true;
-  }
-  return false;
-}
+int Fail(const absl::Status& status) { return dflow::ToolFail("mnist_cnn", status.message()); }
+int Fail(const std::string& message) { return dflow::ToolFail("mnist_cnn", message); }
 
 }  // namespace
 
 namespace mnist = dflow::mnist;
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--") == 0) break;
-    if (IsHelpFlag(argv[i])) {
-      std::cout << kUsage;
-      return 0;
-    }
-  }
-  absl::SetProgramUsageMessage(kUsage);
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  if (positional.size() > 1) {
-    return Fail(absl::StrCat("unexpected argument '", positional[1],
-                             "' (flags are written --name=value; see --help)"));
+  if (std::optional<int> exit_code = dflow::ParseToolFlags(argc, argv, "mnist_cnn", kUsage)) {
+    return *exit_code;
   }
 
   mnist::CnnOptions options;

@@ -1,0 +1,39 @@
+#include "tools/tool_flags.h"
+
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+
+namespace dflow {
+
+std::optional<int> ParseToolFlags(int argc, char** argv, absl::string_view program,
+                                  const char* usage) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) break;
+    for (const char* help : {"--help", "-help", "-h", "--helpfull", "-helpfull", "--helpshort"}) {
+      if (std::strcmp(argv[i], help) == 0) {
+        std::cout << usage;
+        return 0;
+      }
+    }
+  }
+  absl::SetProgramUsageMessage(usage);
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    return ToolFail(program, absl::StrCat("unexpected argument '", positional[1],
+                                          "' (flags are written --name=value; see --help)"));
+  }
+  return std::nullopt;
+}
+
+int ToolFail(absl::string_view program, absl::string_view message) {
+  std::cerr << program << ": error: " << message << std::endl;
+  return 1;
+}
+
+}  // namespace dflow

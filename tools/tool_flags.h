@@ -1,0 +1,23 @@
+// Command-line handling shared by dflow's absl-flags tools (mnist_softmax, mnist_cnn).
+#ifndef DFLOW_TOOLS_TOOL_FLAGS_H_
+#define DFLOW_TOOLS_TOOL_FLAGS_H_
+
+#include <optional>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace dflow {
+
+// Prints `usage` for --help (and absl's help spellings), parses the absl flags, and rejects
+// positional arguments. Returns the exit status to stop with (0 after help, 1 after an error
+// it printed), or nullopt to go on.
+std::optional<int> ParseToolFlags(int argc, char** argv, absl::string_view program,
+                                  const char* usage);
+
+// Prints "<program>: error: <message>" on stderr and returns exit status 1.
+int ToolFail(absl::string_view program, absl::string_view message);
+
+}  // namespace dflow
+
+#endif  // DFLOW_TOOLS_TOOL_FLAGS_H_
