@@ -292,44 +292,8 @@ Command RunTool(const std::string& args, bool unset_mnist_dir = false) {
   return test::RunBinary("tools/mnist_cnn", args, unset_mnist_dir ? "env -u MNIST_DIR " : "");
 }
 
-void PutBigEndian32(std::string* out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
-}
 
-void WriteGzip(const std::string& path, const std::string& bytes) {
-  gzFile file = gzopen(path.c_str(), "wb1");
-  ASSERT_NE(file, nullptr) << path;
-  ASSERT_EQ(gzwrite(file, bytes.data(), bytes.size()), static_cast<int>(bytes.size()));
-  ASSERT_EQ(gzclose(file), Z_OK);
-}
 
-// An MNIST-shaped folder of easy "digits": class c lights rows 2c..2c+2 of the 28x28 image.
-// 5,200 training images (5,000 go to validation) and 100 test images.
-std::string WriteEasyMnist(const std::string& name) {
-  std::string dir = test::TempDir(name);
-  std::mt19937_64 rng(3);
-  for (auto [prefix, count] : {std::pair<std::string, int>{"train", 5200}, {"t10k", 100}}) {
-    std::string images, labels;
-    PutBigEndian32(&images, kImagesMagic);
-    PutBigEndian32(&images, count);
-    PutBigEndian32(&images, 28);
-    PutBigEndian32(&images, 28);
-    PutBigEndian32(&labels, kLabelsMagic);
-    PutBigEndian32(&labels, count);
-    for (int i = 0; i < count; ++i) {
-      const int label = static_cast<int>(rng() % 10);
-      labels.push_back(static_cast<char>(label));
-      for (int p = 0; p < 784; ++p) {
-        const int row = p / 28;
-        const bool lit = row >= 2 * label && row < 2 * label + 3;
-        images.push_back(static_cast<char>(lit ? 155 + rng() % 100 : rng() % 60));
-      }
-    }
-    WriteGzip(dir + "/" + prefix + "-images-idx3-ubyte.gz", images);
-    WriteGzip(dir + "/" + prefix + "-labels-idx1-ubyte.gz", labels);
-  }
-  return dir;
-}
 
 TEST(MnistCnnTool, HelpDescribesTheFlags) {
   Command run = RunTool("--help");
@@ -342,7 +306,7 @@ TEST(MnistCnnTool, HelpDescribesTheFlags) {
 }
 
 TEST(MnistCnnTool, TrainsSavesAndResumesOnAnMnistShapedFolder) {
-  const std::string dir = WriteEasyMnist("mnist_cnn_easy");
+  const std::string dir = test::WriteEasyMnist("mnist_cnn_easy", 5200, 100);
   const std::string ckpt = test::TempDir("mnist_cnn_tool_ckpt") + "/model.ckpt";
   const std::string common =
       absl::StrCat("--data_dir=", dir, " --batch_size=10 --log_every=10 --learning_rate=1e-3 ",
@@ -368,7 +332,7 @@ TEST(MnistCnnTool, TrainsSavesAndResumesOnAnMnistShapedFolder) {
 }
 
 TEST(MnistCnnTool, BadInputGivesOneMessageAndExitCode1) {
-  const std::string good = WriteEasyMnist("mnist_cnn_bad_input");
+  const std::string good = test::WriteEasyMnist("mnist_cnn_bad_input", 5200, 100);
   const std::string missing = test::TempDir("mnist_cnn_missing");
   struct Case {
     std::string args;

@@ -1,5 +1,6 @@
 // Tests of the MNIST reader against IDX files the tests write byte by byte (plain and gzipped),
 // and, when MNIST_DIR is set, against the published facts about the real files.
+#include "tests/test_util.h"
 #include "tools/mnist_data.h"
 
 #include <zlib.h>
@@ -33,28 +34,22 @@ std::string TempDir(const std::string& name) {
   return dir.string();
 }
 
-void PutBigEndian32(std::string* out, uint32_t v) {
-  out->push_back(static_cast<char>(v >> 24));
-  out->push_back(static_cast<char>((v >> 16) & 0xff));
-  out->push_back(static_cast<char>((v >> 8) & 0xff));
-  out->push_back(static_cast<char>(v & 0xff));
-}
 
 std::string ImagesFile(uint32_t count, uint32_t rows, uint32_t cols,
                        const std::vector<uint8_t>& pixels, uint32_t magic = 2051) {
   std::string out;
-  PutBigEndian32(&out, magic);
-  PutBigEndian32(&out, count);
-  PutBigEndian32(&out, rows);
-  PutBigEndian32(&out, cols);
+  test::PutBigEndian32(&out, magic);
+  test::PutBigEndian32(&out, count);
+  test::PutBigEndian32(&out, rows);
+  test::PutBigEndian32(&out, cols);
   out.append(pixels.begin(), pixels.end());
   return out;
 }
 
 std::string LabelsFile(uint32_t count, const std::vector<uint8_t>& labels, uint32_t magic = 2049) {
   std::string out;
-  PutBigEndian32(&out, magic);
-  PutBigEndian32(&out, count);
+  test::PutBigEndian32(&out, magic);
+  test::PutBigEndian32(&out, count);
   out.append(labels.begin(), labels.end());
   return out;
 }
@@ -65,12 +60,6 @@ void WritePlain(const std::string& path, const std::string& bytes) {
   ASSERT_TRUE(out.good()) << path;
 }
 
-void WriteGzip(const std::string& path, const std::string& bytes) {
-  gzFile file = gzopen(path.c_str(), "wb");
-  ASSERT_NE(file, nullptr) << path;
-  ASSERT_EQ(gzwrite(file, bytes.data(), bytes.size()), static_cast<int>(bytes.size()));
-  ASSERT_EQ(gzclose(file), Z_OK);
-}
 
 std::string ReadRaw(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -95,9 +84,9 @@ std::string WriteSmallMnist(const std::string& name, int train, int test) {
   std::vector<uint8_t> train_labels, test_labels;
   for (int i = 0; i < train; ++i) train_labels.push_back(i % 10);
   for (int i = 0; i < test; ++i) test_labels.push_back((i + 3) % 10);
-  WriteGzip(dir + "/train-images-idx3-ubyte.gz",
+  test::WriteGzipFile(dir + "/train-images-idx3-ubyte.gz",
             ImagesFile(train, 28, 28, SyntheticPixels(train, 784)));
-  WriteGzip(dir + "/train-labels-idx1-ubyte.gz", LabelsFile(train, train_labels));
+  test::WriteGzipFile(dir + "/train-labels-idx1-ubyte.gz", LabelsFile(train, train_labels));
   std::vector<uint8_t> test_pixels = SyntheticPixels(test + 100, 784);
   test_pixels.erase(test_pixels.begin(), test_pixels.begin() + 100 * 784);  // images 100..
   WritePlain(dir + "/t10k-images-idx3-ubyte", ImagesFile(test, 28, 28, test_pixels));
@@ -110,9 +99,9 @@ TEST(MnistIdx, ReadsPlainAndGzippedImagesAlike) {
   const std::vector<uint8_t> pixels = {0, 1, 2, 3, 4, 5, 250, 251, 252, 253, 254, 255};
   const std::string bytes = ImagesFile(2, 2, 3, pixels);
   WritePlain(dir + "/plain", bytes);
-  WriteGzip(dir + "/zipped", bytes);
+  test::WriteGzipFile(dir + "/zipped", bytes);
   // Gzip is told by content, not by name.
-  WriteGzip(dir + "/zipped_without_suffix.idx", bytes);
+  test::WriteGzipFile(dir + "/zipped_without_suffix.idx", bytes);
   ASSERT_NE(ReadRaw(dir + "/zipped"), bytes);  // really compressed
   for (const char* name : {"/plain", "/zipped", "/zipped_without_suffix.idx"}) {
     absl::StatusOr<IdxImages> images = ReadIdxImages(dir + name);
@@ -128,7 +117,7 @@ TEST(MnistIdx, ReadsPlainAndGzippedLabels) {
   std::string dir = TempDir("labels");
   const std::vector<uint8_t> labels = {7, 2, 1, 0, 4, 9};
   WritePlain(dir + "/plain", LabelsFile(6, labels));
-  WriteGzip(dir + "/zipped.gz", LabelsFile(6, labels));
+  test::WriteGzipFile(dir + "/zipped.gz", LabelsFile(6, labels));
   for (const char* name : {"/plain", "/zipped.gz"}) {
     absl::StatusOr<std::vector<uint8_t>> read = ReadIdxLabels(dir + name);
     ASSERT_TRUE(read.ok()) << name << ": " << read.status();
@@ -172,7 +161,7 @@ TEST(MnistIdx, TruncatedFilesAreReported) {
   // Header announces 3 images of 2x2, only 2.5 images follow.
   std::string short_images = ImagesFile(3, 2, 2, std::vector<uint8_t>(10, 1));
   WritePlain(dir + "/short_images", short_images);
-  WriteGzip(dir + "/short_images.gz", short_images);
+  test::WriteGzipFile(dir + "/short_images.gz", short_images);
   WritePlain(dir + "/short_labels", LabelsFile(5, {1, 2, 3}));
   WritePlain(dir + "/half_header", ImagesFile(3, 2, 2, {}).substr(0, 10));
   WritePlain(dir + "/empty", "");
@@ -190,7 +179,7 @@ TEST(MnistIdx, TruncatedFilesAreReported) {
 
 TEST(MnistIdx, TruncatedGzipStreamIsReported) {
   std::string dir = TempDir("truncated_gzip");
-  WriteGzip(dir + "/full.gz", ImagesFile(50, 28, 28, SyntheticPixels(50, 784)));
+  test::WriteGzipFile(dir + "/full.gz", ImagesFile(50, 28, 28, SyntheticPixels(50, 784)));
   std::string compressed = ReadRaw(dir + "/full.gz");
   ASSERT_GT(compressed.size(), 100u);
   WritePlain(dir + "/cut.gz", compressed.substr(0, compressed.size() / 2));

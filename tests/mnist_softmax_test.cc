@@ -208,44 +208,8 @@ Command RunTool(const std::string& args, bool unset_mnist_dir = false) {
 
 std::string TempDir(const std::string& name) { return test::TempDir("mnist_softmax_test_" + name); }
 
-void PutBigEndian32(std::string* out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
-}
 
-void WriteGzip(const std::string& path, const std::string& bytes) {
-  gzFile file = gzopen(path.c_str(), "wb1");
-  ASSERT_NE(file, nullptr) << path;
-  ASSERT_EQ(gzwrite(file, bytes.data(), bytes.size()), static_cast<int>(bytes.size()));
-  ASSERT_EQ(gzclose(file), Z_OK);
-}
 
-// An MNIST-shaped folder of easy "digits": class c lights rows 2c..2c+2 of the 28x28 image.
-// 5,100 training images (the tool keeps 5,000 for validation) and 200 test images.
-std::string WriteEasyMnist(const std::string& name) {
-  std::string dir = TempDir(name);
-  std::mt19937_64 rng(3);
-  for (auto [prefix, count] : {std::pair<std::string, int>{"train", 5100}, {"t10k", 200}}) {
-    std::string images, labels;
-    PutBigEndian32(&images, 2051);
-    PutBigEndian32(&images, count);
-    PutBigEndian32(&images, 28);
-    PutBigEndian32(&images, 28);
-    PutBigEndian32(&labels, 2049);
-    PutBigEndian32(&labels, count);
-    for (int i = 0; i < count; ++i) {
-      const int label = static_cast<int>(rng() % 10);
-      labels.push_back(static_cast<char>(label));
-      for (int p = 0; p < 784; ++p) {
-        const int row = p / 28;
-        const bool lit = row >= 2 * label && row < 2 * label + 3;
-        images.push_back(static_cast<char>(lit ? 155 + rng() % 100 : rng() % 60));
-      }
-    }
-    WriteGzip(dir + "/" + prefix + "-images-idx3-ubyte.gz", images);
-    WriteGzip(dir + "/" + prefix + "-labels-idx1-ubyte.gz", labels);
-  }
-  return dir;
-}
 
 TEST(MnistSoftmaxTool, HelpDescribesTheFlags) {
   Command run = RunTool("--help");
@@ -258,7 +222,7 @@ TEST(MnistSoftmaxTool, HelpDescribesTheFlags) {
 }
 
 TEST(MnistSoftmaxTool, TrainsOnAnMnistShapedFolder) {
-  std::string dir = WriteEasyMnist("easy");
+  std::string dir = test::WriteEasyMnist("easy", 5100, 200);
   Command run = RunTool(absl::StrCat("--data_dir=", dir, " --steps=200"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_THAT(run.output, HasSubstr("loaded 100 training, 5000 validation and 200 test images"));
@@ -274,9 +238,9 @@ TEST(MnistSoftmaxTool, TrainsOnAnMnistShapedFolder) {
 }
 
 TEST(MnistSoftmaxTool, BadInputGivesOneMessageAndExitCode1) {
-  std::string good = WriteEasyMnist("bad_input");
+  std::string good = test::WriteEasyMnist("bad_input", 5100, 200);
   std::string missing = TempDir("missing_files");
-  std::string corrupt = WriteEasyMnist("corrupt");
+  std::string corrupt = test::WriteEasyMnist("corrupt", 5100, 200);
   std::filesystem::resize_file(corrupt + "/t10k-images-idx3-ubyte.gz", 1000);
   struct Case {
     std::string args;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "gtest/gtest.h"
+#include "zlib.h"
 #include "runtime/session.h"
 
 namespace dflow {
@@ -85,6 +86,44 @@ std::string TempDir(const std::string& name) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
+}
+
+void PutBigEndian32(std::string* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+}
+
+void WriteGzipFile(const std::string& path, const std::string& bytes) {
+  gzFile file = gzopen(path.c_str(), "wb1");
+  ASSERT_NE(file, nullptr) << path;
+  ASSERT_EQ(gzwrite(file, bytes.data(), bytes.size()), static_cast<int>(bytes.size()));
+  ASSERT_EQ(gzclose(file), Z_OK);
+}
+
+std::string WriteEasyMnist(const std::string& name, int train_count, int test_count) {
+  std::string dir = TempDir(name);
+  std::mt19937_64 rng(3);
+  for (auto [prefix, count] : {std::pair<std::string, int>{"train", train_count},
+                               {"t10k", test_count}}) {
+    std::string images, labels;
+    PutBigEndian32(&images, 2051);  // IDX image magic
+    PutBigEndian32(&images, count);
+    PutBigEndian32(&images, 28);
+    PutBigEndian32(&images, 28);
+    PutBigEndian32(&labels, 2049);  // IDX label magic
+    PutBigEndian32(&labels, count);
+    for (int i = 0; i < count; ++i) {
+      const int label = static_cast<int>(rng() % 10);
+      labels.push_back(static_cast<char>(label));
+      for (int p = 0; p < 784; ++p) {
+        const int row = p / 28;
+        const bool lit = row >= 2 * label && row < 2 * label + 3;
+        images.push_back(static_cast<char>(lit ? 155 + rng() % 100 : rng() % 60));
+      }
+    }
+    WriteGzipFile(dir + "/" + prefix + "-images-idx3-ubyte.gz", images);
+    WriteGzipFile(dir + "/" + prefix + "-labels-idx1-ubyte.gz", labels);
+  }
+  return dir;
 }
 
 std::string SharedDir() {

@@ -45,6 +45,14 @@ CommandResult RunBinary(const std::string& runfiles_path, const std::string& arg
 // A fresh empty folder under TEST_TMPDIR.
 std::string TempDir(const std::string& name);
 
+// Appends v as 4 big-endian bytes (IDX headers).
+void PutBigEndian32(std::string* out, uint32_t v);
+// Writes `bytes` gzip-compressed to `path`; fails the test on an I/O error.
+void WriteGzipFile(const std::string& path, const std::string& bytes);
+// A fresh MNIST-shaped folder of easy "digits" (class c lights rows 2c..2c+2 of the 28x28
+// image, with noise), as the four official gzipped IDX files; returns its path.
+std::string WriteEasyMnist(const std::string& name, int train_count, int test_count);
+
 // The ../shared folder (DFLOW_SHARED_DIR), or "" when it is absent.
 std::string SharedDir();
 
