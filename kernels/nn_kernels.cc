@@ -18,6 +18,7 @@
 #include "graph/attr_value_util.h"
 #include "graph/tensor.h"
 #include "kernels/dnnl_util.h"
+#include "kernels/loops.h"
 #include "kernels/op_kernel.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
@@ -197,46 +198,9 @@ class BiasAddGradOp : public OpKernel {
     const int64_t c = g.dim_size(g.dims() - 1);
     Tensor* out = ctx->allocate_output(0, TensorShape({c}));
     if (c == 0) return absl::OkStatus();
-    const int64_t outer = g.NumElements() / c;
-    if (outer == 0) {  // A sum over nothing.
-      for (float& v : out->flat<float>()) v = 0.0f;
-      return absl::OkStatus();
-    }
-    if (outer == 1) {  // Nothing to reduce; oneDNN's reduction needs a reduced axis.
-      std::memcpy(out->data(), g.data(), g.TotalBytes());
-      return absl::OkStatus();
-    }
-    try {
-      absl::MutexLock lock(&mu_);
-      Entry* e = cache_.Get({outer, c}, [&] {
-        auto entry = std::make_unique<Entry>();
-        memory::desc src_md = Desc2D(outer, c);
-        memory::desc dst_md = Desc2D(1, c);
-        dnnl::reduction::primitive_desc pd(
-            dnnl::reduction::desc(dnnl::algorithm::reduction_sum, src_md, dst_md, 0.0f, 0.0f),
-            ctx->engine());
-        entry->prim = dnnl::reduction(pd);
-        entry->src = memory(src_md, ctx->engine(), nullptr);
-        entry->dst = memory(dst_md, ctx->engine(), nullptr);
-        return entry;
-      });
-      e->src.set_data_handle(Handle(g));
-      e->dst.set_data_handle(out->data());
-      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
-      ctx->stream().wait();
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
+    SumOverRows(g.flat<float>().data(), g.NumElements() / c, c, out->flat<float>().data());
     return absl::OkStatus();
   }
-
- private:
-  struct Entry {
-    dnnl::reduction prim;
-    memory src, dst;
-  };
-  absl::Mutex mu_;
-  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
 };
 
 // ---------------------------------------------------------------------------------------------
