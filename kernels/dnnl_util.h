@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 
 #include "graph/tensor.h"
 #include "oneapi/dnnl/dnnl.hpp"
@@ -57,6 +58,43 @@ class ShapeCache {
  private:
   static constexpr size_t kMaxEntries = 32;
   std::map<std::vector<int64_t>, std::unique_ptr<Entry>> entries_;
+};
+
+// A primitive that reads one source and writes one destination of the same descriptor
+// (eltwise, softmax, logsoftmax), built once per shape key. Thread-safe.
+class SrcDstPrimitive {
+ public:
+  // Runs src -> dst through the primitive `make(md, engine)` returns, waiting for it to finish.
+  template <typename Make>
+  absl::Status Run(const std::vector<int64_t>& key, const dnnl::memory::desc& md,
+                   const void* src, void* dst, const dnnl::engine& engine, dnnl::stream& stream,
+                   Make make) {
+    try {
+      absl::MutexLock lock(&mu_);
+      Entry* e = cache_.Get(key, [&] {
+        auto entry = std::make_unique<Entry>();
+        entry->prim = make(md, engine);
+        entry->src = dnnl::memory(md, engine, nullptr);
+        entry->dst = dnnl::memory(md, engine, nullptr);
+        return entry;
+      });
+      e->src.set_data_handle(const_cast<void*>(src));
+      e->dst.set_data_handle(dst);
+      e->prim.execute(stream, {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
+      stream.wait();
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::primitive prim;
+    dnnl::memory src, dst;
+  };
+  absl::Mutex mu_;
+  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace dflow

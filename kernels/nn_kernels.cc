@@ -77,36 +77,17 @@ class SoftmaxOp : public OpKernel {
     if (x.NumElements() == 0) return absl::OkStatus();
     const int64_t c = x.dim_size(x.dims() - 1);
     const int64_t outer = x.NumElements() / c;
-    try {
-      absl::MutexLock lock(&mu_);
-      Entry* e = cache_.Get({outer, c}, [&] {
-        auto entry = std::make_unique<Entry>();
-        memory::desc md = Desc2D(outer, c);
-        dnnl::softmax_forward::primitive_desc pd(
-            dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, md, 1),
-            ctx->engine());
-        entry->prim = dnnl::softmax_forward(pd);
-        entry->src = memory(md, ctx->engine(), nullptr);
-        entry->dst = memory(md, ctx->engine(), nullptr);
-        return entry;
-      });
-      e->src.set_data_handle(Handle(x));
-      e->dst.set_data_handle(y->data());
-      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
-      ctx->stream().wait();
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
-    return absl::OkStatus();
+    return softmax_.Run({outer, c}, Desc2D(outer, c), x.data(), y->data(), ctx->engine(),
+                        ctx->stream(), [](const memory::desc& md, const dnnl::engine& engine) {
+                          return dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(
+                              dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference,
+                                                          md, 1),
+                              engine));
+                        });
   }
 
  private:
-  struct Entry {
-    dnnl::softmax_forward prim;
-    memory src, dst;
-  };
-  absl::Mutex mu_;
-  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+  SrcDstPrimitive softmax_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -217,37 +198,18 @@ class ReluOp : public OpKernel {
     Tensor* y = ctx->allocate_output(0, x.shape());
     const int64_t n = x.NumElements();
     if (n == 0) return absl::OkStatus();
-    try {
-      absl::MutexLock lock(&mu_);
-      Entry* e = cache_.Get({n}, [&] {
-        auto entry = std::make_unique<Entry>();
-        memory::desc md = Desc1D(n);
-        dnnl::eltwise_forward::primitive_desc pd(
-            dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference,
-                                        dnnl::algorithm::eltwise_relu, md, 0.0f, 0.0f),
-            ctx->engine());
-        entry->prim = dnnl::eltwise_forward(pd);
-        entry->src = memory(md, ctx->engine(), nullptr);
-        entry->dst = memory(md, ctx->engine(), nullptr);
-        return entry;
-      });
-      e->src.set_data_handle(Handle(x));
-      e->dst.set_data_handle(y->data());
-      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
-      ctx->stream().wait();
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
-    return absl::OkStatus();
+    return relu_.Run({n}, Desc1D(n), x.data(), y->data(), ctx->engine(), ctx->stream(),
+                     [](const memory::desc& md, const dnnl::engine& engine) {
+                       return dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(
+                           dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference,
+                                                       dnnl::algorithm::eltwise_relu, md, 0.0f,
+                                                       0.0f),
+                           engine));
+                     });
   }
 
  private:
-  struct Entry {
-    dnnl::eltwise_forward prim;
-    memory src, dst;
-  };
-  absl::Mutex mu_;
-  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+  SrcDstPrimitive relu_;
 };
 
 class ReluGradOp : public OpKernel {
@@ -317,36 +279,16 @@ class LogSoftmaxRows {
   // Writes log_softmax of each row of `features` [N, C] (N, C > 0) into `logp`.
   absl::Status Run(OpKernelContext* ctx, const Tensor& features, Tensor* logp) {
     const int64_t n = features.dim_size(0), c = features.dim_size(1);
-    try {
-      absl::MutexLock lock(&mu_);
-      Entry* e = cache_.Get({n, c}, [&] {
-        auto entry = std::make_unique<Entry>();
-        memory::desc md = Desc2D(n, c);
-        dnnl::logsoftmax_forward::primitive_desc pd(
-            dnnl::logsoftmax_forward::desc(dnnl::prop_kind::forward_inference, md, 1),
-            ctx->engine());
-        entry->prim = dnnl::logsoftmax_forward(pd);
-        entry->src = memory(md, ctx->engine(), nullptr);
-        entry->dst = memory(md, ctx->engine(), nullptr);
-        return entry;
-      });
-      e->src.set_data_handle(Handle(features));
-      e->dst.set_data_handle(logp->data());
-      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
-      ctx->stream().wait();
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
-    return absl::OkStatus();
+    return logsoftmax_.Run(
+        {n, c}, Desc2D(n, c), features.data(), logp->data(), ctx->engine(), ctx->stream(),
+        [](const memory::desc& md, const dnnl::engine& engine) {
+          return dnnl::logsoftmax_forward(dnnl::logsoftmax_forward::primitive_desc(
+              dnnl::logsoftmax_forward::desc(dnnl::prop_kind::forward_inference, md, 1), engine));
+        });
   }
 
  private:
-  struct Entry {
-    dnnl::logsoftmax_forward prim;
-    memory src, dst;
-  };
-  absl::Mutex mu_;
-  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+  SrcDstPrimitive logsoftmax_;
 };
 
 class SoftmaxXentOp : public OpKernel {
