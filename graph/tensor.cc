@@ -5,21 +5,28 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "graph/buffer_pool.h"
 
 namespace dflow {
 
-Tensor::Buffer::Buffer(size_t bytes) {
+size_t Tensor::Buffer::RoundedSize(size_t bytes) {
   // aligned_alloc needs a size that is a multiple of the alignment; never zero.
   const size_t rounded = ((bytes + kAlignment - 1) / kAlignment) * kAlignment;
-  data = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
+  return rounded == 0 ? kAlignment : rounded;
+}
+
+Tensor::Buffer::Buffer(size_t bytes) : capacity(RoundedSize(bytes)) {
+  data = std::aligned_alloc(kAlignment, capacity);
 }
 
 Tensor::Buffer::~Buffer() { std::free(data); }
 
-Tensor::Tensor(DataType dtype, const TensorShape& shape)
+Tensor::Tensor(DataType dtype, const TensorShape& shape) : Tensor(dtype, shape, nullptr) {}
+
+Tensor::Tensor(DataType dtype, const TensorShape& shape, BufferPool* pool)
     : dtype_(dtype), shape_(shape), num_elements_(shape.num_elements()) {
   assert(DataTypeSize(dtype) > 0);
-  buffer_ = std::make_shared<Buffer>(TotalBytes());
+  buffer_ = pool != nullptr ? pool->Get(TotalBytes()) : std::make_shared<Buffer>(TotalBytes());
 }
 
 Tensor Tensor::DeepCopy() const {
@@ -125,12 +132,12 @@ std::string Tensor::DebugString(int max_values) const {
   return out + "}";
 }
 
-absl::StatusOr<std::vector<int64_t>> IntValues(const Tensor& t, const std::string& what) {
+absl::StatusOr<IntList> IntValues(const Tensor& t, absl::string_view what) {
   if (!t.IsInitialized() || t.dims() > 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         what, " must be a scalar or a vector, got shape ", t.shape().DebugString()));
   }
-  std::vector<int64_t> v;
+  IntList v;
   if (t.dtype() == DT_INT32) {
     for (int32_t x : t.flat<int32_t>()) v.push_back(x);
   } else if (t.dtype() == DT_INT64) {

@@ -9,13 +9,17 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "graph/tensor_shape.h"
 #include "graph/types.h"
 #include "proto/graph.pb.h"
 
 namespace dflow {
+
+class BufferPool;
 
 class Tensor {
  public:
@@ -24,6 +28,8 @@ class Tensor {
   Tensor() = default;  // Uninitialized: dtype DT_INVALID, no buffer.
   // Allocates an uninitialized buffer for `shape`; dtype must have storage (DataTypeSize > 0).
   Tensor(DataType dtype, const TensorShape& shape);
+  // The same, reusing a buffer `pool` kept from an earlier tensor when one fits (null: allocate).
+  Tensor(DataType dtype, const TensorShape& shape, BufferPool* pool);
 
   template <typename T>
   static Tensor Scalar(T value) {
@@ -86,12 +92,15 @@ class Tensor {
   std::string DebugString(int max_values = 10) const;
 
  private:
+  friend class BufferPool;
   struct Buffer {
-    explicit Buffer(size_t bytes);
+    explicit Buffer(size_t bytes);  // Rounds up to a multiple of kAlignment.
     ~Buffer();
     Buffer(const Buffer&) = delete;
     Buffer& operator=(const Buffer&) = delete;
+    static size_t RoundedSize(size_t bytes);
     void* data = nullptr;
+    size_t capacity = 0;
   };
 
   DataType dtype_ = DT_INVALID;
@@ -102,7 +111,9 @@ class Tensor {
 
 // The values of a scalar or 1-D int32/int64 tensor (shapes, axes), widened to int64. Fails, naming
 // `what`, for another type or rank.
-absl::StatusOr<std::vector<int64_t>> IntValues(const Tensor& t, const std::string& what);
+// Inline for up to 8 values, so that kernels reading axes or small shapes do not allocate.
+using IntList = absl::InlinedVector<int64_t, 8>;
+absl::StatusOr<IntList> IntValues(const Tensor& t, absl::string_view what);
 
 template <typename T>
 absl::StatusOr<Tensor> Tensor::FromVector(absl::Span<const T> values, const TensorShape& shape) {

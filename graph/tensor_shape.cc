@@ -97,7 +97,13 @@ int64_t PartialTensorShape::num_elements() const {
 }
 
 bool PartialTensorShape::IsCompatibleWith(const PartialTensorShape& other) const {
-  return Merge(other).ok();
+  if (!known_rank_ || !other.known_rank_) return true;
+  if (dims_.size() != other.dims_.size()) return false;
+  for (size_t i = 0; i < dims_.size(); ++i) {
+    const int64_t a = dims_[i], b = other.dims_[i];
+    if (a >= 0 && b >= 0 && a != b) return false;
+  }
+  return true;
 }
 
 absl::StatusOr<PartialTensorShape> PartialTensorShape::Merge(const PartialTensorShape& other) const {
@@ -107,7 +113,7 @@ absl::StatusOr<PartialTensorShape> PartialTensorShape::Merge(const PartialTensor
     return absl::InvalidArgumentError(
         absl::StrCat("shapes ", DebugString(), " and ", other.DebugString(), " differ in rank"));
   }
-  std::vector<int64_t> merged(dims_.size());
+  absl::InlinedVector<int64_t, 6> merged(dims_.size());
   for (size_t i = 0; i < dims_.size(); ++i) {
     const int64_t a = dims_[i], b = other.dims_[i];
     if (a >= 0 && b >= 0 && a != b) {

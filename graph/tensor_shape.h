@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "proto/graph.pb.h"
@@ -48,7 +49,8 @@ class TensorShape {
   bool operator!=(const TensorShape& other) const { return dims_ != other.dims_; }
 
  private:
-  std::vector<int64_t> dims_;
+  // Inline up to rank 6, so copying a shape (every Tensor copy does) never allocates.
+  absl::InlinedVector<int64_t, 6> dims_;
 };
 
 class PartialTensorShape {
@@ -88,7 +90,7 @@ class PartialTensorShape {
 
  private:
   bool known_rank_ = false;
-  std::vector<int64_t> dims_;
+  absl::InlinedVector<int64_t, 6> dims_;
 };
 
 }  // namespace dflow

@@ -67,10 +67,10 @@ class ReshapeOp : public OpKernel {
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& in = ctx->input(0);
-    absl::StatusOr<std::vector<int64_t>> dims = IntValues(ctx->input(1), "shape");
+    absl::StatusOr<IntList> dims = IntValues(ctx->input(1), "shape");
     if (!dims.ok()) return dims.status();
     int unknown = -1;
-    std::vector<int64_t> known_dims;
+    IntList known_dims;
     for (size_t i = 0; i < dims->size(); ++i) {
       const int64_t d = (*dims)[i];
       if (d == -1 && unknown < 0) {
@@ -133,7 +133,7 @@ class FillOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
-    absl::StatusOr<std::vector<int64_t>> dims = IntValues(ctx->input(0), "dims");
+    absl::StatusOr<IntList> dims = IntValues(ctx->input(0), "dims");
     if (!dims.ok()) return dims.status();
     if (CheckedNumElements(*dims) < 0) {
       return ctx->InvalidArgument("dims ", TensorShape(*dims).DebugString(),
@@ -173,7 +173,7 @@ class ExpandDimsOp : public OpKernel {
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& in = ctx->input(0);
-    absl::StatusOr<std::vector<int64_t>> axis = IntValues(ctx->input(1), "dim");
+    absl::StatusOr<IntList> axis = IntValues(ctx->input(1), "dim");
     if (!axis.ok()) return axis.status();
     if (axis->size() != 1) return ctx->InvalidArgument("dim must hold exactly one value");
     int64_t a = (*axis)[0];
@@ -182,7 +182,7 @@ class ExpandDimsOp : public OpKernel {
       return ctx->InvalidArgument("dim ", a, " is out of range for rank ", rank);
     }
     if (a < 0) a += rank + 1;
-    std::vector<int64_t> dims(in.shape().dim_sizes().begin(), in.shape().dim_sizes().end());
+    IntList dims(in.shape().dim_sizes().begin(), in.shape().dim_sizes().end());
     dims.insert(dims.begin() + a, 1);
     ctx->set_output(0, *in.Reshaped(TensorShape(dims)));
     return absl::OkStatus();
@@ -194,9 +194,9 @@ class BroadcastGradientArgsOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
-    absl::StatusOr<std::vector<int64_t>> s0 = IntValues(ctx->input(0), "s0");
+    absl::StatusOr<IntList> s0 = IntValues(ctx->input(0), "s0");
     if (!s0.ok()) return s0.status();
-    absl::StatusOr<std::vector<int64_t>> s1 = IntValues(ctx->input(1), "s1");
+    absl::StatusOr<IntList> s1 = IntValues(ctx->input(1), "s1");
     if (!s1.ok()) return s1.status();
     const int rank = static_cast<int>(std::max(s0->size(), s1->size()));
     std::vector<int64_t> r0, r1;
@@ -240,7 +240,7 @@ absl::StatusOr<size_t> ElementBytes(DataType dtype) {
 }
 
 // A 1-D int32/int64 tensor's values; fails naming `what` for another rank or type.
-absl::StatusOr<std::vector<int64_t>> VectorValues(const Tensor& t, const std::string& what) {
+absl::StatusOr<IntList> VectorValues(const Tensor& t, absl::string_view what) {
   if (t.dims() != 1) {
     return OpKernelContext::InvalidArgument(what, " must be a vector, got shape ",
                                             t.shape().DebugString());
@@ -308,18 +308,19 @@ void CopyRun(const char* src, int64_t src_step, char* dst, int64_t dst_step, int
 absl::Status ResolveSliceInputs(OpKernelContext* ctx, const ops::StridedSliceAttrs& masks,
                                 int first, absl::Span<const int64_t> dims,
                                 StridedSliceResolved* r) {
-  absl::StatusOr<std::vector<int64_t>> begin = VectorValues(ctx->input(first), "begin");
+  absl::StatusOr<IntList> begin = VectorValues(ctx->input(first), "begin");
   if (!begin.ok()) return begin.status();
-  absl::StatusOr<std::vector<int64_t>> end = VectorValues(ctx->input(first + 1), "end");
+  absl::StatusOr<IntList> end = VectorValues(ctx->input(first + 1), "end");
   if (!end.ok()) return end.status();
-  absl::StatusOr<std::vector<int64_t>> strides = VectorValues(ctx->input(first + 2), "strides");
+  absl::StatusOr<IntList> strides = VectorValues(ctx->input(first + 2), "strides");
   if (!strides.ok()) return strides.status();
   if (begin->size() != end->size() || begin->size() != strides->size()) {
     return ctx->InvalidArgument("begin, end and strides must have the same length, got ",
                                 begin->size(), ", ", end->size(), " and ", strides->size());
   }
-  return ResolveStridedSlice(dims, static_cast<int64_t>(begin->size()), &*begin, &*end,
-                             &*strides, masks, r);
+  const std::vector<int64_t> b(begin->begin(), begin->end()), e(end->begin(), end->end()),
+      st(strides->begin(), strides->end());
+  return ResolveStridedSlice(dims, static_cast<int64_t>(b.size()), &b, &e, &st, masks, r);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -412,7 +413,7 @@ class StridedSliceGradOp : public OpKernel {
     if (!s.ok()) SetConstructionError(s);
   }
   absl::Status Compute(OpKernelContext* ctx) override {
-    absl::StatusOr<std::vector<int64_t>> shape = VectorValues(ctx->input(0), "shape");
+    absl::StatusOr<IntList> shape = VectorValues(ctx->input(0), "shape");
     if (!shape.ok()) return shape.status();
     for (int64_t d : *shape) {
       if (d < 0) return ctx->InvalidArgument("shape has a negative dimension ", d);
@@ -453,7 +454,7 @@ class TileOp : public OpKernel {
     const Tensor& in = ctx->input(0);
     absl::StatusOr<size_t> bytes = ElementBytes(in.dtype());
     if (!bytes.ok()) return bytes.status();
-    absl::StatusOr<std::vector<int64_t>> m = VectorValues(ctx->input(1), "multiples");
+    absl::StatusOr<IntList> m = VectorValues(ctx->input(1), "multiples");
     if (!m.ok()) return m.status();
     const int rank = in.dims();
     if (static_cast<int>(m->size()) != rank) {
@@ -657,7 +658,7 @@ class ConcatV2Op : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) override {
     const int n = ctx->num_inputs() - 1;
     if (n < 1) return ctx->InvalidArgument("ConcatV2 needs values and an axis");
-    absl::StatusOr<std::vector<int64_t>> axis_v = IntValues(ctx->input(n), "axis");
+    absl::StatusOr<IntList> axis_v = IntValues(ctx->input(n), "axis");
     if (!axis_v.ok()) return axis_v.status();
     if (ctx->input(n).dims() != 0 || axis_v->size() != 1) {
       return ctx->InvalidArgument("axis must be a scalar, got shape ",

@@ -68,7 +68,7 @@ absl::StatusOr<TensorShape> SizesShape(const Tensor& t, absl::string_view what) 
     return OpKernelContext::InvalidArgument(
         what, " must be a 1-D tensor of 4 sizes but has shape ", t.shape().DebugString());
   }
-  absl::StatusOr<std::vector<int64_t>> v = IntValues(t, std::string(what));
+  absl::StatusOr<IntList> v = IntValues(t, what);
   if (!v.ok()) return v.status();
   constexpr int64_t kMaxElements = int64_t{1} << 40;
   int64_t count = 1;
@@ -94,7 +94,7 @@ struct ConvGeometry {
   int64_t n, h, w, ci, kh, kw, co, oh, ow;
   int64_t pad_top, pad_bottom, pad_left, pad_right;
 
-  std::vector<int64_t> Key() const { return {n, h, w, ci, kh, kw, co}; }
+  CacheKey Key() const { return {n, h, w, ci, kh, kw, co}; }
   TensorShape OutputShape() const { return TensorShape({n, oh, ow, co}); }
   memory::desc Src() const {
     return memory::desc({n, ci, h, w}, memory::data_type::f32, memory::format_tag::nhwc);
@@ -226,9 +226,9 @@ class Conv2DOp : public ConvKernelBase {
       e->weights.user.set_data_handle(Handle(filter));
       e->dst.set_data_handle(out->data());
       if (e->weights.needs_reorder) {
-        e->weights.reorder.execute(ctx->stream(), e->weights.user, e->weights.prim);
+        Execute(e->weights.reorder, ctx->stream(), {{DNNL_ARG_FROM, e->weights.user}, {DNNL_ARG_TO, e->weights.prim}});
       }
-      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC, e->src},
+      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC, e->src},
                                       {DNNL_ARG_WEIGHTS, e->weights.prim},
                                       {DNNL_ARG_DST, e->dst}});
       ctx->stream().wait();
@@ -292,9 +292,9 @@ class Conv2DBackpropInputOp : public ConvKernelBase {
       e->weights.user.set_data_handle(Handle(filter));
       e->diff_src.set_data_handle(out->data());
       if (e->weights.needs_reorder) {
-        e->weights.reorder.execute(ctx->stream(), e->weights.user, e->weights.prim);
+        Execute(e->weights.reorder, ctx->stream(), {{DNNL_ARG_FROM, e->weights.user}, {DNNL_ARG_TO, e->weights.prim}});
       }
-      e->prim.execute(ctx->stream(), {{DNNL_ARG_DIFF_DST, e->diff_dst},
+      Execute(e->prim, ctx->stream(), {{DNNL_ARG_DIFF_DST, e->diff_dst},
                                       {DNNL_ARG_WEIGHTS, e->weights.prim},
                                       {DNNL_ARG_DIFF_SRC, e->diff_src}});
       ctx->stream().wait();
@@ -358,12 +358,11 @@ class Conv2DBackpropFilterOp : public ConvKernelBase {
       e->src.set_data_handle(Handle(input));
       e->diff_dst.set_data_handle(Handle(dy));
       e->diff_weights.user.set_data_handle(out->data());
-      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC, e->src},
+      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC, e->src},
                                       {DNNL_ARG_DIFF_DST, e->diff_dst},
                                       {DNNL_ARG_DIFF_WEIGHTS, e->diff_weights.prim}});
       if (e->diff_weights.needs_reorder) {
-        e->diff_weights.reorder.execute(ctx->stream(), e->diff_weights.prim,
-                                        e->diff_weights.user);
+        Execute(e->diff_weights.reorder, ctx->stream(), {{DNNL_ARG_FROM, e->diff_weights.prim}, {DNNL_ARG_TO, e->diff_weights.user}});
       }
       ctx->stream().wait();
     } catch (const dnnl::error& err) {
@@ -389,7 +388,7 @@ struct PoolGeometry {
   int64_t n, h, w, c, oh, ow;
   int64_t pad_top, pad_bottom, pad_left, pad_right;
 
-  std::vector<int64_t> Key() const { return {n, h, w, c}; }
+  CacheKey Key() const { return {n, h, w, c}; }
   TensorShape OutputShape() const { return TensorShape({n, oh, ow, c}); }
   memory::desc Src() const {
     return memory::desc({n, c, h, w}, memory::data_type::f32, memory::format_tag::nhwc);
@@ -472,7 +471,7 @@ class PoolOp : public PoolKernelBase {
       });
       e->src.set_data_handle(Handle(input));
       e->dst.set_data_handle(out->data());
-      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
+      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
       ctx->stream().wait();
     } catch (const dnnl::error& err) {
       return DnnlError(err);
@@ -522,8 +521,10 @@ class MaxPoolGradOp : public PoolKernelBase {
     const float* xv = x.flat<float>().data();
     const float* gv = dy.flat<float>().data();
     float* dx = out->flat<float>().data();
-    std::vector<float> best(c);
-    std::vector<int64_t> best_at(c);
+    best_.resize(c);  // Kept across runs (a plan runs one kernel at a time).
+    best_at_.resize(c);
+    float* best = best_.data();
+    int64_t* best_at = best_at_.data();
     for (int64_t n = 0; n < g->n; ++n) {
       for (int64_t oh = 0; oh < g->oh; ++oh) {
         const int64_t h0 = oh * window_.stride_h - g->pad_top;
@@ -561,6 +562,10 @@ class MaxPoolGradOp : public PoolKernelBase {
     }
     return absl::OkStatus();
   }
+
+ private:
+  std::vector<float> best_;       // Per channel: the window maximum so far ...
+  std::vector<int64_t> best_at_;  // ... and where it is.
 };
 
 // AvgPoolGrad: oneDNN pooling_backward (avg_exclude_padding).
@@ -608,8 +613,7 @@ class AvgPoolGradOp : public PoolKernelBase {
       });
       e->diff_dst.set_data_handle(Handle(dy));
       e->diff_src.set_data_handle(out->data());
-      e->prim.execute(ctx->stream(),
-                      {{DNNL_ARG_DIFF_DST, e->diff_dst}, {DNNL_ARG_DIFF_SRC, e->diff_src}});
+      Execute(e->prim, ctx->stream(), {{DNNL_ARG_DIFF_DST, e->diff_dst}, {DNNL_ARG_DIFF_SRC, e->diff_src}});
       ctx->stream().wait();
     } catch (const dnnl::error& err) {
       return DnnlError(err);

@@ -33,13 +33,32 @@ dnnl::memory::desc PlainDesc(const TensorShape& shape, dnnl::memory::data_type t
   return dnnl::memory::desc(dims, type, strides);
 }
 
-std::vector<int64_t> ShapeKey(std::initializer_list<const TensorShape*> shapes) {
-  std::vector<int64_t> key;
+CacheKey ShapeKey(std::initializer_list<const TensorShape*> shapes) {
+  CacheKey key;
   for (const TensorShape* s : shapes) {
     key.push_back(s->dims());
     key.insert(key.end(), s->dim_sizes().begin(), s->dim_sizes().end());
   }
   return key;
+}
+
+void Execute(const dnnl::primitive& prim, dnnl::stream& stream,
+             std::initializer_list<ExecArg> args) {
+  constexpr size_t kMaxArgs = 16;
+  dnnl_exec_arg_t c_args[kMaxArgs];
+  if (args.size() > kMaxArgs) {
+    throw dnnl::error(dnnl_invalid_arguments, "too many primitive arguments");
+  }
+  int n = 0;
+  for (const ExecArg& a : args) c_args[n++] = {a.id, a.memory.get()};
+  Execute(prim, stream, absl::MakeConstSpan(c_args, n));
+}
+
+void Execute(const dnnl::primitive& prim, dnnl::stream& stream,
+             absl::Span<const dnnl_exec_arg_t> args) {
+  dnnl::error::wrap_c_api(dnnl_primitive_execute(prim.get(), stream.get(),
+                                                 static_cast<int>(args.size()), args.data()),
+                          "could not execute a primitive");
 }
 
 absl::Status DnnlError(const dnnl::error& e) {

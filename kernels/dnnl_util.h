@@ -7,7 +7,9 @@
 #include <optional>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "absl/synchronization/mutex.h"
 
 #include "graph/tensor.h"
@@ -27,8 +29,24 @@ dnnl::memory::dims ToDnnlDims(const TensorShape& shape);
 // Dense row-major descriptor for `shape` padded on the left with 1s to `rank` (>= shape rank).
 dnnl::memory::desc PlainDesc(const TensorShape& shape, dnnl::memory::data_type type, int rank = 0);
 
+// A primitive cache key: shapes and flags, inline so that building one never allocates.
+using CacheKey = absl::InlinedVector<int64_t, 16>;
+
 // A key made of the given shapes (rank-prefixed so that different splits never collide).
-std::vector<int64_t> ShapeKey(std::initializer_list<const TensorShape*> shapes);
+CacheKey ShapeKey(std::initializer_list<const TensorShape*> shapes);
+
+// One argument of a primitive execution.
+struct ExecArg {
+  int id;  // DNNL_ARG_*
+  const dnnl::memory& memory;
+};
+
+// Runs `prim` through oneDNN's C API, which, unlike dnnl::primitive::execute, builds no
+// std::unordered_map of arguments. Throws dnnl::error like the C++ API.
+void Execute(const dnnl::primitive& prim, dnnl::stream& stream, std::initializer_list<ExecArg> args);
+// The same for a prepared argument array (a variable number of sources).
+void Execute(const dnnl::primitive& prim, dnnl::stream& stream,
+             absl::Span<const dnnl_exec_arg_t> args);
 
 // The status for a oneDNN exception.
 absl::Status DnnlError(const dnnl::error& e);
@@ -38,11 +56,11 @@ absl::Status DnnlError(const dnnl::error& e);
 template <typename Entry>
 class ShapeCache {
  public:
-  Entry* Find(const std::vector<int64_t>& key) {
+  Entry* Find(const CacheKey& key) {
     auto it = entries_.find(key);
     return it == entries_.end() ? nullptr : it->second.get();
   }
-  Entry* Insert(std::vector<int64_t> key, std::unique_ptr<Entry> entry) {
+  Entry* Insert(CacheKey key, std::unique_ptr<Entry> entry) {
     if (entries_.size() >= kMaxEntries) entries_.clear();
     Entry* raw = entry.get();
     entries_[std::move(key)] = std::move(entry);
@@ -50,28 +68,29 @@ class ShapeCache {
   }
   // The entry for `key`, made by `make()` (returning unique_ptr<Entry>) on first use.
   template <typename Make>
-  Entry* Get(const std::vector<int64_t>& key, Make make) {
+  Entry* Get(const CacheKey& key, Make make) {
     Entry* e = Find(key);
     return e != nullptr ? e : Insert(key, make());
   }
 
  private:
   static constexpr size_t kMaxEntries = 32;
-  std::map<std::vector<int64_t>, std::unique_ptr<Entry>> entries_;
+  std::map<CacheKey, std::unique_ptr<Entry>> entries_;
 };
 
-// A primitive that reads one source and writes one destination of the same descriptor
-// (eltwise, softmax, logsoftmax), built once per shape key. Thread-safe.
+// A primitive that reads one source and writes one destination of the same dense f32 layout
+// (eltwise, softmax, logsoftmax), built once per dims. Thread-safe.
 class SrcDstPrimitive {
  public:
-  // Runs src -> dst through the primitive `make(md, engine)` returns, waiting for it to finish.
+  // Runs src -> dst, both dense row-major f32 of `dims`, through the primitive
+  // `make(md, engine)` returns, waiting for it to finish.
   template <typename Make>
-  absl::Status Run(const std::vector<int64_t>& key, const dnnl::memory::desc& md,
-                   const void* src, void* dst, const dnnl::engine& engine, dnnl::stream& stream,
-                   Make make) {
+  absl::Status Run(const CacheKey& dims, const void* src, void* dst, const dnnl::engine& engine,
+                   dnnl::stream& stream, Make make) {
     try {
       absl::MutexLock lock(&mu_);
-      Entry* e = cache_.Get(key, [&] {
+      Entry* e = cache_.Get(dims, [&] {
+        const dnnl::memory::desc md = PlainDesc(TensorShape(dims), dnnl::memory::data_type::f32);
         auto entry = std::make_unique<Entry>();
         entry->prim = make(md, engine);
         entry->src = dnnl::memory(md, engine, nullptr);
@@ -80,7 +99,7 @@ class SrcDstPrimitive {
       });
       e->src.set_data_handle(const_cast<void*>(src));
       e->dst.set_data_handle(dst);
-      e->prim.execute(stream, {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
+      Execute(e->prim, stream, {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
       stream.wait();
     } catch (const dnnl::error& err) {
       return DnnlError(err);

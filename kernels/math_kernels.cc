@@ -7,7 +7,6 @@
 #include <limits>
 #include <memory>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -51,8 +50,11 @@ absl::Status CheckType(const Tensor& t, DataType want, absl::string_view what) {
 
 // Row-major strides of `shape` seen as the last dims of a rank-`rank` shape; 0 for missing
 // leading dims and for dims of size 1 (so a broadcast dimension re-reads the same element).
-std::vector<int64_t> BroadcastStrides(const TensorShape& shape, int rank) {
-  std::vector<int64_t> strides(rank, 0);
+// Per-dim strides, inline so that element-wise loops do not allocate.
+using Strides = absl::InlinedVector<int64_t, 6>;
+
+Strides BroadcastStrides(const TensorShape& shape, int rank) {
+  Strides strides(rank, 0);
   int64_t stride = 1;
   for (int i = shape.dims() - 1; i >= 0; --i) {
     const int o = i + rank - shape.dims();
@@ -65,8 +67,7 @@ std::vector<int64_t> BroadcastStrides(const TensorShape& shape, int rank) {
 // Calls fn(i, oa, ob) for each element i of `shape` in row-major order, with oa and ob the
 // offsets given by strides `sa` and `sb` (each of shape's rank).
 template <typename Fn>
-void ForEachIndex(const TensorShape& shape, const std::vector<int64_t>& sa,
-                  const std::vector<int64_t>& sb, Fn&& fn) {
+void ForEachIndex(const TensorShape& shape, const Strides& sa, const Strides& sb, Fn&& fn) {
   const int rank = shape.dims();
   const int64_t n = shape.num_elements();
   if (n == 0) return;
@@ -76,7 +77,7 @@ void ForEachIndex(const TensorShape& shape, const std::vector<int64_t>& sa,
   }
   const int64_t inner = shape.dim_size(rank - 1);
   const int64_t ia = sa[rank - 1], ib = sb[rank - 1];
-  std::vector<int64_t> idx(rank, 0);
+  Strides idx(rank, 0);
   int64_t oa = 0, ob = 0;
   for (int64_t base = 0; base < n; base += inner) {
     for (int64_t j = 0; j < inner; ++j) fn(base + j, oa + j * ia, ob + j * ib);
@@ -118,11 +119,13 @@ template <typename T>
 T WrapMul(T a, T b) { return static_cast<T>(static_cast<Wide<T>>(a) * static_cast<Wide<T>>(b)); }
 
 
+// Per dim: whether it is reduced (inline, so that reductions do not allocate).
+using DimMask = absl::InlinedVector<bool, 8>;
+
 // Which dims of a rank-`rank` tensor of `shape` the `axes` reduce; fails on an axis out of range.
-absl::StatusOr<std::vector<bool>> ReducedDims(const std::vector<int64_t>& axes,
-                                              const TensorShape& shape) {
+absl::StatusOr<DimMask> ReducedDims(absl::Span<const int64_t> axes, const TensorShape& shape) {
   const int rank = shape.dims();
-  std::vector<bool> reduced(rank, false);
+  DimMask reduced(rank, false);
   for (int64_t a : axes) {
     if (a < -rank || a >= rank) {
       return OpKernelContext::InvalidArgument("reduction axis ", a,
@@ -169,7 +172,7 @@ class MatMulOp : public OpKernel {
       std::fill(out->flat<float>().begin(), out->flat<float>().end(), 0.0f);
       return absl::OkStatus();
     }
-    std::vector<int64_t> key = ShapeKey({&a.shape(), &b.shape()});
+    CacheKey key = ShapeKey({&a.shape(), &b.shape()});
     return DnnlCall("matmul", [&] {
       Entry* e = cache_.Find(key);
       if (e == nullptr) {
@@ -188,8 +191,7 @@ class MatMulOp : public OpKernel {
       e->a.set_data_handle(Ptr(a));
       e->b.set_data_handle(Ptr(b));
       e->c.set_data_handle(out->data());
-      e->prim.execute(ctx->stream(),
-                      {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}});
+      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}});
       ctx->stream().wait();
     });
   }
@@ -289,7 +291,7 @@ class BinaryOp : public OpKernel {
 
   absl::Status ComputeFloat(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
                             const TensorShape& out_shape, Tensor* out) {
-    std::vector<int64_t> key = ShapeKey({&a.shape(), &b.shape()});
+    CacheKey key = ShapeKey({&a.shape(), &b.shape()});
     Entry* e = cache_.Find(key);
     if (e == nullptr) {
       auto entry = std::make_unique<Entry>();
@@ -328,7 +330,7 @@ class BinaryOp : public OpKernel {
       e->src0.set_data_handle(Ptr(direct ? a : b));
       e->src1.set_data_handle(Ptr(direct ? b : a));
       e->dst.set_data_handle(out->data());
-      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC_0, e->src0},
+      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC_0, e->src0},
                                       {DNNL_ARG_SRC_1, e->src1},
                                       {DNNL_ARG_DST, e->dst}});
       ctx->stream().wait();
@@ -565,7 +567,7 @@ class UnaryOp : public OpKernel {
       }
       src_.set_data_handle(Ptr(x));
       dst_.set_data_handle(out->data());
-      prim_.execute(ctx->stream(), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
+      Execute(prim_, ctx->stream(), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
       ctx->stream().wait();
     });
   }
@@ -643,9 +645,9 @@ class ReductionOp : public OpKernel {
     const DataType type = node().input_type(0);
     absl::Status s = CheckType(x, type, "input");
     if (!s.ok()) return s;
-    absl::StatusOr<std::vector<int64_t>> axes = IntValues(ctx->input(1), "reduction_indices");
+    absl::StatusOr<IntList> axes = IntValues(ctx->input(1), "reduction_indices");
     if (!axes.ok()) return axes.status();
-    absl::StatusOr<std::vector<bool>> reduced = ReducedDims(*axes, x.shape());
+    absl::StatusOr<DimMask> reduced = ReducedDims(*axes, x.shape());
     if (!reduced.ok()) return reduced.status();
     TensorShape keep_shape, out_shape;
     for (int d = 0; d < x.dims(); ++d) {
@@ -660,7 +662,7 @@ class ReductionOp : public OpKernel {
       ctx->set_output(0, *x.Reshaped(out_shape));
       return absl::OkStatus();
     }
-    Tensor result(node().output_type(0), keep_shape);
+    Tensor result = ctx->allocate_temp(node().output_type(0), keep_shape);
     const int64_t out_n = keep_shape.num_elements();
     if (out_n > 0) {
       if (type == DT_FLOAT && UseBlockLoop(x, *reduced)) {
@@ -692,7 +694,7 @@ class ReductionOp : public OpKernel {
   struct Block {
     int64_t outer = 1, r = 1, inner = 1;
   };
-  static bool AsBlock(const Tensor& x, const std::vector<bool>& reduced, Block* b) {
+  static bool AsBlock(const Tensor& x, const DimMask& reduced, Block* b) {
     int first = -1, last = -1;
     for (int d = 0; d < x.dims(); ++d) {
       if (!reduced[d] || x.dim_size(d) == 1) continue;
@@ -718,14 +720,14 @@ class ReductionOp : public OpKernel {
   // oneDNN 2.6 runs small reductions and reductions over leading axes (bias gradients) on its
   // slow reference path: 16 us for a 100x10 sum that this loop does in under 1 us
   // (docs/benchmarks.md). Its JIT path wins only for large reductions over the last axis.
-  static bool UseBlockLoop(const Tensor& x, const std::vector<bool>& reduced) {
+  static bool UseBlockLoop(const Tensor& x, const DimMask& reduced) {
     Block b;
     if (!AsBlock(x, reduced, &b)) return false;
     return b.inner > 1 || x.NumElements() < (int64_t{1} << 16);
   }
 
   // Sums (or multiplies) over the middle of [outer, r, inner], vectorizable along inner.
-  void BlockLoop(const Tensor& x, const std::vector<bool>& reduced, Tensor* result) {
+  void BlockLoop(const Tensor& x, const DimMask& reduced, Tensor* result) {
     Block b;
     AsBlock(x, reduced, &b);
     const float* px = x.flat<float>().data();
@@ -756,11 +758,11 @@ class ReductionOp : public OpKernel {
   void Loop(const Tensor& x, const TensorShape& keep_shape, Tensor* result) {
     const int64_t out_n = keep_shape.num_elements();
     const Acc init = kKind == ReduceKind::kProd ? Acc{1} : Acc{0};
-    std::vector<Acc> acc(out_n, init);
+    absl::InlinedVector<Acc, 16> acc(out_n, init);  // Shapes' products stay inline.
     const T* px = x.flat<T>().data();
     const int rank = x.dims();
-    std::vector<int64_t> out_strides = BroadcastStrides(keep_shape, rank);
-    std::vector<int64_t> unused(rank, 0);
+    const Strides out_strides = BroadcastStrides(keep_shape, rank);
+    const Strides unused(rank, 0);
     ForEachIndex(x.shape(), out_strides, unused, [&](int64_t i, int64_t o, int64_t) {
       if constexpr (kKind == ReduceKind::kProd) {
         acc[o] = WrapMul<Acc>(acc[o], static_cast<Acc>(px[i]));
@@ -785,7 +787,7 @@ class ReductionOp : public OpKernel {
 
   absl::Status ReduceDnnl(OpKernelContext* ctx, const Tensor& x, const TensorShape& keep_shape,
                           Tensor* result) {
-    std::vector<int64_t> key = ShapeKey({&x.shape(), &keep_shape});
+    CacheKey key = ShapeKey({&x.shape(), &keep_shape});
     return DnnlCall("reduction", [&] {
       Entry* e = cache_.Find(key);
       if (e == nullptr) {
@@ -805,7 +807,7 @@ class ReductionOp : public OpKernel {
       }
       e->src.set_data_handle(Ptr(x));
       e->dst.set_data_handle(result->data());
-      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
+      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
       ctx->stream().wait();
     });
   }
@@ -876,18 +878,18 @@ class AddNOp : public OpKernel {
         dnnl::sum::primitive_desc pd(md, std::vector<float>(n, 1.0f), srcs, ctx->engine());
         prim_ = dnnl::sum(pd);
         srcs_.clear();
-        for (int i = 0; i < n; ++i) srcs_.emplace_back(md, ctx->engine(), nullptr);
+        args_.clear();
+        for (int i = 0; i < n; ++i) {
+          srcs_.emplace_back(md, ctx->engine(), nullptr);
+          args_.push_back({DNNL_ARG_MULTIPLE_SRC + i, srcs_[i].get()});
+        }
         dst_ = memory(md, ctx->engine(), nullptr);
+        args_.push_back({DNNL_ARG_DST, dst_.get()});
         cached_count_ = count;
       }
-      std::unordered_map<int, memory> args;
-      for (int i = 0; i < n; ++i) {
-        srcs_[i].set_data_handle(Ptr(ctx->input(i)));
-        args.emplace(DNNL_ARG_MULTIPLE_SRC + i, srcs_[i]);
-      }
+      for (int i = 0; i < n; ++i) srcs_[i].set_data_handle(Ptr(ctx->input(i)));
       dst_.set_data_handle(out->data());
-      args.emplace(DNNL_ARG_DST, dst_);
-      prim_.execute(ctx->stream(), args);
+      Execute(prim_, ctx->stream(), args_);
       ctx->stream().wait();
     });
   }
@@ -895,6 +897,7 @@ class AddNOp : public OpKernel {
   dnnl::primitive prim_;
   std::vector<memory> srcs_;
   memory dst_;
+  std::vector<dnnl_exec_arg_t> args_;  // Handles of srcs_ and dst_, for oneDNN's C API.
   int64_t cached_count_ = -1;
 };
 REGISTER_KERNEL("AddN", AddNOp, "T", {DT_FLOAT, DT_INT32, DT_INT64});
@@ -910,7 +913,7 @@ class ArgMaxOp : public OpKernel {
     const Tensor& x = ctx->input(0);
     absl::Status s = CheckType(x, node().input_type(0), "input");
     if (!s.ok()) return s;
-    absl::StatusOr<std::vector<int64_t>> dim = IntValues(ctx->input(1), "dimension");
+    absl::StatusOr<IntList> dim = IntValues(ctx->input(1), "dimension");
     if (!dim.ok()) return dim.status();
     if (dim->size() != 1) {
       return ctx->InvalidArgument("dimension must hold one value, got shape ",
@@ -1087,10 +1090,9 @@ class ReducedShapeOp : public OpKernel {
       return ctx->InvalidArgument("input_shape must be a vector, got shape ",
                                   shape.shape().DebugString());
     }
-    absl::StatusOr<std::vector<int64_t>> axes = IntValues(ctx->input(1), "axes");
+    absl::StatusOr<IntList> axes = IntValues(ctx->input(1), "axes");
     if (!axes.ok()) return axes.status();
-    std::vector<int64_t> dims(shape.flat<int32_t>().begin(), shape.flat<int32_t>().end());
-    const int64_t rank = static_cast<int64_t>(dims.size());
+    const int64_t rank = shape.NumElements();
     Tensor* out = ctx->allocate_output(0, shape.shape());
     std::copy(shape.flat<int32_t>().begin(), shape.flat<int32_t>().end(),
               out->flat<int32_t>().begin());

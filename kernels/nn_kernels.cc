@@ -77,7 +77,7 @@ class SoftmaxOp : public OpKernel {
     if (x.NumElements() == 0) return absl::OkStatus();
     const int64_t c = x.dim_size(x.dims() - 1);
     const int64_t outer = x.NumElements() / c;
-    return softmax_.Run({outer, c}, Desc2D(outer, c), x.data(), y->data(), ctx->engine(),
+    return softmax_.Run({outer, c}, x.data(), y->data(), ctx->engine(),
                         ctx->stream(), [](const memory::desc& md, const dnnl::engine& engine) {
                           return dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(
                               dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference,
@@ -139,7 +139,7 @@ class BiasAddOp : public OpKernel {
       e->src0.set_data_handle(Handle(value));
       e->src1.set_data_handle(Handle(bias));
       e->dst.set_data_handle(out->data());
-      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC_0, e->src0},
+      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC_0, e->src0},
                                       {DNNL_ARG_SRC_1, e->src1},
                                       {DNNL_ARG_DST, e->dst}});
       ctx->stream().wait();
@@ -198,7 +198,7 @@ class ReluOp : public OpKernel {
     Tensor* y = ctx->allocate_output(0, x.shape());
     const int64_t n = x.NumElements();
     if (n == 0) return absl::OkStatus();
-    return relu_.Run({n}, Desc1D(n), x.data(), y->data(), ctx->engine(), ctx->stream(),
+    return relu_.Run({n}, x.data(), y->data(), ctx->engine(), ctx->stream(),
                      [](const memory::desc& md, const dnnl::engine& engine) {
                        return dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(
                            dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference,
@@ -250,7 +250,7 @@ class ReluGradOp : public OpKernel {
       e->src.set_data_handle(Handle(x));
       e->diff_dst.set_data_handle(Handle(g));
       e->diff_src.set_data_handle(out->data());
-      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC, e->src},
+      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC, e->src},
                                       {DNNL_ARG_DIFF_DST, e->diff_dst},
                                       {DNNL_ARG_DIFF_SRC, e->diff_src}});
       ctx->stream().wait();
@@ -280,7 +280,7 @@ class LogSoftmaxRows {
   absl::Status Run(OpKernelContext* ctx, const Tensor& features, Tensor* logp) {
     const int64_t n = features.dim_size(0), c = features.dim_size(1);
     return logsoftmax_.Run(
-        {n, c}, Desc2D(n, c), features.data(), logp->data(), ctx->engine(), ctx->stream(),
+        {n, c}, features.data(), logp->data(), ctx->engine(), ctx->stream(),
         [](const memory::desc& md, const dnnl::engine& engine) {
           return dnnl::logsoftmax_forward(dnnl::logsoftmax_forward::primitive_desc(
               dnnl::logsoftmax_forward::desc(dnnl::prop_kind::forward_inference, md, 1), engine));
@@ -414,9 +414,9 @@ class InTopKOp : public OpKernel {
     if (k_t.dims() != 0) {
       return ctx->InvalidArgument("k must be a scalar but has shape ", k_t.shape().DebugString());
     }
-    absl::StatusOr<std::vector<int64_t>> k = IntValues(k_t, "k");
+    absl::StatusOr<IntList> k = IntValues(k_t, "k");
     if (!k.ok()) return k.status();
-    absl::StatusOr<std::vector<int64_t>> target = IntValues(targets, "targets");
+    absl::StatusOr<IntList> target = IntValues(targets, "targets");
     if (!target.ok()) return target.status();
     const int64_t n = predictions.dim_size(0), c = predictions.dim_size(1);
     bool* out = ctx->allocate_output(0, TensorShape({n}))->flat<bool>().data();

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "graph/attr_value_util.h"
+#include "graph/buffer_pool.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
 #include "oneapi/dnnl/dnnl.hpp"
@@ -54,11 +55,12 @@ struct TensorValue {
 
 class OpKernelContext {
  public:
+  // Outputs are allocated from `pool` when it is not null.
   OpKernelContext(const Node& node, absl::Span<TensorValue* const> inputs,
                   absl::Span<TensorValue> outputs, VariableStore* variables,
-                  const dnnl::engine& engine, dnnl::stream& stream)
+                  const dnnl::engine& engine, dnnl::stream& stream, BufferPool* pool = nullptr)
       : node_(node), inputs_(inputs), outputs_(outputs), variables_(variables),
-        engine_(engine), stream_(stream) {}
+        engine_(engine), stream_(stream), pool_(pool) {}
 
   const Node& node() const { return node_; }
   int num_inputs() const { return static_cast<int>(inputs_.size()); }
@@ -72,8 +74,12 @@ class OpKernelContext {
   void set_output_ref(int i, Variable* v) { outputs_[i].ref = v; }
   // A new tensor of the node's declared output type for output i.
   Tensor* allocate_output(int i, const TensorShape& shape) {
-    outputs_[i].tensor = Tensor(node_.output_type(i), shape);
+    outputs_[i].tensor = Tensor(node_.output_type(i), shape, pool_);
     return &outputs_[i].tensor;
+  }
+  // A scratch or to-be-reshaped tensor whose memory comes from the same pool as outputs.
+  Tensor allocate_temp(DataType dtype, const TensorShape& shape) {
+    return Tensor(dtype, shape, pool_);
   }
 
   VariableStore* variables() const { return variables_; }
@@ -93,6 +99,7 @@ class OpKernelContext {
   VariableStore* variables_;
   const dnnl::engine& engine_;
   dnnl::stream& stream_;
+  BufferPool* pool_;
 };
 
 class OpKernel {

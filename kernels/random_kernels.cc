@@ -213,14 +213,17 @@ class RandomOp : public OpKernel {
       }
       *key = static_cast<uint64_t>(state->flat<int64_t>()[0]);
       *run = static_cast<uint64_t>(state->flat<int64_t>()[1]);
-      // A new tensor rather than an update in place: anyone holding the old one keeps it.
-      Tensor next(DT_INT64, TensorShape({2}));
-      next.flat<int64_t>()[0] = static_cast<int64_t>(*key);
-      next.flat<int64_t>()[1] = static_cast<int64_t>(*run + 1);
-      *state = next;
+      // Anyone holding the old state keeps it: update in place only when nobody does.
+      if (!state->BufferIsExclusive()) *state = Tensor(DT_INT64, TensorShape({2}));
+      state->flat<int64_t>()[0] = static_cast<int64_t>(*key);
+      state->flat<int64_t>()[1] = static_cast<int64_t>(*run + 1);
     };
     if (ctx->variables() != nullptr) {
-      Variable* var = ctx->variables()->LookupOrCreate("_rng_state/" + node().name());
+      if (ctx->variables() != state_store_) {  // Looked up once per session, not per run.
+        state_store_ = ctx->variables();
+        state_var_ = state_store_->LookupOrCreate("_rng_state/" + node().name());
+      }
+      Variable* var = state_var_;
       absl::MutexLock lock(&var->mu);
       advance(&var->value);
     } else {
@@ -237,6 +240,9 @@ class RandomOp : public OpKernel {
   DataType dtype_ = DT_FLOAT;
   bool seeded_ = false;
   uint64_t key_ = 0;
+  // The session-wide state variable, cached for the store it was looked up in.
+  VariableStore* state_store_ = nullptr;
+  Variable* state_var_ = nullptr;
   absl::Mutex mu_;
   Tensor local_state_;
 };

@@ -14,6 +14,7 @@
 #include <immintrin.h>
 #endif
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "kernels/dnnl_util.h"
 #include "kernels/op_kernel.h"
@@ -66,8 +67,14 @@ class AssignOp : public OpKernel {
                                     value.shape().DebugString(), " to variable ", var->name,
                                     " holding shape ", var->value.shape().DebugString());
       }
-      // A private copy: the value's buffer may be shared with other tensors.
-      var->value = value.DeepCopy();
+      if (var->value.IsInitialized() && var->value.dtype() == value.dtype() &&
+          var->value.shape() == value.shape() && var->value.BufferIsExclusive()) {
+        // Nobody else sees the old value: overwrite it rather than allocate.
+        if (value.TotalBytes() > 0) std::memcpy(var->value.data(), value.data(), value.TotalBytes());
+      } else {
+        // A private copy: the value's buffer may be shared with other tensors.
+        var->value = value.DeepCopy();
+      }
     }
     ctx->set_output_ref(0, var);
     return absl::OkStatus();
@@ -108,7 +115,7 @@ class ApplyGradientDescentOp : public OpKernel {
     Step& step = StepFor(delta.shape(), scale, ctx->engine());
     step.var_mem.set_data_handle(var->value.data());
     step.delta_mem.set_data_handle(const_cast<void*>(delta.data()));
-    step.add.execute(ctx->stream(), {{DNNL_ARG_SRC_0, step.var_mem},
+    Execute(step.add, ctx->stream(), {{DNNL_ARG_SRC_0, step.var_mem},
                                      {DNNL_ARG_SRC_1, step.delta_mem},
                                      {DNNL_ARG_DST, step.var_mem}});
     ctx->stream().wait();
@@ -146,9 +153,12 @@ REGISTER_KERNEL("ApplyGradientDescent", ApplyGradientDescentOp, "T", {DT_FLOAT})
 
 // Locks distinct variables in address order (so that concurrent runs updating overlapping sets
 // cannot deadlock) and unlocks them on destruction.
+// An optimizer's variables (inline: updates run every step and must not allocate).
+using VariableList = absl::InlinedVector<Variable*, 4>;
+
 class VariableLocks {
  public:
-  explicit VariableLocks(std::vector<Variable*> vars) : vars_(std::move(vars)) {
+  explicit VariableLocks(VariableList vars) : vars_(std::move(vars)) {
     std::sort(vars_.begin(), vars_.end());
     for (Variable* v : vars_) v->mu.Lock();
   }
@@ -159,13 +169,13 @@ class VariableLocks {
   VariableLocks& operator=(const VariableLocks&) = delete;
 
  private:
-  std::vector<Variable*> vars_;
+  VariableList vars_;
 };
 
 // The variables of ref inputs 0..count-1 (named `names` in errors), which must be distinct.
-absl::StatusOr<std::vector<Variable*>> DistinctRefs(OpKernelContext* ctx, int count,
-                                                    const char* const* names) {
-  std::vector<Variable*> vars;
+absl::StatusOr<VariableList> DistinctRefs(OpKernelContext* ctx, int count,
+                                          const char* const* names) {
+  VariableList vars;
   for (int i = 0; i < count; ++i) {
     Variable* v = ctx->ref_input(i);
     if (v == nullptr) return ctx->InvalidArgument(names[i], " is not a variable reference");
@@ -222,7 +232,7 @@ class ScaledAdd {
   absl::Status Run(OpKernelContext* ctx, int64_t n, const float* src0, float scale0,
                    const float* src1, float scale1, float* dst) {
     if (n == 0) return absl::OkStatus();
-    const std::vector<int64_t> key = {n, FloatBits(scale0), FloatBits(scale1)};
+    const CacheKey key = {n, FloatBits(scale0), FloatBits(scale1)};
     try {
       Entry* e = cache_.Get(key, [&] {
         const dnnl::memory::desc md({n}, dnnl::memory::data_type::f32, dnnl::memory::dims{1});
@@ -241,7 +251,7 @@ class ScaledAdd {
       e->src0.set_data_handle(const_cast<float*>(src0));
       e->src1.set_data_handle(const_cast<float*>(src1));
       e->dst.set_data_handle(dst);
-      e->prim.execute(ctx->stream(), {{DNNL_ARG_SRC_0, e->src0},
+      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC_0, e->src0},
                                       {DNNL_ARG_SRC_1, e->src1},
                                       {DNNL_ARG_DST, e->dst}});
       ctx->stream().wait();
@@ -366,7 +376,7 @@ class ApplyAdamOp : public OpKernel {
 
   absl::Status Compute(OpKernelContext* ctx) override {
     static constexpr const char* kNames[] = {"var", "m", "v"};
-    absl::StatusOr<std::vector<Variable*>> vars = DistinctRefs(ctx, 3, kNames);
+    absl::StatusOr<VariableList> vars = DistinctRefs(ctx, 3, kNames);
     if (!vars.ok()) return vars.status();
     float scalars[6];
     static constexpr const char* kScalars[] = {"beta1_power", "beta2_power", "lr",
@@ -415,7 +425,7 @@ class ApplyMomentumOp : public OpKernel {
 
   absl::Status Compute(OpKernelContext* ctx) override {
     static constexpr const char* kNames[] = {"var", "accum"};
-    absl::StatusOr<std::vector<Variable*>> vars = DistinctRefs(ctx, 2, kNames);
+    absl::StatusOr<VariableList> vars = DistinctRefs(ctx, 2, kNames);
     if (!vars.ok()) return vars.status();
     absl::StatusOr<float> lr = ScalarInput(ctx, 2, "lr");
     if (!lr.ok()) return lr.status();

@@ -215,7 +215,7 @@ absl::Status ReshapeShape(InferenceContext* ctx) {
     return absl::OkStatus();
   }
   if (shape_t->dims() > 1) return ctx->Error("shape must be a vector");
-  std::vector<int64_t> dims = IntValues(*shape_t, "shape").value_or(std::vector<int64_t>{});
+  IntList dims = IntValues(*shape_t, "shape").value_or(IntList{});
   int unknown = -1;
   std::vector<int64_t> known_dims;
   for (size_t i = 0; i < dims.size(); ++i) {
@@ -256,7 +256,7 @@ absl::Status FillShape(InferenceContext* ctx) {
   if (ctx->input(1).dims() > 0) return ctx->Error("value must be a scalar");
   const Tensor* dims_t = ctx->input_tensor(0);
   if (dims_t != nullptr) {
-    std::vector<int64_t> dims = IntValues(*dims_t, "dims").value_or(std::vector<int64_t>{});
+    IntList dims = IntValues(*dims_t, "dims").value_or(IntList{});
     for (int64_t d : dims) {
       if (d < 0) return ctx->Error(absl::StrCat("dims has a negative dimension ", d));
     }
@@ -277,7 +277,7 @@ absl::Status ExpandDimsShape(InferenceContext* ctx) {
     ctx->set_output(0, in.unknown_rank() ? in : PartialTensorShape::UnknownDims(in.dims() + 1));
     return absl::OkStatus();
   }
-  std::vector<int64_t> axis = IntValues(*axis_t, "dim").value_or(std::vector<int64_t>{});
+  IntList axis = IntValues(*axis_t, "dim").value_or(IntList{});
   if (axis.size() != 1) return ctx->Error("axis must hold one value");
   int64_t a = axis[0];
   const int rank = in.dims();
@@ -306,9 +306,9 @@ Output ShapeAs(const Scope& scope, const Output& x, DataType out_type) {
 std::optional<std::vector<int64_t>> ConstInts(InferenceContext* ctx, int i) {
   const Tensor* t = ctx->input_tensor(i);
   if (t == nullptr) return std::nullopt;
-  absl::StatusOr<std::vector<int64_t>> v = IntValues(*t, "input");
+  absl::StatusOr<IntList> v = IntValues(*t, "input");
   if (!v.ok()) return std::nullopt;
-  return *v;
+  return std::vector<int64_t>(v->begin(), v->end());
 }
 
 // Every input merged into one shape (N * T lists of equal shapes).

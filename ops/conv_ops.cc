@@ -256,7 +256,7 @@ absl::StatusOr<std::optional<std::vector<int64_t>>> SizesInput(InferenceContext*
   }
   const Tensor* t = ctx->input_tensor(i);
   if (t == nullptr) return std::optional<std::vector<int64_t>>();
-  absl::StatusOr<std::vector<int64_t>> v = IntValues(*t, std::string(what));
+  absl::StatusOr<IntList> v = IntValues(*t, what);
   if (!v.ok()) return ctx->Error(v.status().message());
   if (v->size() != 4) {
     return ctx->Error(absl::StrCat(what, " must have 4 entries but has ", v->size()));
@@ -267,7 +267,7 @@ absl::StatusOr<std::optional<std::vector<int64_t>>> SizesInput(InferenceContext*
                                      absl::StrJoin(*v, ", "), "]"));
     }
   }
-  return std::optional<std::vector<int64_t>>(*v);
+  return std::optional<std::vector<int64_t>>(std::vector<int64_t>(v->begin(), v->end()));
 }
 
 constexpr absl::string_view kImageLayout = "[batch, height, width, channels]";

@@ -118,8 +118,9 @@ absl::Status ReductionShape(InferenceContext* ctx) {
     return absl::OkStatus();
   }
   std::vector<bool> reduced;
-  const std::vector<int64_t> axes =
-      IntValues(*axes_t, "reduction_indices").value_or(std::vector<int64_t>{});
+  const IntList axes_list =
+      IntValues(*axes_t, "reduction_indices").value_or(IntList{});
+  const std::vector<int64_t> axes(axes_list.begin(), axes_list.end());
   s = CheckAxes(ctx, axes, rank, in, &reduced);
   if (!s.ok()) return s;
   std::vector<int64_t> dims;
@@ -167,7 +168,7 @@ absl::Status ArgMaxShape(InferenceContext* ctx) {
     ctx->set_output(0, PartialTensorShape::UnknownDims(rank - 1));
     return absl::OkStatus();
   }
-  std::vector<int64_t> dim = IntValues(*dim_t, "dimension").value_or(std::vector<int64_t>{});
+  IntList dim = IntValues(*dim_t, "dimension").value_or(IntList{});
   if (dim.size() != 1) return ctx->Error("dimension must hold exactly one value");
   if (dim[0] < -rank || dim[0] >= rank) {
     return ctx->Error(absl::StrCat("dimension ", dim[0], " is out of range for input shape ",

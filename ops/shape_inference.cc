@@ -58,7 +58,7 @@ absl::StatusOr<PartialTensorShape> BroadcastShapes(const PartialTensorShape& a,
                                                    const PartialTensorShape& b) {
   if (a.unknown_rank() || b.unknown_rank()) return PartialTensorShape::Unknown();
   const int rank = std::max(a.dims(), b.dims());
-  std::vector<int64_t> out(rank);
+  absl::InlinedVector<int64_t, 6> out(rank);  // Kernels broadcast every run: no allocation.
   for (int i = 0; i < rank; ++i) {
     const int ia = i - (rank - a.dims()), ib = i - (rank - b.dims());
     const int64_t da = ia >= 0 ? a.dim_size(ia) : 1;

@@ -57,24 +57,35 @@ absl::StatusOr<std::unique_ptr<ExecutionPlan>> ExecutionPlan::Build(
   return plan;
 }
 
-absl::Status ExecutionPlan::Run(absl::Span<const Tensor> feed_values, VariableStore* variables,
+absl::Status ExecutionPlan::Run(absl::Span<const std::pair<Output, Tensor>> feeds,
+                                VariableStore* variables, BufferPool* pool,
                                 std::vector<Tensor>* outputs) {
   absl::MutexLock lock(&mu_);
-  absl::Status status = RunLocked(feed_values, variables, outputs);
-  // Drop every intermediate so a failed or finished run holds no memory.
-  for (TensorValue& v : slots_) v = TensorValue();
+  if (outputs != nullptr) outputs->clear();
+  // Buffers the caller let go of since the last run can be reused by this one.
+  for (Tensor& t : fetched_) pool->Recycle(&t);
+  fetched_.clear();
+  absl::Status status = RunLocked(feeds, variables, pool, outputs);
+  // Drop every intermediate so a failed or finished run holds no memory outside the pool.
+  for (TensorValue& v : slots_) {
+    pool->Recycle(&v.tensor);
+    v.ref = nullptr;
+  }
+  for (TensorValue& v : reads_) v = TensorValue();
+  if (!status.ok() && outputs != nullptr) outputs->clear();
   return status;
 }
 
-absl::Status ExecutionPlan::RunLocked(absl::Span<const Tensor> feed_values,
-                                      VariableStore* variables, std::vector<Tensor>* outputs) {
+absl::Status ExecutionPlan::RunLocked(absl::Span<const std::pair<Output, Tensor>> feeds,
+                                      VariableStore* variables, BufferPool* pool,
+                                      std::vector<Tensor>* outputs) {
   slots_.resize(num_slots_);
   remaining_ = uses_;
   for (size_t i = 0; i < feed_slots_.size(); ++i) {
-    slots_[feed_slots_[i]].tensor = feed_values[i];
+    slots_[feed_slots_[i]].tensor = feeds[i].second;
   }
-  std::vector<TensorValue> reads(max_inputs_);
-  std::vector<TensorValue*> inputs(max_inputs_);
+  reads_.resize(max_inputs_);
+  inputs_.resize(max_inputs_);
   for (Step& step : steps_) {
     const Node& node = *step.node;
     const int n_in = node.num_inputs();
@@ -87,7 +98,7 @@ absl::Status ExecutionPlan::RunLocked(absl::Span<const Tensor> feed_values,
             "') must be a variable, but a fed tensor was given for it"));
       }
       if (node.input_is_ref(i) || v.ref == nullptr) {
-        inputs[i] = &v;
+        inputs_[i] = &v;
         continue;
       }
       // Reading a variable: share its current buffer (writers copy on write).
@@ -97,12 +108,12 @@ absl::Status ExecutionPlan::RunLocked(absl::Span<const Tensor> feed_values,
             absl::StrCat("Attempting to use uninitialized variable ", v.ref->name,
                          " (read by node ", node.DebugString(), ")"));
       }
-      reads[i].tensor = v.ref->value;
-      inputs[i] = &reads[i];
+      reads_[i].tensor = v.ref->value;
+      inputs_[i] = &reads_[i];
     }
-    OpKernelContext ctx(node, absl::MakeConstSpan(inputs.data(), n_in),
+    OpKernelContext ctx(node, absl::MakeConstSpan(inputs_.data(), n_in),
                         absl::MakeSpan(slots_.data() + step.first_output_slot, node.num_outputs()),
-                        variables, CpuEngine(), stream_);
+                        variables, CpuEngine(), stream_, pool);
     absl::Status s;
     try {
       s = step.kernel->Compute(&ctx);
@@ -121,17 +132,20 @@ absl::Status ExecutionPlan::RunLocked(absl::Span<const Tensor> feed_values,
       }
     }
     for (int i = 0; i < n_in; ++i) {
-      reads[i] = TensorValue();
+      reads_[i] = TensorValue();
       const int slot = step.input_slots[i];
-      if (--remaining_[slot] == 0 && !pinned_[slot]) slots_[slot] = TensorValue();
+      if (--remaining_[slot] == 0 && !pinned_[slot]) {
+        pool->Recycle(&slots_[slot].tensor);
+        slots_[slot].ref = nullptr;
+      }
     }
   }
   if (outputs != nullptr) {
-    outputs->clear();
     for (int slot : fetch_slots_) {
       const TensorValue& v = slots_[slot];
       if (v.ref == nullptr) {
         outputs->push_back(v.tensor);
+        fetched_.push_back(v.tensor);
         continue;
       }
       absl::MutexLock var_lock(&v.ref->mu);

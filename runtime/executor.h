@@ -4,10 +4,12 @@
 #define DFLOW_RUNTIME_EXECUTOR_H_
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "graph/buffer_pool.h"
 #include "graph/graph.h"
 #include "kernels/op_kernel.h"
 
@@ -21,9 +23,10 @@ class ExecutionPlan {
                                                               std::vector<Output> fetches,
                                                               std::vector<const Node*> targets);
 
-  // Runs the plan once; feed_values line up with the feeds given to Build. Serialized per plan.
-  absl::Status Run(absl::Span<const Tensor> feed_values, VariableStore* variables,
-                   std::vector<Tensor>* outputs);
+  // Runs the plan once; the feeds' tensors line up with the feeds given to Build (their Outputs
+  // are not read). Intermediate tensors come from and go back to `pool`. Serialized per plan.
+  absl::Status Run(absl::Span<const std::pair<Output, Tensor>> feeds, VariableStore* variables,
+                   BufferPool* pool, std::vector<Tensor>* outputs);
 
  private:
   struct Step {
@@ -35,8 +38,9 @@ class ExecutionPlan {
 
   ExecutionPlan() : stream_(CpuEngineForPlans()) {}
   static const dnnl::engine& CpuEngineForPlans();
-  absl::Status RunLocked(absl::Span<const Tensor> feed_values, VariableStore* variables,
-                         std::vector<Tensor>* outputs) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status RunLocked(absl::Span<const std::pair<Output, Tensor>> feeds,
+                         VariableStore* variables, BufferPool* pool, std::vector<Tensor>* outputs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::vector<Output> feeds_;
   std::vector<Step> steps_;
@@ -49,8 +53,13 @@ class ExecutionPlan {
 
   absl::Mutex mu_;
   dnnl::stream stream_;
+  // Per-run state, kept between runs so that a run allocates nothing.
   std::vector<TensorValue> slots_ ABSL_GUARDED_BY(mu_);
   std::vector<int> remaining_ ABSL_GUARDED_BY(mu_);
+  std::vector<TensorValue> reads_ ABSL_GUARDED_BY(mu_);    // Variable values read by one step.
+  std::vector<TensorValue*> inputs_ ABSL_GUARDED_BY(mu_);  // One step's inputs.
+  // The last run's fetched tensors: their buffers return to the pool once the caller drops them.
+  std::vector<Tensor> fetched_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace dflow

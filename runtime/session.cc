@@ -94,15 +94,14 @@ absl::Status Session::Run(const std::vector<std::pair<std::string, Tensor>>& fee
 absl::Status Session::Run(const std::vector<std::pair<Output, Tensor>>& feeds,
                           const std::vector<Output>& fetches, const std::vector<Operation>& targets,
                           std::vector<Tensor>* outputs) {
-  std::vector<Output> feed_outputs;
-  std::vector<Tensor> feed_values;
-  std::string key;
   auto check = [this](const Node* node, const char* what) -> absl::Status {
     if (node == nullptr || node->id() >= graph_->num_nodes() || graph_->node(node->id()) != node) {
       return absl::InvalidArgumentError(absl::StrCat(what, " is not a node of this session's graph"));
     }
     return absl::OkStatus();
   };
+  // The plan's key: node ids and output indices, with -1 between the three lists.
+  PlanKey key;
   for (const auto& [out, value] : feeds) {
     absl::Status s = check(out.node(), "a feed");
     if (!s.ok()) return s;
@@ -122,11 +121,10 @@ absl::Status Session::Run(const std::vector<std::pair<Output, Tensor>>& feeds,
           "feed '", out.name(), "' has shape ", value.shape().DebugString(),
           " but the graph expects ", out.shape().DebugString()));
     }
-    feed_outputs.push_back(out);
-    feed_values.push_back(value);
-    absl::StrAppend(&key, out.node()->id(), ":", out.index(), ",");
+    key.push_back(out.node()->id());
+    key.push_back(out.index());
   }
-  key += "|";
+  key.push_back(-1);
   for (const Output& out : fetches) {
     absl::Status s = check(out.node(), "a fetch");
     if (!s.ok()) return s;
@@ -140,15 +138,14 @@ absl::Status Session::Run(const std::vector<std::pair<Output, Tensor>>& feeds,
                                                 out.node()->DebugString(), " has ",
                                                 out.node()->num_outputs(), " outputs"));
     }
-    absl::StrAppend(&key, out.node()->id(), ":", out.index(), ",");
+    key.push_back(out.node()->id());
+    key.push_back(out.index());
   }
-  key += "|";
-  std::vector<const Node*> target_nodes;
+  key.push_back(-1);
   for (const Operation& op : targets) {
     absl::Status s = check(op.node(), "a target");
     if (!s.ok()) return s;
-    target_nodes.push_back(op.node());
-    absl::StrAppend(&key, op.node()->id(), ",");
+    key.push_back(op.node()->id());
   }
 
   std::shared_ptr<ExecutionPlan> plan;
@@ -158,6 +155,10 @@ absl::Status Session::Run(const std::vector<std::pair<Output, Tensor>>& feeds,
     if (it != plans_.end()) plan = it->second;
   }
   if (plan == nullptr) {
+    std::vector<Output> feed_outputs;
+    for (const auto& feed : feeds) feed_outputs.push_back(feed.first);
+    std::vector<const Node*> target_nodes;
+    for (const Operation& op : targets) target_nodes.push_back(op.node());
     absl::StatusOr<std::unique_ptr<ExecutionPlan>> built =
         ExecutionPlan::Build(*graph_, feed_outputs, fetches, target_nodes);
     if (!built.ok()) return built.status();
@@ -167,7 +168,7 @@ absl::Status Session::Run(const std::vector<std::pair<Output, Tensor>>& feeds,
   }
   // oneDNN uses OpenMP; the thread count is per calling thread, so set it on each run.
   if (intra_op_threads_ > 0) omp_set_num_threads(intra_op_threads_);
-  return plan->Run(feed_values, variables_.get(), outputs);
+  return plan->Run(feeds, variables_.get(), &buffers_, outputs);
 }
 
 }  // namespace dflow

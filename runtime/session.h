@@ -15,9 +15,11 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "graph/buffer_pool.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
 #include "ops/scope.h"
@@ -50,7 +52,8 @@ class Session {
   // Feeds name tensors ("x", "x:0", "split:1"); fetches name tensors; targets name nodes run for
   // their effect. Outputs hold one tensor per fetch, in order. Only what the fetches and targets
   // need runs; a fed tensor cuts off everything upstream of it. The plan for each distinct
-  // (feeds, fetches, targets) signature is built once and cached. Thread-safe.
+  // (feeds, fetches, targets) signature is built once and cached. `outputs` is cleared first;
+  // reusing one vector across runs lets the previous outputs' memory be reused. Thread-safe.
   absl::Status Run(const std::vector<std::pair<std::string, Tensor>>& feeds,
                    const std::vector<std::string>& fetches, const std::vector<std::string>& targets,
                    std::vector<Tensor>* outputs);
@@ -72,8 +75,11 @@ class Session {
   std::shared_ptr<const void> graph_owner_;  // Keeps a Scope's or imported graph alive.
   std::unique_ptr<VariableStore> variables_;
   int intra_op_threads_ = 0;
+  BufferPool buffers_;  // Intermediate tensors' memory, reused across runs and plans.
+  // Plans by signature; the key stays inline (no allocation) for up to 62 feeds/fetches/targets.
+  using PlanKey = absl::InlinedVector<int, 64>;
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<ExecutionPlan>> plans_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<PlanKey, std::shared_ptr<ExecutionPlan>> plans_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace dflow

@@ -1,0 +1,45 @@
+// BufferPool: tensor buffers kept for reuse. An executor hands each intermediate tensor back when
+// its last reader is done; if no other tensor shares the buffer, the pool keeps it for the next
+// allocation of the same rounded size. Once a run's sequence of sizes has been seen, further runs
+// of it allocate no tensor memory.
+#ifndef DFLOW_GRAPH_BUFFER_POOL_H_
+#define DFLOW_GRAPH_BUFFER_POOL_H_
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "graph/tensor.h"
+
+namespace dflow {
+
+class BufferPool {
+ public:
+  // Keeps at most `max_free_bytes` of unused buffers; beyond that, released buffers are freed.
+  explicit BufferPool(size_t max_free_bytes = size_t{1} << 30) : max_free_bytes_(max_free_bytes) {}
+  BufferPool(const BufferPool&) = delete;
+  BufferPool& operator=(const BufferPool&) = delete;
+
+  // Resets *t, keeping its buffer when *t was the buffer's only holder. Thread-safe.
+  void Recycle(Tensor* t);
+  // Frees every kept buffer.
+  void Clear();
+  size_t free_bytes() const;
+
+ private:
+  friend class Tensor;
+  // A kept buffer of exactly this rounded size, or a new one.
+  std::shared_ptr<Tensor::Buffer> Get(size_t bytes);
+
+  const size_t max_free_bytes_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<size_t, std::vector<std::shared_ptr<Tensor::Buffer>>> free_
+      ABSL_GUARDED_BY(mu_);
+  size_t free_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace dflow
+
+#endif  // DFLOW_GRAPH_BUFFER_POOL_H_
