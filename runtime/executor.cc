@@ -59,13 +59,14 @@ absl::StatusOr<std::unique_ptr<ExecutionPlan>> ExecutionPlan::Build(
 
 absl::Status ExecutionPlan::Run(absl::Span<const std::pair<Output, Tensor>> feeds,
                                 VariableStore* variables, BufferPool* pool,
-                                std::vector<Tensor>* outputs) {
+                                std::vector<Tensor>* outputs, RunMetadata* trace,
+                                std::chrono::steady_clock::time_point start) {
   absl::MutexLock lock(&mu_);
   if (outputs != nullptr) outputs->clear();
   // Buffers the caller let go of since the last run can be reused by this one.
   for (Tensor& t : fetched_) pool->Recycle(&t);
   fetched_.clear();
-  absl::Status status = RunLocked(feeds, variables, pool, outputs);
+  absl::Status status = RunLocked(feeds, variables, pool, outputs, trace, start);
   // Drop every intermediate so a failed or finished run holds no memory outside the pool.
   for (TensorValue& v : slots_) {
     pool->Recycle(&v.tensor);
@@ -78,7 +79,13 @@ absl::Status ExecutionPlan::Run(absl::Span<const std::pair<Output, Tensor>> feed
 
 absl::Status ExecutionPlan::RunLocked(absl::Span<const std::pair<Output, Tensor>> feeds,
                                       VariableStore* variables, BufferPool* pool,
-                                      std::vector<Tensor>* outputs) {
+                                      std::vector<Tensor>* outputs, RunMetadata* trace,
+                                      std::chrono::steady_clock::time_point start) {
+  auto since_start = [start] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now() - start)
+        .count();
+  };
   slots_.resize(num_slots_);
   remaining_ = uses_;
   for (size_t i = 0; i < feed_slots_.size(); ++i) {
@@ -115,10 +122,14 @@ absl::Status ExecutionPlan::RunLocked(absl::Span<const std::pair<Output, Tensor>
                         absl::MakeSpan(slots_.data() + step.first_output_slot, node.num_outputs()),
                         variables, CpuEngine(), stream_, pool);
     absl::Status s;
+    const int64_t node_start = trace != nullptr ? since_start() : 0;
     try {
       s = step.kernel->Compute(&ctx);
     } catch (const dnnl::error& e) {
       s = absl::InternalError(absl::StrCat("oneDNN error: ", e.what()));
+    }
+    if (trace != nullptr) {
+      trace->nodes.push_back({node.name(), node.op(), node_start, since_start()});
     }
     if (!s.ok()) {
       return absl::Status(s.code(), absl::StrCat(node.op(), " node '", node.name(), "': ",

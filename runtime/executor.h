@@ -3,6 +3,7 @@
 #ifndef DFLOW_RUNTIME_EXECUTOR_H_
 #define DFLOW_RUNTIME_EXECUTOR_H_
 
+#include <chrono>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "graph/buffer_pool.h"
 #include "graph/graph.h"
 #include "kernels/op_kernel.h"
+#include "runtime/run_options.h"
 
 namespace dflow {
 
@@ -25,8 +27,10 @@ class ExecutionPlan {
 
   // Runs the plan once; the feeds' tensors line up with the feeds given to Build (their Outputs
   // are not read). Intermediate tensors come from and go back to `pool`. Serialized per plan.
+  // With `trace`, appends each node's times, measured from `start`, to trace->nodes.
   absl::Status Run(absl::Span<const std::pair<Output, Tensor>> feeds, VariableStore* variables,
-                   BufferPool* pool, std::vector<Tensor>* outputs);
+                   BufferPool* pool, std::vector<Tensor>* outputs, RunMetadata* trace = nullptr,
+                   std::chrono::steady_clock::time_point start = {});
 
  private:
   struct Step {
@@ -39,7 +43,8 @@ class ExecutionPlan {
   ExecutionPlan() : stream_(CpuEngineForPlans()) {}
   static const dnnl::engine& CpuEngineForPlans();
   absl::Status RunLocked(absl::Span<const std::pair<Output, Tensor>> feeds,
-                         VariableStore* variables, BufferPool* pool, std::vector<Tensor>* outputs)
+                         VariableStore* variables, BufferPool* pool, std::vector<Tensor>* outputs,
+                         RunMetadata* trace, std::chrono::steady_clock::time_point start)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::vector<Output> feeds_;

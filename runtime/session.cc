@@ -1,6 +1,9 @@
 #include "runtime/session.h"
 
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/strings/str_join.h"
 #include "kernels/op_kernel.h"
 #include "ops/graph_import.h"
@@ -61,6 +64,20 @@ absl::StatusOr<Output> ResolveFetch(const Graph& graph, const std::string& name)
 absl::Status Session::Run(const std::vector<std::pair<std::string, Tensor>>& feeds,
                           const std::vector<std::string>& fetches,
                           const std::vector<std::string>& targets, std::vector<Tensor>* outputs) {
+  return Run(RunOptions(), feeds, fetches, targets, outputs, nullptr);
+}
+
+absl::Status Session::Run(const std::vector<std::pair<Output, Tensor>>& feeds,
+                          const std::vector<Output>& fetches, const std::vector<Operation>& targets,
+                          std::vector<Tensor>* outputs) {
+  return Run(RunOptions(), feeds, fetches, targets, outputs, nullptr);
+}
+
+absl::Status Session::Run(const RunOptions& options,
+                          const std::vector<std::pair<std::string, Tensor>>& feeds,
+                          const std::vector<std::string>& fetches,
+                          const std::vector<std::string>& targets, std::vector<Tensor>* outputs,
+                          RunMetadata* metadata) {
   std::vector<Output> feed_outputs, fetch_outputs;
   std::vector<const Node*> target_nodes;
   std::vector<Tensor> feed_values;
@@ -88,12 +105,19 @@ absl::Status Session::Run(const std::vector<std::pair<std::string, Tensor>>& fee
   for (size_t i = 0; i < feed_outputs.size(); ++i) {
     feed_pairs.emplace_back(feed_outputs[i], feed_values[i]);
   }
-  return Run(feed_pairs, fetch_outputs, target_ops, outputs);
+  return Run(options, feed_pairs, fetch_outputs, target_ops, outputs, metadata);
 }
 
-absl::Status Session::Run(const std::vector<std::pair<Output, Tensor>>& feeds,
+absl::Status Session::Run(const RunOptions& options,
+                          const std::vector<std::pair<Output, Tensor>>& feeds,
                           const std::vector<Output>& fetches, const std::vector<Operation>& targets,
-                          std::vector<Tensor>* outputs) {
+                          std::vector<Tensor>* outputs, RunMetadata* metadata) {
+  const bool trace = options.trace && metadata != nullptr;
+  const auto start = std::chrono::steady_clock::now();
+  if (trace) {
+    metadata->start_unix_ns = absl::GetCurrentTimeNanos();
+    metadata->nodes.clear();
+  }
   auto check = [this](const Node* node, const char* what) -> absl::Status {
     if (node == nullptr || node->id() >= graph_->num_nodes() || graph_->node(node->id()) != node) {
       return absl::InvalidArgumentError(absl::StrCat(what, " is not a node of this session's graph"));
@@ -168,7 +192,14 @@ absl::Status Session::Run(const std::vector<std::pair<Output, Tensor>>& feeds,
   }
   // oneDNN uses OpenMP; the thread count is per calling thread, so set it on each run.
   if (intra_op_threads_ > 0) omp_set_num_threads(intra_op_threads_);
-  return plan->Run(feeds, variables_.get(), &buffers_, outputs);
+  absl::Status status =
+      plan->Run(feeds, variables_.get(), &buffers_, outputs, trace ? metadata : nullptr, start);
+  if (trace) {
+    metadata->duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now() - start)
+                                .count();
+  }
+  return status;
 }
 
 }  // namespace dflow

@@ -24,6 +24,7 @@
 #include "graph/tensor.h"
 #include "ops/scope.h"
 #include "proto/graph.pb.h"
+#include "runtime/run_options.h"
 
 namespace dflow {
 
@@ -61,6 +62,14 @@ class Session {
   absl::Status Run(const std::vector<std::pair<Output, Tensor>>& feeds,
                    const std::vector<Output>& fetches, const std::vector<Operation>& targets,
                    std::vector<Tensor>* outputs);
+  // The same with options; `metadata` (may be null) receives the trace when options.trace.
+  absl::Status Run(const RunOptions& options,
+                   const std::vector<std::pair<std::string, Tensor>>& feeds,
+                   const std::vector<std::string>& fetches, const std::vector<std::string>& targets,
+                   std::vector<Tensor>* outputs, RunMetadata* metadata);
+  absl::Status Run(const RunOptions& options, const std::vector<std::pair<Output, Tensor>>& feeds,
+                   const std::vector<Output>& fetches, const std::vector<Operation>& targets,
+                   std::vector<Tensor>* outputs, RunMetadata* metadata);
   // Runs targets only.
   absl::Status Run(const std::vector<Operation>& targets) { return Run({}, {}, targets, nullptr); }
 

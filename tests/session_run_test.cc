@@ -141,6 +141,28 @@ TEST_F(SessionRunTool, ServesLargeFeedsInBatches) {
   EXPECT_TRUE(absl::StrContains(r.output, "float [2,2] {6, 9, 2, 3}")) << r.output;
 }
 
+TEST_F(SessionRunTool, ProfileWritesAChromeTraceOfEveryStepAndPrintsTheSlowestNodes) {
+  const std::string trace = dir_ + "/trace.json";
+  test::CommandResult r = Run("--init=init --feed=x=" + x_ + " --feed=c=1 --fetch=y --target=step "
+                              "--steps=3 --profile=" + trace);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(absl::StrContains(r.output, "slowest nodes")) << r.output;
+  EXPECT_TRUE(absl::StrContains(r.output, "ApplyGradientDescent")) << r.output;
+  EXPECT_TRUE(absl::StrContains(r.output, "Chrome trace of 3 step(s)")) << r.output;
+  std::ifstream in(trace);
+  const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(absl::StartsWith(json, "{\"traceEvents\":[")) << json;
+  // Each of the 3 steps: one event for the run and one per node: w, the two Consts of step,
+  // Mul, y and step (x and c are fed).
+  size_t events = 0;
+  for (size_t at = json.find("\"ph\":\"X\""); at != std::string::npos;
+       at = json.find("\"ph\":\"X\"", at + 1)) {
+    ++events;
+  }
+  EXPECT_EQ(events, 3u * 7u) << json;
+  EXPECT_TRUE(absl::StrContains(json, "{\"name\":\"step\",\"cat\":\"ApplyGradientDescent\"")) << json;
+}
+
 TEST_F(SessionRunTool, EveryBadInputIsOneLineAndExitCodeOne) {
   WriteFile(dir_ + "/corrupt.pb", std::string("\x0a\xff\xff\xff\x0f garbage", 13));
   WriteFile(dir_ + "/short.npy", NumpyStyleNpy("<f4", "(3, 2)", Bytes({1, 2})));

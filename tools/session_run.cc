@@ -16,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "graph/graph_def_io.h"
 #include "runtime/checkpoint.h"
+#include "runtime/profile.h"
 #include "runtime/session.h"
 #include "tools/tensor_io.h"
 
@@ -25,6 +26,7 @@ namespace {
 constexpr char kUsage[] = R"(Usage: session_run --graph=FILE [--feed=NAME=FILE|VALUE ...] [--fetch=NAME[:i] ...]
                    [--target=OP ...] [--init=OP] [--steps=N] [--batch_size=B]
                    [--restore=CKPT] [--save=CKPT] [--output_dir=DIR] [--print]
+                   [--profile=TRACE.json]
 
 Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow Session.
 
@@ -46,6 +48,10 @@ Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow 
   --output_dir=DIR    write each fetch of the last run as DIR/<name>.npy ('/' and ':'
                       become '_'), atomically, only when every run succeeded
   --print             print each fetch in full (up to 100 values) instead of a summary
+  --profile=FILE      time every node of every step: print a table of time per op and the
+                      slowest nodes (the first step, which builds the plan, is left out of it
+                      when there are more) and write all steps as a Chrome trace to FILE
+                      (open it in chrome://tracing or ui.perfetto.dev)
   --help              this message
 
 Example, the MNIST tutorial (graph written by `mnist_softmax --write_graph=mnist_softmax.pb`):
@@ -61,7 +67,7 @@ Exit status: 0 on success; 1 on any error, with one line naming the file or node
 )";
 
 struct Options {
-  std::string graph, init, restore, save, output_dir;
+  std::string graph, init, restore, save, output_dir, profile;
   std::vector<std::pair<std::string, std::string>> feeds;
   std::vector<std::string> fetches, targets;
   int64_t steps = 1;
@@ -111,13 +117,15 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
       }
       if (s.ok()) o.feeds.emplace_back(value.substr(0, sep), value.substr(sep + 1));
     } else if (name == "graph" || name == "init" || name == "restore" || name == "save" ||
-               name == "output_dir" || name == "fetch" || name == "target") {
+               name == "output_dir" || name == "fetch" || name == "target" ||
+               name == "profile") {
       s = need_value();
       if (name == "graph") o.graph = value;
       if (name == "init") o.init = value;
       if (name == "restore") o.restore = value;
       if (name == "save") o.save = value;
       if (name == "output_dir") o.output_dir = value;
+      if (name == "profile") o.profile = value;
       if (name == "fetch") o.fetches.push_back(value);
       if (name == "target") o.targets.push_back(value);
     } else {
@@ -318,6 +326,9 @@ absl::Status Main(const Options& o) {
   }
 
   std::vector<Tensor> outputs;
+  RunOptions run_options;
+  run_options.trace = !o.profile.empty();
+  std::vector<RunMetadata> traces;
   const int64_t report_every = std::max<int64_t>(1, o.steps / 10);
   for (int64_t step = 1; step <= o.steps; ++step) {
     std::vector<std::pair<std::string, Tensor>> step_feeds = feeds;
@@ -325,8 +336,10 @@ absl::Status Main(const Options& o) {
       if (batched[i]) step_feeds[i].second = Rows(feeds[i].second, ((step - 1) * o.batch_size) % rows, o.batch_size);
     }
     if (o.fetches.empty() && o.targets.empty()) break;
-    s = session.Run(step_feeds, o.fetches, o.targets, &outputs);
+    RunMetadata trace;
+    s = session.Run(run_options, step_feeds, o.fetches, o.targets, &outputs, &trace);
     if (!s.ok()) return s;
+    if (run_options.trace) traces.push_back(std::move(trace));
     if (o.steps > 1 && (step % report_every == 0 || step == 1)) {
       std::string line = absl::StrCat("step ", step, "/", o.steps);
       for (size_t i = 0; i < outputs.size(); ++i) {
@@ -336,6 +349,15 @@ absl::Status Main(const Options& o) {
     }
   }
 
+  if (!traces.empty()) {
+    const absl::Span<const RunMetadata> steady =
+        absl::MakeConstSpan(traces).subspan(traces.size() > 1 ? 1 : 0);
+    std::cerr << ProfileSummary(steady, 15);
+    s = WriteChromeTrace(traces, o.profile);
+    if (!s.ok()) return s;
+    std::cerr << "wrote a Chrome trace of " << traces.size() << " step(s) to " << o.profile
+              << std::endl;
+  }
   if (!o.save.empty()) {
     s = SaveCheckpoint(session, o.save);
     if (!s.ok()) return s;
