@@ -6,15 +6,12 @@ namespace dflow {
 
 std::shared_ptr<Tensor::Buffer> BufferPool::Get(size_t bytes) {
   const size_t size = Tensor::Buffer::RoundedSize(bytes);
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = free_.find(size);
-    if (it != free_.end() && !it->second.empty()) {
-      std::shared_ptr<Tensor::Buffer> buffer = std::move(it->second.back());
-      it->second.pop_back();  // Keeps the vector's capacity for the buffer's return.
-      free_bytes_ -= size;
-      return buffer;
-    }
+  auto it = free_.find(size);
+  if (it != free_.end() && !it->second.empty()) {
+    std::shared_ptr<Tensor::Buffer> buffer = std::move(it->second.back());
+    it->second.pop_back();  // Keeps the vector's capacity for the buffer's return.
+    free_bytes_ -= size;
+    return buffer;
   }
   return std::make_shared<Tensor::Buffer>(size);
 }
@@ -23,21 +20,22 @@ void BufferPool::Recycle(Tensor* t) {
   std::shared_ptr<Tensor::Buffer> buffer = std::move(t->buffer_);
   *t = Tensor();
   if (buffer == nullptr || buffer.use_count() != 1) return;
-  absl::MutexLock lock(&mu_);
   if (free_bytes_ + buffer->capacity > max_free_bytes_) return;  // Freed on return.
   free_bytes_ += buffer->capacity;
   free_[buffer->capacity].push_back(std::move(buffer));
 }
 
+void BufferPool::ReserveFor(const Tensor& t) {
+  if (t.buffer_ == nullptr) return;
+  std::vector<std::shared_ptr<Tensor::Buffer>>& list = free_[t.buffer_->capacity];
+  list.reserve(list.size() + 1);
+}
+
 void BufferPool::Clear() {
-  absl::MutexLock lock(&mu_);
   free_.clear();
   free_bytes_ = 0;
 }
 
-size_t BufferPool::free_bytes() const {
-  absl::MutexLock lock(&mu_);
-  return free_bytes_;
-}
+size_t BufferPool::free_bytes() const { return free_bytes_; }
 
 }  // namespace dflow

@@ -1,7 +1,8 @@
 // BufferPool: tensor buffers kept for reuse. An executor hands each intermediate tensor back when
 // its last reader is done; if no other tensor shares the buffer, the pool keeps it for the next
 // allocation of the same rounded size. Once a run's sequence of sizes has been seen, further runs
-// of it allocate no tensor memory.
+// of it allocate no tensor memory. Not thread-safe: each execution plan owns one and uses it
+// under its own lock (a lock here would be taken twice per node).
 #ifndef DFLOW_GRAPH_BUFFER_POOL_H_
 #define DFLOW_GRAPH_BUFFER_POOL_H_
 
@@ -10,7 +11,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "graph/tensor.h"
 
 namespace dflow {
@@ -22,8 +22,10 @@ class BufferPool {
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
 
-  // Resets *t, keeping its buffer when *t was the buffer's only holder. Thread-safe.
+  // Resets *t, keeping its buffer when *t was the buffer's only holder.
   void Recycle(Tensor* t);
+  // Makes room to keep t's buffer later without allocating (for tensors handed to a caller).
+  void ReserveFor(const Tensor& t);
   // Frees every kept buffer.
   void Clear();
   size_t free_bytes() const;
@@ -34,10 +36,8 @@ class BufferPool {
   std::shared_ptr<Tensor::Buffer> Get(size_t bytes);
 
   const size_t max_free_bytes_;
-  mutable absl::Mutex mu_;
-  absl::flat_hash_map<size_t, std::vector<std::shared_ptr<Tensor::Buffer>>> free_
-      ABSL_GUARDED_BY(mu_);
-  size_t free_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<size_t, std::vector<std::shared_ptr<Tensor::Buffer>>> free_;
+  size_t free_bytes_ = 0;
 };
 
 }  // namespace dflow

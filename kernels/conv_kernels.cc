@@ -211,7 +211,6 @@ class Conv2DOp : public ConvKernelBase {
       return absl::OkStatus();
     }
     try {
-      absl::MutexLock lock(&mu_);
       Entry* e = cache_.Get(g->Key(), [&] {
         auto entry = std::make_unique<Entry>();
         dnnl::convolution_forward::primitive_desc pd(
@@ -244,8 +243,7 @@ class Conv2DOp : public ConvKernelBase {
     memory src, dst;
     Weights weights;
   };
-  absl::Mutex mu_;
-  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+  ShapeCache<Entry> cache_;
 };
 
 class Conv2DBackpropInputOp : public ConvKernelBase {
@@ -271,7 +269,6 @@ class Conv2DBackpropInputOp : public ConvKernelBase {
       return absl::OkStatus();
     }
     try {
-      absl::MutexLock lock(&mu_);
       Entry* e = cache_.Get(g->Key(), [&] {
         auto entry = std::make_unique<Entry>();
         dnnl::convolution_forward::primitive_desc hint(
@@ -310,8 +307,7 @@ class Conv2DBackpropInputOp : public ConvKernelBase {
     memory diff_dst, diff_src;
     Weights weights;
   };
-  absl::Mutex mu_;
-  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+  ShapeCache<Entry> cache_;
 };
 
 class Conv2DBackpropFilterOp : public ConvKernelBase {
@@ -338,7 +334,6 @@ class Conv2DBackpropFilterOp : public ConvKernelBase {
       return absl::OkStatus();
     }
     try {
-      absl::MutexLock lock(&mu_);
       Entry* e = cache_.Get(g->Key(), [&] {
         auto entry = std::make_unique<Entry>();
         dnnl::convolution_forward::primitive_desc hint(
@@ -377,8 +372,7 @@ class Conv2DBackpropFilterOp : public ConvKernelBase {
     memory src, diff_dst;
     Weights diff_weights;
   };
-  absl::Mutex mu_;
-  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+  ShapeCache<Entry> cache_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -458,7 +452,6 @@ class PoolOp : public PoolKernelBase {
     // A non-empty output has a non-empty input: every window holds at least one input element.
     if (out->NumElements() == 0) return absl::OkStatus();
     try {
-      absl::MutexLock lock(&mu_);
       Entry* e = cache_.Get(g->Key(), [&] {
         auto entry = std::make_unique<Entry>();
         dnnl::pooling_forward::primitive_desc pd(
@@ -484,8 +477,7 @@ class PoolOp : public PoolKernelBase {
     dnnl::pooling_forward prim;
     memory src, dst;
   };
-  absl::Mutex mu_;
-  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+  ShapeCache<Entry> cache_;
 };
 
 using MaxPoolOp = PoolOp<dnnl::algorithm::pooling_max>;
@@ -593,7 +585,6 @@ class AvgPoolGradOp : public PoolKernelBase {
       return absl::OkStatus();
     }
     try {
-      absl::MutexLock lock(&mu_);
       Entry* e = cache_.Get(g->Key(), [&] {
         auto entry = std::make_unique<Entry>();
         const dnnl::algorithm algo = dnnl::algorithm::pooling_avg_exclude_padding;
@@ -626,8 +617,7 @@ class AvgPoolGradOp : public PoolKernelBase {
     dnnl::pooling_backward prim;
     memory diff_dst, diff_src;
   };
-  absl::Mutex mu_;
-  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+  ShapeCache<Entry> cache_;
 };
 
 REGISTER_KERNEL("Conv2D", Conv2DOp, "T", {DT_FLOAT});

@@ -79,7 +79,7 @@ class ShapeCache {
 };
 
 // A primitive that reads one source and writes one destination of the same dense f32 layout
-// (eltwise, softmax, logsoftmax), built once per dims. Thread-safe.
+// (eltwise, softmax, logsoftmax), built once per dims.
 class SrcDstPrimitive {
  public:
   // Runs src -> dst, both dense row-major f32 of `dims`, through the primitive
@@ -88,7 +88,6 @@ class SrcDstPrimitive {
   absl::Status Run(const CacheKey& dims, const void* src, void* dst, const dnnl::engine& engine,
                    dnnl::stream& stream, Make make) {
     try {
-      absl::MutexLock lock(&mu_);
       Entry* e = cache_.Get(dims, [&] {
         const dnnl::memory::desc md = PlainDesc(TensorShape(dims), dnnl::memory::data_type::f32);
         auto entry = std::make_unique<Entry>();
@@ -112,8 +111,7 @@ class SrcDstPrimitive {
     dnnl::primitive prim;
     dnnl::memory src, dst;
   };
-  absl::Mutex mu_;
-  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+  ShapeCache<Entry> cache_;
 };
 
 }  // namespace dflow

@@ -123,7 +123,6 @@ class BiasAddOp : public OpKernel {
     if (value.NumElements() == 0) return absl::OkStatus();
     const int64_t outer = value.NumElements() / c;
     try {
-      absl::MutexLock lock(&mu_);
       Entry* e = cache_.Get({outer, c}, [&] {
         auto entry = std::make_unique<Entry>();
         memory::desc md = Desc2D(outer, c);
@@ -154,8 +153,7 @@ class BiasAddOp : public OpKernel {
     dnnl::binary prim;
     memory src0, src1, dst;
   };
-  absl::Mutex mu_;
-  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+  ShapeCache<Entry> cache_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -230,7 +228,6 @@ class ReluGradOp : public OpKernel {
     const int64_t n = x.NumElements();
     if (n == 0) return absl::OkStatus();
     try {
-      absl::MutexLock lock(&mu_);
       Entry* e = cache_.Get({n}, [&] {
         auto entry = std::make_unique<Entry>();
         memory::desc md = Desc1D(n);
@@ -265,8 +262,7 @@ class ReluGradOp : public OpKernel {
     dnnl::eltwise_backward prim;
     memory src, diff_dst, diff_src;
   };
-  absl::Mutex mu_;
-  ShapeCache<Entry> cache_ ABSL_GUARDED_BY(mu_);
+  ShapeCache<Entry> cache_;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 // Kernels: the code that runs one node. A kernel object is created once per node per execution
 // plan and reused for every run of that plan, so it may cache oneDNN primitives per input shape.
+// A plan runs one step at a time, so Compute is never called concurrently on one kernel and its
+// caches need no lock.
 //
 //   class MatMulOp : public OpKernel {
 //    public:

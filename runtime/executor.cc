@@ -58,29 +58,32 @@ absl::StatusOr<std::unique_ptr<ExecutionPlan>> ExecutionPlan::Build(
 }
 
 absl::Status ExecutionPlan::Run(absl::Span<const std::pair<Output, Tensor>> feeds,
-                                VariableStore* variables, BufferPool* pool,
-                                std::vector<Tensor>* outputs, RunMetadata* trace,
+                                VariableStore* variables, std::vector<Tensor>* outputs,
+                                RunMetadata* trace,
                                 std::chrono::steady_clock::time_point start) {
   absl::MutexLock lock(&mu_);
+  BufferPool* pool = &pool_;
   if (outputs != nullptr) outputs->clear();
   // Buffers the caller let go of since the last run can be reused by this one.
   for (Tensor& t : fetched_) pool->Recycle(&t);
   fetched_.clear();
-  absl::Status status = RunLocked(feeds, variables, pool, outputs, trace, start);
+  absl::Status status = RunLocked(feeds, variables, outputs, trace, start);
   // Drop every intermediate so a failed or finished run holds no memory outside the pool.
   for (TensorValue& v : slots_) {
     pool->Recycle(&v.tensor);
     v.ref = nullptr;
   }
   for (TensorValue& v : reads_) v = TensorValue();
+  for (const Tensor& t : fetched_) pool->ReserveFor(t);  // Their return next run won't allocate.
   if (!status.ok() && outputs != nullptr) outputs->clear();
   return status;
 }
 
 absl::Status ExecutionPlan::RunLocked(absl::Span<const std::pair<Output, Tensor>> feeds,
-                                      VariableStore* variables, BufferPool* pool,
-                                      std::vector<Tensor>* outputs, RunMetadata* trace,
+                                      VariableStore* variables, std::vector<Tensor>* outputs,
+                                      RunMetadata* trace,
                                       std::chrono::steady_clock::time_point start) {
+  BufferPool* pool = &pool_;
   auto since_start = [start] {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now() - start)

@@ -26,10 +26,11 @@ class ExecutionPlan {
                                                               std::vector<const Node*> targets);
 
   // Runs the plan once; the feeds' tensors line up with the feeds given to Build (their Outputs
-  // are not read). Intermediate tensors come from and go back to `pool`. Serialized per plan.
-  // With `trace`, appends each node's times, measured from `start`, to trace->nodes.
+  // are not read). Intermediate tensors' buffers stay in the plan's pool between runs, so that
+  // steady-state runs allocate none. Serialized per plan. With `trace`, appends each node's
+  // times, measured from `start`, to trace->nodes.
   absl::Status Run(absl::Span<const std::pair<Output, Tensor>> feeds, VariableStore* variables,
-                   BufferPool* pool, std::vector<Tensor>* outputs, RunMetadata* trace = nullptr,
+                   std::vector<Tensor>* outputs, RunMetadata* trace = nullptr,
                    std::chrono::steady_clock::time_point start = {});
 
  private:
@@ -43,7 +44,7 @@ class ExecutionPlan {
   ExecutionPlan() : stream_(CpuEngineForPlans()) {}
   static const dnnl::engine& CpuEngineForPlans();
   absl::Status RunLocked(absl::Span<const std::pair<Output, Tensor>> feeds,
-                         VariableStore* variables, BufferPool* pool, std::vector<Tensor>* outputs,
+                         VariableStore* variables, std::vector<Tensor>* outputs,
                          RunMetadata* trace, std::chrono::steady_clock::time_point start)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -59,6 +60,7 @@ class ExecutionPlan {
   absl::Mutex mu_;
   dnnl::stream stream_;
   // Per-run state, kept between runs so that a run allocates nothing.
+  BufferPool pool_ ABSL_GUARDED_BY(mu_);
   std::vector<TensorValue> slots_ ABSL_GUARDED_BY(mu_);
   std::vector<int> remaining_ ABSL_GUARDED_BY(mu_);
   std::vector<TensorValue> reads_ ABSL_GUARDED_BY(mu_);    // Variable values read by one step.

@@ -193,7 +193,7 @@ absl::Status Session::Run(const RunOptions& options,
   // oneDNN uses OpenMP; the thread count is per calling thread, so set it on each run.
   if (intra_op_threads_ > 0) omp_set_num_threads(intra_op_threads_);
   absl::Status status =
-      plan->Run(feeds, variables_.get(), &buffers_, outputs, trace ? metadata : nullptr, start);
+      plan->Run(feeds, variables_.get(), outputs, trace ? metadata : nullptr, start);
   if (trace) {
     metadata->duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                 std::chrono::steady_clock::now() - start)

@@ -19,7 +19,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "graph/buffer_pool.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
 #include "ops/scope.h"
@@ -84,7 +83,6 @@ class Session {
   std::shared_ptr<const void> graph_owner_;  // Keeps a Scope's or imported graph alive.
   std::unique_ptr<VariableStore> variables_;
   int intra_op_threads_ = 0;
-  BufferPool buffers_;  // Intermediate tensors' memory, reused across runs and plans.
   // Plans by signature; the key stays inline (no allocation) for up to 62 feeds/fetches/targets.
   using PlanKey = absl::InlinedVector<int, 64>;
   absl::Mutex mu_;
