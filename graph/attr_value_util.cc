@@ -83,6 +83,13 @@ absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::vector<D
   return absl::OkStatus();
 }
 
+absl::Status GetAttr(const AttrMap& attrs, absl::string_view name,
+                     std::vector<std::string>* value) {
+  DFLOW_FIND_ATTR(v, kList, "list(string)");
+  value->assign((*v)->list().s().begin(), (*v)->list().s().end());
+  return absl::OkStatus();
+}
+
 #undef DFLOW_FIND_ATTR
 
 AttrValue MakeAttr(bool value) { AttrValue a; a.set_b(value); return a; }
@@ -119,6 +126,13 @@ AttrValue MakeAttr(absl::Span<const DataType> value) {
   AttrValue a;
   a.mutable_list();
   for (DataType v : value) a.mutable_list()->add_type(v);
+  return a;
+}
+
+AttrValue MakeStringListAttr(absl::Span<const std::string> value) {
+  AttrValue a;
+  a.mutable_list();
+  for (const std::string& v : value) a.mutable_list()->add_s(v);
   return a;
 }
 

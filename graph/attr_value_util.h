@@ -27,6 +27,8 @@ absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, Tensor* value
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::vector<int64_t>* value);
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::vector<int32_t>* value);
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::vector<DataType>* value);
+absl::Status GetAttr(const AttrMap& attrs, absl::string_view name,
+                     std::vector<std::string>* value);
 
 template <typename T>
 absl::Status GetNodeAttr(const Node& node, absl::string_view name, T* value) {
@@ -50,6 +52,8 @@ AttrValue MakeAttr(const Tensor& value);
 AttrValue MakeAttr(absl::Span<const int64_t> value);
 AttrValue MakeAttr(const std::vector<int>& value);
 AttrValue MakeAttr(absl::Span<const DataType> value);
+// Not a MakeAttr overload: braced lists of ints would become ambiguous with it.
+AttrValue MakeStringListAttr(absl::Span<const std::string> value);
 
 // The kind of value an AttrValue holds, in schema spelling: "int", "list(int)", "type", ...
 std::string AttrValueKind(const AttrValue& value);

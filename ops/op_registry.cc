@@ -147,6 +147,15 @@ bool ParseDefault(const std::string& type, absl::string_view text, AttrValue* va
       if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(part), &i)) return false;
       value->mutable_list()->add_i(i);
     }
+  } else if (type == "list(string)") {
+    if (text.size() < 2 || text.front() != '[' || text.back() != ']') return false;
+    value->mutable_list();
+    for (absl::string_view part : absl::StrSplit(text.substr(1, text.size() - 2), ',',
+                                                 absl::SkipWhitespace())) {
+      part = absl::StripAsciiWhitespace(part);
+      if (part.size() < 2 || part.front() != '\'' || part.back() != '\'') return false;
+      value->mutable_list()->add_s(std::string(part.substr(1, part.size() - 2)));
+    }
   } else {
     return false;
   }

@@ -25,6 +25,9 @@ class ExecutionPlan {
                                                               std::vector<Output> fetches,
                                                               std::vector<const Node*> targets);
 
+  // Keeps `graph` (the one the plan was built from, e.g. an optimized copy) alive with the plan.
+  void Own(std::unique_ptr<Graph> graph) { owned_graph_ = std::move(graph); }
+
   // Runs the plan once; the feeds' tensors line up with the feeds given to Build (their Outputs
   // are not read). Intermediate tensors' buffers stay in the plan's pool between runs, so that
   // steady-state runs allocate none. Serialized per plan. With `trace`, appends each node's
@@ -48,6 +51,7 @@ class ExecutionPlan {
                          RunMetadata* trace, std::chrono::steady_clock::time_point start)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  std::unique_ptr<Graph> owned_graph_;
   std::vector<Output> feeds_;
   std::vector<Step> steps_;
   std::vector<int> feed_slots_;

@@ -17,9 +17,8 @@ Session::Session(const Graph* graph, std::shared_ptr<const void> owner,
                  const SessionOptions& options)
     : graph_(graph),
       graph_owner_(std::move(owner)),
-      variables_(std::make_unique<VariableStore>()) {
-  intra_op_threads_ = options.intra_op_threads;
-}
+      variables_(std::make_unique<VariableStore>()),
+      options_(options) {}
 
 Session::~Session() = default;
 
@@ -108,6 +107,29 @@ absl::Status Session::Run(const RunOptions& options,
   return Run(options, feed_pairs, fetch_outputs, target_ops, outputs, metadata);
 }
 
+absl::StatusOr<std::unique_ptr<ExecutionPlan>> Session::BuildPlan(
+    const std::vector<std::pair<Output, Tensor>>& feeds, const std::vector<Output>& fetches,
+    const std::vector<Operation>& targets) const {
+  std::vector<Output> feed_outputs;
+  std::vector<TensorShape> feed_shapes;
+  for (const auto& [out, value] : feeds) {
+    feed_outputs.push_back(out);
+    feed_shapes.push_back(value.shape());
+  }
+  std::vector<const Node*> target_nodes;
+  for (const Operation& op : targets) target_nodes.push_back(op.node());
+  if (!options_.optimize_graph) {
+    return ExecutionPlan::Build(*graph_, feed_outputs, fetches, target_nodes);
+  }
+  absl::StatusOr<OptimizedGraph> optimized = OptimizeGraph(
+      *graph_, feed_outputs, feed_shapes, fetches, target_nodes, options_.optimizer);
+  if (!optimized.ok()) return optimized.status();
+  absl::StatusOr<std::unique_ptr<ExecutionPlan>> plan = ExecutionPlan::Build(
+      *optimized->graph, optimized->feeds, optimized->fetches, optimized->targets);
+  if (plan.ok()) (*plan)->Own(std::move(optimized->graph));
+  return plan;
+}
+
 absl::Status Session::Run(const RunOptions& options,
                           const std::vector<std::pair<Output, Tensor>>& feeds,
                           const std::vector<Output>& fetches, const std::vector<Operation>& targets,
@@ -147,6 +169,8 @@ absl::Status Session::Run(const RunOptions& options,
     }
     key.push_back(out.node()->id());
     key.push_back(out.index());
+    key.push_back(value.dims());
+    for (int64_t d : value.shape().dim_sizes()) key.push_back(d);
   }
   key.push_back(-1);
   for (const Output& out : fetches) {
@@ -179,19 +203,15 @@ absl::Status Session::Run(const RunOptions& options,
     if (it != plans_.end()) plan = it->second;
   }
   if (plan == nullptr) {
-    std::vector<Output> feed_outputs;
-    for (const auto& feed : feeds) feed_outputs.push_back(feed.first);
-    std::vector<const Node*> target_nodes;
-    for (const Operation& op : targets) target_nodes.push_back(op.node());
-    absl::StatusOr<std::unique_ptr<ExecutionPlan>> built =
-        ExecutionPlan::Build(*graph_, feed_outputs, fetches, target_nodes);
+    absl::StatusOr<std::unique_ptr<ExecutionPlan>> built = BuildPlan(feeds, fetches, targets);
     if (!built.ok()) return built.status();
     absl::MutexLock lock(&mu_);
+    if (plans_.size() >= kMaxPlans) plans_.clear();  // Runs in flight keep their plans.
     auto [it, inserted] = plans_.emplace(key, std::move(*built));
     plan = it->second;
   }
   // oneDNN uses OpenMP; the thread count is per calling thread, so set it on each run.
-  if (intra_op_threads_ > 0) omp_set_num_threads(intra_op_threads_);
+  if (options_.intra_op_threads > 0) omp_set_num_threads(options_.intra_op_threads);
   absl::Status status =
       plan->Run(feeds, variables_.get(), outputs, trace ? metadata : nullptr, start);
   if (trace) {

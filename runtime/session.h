@@ -23,6 +23,7 @@
 #include "graph/tensor.h"
 #include "ops/scope.h"
 #include "proto/graph.pb.h"
+#include "runtime/graph_optimizer.h"
 #include "runtime/run_options.h"
 
 namespace dflow {
@@ -33,6 +34,10 @@ class VariableStore;
 struct SessionOptions {
   // oneDNN's intra-op threads; 0 keeps oneDNN's default (all cores).
   int intra_op_threads = 0;
+  // Each signature's plan runs a rewritten copy of the graph, specialised to the fed shapes
+  // (runtime/graph_optimizer.h); false runs the graph's nodes as they are.
+  bool optimize_graph = true;
+  GraphOptimizerOptions optimizer;
 };
 
 class Session {
@@ -52,7 +57,7 @@ class Session {
   // Feeds name tensors ("x", "x:0", "split:1"); fetches name tensors; targets name nodes run for
   // their effect. Outputs hold one tensor per fetch, in order. Only what the fetches and targets
   // need runs; a fed tensor cuts off everything upstream of it. The plan for each distinct
-  // (feeds, fetches, targets) signature is built once and cached. `outputs` is cleared first;
+  // (feeds, fetches, targets, fed shapes) signature is built once and cached. `outputs` is cleared first;
   // reusing one vector across runs lets the previous outputs' memory be reused. Thread-safe.
   absl::Status Run(const std::vector<std::pair<std::string, Tensor>>& feeds,
                    const std::vector<std::string>& fetches, const std::vector<std::string>& targets,
@@ -82,9 +87,15 @@ class Session {
   const Graph* graph_;
   std::shared_ptr<const void> graph_owner_;  // Keeps a Scope's or imported graph alive.
   std::unique_ptr<VariableStore> variables_;
-  int intra_op_threads_ = 0;
-  // Plans by signature; the key stays inline (no allocation) for up to 62 feeds/fetches/targets.
-  using PlanKey = absl::InlinedVector<int, 64>;
+  absl::StatusOr<std::unique_ptr<ExecutionPlan>> BuildPlan(
+      const std::vector<std::pair<Output, Tensor>>& feeds, const std::vector<Output>& fetches,
+      const std::vector<Operation>& targets) const;
+
+  SessionOptions options_;
+  // Plans by signature: ids of feeds, fetches and targets and the fed shapes, inline (no
+  // allocation) up to 64 numbers. Bounded: a caller feeding ever new shapes drops old plans.
+  using PlanKey = absl::InlinedVector<int64_t, 64>;
+  static constexpr size_t kMaxPlans = 64;
   absl::Mutex mu_;
   absl::flat_hash_map<PlanKey, std::shared_ptr<ExecutionPlan>> plans_ ABSL_GUARDED_BY(mu_);
 };

@@ -721,12 +721,14 @@ TEST(InTopKV2Test, ShapeErrorsAtGraphBuildAndRunTime) {
   absl::StatusOr<Tensor> out = RunOne(root, y,
                                       {{p, RandomTensor({2, 3}, 1)},
                                        {t, *Tensor::FromVector<int32_t>({0, 1, 2}, {3})},
-                                       {k, Tensor::Scalar<int32_t>(1)}});
+                                       {k, Tensor::Scalar<int32_t>(1)}},
+                                      test::Unoptimized());
   ASSERT_FALSE(out.ok());
   EXPECT_THAT(std::string(out.status().message()), HasSubstr("one entry per row"));
   out = RunOne(root, y, {{p, RandomTensor({2, 3}, 1)},
                          {t, *Tensor::FromVector<int32_t>({0, 1}, {2})},
-                         {k, *Tensor::FromVector<int32_t>({1}, {1})}});
+                         {k, *Tensor::FromVector<int32_t>({1}, {1})}},
+               test::Unoptimized());
   ASSERT_FALSE(out.ok());
   EXPECT_THAT(std::string(out.status().message()), HasSubstr("k must be a scalar"));
 }

@@ -17,8 +17,9 @@ namespace test {
 
 absl::StatusOr<std::vector<Tensor>> RunGraph(const Scope& scope,
                                              const std::vector<std::pair<Output, Tensor>>& feeds,
-                                             const std::vector<Output>& fetches) {
-  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(scope);
+                                             const std::vector<Output>& fetches,
+                                             const SessionOptions& options) {
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(scope, options);
   if (!session.ok()) return session.status();
   std::vector<Tensor> outputs;
   absl::Status s = (*session)->Run(feeds, fetches, {}, &outputs);
@@ -27,10 +28,17 @@ absl::StatusOr<std::vector<Tensor>> RunGraph(const Scope& scope,
 }
 
 absl::StatusOr<Tensor> RunOne(const Scope& scope, const Output& fetch,
-                              const std::vector<std::pair<Output, Tensor>>& feeds) {
-  absl::StatusOr<std::vector<Tensor>> out = RunGraph(scope, feeds, {fetch});
+                              const std::vector<std::pair<Output, Tensor>>& feeds,
+                              const SessionOptions& options) {
+  absl::StatusOr<std::vector<Tensor>> out = RunGraph(scope, feeds, {fetch}, options);
   if (!out.ok()) return out.status();
   return (*out)[0];
+}
+
+SessionOptions Unoptimized() {
+  SessionOptions options;
+  options.optimize_graph = false;
+  return options;
 }
 
 Tensor RandomTensor(const TensorShape& shape, uint64_t seed, float lo, float hi) {

@@ -11,6 +11,7 @@
 #include "absl/types/span.h"
 #include "graph/tensor.h"
 #include "ops/scope.h"
+#include "runtime/session.h"
 
 namespace dflow {
 namespace test {
@@ -18,10 +19,15 @@ namespace test {
 // Runs `fetches` of the scope's graph in a new Session with `feeds`.
 absl::StatusOr<std::vector<Tensor>> RunGraph(const Scope& scope,
                                              const std::vector<std::pair<Output, Tensor>>& feeds,
-                                             const std::vector<Output>& fetches);
+                                             const std::vector<Output>& fetches,
+                                             const SessionOptions& options = {});
 // The same for one fetch.
 absl::StatusOr<Tensor> RunOne(const Scope& scope, const Output& fetch,
-                              const std::vector<std::pair<Output, Tensor>>& feeds = {});
+                              const std::vector<std::pair<Output, Tensor>>& feeds = {},
+                              const SessionOptions& options = {});
+// Options that run the graph's nodes as they are, so that a kernel's own input checks run (the
+// graph optimizer's shape inference would otherwise catch bad fed shapes first).
+SessionOptions Unoptimized();
 
 // A float tensor of `shape` with values uniform in [lo, hi), from a fixed generator.
 Tensor RandomTensor(const TensorShape& shape, uint64_t seed, float lo = -1.f, float hi = 1.f);

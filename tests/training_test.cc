@@ -78,8 +78,8 @@ std::vector<float> Values(const Tensor& t) {
   return std::vector<float>(t.flat<float>().begin(), t.flat<float>().end());
 }
 
-std::unique_ptr<Session> NewSession(const Scope& root) {
-  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(root);
+std::unique_ptr<Session> NewSession(const Scope& root, const SessionOptions& options = {}) {
+  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(root, options);
   EXPECT_TRUE(s.ok()) << s.status();
   return s.ok() ? *std::move(s) : nullptr;
 }
@@ -306,7 +306,7 @@ TEST(ApplyAdam, BadInputsAreErrorsNotCrashes) {
   auto same = ops::ApplyAdam(root, var, var, m, 0.9f, 0.999f, lr, 0.9f, 0.999f, 1e-8f, grad);
   auto momentum = ops::ApplyMomentum(root, var, m, lr, grad, 0.9f);
   ASSERT_TRUE(root.ok()) << root.status();
-  auto session = NewSession(root);
+  auto session = NewSession(root, test::Unoptimized());  // The kernel's own checks.
   ASSERT_TRUE(session->Run(std::vector<Operation>(init)).ok());
   auto run = [&](const Output& op, const Tensor& lr_value, const Tensor& grad_value) {
     return session->Run({{lr, lr_value}, {grad, grad_value}}, {}, {Operation(op)}, nullptr);

@@ -1,0 +1,278 @@
+// Kernels for _FusedMatMul and _FusedConv2D (ops/fused_ops.h): one oneDNN matmul or
+// convolution_forward primitive with a bias input and, for fused_ops [BiasAdd, Relu], an
+// eltwise_relu post-op, so the product is written once instead of three times. Primitives are
+// built once per input shape and cached in the kernel, as MatMul's and Conv2D's are.
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "kernels/dnnl_util.h"
+#include "kernels/op_kernel.h"
+#include "oneapi/dnnl/dnnl.hpp"
+#include "ops/conv_ops.h"
+#include "ops/fused_ops.h"
+
+namespace dflow {
+namespace {
+
+using dnnl::memory;
+
+void* Handle(const Tensor& t) { return const_cast<void*>(t.data()); }
+
+absl::Status CheckFloat(const Tensor& t, absl::string_view what, int rank) {
+  if (t.dtype() != DT_FLOAT) {
+    return OpKernelContext::InvalidArgument(what, " must be float but is ",
+                                            DataTypeString(t.dtype()));
+  }
+  if (t.dims() != rank) {
+    return OpKernelContext::InvalidArgument(what, " must be ", rank, "-D but has shape ",
+                                            t.shape().DebugString());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckBias(const Tensor& bias, int64_t channels, absl::string_view what) {
+  absl::Status s = CheckFloat(bias, "bias", 1);
+  if (!s.ok()) return s;
+  if (bias.dim_size(0) != channels) {
+    return OpKernelContext::InvalidArgument("bias has ", bias.dim_size(0), " values but the ", what,
+                                            " has ", channels);
+  }
+  return absl::OkStatus();
+}
+
+// The post-ops attr for fused_ops: Relu, or nothing (the bias is a primitive input).
+dnnl::primitive_attr PostOpsAttr(const fused::PostOps& post) {
+  dnnl::primitive_attr attr;
+  if (post.relu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+  }
+  return attr;
+}
+
+// Each row of the [rows, bias size] `out` set to the bias (after Relu if fused): the result
+// when the product itself is empty (a zero inner dimension or no input channels).
+void FillWithBias(const Tensor& bias, const fused::PostOps& post, Tensor* out) {
+  absl::Span<const float> b = bias.flat<float>();
+  absl::Span<float> o = out->flat<float>();
+  for (size_t i = 0; i < o.size(); ++i) {
+    const float v = b[i % b.size()];
+    o[i] = post.relu ? std::max(v, 0.0f) : v;
+  }
+}
+
+// Reads fused_ops and num_args, recording a construction error for unsupported ones.
+class FusedKernel : public OpKernel {
+ public:
+  explicit FusedKernel(const Node& node) : OpKernel(node) {
+    std::vector<std::string> fused_ops;
+    int64_t num_args = 0;
+    absl::Status s = GetNodeAttr(node, "fused_ops", &fused_ops);
+    if (s.ok()) s = GetNodeAttr(node, "num_args", &num_args);
+    if (s.ok()) {
+      absl::StatusOr<fused::PostOps> post = fused::ParsePostOps(fused_ops, num_args);
+      if (post.ok()) {
+        post_ = *post;
+      } else {
+        s = post.status();
+      }
+    }
+    if (!s.ok()) SetConstructionError(s);
+  }
+
+ protected:
+  fused::PostOps post_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// _FusedMatMul: a [m, k] x [k, n] product (transposes as strides, as MatMul does) plus a [n]
+// bias broadcast over the rows, then Relu.
+
+class FusedMatMulOp : public FusedKernel {
+ public:
+  explicit FusedMatMulOp(const Node& node) : FusedKernel(node) {
+    absl::Status s = GetNodeAttr(node, "transpose_a", &transpose_a_);
+    if (s.ok()) s = GetNodeAttr(node, "transpose_b", &transpose_b_);
+    if (!s.ok() && construction_status().ok()) SetConstructionError(s);
+  }
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& a = ctx->input(0);
+    const Tensor& b = ctx->input(1);
+    const Tensor& bias = ctx->input(2);
+    absl::Status s = CheckFloat(a, "a", 2);
+    if (s.ok()) s = CheckFloat(b, "b", 2);
+    if (!s.ok()) return s;
+    const int64_t m = a.dim_size(transpose_a_ ? 1 : 0), k = a.dim_size(transpose_a_ ? 0 : 1);
+    const int64_t kb = b.dim_size(transpose_b_ ? 1 : 0), n = b.dim_size(transpose_b_ ? 0 : 1);
+    if (k != kb) {
+      return ctx->InvalidArgument("inner dimensions differ: ", a.shape().DebugString(), " x ",
+                                  b.shape().DebugString(),
+                                  " with transpose_a=", transpose_a_ ? "true" : "false",
+                                  ", transpose_b=", transpose_b_ ? "true" : "false");
+    }
+    s = CheckBias(bias, n, "product's column count");
+    if (!s.ok()) return s;
+    Tensor* out = ctx->allocate_output(0, TensorShape({m, n}));
+    if (m == 0 || n == 0) return absl::OkStatus();
+    if (k == 0) {
+      FillWithBias(bias, post_, out);
+      return absl::OkStatus();
+    }
+    try {
+      Entry* e = cache_.Get(ShapeKey({&a.shape(), &b.shape()}), [&] {
+        const auto f32 = memory::data_type::f32;
+        memory::desc a_md({m, k}, f32, transpose_a_ ? memory::dims{1, m} : memory::dims{k, 1});
+        memory::desc b_md({k, n}, f32, transpose_b_ ? memory::dims{1, k} : memory::dims{n, 1});
+        memory::desc bias_md({1, n}, f32, memory::dims{n, 1});
+        memory::desc c_md({m, n}, f32, memory::dims{n, 1});
+        dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, bias_md, c_md),
+                                        PostOpsAttr(post_), ctx->engine());
+        auto entry = std::make_unique<Entry>();
+        entry->prim = dnnl::matmul(pd);
+        entry->a = memory(a_md, ctx->engine(), nullptr);
+        entry->b = memory(b_md, ctx->engine(), nullptr);
+        entry->bias = memory(bias_md, ctx->engine(), nullptr);
+        entry->c = memory(c_md, ctx->engine(), nullptr);
+        return entry;
+      });
+      e->a.set_data_handle(Handle(a));
+      e->b.set_data_handle(Handle(b));
+      e->bias.set_data_handle(Handle(bias));
+      e->c.set_data_handle(out->data());
+      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC, e->a},
+                                      {DNNL_ARG_WEIGHTS, e->b},
+                                      {DNNL_ARG_BIAS, e->bias},
+                                      {DNNL_ARG_DST, e->c}});
+      ctx->stream().wait();
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::matmul prim;
+    memory a, b, bias, c;
+  };
+  bool transpose_a_ = false;
+  bool transpose_b_ = false;
+  ShapeCache<Entry> cache_;
+};
+REGISTER_KERNEL("_FusedMatMul", FusedMatMulOp, "T", {DT_FLOAT});
+
+// ---------------------------------------------------------------------------------------------
+// _FusedConv2D: an NHWC image convolved with an HWIO filter (oneDNN picks the weights layout and
+// the filter is reordered into it each run, as Conv2D does), plus a [out_channels] bias.
+
+class FusedConv2DOp : public FusedKernel {
+ public:
+  explicit FusedConv2DOp(const Node& node) : FusedKernel(node) {
+    absl::StatusOr<conv::Window2D> w = conv::Conv2DAttrsOf(node);
+    if (w.ok()) {
+      window_ = *w;
+    } else if (construction_status().ok()) {
+      SetConstructionError(w.status());
+    }
+  }
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& input = ctx->input(0);
+    const Tensor& filter = ctx->input(1);
+    const Tensor& bias = ctx->input(2);
+    absl::Status s = CheckFloat(input, "input [batch, height, width, channels]", 4);
+    if (s.ok()) s = CheckFloat(filter, "filter [height, width, in_channels, out_channels]", 4);
+    if (!s.ok()) return s;
+    const int64_t n = input.dim_size(0), h = input.dim_size(1), w = input.dim_size(2);
+    const int64_t ci = input.dim_size(3), kh = filter.dim_size(0), kw = filter.dim_size(1);
+    const int64_t co = filter.dim_size(3);
+    if (filter.dim_size(2) != ci) {
+      return ctx->InvalidArgument("the input's depth (dimension 3 of ", input.shape().DebugString(),
+                                  ") must equal the filter's in_channels (dimension 2 of ",
+                                  filter.shape().DebugString(), "): ", ci, " vs. ",
+                                  filter.dim_size(2));
+    }
+    absl::StatusOr<conv::WindowedSize> rows =
+        conv::ComputeWindowedSize(h, kh, window_.stride_h, window_.padding, "filter", "height");
+    if (!rows.ok()) return rows.status();
+    absl::StatusOr<conv::WindowedSize> cols =
+        conv::ComputeWindowedSize(w, kw, window_.stride_w, window_.padding, "filter", "width");
+    if (!cols.ok()) return cols.status();
+    s = CheckBias(bias, co, "filter's out_channels");
+    if (!s.ok()) return s;
+    Tensor* out = ctx->allocate_output(0, TensorShape({n, rows->out, cols->out, co}));
+    if (out->NumElements() == 0) return absl::OkStatus();
+    if (ci == 0) {
+      FillWithBias(bias, post_, out);
+      return absl::OkStatus();
+    }
+    try {
+      Entry* e = cache_.Get(ShapeKey({&input.shape(), &filter.shape()}), [&] {
+        const auto f32 = memory::data_type::f32;
+        const memory::desc src({n, ci, h, w}, f32, memory::format_tag::nhwc);
+        const memory::desc dst({n, co, rows->out, cols->out}, f32, memory::format_tag::nhwc);
+        const memory::desc user_weights({co, ci, kh, kw}, f32, memory::format_tag::hwio);
+        const memory::desc any_weights({co, ci, kh, kw}, f32, memory::format_tag::any);
+        const memory::desc bias_md({co}, f32, memory::format_tag::a);
+        dnnl::convolution_forward::primitive_desc pd(
+            dnnl::convolution_forward::desc(
+                dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src,
+                any_weights, bias_md, dst, {window_.stride_h, window_.stride_w},
+                {rows->pad_before, cols->pad_before}, {rows->pad_after, cols->pad_after}),
+            PostOpsAttr(post_), ctx->engine());
+        auto entry = std::make_unique<Entry>();
+        entry->prim = dnnl::convolution_forward(pd);
+        entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
+        entry->dst = memory(pd.dst_desc(), ctx->engine(), nullptr);
+        entry->bias = memory(bias_md, ctx->engine(), nullptr);
+        entry->user_weights = memory(user_weights, ctx->engine(), nullptr);
+        if (pd.weights_desc() == user_weights) {
+          entry->weights = entry->user_weights;
+        } else {
+          // Owned by oneDNN for the cache entry's life; refilled from the filter every run.
+          entry->weights = memory(pd.weights_desc(), ctx->engine());
+          entry->reorder = dnnl::reorder(entry->user_weights, entry->weights);
+          entry->needs_reorder = true;
+        }
+        return entry;
+      });
+      e->src.set_data_handle(Handle(input));
+      e->user_weights.set_data_handle(Handle(filter));
+      e->bias.set_data_handle(Handle(bias));
+      e->dst.set_data_handle(out->data());
+      if (e->needs_reorder) {
+        Execute(e->reorder, ctx->stream(),
+                {{DNNL_ARG_FROM, e->user_weights}, {DNNL_ARG_TO, e->weights}});
+      }
+      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC, e->src},
+                                      {DNNL_ARG_WEIGHTS, e->weights},
+                                      {DNNL_ARG_BIAS, e->bias},
+                                      {DNNL_ARG_DST, e->dst}});
+      ctx->stream().wait();
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::convolution_forward prim;
+    memory src, dst, bias, user_weights, weights;
+    dnnl::reorder reorder;
+    bool needs_reorder = false;
+  };
+  conv::Window2D window_;
+  ShapeCache<Entry> cache_;
+};
+REGISTER_KERNEL("_FusedConv2D", FusedConv2DOp, "T", {DT_FLOAT});
+
+}  // namespace
+}  // namespace dflow

@@ -1,0 +1,93 @@
+// Schemas and shape functions of _FusedMatMul and _FusedConv2D (see fused_ops.h).
+#include "ops/fused_ops.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ops/op_registry.h"
+#include "ops/shape_inference.h"
+
+namespace dflow {
+namespace fused {
+
+absl::StatusOr<PostOps> ParsePostOps(const std::vector<std::string>& fused_ops, int64_t num_args) {
+  PostOps post;
+  if (fused_ops == std::vector<std::string>{"BiasAdd", "Relu"}) {
+    post.relu = true;
+  } else if (fused_ops != std::vector<std::string>{"BiasAdd"}) {
+    return absl::UnimplementedError(
+        absl::StrCat("fused_ops [", absl::StrJoin(fused_ops, ", "),
+                     "] is not supported; supported: [BiasAdd], [BiasAdd, Relu]"));
+  }
+  if (num_args != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("fused_ops [", absl::StrJoin(fused_ops, ", "),
+                     "] takes one extra input (the bias) but num_args is ", num_args));
+  }
+  return post;
+}
+
+namespace {
+
+// The unfused op's shape function gives the output shape (the node has its attrs and its first
+// two inputs); the bias must be 1-D with one value per output column or channel.
+absl::Status FusedShape(InferenceContext* ctx, absl::string_view base_op) {
+  std::vector<std::string> fused_ops;
+  int64_t num_args = 0;
+  absl::Status s = ctx->GetAttr("fused_ops", &fused_ops);
+  if (s.ok()) s = ctx->GetAttr("num_args", &num_args);
+  if (!s.ok()) return s;
+  absl::StatusOr<PostOps> post = ParsePostOps(fused_ops, num_args);
+  if (!post.ok()) return ctx->Error(post.status().message());
+  s = OpRegistry::Global()->Find(base_op)->shape_fn(ctx);
+  if (!s.ok()) return s;
+  const PartialTensorShape& bias = ctx->input(2);
+  if (bias.unknown_rank()) return absl::OkStatus();
+  if (bias.dims() != 1) {
+    return ctx->Error(absl::StrCat("bias must be 1-D but has shape ", bias.DebugString()));
+  }
+  const PartialTensorShape& out = ctx->output(0);
+  const int64_t channels = out.unknown_rank() ? -1 : out.dim_size(out.dims() - 1);
+  if (channels >= 0 && bias.dim_size(0) >= 0 && bias.dim_size(0) != channels) {
+    return ctx->Error(absl::StrCat("bias has ", bias.dim_size(0), " values but the ", base_op,
+                                   " output ", out.DebugString(), " has ", channels,
+                                   " in its last dimension"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace fused
+
+REGISTER_OP("_FusedMatMul")
+    .Input("a: T")
+    .Input("b: T")
+    .Input("args: num_args * T")
+    .Output("product: T")
+    .Attr("transpose_a: bool = false")
+    .Attr("transpose_b: bool = false")
+    .Attr("T: {float}")
+    .Attr("num_args: int >= 0")
+    .Attr("fused_ops: list(string) = []")
+    .Attr("epsilon: float = 0.0001")
+    .SetShapeFn([](InferenceContext* ctx) { return fused::FusedShape(ctx, "MatMul"); })
+    .NotDifferentiable();  // Only in optimized graphs, which are never differentiated.
+
+REGISTER_OP("_FusedConv2D")
+    .Input("input: T")
+    .Input("filter: T")
+    .Input("args: num_args * T")
+    .Output("output: T")
+    .Attr("T: {float}")
+    .Attr("num_args: int >= 0")
+    .Attr("strides: list(int)")
+    .Attr("padding: string")
+    .Attr("explicit_paddings: list(int) = []")
+    .Attr("data_format: string = 'NHWC'")
+    .Attr("dilations: list(int) = [1, 1, 1, 1]")
+    .Attr("use_cudnn_on_gpu: bool = true")
+    .Attr("fused_ops: list(string) = []")
+    .Attr("epsilon: float = 0.0001")
+    .SetShapeFn([](InferenceContext* ctx) { return fused::FusedShape(ctx, "Conv2D"); })
+    .NotDifferentiable();  // Only in optimized graphs, which are never differentiated.
+
+}  // namespace dflow

@@ -1,0 +1,225 @@
+// _FusedMatMul and _FusedConv2D against plain loops: every transpose combination, SAME and
+// VALID padding with strides, with and without Relu; shape inference and errors.
+#include "ops/fused_ops.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "ops/node_builder.h"
+#include "ops/standard_ops.h"
+#include "tests/test_util.h"
+
+namespace dflow {
+namespace {
+
+using test::ExpectTensorNear;
+using test::RandomTensor;
+using test::RunOne;
+using ::testing::HasSubstr;
+
+std::vector<std::string> FusedOps(bool relu) {
+  return relu ? std::vector<std::string>{"BiasAdd", "Relu"} : std::vector<std::string>{"BiasAdd"};
+}
+
+// Builds `op` on (x, y, [bias]) with `attrs`; returns the node or the builder's error.
+absl::StatusOr<Node*> AddFused(const Scope& root, const std::string& op, Output x, Output y,
+                               Output bias, const std::vector<std::string>& fused_ops,
+                               const AttrMap& attrs) {
+  NodeBuilder builder(root.graph()->UniqueName("fused"), op);
+  builder.Input(x).Input(y).Input(std::vector<Output>{bias});
+  builder.Attr("fused_ops", MakeStringListAttr(fused_ops));
+  for (const auto& [name, value] : attrs) builder.Attr(name, value);
+  return builder.Finalize(root.graph());
+}
+
+// ---------------------------------------------------------------------------------------------
+// _FusedMatMul.
+
+// relu?(op(a) x op(b) + bias) with op a transpose when asked, in double precision.
+std::vector<float> MatMulRef(const Tensor& a, const Tensor& b, bool ta, bool tb, const Tensor& bias,
+                             bool relu) {
+  const int64_t m = ta ? a.dim_size(1) : a.dim_size(0), k = ta ? a.dim_size(0) : a.dim_size(1);
+  const int64_t n = tb ? b.dim_size(0) : b.dim_size(1);
+  auto pa = a.flat<float>();
+  auto pb = b.flat<float>();
+  std::vector<float> out(m * n);
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      double sum = bias.flat<float>()[j];
+      for (int64_t p = 0; p < k; ++p) {
+        const double av = ta ? pa[p * m + i] : pa[i * k + p];
+        const double bv = tb ? pb[j * k + p] : pb[p * n + j];
+        sum += av * bv;
+      }
+      out[i * n + j] = static_cast<float>(relu ? std::max(sum, 0.0) : sum);
+    }
+  }
+  return out;
+}
+
+TEST(FusedMatMul, AddsTheBiasAndAppliesReluForEveryTransposeCombination) {
+  constexpr int64_t kM = 5, kK = 7, kN = 3;
+  for (bool ta : {false, true}) {
+    for (bool tb : {false, true}) {
+      for (bool relu : {false, true}) {
+        SCOPED_TRACE(absl::StrCat("transpose_a=", ta, " transpose_b=", tb, " relu=", relu));
+        Scope root = Scope::NewRootScope();
+        const Tensor a = RandomTensor(ta ? TensorShape({kK, kM}) : TensorShape({kM, kK}), 1);
+        const Tensor b = RandomTensor(tb ? TensorShape({kN, kK}) : TensorShape({kK, kN}), 2);
+        const Tensor bias = RandomTensor({kN}, 3);
+        auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
+        absl::StatusOr<Node*> node = AddFused(
+            root, "_FusedMatMul", x, ops::Const(root, b), ops::Const(root, bias), FusedOps(relu),
+            {{"transpose_a", MakeAttr(ta)}, {"transpose_b", MakeAttr(tb)}});
+        ASSERT_TRUE(node.ok()) << node.status();
+        absl::StatusOr<Tensor> out = RunOne(root, Output(*node), {{x, a}});
+        ASSERT_TRUE(out.ok()) << out.status();
+        ExpectTensorNear(*out, {kM, kN}, MatMulRef(a, b, ta, tb, bias, relu), 1e-5f);
+      }
+    }
+  }
+}
+
+TEST(FusedMatMul, InfersTheProductShape) {
+  Scope root = Scope::NewRootScope();
+  auto a = ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({-1, 4}));
+  auto b = ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({6, 4}));
+  auto bias = ops::Placeholder(root, DT_FLOAT);
+  absl::StatusOr<Node*> node =
+      AddFused(root, "_FusedMatMul", a, b, bias, FusedOps(true), {{"transpose_b", MakeAttr(true)}});
+  ASSERT_TRUE(node.ok()) << node.status();
+  EXPECT_EQ((*node)->output_shape(0), PartialTensorShape({-1, 6}));
+}
+
+TEST(FusedMatMul, WithAnEmptyInnerDimensionGivesTheBiasInEveryRow) {
+  Scope root = Scope::NewRootScope();
+  auto a = ops::Placeholder(root.WithOpName("a"), DT_FLOAT);
+  absl::StatusOr<Node*> node =
+      AddFused(root, "_FusedMatMul", a, ops::Const(root, Tensor(DT_FLOAT, TensorShape({0, 2}))),
+               ops::Const(root, {-1.f, 2.f}), FusedOps(true), {});
+  ASSERT_TRUE(node.ok()) << node.status();
+  absl::StatusOr<Tensor> out =
+      RunOne(root, Output(*node), {{a, Tensor(DT_FLOAT, TensorShape({3, 0}))}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  ExpectTensorNear(*out, {3, 2}, {0.f, 2.f, 0.f, 2.f, 0.f, 2.f});
+}
+
+TEST(FusedMatMul, RejectsFusedOpsItCannotRunNamingTheNode) {
+  Scope root = Scope::NewRootScope();
+  auto a = ops::Const(root, RandomTensor({2, 2}, 1));
+  absl::StatusOr<Node*> node =
+      AddFused(root, "_FusedMatMul", a, a, ops::Const(root, {1.f, 2.f}), {"Relu"}, {});
+  ASSERT_FALSE(node.ok());
+  EXPECT_THAT(node.status().message(), HasSubstr("'fused'"));
+  EXPECT_THAT(node.status().message(), HasSubstr("fused_ops [Relu] is not supported"));
+}
+
+TEST(FusedMatMul, RejectsABiasOfTheWrongSizeWhenItRuns) {
+  Scope root = Scope::NewRootScope();
+  auto bias = ops::Placeholder(root.WithOpName("bias"), DT_FLOAT);
+  auto a = ops::Const(root, RandomTensor({2, 3}, 1));
+  absl::StatusOr<Node*> node =
+      AddFused(root, "_FusedMatMul", a, ops::Const(root, RandomTensor({3, 4}, 2)), bias,
+               FusedOps(false), {});
+  ASSERT_TRUE(node.ok()) << node.status();
+  absl::StatusOr<Tensor> out = RunOne(root, Output(*node), {{bias, RandomTensor({3}, 3)}});
+  ASSERT_FALSE(out.ok());
+  EXPECT_THAT(out.status().message(), HasSubstr("'fused'"));
+  EXPECT_THAT(out.status().message(), HasSubstr("bias has 3 values"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// _FusedConv2D.
+
+// relu?(conv(input, filter) + bias): NHWC input, HWIO filter, TensorFlow's SAME / VALID
+// windows, in double precision.
+std::vector<float> Conv2DRef(const Tensor& input, const Tensor& filter, int64_t sh, int64_t sw,
+                             bool same, const Tensor& bias, bool relu, TensorShape* shape) {
+  const int64_t n = input.dim_size(0), h = input.dim_size(1), w = input.dim_size(2);
+  const int64_t ci = input.dim_size(3), kh = filter.dim_size(0), kw = filter.dim_size(1);
+  const int64_t co = filter.dim_size(3);
+  const int64_t oh = same ? (h + sh - 1) / sh : (h - kh) / sh + 1;
+  const int64_t ow = same ? (w + sw - 1) / sw : (w - kw) / sw + 1;
+  const int64_t top = same ? std::max<int64_t>((oh - 1) * sh + kh - h, 0) / 2 : 0;
+  const int64_t left = same ? std::max<int64_t>((ow - 1) * sw + kw - w, 0) / 2 : 0;
+  *shape = TensorShape({n, oh, ow, co});
+  auto in = input.flat<float>();
+  auto f = filter.flat<float>();
+  std::vector<float> out(n * oh * ow * co);
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t y = 0; y < oh; ++y) {
+      for (int64_t x = 0; x < ow; ++x) {
+        for (int64_t o = 0; o < co; ++o) {
+          double sum = bias.flat<float>()[o];
+          for (int64_t dy = 0; dy < kh; ++dy) {
+            for (int64_t dx = 0; dx < kw; ++dx) {
+              const int64_t iy = y * sh + dy - top, ix = x * sw + dx - left;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+              for (int64_t c = 0; c < ci; ++c) {
+                sum += static_cast<double>(in[((b * h + iy) * w + ix) * ci + c]) *
+                       f[((dy * kw + dx) * ci + c) * co + o];
+              }
+            }
+          }
+          out[((b * oh + y) * ow + x) * co + o] =
+              static_cast<float>(relu ? std::max(sum, 0.0) : sum);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+TEST(FusedConv2D, MatchesLoopsForSameAndValidPaddingWithStrides) {
+  const Tensor input = RandomTensor({2, 7, 6, 3}, 1);
+  const Tensor filter = RandomTensor({3, 2, 3, 4}, 2);
+  const Tensor bias = RandomTensor({4}, 3);
+  for (const char* padding : {"SAME", "VALID"}) {
+    for (int64_t stride : {1, 2}) {
+      for (bool relu : {false, true}) {
+        SCOPED_TRACE(absl::StrCat(padding, " stride ", stride, " relu=", relu));
+        Scope root = Scope::NewRootScope();
+        auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
+        const std::vector<int64_t> strides = {1, stride, stride, 1};
+        absl::StatusOr<Node*> node = AddFused(
+            root, "_FusedConv2D", x, ops::Const(root, filter), ops::Const(root, bias),
+            FusedOps(relu),
+            {{"strides", MakeAttr(absl::MakeConstSpan(strides))}, {"padding", MakeAttr(padding)}});
+        ASSERT_TRUE(node.ok()) << node.status();
+        absl::StatusOr<Tensor> out = RunOne(root, Output(*node), {{x, input}});
+        ASSERT_TRUE(out.ok()) << out.status();
+        TensorShape shape;
+        std::vector<float> expected = Conv2DRef(input, filter, stride, stride,
+                                                std::string(padding) == "SAME", bias, relu, &shape);
+        ExpectTensorNear(*out, shape, expected, 1e-5f);
+      }
+    }
+  }
+}
+
+TEST(FusedConv2D, InfersTheConvolutionShapeAndChecksTheBias) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({-1, 8, 8, 3}));
+  auto filter = ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({3, 3, 3, 5}));
+  const std::vector<int64_t> strides = {1, 2, 2, 1};
+  const AttrMap attrs = {{"strides", MakeAttr(absl::MakeConstSpan(strides))},
+                         {"padding", MakeAttr("VALID")}};
+  absl::StatusOr<Node*> node = AddFused(
+      root, "_FusedConv2D", x, filter,
+      ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({5})), FusedOps(true), attrs);
+  ASSERT_TRUE(node.ok()) << node.status();
+  EXPECT_EQ((*node)->output_shape(0), PartialTensorShape({-1, 3, 3, 5}));
+  absl::StatusOr<Node*> bad = AddFused(
+      root, "_FusedConv2D", x, filter,
+      ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({4})), FusedOps(true), attrs);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("bias has 4 values"));
+}
+
+}  // namespace
+}  // namespace dflow

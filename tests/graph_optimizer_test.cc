@@ -1,0 +1,595 @@
+// The graph optimizer: each rewrite happens (asserted on the optimized graph's nodes) and keeps
+// results equal to the original graph's, run in separate Sessions.
+#include "runtime/graph_optimizer.h"
+
+#include <cmath>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "graph/graph_def_io.h"
+#include "gtest/gtest.h"
+#include "kernels/op_kernel.h"
+#include "ops/graph_import.h"
+#include "ops/standard_ops.h"
+#include "runtime/session.h"
+#include "tests/test_util.h"
+#include "tools/mnist_softmax_lib.h"
+
+namespace dflow {
+namespace {
+
+using test::RandomTensor;
+
+int CountOps(const Graph& graph, absl::string_view op) {
+  int count = 0;
+  for (const Node* n : graph.nodes()) count += n->op() == op;
+  return count;
+}
+
+// How many nodes a run of the signature executes (fed tensors' producers do not run).
+int NodesRun(const Graph& graph, absl::Span<const Output> feeds, absl::Span<const Output> fetches,
+             absl::Span<const Node* const> targets) {
+  int count = 0;
+  for (bool needed : NodesNeededFor(graph, feeds, fetches, targets)) count += needed;
+  return count;
+}
+
+// Every node with its op, inputs, attrs and shapes, in id order.
+std::string Describe(const Graph& graph) {
+  std::string out;
+  for (const Node* n : graph.nodes()) {
+    absl::StrAppend(&out, n->name(), "=", n->op(), "(");
+    for (const Output& in : n->inputs()) absl::StrAppend(&out, in.name(), ",");
+    for (const Node* c : n->control_inputs()) absl::StrAppend(&out, "^", c->name(), ",");
+    absl::StrAppend(&out, ")");
+    for (const auto& [name, value] : n->attrs()) {
+      absl::StrAppend(&out, " ", name, "=", value.ShortDebugString());
+    }
+    for (int i = 0; i < n->num_outputs(); ++i) {
+      absl::StrAppend(&out, " ", n->output_shape(i).DebugString());
+    }
+    absl::StrAppend(&out, "\n");
+  }
+  return out;
+}
+
+void ExpectSameTensor(const Tensor& optimized, const Tensor& original, float tol = 1e-5f) {
+  ASSERT_EQ(optimized.dtype(), original.dtype());
+  ASSERT_EQ(optimized.shape(), original.shape());
+  if (original.dtype() != DT_FLOAT) {
+    ASSERT_EQ(optimized.DebugString(1 << 20), original.DebugString(1 << 20));
+    return;
+  }
+  auto a = optimized.flat<float>();
+  auto b = original.flat<float>();
+  for (int64_t i = 0; i < original.NumElements(); ++i) {
+    ASSERT_NEAR(a[i], b[i], tol * (1 + std::fabs(b[i]))) << "at element " << i;
+  }
+}
+
+// Runs `fetches` of `graph` as it is and optimized for these feeds, and checks that both give
+// the same values. Returns the optimized graph for assertions on its nodes.
+OptimizedGraph RunBothAndCompare(const Graph& graph,
+                                 const std::vector<std::pair<Output, Tensor>>& feeds,
+                                 const std::vector<Output>& fetches,
+                                 const GraphOptimizerOptions& options = {}, float tol = 1e-5f) {
+  std::vector<Output> fed;
+  std::vector<TensorShape> shapes;
+  for (const auto& [output, value] : feeds) {
+    fed.push_back(output);
+    shapes.push_back(value.shape());
+  }
+  absl::StatusOr<OptimizedGraph> opt = OptimizeGraph(graph, fed, shapes, fetches, {}, options);
+  EXPECT_TRUE(opt.ok()) << opt.status();
+  if (!opt.ok()) return OptimizedGraph();
+  EXPECT_EQ(opt->feeds.size(), feeds.size());
+  EXPECT_EQ(opt->fetches.size(), fetches.size());
+
+  absl::StatusOr<std::unique_ptr<Session>> original = Session::Create(graph);
+  absl::StatusOr<std::unique_ptr<Session>> optimized = Session::Create(*opt->graph);
+  EXPECT_TRUE(original.ok() && optimized.ok());
+  if (!original.ok() || !optimized.ok()) return std::move(*opt);
+  std::vector<std::pair<Output, Tensor>> opt_feeds;
+  for (size_t i = 0; i < feeds.size(); ++i) opt_feeds.push_back({opt->feeds[i], feeds[i].second});
+  std::vector<Tensor> expected, actual;
+  absl::Status s = (*original)->Run(feeds, fetches, {}, &expected);
+  EXPECT_TRUE(s.ok()) << s;
+  if (!s.ok()) return std::move(*opt);
+  s = (*optimized)->Run(opt_feeds, opt->fetches, {}, &actual);
+  EXPECT_TRUE(s.ok()) << s;
+  if (!s.ok()) return std::move(*opt);
+  for (size_t i = 0; i < fetches.size(); ++i) {
+    SCOPED_TRACE(fetches[i].name());
+    ExpectSameTensor(actual[i], expected[i], tol);
+  }
+  return std::move(*opt);
+}
+
+OptimizedGraph RunBothAndCompare(const Scope& root,
+                                 const std::vector<std::pair<Output, Tensor>>& feeds,
+                                 const std::vector<Output>& fetches,
+                                 const GraphOptimizerOptions& options = {}) {
+  EXPECT_TRUE(root.ok()) << root.status();
+  return RunBothAndCompare(*root.graph(), feeds, fetches, options);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tutorial's training step.
+
+// A batch of `n` random images and one-hot labels.
+std::pair<Tensor, Tensor> SoftmaxBatch(int64_t n, int64_t features, int64_t classes,
+                                       uint64_t seed) {
+  Tensor images = RandomTensor({n, features}, seed, 0.f, 1.f);
+  Tensor labels = Tensor::Filled<float>({n, classes}, 0.f);
+  for (int64_t i = 0; i < n; ++i) labels.flat<float>()[i * classes + (i * 7 + seed) % classes] = 1;
+  return {images, labels};
+}
+
+// Trains the tutorial model a few steps in the original graph and in the optimized training
+// step from the same random weights; returns the optimized graph.
+OptimizedGraph ExpectTutorialTrainsTheSame(int64_t batch, mnist::SoftmaxLoss loss_kind) {
+  constexpr int64_t kFeatures = 784, kClasses = 10;
+  Scope root = Scope::NewRootScope();
+  mnist::SoftmaxOptions options;
+  options.loss = loss_kind;
+  options.learning_rate = 0.01f;  // Small enough that a batch of one never saturates Softmax.
+  absl::StatusOr<mnist::SoftmaxGraph> g =
+      mnist::BuildSoftmaxGraph(root, kFeatures, kClasses, options);
+  EXPECT_TRUE(g.ok()) << g.status();
+  if (!g.ok()) return OptimizedGraph();
+  const std::vector<Output> feeds = {g->x, g->y_};
+  const std::vector<const Node*> targets = {g->train.node()};
+  absl::StatusOr<OptimizedGraph> opt = OptimizeGraph(
+      *root.graph(), feeds, {TensorShape({batch, kFeatures}), TensorShape({batch, kClasses})},
+      {g->loss}, targets);
+  EXPECT_TRUE(opt.ok()) << opt.status();
+  if (!opt.ok()) return OptimizedGraph();
+
+  absl::StatusOr<std::unique_ptr<Session>> original = Session::Create(root);
+  absl::StatusOr<std::unique_ptr<Session>> optimized = Session::Create(*opt->graph);
+  EXPECT_TRUE(original.ok() && optimized.ok());
+  // Random starting weights (the tutorial's zeros would hide a wrong transpose).
+  const Tensor w0 = RandomTensor({kFeatures, kClasses}, 1, -0.05f, 0.05f);
+  const Tensor b0 = RandomTensor({kClasses}, 2, -0.1f, 0.1f);
+  for (Session* s : {original->get(), optimized->get()}) {
+    s->variables()->LookupOrCreate("W")->value = w0.DeepCopy();
+    s->variables()->LookupOrCreate("b")->value = b0.DeepCopy();
+  }
+  for (int step = 0; step < 3; ++step) {
+    auto [images, labels] = SoftmaxBatch(batch, kFeatures, kClasses, step);
+    std::vector<Tensor> expected, actual;
+    absl::Status s =
+        (*original)->Run({{g->x, images}, {g->y_, labels}}, {g->loss}, {g->train}, &expected);
+    EXPECT_TRUE(s.ok()) << s;
+    // The optimized graph keeps the names, so the same names run it.
+    s = (*optimized)
+            ->Run({{"x", images}, {"y_", labels}}, {opt->fetches[0].name()},
+                  {opt->targets[0]->name()}, &actual);
+    EXPECT_TRUE(s.ok()) << s;
+    if (expected.empty() || actual.empty()) return std::move(*opt);
+    SCOPED_TRACE(absl::StrCat("step ", step));
+    EXPECT_TRUE(std::isfinite(expected[0].scalar<float>()));
+    ExpectSameTensor(actual[0], expected[0], 1e-4f);
+  }
+  for (const char* var : {"W", "b"}) {
+    SCOPED_TRACE(var);
+    ExpectSameTensor((*optimized)->variables()->Find(var)->value,
+                     (*original)->variables()->Find(var)->value, 1e-4f);
+  }
+  const int before = NodesRun(*root.graph(), feeds, {g->loss}, targets);
+  const int after = NodesRun(*opt->graph, opt->feeds, opt->fetches, opt->targets);
+  EXPECT_LE(2 * after, before);
+  // The step without the loss fetch, as most training steps run.
+  absl::StatusOr<OptimizedGraph> step_only =
+      OptimizeGraph(*root.graph(), feeds,
+                    {TensorShape({batch, kFeatures}), TensorShape({batch, kClasses})}, {}, targets);
+  EXPECT_TRUE(step_only.ok()) << step_only.status();
+  if (!step_only.ok()) return std::move(*opt);
+  std::cout << "tutorial training step, batch " << batch << ": nodes run with the loss fetched "
+            << before << " -> " << after << ", without it "
+            << NodesRun(*root.graph(), feeds, {}, targets) << " -> "
+            << NodesRun(*step_only->graph, step_only->feeds, {}, step_only->targets) << std::endl;
+  return std::move(*opt);
+}
+
+void ExpectTutorialStepSimplified(const OptimizedGraph& opt) {
+  ASSERT_NE(opt.graph, nullptr);
+  for (const char* op : {"Shape", "BroadcastGradientArgs", "ReducedShape", "Identity", "Rank"}) {
+    EXPECT_EQ(CountOps(*opt.graph, op), 0) << op;
+  }
+  EXPECT_EQ(CountOps(*opt.graph, "_FusedMatMul"), 1);
+  EXPECT_EQ(CountOps(*opt.graph, "ApplyGradientDescent"), 2);
+}
+
+TEST(GraphOptimizer, TutorialTrainingStepGivesTheSameWeightsWithHalfTheNodes) {
+  OptimizedGraph opt = ExpectTutorialTrainsTheSame(100, mnist::SoftmaxLoss::kTutorial);
+  ExpectTutorialStepSimplified(opt);
+}
+
+TEST(GraphOptimizer, TutorialTrainingStepWithBatchOneGivesTheSameWeights) {
+  OptimizedGraph opt = ExpectTutorialTrainsTheSame(1, mnist::SoftmaxLoss::kTutorial);
+  ExpectTutorialStepSimplified(opt);
+}
+
+TEST(GraphOptimizer, StableLossTrainingStepGivesTheSameWeights) {
+  OptimizedGraph opt = ExpectTutorialTrainsTheSame(32, mnist::SoftmaxLoss::kLogits);
+  ExpectTutorialStepSimplified(opt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fusion.
+
+TEST(GraphOptimizer, MlpLayersBecomeFusedMatMulsWithBiasAndRelu) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, 16}));
+  auto w1 = ops::Const(root, RandomTensor({16, 32}, 1));
+  auto b1 = ops::Const(root, RandomTensor({32}, 2));
+  auto w2 = ops::Const(root, RandomTensor({4, 32}, 3));  // Used transposed.
+  auto b2 = ops::Const(root, RandomTensor({4}, 4));
+  auto hidden =
+      ops::Relu(root.WithOpName("hidden"), ops::BiasAdd(root, ops::MatMul(root, x, w1), b1));
+  auto out = ops::BiasAdd(root.WithOpName("out"),
+                          ops::MatMul(root, hidden, w2, ops::MatMul::TransposeB(true)), b2);
+  OptimizedGraph opt = RunBothAndCompare(root, {{x, RandomTensor({8, 16}, 5)}}, {out});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(CountOps(*opt.graph, "_FusedMatMul"), 2);
+  for (const char* op : {"MatMul", "BiasAdd", "Relu"}) EXPECT_EQ(CountOps(*opt.graph, op), 0) << op;
+  // The fused node takes the name of the node whose output it produces.
+  EXPECT_EQ(opt.fetches[0].node()->name(), "out");
+  EXPECT_EQ(opt.fetches[0].node()->op(), "_FusedMatMul");
+  const Node* first = opt.graph->FindNode("hidden");
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->op(), "_FusedMatMul");
+  std::vector<std::string> fused_ops;
+  ASSERT_TRUE(GetAttr(first->attrs(), "fused_ops", &fused_ops).ok());
+  EXPECT_EQ(fused_ops, (std::vector<std::string>{"BiasAdd", "Relu"}));
+}
+
+TEST(GraphOptimizer, ConvolutionWithBiasAndReluBecomesOneFusedConv2D) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, 9, 9, 3}));
+  auto filter = ops::Const(root, RandomTensor({3, 3, 3, 5}, 1));
+  auto bias = ops::Const(root, RandomTensor({5}, 2));
+  auto conv = ops::Conv2D(root, x, filter, {1, 2, 2, 1}, "SAME");
+  auto y = ops::Relu(root.WithOpName("y"), ops::BiasAdd(root, conv, bias));
+  OptimizedGraph opt = RunBothAndCompare(root, {{x, RandomTensor({2, 9, 9, 3}, 3)}}, {y});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(CountOps(*opt.graph, "_FusedConv2D"), 1);
+  EXPECT_EQ(CountOps(*opt.graph, "Conv2D"), 0);
+  EXPECT_EQ(opt.fetches[0].node()->op(), "_FusedConv2D");
+}
+
+TEST(GraphOptimizer, AFetchedProductIsNotFusedAway) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, 6}));
+  auto product =
+      ops::MatMul(root.WithOpName("product"), x, ops::Const(root, RandomTensor({6, 3}, 1)));
+  auto y = ops::Relu(root, ops::BiasAdd(root, product, ops::Const(root, RandomTensor({3}, 2))));
+  OptimizedGraph opt = RunBothAndCompare(root, {{x, RandomTensor({4, 6}, 3)}}, {product, y});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(CountOps(*opt.graph, "_FusedMatMul"), 0);
+  EXPECT_EQ(opt.fetches[0].node()->op(), "MatMul");
+}
+
+TEST(GraphOptimizer, AFetchedBiasAddEndsTheFusionBeforeRelu) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, 6}));
+  auto pre = ops::BiasAdd(root.WithOpName("pre"),
+                          ops::MatMul(root, x, ops::Const(root, RandomTensor({6, 3}, 1))),
+                          ops::Const(root, RandomTensor({3}, 2)));
+  auto y = ops::Relu(root.WithOpName("y"), pre);
+  OptimizedGraph opt = RunBothAndCompare(root, {{x, RandomTensor({4, 6}, 3)}}, {pre, y});
+  ASSERT_NE(opt.graph, nullptr);
+  ASSERT_EQ(CountOps(*opt.graph, "_FusedMatMul"), 1);
+  EXPECT_EQ(CountOps(*opt.graph, "Relu"), 1);
+  EXPECT_EQ(opt.fetches[0].node()->name(), "pre");
+  std::vector<std::string> fused_ops;
+  ASSERT_TRUE(GetAttr(opt.fetches[0].node()->attrs(), "fused_ops", &fused_ops).ok());
+  EXPECT_EQ(fused_ops, std::vector<std::string>{"BiasAdd"});
+}
+
+TEST(GraphOptimizer, AProductReadTwiceIsNotFused) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, 6}));
+  auto product = ops::MatMul(root, x, ops::Const(root, RandomTensor({6, 3}, 1)));
+  auto biased = ops::BiasAdd(root, product, ops::Const(root, RandomTensor({3}, 2)));
+  auto y = ops::Mul(root, biased, product);
+  OptimizedGraph opt = RunBothAndCompare(root, {{x, RandomTensor({4, 6}, 3)}}, {y});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(CountOps(*opt.graph, "_FusedMatMul"), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constant folding.
+
+TEST(GraphOptimizer, ConstantSubgraphsFoldIntoOneConst) {
+  Scope root = Scope::NewRootScope();
+  auto a = ops::Const(root, {1.f, 2.f, 3.f});
+  auto b = ops::Exp(root, ops::Mul(root, a, 0.5f));
+  auto y = ops::Add(root.WithOpName("y"), b, ops::Sum(root, a, {0}));
+  OptimizedGraph opt = RunBothAndCompare(root, {}, {y});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(opt.graph->num_nodes(), 1);
+  EXPECT_EQ(opt.fetches[0].node()->op(), "Const");
+  EXPECT_EQ(opt.fetches[0].node()->name(), "y");
+}
+
+TEST(GraphOptimizer, AFedConstIsNotFolded) {
+  Scope root = Scope::NewRootScope();
+  auto c = ops::Const(root.WithOpName("c"), {2.f, 3.f});
+  auto y = ops::Mul(root.WithOpName("y"), c, 3.f);
+  OptimizedGraph opt = RunBothAndCompare(root, {{c, test::FloatTensor({2}, {5.f, 7.f})}}, {y});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(opt.feeds[0].node()->op(), "Placeholder");
+  EXPECT_EQ(opt.fetches[0].node()->op(), "Mul");
+  // Unfed, the same graph folds.
+  OptimizedGraph folded = RunBothAndCompare(root, {}, {y});
+  ASSERT_NE(folded.graph, nullptr);
+  EXPECT_EQ(folded.fetches[0].node()->op(), "Const");
+}
+
+TEST(GraphOptimizer, ShapesOfFedTensorsFoldToTheFedShape) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, 4}));
+  auto shape = ops::Shape(root.WithOpName("shape"), ops::Exp(root, x));
+  auto rank = ops::Rank(root.WithOpName("rank"), x);
+  auto flat = ops::Reshape(root.WithOpName("flat"), x,
+                           ops::Pack(root, {ops::Prod(root, ops::Shape(root, x), {0})}));
+  OptimizedGraph opt = RunBothAndCompare(root, {{x, RandomTensor({5, 4}, 1)}}, {shape, rank, flat});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(CountOps(*opt.graph, "Shape"), 0);
+  EXPECT_EQ(CountOps(*opt.graph, "Rank"), 0);
+  EXPECT_EQ(CountOps(*opt.graph, "Exp"), 0);  // Only its shape was needed.
+  EXPECT_EQ(opt.fetches[0].node()->op(), "Const");
+  // The fed Placeholder keeps its name and gets the fed shape.
+  EXPECT_EQ(opt.feeds[0].node()->name(), "x");
+  EXPECT_EQ(opt.feeds[0].shape(), PartialTensorShape({5, 4}));
+}
+
+TEST(GraphOptimizer, AShapeOfAnAssignIsNotFoldedAwayFromTheAssign) {
+  Scope root = Scope::NewRootScope();
+  auto v = ops::Variable(root.WithOpName("v"), {2}, DT_FLOAT);
+  auto assigned = ops::Assign(root.WithOpName("assign"), v, Input({4.f, 5.f}));
+  auto shape = ops::Shape(root.WithOpName("shape"), assigned);
+  OptimizedGraph opt = RunBothAndCompare(root, {}, {shape});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(CountOps(*opt.graph, "Assign"), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity removal, CSE.
+
+TEST(GraphOptimizer, IdentitiesOfTensorsAreRemoved) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
+  auto y = ops::Exp(root.WithOpName("y"), ops::Identity(root, ops::Identity(root, x)));
+  OptimizedGraph opt = RunBothAndCompare(root, {{x, RandomTensor({3}, 1)}}, {y});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(CountOps(*opt.graph, "Identity"), 0);
+  EXPECT_EQ(opt.graph->num_nodes(), 2);
+}
+
+TEST(GraphOptimizer, ReshapesToTheSameShapeAndReductionsOverNoAxesAreRemoved) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, 3}));
+  auto same = ops::Reshape(root, ops::Exp(root, x), ops::Shape(root, x));
+  auto summed = ops::Sum(root, same, Input(Tensor(DT_INT32, TensorShape({0}))));
+  auto y = ops::Mul(root.WithOpName("y"), summed, ops::OnesLike(root, x));
+  auto flat = ops::Reshape(root.WithOpName("flat"), y, {-1});
+  OptimizedGraph opt = RunBothAndCompare(root, {{x, RandomTensor({2, 3}, 1)}}, {flat});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(CountOps(*opt.graph, "Sum"), 0);
+  EXPECT_EQ(CountOps(*opt.graph, "OnesLike"), 0);  // Folded to a Const of ones.
+  EXPECT_EQ(CountOps(*opt.graph, "Reshape"), 1);   // Only the one that changes the shape.
+}
+
+TEST(GraphOptimizer, AnIdentityOfAVariableIsKept) {
+  Scope root = Scope::NewRootScope();
+  auto v = ops::Variable(root.WithOpName("v"), {2}, DT_FLOAT);
+  // A snapshot of v's value, read before the update ordered after y.
+  auto snapshot = ops::Identity(root.WithOpName("snapshot"), v);
+  auto y = ops::Mul(root.WithOpName("y"), snapshot, 2.f);
+  auto update =
+      ops::AssignAdd(root.WithControlDependencies(y).WithOpName("update"), v, Input({10.f, 10.f}));
+  ASSERT_TRUE(root.ok()) << root.status();
+  absl::StatusOr<OptimizedGraph> opt = OptimizeGraph(*root.graph(), {}, {}, {y}, {update.node()});
+  ASSERT_TRUE(opt.ok()) << opt.status();
+  const Node* kept = opt->graph->FindNode("snapshot");
+  ASSERT_NE(kept, nullptr);
+  EXPECT_EQ(kept->op(), "Identity");
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(*opt->graph);
+  ASSERT_TRUE(session.ok());
+  (*session)->variables()->LookupOrCreate("v")->value = test::FloatTensor({2}, {1.f, 2.f});
+  std::vector<Tensor> out;
+  ASSERT_TRUE((*session)->Run({}, {opt->fetches[0].name()}, {opt->targets[0]->name()}, &out).ok());
+  test::ExpectTensorNear(out[0], {2}, {2.f, 4.f});
+  test::ExpectTensorNear((*session)->variables()->Find("v")->value, {2}, {11.f, 12.f});
+}
+
+TEST(GraphOptimizer, NoOpsThatOnlyRelayControlEdgesAreRemoved) {
+  Scope root = Scope::NewRootScope();
+  auto v = ops::Variable(root.WithOpName("v"), {2}, DT_FLOAT);
+  auto w = ops::Variable(root.WithOpName("w"), {2}, DT_FLOAT);
+  auto init_v = ops::Assign(root.WithOpName("init_v"), v, Input({1.f, 2.f}));
+  auto init_w = ops::Assign(root.WithOpName("init_w"), w, Input({3.f, 4.f}));
+  auto group = ops::NoOp(root.WithControlDependencies({init_v, init_w}).WithOpName("group"));
+  auto done = ops::NoOp(root.WithControlDependencies({group}).WithOpName("done"));
+  ASSERT_TRUE(root.ok()) << root.status();
+  absl::StatusOr<OptimizedGraph> opt = OptimizeGraph(*root.graph(), {}, {}, {}, {done.node()});
+  ASSERT_TRUE(opt.ok()) << opt.status();
+  EXPECT_EQ(opt->graph->FindNode("group"), nullptr);
+  ASSERT_EQ(opt->targets[0]->name(), "done");
+  EXPECT_EQ(opt->targets[0]->control_inputs().size(), 2u);
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(*opt->graph);
+  ASSERT_TRUE(session.ok());
+  ASSERT_TRUE((*session)->Run({}, {}, {"done"}, nullptr).ok());
+  test::ExpectTensorNear((*session)->variables()->Find("v")->value, {2}, {1.f, 2.f});
+  test::ExpectTensorNear((*session)->variables()->Find("w")->value, {2}, {3.f, 4.f});
+}
+
+TEST(GraphOptimizer, DuplicatedSubexpressionsAreComputedOnce) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
+  auto a = ops::Mul(root, ops::Exp(root, x), 2.f);
+  auto b = ops::Mul(root, ops::Exp(root, x), 2.f);
+  auto y = ops::Sub(root.WithOpName("y"), ops::Add(root, a, b), ops::Exp(root, x));
+  OptimizedGraph opt = RunBothAndCompare(root, {{x, RandomTensor({4}, 1)}}, {y});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(CountOps(*opt.graph, "Exp"), 1);
+  EXPECT_EQ(CountOps(*opt.graph, "Mul"), 1);
+  EXPECT_EQ(CountOps(*opt.graph, "Const"), 1);  // The two literal 2s merged too.
+}
+
+TEST(GraphOptimizer, StatefulRandomOpsAreNotMerged) {
+  Scope root = Scope::NewRootScope();
+  auto r1 = ops::RandomUniform(root.WithOpName("r1"), {64}, DT_FLOAT);
+  auto r2 = ops::RandomUniform(root.WithOpName("r2"), {64}, DT_FLOAT);
+  auto y = ops::Sub(root.WithOpName("y"), r1, r2);
+  ASSERT_TRUE(root.ok()) << root.status();
+  absl::StatusOr<OptimizedGraph> opt = OptimizeGraph(*root.graph(), {}, {}, {y}, {});
+  ASSERT_TRUE(opt.ok()) << opt.status();
+  EXPECT_EQ(CountOps(*opt->graph, "RandomUniform"), 2);
+  ASSERT_NE(opt->graph->FindNode("r1"), nullptr);
+  ASSERT_NE(opt->graph->FindNode("r2"), nullptr);
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(*opt->graph);
+  ASSERT_TRUE(session.ok());
+  std::vector<Tensor> out;
+  ASSERT_TRUE((*session)->Run({}, {opt->fetches[0]}, {}, &out).ok());
+  int nonzero = 0;
+  for (float v : out[0].flat<float>()) nonzero += v != 0.f;
+  EXPECT_GT(nonzero, 32);  // Two independent streams, not one subtracted from itself.
+}
+
+TEST(GraphOptimizer, AFedVariableReferenceKeepsItsVariableNode) {
+  Scope root = Scope::NewRootScope();
+  auto v = ops::Variable(root.WithOpName("v"), {2}, DT_FLOAT);
+  auto y = ops::Mul(root.WithOpName("y"), v, 2.f);
+  ASSERT_TRUE(root.ok());
+  absl::StatusOr<OptimizedGraph> opt =
+      OptimizeGraph(*root.graph(), {v}, {TensorShape({2})}, {y}, {});
+  ASSERT_TRUE(opt.ok()) << opt.status();
+  EXPECT_EQ(opt->feeds[0].node()->op(), "VariableV2");
+  EXPECT_EQ(opt->feeds[0].node()->name(), "v");
+}
+
+TEST(GraphOptimizer, AFeedOfTheWrongShapeIsAnErrorNamingIt) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, 4}));
+  auto y = ops::Exp(root, x);
+  absl::StatusOr<OptimizedGraph> opt =
+      OptimizeGraph(*root.graph(), {x}, {TensorShape({2, 5})}, {y}, {});
+  ASSERT_FALSE(opt.ok());
+  EXPECT_NE(opt.status().message().find("'x'"), absl::string_view::npos) << opt.status();
+}
+
+TEST(GraphOptimizer, TheOriginalGraphIsNotChanged) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, 2}));
+  auto y = ops::Relu(
+      root, ops::BiasAdd(root, ops::MatMul(root, x, ops::Const(root, RandomTensor({2, 2}, 1))),
+                         ops::Const(root, {1.f, 2.f})));
+  ASSERT_TRUE(root.ok());
+  const std::string before = Describe(*root.graph());
+  ASSERT_TRUE(OptimizeGraph(*root.graph(), {x}, {TensorShape({3, 2})}, {y}, {}).ok());
+  EXPECT_EQ(Describe(*root.graph()), before);
+}
+
+TEST(GraphOptimizer, EachRewriteCanBeTurnedOff) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, 2}));
+  auto y = ops::Relu(root, ops::BiasAdd(root,
+                                        ops::MatMul(root, ops::Identity(root, x),
+                                                    ops::Const(root, RandomTensor({2, 2}, 1))),
+                                        ops::Add(root, ops::Const(root, {1.f, 2.f}), 1.f)));
+  GraphOptimizerOptions none;
+  none.fold_constants = none.remove_identities = none.eliminate_common_subexpressions =
+      none.fuse_ops = false;
+  OptimizedGraph opt = RunBothAndCompare(root, {{x, RandomTensor({3, 2}, 2)}}, {y}, none);
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(opt.graph->num_nodes(), root.graph()->num_nodes());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Graphs written by TensorFlow (../shared/tf_graphs), when DFLOW_SHARED_DIR names that folder.
+
+std::unique_ptr<Graph> LoadTfGraph(const std::string& file) {
+  GraphDef def;
+  absl::Status s = ReadGraphDefFile(test::SharedDir() + "/tf_graphs/" + file, &def);
+  EXPECT_TRUE(s.ok()) << s;
+  auto graph = std::make_unique<Graph>();
+  if (s.ok()) s = ImportGraphDef(def, graph.get());
+  EXPECT_TRUE(s.ok()) << s;
+  return s.ok() ? std::move(graph) : nullptr;
+}
+
+TEST(GraphOptimizer, TensorFlowsFrozenCnnScoresTheSameWithFusedConvolutions) {
+  if (test::SharedDir().empty()) GTEST_SKIP() << "DFLOW_SHARED_DIR is not set";
+  std::unique_ptr<Graph> graph = LoadTfGraph("k210_small_cnn_frozen.pb");
+  ASSERT_NE(graph, nullptr);
+  absl::StatusOr<Output> in = graph->FindOutput("inputs");
+  absl::StatusOr<Output> out = graph->FindOutput("output");
+  ASSERT_TRUE(in.ok() && out.ok());
+  OptimizedGraph opt = RunBothAndCompare(*graph, {{*in, RandomTensor({8, 28, 28, 1}, 1, 0.f, 1.f)}},
+                                         {*out}, {}, 1e-4f);
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_GT(CountOps(*opt.graph, "_FusedConv2D"), 0);
+  EXPECT_EQ(CountOps(*opt.graph, "Conv2D"), 0);
+  EXPECT_LT(opt.graph->num_nodes(), graph->num_nodes());
+}
+
+TEST(GraphOptimizer, TensorFlowsOwnGradientOpsTrainTheSameWhenOptimized) {
+  if (test::SharedDir().empty()) GTEST_SKIP() << "DFLOW_SHARED_DIR is not set";
+  std::unique_ptr<Graph> graph = LoadTfGraph("hpdcj_mnist_mlp_train_graph.pb");
+  ASSERT_NE(graph, nullptr);
+  absl::StatusOr<Output> x = graph->FindOutput("X");
+  absl::StatusOr<Output> y = graph->FindOutput("y");
+  absl::StatusOr<Output> loss = graph->FindOutput("loss/loss");
+  const Node* train = graph->FindNode("train/GradientDescent");
+  ASSERT_TRUE(x.ok() && y.ok() && loss.ok() && train != nullptr);
+  constexpr int64_t kBatch = 50;
+  const std::vector<Output> feeds = {*x, *y};
+  absl::StatusOr<OptimizedGraph> opt = OptimizeGraph(
+      *graph, feeds, {TensorShape({kBatch, 784}), TensorShape({kBatch})}, {*loss}, {train});
+  ASSERT_TRUE(opt.ok()) << opt.status();
+  EXPECT_EQ(CountOps(*opt->graph, "BroadcastGradientArgs"), 0);
+  EXPECT_EQ(CountOps(*opt->graph, "Shape"), 0);
+  std::cout << "hpdcj MLP training step: nodes run " << NodesRun(*graph, feeds, {*loss}, {train})
+            << " -> " << NodesRun(*opt->graph, opt->feeds, opt->fetches, opt->targets) << std::endl;
+
+  absl::StatusOr<std::unique_ptr<Session>> original = Session::Create(*graph);
+  absl::StatusOr<std::unique_ptr<Session>> optimized = Session::Create(*opt->graph);
+  ASSERT_TRUE(original.ok() && optimized.ok());
+  // Its initializers are unseeded: start the optimized step from the original's values.
+  ASSERT_TRUE((*original)->Run({}, {}, {"init"}, nullptr).ok());
+  const std::vector<std::string> variables = (*original)->variables()->Names();
+  for (const std::string& name : variables) {
+    (*optimized)->variables()->LookupOrCreate(name)->value =
+        (*original)->variables()->Find(name)->value.DeepCopy();
+  }
+  for (int step = 0; step < 3; ++step) {
+    Tensor images = RandomTensor({kBatch, 784}, step, 0.f, 1.f);
+    Tensor labels(DT_INT32, TensorShape({kBatch}));
+    for (int64_t i = 0; i < kBatch; ++i) labels.flat<int32_t>()[i] = (i * 3 + step) % 10;
+    std::vector<Tensor> expected, actual;
+    absl::Status s = (*original)->Run({{"X", images}, {"y", labels}}, {"loss/loss"},
+                                      {"train/GradientDescent"}, &expected);
+    ASSERT_TRUE(s.ok()) << s;
+    s = (*optimized)
+            ->Run({{opt->feeds[0].name(), images}, {opt->feeds[1].name(), labels}},
+                  {opt->fetches[0].name()}, {opt->targets[0]->name()}, &actual);
+    ASSERT_TRUE(s.ok()) << s;
+    ExpectSameTensor(actual[0], expected[0], 1e-4f);
+  }
+  for (const std::string& name : variables) {
+    SCOPED_TRACE(name);
+    ExpectSameTensor((*optimized)->variables()->Find(name)->value,
+                     (*original)->variables()->Find(name)->value, 1e-4f);
+  }
+}
+
+}  // namespace
+}  // namespace dflow
