@@ -24,9 +24,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "graph/attr_value_util.h"
 #include "graph/tensor.h"
+#include "kernels/conv_util.h"
 #include "kernels/dnnl_util.h"
 #include "kernels/op_kernel.h"
 #include "oneapi/dnnl/dnnl.hpp"
@@ -37,10 +37,6 @@ namespace {
 
 using conv::Window2D;
 using dnnl::memory;
-
-
-void* Handle(const Tensor& t) { return const_cast<void*>(t.data()); }
-
 
 void FillZero(Tensor* t) {
   for (float& v : t->flat<float>()) v = 0.0f;
@@ -89,58 +85,6 @@ absl::StatusOr<TensorShape> SizesShape(const Tensor& t, absl::string_view what) 
 // ---------------------------------------------------------------------------------------------
 // Convolutions.
 
-// The sizes of one convolution; `input` and `filter` are checked to be rank 4.
-struct ConvGeometry {
-  int64_t n, h, w, ci, kh, kw, co, oh, ow;
-  int64_t pad_top, pad_bottom, pad_left, pad_right;
-
-  CacheKey Key() const { return {n, h, w, ci, kh, kw, co}; }
-  TensorShape OutputShape() const { return TensorShape({n, oh, ow, co}); }
-  memory::desc Src() const {
-    return memory::desc({n, ci, h, w}, memory::data_type::f32, memory::format_tag::nhwc);
-  }
-  memory::desc Dst() const {
-    return memory::desc({n, co, oh, ow}, memory::data_type::f32, memory::format_tag::nhwc);
-  }
-  memory::desc UserWeights() const {
-    return memory::desc({co, ci, kh, kw}, memory::data_type::f32, memory::format_tag::hwio);
-  }
-  memory::desc AnyWeights() const {
-    return memory::desc({co, ci, kh, kw}, memory::data_type::f32, memory::format_tag::any);
-  }
-};
-
-absl::StatusOr<ConvGeometry> ConvGeometryOf(const Window2D& win, const TensorShape& input,
-                                            const TensorShape& filter) {
-  ConvGeometry g;
-  g.n = input.dim_size(0);
-  g.h = input.dim_size(1);
-  g.w = input.dim_size(2);
-  g.ci = input.dim_size(3);
-  g.kh = filter.dim_size(0);
-  g.kw = filter.dim_size(1);
-  g.co = filter.dim_size(3);
-  if (filter.dim_size(2) != g.ci) {
-    return OpKernelContext::InvalidArgument(
-        "the input's depth (dimension 3 of ", input.DebugString(),
-        ") must equal the filter's in_channels (dimension 2 of ", filter.DebugString(), "): ",
-        g.ci, " vs. ", filter.dim_size(2));
-  }
-  absl::StatusOr<conv::WindowedSize> rows =
-      conv::ComputeWindowedSize(g.h, g.kh, win.stride_h, win.padding, "filter", "height");
-  if (!rows.ok()) return rows.status();
-  absl::StatusOr<conv::WindowedSize> cols =
-      conv::ComputeWindowedSize(g.w, g.kw, win.stride_w, win.padding, "filter", "width");
-  if (!cols.ok()) return cols.status();
-  g.oh = rows->out;
-  g.pad_top = rows->pad_before;
-  g.pad_bottom = rows->pad_after;
-  g.ow = cols->out;
-  g.pad_left = cols->pad_before;
-  g.pad_right = cols->pad_after;
-  return g;
-}
-
 absl::Status CheckOutBackprop(const ConvGeometry& g, const Tensor& dy) {
   if (dy.shape() != g.OutputShape()) {
     return OpKernelContext::InvalidArgument(
@@ -157,25 +101,6 @@ dnnl::convolution_forward::desc ForwardDesc(const ConvGeometry& g, const Window2
       kind, dnnl::algorithm::convolution_direct, g.Src(), g.AnyWeights(), g.Dst(),
       {win.stride_h, win.stride_w}, {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
 }
-
-// The user's HWIO weights and, when the primitive wants another layout, a buffer in that
-// layout with the reorder between them.
-struct Weights {
-  void Init(const memory::desc& user_md, const memory::desc& prim_md, const dnnl::engine& eng,
-            bool into_primitive) {
-    user = memory(user_md, eng, nullptr);
-    if (prim_md == user_md) {
-      prim = user;
-      return;
-    }
-    prim = memory(prim_md, eng);  // Owned by oneDNN for the cache entry's life.
-    reorder = into_primitive ? dnnl::reorder(user, prim) : dnnl::reorder(prim, user);
-    needs_reorder = true;
-  }
-  memory user, prim;
-  dnnl::reorder reorder;
-  bool needs_reorder = false;
-};
 
 class ConvKernelBase : public OpKernel {
  public:
@@ -221,16 +146,11 @@ class Conv2DOp : public ConvKernelBase {
         entry->weights.Init(g->UserWeights(), pd.weights_desc(), ctx->engine(), true);
         return entry;
       });
-      e->src.set_data_handle(Handle(input));
-      e->weights.user.set_data_handle(Handle(filter));
-      e->dst.set_data_handle(out->data());
-      if (e->weights.needs_reorder) {
-        Execute(e->weights.reorder, ctx->stream(), {{DNNL_ARG_FROM, e->weights.user}, {DNNL_ARG_TO, e->weights.prim}});
-      }
-      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC, e->src},
-                                      {DNNL_ARG_WEIGHTS, e->weights.prim},
-                                      {DNNL_ARG_DST, e->dst}});
-      ctx->stream().wait();
+      e->weights.Load(ctx->stream(), filter.data());
+      RunPrimitive(e->prim, ctx->stream(),
+                   {{DNNL_ARG_SRC, e->src, input.data()},
+                    {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
+                    {DNNL_ARG_DST, e->dst, out->data()}});
     } catch (const dnnl::error& err) {
       return DnnlError(err);
     }
@@ -285,16 +205,11 @@ class Conv2DBackpropInputOp : public ConvKernelBase {
         entry->weights.Init(g->UserWeights(), pd.weights_desc(), ctx->engine(), true);
         return entry;
       });
-      e->diff_dst.set_data_handle(Handle(dy));
-      e->weights.user.set_data_handle(Handle(filter));
-      e->diff_src.set_data_handle(out->data());
-      if (e->weights.needs_reorder) {
-        Execute(e->weights.reorder, ctx->stream(), {{DNNL_ARG_FROM, e->weights.user}, {DNNL_ARG_TO, e->weights.prim}});
-      }
-      Execute(e->prim, ctx->stream(), {{DNNL_ARG_DIFF_DST, e->diff_dst},
-                                      {DNNL_ARG_WEIGHTS, e->weights.prim},
-                                      {DNNL_ARG_DIFF_SRC, e->diff_src}});
-      ctx->stream().wait();
+      e->weights.Load(ctx->stream(), filter.data());
+      RunPrimitive(e->prim, ctx->stream(),
+                   {{DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
+                    {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
+                    {DNNL_ARG_DIFF_SRC, e->diff_src, out->data()}});
     } catch (const dnnl::error& err) {
       return DnnlError(err);
     }
@@ -350,16 +265,12 @@ class Conv2DBackpropFilterOp : public ConvKernelBase {
         entry->diff_weights.Init(g->UserWeights(), pd.diff_weights_desc(), ctx->engine(), false);
         return entry;
       });
-      e->src.set_data_handle(Handle(input));
-      e->diff_dst.set_data_handle(Handle(dy));
-      e->diff_weights.user.set_data_handle(out->data());
-      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC, e->src},
-                                      {DNNL_ARG_DIFF_DST, e->diff_dst},
-                                      {DNNL_ARG_DIFF_WEIGHTS, e->diff_weights.prim}});
-      if (e->diff_weights.needs_reorder) {
-        Execute(e->diff_weights.reorder, ctx->stream(), {{DNNL_ARG_FROM, e->diff_weights.prim}, {DNNL_ARG_TO, e->diff_weights.user}});
-      }
-      ctx->stream().wait();
+      RunPrimitive(e->prim, ctx->stream(),
+                   {{DNNL_ARG_SRC, e->src, input.data()},
+                    {DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
+                    {DNNL_ARG_DIFF_WEIGHTS, e->diff_weights.prim,
+                     e->diff_weights.Bound(out->data())}});
+      e->diff_weights.Store(ctx->stream(), out->data());
     } catch (const dnnl::error& err) {
       return DnnlError(err);
     }
@@ -462,10 +373,8 @@ class PoolOp : public PoolKernelBase {
         entry->dst = memory(pd.dst_desc(), ctx->engine(), nullptr);
         return entry;
       });
-      e->src.set_data_handle(Handle(input));
-      e->dst.set_data_handle(out->data());
-      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
-      ctx->stream().wait();
+      RunPrimitive(e->prim, ctx->stream(),
+                   {{DNNL_ARG_SRC, e->src, input.data()}, {DNNL_ARG_DST, e->dst, out->data()}});
     } catch (const dnnl::error& err) {
       return DnnlError(err);
     }
@@ -602,10 +511,9 @@ class AvgPoolGradOp : public PoolKernelBase {
         entry->diff_src = memory(pd.diff_src_desc(), ctx->engine(), nullptr);
         return entry;
       });
-      e->diff_dst.set_data_handle(Handle(dy));
-      e->diff_src.set_data_handle(out->data());
-      Execute(e->prim, ctx->stream(), {{DNNL_ARG_DIFF_DST, e->diff_dst}, {DNNL_ARG_DIFF_SRC, e->diff_src}});
-      ctx->stream().wait();
+      RunPrimitive(e->prim, ctx->stream(),
+                   {{DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
+                    {DNNL_ARG_DIFF_SRC, e->diff_src, out->data()}});
     } catch (const dnnl::error& err) {
       return DnnlError(err);
     }

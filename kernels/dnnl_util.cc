@@ -43,22 +43,26 @@ CacheKey ShapeKey(std::initializer_list<const TensorShape*> shapes) {
 }
 
 void Execute(const dnnl::primitive& prim, dnnl::stream& stream,
-             std::initializer_list<ExecArg> args) {
+             absl::Span<const dnnl_exec_arg_t> args) {
+  dnnl::error::wrap_c_api(dnnl_primitive_execute(prim.get(), stream.get(),
+                                                 static_cast<int>(args.size()), args.data()),
+                          "could not execute a primitive");
+}
+
+void RunPrimitive(const dnnl::primitive& prim, dnnl::stream& stream,
+                  std::initializer_list<BoundArg> args) {
   constexpr size_t kMaxArgs = 16;
   dnnl_exec_arg_t c_args[kMaxArgs];
   if (args.size() > kMaxArgs) {
     throw dnnl::error(dnnl_invalid_arguments, "too many primitive arguments");
   }
   int n = 0;
-  for (const ExecArg& a : args) c_args[n++] = {a.id, a.memory.get()};
+  for (const BoundArg& a : args) {
+    if (a.buffer != nullptr) a.memory.set_data_handle(const_cast<void*>(a.buffer));
+    c_args[n++] = {a.id, a.memory.get()};
+  }
   Execute(prim, stream, absl::MakeConstSpan(c_args, n));
-}
-
-void Execute(const dnnl::primitive& prim, dnnl::stream& stream,
-             absl::Span<const dnnl_exec_arg_t> args) {
-  dnnl::error::wrap_c_api(dnnl_primitive_execute(prim.get(), stream.get(),
-                                                 static_cast<int>(args.size()), args.data()),
-                          "could not execute a primitive");
+  stream.wait();
 }
 
 absl::Status DnnlError(const dnnl::error& e) {

@@ -10,7 +10,6 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
-#include "absl/synchronization/mutex.h"
 
 #include "graph/tensor.h"
 #include "oneapi/dnnl/dnnl.hpp"
@@ -35,18 +34,22 @@ using CacheKey = absl::InlinedVector<int64_t, 16>;
 // A key made of the given shapes (rank-prefixed so that different splits never collide).
 CacheKey ShapeKey(std::initializer_list<const TensorShape*> shapes);
 
-// One argument of a primitive execution.
-struct ExecArg {
-  int id;  // DNNL_ARG_*
-  const dnnl::memory& memory;
-};
-
 // Runs `prim` through oneDNN's C API, which, unlike dnnl::primitive::execute, builds no
 // std::unordered_map of arguments. Throws dnnl::error like the C++ API.
-void Execute(const dnnl::primitive& prim, dnnl::stream& stream, std::initializer_list<ExecArg> args);
-// The same for a prepared argument array (a variable number of sources).
 void Execute(const dnnl::primitive& prim, dnnl::stream& stream,
              absl::Span<const dnnl_exec_arg_t> args);
+
+// One argument of RunPrimitive: the memory object the primitive was made with and the buffer it
+// should see in this call (null: the memory keeps its own, e.g. weights in oneDNN's layout).
+struct BoundArg {
+  int id;  // DNNL_ARG_*
+  dnnl::memory& memory;
+  const void* buffer;
+};
+
+// Points each argument's memory at its buffer, runs `prim` and waits for it. Throws dnnl::error.
+void RunPrimitive(const dnnl::primitive& prim, dnnl::stream& stream,
+                  std::initializer_list<BoundArg> args);
 
 // The status for a oneDNN exception.
 absl::Status DnnlError(const dnnl::error& e);
@@ -96,10 +99,7 @@ class SrcDstPrimitive {
         entry->dst = dnnl::memory(md, engine, nullptr);
         return entry;
       });
-      e->src.set_data_handle(const_cast<void*>(src));
-      e->dst.set_data_handle(dst);
-      Execute(e->prim, stream, {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
-      stream.wait();
+      RunPrimitive(e->prim, stream, {{DNNL_ARG_SRC, e->src, src}, {DNNL_ARG_DST, e->dst, dst}});
     } catch (const dnnl::error& err) {
       return DnnlError(err);
     }

@@ -9,7 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "kernels/conv_util.h"
 #include "kernels/dnnl_util.h"
 #include "kernels/op_kernel.h"
 #include "oneapi/dnnl/dnnl.hpp"
@@ -20,8 +20,6 @@ namespace dflow {
 namespace {
 
 using dnnl::memory;
-
-void* Handle(const Tensor& t) { return const_cast<void*>(t.data()); }
 
 absl::Status CheckFloat(const Tensor& t, absl::string_view what, int rank) {
   if (t.dtype() != DT_FLOAT) {
@@ -142,15 +140,11 @@ class FusedMatMulOp : public FusedKernel {
         entry->c = memory(c_md, ctx->engine(), nullptr);
         return entry;
       });
-      e->a.set_data_handle(Handle(a));
-      e->b.set_data_handle(Handle(b));
-      e->bias.set_data_handle(Handle(bias));
-      e->c.set_data_handle(out->data());
-      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC, e->a},
-                                      {DNNL_ARG_WEIGHTS, e->b},
-                                      {DNNL_ARG_BIAS, e->bias},
-                                      {DNNL_ARG_DST, e->c}});
-      ctx->stream().wait();
+      RunPrimitive(e->prim, ctx->stream(),
+                   {{DNNL_ARG_SRC, e->a, a.data()},
+                    {DNNL_ARG_WEIGHTS, e->b, b.data()},
+                    {DNNL_ARG_BIAS, e->bias, bias.data()},
+                    {DNNL_ARG_DST, e->c, out->data()}});
     } catch (const dnnl::error& err) {
       return DnnlError(err);
     }
@@ -190,72 +184,41 @@ class FusedConv2DOp : public FusedKernel {
     absl::Status s = CheckFloat(input, "input [batch, height, width, channels]", 4);
     if (s.ok()) s = CheckFloat(filter, "filter [height, width, in_channels, out_channels]", 4);
     if (!s.ok()) return s;
-    const int64_t n = input.dim_size(0), h = input.dim_size(1), w = input.dim_size(2);
-    const int64_t ci = input.dim_size(3), kh = filter.dim_size(0), kw = filter.dim_size(1);
-    const int64_t co = filter.dim_size(3);
-    if (filter.dim_size(2) != ci) {
-      return ctx->InvalidArgument("the input's depth (dimension 3 of ", input.shape().DebugString(),
-                                  ") must equal the filter's in_channels (dimension 2 of ",
-                                  filter.shape().DebugString(), "): ", ci, " vs. ",
-                                  filter.dim_size(2));
-    }
-    absl::StatusOr<conv::WindowedSize> rows =
-        conv::ComputeWindowedSize(h, kh, window_.stride_h, window_.padding, "filter", "height");
-    if (!rows.ok()) return rows.status();
-    absl::StatusOr<conv::WindowedSize> cols =
-        conv::ComputeWindowedSize(w, kw, window_.stride_w, window_.padding, "filter", "width");
-    if (!cols.ok()) return cols.status();
-    s = CheckBias(bias, co, "filter's out_channels");
+    absl::StatusOr<ConvGeometry> g = ConvGeometryOf(window_, input.shape(), filter.shape());
+    if (!g.ok()) return g.status();
+    s = CheckBias(bias, g->co, "filter's out_channels");
     if (!s.ok()) return s;
-    Tensor* out = ctx->allocate_output(0, TensorShape({n, rows->out, cols->out, co}));
+    Tensor* out = ctx->allocate_output(0, g->OutputShape());
     if (out->NumElements() == 0) return absl::OkStatus();
-    if (ci == 0) {
+    if (g->ci == 0) {
       FillWithBias(bias, post_, out);
       return absl::OkStatus();
     }
     try {
-      Entry* e = cache_.Get(ShapeKey({&input.shape(), &filter.shape()}), [&] {
-        const auto f32 = memory::data_type::f32;
-        const memory::desc src({n, ci, h, w}, f32, memory::format_tag::nhwc);
-        const memory::desc dst({n, co, rows->out, cols->out}, f32, memory::format_tag::nhwc);
-        const memory::desc user_weights({co, ci, kh, kw}, f32, memory::format_tag::hwio);
-        const memory::desc any_weights({co, ci, kh, kw}, f32, memory::format_tag::any);
-        const memory::desc bias_md({co}, f32, memory::format_tag::a);
+      Entry* e = cache_.Get(g->Key(), [&] {
+        const memory::desc bias_md({g->co}, memory::data_type::f32, memory::format_tag::a);
         dnnl::convolution_forward::primitive_desc pd(
             dnnl::convolution_forward::desc(
-                dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src,
-                any_weights, bias_md, dst, {window_.stride_h, window_.stride_w},
-                {rows->pad_before, cols->pad_before}, {rows->pad_after, cols->pad_after}),
+                dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                g->Src(), g->AnyWeights(), bias_md, g->Dst(),
+                {window_.stride_h, window_.stride_w}, {g->pad_top, g->pad_left},
+                {g->pad_bottom, g->pad_right}),
             PostOpsAttr(post_), ctx->engine());
         auto entry = std::make_unique<Entry>();
         entry->prim = dnnl::convolution_forward(pd);
         entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
         entry->dst = memory(pd.dst_desc(), ctx->engine(), nullptr);
         entry->bias = memory(bias_md, ctx->engine(), nullptr);
-        entry->user_weights = memory(user_weights, ctx->engine(), nullptr);
-        if (pd.weights_desc() == user_weights) {
-          entry->weights = entry->user_weights;
-        } else {
-          // Owned by oneDNN for the cache entry's life; refilled from the filter every run.
-          entry->weights = memory(pd.weights_desc(), ctx->engine());
-          entry->reorder = dnnl::reorder(entry->user_weights, entry->weights);
-          entry->needs_reorder = true;
-        }
+        entry->weights.Init(g->UserWeights(), pd.weights_desc(), ctx->engine(),
+                            /*into_primitive=*/true);
         return entry;
       });
-      e->src.set_data_handle(Handle(input));
-      e->user_weights.set_data_handle(Handle(filter));
-      e->bias.set_data_handle(Handle(bias));
-      e->dst.set_data_handle(out->data());
-      if (e->needs_reorder) {
-        Execute(e->reorder, ctx->stream(),
-                {{DNNL_ARG_FROM, e->user_weights}, {DNNL_ARG_TO, e->weights}});
-      }
-      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC, e->src},
-                                      {DNNL_ARG_WEIGHTS, e->weights},
-                                      {DNNL_ARG_BIAS, e->bias},
-                                      {DNNL_ARG_DST, e->dst}});
-      ctx->stream().wait();
+      e->weights.Load(ctx->stream(), filter.data());
+      RunPrimitive(e->prim, ctx->stream(),
+                   {{DNNL_ARG_SRC, e->src, input.data()},
+                    {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
+                    {DNNL_ARG_BIAS, e->bias, bias.data()},
+                    {DNNL_ARG_DST, e->dst, out->data()}});
     } catch (const dnnl::error& err) {
       return DnnlError(err);
     }
@@ -265,9 +228,8 @@ class FusedConv2DOp : public FusedKernel {
  private:
   struct Entry {
     dnnl::convolution_forward prim;
-    memory src, dst, bias, user_weights, weights;
-    dnnl::reorder reorder;
-    bool needs_reorder = false;
+    memory src, dst, bias;
+    Weights weights;
   };
   conv::Window2D window_;
   ShapeCache<Entry> cache_;

@@ -35,7 +35,6 @@ absl::Status DnnlCall(absl::string_view what, Fn&& fn) {
   return absl::OkStatus();
 }
 
-void* Ptr(const Tensor& t) { return const_cast<void*>(t.data()); }
 
 absl::Status CheckType(const Tensor& t, DataType want, absl::string_view what) {
   if (!t.IsInitialized()) return OpKernelContext::InvalidArgument(what, " is not initialized");
@@ -188,11 +187,10 @@ class MatMulOp : public OpKernel {
         entry->c = memory(c_md, ctx->engine(), nullptr);
         e = cache_.Insert(key, std::move(entry));
       }
-      e->a.set_data_handle(Ptr(a));
-      e->b.set_data_handle(Ptr(b));
-      e->c.set_data_handle(out->data());
-      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}});
-      ctx->stream().wait();
+      RunPrimitive(e->prim, ctx->stream(),
+                   {{DNNL_ARG_SRC, e->a, a.data()},
+                    {DNNL_ARG_WEIGHTS, e->b, b.data()},
+                    {DNNL_ARG_DST, e->c, out->data()}});
     });
   }
 
@@ -327,13 +325,10 @@ class BinaryOp : public OpKernel {
     if (e->mode == Mode::kLoop) return Loop<float>(a, b, out_shape, out);
     const bool direct = e->mode == Mode::kDirect;
     return DnnlCall("binary", [&] {
-      e->src0.set_data_handle(Ptr(direct ? a : b));
-      e->src1.set_data_handle(Ptr(direct ? b : a));
-      e->dst.set_data_handle(out->data());
-      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC_0, e->src0},
-                                      {DNNL_ARG_SRC_1, e->src1},
-                                      {DNNL_ARG_DST, e->dst}});
-      ctx->stream().wait();
+      RunPrimitive(e->prim, ctx->stream(),
+                   {{DNNL_ARG_SRC_0, e->src0, (direct ? a : b).data()},
+                    {DNNL_ARG_SRC_1, e->src1, (direct ? b : a).data()},
+                    {DNNL_ARG_DST, e->dst, out->data()}});
     });
   }
 
@@ -565,10 +560,8 @@ class UnaryOp : public OpKernel {
         dst_ = memory(md, ctx->engine(), nullptr);
         cached_n_ = n;
       }
-      src_.set_data_handle(Ptr(x));
-      dst_.set_data_handle(out->data());
-      Execute(prim_, ctx->stream(), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
-      ctx->stream().wait();
+      RunPrimitive(prim_, ctx->stream(),
+                   {{DNNL_ARG_SRC, src_, x.data()}, {DNNL_ARG_DST, dst_, out->data()}});
     });
   }
 
@@ -805,10 +798,8 @@ class ReductionOp : public OpKernel {
         entry->dst = memory(dst_md, ctx->engine(), nullptr);
         e = cache_.Insert(key, std::move(entry));
       }
-      e->src.set_data_handle(Ptr(x));
-      e->dst.set_data_handle(result->data());
-      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
-      ctx->stream().wait();
+      RunPrimitive(e->prim, ctx->stream(),
+                   {{DNNL_ARG_SRC, e->src, x.data()}, {DNNL_ARG_DST, e->dst, result->data()}});
     });
   }
 
@@ -887,7 +878,9 @@ class AddNOp : public OpKernel {
         args_.push_back({DNNL_ARG_DST, dst_.get()});
         cached_count_ = count;
       }
-      for (int i = 0; i < n; ++i) srcs_[i].set_data_handle(Ptr(ctx->input(i)));
+      for (int i = 0; i < n; ++i) {
+        srcs_[i].set_data_handle(const_cast<void*>(ctx->input(i).data()));
+      }
       dst_.set_data_handle(out->data());
       Execute(prim_, ctx->stream(), args_);
       ctx->stream().wait();

@@ -14,7 +14,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "graph/attr_value_util.h"
 #include "graph/tensor.h"
 #include "kernels/dnnl_util.h"
@@ -27,15 +26,12 @@ namespace {
 
 using dnnl::memory;
 
-
 memory::desc Desc2D(int64_t rows, int64_t cols) {
   return memory::desc({rows, cols}, memory::data_type::f32, memory::format_tag::ab);
 }
 memory::desc Desc1D(int64_t n) {
   return memory::desc({n}, memory::data_type::f32, memory::format_tag::a);
 }
-
-void* Handle(const Tensor& t) { return const_cast<void*>(t.data()); }
 
 absl::Status CheckFloat(const Tensor& t, absl::string_view what) {
   if (t.dtype() != DT_FLOAT) {
@@ -44,7 +40,6 @@ absl::Status CheckFloat(const Tensor& t, absl::string_view what) {
   }
   return absl::OkStatus();
 }
-
 
 // Rejects data_format values other than NHWC at kernel creation.
 absl::Status CheckNhwc(const Node& node) {
@@ -135,13 +130,10 @@ class BiasAddOp : public OpKernel {
         entry->dst = memory(md, ctx->engine(), nullptr);
         return entry;
       });
-      e->src0.set_data_handle(Handle(value));
-      e->src1.set_data_handle(Handle(bias));
-      e->dst.set_data_handle(out->data());
-      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC_0, e->src0},
-                                      {DNNL_ARG_SRC_1, e->src1},
-                                      {DNNL_ARG_DST, e->dst}});
-      ctx->stream().wait();
+      RunPrimitive(e->prim, ctx->stream(),
+                   {{DNNL_ARG_SRC_0, e->src0, value.data()},
+                    {DNNL_ARG_SRC_1, e->src1, bias.data()},
+                    {DNNL_ARG_DST, e->dst, out->data()}});
     } catch (const dnnl::error& err) {
       return DnnlError(err);
     }
@@ -244,13 +236,10 @@ class ReluGradOp : public OpKernel {
         entry->diff_src = memory(md, ctx->engine(), nullptr);
         return entry;
       });
-      e->src.set_data_handle(Handle(x));
-      e->diff_dst.set_data_handle(Handle(g));
-      e->diff_src.set_data_handle(out->data());
-      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC, e->src},
-                                      {DNNL_ARG_DIFF_DST, e->diff_dst},
-                                      {DNNL_ARG_DIFF_SRC, e->diff_src}});
-      ctx->stream().wait();
+      RunPrimitive(e->prim, ctx->stream(),
+                   {{DNNL_ARG_SRC, e->src, x.data()},
+                    {DNNL_ARG_DIFF_DST, e->diff_dst, g.data()},
+                    {DNNL_ARG_DIFF_SRC, e->diff_src, out->data()}});
     } catch (const dnnl::error& err) {
       return DnnlError(err);
     }

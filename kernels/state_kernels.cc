@@ -113,12 +113,10 @@ class ApplyGradientDescentOp : public OpKernel {
     }
     const float scale = -alpha.scalar<float>();
     Step& step = StepFor(delta.shape(), scale, ctx->engine());
-    step.var_mem.set_data_handle(var->value.data());
-    step.delta_mem.set_data_handle(const_cast<void*>(delta.data()));
-    Execute(step.add, ctx->stream(), {{DNNL_ARG_SRC_0, step.var_mem},
-                                     {DNNL_ARG_SRC_1, step.delta_mem},
-                                     {DNNL_ARG_DST, step.var_mem}});
-    ctx->stream().wait();
+    RunPrimitive(step.add, ctx->stream(),
+                 {{DNNL_ARG_SRC_0, step.var_mem, var->value.data()},
+                  {DNNL_ARG_SRC_1, step.delta_mem, delta.data()},
+                  {DNNL_ARG_DST, step.var_mem, nullptr}});  // In place.
     ctx->set_output_ref(0, var);
     return absl::OkStatus();
   }
@@ -248,13 +246,10 @@ class ScaledAdd {
         entry->dst = dnnl::memory(md, ctx->engine(), nullptr);
         return entry;
       });
-      e->src0.set_data_handle(const_cast<float*>(src0));
-      e->src1.set_data_handle(const_cast<float*>(src1));
-      e->dst.set_data_handle(dst);
-      Execute(e->prim, ctx->stream(), {{DNNL_ARG_SRC_0, e->src0},
-                                      {DNNL_ARG_SRC_1, e->src1},
-                                      {DNNL_ARG_DST, e->dst}});
-      ctx->stream().wait();
+      RunPrimitive(e->prim, ctx->stream(),
+                   {{DNNL_ARG_SRC_0, e->src0, src0},
+                    {DNNL_ARG_SRC_1, e->src1, src1},
+                    {DNNL_ARG_DST, e->dst, dst}});
     } catch (const dnnl::error& e) {
       return DnnlError(e);
     }

@@ -1,0 +1,81 @@
+// Convolution helpers shared by the Conv2D family and _FusedConv2D: the geometry of one NHWC x
+// HWIO convolution as oneDNN describes it, and the filter's reorder into the layout a primitive
+// picked.
+#ifndef DFLOW_KERNELS_CONV_UTIL_H_
+#define DFLOW_KERNELS_CONV_UTIL_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "graph/tensor_shape.h"
+#include "kernels/dnnl_util.h"
+#include "oneapi/dnnl/dnnl.hpp"
+#include "ops/conv_ops.h"
+
+namespace dflow {
+
+// The sizes of one convolution; `input` and `filter` are checked to be rank 4.
+struct ConvGeometry {
+  int64_t n, h, w, ci, kh, kw, co, oh, ow;
+  int64_t pad_top, pad_bottom, pad_left, pad_right;
+
+  CacheKey Key() const { return {n, h, w, ci, kh, kw, co}; }
+  TensorShape OutputShape() const { return TensorShape({n, oh, ow, co}); }
+  // oneDNN's dims are {N, C, H, W} and {OC, IC, KH, KW}; the tags give dflow's layouts.
+  dnnl::memory::desc Src() const { return Desc({n, ci, h, w}, dnnl::memory::format_tag::nhwc); }
+  dnnl::memory::desc Dst() const { return Desc({n, co, oh, ow}, dnnl::memory::format_tag::nhwc); }
+  dnnl::memory::desc UserWeights() const {
+    return Desc({co, ci, kh, kw}, dnnl::memory::format_tag::hwio);
+  }
+  dnnl::memory::desc AnyWeights() const {
+    return Desc({co, ci, kh, kw}, dnnl::memory::format_tag::any);
+  }
+
+ private:
+  static dnnl::memory::desc Desc(const dnnl::memory::dims& dims, dnnl::memory::format_tag tag) {
+    return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, tag);
+  }
+};
+
+// Fails naming the shapes when the filter's in_channels differ from the input's depth, or the
+// window does not fit.
+absl::StatusOr<ConvGeometry> ConvGeometryOf(const conv::Window2D& win, const TensorShape& input,
+                                            const TensorShape& filter);
+
+// The user's HWIO weights and, when the primitive wants another layout, a buffer in that
+// layout with the reorder between them.
+struct Weights {
+  void Init(const dnnl::memory::desc& user_md, const dnnl::memory::desc& prim_md,
+            const dnnl::engine& eng, bool into_primitive) {
+    user = dnnl::memory(user_md, eng, nullptr);
+    if (prim_md == user_md) {
+      prim = user;
+      return;
+    }
+    prim = dnnl::memory(prim_md, eng);  // Owned by oneDNN for the cache entry's life.
+    reorder = into_primitive ? dnnl::reorder(user, prim) : dnnl::reorder(prim, user);
+    needs_reorder = true;
+  }
+  // Before a primitive reads weights: the user's HWIO `data` in the primitive's layout.
+  void Load(dnnl::stream& stream, const void* data) {
+    if (needs_reorder) {
+      RunPrimitive(reorder, stream, {{DNNL_ARG_FROM, user, data}, {DNNL_ARG_TO, prim, nullptr}});
+    }
+  }
+  // The buffer to bind as the primitive's weights argument: `data` itself, or (null) the
+  // primitive-layout copy.
+  const void* Bound(const void* data) const { return needs_reorder ? nullptr : data; }
+  // After a primitive wrote weights: its result as HWIO into `data`.
+  void Store(dnnl::stream& stream, void* data) {
+    if (needs_reorder) {
+      RunPrimitive(reorder, stream, {{DNNL_ARG_FROM, prim, nullptr}, {DNNL_ARG_TO, user, data}});
+    }
+  }
+  dnnl::memory user, prim;
+  dnnl::reorder reorder;
+  bool needs_reorder = false;
+};
+
+}  // namespace dflow
+
+#endif  // DFLOW_KERNELS_CONV_UTIL_H_
