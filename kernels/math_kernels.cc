@@ -45,7 +45,21 @@ absl::Status CheckType(const Tensor& t, DataType want, absl::string_view what) {
   return absl::OkStatus();
 }
 
-
+// The output of a broadcasting element-wise op on x and y (both of the node's input type), of
+// the broadcast shape; fails naming the mismatched type or shapes.
+absl::StatusOr<Tensor*> AllocateBroadcastOutput(OpKernelContext* ctx, const Tensor& a,
+                                                const Tensor& b) {
+  const DataType type = ctx->node().input_type(0);
+  absl::Status s = CheckType(a, type, "x");
+  if (s.ok()) s = CheckType(b, type, "y");
+  if (!s.ok()) return s;
+  absl::StatusOr<TensorShape> shape = BroadcastShapes(a.shape(), b.shape());
+  if (!shape.ok()) {
+    return ctx->InvalidArgument("incompatible shapes: ", a.shape().DebugString(), " vs ",
+                                b.shape().DebugString());
+  }
+  return ctx->allocate_output(0, *shape);
+}
 
 // Row-major strides of `shape` seen as the last dims of a rank-`rank` shape; 0 for missing
 // leading dims and for dims of size 1 (so a broadcast dimension re-reads the same element).
@@ -254,20 +268,15 @@ class BinaryOp : public OpKernel {
     const Tensor& a = ctx->input(0);
     const Tensor& b = ctx->input(1);
     const DataType type = node().input_type(0);
-    absl::Status s = CheckType(a, type, "x");
-    if (s.ok()) s = CheckType(b, type, "y");
-    if (!s.ok()) return s;
-    absl::StatusOr<TensorShape> out_shape = BroadcastShapes(a.shape(), b.shape());
-    if (!out_shape.ok()) {
-      return ctx->InvalidArgument("incompatible shapes: ", a.shape().DebugString(), " vs ",
-                                  b.shape().DebugString());
-    }
-    Tensor* out = ctx->allocate_output(0, *out_shape);
+    absl::StatusOr<Tensor*> allocated = AllocateBroadcastOutput(ctx, a, b);
+    if (!allocated.ok()) return allocated.status();
+    Tensor* out = *allocated;
+    const TensorShape& out_shape = out->shape();
     if (out->NumElements() == 0) return absl::OkStatus();
     switch (type) {
-      case DT_FLOAT: return ComputeFloat(ctx, a, b, *out_shape, out);
-      case DT_INT32: return Loop<int32_t>(a, b, *out_shape, out);
-      case DT_INT64: return Loop<int64_t>(a, b, *out_shape, out);
+      case DT_FLOAT: return ComputeFloat(ctx, a, b, out_shape, out);
+      case DT_INT32: return Loop<int32_t>(a, b, out_shape, out);
+      case DT_INT64: return Loop<int64_t>(a, b, out_shape, out);
       default:
         return ctx->InvalidArgument("unsupported type ", DataTypeString(type));
     }
@@ -378,20 +387,15 @@ class FloorDivModOp : public OpKernel {
     const Tensor& a = ctx->input(0);
     const Tensor& b = ctx->input(1);
     const DataType type = node().input_type(0);
-    absl::Status s = CheckType(a, type, "x");
-    if (s.ok()) s = CheckType(b, type, "y");
-    if (!s.ok()) return s;
-    absl::StatusOr<TensorShape> out_shape = BroadcastShapes(a.shape(), b.shape());
-    if (!out_shape.ok()) {
-      return ctx->InvalidArgument("incompatible shapes: ", a.shape().DebugString(), " vs ",
-                                  b.shape().DebugString());
-    }
-    Tensor* out = ctx->allocate_output(0, *out_shape);
+    absl::StatusOr<Tensor*> allocated = AllocateBroadcastOutput(ctx, a, b);
+    if (!allocated.ok()) return allocated.status();
+    Tensor* out = *allocated;
+    const TensorShape& out_shape = out->shape();
     if (out->NumElements() == 0) return absl::OkStatus();
     switch (type) {
-      case DT_FLOAT: return Loop<float>(ctx, a, b, *out_shape, out);
-      case DT_INT32: return Loop<int32_t>(ctx, a, b, *out_shape, out);
-      case DT_INT64: return Loop<int64_t>(ctx, a, b, *out_shape, out);
+      case DT_FLOAT: return Loop<float>(ctx, a, b, out_shape, out);
+      case DT_INT32: return Loop<int32_t>(ctx, a, b, out_shape, out);
+      case DT_INT64: return Loop<int64_t>(ctx, a, b, out_shape, out);
       default: return ctx->InvalidArgument("unsupported type ", DataTypeString(type));
     }
   }
@@ -422,15 +426,13 @@ class TruncateDivOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& a = ctx->input(0);
     const Tensor& b = ctx->input(1);
-    absl::StatusOr<TensorShape> out_shape = BroadcastShapes(a.shape(), b.shape());
-    if (!out_shape.ok()) {
-      return ctx->InvalidArgument("incompatible shapes: ", a.shape().DebugString(), " vs ",
-                                  b.shape().DebugString());
-    }
-    Tensor* out = ctx->allocate_output(0, *out_shape);
+    absl::StatusOr<Tensor*> allocated = AllocateBroadcastOutput(ctx, a, b);
+    if (!allocated.ok()) return allocated.status();
+    Tensor* out = *allocated;
+    const TensorShape& out_shape = out->shape();
     if (out->NumElements() == 0) return absl::OkStatus();
-    return node().input_type(0) == DT_INT32 ? Loop<int32_t>(ctx, a, b, *out_shape, out)
-                                            : Loop<int64_t>(ctx, a, b, *out_shape, out);
+    return node().input_type(0) == DT_INT32 ? Loop<int32_t>(ctx, a, b, out_shape, out)
+                                            : Loop<int64_t>(ctx, a, b, out_shape, out);
   }
 
  private:
@@ -465,20 +467,15 @@ class ComparisonOp : public OpKernel {
     const Tensor& a = ctx->input(0);
     const Tensor& b = ctx->input(1);
     const DataType type = node().input_type(0);
-    absl::Status s = CheckType(a, type, "x");
-    if (s.ok()) s = CheckType(b, type, "y");
-    if (!s.ok()) return s;
-    absl::StatusOr<TensorShape> out_shape = BroadcastShapes(a.shape(), b.shape());
-    if (!out_shape.ok()) {
-      return ctx->InvalidArgument("incompatible shapes: ", a.shape().DebugString(), " vs ",
-                                  b.shape().DebugString());
-    }
-    Tensor* out = ctx->allocate_output(0, *out_shape);
+    absl::StatusOr<Tensor*> allocated = AllocateBroadcastOutput(ctx, a, b);
+    if (!allocated.ok()) return allocated.status();
+    Tensor* out = *allocated;
+    const TensorShape& out_shape = out->shape();
     bool handled = false;
     VisitDataType(type, [&](auto tag) {
       using T = decltype(tag);
       if constexpr (!std::is_same_v<T, bool>) {
-        BroadcastLoop<T, bool>(a, b, *out_shape, out, [](T x, T y) {
+        BroadcastLoop<T, bool>(a, b, out_shape, out, [](T x, T y) {
           switch (kCmp) {
             case Compare::kLess: return x < y;
             case Compare::kLessEqual: return x <= y;
