@@ -31,11 +31,4 @@ void BufferPool::ReserveFor(const Tensor& t) {
   list.reserve(list.size() + 1);
 }
 
-void BufferPool::Clear() {
-  free_.clear();
-  free_bytes_ = 0;
-}
-
-size_t BufferPool::free_bytes() const { return free_bytes_; }
-
 }  // namespace dflow

@@ -26,9 +26,7 @@ class BufferPool {
   void Recycle(Tensor* t);
   // Makes room to keep t's buffer later without allocating (for tensors handed to a caller).
   void ReserveFor(const Tensor& t);
-  // Frees every kept buffer.
-  void Clear();
-  size_t free_bytes() const;
+  size_t free_bytes() const { return free_bytes_; }  // Kept, unused buffers.
 
  private:
   friend class Tensor;

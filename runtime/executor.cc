@@ -74,19 +74,20 @@ absl::Status ExecutionPlan::Run(absl::Span<const std::pair<Output, Tensor>> feed
                                 RunMetadata* trace,
                                 std::chrono::steady_clock::time_point start) {
   absl::MutexLock lock(&mu_);
-  BufferPool* pool = &pool_;
   if (outputs != nullptr) outputs->clear();
   // Buffers the caller let go of since the last run can be reused by this one.
-  for (Tensor& t : fetched_) pool->Recycle(&t);
+  for (Tensor& t : fetched_) pool_.Recycle(&t);
   fetched_.clear();
-  absl::Status status = RunLocked(feeds, variables, outputs, trace, start);
+  const int threads = omp_get_max_threads();
+  absl::Status status = RunLocked(feeds, variables, outputs, trace, start, threads);
+  if (omp_get_max_threads() != threads) omp_set_num_threads(threads);  // Small nodes lower it.
   // Drop every intermediate so a failed or finished run holds no memory outside the pool.
   for (TensorValue& v : slots_) {
-    pool->Recycle(&v.tensor);
+    pool_.Recycle(&v.tensor);
     v.ref = nullptr;
   }
   for (TensorValue& v : reads_) v = TensorValue();
-  for (const Tensor& t : fetched_) pool->ReserveFor(t);  // Their return next run won't allocate.
+  for (const Tensor& t : fetched_) pool_.ReserveFor(t);  // Their return next run won't allocate.
   if (!status.ok() && outputs != nullptr) outputs->clear();
   return status;
 }
@@ -94,8 +95,7 @@ absl::Status ExecutionPlan::Run(absl::Span<const std::pair<Output, Tensor>> feed
 absl::Status ExecutionPlan::RunLocked(absl::Span<const std::pair<Output, Tensor>> feeds,
                                       VariableStore* variables, std::vector<Tensor>* outputs,
                                       RunMetadata* trace,
-                                      std::chrono::steady_clock::time_point start) {
-  BufferPool* pool = &pool_;
+                                      std::chrono::steady_clock::time_point start, int threads) {
   auto since_start = [start] {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now() - start)
@@ -108,15 +108,7 @@ absl::Status ExecutionPlan::RunLocked(absl::Span<const std::pair<Output, Tensor>
   }
   reads_.resize(max_inputs_);
   inputs_.resize(max_inputs_);
-  const int threads = omp_get_max_threads();
   int current_threads = threads;
-  struct RestoreThreads {  // On every way out of the run.
-    const int& wanted;
-    const int& current;
-    ~RestoreThreads() {
-      if (current != wanted) omp_set_num_threads(wanted);
-    }
-  } restore{threads, current_threads};
   for (Step& step : steps_) {
     const Node& node = *step.node;
     const int n_in = node.num_inputs();
@@ -144,7 +136,7 @@ absl::Status ExecutionPlan::RunLocked(absl::Span<const std::pair<Output, Tensor>
     }
     OpKernelContext ctx(node, absl::MakeConstSpan(inputs_.data(), n_in),
                         absl::MakeSpan(slots_.data() + step.first_output_slot, node.num_outputs()),
-                        variables, CpuEngine(), stream_, pool);
+                        variables, CpuEngine(), stream_, &pool_);
     if (threads > 1) {
       int64_t elements = 0;
       for (int i = 0; i < n_in; ++i) elements += inputs_[i]->tensor.NumElements();
@@ -176,7 +168,7 @@ absl::Status ExecutionPlan::RunLocked(absl::Span<const std::pair<Output, Tensor>
       reads_[i] = TensorValue();
       const int slot = step.input_slots[i];
       if (--remaining_[slot] == 0 && !pinned_[slot]) {
-        pool->Recycle(&slots_[slot].tensor);
+        pool_.Recycle(&slots_[slot].tensor);
         slots_[slot].ref = nullptr;
       }
     }

@@ -48,8 +48,8 @@ class ExecutionPlan {
   static const dnnl::engine& CpuEngineForPlans();
   absl::Status RunLocked(absl::Span<const std::pair<Output, Tensor>> feeds,
                          VariableStore* variables, std::vector<Tensor>* outputs,
-                         RunMetadata* trace, std::chrono::steady_clock::time_point start)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                         RunMetadata* trace, std::chrono::steady_clock::time_point start,
+                         int threads) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::unique_ptr<Graph> owned_graph_;
   std::vector<Output> feeds_;

@@ -3,6 +3,7 @@
 
 #include "absl/strings/match.h"
 #include "google/protobuf/text_format.h"
+#include "graph/buffer_pool.h"
 #include "graph/tensor.h"
 #include "gtest/gtest.h"
 #include "ops/graph_import.h"
@@ -21,6 +22,39 @@ TEST(Tensor, BufferIsSixtyFourByteAlignedAndSharedByCopies) {
   Tensor deep = t.DeepCopy();
   EXPECT_FALSE(deep.SharesBufferWith(t));
   EXPECT_EQ(deep.shape(), t.shape());
+}
+
+TEST(BufferPool, ReusesARecycledBufferForTheSameRoundedSize) {
+  BufferPool pool;
+  Tensor a(DT_FLOAT, TensorShape({10}), &pool);  // 40 bytes, rounded to 64.
+  const void* first = a.data();
+  pool.Recycle(&a);
+  EXPECT_FALSE(a.IsInitialized());
+  EXPECT_EQ(pool.free_bytes(), 64u);
+  Tensor b(DT_INT32, TensorShape({3, 5}), &pool);  // 60 bytes: the same 64-byte buffer.
+  EXPECT_EQ(b.data(), first);
+  EXPECT_EQ(pool.free_bytes(), 0u);
+  Tensor c(DT_FLOAT, TensorShape({10}), &pool);  // Nothing free: a new buffer.
+  EXPECT_NE(c.data(), first);
+}
+
+TEST(BufferPool, NeverKeepsABufferAnotherTensorStillShares) {
+  BufferPool pool;
+  Tensor a(DT_FLOAT, TensorShape({4}), &pool);
+  Tensor view = *a.Reshaped(TensorShape({2, 2}));
+  pool.Recycle(&a);
+  EXPECT_EQ(pool.free_bytes(), 0u);
+  Tensor b(DT_FLOAT, TensorShape({4}), &pool);
+  EXPECT_FALSE(b.SharesBufferWith(view));
+}
+
+TEST(BufferPool, FreesWhatWouldExceedItsLimit) {
+  BufferPool pool(/*max_free_bytes=*/128);
+  Tensor a(DT_FLOAT, TensorShape({32}), &pool);  // 128 bytes.
+  Tensor b(DT_FLOAT, TensorShape({16}), &pool);  // 64 bytes.
+  pool.Recycle(&a);
+  pool.Recycle(&b);
+  EXPECT_EQ(pool.free_bytes(), 128u);
 }
 
 TEST(Tensor, FromProtoRepeatsASingleTypedValueToFillTheShape) {
