@@ -1,5 +1,7 @@
 #include "kernels/dnnl_util.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace dflow {
 
 const dnnl::engine& CpuEngine() {
@@ -63,6 +65,48 @@ void RunPrimitive(const dnnl::primitive& prim, dnnl::stream& stream,
   }
   Execute(prim, stream, absl::MakeConstSpan(c_args, n));
   stream.wait();
+}
+
+dnnl::memory::desc MatMulDims::A() const {
+  return dnnl::memory::desc({m, k}, dnnl::memory::data_type::f32,
+                            transpose_a ? dnnl::memory::dims{1, m} : dnnl::memory::dims{k, 1});
+}
+
+dnnl::memory::desc MatMulDims::B() const {
+  return dnnl::memory::desc({k, n}, dnnl::memory::data_type::f32,
+                            transpose_b ? dnnl::memory::dims{1, k} : dnnl::memory::dims{n, 1});
+}
+
+dnnl::memory::desc MatMulDims::C() const {
+  return dnnl::memory::desc({m, n}, dnnl::memory::data_type::f32, dnnl::memory::dims{n, 1});
+}
+
+absl::StatusOr<MatMulDims> MatMulDimsOf(const Tensor& a, const Tensor& b, bool transpose_a,
+                                        bool transpose_b) {
+  for (const Tensor* t : {&a, &b}) {
+    if (t->dtype() != DT_FLOAT) {
+      return absl::InvalidArgumentError(absl::StrCat(t == &a ? "a" : "b", " must be float but is ",
+                                                     DataTypeString(t->dtype())));
+    }
+  }
+  if (a.dims() != 2 || b.dims() != 2) {
+    return absl::InvalidArgumentError(absl::StrCat("inputs must be matrices, got ",
+                                                   a.shape().DebugString(), " x ",
+                                                   b.shape().DebugString()));
+  }
+  MatMulDims d;
+  d.transpose_a = transpose_a;
+  d.transpose_b = transpose_b;
+  d.m = a.dim_size(transpose_a ? 1 : 0);
+  d.k = a.dim_size(transpose_a ? 0 : 1);
+  d.n = b.dim_size(transpose_b ? 0 : 1);
+  if (b.dim_size(transpose_b ? 1 : 0) != d.k) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "inner dimensions differ: ", a.shape().DebugString(), " x ", b.shape().DebugString(),
+        " with transpose_a=", transpose_a ? "true" : "false",
+        ", transpose_b=", transpose_b ? "true" : "false"));
+  }
+  return d;
 }
 
 absl::Status DnnlError(const dnnl::error& e) {

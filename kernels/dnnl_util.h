@@ -9,6 +9,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
 #include "graph/tensor.h"
@@ -50,6 +51,23 @@ struct BoundArg {
 // Points each argument's memory at its buffer, runs `prim` and waits for it. Throws dnnl::error.
 void RunPrimitive(const dnnl::primitive& prim, dnnl::stream& stream,
                   std::initializer_list<BoundArg> args);
+
+// A 2-D product op(a) x op(b) = [m, k] x [k, n], where op transposes when asked.
+struct MatMulDims {
+  int64_t m = 0, k = 0, n = 0;
+  bool transpose_a = false, transpose_b = false;
+
+  // Row-major descriptors of op(a), op(b) and the product; a transpose is swapped strides, so
+  // nothing is copied.
+  dnnl::memory::desc A() const;
+  dnnl::memory::desc B() const;
+  dnnl::memory::desc C() const;
+};
+
+// The dims of op(a) x op(b); fails naming both shapes unless a and b are float matrices whose
+// inner dimensions agree.
+absl::StatusOr<MatMulDims> MatMulDimsOf(const Tensor& a, const Tensor& b, bool transpose_a,
+                                        bool transpose_b);
 
 // The status for a oneDNN exception.
 absl::Status DnnlError(const dnnl::error& e);

@@ -1,7 +1,8 @@
-// Kernels for _FusedMatMul and _FusedConv2D (ops/fused_ops.h): one oneDNN matmul or
-// convolution_forward primitive with a bias input and, for fused_ops [BiasAdd, Relu], an
-// eltwise_relu post-op, so the product is written once instead of three times. Primitives are
-// built once per input shape and cached in the kernel, as MatMul's and Conv2D's are.
+// Kernels for the ops the graph optimizer fuses into (ops/fused_ops.h), each one oneDNN
+// primitive: _FusedMatMul and _FusedConv2D (a bias input and, for fused_ops [BiasAdd, Relu], an
+// eltwise_relu post-op, so the product is written once instead of three times),
+// _ApplyGradientDescentMatMul (a matmul summed into the variable) and _SoftmaxGrad (softmax
+// backward). Primitives are built once per input shape and cached in the kernel.
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -104,40 +105,27 @@ class FusedMatMulOp : public FusedKernel {
     const Tensor& a = ctx->input(0);
     const Tensor& b = ctx->input(1);
     const Tensor& bias = ctx->input(2);
-    absl::Status s = CheckFloat(a, "a", 2);
-    if (s.ok()) s = CheckFloat(b, "b", 2);
+    absl::StatusOr<MatMulDims> d = MatMulDimsOf(a, b, transpose_a_, transpose_b_);
+    if (!d.ok()) return d.status();
+    absl::Status s = CheckBias(bias, d->n, "product's column count");
     if (!s.ok()) return s;
-    const int64_t m = a.dim_size(transpose_a_ ? 1 : 0), k = a.dim_size(transpose_a_ ? 0 : 1);
-    const int64_t kb = b.dim_size(transpose_b_ ? 1 : 0), n = b.dim_size(transpose_b_ ? 0 : 1);
-    if (k != kb) {
-      return ctx->InvalidArgument("inner dimensions differ: ", a.shape().DebugString(), " x ",
-                                  b.shape().DebugString(),
-                                  " with transpose_a=", transpose_a_ ? "true" : "false",
-                                  ", transpose_b=", transpose_b_ ? "true" : "false");
-    }
-    s = CheckBias(bias, n, "product's column count");
-    if (!s.ok()) return s;
-    Tensor* out = ctx->allocate_output(0, TensorShape({m, n}));
-    if (m == 0 || n == 0) return absl::OkStatus();
-    if (k == 0) {
+    Tensor* out = ctx->allocate_output(0, TensorShape({d->m, d->n}));
+    if (d->m == 0 || d->n == 0) return absl::OkStatus();
+    if (d->k == 0) {
       FillWithBias(bias, post_, out);
       return absl::OkStatus();
     }
     try {
       Entry* e = cache_.Get(ShapeKey({&a.shape(), &b.shape()}), [&] {
-        const auto f32 = memory::data_type::f32;
-        memory::desc a_md({m, k}, f32, transpose_a_ ? memory::dims{1, m} : memory::dims{k, 1});
-        memory::desc b_md({k, n}, f32, transpose_b_ ? memory::dims{1, k} : memory::dims{n, 1});
-        memory::desc bias_md({1, n}, f32, memory::dims{n, 1});
-        memory::desc c_md({m, n}, f32, memory::dims{n, 1});
-        dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, bias_md, c_md),
+        memory::desc bias_md({1, d->n}, memory::data_type::f32, memory::dims{d->n, 1});
+        dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(d->A(), d->B(), bias_md, d->C()),
                                         PostOpsAttr(post_), ctx->engine());
         auto entry = std::make_unique<Entry>();
         entry->prim = dnnl::matmul(pd);
-        entry->a = memory(a_md, ctx->engine(), nullptr);
-        entry->b = memory(b_md, ctx->engine(), nullptr);
+        entry->a = memory(d->A(), ctx->engine(), nullptr);
+        entry->b = memory(d->B(), ctx->engine(), nullptr);
         entry->bias = memory(bias_md, ctx->engine(), nullptr);
-        entry->c = memory(c_md, ctx->engine(), nullptr);
+        entry->c = memory(d->C(), ctx->engine(), nullptr);
         return entry;
       });
       RunPrimitive(e->prim, ctx->stream(),
@@ -235,6 +223,139 @@ class FusedConv2DOp : public FusedKernel {
   ShapeCache<Entry> cache_;
 };
 REGISTER_KERNEL("_FusedConv2D", FusedConv2DOp, "T", {DT_FLOAT});
+
+// ---------------------------------------------------------------------------------------------
+// _ApplyGradientDescentMatMul: var -= alpha * op(a) op(b) as one matmul written into the
+// variable: output scale -alpha (a run-time argument, so a changing rate reuses the primitive)
+// and a sum post-op that adds the variable's current value.
+
+class ApplyGradientDescentMatMulOp : public OpKernel {
+ public:
+  explicit ApplyGradientDescentMatMulOp(const Node& node) : OpKernel(node) {
+    absl::Status s = GetNodeAttr(node, "transpose_a", &transpose_a_);
+    if (s.ok()) s = GetNodeAttr(node, "transpose_b", &transpose_b_);
+    if (!s.ok()) SetConstructionError(s);
+  }
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    Variable* var = ctx->ref_input(0);
+    const Tensor& alpha = ctx->input(1);
+    const Tensor& a = ctx->input(2);
+    const Tensor& b = ctx->input(3);
+    if (alpha.dtype() != DT_FLOAT || alpha.dims() != 0) {
+      return ctx->InvalidArgument("alpha must be a float scalar, got ",
+                                  DataTypeString(alpha.dtype()), " ", alpha.shape().DebugString());
+    }
+    absl::StatusOr<MatMulDims> d = MatMulDimsOf(a, b, transpose_a_, transpose_b_);
+    if (!d.ok()) return d.status();
+    absl::MutexLock lock(&var->mu);
+    if (!var->value.IsInitialized()) return UninitializedError(*var);
+    if (var->value.dtype() != DT_FLOAT || var->value.shape() != TensorShape({d->m, d->n})) {
+      return ctx->InvalidArgument("the product of shape [", d->m, ",", d->n,
+                                  "] does not match variable ", var->name, " of shape ",
+                                  var->value.shape().DebugString());
+    }
+    // Copy on write: a tensor fetched earlier, or a or b themselves, may share the buffer.
+    if (!var->value.BufferIsExclusive()) var->value = var->value.DeepCopy();
+    ctx->set_output_ref(0, var);
+    if (d->m == 0 || d->n == 0 || d->k == 0) return absl::OkStatus();  // A zero product.
+    scale_ = -alpha.scalar<float>();
+    try {
+      Entry* e = cache_.Get(ShapeKey({&a.shape(), &b.shape()}), [&] {
+        dnnl::primitive_attr attr;
+        attr.set_output_scales(0, {DNNL_RUNTIME_F32_VAL});
+        dnnl::post_ops ops;
+        ops.append_sum(1.0f);
+        attr.set_post_ops(ops);
+        dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(d->A(), d->B(), d->C()), attr,
+                                        ctx->engine());
+        auto entry = std::make_unique<Entry>();
+        entry->prim = dnnl::matmul(pd);
+        entry->a = memory(d->A(), ctx->engine(), nullptr);
+        entry->b = memory(d->B(), ctx->engine(), nullptr);
+        entry->var = memory(d->C(), ctx->engine(), nullptr);
+        entry->scale = memory({{1}, memory::data_type::f32, memory::format_tag::x},
+                              ctx->engine(), nullptr);
+        return entry;
+      });
+      RunPrimitive(e->prim, ctx->stream(),
+                   {{DNNL_ARG_SRC, e->a, a.data()},
+                    {DNNL_ARG_WEIGHTS, e->b, b.data()},
+                    {DNNL_ARG_DST, e->var, var->value.data()},
+                    {DNNL_ARG_ATTR_OUTPUT_SCALES, e->scale, &scale_}});
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::matmul prim;
+    memory a, b, var, scale;
+  };
+  bool transpose_a_ = false;
+  bool transpose_b_ = false;
+  float scale_ = 0.0f;  // The primitive reads its output scale from here.
+  ShapeCache<Entry> cache_;
+};
+REGISTER_KERNEL("_ApplyGradientDescentMatMul", ApplyGradientDescentMatMulOp, "T", {DT_FLOAT});
+
+// ---------------------------------------------------------------------------------------------
+// _SoftmaxGrad: oneDNN's softmax backward over the last axis, which computes
+// (g - sum(g * y, -1)) * y from the gradients g and the softmax output y.
+
+class SoftmaxGradOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& g = ctx->input(0);
+    const Tensor& y = ctx->input(1);
+    absl::Status s = CheckFloat(g, "gradients", g.dims());
+    if (s.ok()) s = CheckFloat(y, "softmax", y.dims());
+    if (!s.ok()) return s;
+    if (g.shape() != y.shape() || g.dims() == 0) {
+      return ctx->InvalidArgument("gradients of shape ", g.shape().DebugString(),
+                                  " and the softmax of shape ", y.shape().DebugString(),
+                                  " must have one shape of at least one dimension");
+    }
+    Tensor* out = ctx->allocate_output(0, g.shape());
+    if (g.NumElements() == 0) return absl::OkStatus();
+    try {
+      Entry* e = cache_.Get(ShapeKey({&g.shape()}), [&] {
+        const memory::desc md = PlainDesc(g.shape(), memory::data_type::f32);
+        const int axis = g.dims() - 1;
+        dnnl::softmax_forward::primitive_desc hint(
+            dnnl::softmax_forward::desc(dnnl::prop_kind::forward_training, md, axis),
+            ctx->engine());
+        dnnl::softmax_backward::primitive_desc pd(dnnl::softmax_backward::desc(md, md, axis),
+                                                  ctx->engine(), hint);
+        auto entry = std::make_unique<Entry>();
+        entry->prim = dnnl::softmax_backward(pd);
+        entry->g = memory(md, ctx->engine(), nullptr);
+        entry->y = memory(md, ctx->engine(), nullptr);
+        entry->out = memory(md, ctx->engine(), nullptr);
+        return entry;
+      });
+      RunPrimitive(e->prim, ctx->stream(),
+                   {{DNNL_ARG_DIFF_DST, e->g, g.data()},
+                    {DNNL_ARG_DST, e->y, y.data()},
+                    {DNNL_ARG_DIFF_SRC, e->out, out->data()}});
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::softmax_backward prim;
+    memory g, y, out;
+  };
+  ShapeCache<Entry> cache_;
+};
+REGISTER_KERNEL("_SoftmaxGrad", SoftmaxGradOp, "T", {DT_FLOAT});
 
 }  // namespace
 }  // namespace dflow

@@ -164,24 +164,14 @@ class MatMulOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& a = ctx->input(0);
     const Tensor& b = ctx->input(1);
-    absl::Status s = CheckType(a, DT_FLOAT, "a");
-    if (s.ok()) s = CheckType(b, DT_FLOAT, "b");
-    if (!s.ok()) return s;
-    if (a.dims() != 2 || b.dims() != 2) {
-      return ctx->InvalidArgument("inputs must be matrices, got ", a.shape().DebugString(),
-                                  " x ", b.shape().DebugString());
+    if (!a.IsInitialized() || !b.IsInitialized()) {
+      return ctx->InvalidArgument(a.IsInitialized() ? "b" : "a", " is not initialized");
     }
-    const int64_t m = a.dim_size(transpose_a_ ? 1 : 0), k = a.dim_size(transpose_a_ ? 0 : 1);
-    const int64_t kb = b.dim_size(transpose_b_ ? 1 : 0), n = b.dim_size(transpose_b_ ? 0 : 1);
-    if (k != kb) {
-      return ctx->InvalidArgument("inner dimensions differ: ", a.shape().DebugString(), " x ",
-                                  b.shape().DebugString(), " with transpose_a=",
-                                  transpose_a_ ? "true" : "false", ", transpose_b=",
-                                  transpose_b_ ? "true" : "false");
-    }
-    Tensor* out = ctx->allocate_output(0, TensorShape({m, n}));
-    if (m == 0 || n == 0) return absl::OkStatus();
-    if (k == 0) {
+    absl::StatusOr<MatMulDims> d = MatMulDimsOf(a, b, transpose_a_, transpose_b_);
+    if (!d.ok()) return d.status();
+    Tensor* out = ctx->allocate_output(0, TensorShape({d->m, d->n}));
+    if (d->m == 0 || d->n == 0) return absl::OkStatus();
+    if (d->k == 0) {
       std::fill(out->flat<float>().begin(), out->flat<float>().end(), 0.0f);
       return absl::OkStatus();
     }
@@ -189,16 +179,13 @@ class MatMulOp : public OpKernel {
     return DnnlCall("matmul", [&] {
       Entry* e = cache_.Find(key);
       if (e == nullptr) {
-        const auto f32 = memory::data_type::f32;
-        memory::desc a_md({m, k}, f32, transpose_a_ ? memory::dims{1, m} : memory::dims{k, 1});
-        memory::desc b_md({k, n}, f32, transpose_b_ ? memory::dims{1, k} : memory::dims{n, 1});
-        memory::desc c_md({m, n}, f32, memory::dims{n, 1});
-        dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), ctx->engine());
+        dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(d->A(), d->B(), d->C()),
+                                        ctx->engine());
         auto entry = std::make_unique<Entry>();
         entry->prim = dnnl::matmul(pd);
-        entry->a = memory(a_md, ctx->engine(), nullptr);
-        entry->b = memory(b_md, ctx->engine(), nullptr);
-        entry->c = memory(c_md, ctx->engine(), nullptr);
+        entry->a = memory(d->A(), ctx->engine(), nullptr);
+        entry->b = memory(d->B(), ctx->engine(), nullptr);
+        entry->c = memory(d->C(), ctx->engine(), nullptr);
         e = cache_.Insert(key, std::move(entry));
       }
       RunPrimitive(e->prim, ctx->stream(),

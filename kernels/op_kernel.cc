@@ -6,6 +6,11 @@
 
 namespace dflow {
 
+absl::Status UninitializedError(const Variable& var) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("Attempting to use uninitialized variable ", var.name));
+}
+
 Variable* VariableStore::LookupOrCreate(const std::string& name) {
   absl::MutexLock lock(&mu_);
   auto& slot = vars_[name];

@@ -37,6 +37,9 @@ struct Variable {
   Tensor value;  // Uninitialized until the first Assign.
 };
 
+// FailedPrecondition "Attempting to use uninitialized variable <name>" (TensorFlow's words).
+absl::Status UninitializedError(const Variable& var);
+
 // The variables of one Session, by name; created on first lookup, uninitialized.
 class VariableStore {
  public:

@@ -22,11 +22,6 @@
 namespace dflow {
 namespace {
 
-absl::Status Uninitialized(const Variable& var) {
-  return absl::FailedPreconditionError(
-      absl::StrCat("Attempting to use uninitialized variable ", var.name));
-}
-
 class VariableOp : public OpKernel {
  public:
   explicit VariableOp(const Node& node) : OpKernel(node) {
@@ -99,7 +94,7 @@ class ApplyGradientDescentOp : public OpKernel {
                                   alpha.shape().DebugString());
     }
     absl::MutexLock lock(&var->mu);
-    if (!var->value.IsInitialized()) return Uninitialized(*var);
+    if (!var->value.IsInitialized()) return UninitializedError(*var);
     if (var->value.shape() != delta.shape()) {
       return ctx->InvalidArgument("delta of shape ", delta.shape().DebugString(),
                                   " does not match variable ", var->name, " of shape ",
@@ -192,7 +187,7 @@ absl::StatusOr<VariableList> DistinctRefs(OpKernelContext* ctx, int count,
 // exclusive (copy on write).
 absl::Status PrepareForUpdate(OpKernelContext* ctx, Variable* var, const char* what,
                               const Tensor& grad) {
-  if (!var->value.IsInitialized()) return Uninitialized(*var);
+  if (!var->value.IsInitialized()) return UninitializedError(*var);
   if (var->value.dtype() != DT_FLOAT) {
     return ctx->InvalidArgument(what, " ", var->name, " holds ",
                                 DataTypeString(var->value.dtype()), ", not float");
@@ -278,7 +273,7 @@ class AssignUpdateOp : public OpKernel {
     if (var == nullptr) return ctx->InvalidArgument("ref is not a variable reference");
     if (!value.IsInitialized()) return ctx->InvalidArgument("value has no value");
     absl::MutexLock lock(&var->mu);
-    if (!var->value.IsInitialized()) return Uninitialized(*var);
+    if (!var->value.IsInitialized()) return UninitializedError(*var);
     if (var->value.dtype() != value.dtype()) {
       return ctx->InvalidArgument("value of type ", DataTypeString(value.dtype()),
                                   " does not match variable ", var->name, " of type ",

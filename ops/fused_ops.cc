@@ -1,4 +1,4 @@
-// Schemas and shape functions of _FusedMatMul and _FusedConv2D (see fused_ops.h).
+// Schemas and shape functions of the ops the graph optimizer fuses into (see fused_ops.h).
 #include "ops/fused_ops.h"
 
 #include "absl/strings/str_cat.h"
@@ -55,6 +55,42 @@ absl::Status FusedShape(InferenceContext* ctx, absl::string_view base_op) {
   return absl::OkStatus();
 }
 
+// var -= alpha * MatMul(a, b): the product's shape, by MatMul's own shape function, must match
+// the variable's, and alpha must be a scalar.
+absl::Status ApplyGradientDescentMatMulShape(InferenceContext* ctx) {
+  if (ctx->input(1).dims() > 0) {
+    return ctx->Error(absl::StrCat("alpha must be a scalar, got ", ctx->input(1).DebugString()));
+  }
+  std::vector<std::string> unused;
+  const OpDef& matmul = *OpRegistry::Global()->Find("MatMul");
+  InferenceContext product(ctx->node_name(), matmul, ctx->attrs(),
+                           {ctx->input(2), ctx->input(3)}, {nullptr, nullptr}, 1);
+  absl::Status s = matmul.shape_fn(&product);
+  if (!s.ok()) return ctx->Error(s.message());
+  absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(product.output(0));
+  if (!merged.ok()) {
+    return ctx->Error(absl::StrCat("the product of shape ", product.output(0).DebugString(),
+                                   " does not match var of shape ", ctx->input(0).DebugString()));
+  }
+  ctx->set_output(0, *merged);
+  return absl::OkStatus();
+}
+
+// The gradients and the softmax output have one shape, which the backprops keep.
+absl::Status SoftmaxGradShape(InferenceContext* ctx) {
+  absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(1));
+  if (!merged.ok()) {
+    return ctx->Error(absl::StrCat("gradients of shape ", ctx->input(0).DebugString(),
+                                   " do not match the softmax of shape ",
+                                   ctx->input(1).DebugString()));
+  }
+  if (!merged->unknown_rank() && merged->dims() == 0) {
+    return ctx->Error("the softmax must have at least one dimension");
+  }
+  ctx->set_output(0, *merged);
+  return absl::OkStatus();
+}
+
 }  // namespace
 }  // namespace fused
 
@@ -89,5 +125,27 @@ REGISTER_OP("_FusedConv2D")
     .Attr("epsilon: float = 0.0001")
     .SetShapeFn([](InferenceContext* ctx) { return fused::FusedShape(ctx, "Conv2D"); })
     .NotDifferentiable();  // Only in optimized graphs, which are never differentiated.
+
+REGISTER_OP("_ApplyGradientDescentMatMul")
+    .Input("var: Ref(T)")
+    .Input("alpha: T")
+    .Input("a: T")
+    .Input("b: T")
+    .Output("out: Ref(T)")
+    .Attr("T: {float}")
+    .Attr("use_locking: bool = false")
+    .Attr("transpose_a: bool = false")
+    .Attr("transpose_b: bool = false")
+    .SetShapeFn(fused::ApplyGradientDescentMatMulShape)
+    .SetIsStateful()
+    .NotDifferentiable();
+
+REGISTER_OP("_SoftmaxGrad")
+    .Input("gradients: T")
+    .Input("softmax: T")
+    .Output("backprops: T")
+    .Attr("T: {float}")
+    .SetShapeFn(fused::SoftmaxGradShape)
+    .NotDifferentiable();
 
 }  // namespace dflow

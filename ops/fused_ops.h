@@ -1,13 +1,19 @@
-// _FusedMatMul and _FusedConv2D, TensorFlow's internal ops for a MatMul or Conv2D followed by
-// BiasAdd and optionally Relu, run as one oneDNN primitive with a bias and a post-op. Only the
-// graph optimizer (runtime/graph_optimizer.h) creates them, so they have no builder functions
-// and no gradients.
+// Ops that only the graph optimizer (runtime/graph_optimizer.h) creates, each one oneDNN
+// primitive doing the work of a chain of nodes. They have no builder functions and no gradients.
 //
-//   _FusedMatMul(a, b, args: num_args * T)     attrs as MatMul's, plus T, num_args, fused_ops,
-//   _FusedConv2D(input, filter, args)          epsilon; _FusedConv2D has Conv2D's attrs.
-//
-// fused_ops is ["BiasAdd"] or ["BiasAdd", "Relu"], with args = [bias] (1-D, one value per
-// output column or channel).
+//   _FusedMatMul(a, b, args: num_args * T)     TensorFlow's internal ops for a MatMul or Conv2D
+//   _FusedConv2D(input, filter, args)          followed by BiasAdd and optionally Relu. Attrs as
+//                                              MatMul's or Conv2D's, plus T, num_args, fused_ops,
+//                                              epsilon. fused_ops is ["BiasAdd"] or ["BiasAdd",
+//                                              "Relu"], with args = [bias] (1-D, one value per
+//                                              output column or channel).
+//   _ApplyGradientDescentMatMul(var, alpha, a, b)
+//                                              ApplyGradientDescent(var, alpha, MatMul(a, b)):
+//                                              var -= alpha * op(a) op(b), written straight into
+//                                              the variable. Attrs: T, use_locking, transpose_a,
+//                                              transpose_b.
+//   _SoftmaxGrad(gradients, softmax)           (g - Sum(g * y, -1, keep_dims)) * y, the gradient
+//                                              of y = Softmax(x): oneDNN's softmax backward.
 #ifndef DFLOW_OPS_FUSED_OPS_H_
 #define DFLOW_OPS_FUSED_OPS_H_
 

@@ -22,6 +22,9 @@ class InferenceContext {
                    std::vector<PartialTensorShape> input_shapes,
                    std::vector<const Tensor*> input_tensors, int num_outputs);
 
+  const std::string& node_name() const { return node_name_; }
+  const AttrMap& attrs() const { return attrs_; }
+
   int num_inputs() const { return static_cast<int>(inputs_.size()); }
   const PartialTensorShape& input(int i) const { return inputs_[i]; }
   // The value of input i when it is a constant known at graph time (a Const), else null.

@@ -6,8 +6,8 @@
 //     identical node already copied (CSE). Consumers are visited after their inputs, so each
 //     sees its inputs already rewritten and one pass reaches the fixed point.
 //  2. FuseAndPrune: the nodes the result still needs (folding leaves dead inputs behind), with
-//     MatMul / Conv2D + bias [+ Relu] chains replaced by one fused node, which is only decidable
-//     once the consumers are final.
+//     chains of nodes replaced by one fused node (ops/fused_ops.h), which is only decidable once
+//     the consumers are final.
 #include "runtime/graph_optimizer.h"
 
 #include <algorithm>
@@ -45,28 +45,29 @@ bool TouchesRefs(const Node& n) {
   return false;
 }
 
-// Adds a node with `like`'s op, attrs and device under `name`; the flat `inputs` are grouped
-// into the op's input args (a list arg takes as many as its number attr says).
-absl::StatusOr<Node*> AddNodeLike(const Node& like, const std::string& name,
-                                  absl::Span<const Output> inputs, absl::Span<Node* const> controls,
-                                  Graph* graph) {
-  const OpDef* op = OpRegistry::Global()->Find(like.op());
+// Adds a node of `op` with `attrs` and `device` under `name`; the flat `inputs` are grouped into
+// the op's input args (a list arg takes as many as its number attr says).
+absl::StatusOr<Node*> AddNode(const std::string& op_name, const AttrMap& attrs,
+                              const std::string& device, const std::string& name,
+                              absl::Span<const Output> inputs, absl::Span<Node* const> controls,
+                              Graph* graph) {
+  const OpDef* op = OpRegistry::Global()->Find(op_name);
   if (op == nullptr) {
-    return absl::NotFoundError(absl::StrCat("node ", like.DebugString(), ": unknown op"));
+    return absl::NotFoundError(absl::StrCat("node '", name, "': unknown op ", op_name));
   }
-  NodeBuilder builder(name, like.op());
-  builder.Device(like.device());
-  for (const auto& [attr, value] : like.attrs()) builder.Attr(attr, value);
+  NodeBuilder builder(name, op_name);
+  builder.Device(device);
+  for (const auto& [attr, value] : attrs) builder.Attr(attr, value);
   size_t next = 0;
   for (const ArgDef& arg : op->inputs) {
     int64_t count = 1;
     if (!arg.number_attr.empty()) {
-      absl::Status s = GetNodeAttr(like, arg.number_attr, &count);
+      absl::Status s = GetAttr(attrs, arg.number_attr, &count);
       if (!s.ok()) return s;
     }
     if (count < 0 || next + count > inputs.size()) {
-      return absl::InternalError(absl::StrCat("node ", like.DebugString(), " has ", inputs.size(),
-                                              " inputs, fewer than its op needs"));
+      return absl::InternalError(absl::StrCat("node '", name, "' (", op_name, ") has ",
+                                              inputs.size(), " inputs, fewer than its op needs"));
     }
     std::vector<Output> group(inputs.begin() + next, inputs.begin() + next + count);
     next += count;
@@ -78,6 +79,13 @@ absl::StatusOr<Node*> AddNodeLike(const Node& like, const std::string& name,
   }
   for (Node* c : controls) builder.ControlInput(c);
   return builder.Finalize(graph);
+}
+
+// A copy of `like` under `name` with the given inputs and control inputs.
+absl::StatusOr<Node*> AddNodeLike(const Node& like, const std::string& name,
+                                  absl::Span<const Output> inputs, absl::Span<Node* const> controls,
+                                  Graph* graph) {
+  return AddNode(like.op(), like.attrs(), like.device(), name, inputs, controls, graph);
 }
 
 // Identifies a node by everything that determines its outputs (CSE).
@@ -509,64 +517,129 @@ std::string Simplifier::FreshName(const std::string& base) const {
 // ---------------------------------------------------------------------------------------------
 // Pass 2: prune and fuse.
 
-// A MatMul or Conv2D, the BiasAdd (or Add of a 1-D bias) that is its only consumer, and the
-// Relu that is the bias add's only consumer, if any.
+// Needed nodes replaced by one fused node. It takes the name, device and outputs of the last
+// part (the only one whose outputs are read elsewhere) and the control inputs of every part.
 struct Fusion {
-  const Node* base = nullptr;
-  const Node* bias_add = nullptr;
-  Output bias;
-  const Node* relu = nullptr;
-
-  const Node* last() const { return relu != nullptr ? relu : bias_add; }
+  std::vector<const Node*> parts;  // In id order; parts.back() is the last.
+  std::string op;
+  AttrMap attrs;
+  std::vector<Output> inputs;  // Flat, in the graph being fused.
 };
 
-std::optional<Fusion> MatchFusion(const Node& base,
-                                  const std::function<const Node*(const Node&)>& sole_consumer) {
-  if ((base.op() != "MatMul" && base.op() != "Conv2D") || base.output_type(0) != DT_FLOAT) {
-    return std::nullopt;
-  }
-  Fusion f;
-  f.base = &base;
-  f.bias_add = sole_consumer(base);
-  if (f.bias_add == nullptr) return std::nullopt;
-  const Node& add = *f.bias_add;
+// The one needed node reading output 0 of a node, when nothing else (a fetch, a control edge,
+// another reader) needs that output to exist; else null.
+using SoleConsumer = std::function<const Node*(const Node&)>;
+
+bool IsFloat(const Node& n) { return n.num_outputs() > 0 && n.output_type(0) == DT_FLOAT; }
+
+// A MatMul or Conv2D, the BiasAdd (or Add of a 1-D bias) that is its only consumer, and the
+// Relu that is the bias add's only consumer, if any -> _FusedMatMul / _FusedConv2D.
+std::optional<Fusion> MatchBiasAdd(const Node& base, const SoleConsumer& sole_consumer) {
+  if ((base.op() != "MatMul" && base.op() != "Conv2D") || !IsFloat(base)) return std::nullopt;
+  const Node* add = sole_consumer(base);
+  if (add == nullptr) return std::nullopt;
   const Output product = OutputOf(base, 0);
-  if (add.op() == "BiasAdd") {
+  Output bias;
+  if (add->op() == "BiasAdd") {
     std::string format;
-    if (add.input(0) != product || !GetAttr(add.attrs(), "data_format", &format).ok() ||
+    if (add->input(0) != product || !GetAttr(add->attrs(), "data_format", &format).ok() ||
         format != "NHWC") {
       return std::nullopt;
     }
-    f.bias = add.input(1);
-  } else if (add.op() == "Add" || add.op() == "AddV2") {
-    f.bias = add.input(0) == product ? add.input(1) : add.input(0);
+    bias = add->input(1);
+  } else if (add->op() == "Add" || add->op() == "AddV2") {
+    bias = add->input(0) == product ? add->input(1) : add->input(0);
     // Only a [channels] bias broadcasts exactly like BiasAdd.
     const PartialTensorShape& out = product.shape();
-    const PartialTensorShape& bias = f.bias.shape();
-    if (out.unknown_rank() || bias.dims() != 1 || out.dim_size(out.dims() - 1) < 0 ||
-        bias.dim_size(0) != out.dim_size(out.dims() - 1)) {
+    const PartialTensorShape& b = bias.shape();
+    if (out.unknown_rank() || b.dims() != 1 || out.dim_size(out.dims() - 1) < 0 ||
+        b.dim_size(0) != out.dim_size(out.dims() - 1)) {
       return std::nullopt;
     }
   } else {
     return std::nullopt;
   }
-  const Node* relu = sole_consumer(add);
-  if (relu != nullptr && relu->op() == "Relu") f.relu = relu;
+  Fusion f;
+  f.parts = {&base, add};
+  f.op = base.op() == "MatMul" ? "_FusedMatMul" : "_FusedConv2D";
+  f.attrs = base.attrs();
+  std::vector<std::string> fused_ops = {"BiasAdd"};
+  const Node* relu = sole_consumer(*add);
+  if (relu != nullptr && relu->op() == "Relu") {
+    f.parts.push_back(relu);
+    fused_ops.push_back("Relu");
+  }
+  f.attrs["fused_ops"] = MakeStringListAttr(fused_ops);
+  f.attrs["num_args"] = MakeAttr(int64_t{1});
+  f.inputs = {base.input(0), base.input(1), bias};
   return f;
 }
 
-absl::StatusOr<Node*> AddFused(const Fusion& f, std::vector<Output> inputs,
-                               absl::Span<Node* const> controls, Graph* graph) {
-  const Node& base = *f.base;
-  NodeBuilder builder(f.last()->name(), base.op() == "MatMul" ? "_FusedMatMul" : "_FusedConv2D");
-  builder.Device(base.device());
-  for (const auto& [attr, value] : base.attrs()) builder.Attr(attr, value);
-  std::vector<std::string> fused_ops = {"BiasAdd"};
-  if (f.relu != nullptr) fused_ops.push_back("Relu");
-  builder.Attr("fused_ops", MakeStringListAttr(fused_ops));
-  builder.Input(inputs[0]).Input(inputs[1]).Input(std::vector<Output>{inputs[2]});
-  for (Node* c : controls) builder.ControlInput(c);
-  return builder.Finalize(graph);
+// ApplyGradientDescent(var, alpha, MatMul(a, b)), the product read by nothing else ->
+// _ApplyGradientDescentMatMul. Not when a or b reads a variable directly: the fused node reads
+// its inputs where the update runs, and an update before it could have changed that variable.
+std::optional<Fusion> MatchGradientDescentMatMul(const Node& apply,
+                                                 const SoleConsumer& sole_consumer) {
+  if (apply.op() != "ApplyGradientDescent" || apply.input(1).type() != DT_FLOAT) {
+    return std::nullopt;
+  }
+  const Node& matmul = *apply.input(2).node();
+  if (matmul.op() != "MatMul" || !IsFloat(matmul) || sole_consumer(matmul) != &apply ||
+      IsRef(matmul.input(0)) || IsRef(matmul.input(1))) {
+    return std::nullopt;
+  }
+  Fusion f;
+  f.parts = {&matmul, &apply};
+  f.op = "_ApplyGradientDescentMatMul";
+  f.attrs = apply.attrs();
+  for (const char* attr : {"transpose_a", "transpose_b"}) {
+    auto it = matmul.attrs().find(attr);
+    if (it != matmul.attrs().end()) f.attrs[attr] = it->second;
+  }
+  f.inputs = {apply.input(0), apply.input(1), matmul.input(0), matmul.input(1)};
+  return f;
+}
+
+// Whether a Sum node reduces over the last axis of its rank-`rank` input, keeping it.
+bool SumsLastAxisKeepingIt(const Node& sum, int rank) {
+  bool keep_dims = false;
+  if (!GetAttr(sum.attrs(), "keep_dims", &keep_dims).ok() || !keep_dims) return false;
+  std::optional<Tensor> axes = ConstValue(sum.input(1));
+  if (!axes.has_value() || axes->NumElements() != 1) return false;
+  absl::StatusOr<IntList> axis = IntValues(*axes, "axis");
+  return axis.ok() && ((*axis)[0] == -1 || (*axis)[0] == rank - 1);
+}
+
+// (g - Sum(g * y, -1, keep_dims)) * y, with each intermediate read only by the next, as the
+// gradient of y = Softmax(x) is built (ops/nn_ops.cc, and TensorFlow's Python gradient) ->
+// _SoftmaxGrad(g, y). g and y must have one fully known shape (no broadcasting).
+std::optional<Fusion> MatchSoftmaxGrad(const Node& mul, const SoleConsumer& sole_consumer) {
+  if (mul.op() != "Mul" || !IsFloat(mul)) return std::nullopt;
+  for (int side : {0, 1}) {
+    const Node& sub = *mul.input(side).node();
+    const Output y = mul.input(1 - side);
+    if (sub.op() != "Sub" || sole_consumer(sub) != &mul) continue;
+    const Output g = sub.input(0);
+    const Node& sum = *sub.input(1).node();
+    const PartialTensorShape& shape = g.shape();
+    if (!shape.IsFullyDefined() || shape.dims() == 0 || !(y.shape() == shape) ||
+        sum.op() != "Sum" || sole_consumer(sum) != &sub ||
+        !SumsLastAxisKeepingIt(sum, shape.dims())) {
+      continue;
+    }
+    const Node& prod = *sum.input(0).node();
+    const bool g_times_y = prod.num_inputs() == 2 &&
+                           ((prod.input(0) == g && prod.input(1) == y) ||
+                            (prod.input(0) == y && prod.input(1) == g));
+    if (prod.op() != "Mul" || !g_times_y || sole_consumer(prod) != &sum) continue;
+    Fusion f;
+    f.parts = {&prod, &sum, &sub, &mul};
+    f.op = "_SoftmaxGrad";
+    f.attrs = {{"T", MakeAttr(DT_FLOAT)}};
+    f.inputs = {g, y};
+    return f;
+  }
+  return std::nullopt;
 }
 
 absl::StatusOr<OptimizedGraph> FuseAndPrune(const OptimizedGraph& in, bool fuse) {
@@ -594,15 +667,25 @@ absl::StatusOr<OptimizedGraph> FuseAndPrune(const OptimizedGraph& in, bool fuse)
     }
     return uses == 1 ? consumer : nullptr;
   };
-  absl::flat_hash_map<const Node*, Fusion> fusion_at;  // By the node the fused node replaces.
-  absl::flat_hash_set<const Node*> absorbed;
+  absl::flat_hash_map<const Node*, Fusion> fusion_at;  // By its last part.
+  absl::flat_hash_set<const Node*> absorbed;            // Parts other than the last.
+  auto claimed = [&](const Fusion& f) {
+    for (const Node* part : f.parts) {
+      if (absorbed.contains(part) || fusion_at.contains(part)) return true;
+    }
+    return false;
+  };
   for (int id = 0; fuse && id < src.num_nodes(); ++id) {
     if (!needed[id]) continue;
-    std::optional<Fusion> f = MatchFusion(*src.node(id), sole_consumer);
-    if (!f.has_value()) continue;
-    absorbed.insert(f->base);
-    if (f->relu != nullptr) absorbed.insert(f->bias_add);
-    fusion_at[f->last()] = *f;
+    const Node& n = *src.node(id);
+    for (auto match : {MatchBiasAdd, MatchGradientDescentMatMul, MatchSoftmaxGrad}) {
+      std::optional<Fusion> f = match(n, sole_consumer);
+      if (!f.has_value() || claimed(*f)) continue;
+      for (size_t i = 0; i + 1 < f->parts.size(); ++i) absorbed.insert(f->parts[i]);
+      const Node* last = f->parts.back();
+      fusion_at[last] = *std::move(f);
+      break;
+    }
   }
 
   OptimizedGraph out;
@@ -635,12 +718,13 @@ absl::StatusOr<OptimizedGraph> FuseAndPrune(const OptimizedGraph& in, bool fuse)
     auto fusion = fusion_at.find(&n);
     if (fusion != fusion_at.end()) {
       const Fusion& f = fusion->second;
-      for (const Node* part : {f.base, f.bias_add, f.relu}) {
-        absl::Status s = part == nullptr ? absl::OkStatus() : add_controls(*part, &controls);
+      for (const Node* part : f.parts) {
+        absl::Status s = add_controls(*part, &controls);
         if (!s.ok()) return s;
       }
-      copy = AddFused(f, {map(f.base->input(0)), map(f.base->input(1)), map(f.bias)}, controls,
-                      out.graph.get());
+      std::vector<Output> inputs;
+      for (const Output& i : f.inputs) inputs.push_back(map(i));
+      copy = AddNode(f.op, f.attrs, n.device(), n.name(), inputs, controls, out.graph.get());
     } else {
       std::vector<Output> inputs;
       for (const Output& i : n.inputs()) inputs.push_back(map(i));

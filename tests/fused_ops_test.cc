@@ -1,15 +1,19 @@
-// _FusedMatMul and _FusedConv2D against plain loops: every transpose combination, SAME and
-// VALID padding with strides, with and without Relu; shape inference and errors.
+// The graph optimizer's fused ops against plain loops: _FusedMatMul and
+// _ApplyGradientDescentMatMul for every transpose combination, _FusedConv2D with SAME and VALID
+// padding and strides, with and without Relu, _SoftmaxGrad in 2 and 3 dimensions; shape
+// inference and errors.
 #include "ops/fused_ops.h"
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "kernels/op_kernel.h"
 #include "ops/node_builder.h"
 #include "ops/standard_ops.h"
 #include "tests/test_util.h"
@@ -219,6 +223,182 @@ TEST(FusedConv2D, InfersTheConvolutionShapeAndChecksTheBias) {
       ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({4})), FusedOps(true), attrs);
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("bias has 4 values"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// _ApplyGradientDescentMatMul.
+
+absl::StatusOr<Node*> AddGradientDescentMatMul(const Scope& root, Output var, Output alpha,
+                                               Output a, Output b, bool ta, bool tb) {
+  NodeBuilder builder("update", "_ApplyGradientDescentMatMul");
+  builder.Input(var).Input(alpha).Input(a).Input(b);
+  builder.Attr("transpose_a", MakeAttr(ta)).Attr("transpose_b", MakeAttr(tb));
+  return builder.Finalize(root.graph());
+}
+
+// var - alpha * op(a) op(b), in double precision.
+std::vector<float> GradientDescentRef(const Tensor& var, float alpha, const Tensor& a,
+                                      const Tensor& b, bool ta, bool tb) {
+  const int64_t n = var.dim_size(1);
+  const Tensor zero_bias = test::FloatTensor({n}, std::vector<float>(n, 0.f));
+  std::vector<float> product = MatMulRef(a, b, ta, tb, zero_bias, false);
+  std::vector<float> out(product.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<float>(var.flat<float>()[i] - static_cast<double>(alpha) * product[i]);
+  }
+  return out;
+}
+
+// A Session with variable "v" of `value`, for running updates on it.
+std::unique_ptr<Session> SessionWithVariable(const Scope& root, const Tensor& value) {
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(root);
+  EXPECT_TRUE(session.ok()) << session.status();
+  if (!session.ok()) return nullptr;
+  (*session)->variables()->LookupOrCreate("v")->value = value.DeepCopy();
+  return *std::move(session);
+}
+
+TEST(ApplyGradientDescentMatMul, SubtractsTheScaledProductForEveryTransposeCombination) {
+  constexpr int64_t kM = 6, kK = 4, kN = 5;
+  for (bool ta : {false, true}) {
+    for (bool tb : {false, true}) {
+      SCOPED_TRACE(absl::StrCat("transpose_a=", ta, " transpose_b=", tb));
+      Scope root = Scope::NewRootScope();
+      const Tensor a = RandomTensor(ta ? TensorShape({kK, kM}) : TensorShape({kM, kK}), 1);
+      const Tensor b = RandomTensor(tb ? TensorShape({kN, kK}) : TensorShape({kK, kN}), 2);
+      const Tensor v0 = RandomTensor({kM, kN}, 3);
+      auto v = ops::Variable(root.WithOpName("v"), {kM, kN}, DT_FLOAT);
+      auto alpha = ops::Placeholder(root.WithOpName("alpha"), DT_FLOAT);
+      auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
+      absl::StatusOr<Node*> update =
+          AddGradientDescentMatMul(root, v, alpha, x, ops::Const(root, b), ta, tb);
+      ASSERT_TRUE(update.ok()) << update.status();
+      std::unique_ptr<Session> session = SessionWithVariable(root, v0);
+      ASSERT_NE(session, nullptr);
+      // Two steps with different rates: the rate is read at every run.
+      std::vector<float> expected = GradientDescentRef(v0, 0.5f, a, b, ta, tb);
+      ASSERT_TRUE(session->Run({{alpha, test::FloatTensor({}, {0.5f})}, {x, a}}, {}, {Operation(*update)}, nullptr)
+                      .ok());
+      ExpectTensorNear(session->variables()->Find("v")->value, {kM, kN}, expected, 1e-5f);
+      expected = GradientDescentRef(test::FloatTensor({kM, kN}, expected), 0.25f, a, b, ta, tb);
+      ASSERT_TRUE(session->Run({{alpha, test::FloatTensor({}, {0.25f})}, {x, a}}, {}, {Operation(*update)}, nullptr)
+                      .ok());
+      ExpectTensorNear(session->variables()->Find("v")->value, {kM, kN}, expected, 1e-5f);
+    }
+  }
+}
+
+TEST(ApplyGradientDescentMatMul, LeavesEarlierReadsOfTheVariableUnchanged) {
+  // v -= 0.5 * v^T v reads v itself: the product must use the old value, and so must a value
+  // fetched before the update.
+  Scope root = Scope::NewRootScope();
+  const Tensor v0 = RandomTensor({3, 3}, 1);
+  auto v = ops::Variable(root.WithOpName("v"), {3, 3}, DT_FLOAT);
+  auto read = ops::Identity(root.WithOpName("read"), v);
+  absl::StatusOr<Node*> update =
+      AddGradientDescentMatMul(root, v, ops::Const(root, 0.5f), read, read, true, false);
+  ASSERT_TRUE(update.ok()) << update.status();
+  std::unique_ptr<Session> session = SessionWithVariable(root, v0);
+  ASSERT_NE(session, nullptr);
+  std::vector<Tensor> before;
+  ASSERT_TRUE(session->Run({}, {read}, {}, &before).ok());
+  ASSERT_TRUE(session->Run({}, {}, {Operation(*update)}, nullptr).ok());
+  ExpectTensorNear(session->variables()->Find("v")->value, {3, 3},
+                   GradientDescentRef(v0, 0.5f, v0, v0, true, false), 1e-5f);
+  ExpectTensorNear(before[0], {3, 3}, v0.flat<float>());
+}
+
+TEST(ApplyGradientDescentMatMul, WithAnEmptyInnerDimensionLeavesTheVariableAsItIs) {
+  Scope root = Scope::NewRootScope();
+  const Tensor v0 = RandomTensor({2, 3}, 1);
+  auto v = ops::Variable(root.WithOpName("v"), {2, 3}, DT_FLOAT);
+  absl::StatusOr<Node*> update = AddGradientDescentMatMul(
+      root, v, ops::Const(root, 0.5f), ops::Const(root, Tensor(DT_FLOAT, TensorShape({2, 0}))),
+      ops::Const(root, Tensor(DT_FLOAT, TensorShape({0, 3}))), false, false);
+  ASSERT_TRUE(update.ok()) << update.status();
+  std::unique_ptr<Session> session = SessionWithVariable(root, v0);
+  ASSERT_NE(session, nullptr);
+  ASSERT_TRUE(session->Run({}, {}, {Operation(*update)}, nullptr).ok());
+  ExpectTensorNear(session->variables()->Find("v")->value, {2, 3}, v0.flat<float>());
+}
+
+TEST(ApplyGradientDescentMatMul, RejectsAProductOfAnotherShapeOrAnUninitializedVariable) {
+  Scope root = Scope::NewRootScope();
+  auto v = ops::Variable(root.WithOpName("v"), {-1, -1}, DT_FLOAT);
+  auto a = ops::Placeholder(root.WithOpName("a"), DT_FLOAT);
+  absl::StatusOr<Node*> update = AddGradientDescentMatMul(
+      root, v, ops::Const(root, 0.5f), a, ops::Const(root, RandomTensor({3, 2}, 1)), false, false);
+  ASSERT_TRUE(update.ok()) << update.status();
+  // Graph-time: the product [*, 2] cannot be a [4, 4] variable.
+  auto fixed = ops::Variable(root.WithOpName("fixed"), {4, 4}, DT_FLOAT);
+  absl::StatusOr<Node*> bad = AddGradientDescentMatMul(
+      root, fixed, ops::Const(root, 0.5f), a, ops::Const(root, RandomTensor({3, 2}, 1)), false,
+      false);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("does not match var of shape [4,4]"));
+
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(root, test::Unoptimized());
+  ASSERT_TRUE(session.ok()) << session.status();
+  absl::Status s =
+      (*session)->Run({{a, RandomTensor({5, 3}, 2)}}, {}, {Operation(*update)}, nullptr);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("uninitialized variable v"));
+  (*session)->variables()->LookupOrCreate("v")->value = RandomTensor({4, 4}, 3);
+  s = (*session)->Run({{a, RandomTensor({5, 3}, 2)}}, {}, {Operation(*update)}, nullptr);
+  EXPECT_THAT(s.message(), HasSubstr("'update'"));
+  EXPECT_THAT(s.message(), HasSubstr("the product of shape [5,2] does not match variable v"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// _SoftmaxGrad.
+
+// (g - sum(g * y, last axis)) * y per row of the last axis, in double precision.
+std::vector<float> SoftmaxGradRef(const Tensor& g, const Tensor& y) {
+  const int64_t cols = g.dim_size(g.dims() - 1), rows = g.NumElements() / cols;
+  auto pg = g.flat<float>();
+  auto py = y.flat<float>();
+  std::vector<float> out(g.NumElements());
+  for (int64_t r = 0; r < rows; ++r) {
+    double dot = 0;
+    for (int64_t c = 0; c < cols; ++c) {
+      dot += static_cast<double>(pg[r * cols + c]) * py[r * cols + c];
+    }
+    for (int64_t c = 0; c < cols; ++c) {
+      out[r * cols + c] = static_cast<float>((pg[r * cols + c] - dot) * py[r * cols + c]);
+    }
+  }
+  return out;
+}
+
+TEST(SoftmaxGrad, MatchesTheFormulaInTwoAndThreeDimensions) {
+  for (const TensorShape& shape : {TensorShape({4, 7}), TensorShape({2, 3, 5})}) {
+    SCOPED_TRACE(shape.DebugString());
+    Scope root = Scope::NewRootScope();
+    const Tensor g = RandomTensor(shape, 1);
+    const Tensor x = RandomTensor(shape, 2, -3.f, 3.f);
+    auto gp = ops::Placeholder(root.WithOpName("g"), DT_FLOAT);
+    auto xp = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
+    auto y = ops::Softmax(root, xp);
+    NodeBuilder builder("grad", "_SoftmaxGrad");
+    builder.Input(gp).Input(y);
+    absl::StatusOr<Node*> grad = builder.Finalize(root.graph());
+    ASSERT_TRUE(grad.ok()) << grad.status();
+    absl::StatusOr<std::vector<Tensor>> out =
+        test::RunGraph(root, {{gp, g}, {xp, x}}, {Output(*grad), y});
+    ASSERT_TRUE(out.ok()) << out.status();
+    ExpectTensorNear((*out)[0], shape, SoftmaxGradRef(g, (*out)[1]), 1e-5f);
+  }
+}
+
+TEST(SoftmaxGrad, RejectsGradientsOfAnotherShapeNamingTheNode) {
+  Scope root = Scope::NewRootScope();
+  NodeBuilder builder("grad", "_SoftmaxGrad");
+  builder.Input(ops::Const(root, RandomTensor({2, 3}, 1)))
+      .Input(ops::Const(root, RandomTensor({2, 4}, 2)));
+  absl::StatusOr<Node*> grad = builder.Finalize(root.graph());
+  ASSERT_FALSE(grad.ok());
+  EXPECT_THAT(grad.status().message(), HasSubstr("'grad'"));
+  EXPECT_THAT(grad.status().message(), HasSubstr("do not match the softmax of shape [2,4]"));
 }
 
 }  // namespace

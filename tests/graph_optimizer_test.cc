@@ -89,8 +89,10 @@ OptimizedGraph RunBothAndCompare(const Graph& graph,
   EXPECT_EQ(opt->feeds.size(), feeds.size());
   EXPECT_EQ(opt->fetches.size(), fetches.size());
 
-  absl::StatusOr<std::unique_ptr<Session>> original = Session::Create(graph);
-  absl::StatusOr<std::unique_ptr<Session>> optimized = Session::Create(*opt->graph);
+  absl::StatusOr<std::unique_ptr<Session>> original =
+      Session::Create(graph, test::Unoptimized());
+  absl::StatusOr<std::unique_ptr<Session>> optimized =
+      Session::Create(*opt->graph, test::Unoptimized());
   EXPECT_TRUE(original.ok() && optimized.ok());
   if (!original.ok() || !optimized.ok()) return std::move(*opt);
   std::vector<std::pair<Output, Tensor>> opt_feeds;
@@ -149,8 +151,10 @@ OptimizedGraph ExpectTutorialTrainsTheSame(int64_t batch, mnist::SoftmaxLoss los
   EXPECT_TRUE(opt.ok()) << opt.status();
   if (!opt.ok()) return OptimizedGraph();
 
-  absl::StatusOr<std::unique_ptr<Session>> original = Session::Create(root);
-  absl::StatusOr<std::unique_ptr<Session>> optimized = Session::Create(*opt->graph);
+  absl::StatusOr<std::unique_ptr<Session>> original =
+      Session::Create(root, test::Unoptimized());
+  absl::StatusOr<std::unique_ptr<Session>> optimized =
+      Session::Create(*opt->graph, test::Unoptimized());
   EXPECT_TRUE(original.ok() && optimized.ok());
   // Random starting weights (the tutorial's zeros would hide a wrong transpose).
   const Tensor w0 = RandomTensor({kFeatures, kClasses}, 1, -0.05f, 0.05f);
@@ -196,28 +200,34 @@ OptimizedGraph ExpectTutorialTrainsTheSame(int64_t batch, mnist::SoftmaxLoss los
   return std::move(*opt);
 }
 
-void ExpectTutorialStepSimplified(const OptimizedGraph& opt) {
+// Shape plumbing folded away; x W + b fused; W's update fused with its gradient's matmul (b's
+// gradient is a Sum, so its update stays); the softmax's gradient one node for the tutorial's
+// loss (the stable loss has no softmax gradient).
+void ExpectTutorialStepSimplified(const OptimizedGraph& opt, mnist::SoftmaxLoss loss) {
   ASSERT_NE(opt.graph, nullptr);
   for (const char* op : {"Shape", "BroadcastGradientArgs", "ReducedShape", "Identity", "Rank"}) {
     EXPECT_EQ(CountOps(*opt.graph, op), 0) << op;
   }
   EXPECT_EQ(CountOps(*opt.graph, "_FusedMatMul"), 1);
-  EXPECT_EQ(CountOps(*opt.graph, "ApplyGradientDescent"), 2);
+  EXPECT_EQ(CountOps(*opt.graph, "_ApplyGradientDescentMatMul"), 1);
+  EXPECT_EQ(CountOps(*opt.graph, "ApplyGradientDescent"), 1);
+  EXPECT_EQ(CountOps(*opt.graph, "MatMul"), 0);
+  EXPECT_EQ(CountOps(*opt.graph, "_SoftmaxGrad"), loss == mnist::SoftmaxLoss::kTutorial ? 1 : 0);
 }
 
 TEST(GraphOptimizer, TutorialTrainingStepGivesTheSameWeightsWithHalfTheNodes) {
   OptimizedGraph opt = ExpectTutorialTrainsTheSame(100, mnist::SoftmaxLoss::kTutorial);
-  ExpectTutorialStepSimplified(opt);
+  ExpectTutorialStepSimplified(opt, mnist::SoftmaxLoss::kTutorial);
 }
 
 TEST(GraphOptimizer, TutorialTrainingStepWithBatchOneGivesTheSameWeights) {
   OptimizedGraph opt = ExpectTutorialTrainsTheSame(1, mnist::SoftmaxLoss::kTutorial);
-  ExpectTutorialStepSimplified(opt);
+  ExpectTutorialStepSimplified(opt, mnist::SoftmaxLoss::kTutorial);
 }
 
 TEST(GraphOptimizer, StableLossTrainingStepGivesTheSameWeights) {
   OptimizedGraph opt = ExpectTutorialTrainsTheSame(32, mnist::SoftmaxLoss::kLogits);
-  ExpectTutorialStepSimplified(opt);
+  ExpectTutorialStepSimplified(opt, mnist::SoftmaxLoss::kLogits);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -301,6 +311,178 @@ TEST(GraphOptimizer, AProductReadTwiceIsNotFused) {
   OptimizedGraph opt = RunBothAndCompare(root, {{x, RandomTensor({4, 6}, 3)}}, {y});
   ASSERT_NE(opt.graph, nullptr);
   EXPECT_EQ(CountOps(*opt.graph, "_FusedMatMul"), 0);
+}
+
+// Runs `target` `steps` times in the graph as it is and optimized, from the same variable
+// values, and checks that the variables end equal; returns the optimized graph.
+OptimizedGraph ExpectSameUpdates(const Scope& root,
+                                 const std::vector<std::pair<Output, Tensor>>& feeds,
+                                 const Operation& target,
+                                 const std::vector<std::pair<std::string, Tensor>>& vars,
+                                 int steps = 3) {
+  EXPECT_TRUE(root.ok()) << root.status();
+  std::vector<Output> fed;
+  std::vector<TensorShape> shapes;
+  for (const auto& [output, value] : feeds) {
+    fed.push_back(output);
+    shapes.push_back(value.shape());
+  }
+  absl::StatusOr<OptimizedGraph> opt =
+      OptimizeGraph(*root.graph(), fed, shapes, {}, {target.node()});
+  EXPECT_TRUE(opt.ok()) << opt.status();
+  if (!opt.ok()) return OptimizedGraph();
+  absl::StatusOr<std::unique_ptr<Session>> original =
+      Session::Create(*root.graph(), test::Unoptimized());
+  absl::StatusOr<std::unique_ptr<Session>> optimized =
+      Session::Create(*opt->graph, test::Unoptimized());
+  EXPECT_TRUE(original.ok() && optimized.ok());
+  if (!original.ok() || !optimized.ok()) return std::move(*opt);
+  for (Session* s : {original->get(), optimized->get()}) {
+    for (const auto& [name, value] : vars) {
+      s->variables()->LookupOrCreate(name)->value = value.DeepCopy();
+    }
+  }
+  // The optimized graph keeps the names, so names run it.
+  std::vector<std::pair<std::string, Tensor>> opt_feeds;
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    opt_feeds.push_back({opt->feeds[i].name(), feeds[i].second});
+  }
+  for (int step = 0; step < steps; ++step) {
+    absl::Status s = (*original)->Run(feeds, {}, {target}, nullptr);
+    EXPECT_TRUE(s.ok()) << s;
+    s = (*optimized)->Run(opt_feeds, {}, {opt->targets[0]->name()}, nullptr);
+    EXPECT_TRUE(s.ok()) << s;
+  }
+  for (const auto& [name, value] : vars) {
+    SCOPED_TRACE(name);
+    const Tensor& before = value;
+    const Tensor& expected = (*original)->variables()->Find(name)->value;
+    ExpectSameTensor((*optimized)->variables()->Find(name)->value, expected, 1e-5f);
+    // The steps changed it: equal variables prove nothing if neither moved.
+    EXPECT_GT(std::fabs(expected.flat<float>()[0] - before.flat<float>()[0]), 1e-6f);
+  }
+  return std::move(*opt);
+}
+
+// A two-layer relu network with the stable loss, trained by gradient descent.
+struct TwoLayerNet {
+  Output x, labels;
+  Operation train;
+  std::vector<std::pair<std::string, Tensor>> vars;
+};
+
+TwoLayerNet BuildTwoLayerNet(const Scope& root) {
+  TwoLayerNet net;
+  net.x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, 6}));
+  net.labels = ops::Placeholder(root.WithOpName("labels"), DT_FLOAT);
+  auto w1 = ops::Variable(root.WithOpName("w1"), {6, 5}, DT_FLOAT);
+  auto w2 = ops::Variable(root.WithOpName("w2"), {5, 3}, DT_FLOAT);
+  auto hidden = ops::Relu(root, ops::MatMul(root, net.x, w1));
+  ops::SoftmaxCrossEntropyWithLogits xent(root, ops::MatMul(root, hidden, w2), net.labels);
+  net.train = GradientDescentOptimizer(0.5f).Minimize(root.WithOpName("train"),
+                                                      ops::Mean(root, xent.loss, {0}));
+  net.vars = {{"w1", RandomTensor({6, 5}, 1)}, {"w2", RandomTensor({5, 3}, 2)}};
+  return net;
+}
+
+// One-hot rows of `classes` columns.
+Tensor OneHot(int64_t rows, int64_t classes) {
+  Tensor t(DT_FLOAT, TensorShape({rows, classes}));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < classes; ++c) t.flat<float>()[r * classes + c] = c == r % classes;
+  }
+  return t;
+}
+
+TEST(GraphOptimizer, GradientDescentOnAWeightGradientBecomesOneMatMulIntoTheVariable) {
+  Scope root = Scope::NewRootScope();
+  TwoLayerNet net = BuildTwoLayerNet(root);
+  OptimizedGraph opt = ExpectSameUpdates(
+      root, {{net.x, RandomTensor({8, 6}, 3)}, {net.labels, OneHot(8, 3)}}, net.train, net.vars);
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(CountOps(*opt.graph, "_ApplyGradientDescentMatMul"), 2);
+  EXPECT_EQ(CountOps(*opt.graph, "ApplyGradientDescent"), 0);
+  // The fused update keeps the update's name; its product is x^T g.
+  const Node* update = opt.graph->FindNode("GradientDescent/update_w1");
+  ASSERT_NE(update, nullptr);
+  EXPECT_EQ(update->op(), "_ApplyGradientDescentMatMul");
+  bool transpose_a = false;
+  ASSERT_TRUE(GetAttr(update->attrs(), "transpose_a", &transpose_a).ok());
+  EXPECT_TRUE(transpose_a);
+}
+
+TEST(GraphOptimizer, AWeightGradientReadingAVariableDirectlyIsNotFusedWithTheUpdate) {
+  // loss = sum(x w1 w2): dw2 = (x w1)^T g reads no variable, dw1 = x^T (g w2^T) neither, but
+  // here the product w1 w2 makes dw2's matmul read w1 itself, which w1's own update changes.
+  Scope root = Scope::NewRootScope();
+  auto w1 = ops::Variable(root.WithOpName("w1"), {4, 4}, DT_FLOAT);
+  auto w2 = ops::Variable(root.WithOpName("w2"), {4, 4}, DT_FLOAT);
+  auto loss = ops::Sum(root, ops::Square(root, ops::MatMul(root, w1, w2)), {0, 1});
+  Operation train = GradientDescentOptimizer(0.1f).Minimize(root.WithOpName("train"), loss);
+  OptimizedGraph opt = ExpectSameUpdates(
+      root, {}, train, {{"w1", RandomTensor({4, 4}, 1)}, {"w2", RandomTensor({4, 4}, 2)}});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(CountOps(*opt.graph, "_ApplyGradientDescentMatMul"), 0);
+}
+
+TEST(GraphOptimizer, AFetchedWeightGradientIsNotFusedWithTheUpdate) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({3, 4}));
+  auto g = ops::Placeholder(root.WithOpName("g"), DT_FLOAT, ops::Placeholder::Shape({3, 2}));
+  auto w = ops::Variable(root.WithOpName("w"), {4, 2}, DT_FLOAT);
+  auto grad = ops::MatMul(root.WithOpName("grad"), x, g, ops::MatMul::TransposeA(true));
+  auto update = ops::ApplyGradientDescent(root.WithOpName("update"), w, Input(0.5f), grad);
+  ASSERT_TRUE(root.ok()) << root.status();
+  absl::StatusOr<OptimizedGraph> opt =
+      OptimizeGraph(*root.graph(), {x, g}, {TensorShape({3, 4}), TensorShape({3, 2})}, {grad},
+                    {update.node()});
+  ASSERT_TRUE(opt.ok()) << opt.status();
+  EXPECT_EQ(CountOps(*opt->graph, "_ApplyGradientDescentMatMul"), 0);
+  // Unfetched, the same pair fuses, and the variable moves by exactly -0.5 x^T g.
+  OptimizedGraph fused = ExpectSameUpdates(
+      root, {{x, RandomTensor({3, 4}, 1)}, {g, RandomTensor({3, 2}, 2)}}, update,
+      {{"w", RandomTensor({4, 2}, 3)}}, 1);
+  ASSERT_NE(fused.graph, nullptr);
+  EXPECT_EQ(CountOps(*fused.graph, "_ApplyGradientDescentMatMul"), 1);
+}
+
+TEST(GraphOptimizer, TheSoftmaxGradientInEitherOperandOrderBecomesOneNode) {
+  for (bool y_first : {false, true}) {
+    SCOPED_TRACE(absl::StrCat("y first: ", y_first));
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, 5}));
+    auto g = ops::Placeholder(root.WithOpName("g"), DT_FLOAT, ops::Placeholder::Shape({-1, 5}));
+    auto y = ops::Softmax(root, x);
+    // TensorFlow's Python gradient writes it as (g - sum(g * y, -1, keepdims)) * y; the
+    // operands of both Muls come in either order.
+    auto prod = y_first ? ops::Mul(root, y, g) : ops::Mul(root, g, y);
+    auto dot = ops::Sum(root, prod, -1, ops::Sum::KeepDims(true));
+    auto diff = ops::Sub(root, g, dot);
+    auto grad = y_first ? ops::Mul(root.WithOpName("grad"), y, diff)
+                        : ops::Mul(root.WithOpName("grad"), diff, y);
+    OptimizedGraph opt = RunBothAndCompare(
+        root, {{x, RandomTensor({4, 5}, 1, -3.f, 3.f)}, {g, RandomTensor({4, 5}, 2)}}, {grad});
+    ASSERT_NE(opt.graph, nullptr);
+    EXPECT_EQ(CountOps(*opt.graph, "_SoftmaxGrad"), 1);
+    EXPECT_EQ(CountOps(*opt.graph, "Sum"), 0);
+    EXPECT_EQ(opt.fetches[0].node()->name(), "grad");
+  }
+}
+
+TEST(GraphOptimizer, ASumOverAnotherAxisOrWithoutKeepDimsIsNotASoftmaxGradient) {
+  for (bool other_axis : {false, true}) {
+    SCOPED_TRACE(absl::StrCat("other axis: ", other_axis));
+    Scope root = Scope::NewRootScope();
+    auto g = ops::Placeholder(root.WithOpName("g"), DT_FLOAT, ops::Placeholder::Shape({3, 3}));
+    auto y = ops::Placeholder(root.WithOpName("y"), DT_FLOAT, ops::Placeholder::Shape({3, 3}));
+    auto dot = other_axis ? ops::Sum(root, ops::Mul(root, g, y), 0, ops::Sum::KeepDims(true))
+                          : ops::Sum(root, ops::Mul(root, g, y), -1);
+    auto grad = ops::Mul(root.WithOpName("grad"), ops::Sub(root, g, dot), y);
+    OptimizedGraph opt = RunBothAndCompare(
+        root, {{g, RandomTensor({3, 3}, 1)}, {y, RandomTensor({3, 3}, 2)}}, {grad});
+    ASSERT_NE(opt.graph, nullptr);
+    EXPECT_EQ(CountOps(*opt.graph, "_SoftmaxGrad"), 0);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -401,7 +583,8 @@ TEST(GraphOptimizer, AnIdentityOfAVariableIsKept) {
   const Node* kept = opt->graph->FindNode("snapshot");
   ASSERT_NE(kept, nullptr);
   EXPECT_EQ(kept->op(), "Identity");
-  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(*opt->graph);
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      Session::Create(*opt->graph, test::Unoptimized());
   ASSERT_TRUE(session.ok());
   (*session)->variables()->LookupOrCreate("v")->value = test::FloatTensor({2}, {1.f, 2.f});
   std::vector<Tensor> out;
@@ -424,7 +607,8 @@ TEST(GraphOptimizer, NoOpsThatOnlyRelayControlEdgesAreRemoved) {
   EXPECT_EQ(opt->graph->FindNode("group"), nullptr);
   ASSERT_EQ(opt->targets[0]->name(), "done");
   EXPECT_EQ(opt->targets[0]->control_inputs().size(), 2u);
-  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(*opt->graph);
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      Session::Create(*opt->graph, test::Unoptimized());
   ASSERT_TRUE(session.ok());
   ASSERT_TRUE((*session)->Run({}, {}, {"done"}, nullptr).ok());
   test::ExpectTensorNear((*session)->variables()->Find("v")->value, {2}, {1.f, 2.f});
@@ -455,7 +639,8 @@ TEST(GraphOptimizer, StatefulRandomOpsAreNotMerged) {
   EXPECT_EQ(CountOps(*opt->graph, "RandomUniform"), 2);
   ASSERT_NE(opt->graph->FindNode("r1"), nullptr);
   ASSERT_NE(opt->graph->FindNode("r2"), nullptr);
-  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(*opt->graph);
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      Session::Create(*opt->graph, test::Unoptimized());
   ASSERT_TRUE(session.ok());
   std::vector<Tensor> out;
   ASSERT_TRUE((*session)->Run({}, {opt->fetches[0]}, {}, &out).ok());
@@ -560,8 +745,10 @@ TEST(GraphOptimizer, TensorFlowsOwnGradientOpsTrainTheSameWhenOptimized) {
   std::cout << "hpdcj MLP training step: nodes run " << NodesRun(*graph, feeds, {*loss}, {train})
             << " -> " << NodesRun(*opt->graph, opt->feeds, opt->fetches, opt->targets) << std::endl;
 
-  absl::StatusOr<std::unique_ptr<Session>> original = Session::Create(*graph);
-  absl::StatusOr<std::unique_ptr<Session>> optimized = Session::Create(*opt->graph);
+  absl::StatusOr<std::unique_ptr<Session>> original =
+      Session::Create(*graph, test::Unoptimized());
+  absl::StatusOr<std::unique_ptr<Session>> optimized =
+      Session::Create(*opt->graph, test::Unoptimized());
   ASSERT_TRUE(original.ok() && optimized.ok());
   // Its initializers are unseeded: start the optimized step from the original's values.
   ASSERT_TRUE((*original)->Run({}, {}, {"init"}, nullptr).ok());
