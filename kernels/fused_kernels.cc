@@ -262,9 +262,10 @@ class ApplyGradientDescentMatMulOp : public OpKernel {
     scale_ = -alpha.scalar<float>();
     try {
       Entry* e = cache_.Get(ShapeKey({&a.shape(), &b.shape()}), [&] {
+        const memory::desc scale_md({1, 1}, memory::data_type::f32, memory::dims{1, 1});
         dnnl::primitive_attr attr;
-        attr.set_output_scales(0, {DNNL_RUNTIME_F32_VAL});
         dnnl::post_ops ops;
+        ops.append_binary(dnnl::algorithm::binary_mul, scale_md);
         ops.append_sum(1.0f);
         attr.set_post_ops(ops);
         dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(d->A(), d->B(), d->C()), attr,
@@ -274,15 +275,14 @@ class ApplyGradientDescentMatMulOp : public OpKernel {
         entry->a = memory(d->A(), ctx->engine(), nullptr);
         entry->b = memory(d->B(), ctx->engine(), nullptr);
         entry->var = memory(d->C(), ctx->engine(), nullptr);
-        entry->scale = memory({{1}, memory::data_type::f32, memory::format_tag::x},
-                              ctx->engine(), nullptr);
+        entry->scale = memory(scale_md, ctx->engine(), nullptr);
         return entry;
       });
       RunPrimitive(e->prim, ctx->stream(),
                    {{DNNL_ARG_SRC, e->a, a.data()},
                     {DNNL_ARG_WEIGHTS, e->b, b.data()},
                     {DNNL_ARG_DST, e->var, var->value.data()},
-                    {DNNL_ARG_ATTR_OUTPUT_SCALES, e->scale, &scale_}});
+                    {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, e->scale, &scale_}});
     } catch (const dnnl::error& err) {
       return DnnlError(err);
     }

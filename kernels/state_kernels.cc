@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <map>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -81,7 +80,8 @@ class AssignOp : public OpKernel {
 };
 REGISTER_KERNEL("Assign", AssignOp);
 
-// var += (-alpha) * delta as one oneDNN binary add with a scale on delta, in place.
+// var += delta * (-alpha) as one oneDNN binary multiply whose sum post-op adds the variable it
+// writes into; -alpha is a run-time input, so a changing rate reuses the primitive.
 class ApplyGradientDescentOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
@@ -102,42 +102,45 @@ class ApplyGradientDescentOp : public OpKernel {
     }
     // Copy on write: a tensor fetched earlier (or read in this run) keeps its values.
     if (!var->value.BufferIsExclusive()) var->value = var->value.DeepCopy();
-    if (delta.NumElements() == 0) {
-      ctx->set_output_ref(0, var);
-      return absl::OkStatus();
-    }
-    const float scale = -alpha.scalar<float>();
-    Step& step = StepFor(delta.shape(), scale, ctx->engine());
-    RunPrimitive(step.add, ctx->stream(),
-                 {{DNNL_ARG_SRC_0, step.var_mem, var->value.data()},
-                  {DNNL_ARG_SRC_1, step.delta_mem, delta.data()},
-                  {DNNL_ARG_DST, step.var_mem, nullptr}});  // In place.
     ctx->set_output_ref(0, var);
+    if (delta.NumElements() == 0) return absl::OkStatus();
+    scale_ = -alpha.scalar<float>();
+    try {
+      Step* step = steps_.Get(ShapeKey({&delta.shape()}), [&] {
+        const auto f32 = dnnl::memory::data_type::f32;
+        const auto md = PlainDesc(delta.shape(), f32);
+        const auto scale_md = PlainDesc(TensorShape(), f32, md.dims().size());
+        dnnl::post_ops ops;
+        ops.append_sum(1.0f);
+        dnnl::primitive_attr attr;
+        attr.set_post_ops(ops);
+        dnnl::binary::primitive_desc pd(
+            dnnl::binary::desc(dnnl::algorithm::binary_mul, md, scale_md, md), attr,
+            ctx->engine());
+        auto entry = std::make_unique<Step>();
+        entry->update = dnnl::binary(pd);
+        entry->delta = dnnl::memory(md, ctx->engine(), nullptr);
+        entry->scale = dnnl::memory(scale_md, ctx->engine(), nullptr);
+        entry->var = dnnl::memory(md, ctx->engine(), nullptr);
+        return entry;
+      });
+      RunPrimitive(step->update, ctx->stream(),
+                   {{DNNL_ARG_SRC_0, step->delta, delta.data()},
+                    {DNNL_ARG_SRC_1, step->scale, &scale_},
+                    {DNNL_ARG_DST, step->var, var->value.data()}});
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
     return absl::OkStatus();
   }
 
  private:
   struct Step {
-    dnnl::binary add;
-    dnnl::memory var_mem, delta_mem;
+    dnnl::binary update;
+    dnnl::memory delta, scale, var;
   };
-
-  // One primitive per (shape, learning rate); the rate is baked in as a scale.
-  Step& StepFor(const TensorShape& shape, float scale, const dnnl::engine& engine) {
-    auto key = std::make_pair(shape.DebugString(), scale);
-    auto it = steps_.find(key);
-    if (it != steps_.end()) return it->second;
-    const auto md = PlainDesc(shape, dnnl::memory::data_type::f32);
-    dnnl::primitive_attr attr;
-    attr.set_scales(DNNL_ARG_SRC_1, 0, {scale});
-    dnnl::binary::primitive_desc pd(
-        dnnl::binary::desc(dnnl::algorithm::binary_add, md, md, md), attr, engine);
-    Step step{dnnl::binary(pd), dnnl::memory(md, engine, nullptr),
-              dnnl::memory(md, engine, nullptr)};
-    return steps_.emplace(key, std::move(step)).first->second;
-  }
-
-  std::map<std::pair<std::string, float>, Step> steps_;
+  float scale_ = 0.0f;  // The primitive reads -alpha from here.
+  ShapeCache<Step> steps_;
 };
 REGISTER_KERNEL("ApplyGradientDescent", ApplyGradientDescentOp, "T", {DT_FLOAT});
 

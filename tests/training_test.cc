@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "kernels/op_kernel.h"
 #include "ops/standard_ops.h"
 #include "runtime/session.h"
 #include "tests/test_util.h"
@@ -52,6 +53,34 @@ TEST(GradientDescentOptimizer, FitsALineByLeastSquares) {
   EXPECT_NEAR(out[0].flat<float>()[0], 3.f, 1e-3);
   EXPECT_NEAR(out[1].flat<float>()[0], -1.f, 1e-3);
   EXPECT_LT(out[2].scalar<float>(), 1e-6);
+}
+
+TEST(ApplyGradientDescent, ReadsTheRateAtEveryRunAndLeavesEarlierFetchesAlone) {
+  Scope root = Scope::NewRootScope();
+  auto v = ops::Variable(root.WithOpName("v"), {2, 1, 3}, DT_FLOAT);
+  auto alpha = ops::Placeholder(root.WithOpName("alpha"), DT_FLOAT);
+  auto delta = ops::Placeholder(root.WithOpName("delta"), DT_FLOAT);
+  auto read = ops::Identity(root.WithOpName("read"), v);
+  auto update = ops::ApplyGradientDescent(root.WithOpName("update"), v, alpha, delta);
+  ASSERT_TRUE(root.ok()) << root.status();
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(root);
+  ASSERT_TRUE(session.ok()) << session.status();
+  const Tensor v0 = test::RandomTensor({2, 1, 3}, 1);
+  const Tensor d = test::RandomTensor({2, 1, 3}, 2);
+  (*session)->variables()->LookupOrCreate("v")->value = v0.DeepCopy();
+  std::vector<float> expected(v0.flat<float>().begin(), v0.flat<float>().end());
+  std::vector<Tensor> before;
+  ASSERT_TRUE((*session)->Run({}, {read}, {}, &before).ok());
+  for (float rate : {0.5f, 0.125f, 2.f}) {
+    SCOPED_TRACE(rate);
+    ASSERT_TRUE((*session)
+                    ->Run({{alpha, test::FloatTensor({}, {rate})}, {delta, d}}, {}, {update},
+                          nullptr)
+                    .ok());
+    for (size_t i = 0; i < expected.size(); ++i) expected[i] -= rate * d.flat<float>()[i];
+    test::ExpectTensorNear((*session)->variables()->Find("v")->value, {2, 1, 3}, expected);
+  }
+  test::ExpectTensorNear(before[0], {2, 1, 3}, v0.flat<float>());
 }
 
 TEST(GradientDescentOptimizer, ReportsALossWithoutVariables) {
