@@ -52,7 +52,7 @@ void Execute(const dnnl::primitive& prim, dnnl::stream& stream,
 }
 
 void RunPrimitive(const dnnl::primitive& prim, dnnl::stream& stream,
-                  std::initializer_list<BoundArg> args) {
+                  absl::Span<const BoundArg> args) {
   constexpr size_t kMaxArgs = 16;
   dnnl_exec_arg_t c_args[kMaxArgs];
   if (args.size() > kMaxArgs) {

@@ -50,7 +50,7 @@ struct BoundArg {
 
 // Points each argument's memory at its buffer, runs `prim` and waits for it. Throws dnnl::error.
 void RunPrimitive(const dnnl::primitive& prim, dnnl::stream& stream,
-                  std::initializer_list<BoundArg> args);
+                  absl::Span<const BoundArg> args);
 
 // A 2-D product op(a) x op(b) = [m, k] x [k, n], where op transposes when asked.
 struct MatMulDims {

@@ -1,13 +1,15 @@
 // Kernels for the ops the graph optimizer fuses into (ops/fused_ops.h), each one oneDNN
 // primitive: _FusedMatMul and _FusedConv2D (a bias input and, for fused_ops [BiasAdd, Relu], an
 // eltwise_relu post-op, so the product is written once instead of three times),
-// _ApplyGradientDescentMatMul (a matmul summed into the variable) and _SoftmaxGrad (softmax
-// backward). Primitives are built once per input shape and cached in the kernel.
+// _ApplyGradientDescentMatMul (a matmul summed into the variable), _SoftmaxGrad (softmax
+// backward) and _FusedBinary (a binary primitive with binary post-ops). Primitives are built once per input shape and cached in the kernel.
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "kernels/conv_util.h"
@@ -16,6 +18,7 @@
 #include "oneapi/dnnl/dnnl.hpp"
 #include "ops/conv_ops.h"
 #include "ops/fused_ops.h"
+#include "ops/shape_inference.h"
 
 namespace dflow {
 namespace {
@@ -356,6 +359,115 @@ class SoftmaxGradOp : public OpKernel {
   ShapeCache<Entry> cache_;
 };
 REGISTER_KERNEL("_SoftmaxGrad", SoftmaxGradOp, "T", {DT_FLOAT});
+
+// ---------------------------------------------------------------------------------------------
+// _FusedBinary: args[0] op0 args[1], then op_i with args[i + 1] as oneDNN binary post-ops, all
+// on the result's shape (args[0]'s), the other operands broadcast into it.
+
+std::optional<dnnl::algorithm> BinaryAlgorithm(absl::string_view op) {
+  if (op == "Add" || op == "AddV2") return dnnl::algorithm::binary_add;
+  if (op == "Sub") return dnnl::algorithm::binary_sub;
+  if (op == "Mul") return dnnl::algorithm::binary_mul;
+  if (op == "RealDiv") return dnnl::algorithm::binary_div;
+  return std::nullopt;
+}
+
+class FusedBinaryOp : public OpKernel {
+ public:
+  // Post-op arguments are bound per call; this bounds the call's argument list.
+  static constexpr int kMaxArgs = 12;
+
+  explicit FusedBinaryOp(const Node& node) : OpKernel(node) {
+    std::vector<std::string> fused_ops;
+    absl::Status s = GetNodeAttr(node, "fused_ops", &fused_ops);
+    for (size_t i = 0; s.ok() && i < fused_ops.size(); ++i) {
+      std::optional<dnnl::algorithm> alg = BinaryAlgorithm(fused_ops[i]);
+      if (!alg.has_value()) {
+        s = OpKernelContext::InvalidArgument("fused_ops holds ", fused_ops[i],
+                                             ", which has no oneDNN binary algorithm");
+      } else {
+        algs_.push_back(*alg);
+      }
+    }
+    if (s.ok() && (algs_.empty() || algs_.size() + 1 > kMaxArgs)) {
+      s = OpKernelContext::InvalidArgument("fused_ops must hold 1 to ", kMaxArgs - 1,
+                                           " ops, not ", algs_.size());
+    }
+    if (!s.ok()) SetConstructionError(s);
+  }
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const int n = ctx->num_inputs();
+    if (n != static_cast<int>(algs_.size()) + 1) {
+      return ctx->InvalidArgument("expected ", algs_.size() + 1, " inputs, got ", n);
+    }
+    const TensorShape& shape = ctx->input(0).shape();
+    CacheKey key;
+    for (int i = 0; i < n; ++i) {
+      const Tensor& t = ctx->input(i);
+      absl::Status s = CheckFloat(t, absl::StrCat("input ", i), t.dims());
+      if (!s.ok()) return s;
+      absl::StatusOr<TensorShape> grown = BroadcastShapes(shape, t.shape());
+      if (!grown.ok() || *grown != shape) {
+        return ctx->InvalidArgument("input ", i, " of shape ", t.shape().DebugString(),
+                                    " does not broadcast into the first input's shape ",
+                                    shape.DebugString());
+      }
+      key.push_back(t.dims());
+      key.insert(key.end(), t.shape().dim_sizes().begin(), t.shape().dim_sizes().end());
+    }
+    const int rank = std::max(shape.dims(), 1);
+    if (rank > DNNL_MAX_NDIMS) {
+      return ctx->InvalidArgument("rank ", shape.dims(), " is above oneDNN's ", DNNL_MAX_NDIMS);
+    }
+    Tensor* out = ctx->allocate_output(0, shape);
+    if (shape.num_elements() == 0) return absl::OkStatus();
+    try {
+      Entry* e = cache_.Get(key, [&] {
+        const auto f32 = memory::data_type::f32;
+        auto entry = std::make_unique<Entry>();
+        for (int i = 0; i < n; ++i) {
+          entry->srcs.emplace_back(PlainDesc(ctx->input(i).shape(), f32, rank), ctx->engine(),
+                                   nullptr);
+        }
+        const memory::desc dst_md = PlainDesc(shape, f32, rank);
+        dnnl::post_ops ops;
+        for (int i = 2; i < n; ++i) ops.append_binary(algs_[i - 1], entry->srcs[i].get_desc());
+        dnnl::primitive_attr attr;
+        attr.set_post_ops(ops);
+        dnnl::binary::primitive_desc pd(
+            dnnl::binary::desc(algs_[0], entry->srcs[0].get_desc(), entry->srcs[1].get_desc(),
+                               dst_md),
+            attr, ctx->engine());
+        entry->prim = dnnl::binary(pd);
+        entry->dst = memory(dst_md, ctx->engine(), nullptr);
+        return entry;
+      });
+      absl::InlinedVector<BoundArg, kMaxArgs + 1> args;
+      args.push_back({DNNL_ARG_SRC_0, e->srcs[0], ctx->input(0).data()});
+      args.push_back({DNNL_ARG_SRC_1, e->srcs[1], ctx->input(1).data()});
+      for (int i = 2; i < n; ++i) {
+        args.push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(i - 2) | DNNL_ARG_SRC_1, e->srcs[i],
+                        ctx->input(i).data()});
+      }
+      args.push_back({DNNL_ARG_DST, e->dst, out->data()});
+      RunPrimitive(e->prim, ctx->stream(), args);
+    } catch (const dnnl::error& err) {
+      return DnnlError(err);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    dnnl::binary prim;
+    std::vector<memory> srcs;
+    memory dst;
+  };
+  std::vector<dnnl::algorithm> algs_;
+  ShapeCache<Entry> cache_;
+};
+REGISTER_KERNEL("_FusedBinary", FusedBinaryOp, "T", {DT_FLOAT});
 
 }  // namespace
 }  // namespace dflow

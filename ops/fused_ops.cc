@@ -26,6 +26,14 @@ absl::StatusOr<PostOps> ParsePostOps(const std::vector<std::string>& fused_ops, 
   return post;
 }
 
+bool IsChainableBinaryOp(absl::string_view op) {
+  return op == "Add" || op == "AddV2" || op == "Sub" || op == "Mul" || op == "RealDiv";
+}
+
+bool IsCommutativeBinaryOp(absl::string_view op) {
+  return op == "Add" || op == "AddV2" || op == "Mul";
+}
+
 namespace {
 
 // The unfused op's shape function gives the output shape (the node has its attrs and its first
@@ -91,6 +99,36 @@ absl::Status SoftmaxGradShape(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
+// The broadcast of args[0] and args[1], which every further arg must broadcast into unchanged.
+absl::Status FusedBinaryShape(InferenceContext* ctx) {
+  std::vector<std::string> fused_ops;
+  absl::Status s = ctx->GetAttr("fused_ops", &fused_ops);
+  if (!s.ok()) return s;
+  if (fused_ops.empty() || static_cast<int>(fused_ops.size()) + 1 != ctx->num_inputs()) {
+    return ctx->Error(absl::StrCat("takes one more input than fused_ops has ops, got ",
+                                   ctx->num_inputs(), " inputs for ", fused_ops.size(), " ops"));
+  }
+  for (const std::string& op : fused_ops) {
+    if (!IsChainableBinaryOp(op)) {
+      return ctx->Error(absl::StrCat("fused_ops holds ", op,
+                                     "; supported: Add, AddV2, Sub, Mul, RealDiv"));
+    }
+  }
+  absl::StatusOr<PartialTensorShape> out = BroadcastShapes(ctx->input(0), ctx->input(1));
+  for (int i = 2; out.ok() && i < ctx->num_inputs(); ++i) {
+    absl::StatusOr<PartialTensorShape> grown = BroadcastShapes(*out, ctx->input(i));
+    if (grown.ok() && grown->IsFullyDefined() && out->IsFullyDefined() && !(*grown == *out)) {
+      return ctx->Error(absl::StrCat("input ", i, " of shape ", ctx->input(i).DebugString(),
+                                     " does not broadcast into the result's shape ",
+                                     out->DebugString()));
+    }
+    if (!grown.ok()) out = grown.status();
+  }
+  if (!out.ok()) return ctx->Error(out.status().message());
+  ctx->set_output(0, *out);
+  return absl::OkStatus();
+}
+
 }  // namespace
 }  // namespace fused
 
@@ -146,6 +184,15 @@ REGISTER_OP("_SoftmaxGrad")
     .Output("backprops: T")
     .Attr("T: {float}")
     .SetShapeFn(fused::SoftmaxGradShape)
+    .NotDifferentiable();
+
+REGISTER_OP("_FusedBinary")
+    .Input("args: num_args * T")
+    .Output("z: T")
+    .Attr("T: {float}")
+    .Attr("num_args: int >= 2")
+    .Attr("fused_ops: list(string)")
+    .SetShapeFn(fused::FusedBinaryShape)
     .NotDifferentiable();
 
 }  // namespace dflow

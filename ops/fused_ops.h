@@ -14,6 +14,13 @@
 //                                              transpose_b.
 //   _SoftmaxGrad(gradients, softmax)           (g - Sum(g * y, -1, keep_dims)) * y, the gradient
 //                                              of y = Softmax(x): oneDNN's softmax backward.
+//   _FusedBinary(args: num_args * T)           A chain of element-wise binary ops on floats:
+//                                              fused_ops[0](args[0], args[1]), then for each
+//                                              further op i, fused_ops[i](chain, args[i + 1]).
+//                                              args[0] has the result's shape; the others
+//                                              broadcast into it. One oneDNN binary primitive
+//                                              with binary post-ops. Attrs: T, num_args,
+//                                              fused_ops (names from ChainableBinaryOps()).
 #ifndef DFLOW_OPS_FUSED_OPS_H_
 #define DFLOW_OPS_FUSED_OPS_H_
 
@@ -22,6 +29,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace dflow {
 namespace fused {
@@ -34,6 +42,11 @@ struct PostOps {
 
 // Checks fused_ops and num_args; the error lists the supported combinations.
 absl::StatusOr<PostOps> ParsePostOps(const std::vector<std::string>& fused_ops, int64_t num_args);
+
+// The ops _FusedBinary chains: Add, AddV2, Sub, Mul, RealDiv.
+bool IsChainableBinaryOp(absl::string_view op);
+// Whether op(a, b) == op(b, a) for a chainable op.
+bool IsCommutativeBinaryOp(absl::string_view op);
 
 }  // namespace fused
 }  // namespace dflow

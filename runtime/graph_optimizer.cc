@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "kernels/dnnl_util.h"
 #include "kernels/op_kernel.h"
+#include "ops/fused_ops.h"
 #include "ops/node_builder.h"
 #include "ops/op_registry.h"
 #include "ops/shape_inference.h"
@@ -642,6 +643,52 @@ std::optional<Fusion> MatchSoftmaxGrad(const Node& mul, const SoleConsumer& sole
   return std::nullopt;
 }
 
+// Two or more element-wise binary ops (fused::IsChainableBinaryOp), each the only reader of the
+// one before and keeping its fully known shape, the other operands broadcasting into it ->
+// _FusedBinary. The first op's full-shape operand goes first (swapped if the op commutes).
+std::optional<Fusion> MatchBinaryChain(const Node& first, const SoleConsumer& sole_consumer) {
+  constexpr size_t kMaxOps = 8;
+  if (!fused::IsChainableBinaryOp(first.op()) || !IsFloat(first)) return std::nullopt;
+  const PartialTensorShape& shape = OutputOf(first, 0).shape();
+  if (!shape.IsFullyDefined()) return std::nullopt;
+  Fusion f;
+  if (first.input(0).shape() == shape) {
+    f.inputs = {first.input(0), first.input(1)};
+  } else if (fused::IsCommutativeBinaryOp(first.op()) && first.input(1).shape() == shape) {
+    f.inputs = {first.input(1), first.input(0)};
+  } else {
+    return std::nullopt;
+  }
+  f.parts = {&first};
+  std::vector<std::string> ops = {first.op()};
+  for (const Node* cur = &first; f.parts.size() < kMaxOps;) {
+    const Node* next = sole_consumer(*cur);
+    if (next == nullptr || !fused::IsChainableBinaryOp(next->op()) || !IsFloat(*next) ||
+        !(OutputOf(*next, 0).shape() == shape)) {
+      break;
+    }
+    const Output chain = OutputOf(*cur, 0);
+    Output other;
+    if (next->input(0) == chain) {
+      other = next->input(1);
+    } else if (fused::IsCommutativeBinaryOp(next->op())) {
+      other = next->input(0);
+    } else {
+      break;  // chain is the divisor or subtrahend: no post-op computes that.
+    }
+    f.parts.push_back(next);
+    ops.push_back(next->op());
+    f.inputs.push_back(other);
+    cur = next;
+  }
+  if (f.parts.size() < 2) return std::nullopt;
+  f.op = "_FusedBinary";
+  f.attrs = {{"T", MakeAttr(DT_FLOAT)},
+             {"fused_ops", MakeStringListAttr(ops)},
+             {"num_args", MakeAttr(static_cast<int64_t>(f.inputs.size()))}};
+  return f;
+}
+
 absl::StatusOr<OptimizedGraph> FuseAndPrune(const OptimizedGraph& in, bool fuse) {
   const Graph& src = *in.graph;
   std::vector<bool> needed = NodesNeededFor(src, in.feeds, in.fetches, in.targets);
@@ -675,16 +722,21 @@ absl::StatusOr<OptimizedGraph> FuseAndPrune(const OptimizedGraph& in, bool fuse)
     }
     return false;
   };
-  for (int id = 0; fuse && id < src.num_nodes(); ++id) {
-    if (!needed[id]) continue;
-    const Node& n = *src.node(id);
-    for (auto match : {MatchBiasAdd, MatchGradientDescentMatMul, MatchSoftmaxGrad}) {
-      std::optional<Fusion> f = match(n, sole_consumer);
-      if (!f.has_value() || claimed(*f)) continue;
-      for (size_t i = 0; i + 1 < f->parts.size(); ++i) absorbed.insert(f->parts[i]);
-      const Node* last = f->parts.back();
-      fusion_at[last] = *std::move(f);
-      break;
+  // Element-wise chains last: their ops are also parts of the larger patterns.
+  using Matcher = std::optional<Fusion> (*)(const Node&, const SoleConsumer&);
+  for (const std::vector<Matcher>& sweep :
+       {std::vector<Matcher>{MatchBiasAdd, MatchGradientDescentMatMul, MatchSoftmaxGrad},
+        std::vector<Matcher>{MatchBinaryChain}}) {
+    for (int id = 0; fuse && id < src.num_nodes(); ++id) {
+      if (!needed[id]) continue;
+      for (Matcher match : sweep) {
+        std::optional<Fusion> f = match(*src.node(id), sole_consumer);
+        if (!f.has_value() || claimed(*f)) continue;
+        for (size_t i = 0; i + 1 < f->parts.size(); ++i) absorbed.insert(f->parts[i]);
+        const Node* last = f->parts.back();
+        fusion_at[last] = *std::move(f);
+        break;
+      }
     }
   }
 

@@ -1,7 +1,7 @@
 // The graph optimizer's fused ops against plain loops: _FusedMatMul and
 // _ApplyGradientDescentMatMul for every transpose combination, _FusedConv2D with SAME and VALID
-// padding and strides, with and without Relu, _SoftmaxGrad in 2 and 3 dimensions; shape
-// inference and errors.
+// padding and strides, with and without Relu, _SoftmaxGrad in 2 and 3 dimensions, _FusedBinary
+// chains with broadcast operands; shape inference and errors.
 #include "ops/fused_ops.h"
 
 #include <algorithm>
@@ -399,6 +399,76 @@ TEST(SoftmaxGrad, RejectsGradientsOfAnotherShapeNamingTheNode) {
   ASSERT_FALSE(grad.ok());
   EXPECT_THAT(grad.status().message(), HasSubstr("'grad'"));
   EXPECT_THAT(grad.status().message(), HasSubstr("do not match the softmax of shape [2,4]"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// _FusedBinary.
+
+absl::StatusOr<Node*> AddFusedBinary(const Scope& root, const std::vector<std::string>& fused_ops,
+                                     const std::vector<Output>& args) {
+  NodeBuilder builder("chain", "_FusedBinary");
+  builder.Input(args).Attr("fused_ops", MakeStringListAttr(fused_ops));
+  return builder.Finalize(root.graph());
+}
+
+// Element i of a [2, 3, 4] result read from a tensor that broadcasts into it (numpy rules).
+double Broadcast(const Tensor& t, int64_t i) {
+  const int64_t dims[3] = {2, 3, 4};
+  const int64_t coord[3] = {i / 12, i / 4 % 3, i % 4};
+  int64_t index = 0;
+  const int offset = 3 - t.dims();
+  for (int d = 0; d < t.dims(); ++d) {
+    const int64_t size = t.dim_size(d);
+    index = index * size + (size == 1 ? 0 : coord[d + offset]);
+    EXPECT_TRUE(size == 1 || size == dims[d + offset]);
+  }
+  return t.flat<float>()[index];
+}
+
+TEST(FusedBinary, ChainsAddSubMulAndDivWithBroadcastOperands) {
+  Scope root = Scope::NewRootScope();
+  const Tensor a = RandomTensor({2, 3, 4}, 1);
+  const Tensor b = RandomTensor({4}, 2);
+  const Tensor c = RandomTensor({2, 1, 4}, 3);
+  const Tensor d = test::FloatTensor({}, {1.5f});
+  const Tensor e = RandomTensor({3, 1}, 4, 0.5f, 2.f);
+  const Tensor f = RandomTensor({2, 3, 4}, 5);
+  std::vector<Output> args;
+  for (const Tensor* t : {&a, &b, &c, &d, &e, &f}) args.push_back(ops::Const(root, *t));
+  absl::StatusOr<Node*> chain =
+      AddFusedBinary(root, {"Add", "Sub", "Mul", "RealDiv", "AddV2"}, args);
+  ASSERT_TRUE(chain.ok()) << chain.status();
+  absl::StatusOr<Tensor> out = RunOne(root, Output(*chain), {}, test::Unoptimized());
+  ASSERT_TRUE(out.ok()) << out.status();
+  std::vector<float> expected(24);
+  for (int64_t i = 0; i < 24; ++i) {
+    const double v = ((Broadcast(a, i) + Broadcast(b, i) - Broadcast(c, i)) * Broadcast(d, i)) /
+                         Broadcast(e, i) +
+                     Broadcast(f, i);
+    expected[i] = static_cast<float>(v);
+  }
+  ExpectTensorNear(*out, {2, 3, 4}, expected, 1e-5f);
+}
+
+TEST(FusedBinary, RejectsAnOperandThatWouldGrowTheResultOrAnOpItCannotChain) {
+  Scope root = Scope::NewRootScope();
+  auto small = ops::Const(root, RandomTensor({3}, 1));
+  auto big = ops::Const(root, RandomTensor({2, 3}, 2));
+  absl::StatusOr<Node*> grows = AddFusedBinary(root, {"Mul", "Add"}, {small, small, big});
+  ASSERT_FALSE(grows.ok());
+  EXPECT_THAT(grows.status().message(), HasSubstr("does not broadcast into the result's shape"));
+  absl::StatusOr<Node*> maximum = AddFusedBinary(root, {"Mul", "Maximum"}, {big, big, small});
+  ASSERT_FALSE(maximum.ok());
+  EXPECT_THAT(maximum.status().message(), HasSubstr("fused_ops holds Maximum"));
+  // At run time too, for shapes only known then.
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
+  absl::StatusOr<Node*> chain = AddFusedBinary(root, {"Mul", "Add"}, {small, small, x});
+  ASSERT_TRUE(chain.ok()) << chain.status();
+  absl::StatusOr<Tensor> out =
+      RunOne(root, Output(*chain), {{x, RandomTensor({2, 3}, 3)}}, test::Unoptimized());
+  ASSERT_FALSE(out.ok());
+  EXPECT_THAT(out.status().message(), HasSubstr("'chain'"));
+  EXPECT_THAT(out.status().message(), HasSubstr("input 2 of shape [2,3] does not broadcast"));
 }
 
 }  // namespace

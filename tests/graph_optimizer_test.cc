@@ -485,6 +485,45 @@ TEST(GraphOptimizer, ASumOverAnotherAxisOrWithoutKeepDimsIsNotASoftmaxGradient) 
   }
 }
 
+TEST(GraphOptimizer, AChainOfElementWiseOpsBecomesOneFusedBinary) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, 4}));
+  auto bias = ops::Placeholder(root.WithOpName("bias"), DT_FLOAT, ops::Placeholder::Shape({4}));
+  auto s = ops::Placeholder(root.WithOpName("s"), DT_FLOAT, ops::Placeholder::Shape({-1, 1}));
+  // bias + x broadcasts its first operand, so the fused node takes x first.
+  auto y = ops::RealDiv(root.WithOpName("y"),
+                        ops::Sub(root, ops::Mul(root, s, ops::Add(root, bias, x)), 0.5f), s);
+  OptimizedGraph opt = RunBothAndCompare(root,
+                                         {{x, RandomTensor({3, 4}, 1)},
+                                          {bias, RandomTensor({4}, 2)},
+                                          {s, RandomTensor({3, 1}, 3, 0.5f, 1.f)}},
+                                         {y});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(opt.fetches[0].node()->op(), "_FusedBinary");
+  EXPECT_EQ(opt.fetches[0].node()->name(), "y");
+  std::vector<std::string> fused_ops;
+  ASSERT_TRUE(GetAttr(opt.fetches[0].node()->attrs(), "fused_ops", &fused_ops).ok());
+  EXPECT_EQ(fused_ops, (std::vector<std::string>{"Add", "Mul", "Sub", "RealDiv"}));
+}
+
+TEST(GraphOptimizer, AnElementWiseChainStopsAtADivisorAFetchAndABroadcast) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({2, 3}));
+  auto row = ops::Placeholder(root.WithOpName("row"), DT_FLOAT, ops::Placeholder::Shape({3}));
+  // 1 / (x * x): the chain would be the divisor.
+  auto inverse = ops::RealDiv(root.WithOpName("inverse"), 1.f, ops::Mul(root, x, x));
+  // (row * 2) + x grows row's shape: the chain stops before the Add.
+  auto grown = ops::Add(root.WithOpName("grown"), ops::Mul(root, row, 2.f), x);
+  // a fetched intermediate must exist.
+  auto shown = ops::Mul(root.WithOpName("shown"), x, 3.f);
+  auto after = ops::Add(root.WithOpName("after"), shown, 1.f);
+  OptimizedGraph opt = RunBothAndCompare(
+      root, {{x, RandomTensor({2, 3}, 1, 0.5f, 1.f)}, {row, RandomTensor({3}, 2)}},
+      {inverse, grown, shown, after});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(CountOps(*opt.graph, "_FusedBinary"), 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Constant folding.
 

@@ -153,13 +153,13 @@ TEST_F(SessionRunTool, ProfileWritesAChromeTraceOfEveryStepAndPrintsTheSlowestNo
   const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_TRUE(absl::StartsWith(json, "{\"traceEvents\":[")) << json;
   // Each of the 3 steps: one event for the run and one per node: w, the two Consts of step,
-  // Mul, y and step (x and c are fed).
+  // y (x * w + c, one _FusedBinary) and step (x and c are fed).
   size_t events = 0;
   for (size_t at = json.find("\"ph\":\"X\""); at != std::string::npos;
        at = json.find("\"ph\":\"X\"", at + 1)) {
     ++events;
   }
-  EXPECT_EQ(events, 3u * 7u) << json;
+  EXPECT_EQ(events, 3u * 6u) << json;
   EXPECT_TRUE(absl::StrContains(json, "{\"name\":\"step\",\"cat\":\"ApplyGradientDescent\"")) << json;
 }
 
