@@ -2,7 +2,10 @@
 // primitive: _FusedMatMul and _FusedConv2D (a bias input and, for fused_ops [BiasAdd, Relu], an
 // eltwise_relu post-op, so the product is written once instead of three times),
 // _ApplyGradientDescentMatMul (a matmul summed into the variable), _SoftmaxGrad (softmax
-// backward) and _FusedBinary (a binary primitive with binary post-ops). Primitives are built once per input shape and cached in the kernel.
+// backward) and _FusedBinary (a binary primitive with binary post-ops). Primitives are built
+// once per input shape and cached in the kernel.
+#include "kernels/fused_kernels.h"
+
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -11,6 +14,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "kernels/conv_util.h"
 #include "kernels/dnnl_util.h"
@@ -232,6 +236,22 @@ REGISTER_KERNEL("_FusedConv2D", FusedConv2DOp, "T", {DT_FLOAT});
 // variable: output scale -alpha (a run-time argument, so a changing rate reuses the primitive)
 // and a sum post-op that adds the variable's current value.
 
+// A [1, 1] f32 scale broadcast over a matrix.
+memory::desc ScaleDesc() {
+  return memory::desc({1, 1}, memory::data_type::f32, memory::dims{1, 1});
+}
+
+// The matmul writing var + (a x b) * scale into var, scale being the post-op's run-time input.
+dnnl::matmul::primitive_desc GradientDescentMatMulDesc(const MatMulDims& d,
+                                                       const dnnl::engine& engine) {
+  dnnl::post_ops ops;
+  ops.append_binary(dnnl::algorithm::binary_mul, ScaleDesc());
+  ops.append_sum(1.0f);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(d.A(), d.B(), d.C()), attr, engine);
+}
+
 class ApplyGradientDescentMatMulOp : public OpKernel {
  public:
   explicit ApplyGradientDescentMatMulOp(const Node& node) : OpKernel(node) {
@@ -265,20 +285,13 @@ class ApplyGradientDescentMatMulOp : public OpKernel {
     scale_ = -alpha.scalar<float>();
     try {
       Entry* e = cache_.Get(ShapeKey({&a.shape(), &b.shape()}), [&] {
-        const memory::desc scale_md({1, 1}, memory::data_type::f32, memory::dims{1, 1});
-        dnnl::primitive_attr attr;
-        dnnl::post_ops ops;
-        ops.append_binary(dnnl::algorithm::binary_mul, scale_md);
-        ops.append_sum(1.0f);
-        attr.set_post_ops(ops);
-        dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(d->A(), d->B(), d->C()), attr,
-                                        ctx->engine());
         auto entry = std::make_unique<Entry>();
+        dnnl::matmul::primitive_desc pd = GradientDescentMatMulDesc(*d, ctx->engine());
         entry->prim = dnnl::matmul(pd);
         entry->a = memory(d->A(), ctx->engine(), nullptr);
         entry->b = memory(d->B(), ctx->engine(), nullptr);
         entry->var = memory(d->C(), ctx->engine(), nullptr);
-        entry->scale = memory(scale_md, ctx->engine(), nullptr);
+        entry->scale = memory(ScaleDesc(), ctx->engine(), nullptr);
         return entry;
       });
       RunPrimitive(e->prim, ctx->stream(),
@@ -308,6 +321,17 @@ REGISTER_KERNEL("_ApplyGradientDescentMatMul", ApplyGradientDescentMatMulOp, "T"
 // _SoftmaxGrad: oneDNN's softmax backward over the last axis, which computes
 // (g - sum(g * y, -1)) * y from the gradients g and the softmax output y.
 
+// Softmax backward over the last axis of dense row-major f32 tensors of `shape`.
+dnnl::softmax_backward::primitive_desc SoftmaxBackwardDesc(const TensorShape& shape,
+                                                           const dnnl::engine& engine) {
+  const memory::desc md = PlainDesc(shape, memory::data_type::f32);
+  const int axis = shape.dims() - 1;
+  dnnl::softmax_forward::primitive_desc hint(
+      dnnl::softmax_forward::desc(dnnl::prop_kind::forward_training, md, axis), engine);
+  return dnnl::softmax_backward::primitive_desc(dnnl::softmax_backward::desc(md, md, axis), engine,
+                                                hint);
+}
+
 class SoftmaxGradOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
@@ -328,12 +352,7 @@ class SoftmaxGradOp : public OpKernel {
     try {
       Entry* e = cache_.Get(ShapeKey({&g.shape()}), [&] {
         const memory::desc md = PlainDesc(g.shape(), memory::data_type::f32);
-        const int axis = g.dims() - 1;
-        dnnl::softmax_forward::primitive_desc hint(
-            dnnl::softmax_forward::desc(dnnl::prop_kind::forward_training, md, axis),
-            ctx->engine());
-        dnnl::softmax_backward::primitive_desc pd(dnnl::softmax_backward::desc(md, md, axis),
-                                                  ctx->engine(), hint);
+        dnnl::softmax_backward::primitive_desc pd = SoftmaxBackwardDesc(g.shape(), ctx->engine());
         auto entry = std::make_unique<Entry>();
         entry->prim = dnnl::softmax_backward(pd);
         entry->g = memory(md, ctx->engine(), nullptr);
@@ -469,5 +488,25 @@ class FusedBinaryOp : public OpKernel {
 };
 REGISTER_KERNEL("_FusedBinary", FusedBinaryOp, "T", {DT_FLOAT});
 
+// Whether the primitive descriptor `make()` returns exists and is not oneDNN's reference code.
+template <typename Make>
+bool IsOptimized(Make make) {
+  try {
+    return !absl::StartsWith(make().impl_info_str(), "ref");
+  } catch (const dnnl::error&) {
+    return false;
+  }
+}
+
 }  // namespace
+
+bool HasFastGradientDescentMatMul(const MatMulDims& dims) {
+  return IsOptimized([&] { return GradientDescentMatMulDesc(dims, CpuEngine()); });
+}
+
+bool HasFastSoftmaxGrad(const TensorShape& shape) {
+  return shape.dims() > 0 && shape.num_elements() > 0 &&
+         IsOptimized([&] { return SoftmaxBackwardDesc(shape, CpuEngine()); });
+}
+
 }  // namespace dflow

@@ -22,6 +22,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "kernels/dnnl_util.h"
+#include "kernels/fused_kernels.h"
 #include "kernels/op_kernel.h"
 #include "ops/fused_ops.h"
 #include "ops/node_builder.h"
@@ -576,6 +577,24 @@ std::optional<Fusion> MatchBiasAdd(const Node& base, const SoleConsumer& sole_co
   return f;
 }
 
+// Whether oneDNN runs a MatMul's product summed into a variable with optimized code on this CPU
+// (kernels/fused_kernels.h); a dimension known only at run time counts as 1.
+bool HasFastProduct(const Node& matmul) {
+  bool ta = false, tb = false;
+  GetAttr(matmul.attrs(), "transpose_a", &ta).IgnoreError();
+  GetAttr(matmul.attrs(), "transpose_b", &tb).IgnoreError();
+  const PartialTensorShape& a = matmul.input(0).shape();
+  const PartialTensorShape& b = matmul.input(1).shape();
+  if (a.unknown_rank() || b.unknown_rank() || a.dims() != 2 || b.dims() != 2) return false;
+  MatMulDims d;
+  d.transpose_a = ta;
+  d.transpose_b = tb;
+  d.m = std::max<int64_t>(a.dim_size(ta ? 1 : 0), 1);
+  d.k = std::max<int64_t>(a.dim_size(ta ? 0 : 1), 1);
+  d.n = std::max<int64_t>(b.dim_size(tb ? 0 : 1), 1);
+  return HasFastGradientDescentMatMul(d);
+}
+
 // ApplyGradientDescent(var, alpha, MatMul(a, b)), the product read by nothing else ->
 // _ApplyGradientDescentMatMul. Not when a or b reads a variable directly: the fused node reads
 // its inputs where the update runs, and an update before it could have changed that variable.
@@ -586,7 +605,7 @@ std::optional<Fusion> MatchGradientDescentMatMul(const Node& apply,
   }
   const Node& matmul = *apply.input(2).node();
   if (matmul.op() != "MatMul" || !IsFloat(matmul) || sole_consumer(matmul) != &apply ||
-      IsRef(matmul.input(0)) || IsRef(matmul.input(1))) {
+      IsRef(matmul.input(0)) || IsRef(matmul.input(1)) || !HasFastProduct(matmul)) {
     return std::nullopt;
   }
   Fusion f;
@@ -625,7 +644,8 @@ std::optional<Fusion> MatchSoftmaxGrad(const Node& mul, const SoleConsumer& sole
     const PartialTensorShape& shape = g.shape();
     if (!shape.IsFullyDefined() || shape.dims() == 0 || !(y.shape() == shape) ||
         sum.op() != "Sum" || sole_consumer(sum) != &sub ||
-        !SumsLastAxisKeepingIt(sum, shape.dims())) {
+        !SumsLastAxisKeepingIt(sum, shape.dims()) ||
+        !HasFastSoftmaxGrad(*shape.AsTensorShape())) {
       continue;
     }
     const Node& prod = *sum.input(0).node();

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/graph_def_io.h"
 #include "gtest/gtest.h"
+#include "kernels/fused_kernels.h"
 #include "kernels/op_kernel.h"
 #include "ops/graph_import.h"
 #include "ops/standard_ops.h"
@@ -29,6 +30,19 @@ int CountOps(const Graph& graph, absl::string_view op) {
   for (const Node* n : graph.nodes()) count += n->op() == op;
   return count;
 }
+
+// Whether this CPU gets _ApplyGradientDescentMatMul / _SoftmaxGrad: below AVX-512 oneDNN 2.6
+// has only reference code for them, and the optimizer leaves those nodes unfused
+// (the *_avx2 test targets run this file that way).
+bool FusesUpdateOf(int64_t m, int64_t k, int64_t n, bool transpose_a) {
+  MatMulDims d;
+  d.m = m;
+  d.k = k;
+  d.n = n;
+  d.transpose_a = transpose_a;
+  return HasFastGradientDescentMatMul(d);
+}
+bool FusesSoftmaxGrad(const TensorShape& shape) { return HasFastSoftmaxGrad(shape); }
 
 // How many nodes a run of the signature executes (fed tensors' producers do not run).
 int NodesRun(const Graph& graph, absl::Span<const Output> feeds, absl::Span<const Output> fetches,
@@ -203,31 +217,34 @@ OptimizedGraph ExpectTutorialTrainsTheSame(int64_t batch, mnist::SoftmaxLoss los
 // Shape plumbing folded away; x W + b fused; W's update fused with its gradient's matmul (b's
 // gradient is a Sum, so its update stays); the softmax's gradient one node for the tutorial's
 // loss (the stable loss has no softmax gradient).
-void ExpectTutorialStepSimplified(const OptimizedGraph& opt, mnist::SoftmaxLoss loss) {
+void ExpectTutorialStepSimplified(const OptimizedGraph& opt, int64_t batch,
+                                  mnist::SoftmaxLoss loss) {
   ASSERT_NE(opt.graph, nullptr);
   for (const char* op : {"Shape", "BroadcastGradientArgs", "ReducedShape", "Identity", "Rank"}) {
     EXPECT_EQ(CountOps(*opt.graph, op), 0) << op;
   }
   EXPECT_EQ(CountOps(*opt.graph, "_FusedMatMul"), 1);
-  EXPECT_EQ(CountOps(*opt.graph, "_ApplyGradientDescentMatMul"), 1);
-  EXPECT_EQ(CountOps(*opt.graph, "ApplyGradientDescent"), 1);
-  EXPECT_EQ(CountOps(*opt.graph, "MatMul"), 0);
-  EXPECT_EQ(CountOps(*opt.graph, "_SoftmaxGrad"), loss == mnist::SoftmaxLoss::kTutorial ? 1 : 0);
+  const bool update = FusesUpdateOf(784, batch, 10, true);
+  EXPECT_EQ(CountOps(*opt.graph, "_ApplyGradientDescentMatMul"), update ? 1 : 0);
+  EXPECT_EQ(CountOps(*opt.graph, "ApplyGradientDescent"), update ? 1 : 2);
+  EXPECT_EQ(CountOps(*opt.graph, "MatMul"), update ? 0 : 1);
+  const bool softmax = loss == mnist::SoftmaxLoss::kTutorial && FusesSoftmaxGrad({batch, 10});
+  EXPECT_EQ(CountOps(*opt.graph, "_SoftmaxGrad"), softmax ? 1 : 0);
 }
 
 TEST(GraphOptimizer, TutorialTrainingStepGivesTheSameWeightsWithHalfTheNodes) {
   OptimizedGraph opt = ExpectTutorialTrainsTheSame(100, mnist::SoftmaxLoss::kTutorial);
-  ExpectTutorialStepSimplified(opt, mnist::SoftmaxLoss::kTutorial);
+  ExpectTutorialStepSimplified(opt, 100, mnist::SoftmaxLoss::kTutorial);
 }
 
 TEST(GraphOptimizer, TutorialTrainingStepWithBatchOneGivesTheSameWeights) {
   OptimizedGraph opt = ExpectTutorialTrainsTheSame(1, mnist::SoftmaxLoss::kTutorial);
-  ExpectTutorialStepSimplified(opt, mnist::SoftmaxLoss::kTutorial);
+  ExpectTutorialStepSimplified(opt, 1, mnist::SoftmaxLoss::kTutorial);
 }
 
 TEST(GraphOptimizer, StableLossTrainingStepGivesTheSameWeights) {
   OptimizedGraph opt = ExpectTutorialTrainsTheSame(32, mnist::SoftmaxLoss::kLogits);
-  ExpectTutorialStepSimplified(opt, mnist::SoftmaxLoss::kLogits);
+  ExpectTutorialStepSimplified(opt, 32, mnist::SoftmaxLoss::kLogits);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,6 +417,7 @@ TEST(GraphOptimizer, GradientDescentOnAWeightGradientBecomesOneMatMulIntoTheVari
   OptimizedGraph opt = ExpectSameUpdates(
       root, {{net.x, RandomTensor({8, 6}, 3)}, {net.labels, OneHot(8, 3)}}, net.train, net.vars);
   ASSERT_NE(opt.graph, nullptr);
+  if (!FusesUpdateOf(6, 8, 5, true)) GTEST_SKIP() << "no optimized fused update on this CPU";
   EXPECT_EQ(CountOps(*opt.graph, "_ApplyGradientDescentMatMul"), 2);
   EXPECT_EQ(CountOps(*opt.graph, "ApplyGradientDescent"), 0);
   // The fused update keeps the update's name; its product is x^T g.
@@ -443,7 +461,7 @@ TEST(GraphOptimizer, AFetchedWeightGradientIsNotFusedWithTheUpdate) {
       root, {{x, RandomTensor({3, 4}, 1)}, {g, RandomTensor({3, 2}, 2)}}, update,
       {{"w", RandomTensor({4, 2}, 3)}}, 1);
   ASSERT_NE(fused.graph, nullptr);
-  EXPECT_EQ(CountOps(*fused.graph, "_ApplyGradientDescentMatMul"), 1);
+  EXPECT_EQ(CountOps(*fused.graph, "_ApplyGradientDescentMatMul"), FusesUpdateOf(4, 3, 2, true));
 }
 
 TEST(GraphOptimizer, TheSoftmaxGradientInEitherOperandOrderBecomesOneNode) {
@@ -463,8 +481,9 @@ TEST(GraphOptimizer, TheSoftmaxGradientInEitherOperandOrderBecomesOneNode) {
     OptimizedGraph opt = RunBothAndCompare(
         root, {{x, RandomTensor({4, 5}, 1, -3.f, 3.f)}, {g, RandomTensor({4, 5}, 2)}}, {grad});
     ASSERT_NE(opt.graph, nullptr);
-    EXPECT_EQ(CountOps(*opt.graph, "_SoftmaxGrad"), 1);
-    EXPECT_EQ(CountOps(*opt.graph, "Sum"), 0);
+    const bool fused = FusesSoftmaxGrad({4, 5});
+    EXPECT_EQ(CountOps(*opt.graph, "_SoftmaxGrad"), fused ? 1 : 0);
+    EXPECT_EQ(CountOps(*opt.graph, "Sum"), fused ? 0 : 1);
     EXPECT_EQ(opt.fetches[0].node()->name(), "grad");
   }
 }
