@@ -277,12 +277,14 @@ TEST(ApplyGradientDescentMatMul, SubtractsTheScaledProductForEveryTransposeCombi
       ASSERT_NE(session, nullptr);
       // Two steps with different rates: the rate is read at every run.
       std::vector<float> expected = GradientDescentRef(v0, 0.5f, a, b, ta, tb);
-      ASSERT_TRUE(session->Run({{alpha, test::FloatTensor({}, {0.5f})}, {x, a}}, {}, {Operation(*update)}, nullptr)
-                      .ok());
+      absl::Status s = session->Run({{alpha, test::FloatTensor({}, {0.5f})}, {x, a}}, {},
+                                    {Operation(*update)}, nullptr);
+      ASSERT_TRUE(s.ok()) << s;
       ExpectTensorNear(session->variables()->Find("v")->value, {kM, kN}, expected, 1e-5f);
       expected = GradientDescentRef(test::FloatTensor({kM, kN}, expected), 0.25f, a, b, ta, tb);
-      ASSERT_TRUE(session->Run({{alpha, test::FloatTensor({}, {0.25f})}, {x, a}}, {}, {Operation(*update)}, nullptr)
-                      .ok());
+      s = session->Run({{alpha, test::FloatTensor({}, {0.25f})}, {x, a}}, {}, {Operation(*update)},
+                       nullptr);
+      ASSERT_TRUE(s.ok()) << s;
       ExpectTensorNear(session->variables()->Find("v")->value, {kM, kN}, expected, 1e-5f);
     }
   }
