@@ -184,6 +184,9 @@ class Simplifier {
   // Source node -> what a control edge from it becomes: its copy, its replacement, or (for a
   // removed NoOp) its own control inputs.
   absl::flat_hash_map<const Node*, std::vector<Node*>> controls_;
+  // Source output of a removed Identity that had control inputs -> those inputs in the copy,
+  // which every reader of the output inherits (TensorFlow's gradients wrap each one so).
+  absl::flat_hash_map<Output, std::vector<Node*>> carried_;
   absl::flat_hash_map<std::string, Node*> cse_;
   // Copied nodes that change state, or depend on one that does: folding a Shape of one of
   // these would skip that change.
@@ -303,10 +306,13 @@ absl::Status Simplifier::Visit(const Node& n) {
   const bool pinned = fed || targeted;
 
   if (options_.remove_identities && !pinned && !fetched) {
-    // Identity of a variable snapshots its value, and control edges need a node to point at.
-    if ((n.op() == "Identity" || IsIdentityForShapes(n, *op, inputs)) &&
-        n.control_inputs().empty() && n.control_outputs().empty() && !IsRef(inputs[0])) {
+    // Identity of a variable snapshots its value. Readers of a removed one inherit its control
+    // inputs; control edges from it come from its input and its control inputs instead.
+    if ((n.op() == "Identity" || IsIdentityForShapes(n, *op, inputs)) && !IsRef(inputs[0])) {
       outputs_[OutputOf(n, 0)] = inputs[0];
+      if (!controls.empty()) carried_[OutputOf(n, 0)] = controls;
+      controls.push_back(inputs[0].node());
+      controls_[&n] = std::move(controls);
       return absl::OkStatus();
     }
     // A NoOp that is not run for itself only orders its consumers after its control inputs.
@@ -317,8 +323,7 @@ absl::Status Simplifier::Visit(const Node& n) {
   }
 
   // Folded nodes lose their control edges, so nodes with any are kept.
-  if (options_.fold_constants && !pinned && n.control_inputs().empty() &&
-      n.control_outputs().empty()) {
+  if (options_.fold_constants && !pinned && controls.empty() && n.control_outputs().empty()) {
     std::optional<std::vector<Tensor>> values = Fold(n, *op, inputs);
     if (values.has_value()) {
       for (int i = 0; i < n.num_outputs(); ++i) {
@@ -498,13 +503,35 @@ Output Simplifier::Map(const Output& o) const {
 
 std::vector<Node*> Simplifier::MapControls(const Node& n) const {
   std::vector<Node*> result;
-  for (const Node* c : n.control_inputs()) {
-    auto it = controls_.find(c);
-    if (it == controls_.end()) continue;
-    for (Node* m : it->second) {
+  auto add = [&](const std::vector<Node*>& nodes) {
+    for (Node* m : nodes) {
+      // A node that only computes values from tensors already computed (no state change
+      // before it, no variable read in it) gives the same values whenever it runs, and
+      // copy-on-write keeps its inputs intact: ordering after it changes nothing.
+      const OpDef* op = OpRegistry::Global()->Find(m->op());
+      if (op != nullptr && !op->is_stateful && !TouchesRefs(*m) && !effectful_.contains(m)) {
+        continue;
+      }
       if (std::find(result.begin(), result.end(), m) == result.end()) result.push_back(m);
     }
+  };
+  for (const Node* c : n.control_inputs()) {
+    auto it = controls_.find(c);
+    if (it != controls_.end()) add(it->second);
   }
+  for (const Output& in : n.inputs()) {
+    auto it = carried_.find(in);
+    if (it != carried_.end()) add(it->second);
+  }
+  // A control edge from a node whose output is read anyway orders nothing more.
+  result.erase(std::remove_if(result.begin(), result.end(),
+                              [&](const Node* c) {
+                                for (const Output& in : n.inputs()) {
+                                  if (Map(in).node() == c) return true;
+                                }
+                                return false;
+                              }),
+               result.end());
   return result;
 }
 

@@ -25,7 +25,8 @@ struct GraphOptimizerOptions {
   // Evaluates nodes whose inputs are all constants, and Shape / Rank of tensors whose shape is
   // known, replacing them with Const nodes.
   bool fold_constants = true;
-  // Drops Identity nodes (not of variables) and NoOps that only relay control edges.
+  // Drops Identity nodes (not of variables; readers inherit their control inputs) and NoOps
+  // that only relay control edges, and control edges from nodes that compute only values.
   bool remove_identities = true;
   // Merges nodes that compute the same thing (same op, attrs, inputs and control inputs).
   bool eliminate_common_subexpressions = true;

@@ -651,6 +651,33 @@ TEST(GraphOptimizer, AnIdentityOfAVariableIsKept) {
   test::ExpectTensorNear((*session)->variables()->Find("v")->value, {2}, {11.f, 12.f});
 }
 
+TEST(GraphOptimizer, AnIdentityWithControlInputsIsRemovedAndItsReadersInheritThem) {
+  Scope root = Scope::NewRootScope();
+  auto v = ops::Variable(root.WithOpName("v"), {2}, DT_FLOAT);
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({2}));
+  auto bump = ops::AssignAdd(root.WithOpName("bump"), v, Input({1.f, 1.f}));
+  // tf.tuple's shape: the doubled x may only be read once v has been bumped.
+  auto gated = ops::Identity(root.WithControlDependencies(bump).WithOpName("gated"),
+                             ops::Mul(root, x, 2.f));
+  auto y = ops::Add(root.WithOpName("y"), gated, 1.f);
+  ASSERT_TRUE(root.ok()) << root.status();
+  absl::StatusOr<OptimizedGraph> opt =
+      OptimizeGraph(*root.graph(), {x}, {TensorShape({2})}, {y}, {});
+  ASSERT_TRUE(opt.ok()) << opt.status();
+  EXPECT_EQ(opt->graph->FindNode("gated"), nullptr);
+  const Node* add = opt->fetches[0].node();
+  ASSERT_EQ(add->control_inputs().size(), 1u);
+  EXPECT_EQ(add->control_inputs()[0]->name(), "bump");
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      Session::Create(*opt->graph, test::Unoptimized());
+  ASSERT_TRUE(session.ok());
+  (*session)->variables()->LookupOrCreate("v")->value = test::FloatTensor({2}, {1.f, 2.f});
+  std::vector<Tensor> out;
+  ASSERT_TRUE((*session)->Run({{"x", test::FloatTensor({2}, {3.f, 4.f})}}, {"y"}, {}, &out).ok());
+  test::ExpectTensorNear(out[0], {2}, {7.f, 9.f});
+  test::ExpectTensorNear((*session)->variables()->Find("v")->value, {2}, {2.f, 3.f});
+}
+
 TEST(GraphOptimizer, NoOpsThatOnlyRelayControlEdgesAreRemoved) {
   Scope root = Scope::NewRootScope();
   auto v = ops::Variable(root.WithOpName("v"), {2}, DT_FLOAT);
@@ -800,6 +827,10 @@ TEST(GraphOptimizer, TensorFlowsOwnGradientOpsTrainTheSameWhenOptimized) {
   ASSERT_TRUE(opt.ok()) << opt.status();
   EXPECT_EQ(CountOps(*opt->graph, "BroadcastGradientArgs"), 0);
   EXPECT_EQ(CountOps(*opt->graph, "Shape"), 0);
+  // TensorFlow wraps each gradient in an Identity with control inputs (tf.tuple); removed, its
+  // readers inherit those, and each weight's update fuses with its gradient's MatMul.
+  EXPECT_EQ(CountOps(*opt->graph, "_ApplyGradientDescentMatMul"),
+            FusesUpdateOf(784, kBatch, 10, true) ? 3 : 0);
   std::cout << "hpdcj MLP training step: nodes run " << NodesRun(*graph, feeds, {*loss}, {train})
             << " -> " << NodesRun(*opt->graph, opt->feeds, opt->fetches, opt->targets) << std::endl;
 
