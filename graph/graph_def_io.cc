@@ -1,5 +1,7 @@
 #include "graph/graph_def_io.h"
 
+#include "absl/strings/match.h"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -70,6 +72,11 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
         absl::StrCat("cannot rename '", tmp, "' to '", path, "': ", std::strerror(err)));
   }
   return absl::OkStatus();
+}
+
+absl::Status WriteGraphDefFile(const std::string& path, const GraphDef& def) {
+  return WriteProtoFile(path, def,
+                        absl::EndsWith(path, ".pbtxt") ? ProtoFormat::kText : ProtoFormat::kBinary);
 }
 
 absl::Status WriteProtoFile(const std::string& path, const google::protobuf::Message& message,

@@ -24,6 +24,9 @@ enum class ProtoFormat { kBinary, kText };
 absl::Status WriteProtoFile(const std::string& path, const google::protobuf::Message& message,
                             ProtoFormat format);
 
+// Writes a graph atomically: text when `path` ends in .pbtxt, else binary.
+absl::Status WriteGraphDefFile(const std::string& path, const GraphDef& def);
+
 // Writes `contents` to `path` atomically (temporary file + rename).
 absl::Status WriteFileAtomically(const std::string& path, const std::string& contents);
 

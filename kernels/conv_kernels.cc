@@ -15,11 +15,16 @@
 // forward_training run, i.e. the same recomputation, and leaves the tie rule to the
 // implementation.
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -392,6 +397,46 @@ class PoolOp : public PoolKernelBase {
 using MaxPoolOp = PoolOp<dnnl::algorithm::pooling_max>;
 using AvgPoolOp = PoolOp<dnnl::algorithm::pooling_avg_exclude_padding>;
 
+// For each of c channels: where v > best (NaN never wins, as in MaxPool), best = v and
+// cell = index. No branches: on real data the comparisons are unpredictable.
+void TakeGreater(const float* v, int32_t index, int64_t c, float* best, int32_t* cell) {
+  int64_t k = 0;
+#if defined(__SSE2__)
+  const __m128i at = _mm_set1_epi32(index);
+  for (; k + 4 <= c; k += 4) {
+    const __m128 x = _mm_loadu_ps(v + k), b = _mm_loadu_ps(best + k);
+    const __m128i greater = _mm_castps_si128(_mm_cmpgt_ps(x, b));
+    _mm_storeu_ps(best + k, _mm_max_ps(x, b));  // b when x is NaN.
+    auto* cells = reinterpret_cast<__m128i*>(cell + k);
+    _mm_storeu_si128(cells, _mm_or_si128(_mm_and_si128(greater, at),
+                                         _mm_andnot_si128(greater, _mm_loadu_si128(cells))));
+  }
+#endif
+  for (; k < c; ++k) {
+    const int32_t greater = v[k] > best[k];
+    best[k] = std::max(best[k], v[k]);
+    cell[k] ^= (cell[k] ^ index) & -greater;
+  }
+}
+
+// For each of c channels: out = grad where cell == index, else +0. Floats move as bits (a mask,
+// not a product, so that an infinite gradient makes no NaN elsewhere).
+void KeepWhere(const int32_t* cell, int32_t index, const uint32_t* grad, int64_t c,
+               uint32_t* out) {
+  int64_t k = 0;
+#if defined(__SSE2__)
+  const __m128i at = _mm_set1_epi32(index);
+  for (; k + 4 <= c; k += 4) {
+    const __m128i here =
+        _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(cell + k)), at);
+    _mm_storeu_si128(
+        reinterpret_cast<__m128i*>(out + k),
+        _mm_and_si128(here, _mm_loadu_si128(reinterpret_cast<const __m128i*>(grad + k))));
+  }
+#endif
+  for (; k < c; ++k) out[k] = grad[k] & -static_cast<uint32_t>(cell[k] == index);
+}
+
 // MaxPoolGrad: a loop over the windows (see the file comment).
 class MaxPoolGradOp : public PoolKernelBase {
  public:
@@ -416,8 +461,21 @@ class MaxPoolGradOp : public PoolKernelBase {
       }
     }
     Tensor* out = ctx->allocate_output(0, x.shape());
-    FillZero(out);
+    const bool disjoint = window_.stride_h == window_.window_h &&
+                          window_.stride_w == window_.window_w && g->pad_top == 0 &&
+                          g->pad_left == 0;
+    // Disjoint windows write every element they cover; only the rest needs zeros first.
+    if (!disjoint || g->oh * window_.window_h < g->h || g->ow * window_.window_w < g->w) {
+      FillZero(out);
+    }
     if (dy.NumElements() == 0) return absl::OkStatus();
+    if (disjoint) {
+      // Gradients move as bit patterns: a float is only ever copied or replaced by +0.
+      DisjointWindows(*g, x.flat<float>().data(),
+                      reinterpret_cast<const uint32_t*>(dy.flat<float>().data()),
+                      reinterpret_cast<uint32_t*>(out->flat<float>().data()));
+      return absl::OkStatus();
+    }
     const int64_t c = g->c;
     const float* xv = x.flat<float>().data();
     const float* gv = dy.flat<float>().data();
@@ -465,8 +523,51 @@ class MaxPoolGradOp : public PoolKernelBase {
   }
 
  private:
+  // Windows that tile the input without overlap or padding before them (the usual 2x2 pool of
+  // stride 2): each covered element gets its window's gradient if it is the window's first
+  // maximum, else 0, written directly instead of scattered into zeros, a window cell's channels
+  // at a time.
+  void DisjointWindows(const PoolGeometry& g, const float* xv, const uint32_t* gv,
+                       uint32_t* dx) {
+    const int64_t c = g.c;
+    best_.resize(c);
+    cell_.resize(c);
+    float* best = best_.data();
+    int32_t* cell = cell_.data();
+    for (int64_t n = 0; n < g.n; ++n) {
+      for (int64_t oh = 0; oh < g.oh; ++oh) {
+        const int64_t h_begin = oh * window_.window_h;
+        const int64_t h_end = std::min(h_begin + window_.window_h, g.h);
+        for (int64_t ow = 0; ow < g.ow; ++ow) {
+          const int64_t w_begin = ow * window_.window_w;
+          const int64_t w_end = std::min(w_begin + window_.window_w, g.w);
+          auto at = [&](int64_t ih, int64_t iw) { return ((n * g.h + ih) * g.w + iw) * c; };
+          const float* first = xv + at(h_begin, w_begin);
+          for (int64_t k = 0; k < c; ++k) {
+            best[k] = first[k];
+            cell[k] = 0;
+          }
+          int32_t index = 0;  // Row-major within the window: ties keep the first.
+          for (int64_t ih = h_begin; ih < h_end; ++ih) {
+            for (int64_t iw = w_begin; iw < w_end; ++iw, ++index) {
+              TakeGreater(xv + at(ih, iw), index, c, best, cell);
+            }
+          }
+          const uint32_t* grad = gv + ((n * g.oh + oh) * g.ow + ow) * c;
+          index = 0;
+          for (int64_t ih = h_begin; ih < h_end; ++ih) {
+            for (int64_t iw = w_begin; iw < w_end; ++iw, ++index) {
+              KeepWhere(cell, index, grad, c, dx + at(ih, iw));
+            }
+          }
+        }
+      }
+    }
+  }
+
   std::vector<float> best_;       // Per channel: the window maximum so far ...
-  std::vector<int64_t> best_at_;  // ... and where it is.
+  std::vector<int64_t> best_at_;  // ... and where it is (overlapping windows),
+  std::vector<int32_t> cell_;     // or which cell of the window it is in (disjoint ones).
 };
 
 // AvgPoolGrad: oneDNN pooling_backward (avg_exclude_padding).

@@ -170,7 +170,9 @@ absl::Status ReluGradFn(const Scope& scope, const Node& node,
                         std::vector<Output>* grad_inputs) {
   grad_inputs->assign(1, Output());
   if (grad_outputs[0].node() == nullptr) return absl::OkStatus();
-  (*grad_inputs)[0] = ops::ReluGrad(scope, grad_outputs[0], node.input(0));
+  // From Relu's output, as TensorFlow does (relu(x) > 0 exactly where x > 0): the input then
+  // has Relu as its only reader, so the optimizer can fuse Relu into the op producing it.
+  (*grad_inputs)[0] = ops::ReluGrad(scope, grad_outputs[0], OutputOf(node, 0));
   return scope.status();
 }
 

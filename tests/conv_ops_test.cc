@@ -556,6 +556,8 @@ const std::vector<PoolCase>& PoolCases() {
       {1, 5, 7, 2, 5, 5, 3, 3, true},
       {2, 6, 6, 16, 3, 3, 2, 2, true},
       {1, 3, 3, 2, 1, 1, 1, 1, false},
+      {2, 8, 9, 32, 2, 2, 2, 2, true},   // The CNN's pool, many channels, a padded column.
+      {1, 9, 8, 6, 3, 2, 3, 2, false},   // Disjoint 3x2 windows, a row left over.
   };
   return *cases;
 }
@@ -637,6 +639,19 @@ TEST(MaxPoolGradTest, TiesGoToTheFirstMaximum) {
   ExpectTensorNear(run(FloatTensor({1, 1, 3, 1}, {1, 3, 2}), {1, 1, 2, 1}, {1, 1, 1, 1},
                        FloatTensor({1, 1, 2, 1}, {10, 20})),
                    TensorShape({1, 1, 3, 1}), {0, 30, 0});
+  // Six channels of one 2x2 window (vector lanes and a scalar tail): channel k holds its
+  // maximum k % 4 in row-major cell k % 4, the other cells tie below it or equal it later.
+  std::vector<float> x6(24), g6(6), want6(24, 0.f);
+  for (int cell = 0; cell < 4; ++cell) {
+    for (int k = 0; k < 6; ++k) x6[cell * 6 + k] = cell >= k % 4 ? 1.f : 0.f;
+  }
+  for (int k = 0; k < 6; ++k) {
+    g6[k] = k + 1.f;
+    want6[(k % 4) * 6 + k] = k + 1.f;  // The first cell holding the maximum 1.
+  }
+  ExpectTensorNear(run(FloatTensor({1, 2, 2, 6}, x6), {1, 2, 2, 1}, {1, 2, 2, 1},
+                       FloatTensor({1, 1, 1, 6}, g6)),
+                   TensorShape({1, 2, 2, 6}), want6);
   // Over [2, 2, 2] each window picks its own first element.
   ExpectTensorNear(run(FloatTensor({1, 1, 3, 1}, {2, 2, 2}), {1, 1, 2, 1}, {1, 1, 1, 1},
                        FloatTensor({1, 1, 2, 1}, {10, 20})),

@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "graph/graph_def_io.h"
 #include "gtest/gtest.h"
 #include "ops/standard_ops.h"
 #include "runtime/session.h"
@@ -300,9 +301,35 @@ TEST(MnistCnnTool, HelpDescribesTheFlags) {
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_THAT(run.output, HasSubstr("Usage: mnist_cnn"));
   for (const char* flag : {"--data_dir", "--steps", "--quick", "--batch_size", "--seed",
-                           "--save_every", "--checkpoint", "--restore", "--log_every"}) {
+                           "--save_every", "--checkpoint", "--restore", "--log_every",
+                           "--write_graph"}) {
     EXPECT_THAT(run.output, HasSubstr(flag));
   }
+}
+
+TEST(MnistCnnTool, WritesAGraphThatTrainsWhenLoadedFromTheFile) {
+  const std::string path = test::TempDir("mnist_cnn_graph") + "/cnn.pbtxt";
+  Command run = RunTool("--write_graph=" + path, /*unset_mnist_dir=*/true);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("wrote the CNN graph"));
+  GraphDef def;
+  ASSERT_TRUE(ReadGraphDefFile(path, &def).ok());
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(def);
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)->Run({}, {}, {"init"}, nullptr).ok());
+  Tensor labels(DT_FLOAT, TensorShape({2, 10}));
+  for (int i = 0; i < 20; ++i) labels.flat<float>()[i] = i == 3 || i == 17;
+  const std::vector<std::pair<std::string, Tensor>> feeds = {
+      {"x", test::RandomTensor({2, 784}, 1, 0.f, 1.f)},
+      {"y_", labels},
+      {"keep_prob", test::FloatTensor({}, {1.f})}};
+  std::vector<Tensor> before, after;
+  ASSERT_TRUE((*session)->Run(feeds, {"loss"}, {"Adam"}, &before).ok());
+  for (int step = 0; step < 5; ++step) {
+    ASSERT_TRUE((*session)->Run(feeds, {}, {"Adam"}, nullptr).ok());
+  }
+  ASSERT_TRUE((*session)->Run(feeds, {"loss"}, {}, &after).ok());
+  EXPECT_LT(after[0].scalar<float>(), before[0].scalar<float>());  // Adam fits two images.
 }
 
 TEST(MnistCnnTool, TrainsSavesAndResumesOnAnMnistShapedFolder) {

@@ -8,13 +8,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "graph/graph_def_io.h"
 #include "gtest/gtest.h"
+#include "runtime/session.h"
 #include "tools/mnist_data.h"
 #include "tests/test_util.h"
 #include "tools/mnist_softmax_lib.h"
@@ -216,8 +221,38 @@ TEST(MnistSoftmaxTool, HelpDescribesTheFlags) {
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_THAT(run.output, HasSubstr("Usage: mnist_softmax"));
   for (const char* flag :
-       {"--data_dir", "--steps", "--batch_size", "--learning_rate", "--seed", "--loss"}) {
+       {"--data_dir", "--steps", "--batch_size", "--learning_rate", "--seed", "--loss",
+        "--write_graph"}) {
     EXPECT_THAT(run.output, HasSubstr(flag));
+  }
+}
+
+TEST(MnistSoftmaxTool, WritesTheGraphInBinaryOrTextForOtherTools) {
+  for (const char* name : {"softmax.pb", "softmax.pbtxt"}) {
+    SCOPED_TRACE(name);
+    const std::string path = TempDir("graph") + "/" + name;
+    Command run = RunTool("--write_graph=" + path, /*unset_mnist_dir=*/true);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_THAT(run.output, HasSubstr("wrote the tutorial graph"));
+    std::ifstream in(path);
+    std::string head(16, '\0');
+    in.read(&head[0], head.size());
+    // Text starts with the first node's field name; binary with field 1's tag byte.
+    EXPECT_EQ(absl::StartsWith(head, "node {"), absl::EndsWith(name, ".pbtxt")) << head;
+    GraphDef def;
+    ASSERT_TRUE(ReadGraphDefFile(path, &def).ok());
+    absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(def);
+    ASSERT_TRUE(session.ok()) << session.status();
+    ASSERT_TRUE((*session)->Run({}, {}, {"init"}, nullptr).ok());
+    Tensor labels(DT_FLOAT, TensorShape({1, 10}));
+    for (int i = 0; i < 10; ++i) labels.flat<float>()[i] = i == 4;
+    std::vector<Tensor> out;
+    ASSERT_TRUE((*session)
+                    ->Run({{"x", test::RandomTensor({1, 784}, 1, 0.f, 1.f)}, {"y_", labels}},
+                          {"loss"}, {"train/GradientDescent"}, &out)
+                    .ok());
+    // Zero weights: ten equal probabilities, so the loss is log(10).
+    EXPECT_NEAR(out[0].scalar<float>(), std::log(10.f), 1e-5f);
   }
 }
 

@@ -19,6 +19,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "graph/graph_def_io.h"
+#include "ops/scope.h"
 #include "tools/mnist_cnn_lib.h"
 #include "tools/mnist_data.h"
 #include "tools/tool_flags.h"
@@ -38,6 +40,9 @@ ABSL_FLAG(std::string, checkpoint, "", "Checkpoint file to save to (and resume f
 ABSL_FLAG(int32_t, save_every, 0, "Save the checkpoint every N steps (0: only at the end).");
 ABSL_FLAG(bool, restore, false, "Resume from --checkpoint, continuing its step count.");
 ABSL_FLAG(int32_t, threads, 0, "oneDNN threads (0: all cores).");
+ABSL_FLAG(std::string, write_graph, "",
+          "Write the model's graph to this file (text if it ends in .pbtxt, else binary) and "
+          "exit without training.");
 
 namespace {
 
@@ -45,7 +50,7 @@ constexpr char kUsage[] =
     "Usage: mnist_cnn [--data_dir=DIR] [--steps=N | --quick] [--batch_size=50]\n"
     "                 [--learning_rate=1e-4] [--keep_prob=0.5] [--seed=0] [--log_every=100]\n"
     "                 [--eval_batch_size=1000] [--checkpoint=FILE [--save_every=N] [--restore]]\n"
-    "                 [--threads=0]\n"
+    "                 [--threads=0] [--write_graph=FILE]\n"
     "\n"
     "TensorFlow's \"Deep MNIST for experts\" tutorial on dflow: a convolutional network\n"
     "(5x5 conv with 32 filters, ReLU, 2x2 max-pool; 5x5 conv with 64 filters, ReLU, 2x2\n"
@@ -77,6 +82,9 @@ constexpr char kUsage[] =
     "                          training continues to --steps in all with the same data order\n"
     "                          and dropout masks as an uninterrupted run (use the same flags)\n"
     "  --threads=T             oneDNN threads, T >= 0 (default 0: all cores)\n"
+    "  --write_graph=FILE      write the untrained graph (x, y_, keep_prob, loss, accuracy,\n"
+    "                          Adam, init, ...) for these flags to FILE (.pbtxt: text, else\n"
+    "                          binary) and exit; no data needed. Run it with session_run.\n"
     "  --help                  show this message\n"
     "\n"
     "Exit status: 0 on success, 1 on any error (the message names its cause).\n";
@@ -140,6 +148,20 @@ int main(int argc, char** argv) {
   }
   if (options.threads < 0) {
     return Fail(absl::StrCat("--threads must be >= 0, got ", options.threads));
+  }
+
+  const std::string graph_path = absl::GetFlag(FLAGS_write_graph);
+  if (!graph_path.empty()) {
+    dflow::Scope root = dflow::Scope::NewRootScope();
+    absl::StatusOr<mnist::CnnGraph> graph = mnist::BuildCnnGraph(root, 10, options);
+    if (!graph.ok()) return Fail(graph.status());
+    dflow::GraphDef def;
+    root.graph()->ToGraphDef(&def);
+    absl::Status written = dflow::WriteGraphDefFile(graph_path, def);
+    if (!written.ok()) return Fail(written);
+    std::cout << "wrote the CNN graph (" << def.node_size() << " nodes) to " << graph_path
+              << std::endl;
+    return 0;
   }
 
   absl::StatusOr<std::string> dir = mnist::MnistDir(absl::GetFlag(FLAGS_data_dir));

@@ -18,7 +18,6 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "graph/graph_def_io.h"
 #include "tools/mnist_data.h"
@@ -109,9 +108,7 @@ int main(int argc, char** argv) {
     if (!graph.ok()) return Fail(graph.status());
     dflow::GraphDef def;
     root.graph()->ToGraphDef(&def);
-    const bool text = absl::EndsWith(graph_path, ".pbtxt");
-    absl::Status written = dflow::WriteProtoFile(
-        graph_path, def, text ? dflow::ProtoFormat::kText : dflow::ProtoFormat::kBinary);
+    absl::Status written = dflow::WriteGraphDefFile(graph_path, def);
     if (!written.ok()) return Fail(written);
     std::cout << "wrote the tutorial graph (" << def.node_size() << " nodes) to " << graph_path
               << std::endl;
