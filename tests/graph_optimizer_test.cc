@@ -678,6 +678,34 @@ TEST(GraphOptimizer, AnIdentityWithControlInputsIsRemovedAndItsReadersInheritThe
   test::ExpectTensorNear((*session)->variables()->Find("v")->value, {2}, {2.f, 3.f});
 }
 
+TEST(GraphOptimizer, AnUpdateOrderedAfterADirectReadOfItsVariableStillComesAfterIt) {
+  // h reads w itself; the Assign waits for h; the BiasAdd after both would fuse with h's
+  // MatMul and move the read past the Assign, so the edge from h must stay and block that.
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({1, 2}));
+  auto w = ops::Variable(root.WithOpName("w"), {2, 2}, DT_FLOAT);
+  auto h = ops::MatMul(root.WithOpName("h"), x, w);
+  auto update = ops::Assign(root.WithControlDependencies(h).WithOpName("update"), w,
+                            ops::Const(root, 0.f, {2, 2}));
+  auto out = ops::BiasAdd(root.WithOpName("out"), h, ops::Const(root, {1.f, 2.f}));
+  ASSERT_TRUE(root.ok()) << root.status();
+  absl::StatusOr<OptimizedGraph> opt =
+      OptimizeGraph(*root.graph(), {x}, {TensorShape({1, 2})}, {out}, {update.node()});
+  ASSERT_TRUE(opt.ok()) << opt.status();
+  EXPECT_EQ(CountOps(*opt->graph, "_FusedMatMul"), 0);
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      Session::Create(*opt->graph, test::Unoptimized());
+  ASSERT_TRUE(session.ok());
+  (*session)->variables()->LookupOrCreate("w")->value =
+      test::FloatTensor({2, 2}, {1.f, 2.f, 3.f, 4.f});
+  std::vector<Tensor> result;
+  ASSERT_TRUE((*session)
+                  ->Run({{"x", test::FloatTensor({1, 2}, {1.f, 1.f})}}, {"out"}, {"update"},
+                        &result)
+                  .ok());
+  test::ExpectTensorNear(result[0], {1, 2}, {5.f, 8.f});  // [1, 1] w + [1, 2], w before.
+}
+
 TEST(GraphOptimizer, NoOpsThatOnlyRelayControlEdgesAreRemoved) {
   Scope root = Scope::NewRootScope();
   auto v = ops::Variable(root.WithOpName("v"), {2}, DT_FLOAT);
