@@ -27,6 +27,7 @@
 #endif
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/attr_value_util.h"
@@ -258,12 +259,22 @@ class Conv2DBackpropFilterOp : public ConvKernelBase {
         auto entry = std::make_unique<Entry>();
         dnnl::convolution_forward::primitive_desc hint(
             ForwardDesc(*g, window_, dnnl::prop_kind::forward_training), ctx->engine());
-        dnnl::convolution_backward_weights::primitive_desc pd(
-            dnnl::convolution_backward_weights::desc(
-                dnnl::algorithm::convolution_direct, g->Src(), g->AnyWeights(), g->Dst(),
-                {window_.stride_h, window_.stride_w}, {g->pad_top, g->pad_left},
-                {g->pad_bottom, g->pad_right}),
-            ctx->engine(), hint);
+        auto make = [&](const memory::desc& weights) {
+          return dnnl::convolution_backward_weights::primitive_desc(
+              dnnl::convolution_backward_weights::desc(
+                  dnnl::algorithm::convolution_direct, g->Src(), weights, g->Dst(),
+                  {window_.stride_h, window_.stride_w}, {g->pad_top, g->pad_left},
+                  {g->pad_bottom, g->pad_right}),
+              ctx->engine(), hint);
+        };
+        dnnl::convolution_backward_weights::primitive_desc pd = make(g->AnyWeights());
+        // oneDNN 2.6's AVX2 1x1 kernel writes past its own buffers for strided 1x1
+        // convolutions (a [2,6,6,3] input, 5 filters, stride 2, one thread corrupts the heap);
+        // asking for HWIO weights selects its gemm implementation instead.
+        if (absl::StartsWith(pd.impl_info_str(), "jit_1x1:avx2") &&
+            (window_.stride_h > 1 || window_.stride_w > 1)) {
+          pd = make(g->UserWeights());
+        }
         entry->prim = dnnl::convolution_backward_weights(pd);
         entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
         entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
