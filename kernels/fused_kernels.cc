@@ -339,9 +339,10 @@ class SoftmaxGradOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& g = ctx->input(0);
     const Tensor& y = ctx->input(1);
-    absl::Status s = CheckFloat(g, "gradients", g.dims());
-    if (s.ok()) s = CheckFloat(y, "softmax", y.dims());
-    if (!s.ok()) return s;
+    if (g.dtype() != DT_FLOAT || y.dtype() != DT_FLOAT) {
+      return ctx->InvalidArgument("gradients and the softmax must be float, got ",
+                                  DataTypeString(g.dtype()), " and ", DataTypeString(y.dtype()));
+    }
     if (g.shape() != y.shape() || g.dims() == 0) {
       return ctx->InvalidArgument("gradients of shape ", g.shape().DebugString(),
                                   " and the softmax of shape ", y.shape().DebugString(),

@@ -31,9 +31,9 @@ int CountOps(const Graph& graph, absl::string_view op) {
   return count;
 }
 
-// Whether this CPU gets _ApplyGradientDescentMatMul / _SoftmaxGrad: below AVX-512 oneDNN 2.6
-// has only reference code for them, and the optimizer leaves those nodes unfused
-// (the *_avx2 test targets run this file that way).
+// Whether this CPU gets _ApplyGradientDescentMatMul (and, through HasFastSoftmaxGrad,
+// _SoftmaxGrad): below AVX-512 oneDNN 2.6 has only reference code for them, and the optimizer
+// leaves those nodes unfused (the *_avx2 test targets run this file that way).
 bool FusesUpdateOf(int64_t m, int64_t k, int64_t n, bool transpose_a) {
   MatMulDims d;
   d.m = m;
@@ -42,7 +42,6 @@ bool FusesUpdateOf(int64_t m, int64_t k, int64_t n, bool transpose_a) {
   d.transpose_a = transpose_a;
   return HasFastGradientDescentMatMul(d);
 }
-bool FusesSoftmaxGrad(const TensorShape& shape) { return HasFastSoftmaxGrad(shape); }
 
 // How many nodes a run of the signature executes (fed tensors' producers do not run).
 int NodesRun(const Graph& graph, absl::Span<const Output> feeds, absl::Span<const Output> fetches,
@@ -228,7 +227,7 @@ void ExpectTutorialStepSimplified(const OptimizedGraph& opt, int64_t batch,
   EXPECT_EQ(CountOps(*opt.graph, "_ApplyGradientDescentMatMul"), update ? 1 : 0);
   EXPECT_EQ(CountOps(*opt.graph, "ApplyGradientDescent"), update ? 1 : 2);
   EXPECT_EQ(CountOps(*opt.graph, "MatMul"), update ? 0 : 1);
-  const bool softmax = loss == mnist::SoftmaxLoss::kTutorial && FusesSoftmaxGrad({batch, 10});
+  const bool softmax = loss == mnist::SoftmaxLoss::kTutorial && HasFastSoftmaxGrad({batch, 10});
   EXPECT_EQ(CountOps(*opt.graph, "_SoftmaxGrad"), softmax ? 1 : 0);
 }
 
@@ -481,7 +480,7 @@ TEST(GraphOptimizer, TheSoftmaxGradientInEitherOperandOrderBecomesOneNode) {
     OptimizedGraph opt = RunBothAndCompare(
         root, {{x, RandomTensor({4, 5}, 1, -3.f, 3.f)}, {g, RandomTensor({4, 5}, 2)}}, {grad});
     ASSERT_NE(opt.graph, nullptr);
-    const bool fused = FusesSoftmaxGrad({4, 5});
+    const bool fused = HasFastSoftmaxGrad({4, 5});
     EXPECT_EQ(CountOps(*opt.graph, "_SoftmaxGrad"), fused ? 1 : 0);
     EXPECT_EQ(CountOps(*opt.graph, "Sum"), fused ? 0 : 1);
     EXPECT_EQ(opt.fetches[0].node()->name(), "grad");
