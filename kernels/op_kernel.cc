@@ -1,10 +1,21 @@
 #include "kernels/op_kernel.h"
 
 #include <algorithm>
+#include <new>
 
 #include "absl/strings/str_join.h"
 
 namespace dflow {
+
+absl::Status RunKernel(OpKernel& kernel, OpKernelContext* ctx) {
+  try {
+    return kernel.Compute(ctx);
+  } catch (const dnnl::error& e) {
+    return absl::InternalError(absl::StrCat("oneDNN error: ", e.what()));
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("out of memory");
+  }
+}
 
 absl::Status UninitializedError(const Variable& var) {
   return absl::FailedPreconditionError(

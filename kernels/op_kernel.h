@@ -130,6 +130,11 @@ class OpKernel {
   absl::Status construction_status_;
 };
 
+// Runs kernel.Compute(ctx). The one place where exceptions from kernels are caught: oneDNN's
+// (dnnl::error) and the allocator's (std::bad_alloc) become an error status; the executor and
+// the optimizer's constant folding call kernels only through it.
+absl::Status RunKernel(OpKernel& kernel, OpKernelContext* ctx);
+
 using KernelFactory = std::function<std::unique_ptr<OpKernel>(const Node&)>;
 
 class KernelRegistry {

@@ -145,11 +145,7 @@ absl::Status ExecutionPlan::RunLocked(absl::Span<const std::pair<Output, Tensor>
     }
     absl::Status s;
     const int64_t node_start = trace != nullptr ? since_start() : 0;
-    try {
-      s = step.kernel->Compute(&ctx);
-    } catch (const dnnl::error& e) {
-      s = absl::InternalError(absl::StrCat("oneDNN error: ", e.what()));
-    }
+    s = RunKernel(*step.kernel, &ctx);
     if (trace != nullptr) {
       trace->nodes.push_back({node.name(), node.op(), node_start, since_start()});
     }
