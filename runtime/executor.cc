@@ -1,7 +1,11 @@
 #include "runtime/executor.h"
 
+#include <utility>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "graph/buffer_pool.h"
+#include "graph/status_macros.h"
 #include "kernels/dnnl_util.h"
 
 extern "C" {  // libgomp, which oneDNN's CPU runtime uses.
@@ -16,33 +20,55 @@ namespace {
 // for a few thousand numbers costs more than the work (about 1.5 us per primitive on 2 cores).
 constexpr int64_t kMinElementsForThreads = 16384;
 
+// "<op> node '<name>': <message>", keeping the code.
+absl::Status NodeError(const Node& node, const absl::Status& s) {
+  return absl::Status(s.code(), absl::StrCat(node.op(), " node '", node.name(), "': ", s.message()));
+}
+
 }  // namespace
 
-const dnnl::engine& ExecutionPlan::CpuEngineForPlans() { return CpuEngine(); }
+// One run's mutable state; kept between runs so that a warm run allocates nothing.
+struct ExecutionPlan::RunState {
+  explicit RunState(const ExecutionPlan& plan)
+      : stream(CpuEngine()),
+        slots(plan.num_slots_),
+        remaining(plan.num_slots_),
+        reads(plan.max_inputs_),
+        inputs(plan.max_inputs_) {
+    fetched.reserve(plan.fetch_slots_.size());
+  }
 
-absl::StatusOr<std::unique_ptr<ExecutionPlan>> ExecutionPlan::Build(
-    const Graph& graph, std::vector<Output> feeds, std::vector<Output> fetches,
-    std::vector<const Node*> targets) {
+  dnnl::stream stream;
+  BufferPool pool;
+  std::vector<TensorValue> slots;
+  std::vector<int> remaining;          // Reads left per slot.
+  std::vector<TensorValue> reads;      // Variable values read by one step.
+  std::vector<TensorValue*> inputs;    // One step's inputs.
+  // The last run's fetched tensors: their buffers return to the pool once the caller drops them.
+  std::vector<Tensor> fetched;
+};
+
+ExecutionPlan::~ExecutionPlan() = default;
+
+absl::StatusOr<std::unique_ptr<ExecutionPlan>> ExecutionPlan::Build(const Graph& graph,
+                                                                    const Signature& signature) {
   auto plan = std::unique_ptr<ExecutionPlan>(new ExecutionPlan());
   absl::flat_hash_map<Output, int> feed_slot;
-  for (const Output& f : feeds) {
-    if (feed_slot.contains(f)) {
-      return absl::InvalidArgumentError(absl::StrCat("tensor '", f.name(), "' is fed twice"));
-    }
+  for (const Output& f : signature.feeds) {
     feed_slot[f] = plan->num_slots_;
     plan->feed_slots_.push_back(plan->num_slots_++);
   }
-
-  const std::vector<bool> needed = NodesNeededFor(graph, feeds, fetches, targets);
+  const std::vector<bool> needed =
+      NodesNeededFor(graph, signature.feeds, signature.fetches, signature.targets);
 
   // Node ids are a topological order, so ascending ids is a valid schedule.
   absl::flat_hash_map<const Node*, int> first_slot;
   for (int id = 0; id < graph.num_nodes(); ++id) {
     if (!needed[id]) continue;
     const Node* node = graph.node(id);
-    absl::StatusOr<std::unique_ptr<OpKernel>> kernel = KernelRegistry::Global()->CreateKernel(*node);
-    if (!kernel.ok()) return kernel.status();
-    Step step{node, std::move(*kernel), {}, plan->num_slots_};
+    DFLOW_ASSIGN_OR_RETURN(std::unique_ptr<OpKernel> kernel,
+                           KernelRegistry::Global()->CreateKernel(*node));
+    Step step{node, std::move(kernel), {}, plan->num_slots_};
     first_slot[node] = plan->num_slots_;
     plan->num_slots_ += node->num_outputs();
     for (const Output& in : node->inputs()) {
@@ -59,61 +85,81 @@ absl::StatusOr<std::unique_ptr<ExecutionPlan>> ExecutionPlan::Build(
   for (const Step& step : plan->steps_) {
     for (int s : step.input_slots) ++plan->uses_[s];
   }
-  for (const Output& f : fetches) {
+  for (const Output& f : signature.fetches) {
     auto fed = feed_slot.find(f);
     const int slot = fed != feed_slot.end() ? fed->second : first_slot[f.node()] + f.index();
     plan->fetch_slots_.push_back(slot);
     plan->pinned_[slot] = true;
   }
-  plan->feeds_ = std::move(feeds);
   return plan;
 }
 
-absl::Status ExecutionPlan::Run(absl::Span<const std::pair<Output, Tensor>> feeds,
-                                VariableStore* variables, std::vector<Tensor>* outputs,
-                                RunMetadata* trace,
-                                std::chrono::steady_clock::time_point start) {
-  absl::MutexLock lock(&mu_);
+std::unique_ptr<ExecutionPlan::RunState> ExecutionPlan::AcquireState() const {
+  {
+    std::lock_guard<std::mutex> lock(states_mu_);
+    if (!idle_states_.empty()) {
+      std::unique_ptr<RunState> state = std::move(idle_states_.back());
+      idle_states_.pop_back();
+      return state;
+    }
+    ++num_states_;
+    idle_states_.reserve(num_states_);  // Its return never allocates.
+  }
+  return std::make_unique<RunState>(*this);
+}
+
+void ExecutionPlan::ReleaseState(std::unique_ptr<RunState> state) const {
+  std::lock_guard<std::mutex> lock(states_mu_);
+  idle_states_.push_back(std::move(state));
+}
+
+int ExecutionPlan::num_run_states() const {
+  std::lock_guard<std::mutex> lock(states_mu_);
+  return num_states_;
+}
+
+absl::Status ExecutionPlan::Run(absl::Span<const Tensor> feeds, VariableStore* variables,
+                                std::vector<Tensor>* outputs, RunMetadata* trace,
+                                std::chrono::steady_clock::time_point start) const {
+  std::unique_ptr<RunState> state = AcquireState();
   if (outputs != nullptr) outputs->clear();
-  // Buffers the caller let go of since the last run can be reused by this one.
-  for (Tensor& t : fetched_) pool_.Recycle(&t);
-  fetched_.clear();
+  // Buffers the caller let go of since this state's last run can be reused by this one.
+  for (Tensor& t : state->fetched) state->pool.Recycle(&t);
+  state->fetched.clear();
   const int threads = omp_get_max_threads();
-  absl::Status status = RunLocked(feeds, variables, outputs, trace, start, threads);
+  absl::Status status = RunSteps(feeds, variables, *state, outputs, trace, start);
   if (omp_get_max_threads() != threads) omp_set_num_threads(threads);  // Small nodes lower it.
   // Drop every intermediate so a failed or finished run holds no memory outside the pool.
-  for (TensorValue& v : slots_) {
-    pool_.Recycle(&v.tensor);
+  for (TensorValue& v : state->slots) {
+    state->pool.Recycle(&v.tensor);
     v.ref = nullptr;
   }
-  for (TensorValue& v : reads_) v = TensorValue();
-  for (const Tensor& t : fetched_) pool_.ReserveFor(t);  // Their return next run won't allocate.
+  for (TensorValue& v : state->reads) v = TensorValue();
+  for (const Tensor& t : state->fetched) state->pool.ReserveFor(t);  // Their return won't allocate.
   if (!status.ok() && outputs != nullptr) outputs->clear();
+  ReleaseState(std::move(state));
   return status;
 }
 
-absl::Status ExecutionPlan::RunLocked(absl::Span<const std::pair<Output, Tensor>> feeds,
-                                      VariableStore* variables, std::vector<Tensor>* outputs,
-                                      RunMetadata* trace,
-                                      std::chrono::steady_clock::time_point start, int threads) {
+absl::Status ExecutionPlan::RunSteps(absl::Span<const Tensor> feeds, VariableStore* variables,
+                                     RunState& state, std::vector<Tensor>* outputs,
+                                     RunMetadata* trace,
+                                     std::chrono::steady_clock::time_point start) const {
   auto since_start = [start] {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now() - start)
         .count();
   };
-  slots_.resize(num_slots_);
-  remaining_ = uses_;
-  for (size_t i = 0; i < feed_slots_.size(); ++i) {
-    slots_[feed_slots_[i]].tensor = feeds[i].second;
-  }
-  reads_.resize(max_inputs_);
-  inputs_.resize(max_inputs_);
+  std::vector<TensorValue>& slots = state.slots;
+  state.remaining = uses_;
+  for (size_t i = 0; i < feed_slots_.size(); ++i) slots[feed_slots_[i]].tensor = feeds[i];
+  const int threads = omp_get_max_threads();
   int current_threads = threads;
-  for (Step& step : steps_) {
+  for (const Step& step : steps_) {
     const Node& node = *step.node;
     const int n_in = node.num_inputs();
     for (int i = 0; i < n_in; ++i) {
-      TensorValue& v = slots_[step.input_slots[i]];
+      TensorValue& v = slots[step.input_slots[i]];
       if (node.input_is_ref(i) && v.ref == nullptr) {
         // A fed tensor replaced the variable this input must update.
         return absl::InvalidArgumentError(absl::StrCat(
@@ -121,67 +167,59 @@ absl::Status ExecutionPlan::RunLocked(absl::Span<const std::pair<Output, Tensor>
             "') must be a variable, but a fed tensor was given for it"));
       }
       if (node.input_is_ref(i) || v.ref == nullptr) {
-        inputs_[i] = &v;
+        state.inputs[i] = &v;
         continue;
       }
       // Reading a variable: share its current buffer (writers copy on write).
       absl::MutexLock var_lock(&v.ref->mu);
       if (!v.ref->value.IsInitialized()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("Attempting to use uninitialized variable ", v.ref->name,
-                         " (read by node ", node.DebugString(), ")"));
+        const absl::Status s = UninitializedError(*v.ref);
+        return absl::Status(s.code(),
+                            absl::StrCat(s.message(), " (read by node ", node.DebugString(), ")"));
       }
-      reads_[i].tensor = v.ref->value;
-      inputs_[i] = &reads_[i];
+      state.reads[i].tensor = v.ref->value;
+      state.inputs[i] = &state.reads[i];
     }
-    OpKernelContext ctx(node, absl::MakeConstSpan(inputs_.data(), n_in),
-                        absl::MakeSpan(slots_.data() + step.first_output_slot, node.num_outputs()),
-                        variables, CpuEngine(), stream_, &pool_);
+    OpKernelContext ctx(node, absl::MakeConstSpan(state.inputs.data(), n_in),
+                        absl::MakeSpan(slots.data() + step.first_output_slot, node.num_outputs()),
+                        variables, CpuEngine(), state.stream, &state.pool);
     if (threads > 1) {
       int64_t elements = 0;
-      for (int i = 0; i < n_in; ++i) elements += inputs_[i]->tensor.NumElements();
+      for (int i = 0; i < n_in; ++i) elements += state.inputs[i]->tensor.NumElements();
       const int wanted = elements < kMinElementsForThreads ? 1 : threads;
       if (wanted != current_threads) omp_set_num_threads(current_threads = wanted);
     }
-    absl::Status s;
     const int64_t node_start = trace != nullptr ? since_start() : 0;
-    s = RunKernel(*step.kernel, &ctx);
+    const absl::Status s = RunKernel(*step.kernel, &ctx);
     if (trace != nullptr) {
       trace->nodes.push_back({node.name(), node.op(), node_start, since_start()});
     }
-    if (!s.ok()) {
-      return absl::Status(s.code(), absl::StrCat(node.op(), " node '", node.name(), "': ",
-                                                 s.message()));
-    }
+    if (!s.ok()) return NodeError(node, s);
     for (int i = 0; i < node.num_outputs(); ++i) {
-      const TensorValue& out = slots_[step.first_output_slot + i];
+      const TensorValue& out = slots[step.first_output_slot + i];
       if (out.ref == nullptr && !out.tensor.IsInitialized()) {
-        return absl::InternalError(absl::StrCat(node.op(), " node '", node.name(),
-                                                "' produced no value for output ", i));
+        return NodeError(node, absl::InternalError(absl::StrCat("produced no value for output ", i)));
       }
     }
     for (int i = 0; i < n_in; ++i) {
-      reads_[i] = TensorValue();
+      state.reads[i] = TensorValue();
       const int slot = step.input_slots[i];
-      if (--remaining_[slot] == 0 && !pinned_[slot]) {
-        pool_.Recycle(&slots_[slot].tensor);
-        slots_[slot].ref = nullptr;
+      if (--state.remaining[slot] == 0 && !pinned_[slot]) {
+        state.pool.Recycle(&slots[slot].tensor);
+        slots[slot].ref = nullptr;
       }
     }
   }
   if (outputs != nullptr) {
     for (int slot : fetch_slots_) {
-      const TensorValue& v = slots_[slot];
+      const TensorValue& v = slots[slot];
       if (v.ref == nullptr) {
         outputs->push_back(v.tensor);
-        fetched_.push_back(v.tensor);
+        state.fetched.push_back(v.tensor);
         continue;
       }
       absl::MutexLock var_lock(&v.ref->mu);
-      if (!v.ref->value.IsInitialized()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("Attempting to use uninitialized variable ", v.ref->name));
-      }
+      if (!v.ref->value.IsInitialized()) return UninitializedError(*v.ref);
       outputs->push_back(v.ref->value);
     }
   }

@@ -1,40 +1,50 @@
-// An execution plan: the pruned, ordered nodes one (feeds, fetches, targets) signature needs,
-// with their kernels created once and input wiring resolved to slot indices.
+// An execution plan: the pruned, ordered nodes one signature (runtime/signature.h) needs, with
+// their kernels created once and every input resolved to a slot index.
+//
+// A plan has two parts. The immutable part (steps, kernels, slot wiring, use counts) is built
+// once and shared by every run. Per-run state (slot values, use counters, a buffer pool, a
+// oneDNN stream) lives in RunState objects, kept in a free list: a run takes one, or makes one
+// when all are busy, and returns it at the end. So runs of one plan from several threads
+// proceed concurrently (kernels are safe to call concurrently, kernels/op_kernel.h), while
+// runs from one thread keep reusing the same state and allocate nothing once warm.
 #ifndef DFLOW_RUNTIME_EXECUTOR_H_
 #define DFLOW_RUNTIME_EXECUTOR_H_
 
 #include <chrono>
 #include <memory>
-#include <utility>
+#include <mutex>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
-#include "graph/buffer_pool.h"
+#include "absl/types/span.h"
 #include "graph/graph.h"
 #include "kernels/op_kernel.h"
 #include "runtime/run_options.h"
+#include "runtime/signature.h"
 
 namespace dflow {
 
 class ExecutionPlan {
  public:
-  // Fails on a fetch of a node without outputs, or a node without a kernel.
+  // Plans `signature`, which the caller has validated against `graph`. Fails naming the node
+  // when a needed node has no kernel or its kernel rejects the node.
   static absl::StatusOr<std::unique_ptr<ExecutionPlan>> Build(const Graph& graph,
-                                                              std::vector<Output> feeds,
-                                                              std::vector<Output> fetches,
-                                                              std::vector<const Node*> targets);
+                                                              const Signature& signature);
+  ~ExecutionPlan();
 
   // Keeps `graph` (the one the plan was built from, e.g. an optimized copy) alive with the plan.
   void Own(std::unique_ptr<Graph> graph) { owned_graph_ = std::move(graph); }
 
-  // Runs the plan once; the feeds' tensors line up with the feeds given to Build (their Outputs
-  // are not read). Intermediate tensors' buffers stay in the plan's pool between runs, so that
-  // steady-state runs allocate none. Serialized per plan. With `trace`, appends each node's
-  // times, measured from `start`, to trace->nodes.
-  absl::Status Run(absl::Span<const std::pair<Output, Tensor>> feeds, VariableStore* variables,
+  // Runs the plan once. `feeds` line up with the signature's feeds and have its fed shapes
+  // and dtypes (the caller checked). On success `outputs` (may be null) holds one tensor per
+  // fetch; on failure it is empty. With `trace`, appends each node's times, measured from
+  // `start`, to trace->nodes. Thread-safe: concurrent calls run concurrently.
+  absl::Status Run(absl::Span<const Tensor> feeds, VariableStore* variables,
                    std::vector<Tensor>* outputs, RunMetadata* trace = nullptr,
-                   std::chrono::steady_clock::time_point start = {});
+                   std::chrono::steady_clock::time_point start = {}) const;
+
+  // How many per-run states the plan holds (one per run that was ever in flight at once).
+  int num_run_states() const;
 
  private:
   struct Step {
@@ -43,34 +53,30 @@ class ExecutionPlan {
     std::vector<int> input_slots;  // Slot each input reads.
     int first_output_slot;
   };
+  struct RunState;
 
-  ExecutionPlan() : stream_(CpuEngineForPlans()) {}
-  static const dnnl::engine& CpuEngineForPlans();
-  absl::Status RunLocked(absl::Span<const std::pair<Output, Tensor>> feeds,
-                         VariableStore* variables, std::vector<Tensor>* outputs,
-                         RunMetadata* trace, std::chrono::steady_clock::time_point start,
-                         int threads) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  ExecutionPlan() = default;
+  std::unique_ptr<RunState> AcquireState() const;
+  void ReleaseState(std::unique_ptr<RunState> state) const;
+  absl::Status RunSteps(absl::Span<const Tensor> feeds, VariableStore* variables,
+                        RunState& state, std::vector<Tensor>* outputs, RunMetadata* trace,
+                        std::chrono::steady_clock::time_point start) const;
 
+  // Immutable after Build.
   std::unique_ptr<Graph> owned_graph_;
-  std::vector<Output> feeds_;
   std::vector<Step> steps_;
   std::vector<int> feed_slots_;
   std::vector<int> fetch_slots_;
-  std::vector<int> uses_;      // Per slot: reads by steps (fetched and fed slots are pinned).
-  std::vector<bool> pinned_;
+  std::vector<int> uses_;     // Per slot: reads by steps.
+  std::vector<bool> pinned_;  // Fed and fetched slots, never recycled during a run.
   int num_slots_ = 0;
   int max_inputs_ = 0;
 
-  absl::Mutex mu_;
-  dnnl::stream stream_;
-  // Per-run state, kept between runs so that a run allocates nothing.
-  BufferPool pool_ ABSL_GUARDED_BY(mu_);
-  std::vector<TensorValue> slots_ ABSL_GUARDED_BY(mu_);
-  std::vector<int> remaining_ ABSL_GUARDED_BY(mu_);
-  std::vector<TensorValue> reads_ ABSL_GUARDED_BY(mu_);    // Variable values read by one step.
-  std::vector<TensorValue*> inputs_ ABSL_GUARDED_BY(mu_);  // One step's inputs.
-  // The last run's fetched tensors: their buffers return to the pool once the caller drops them.
-  std::vector<Tensor> fetched_ ABSL_GUARDED_BY(mu_);
+  // Idle run states, most recently used last; a plain mutex because it is taken twice per
+  // run and absl::Mutex's deadlock detection (compiled into Debian's Abseil) costs more.
+  mutable std::mutex states_mu_;
+  mutable std::vector<std::unique_ptr<RunState>> idle_states_;
+  mutable int num_states_ = 0;
 };
 
 }  // namespace dflow

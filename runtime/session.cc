@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "absl/strings/str_join.h"
+#include "graph/status_macros.h"
 #include "kernels/op_kernel.h"
 #include "ops/graph_import.h"
 #include "runtime/executor.h"
@@ -44,16 +44,22 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(const GraphDef& def,
 
 namespace {
 
+absl::Status NoOutputsError(const Node& node) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "cannot fetch node ", node.DebugString(), ": it has no outputs; pass it as a target instead"));
+}
+
+// Prefixes `what` ("feed", "fetch") to a name lookup's error.
+absl::Status LookupError(absl::string_view what, const absl::Status& s) {
+  return absl::Status(s.code(), absl::StrCat(what, ": ", s.message()));
+}
+
 absl::StatusOr<Output> ResolveFetch(const Graph& graph, const std::string& name) {
   absl::StatusOr<Output> out = graph.FindOutput(name);
   if (!out.ok() && out.status().code() == absl::StatusCode::kOutOfRange) {
     absl::StatusOr<std::pair<std::string, int>> parsed = ParseInputName(name);
     Node* node = parsed.ok() ? graph.FindNode(parsed->first) : nullptr;
-    if (node != nullptr && node->num_outputs() == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot fetch node ", node->DebugString(),
-                       ": it has no outputs; pass it as a target instead"));
-    }
+    if (node != nullptr && node->num_outputs() == 0) return NoOutputsError(*node);
   }
   return out;
 }
@@ -77,81 +83,42 @@ absl::Status Session::Run(const RunOptions& options,
                           const std::vector<std::string>& fetches,
                           const std::vector<std::string>& targets, std::vector<Tensor>* outputs,
                           RunMetadata* metadata) {
-  std::vector<Output> feed_outputs, fetch_outputs;
-  std::vector<const Node*> target_nodes;
-  std::vector<Tensor> feed_values;
+  std::vector<std::pair<Output, Tensor>> feed_outputs;
+  std::vector<Output> fetch_outputs;
+  std::vector<Operation> target_ops;
   for (const auto& [name, value] : feeds) {
     absl::StatusOr<Output> out = graph_->FindOutput(name);
-    if (!out.ok()) return absl::Status(out.status().code(), absl::StrCat("feed: ", out.status().message()));
-    feed_outputs.push_back(*out);
-    feed_values.push_back(value);
+    if (!out.ok()) return LookupError("feed", out.status());
+    feed_outputs.emplace_back(*out, value);
   }
   for (const std::string& name : fetches) {
     absl::StatusOr<Output> out = ResolveFetch(*graph_, name);
-    if (!out.ok()) return absl::Status(out.status().code(), absl::StrCat("fetch: ", out.status().message()));
+    if (!out.ok()) return LookupError("fetch", out.status());
     fetch_outputs.push_back(*out);
   }
   for (const std::string& name : targets) {
-    const Node* node = graph_->FindNode(name);
+    Node* node = graph_->FindNode(name);
     if (node == nullptr) {
       return absl::NotFoundError(absl::StrCat("target: no node named '", name, "' in the graph"));
     }
-    target_nodes.push_back(node);
+    target_ops.emplace_back(node);
   }
-  std::vector<Operation> target_ops;
-  for (const Node* n : target_nodes) target_ops.push_back(const_cast<Node*>(n));
-  std::vector<std::pair<Output, Tensor>> feed_pairs;
-  for (size_t i = 0; i < feed_outputs.size(); ++i) {
-    feed_pairs.emplace_back(feed_outputs[i], feed_values[i]);
-  }
-  return Run(options, feed_pairs, fetch_outputs, target_ops, outputs, metadata);
+  return Run(options, feed_outputs, fetch_outputs, target_ops, outputs, metadata);
 }
 
-absl::StatusOr<std::unique_ptr<ExecutionPlan>> Session::BuildPlan(
-    const std::vector<std::pair<Output, Tensor>>& feeds, const std::vector<Output>& fetches,
-    const std::vector<Operation>& targets) const {
-  std::vector<Output> feed_outputs;
-  std::vector<TensorShape> feed_shapes;
-  for (const auto& [out, value] : feeds) {
-    feed_outputs.push_back(out);
-    feed_shapes.push_back(value.shape());
-  }
-  std::vector<const Node*> target_nodes;
-  for (const Operation& op : targets) target_nodes.push_back(op.node());
-  if (!options_.optimize_graph) {
-    return ExecutionPlan::Build(*graph_, feed_outputs, fetches, target_nodes);
-  }
-  absl::StatusOr<OptimizedGraph> optimized = OptimizeGraph(
-      *graph_, feed_outputs, feed_shapes, fetches, target_nodes, options_.optimizer);
-  if (!optimized.ok()) return optimized.status();
-  absl::StatusOr<std::unique_ptr<ExecutionPlan>> plan = ExecutionPlan::Build(
-      *optimized->graph, optimized->feeds, optimized->fetches, optimized->targets);
-  if (plan.ok()) (*plan)->Own(std::move(optimized->graph));
-  return plan;
-}
-
-absl::Status Session::Run(const RunOptions& options,
-                          const std::vector<std::pair<Output, Tensor>>& feeds,
-                          const std::vector<Output>& fetches, const std::vector<Operation>& targets,
-                          std::vector<Tensor>* outputs, RunMetadata* metadata) {
-  const bool trace = options.trace && metadata != nullptr;
-  const auto start = std::chrono::steady_clock::now();
-  if (trace) {
-    metadata->start_unix_ns = absl::GetCurrentTimeNanos();
-    metadata->nodes.clear();
-  }
+absl::Status Session::CheckSignature(absl::Span<const std::pair<Output, Tensor>> feeds,
+                                     absl::Span<const Output> fetches,
+                                     absl::Span<const Operation> targets, PlanKey* key) const {
   auto check = [this](const Node* node, const char* what) -> absl::Status {
     if (node == nullptr || node->id() >= graph_->num_nodes() || graph_->node(node->id()) != node) {
       return absl::InvalidArgumentError(absl::StrCat(what, " is not a node of this session's graph"));
     }
     return absl::OkStatus();
   };
-  // The plan's key: node ids and output indices, with -1 between the three lists.
-  PlanKey key;
+  // The key: node ids and output indices, with -1 between the three lists.
   for (const auto& [out, value] : feeds) {
-    absl::Status s = check(out.node(), "a feed");
-    if (!s.ok()) return s;
-    if (out.index() >= out.node()->num_outputs()) {
+    DFLOW_RETURN_IF_ERROR(check(out.node(), "a feed"));
+    if (out.index() < 0 || out.index() >= out.node()->num_outputs()) {
       return absl::OutOfRangeError(absl::StrCat("feed '", out.name(), "': no such output"));
     }
     if (!value.IsInitialized()) {
@@ -167,53 +134,94 @@ absl::Status Session::Run(const RunOptions& options,
           "feed '", out.name(), "' has shape ", value.shape().DebugString(),
           " but the graph expects ", out.shape().DebugString()));
     }
-    key.push_back(out.node()->id());
-    key.push_back(out.index());
-    key.push_back(value.dims());
-    for (int64_t d : value.shape().dim_sizes()) key.push_back(d);
+    key->push_back(out.node()->id());
+    key->push_back(out.index());
+    key->push_back(value.dims());
+    for (int64_t d : value.shape().dim_sizes()) key->push_back(d);
   }
-  key.push_back(-1);
+  key->push_back(-1);
   for (const Output& out : fetches) {
-    absl::Status s = check(out.node(), "a fetch");
-    if (!s.ok()) return s;
-    if (out.node()->num_outputs() == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot fetch node ", out.node()->DebugString(),
-                       ": it has no outputs; pass it as a target instead"));
-    }
+    DFLOW_RETURN_IF_ERROR(check(out.node(), "a fetch"));
+    if (out.node()->num_outputs() == 0) return NoOutputsError(*out.node());
     if (out.index() < 0 || out.index() >= out.node()->num_outputs()) {
       return absl::OutOfRangeError(absl::StrCat("fetch '", out.name(), "': node ",
                                                 out.node()->DebugString(), " has ",
                                                 out.node()->num_outputs(), " outputs"));
     }
-    key.push_back(out.node()->id());
-    key.push_back(out.index());
+    key->push_back(out.node()->id());
+    key->push_back(out.index());
   }
-  key.push_back(-1);
+  key->push_back(-1);
   for (const Operation& op : targets) {
-    absl::Status s = check(op.node(), "a target");
-    if (!s.ok()) return s;
-    key.push_back(op.node()->id());
+    DFLOW_RETURN_IF_ERROR(check(op.node(), "a target"));
+    key->push_back(op.node()->id());
   }
+  return absl::OkStatus();
+}
 
-  std::shared_ptr<ExecutionPlan> plan;
+absl::StatusOr<std::unique_ptr<ExecutionPlan>> Session::BuildPlan(
+    const Signature& signature) const {
+  if (!options_.optimize_graph) return ExecutionPlan::Build(*graph_, signature);
+  DFLOW_ASSIGN_OR_RETURN(OptimizedGraph optimized,
+                         OptimizeGraph(*graph_, signature.feeds, signature.feed_shapes,
+                                       signature.fetches, signature.targets, options_.optimizer));
+  const Signature mapped{optimized.feeds, signature.feed_shapes, optimized.fetches,
+                         optimized.targets};
+  DFLOW_ASSIGN_OR_RETURN(std::unique_ptr<ExecutionPlan> plan,
+                         ExecutionPlan::Build(*optimized.graph, mapped));
+  plan->Own(std::move(optimized.graph));
+  return plan;
+}
+
+absl::StatusOr<std::shared_ptr<const ExecutionPlan>> Session::FindOrBuildPlan(
+    const PlanKey& key, absl::Span<const std::pair<Output, Tensor>> feeds,
+    absl::Span<const Output> fetches, absl::Span<const Operation> targets) {
   {
-    absl::MutexLock lock(&mu_);
+    std::shared_lock<std::shared_mutex> lock(plans_mu_);
     auto it = plans_.find(key);
-    if (it != plans_.end()) plan = it->second;
+    if (it != plans_.end()) return it->second;
   }
-  if (plan == nullptr) {
-    absl::StatusOr<std::unique_ptr<ExecutionPlan>> built = BuildPlan(feeds, fetches, targets);
-    if (!built.ok()) return built.status();
-    absl::MutexLock lock(&mu_);
-    if (plans_.size() >= kMaxPlans) plans_.clear();  // Runs in flight keep their plans.
-    auto [it, inserted] = plans_.emplace(key, std::move(*built));
-    plan = it->second;
+  // Checks that hold for every run with this key are made once, here.
+  Signature signature;
+  for (const auto& [out, value] : feeds) {
+    for (const Output& earlier : signature.feeds) {
+      if (earlier == out) {
+        return absl::InvalidArgumentError(absl::StrCat("tensor '", out.name(), "' is fed twice"));
+      }
+    }
+    signature.feeds.push_back(out);
+    signature.feed_shapes.push_back(value.shape());
   }
+  signature.fetches.assign(fetches.begin(), fetches.end());
+  for (const Operation& op : targets) signature.targets.push_back(op.node());
+  DFLOW_ASSIGN_OR_RETURN(std::unique_ptr<ExecutionPlan> built, BuildPlan(signature));
+  std::unique_lock<std::shared_mutex> lock(plans_mu_);
+  if (plans_.size() >= kMaxPlans) plans_.clear();
+  // A concurrent run may have built the same plan meanwhile; the first one stays.
+  return plans_.emplace(key, std::move(built)).first->second;
+}
+
+absl::Status Session::Run(const RunOptions& options,
+                          const std::vector<std::pair<Output, Tensor>>& feeds,
+                          const std::vector<Output>& fetches, const std::vector<Operation>& targets,
+                          std::vector<Tensor>* outputs, RunMetadata* metadata) {
+  const bool trace = options.trace && metadata != nullptr;
+  const auto start = std::chrono::steady_clock::now();
+  if (trace) {
+    metadata->start_unix_ns = absl::GetCurrentTimeNanos();
+    metadata->nodes.clear();
+  }
+  PlanKey key;
+  DFLOW_RETURN_IF_ERROR(CheckSignature(feeds, fetches, targets, &key));
+  DFLOW_ASSIGN_OR_RETURN(std::shared_ptr<const ExecutionPlan> plan,
+                         FindOrBuildPlan(key, feeds, fetches, targets));
+  // The plan runs on the fed tensors alone; inline, so a run with few feeds allocates nothing.
+  absl::InlinedVector<Tensor, 8> feed_values;
+  for (const auto& feed : feeds) feed_values.push_back(feed.second);
   // oneDNN uses OpenMP; the thread count is per calling thread, so set it on each run.
   if (options_.intra_op_threads > 0) omp_set_num_threads(options_.intra_op_threads);
   absl::Status status =
-      plan->Run(feeds, variables_.get(), outputs, trace ? metadata : nullptr, start);
+      plan->Run(feed_values, variables_.get(), outputs, trace ? metadata : nullptr, start);
   if (trace) {
     metadata->duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                 std::chrono::steady_clock::now() - start)

@@ -10,6 +10,7 @@
 #define DFLOW_RUNTIME_SESSION_H_
 
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,13 +19,13 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
 #include "ops/scope.h"
 #include "proto/graph.pb.h"
 #include "runtime/graph_optimizer.h"
 #include "runtime/run_options.h"
+#include "runtime/signature.h"
 
 namespace dflow {
 
@@ -58,7 +59,8 @@ class Session {
   // their effect. Outputs hold one tensor per fetch, in order. Only what the fetches and targets
   // need runs; a fed tensor cuts off everything upstream of it. The plan for each distinct
   // (feeds, fetches, targets, fed shapes) signature is built once and cached. `outputs` is cleared first;
-  // reusing one vector across runs lets the previous outputs' memory be reused. Thread-safe.
+  // reusing one vector across runs lets the previous outputs' memory be reused. Thread-safe:
+  // concurrent runs, of one signature or of several, run concurrently.
   absl::Status Run(const std::vector<std::pair<std::string, Tensor>>& feeds,
                    const std::vector<std::string>& fetches, const std::vector<std::string>& targets,
                    std::vector<Tensor>* outputs);
@@ -82,22 +84,34 @@ class Session {
   VariableStore* variables() { return variables_.get(); }
 
  private:
+  // Plans by signature: ids of feeds, fetches and targets and the fed shapes, inline (no
+  // allocation) up to 64 numbers.
+  using PlanKey = absl::InlinedVector<int64_t, 64>;
+
   Session(const Graph* graph, std::shared_ptr<const void> owner, const SessionOptions& options);
+
+  // The one place a run's feeds, fetches and targets are checked: every one belongs to the
+  // graph, each fetch names an output, each fed value is initialized with the fed output's
+  // dtype and a compatible shape. Fills the plan key. Allocates nothing.
+  absl::Status CheckSignature(absl::Span<const std::pair<Output, Tensor>> feeds,
+                              absl::Span<const Output> fetches,
+                              absl::Span<const Operation> targets, PlanKey* key) const;
+  // The cached plan for `key`, or a new one for the checked signature.
+  absl::StatusOr<std::shared_ptr<const ExecutionPlan>> FindOrBuildPlan(
+      const PlanKey& key, absl::Span<const std::pair<Output, Tensor>> feeds,
+      absl::Span<const Output> fetches, absl::Span<const Operation> targets);
+  absl::StatusOr<std::unique_ptr<ExecutionPlan>> BuildPlan(const Signature& signature) const;
 
   const Graph* graph_;
   std::shared_ptr<const void> graph_owner_;  // Keeps a Scope's or imported graph alive.
   std::unique_ptr<VariableStore> variables_;
-  absl::StatusOr<std::unique_ptr<ExecutionPlan>> BuildPlan(
-      const std::vector<std::pair<Output, Tensor>>& feeds, const std::vector<Output>& fetches,
-      const std::vector<Operation>& targets) const;
-
   SessionOptions options_;
-  // Plans by signature: ids of feeds, fetches and targets and the fed shapes, inline (no
-  // allocation) up to 64 numbers. Bounded: a caller feeding ever new shapes drops old plans.
-  using PlanKey = absl::InlinedVector<int64_t, 64>;
+  // Bounded: a caller feeding ever new shapes drops old plans (runs in flight keep theirs).
   static constexpr size_t kMaxPlans = 64;
-  absl::Mutex mu_;
-  absl::flat_hash_map<PlanKey, std::shared_ptr<ExecutionPlan>> plans_ ABSL_GUARDED_BY(mu_);
+  // Readers look plans up concurrently; a plain shared mutex, since absl::Mutex's deadlock
+  // detection (compiled into Debian's Abseil) costs on every run.
+  mutable std::shared_mutex plans_mu_;
+  absl::flat_hash_map<PlanKey, std::shared_ptr<const ExecutionPlan>> plans_;
 };
 
 }  // namespace dflow
