@@ -122,10 +122,11 @@ absl::StatusOr<std::unique_ptr<ExecutionPlan>> Session::BuildPlan(
     return ExecutionPlan::Build(*graph_, feed_outputs, fetches, target_nodes);
   }
   absl::StatusOr<OptimizedGraph> optimized = OptimizeGraph(
-      *graph_, feed_outputs, feed_shapes, fetches, target_nodes, options_.optimizer);
+      *graph_, Signature{feed_outputs, feed_shapes, fetches, target_nodes}, options_.optimizer);
   if (!optimized.ok()) return optimized.status();
-  absl::StatusOr<std::unique_ptr<ExecutionPlan>> plan = ExecutionPlan::Build(
-      *optimized->graph, optimized->feeds, optimized->fetches, optimized->targets);
+  const Signature& sig = optimized->signature;
+  absl::StatusOr<std::unique_ptr<ExecutionPlan>> plan =
+      ExecutionPlan::Build(*optimized->graph, sig.feeds, sig.fetches, sig.targets);
   if (plan.ok()) (*plan)->Own(std::move(optimized->graph));
   return plan;
 }
