@@ -27,8 +27,8 @@ absl::StatusOr<std::vector<std::vector<Output>>> GroupInputsByArg(absl::string_v
     }
     if (count > left) {
       return absl::InvalidArgumentError(absl::StrCat(op.name, " node '", node, "' has ",
-                                                     inputs.size(), " inputs, too few for '",
-                                                     arg.name, "' (", count, " more)"));
+                                                     inputs.size(), " inputs, too few for its '",
+                                                     arg.name, "'"));
     }
     args.emplace_back(inputs.begin() + next, inputs.begin() + next + count);
     next += count;
