@@ -127,7 +127,8 @@ absl::StatusOr<OptimizedGraph> Simplifier::Run(const Signature& signature) {
   const std::vector<Output>& fetches = signature.fetches;
   const std::vector<const Node*>& targets = signature.targets;
   assert(signature.feed_shapes.size() == feeds.size());
-  for (const Output& f : feeds) assert(IsOutputOf(src_, f));
+  assert(std::all_of(feeds.begin(), feeds.end(),
+                     [&](const Output& f) { return IsOutputOf(src_, f); }));
   for (const Output& f : fetches) {
     assert(IsOutputOf(src_, f));
     fetched_.insert(f);
