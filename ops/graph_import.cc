@@ -1,11 +1,13 @@
 #include "ops/graph_import.h"
 
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "graph/status_macros.h"
 #include "ops/node_builder.h"
 #include "ops/op_registry.h"
 
@@ -127,40 +129,14 @@ absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptio
           builder.Attr("shape", unknown);
         }
       }
-      // Group the flat input list into the schema's args (list args take N tensors).
-      size_t next = 0;
-      for (const ArgDef& arg : op->inputs) {
-        size_t count = 1;
-        if (!arg.number_attr.empty()) {
-          auto it = nd.attr().find(arg.number_attr);
-          count = it != nd.attr().end() && it->second.i() > 0 ? it->second.i()
-                                                              : pn.data_inputs.size() - next;
-        }
-        if (next + count > pn.data_inputs.size()) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(nd.op(), " node '", nd.name(), "' expects more inputs than its ",
-                           pn.data_inputs.size()));
-        }
-        std::vector<Output> arg_inputs;
-        for (size_t k = 0; k < count; ++k, ++next) {
-          const auto& [name, idx] = pn.data_inputs[next];
-          arg_inputs.push_back(Output(built[name], idx));
-        }
-        if (arg.number_attr.empty()) {
-          builder.Input(arg_inputs[0]);
-        } else {
-          builder.Input(arg_inputs);
-        }
-      }
-      if (next != pn.data_inputs.size()) {
-        return absl::InvalidArgumentError(absl::StrCat(nd.op(), " node '", nd.name(),
-                                                       "' expects ", next, " inputs but has ",
-                                                       pn.data_inputs.size()));
-      }
+      std::vector<Output> inputs;
+      for (const auto& [name, idx] : pn.data_inputs) inputs.push_back(Output(built[name], idx));
+      DFLOW_ASSIGN_OR_RETURN(
+          std::vector<std::vector<Output>> args,
+          GroupInputsByArg(nd.name(), *op, builder.attrs(), inputs));
+      for (std::vector<Output>& arg : args) builder.Input(std::move(arg));
       for (const std::string& c : pn.control_inputs) builder.ControlInput(built[c]);
-      absl::StatusOr<Node*> node = builder.Finalize(target);
-      if (!node.ok()) return node.status();
-      built[nd.name()] = *node;
+      DFLOW_ASSIGN_OR_RETURN(built[nd.name()], builder.Finalize(target));
     }
   }
   if (graph->num_nodes() == static_cast<int>(nodes.size()) && def.has_versions()) {

@@ -5,10 +5,40 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "graph/status_macros.h"
 #include "ops/op_registry.h"
 #include "ops/shape_inference.h"
 
 namespace dflow {
+
+absl::StatusOr<std::vector<std::vector<Output>>> GroupInputsByArg(absl::string_view node,
+                                                                  const OpDef& op,
+                                                                  const AttrMap& attrs,
+                                                                  absl::Span<const Output> inputs) {
+  std::vector<std::vector<Output>> args;
+  size_t next = 0;
+  for (const ArgDef& arg : op.inputs) {
+    const size_t left = inputs.size() - next;
+    size_t count = 1;
+    if (!arg.number_attr.empty()) {
+      auto it = attrs.find(arg.number_attr);
+      const bool given = it != attrs.end() && it->second.i() > 0;
+      count = given ? static_cast<size_t>(it->second.i()) : left;
+    }
+    if (count > left) {
+      return absl::InvalidArgumentError(absl::StrCat(op.name, " node '", node, "' has ",
+                                                     inputs.size(), " inputs, too few for its '",
+                                                     arg.name, "'"));
+    }
+    args.emplace_back(inputs.begin() + next, inputs.begin() + next + count);
+    next += count;
+  }
+  if (next != inputs.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(op.name, " node '", node, "' takes ", next,
+                                                   " inputs but has ", inputs.size()));
+  }
+  return args;
+}
 
 NodeBuilder& NodeBuilder::Input(Output input) {
   args_.push_back({input});
@@ -107,12 +137,11 @@ absl::StatusOr<Node*> NodeBuilder::Finalize(Graph* graph) const {
     }
     if (!arg.number_attr.empty()) {
       if (given.empty()) return error("input list '", arg.name, "' is empty");
-      absl::Status s = set_inferred(arg.number_attr, MakeAttr(static_cast<int64_t>(given.size())));
-      if (!s.ok()) return s;
+      DFLOW_RETURN_IF_ERROR(
+          set_inferred(arg.number_attr, MakeAttr(static_cast<int64_t>(given.size()))));
     }
     if (!arg.type_attr.empty()) {
-      absl::Status s = set_inferred(arg.type_attr, MakeAttr(BaseType(given[0].type())));
-      if (!s.ok()) return s;
+      DFLOW_RETURN_IF_ERROR(set_inferred(arg.type_attr, MakeAttr(BaseType(given[0].type()))));
     }
   }
   for (const AttrDef& def : op->attrs) {
@@ -168,10 +197,7 @@ absl::StatusOr<Node*> NodeBuilder::Finalize(Graph* graph) const {
   }
   InferenceContext ctx(spec.name, *op, spec.attrs, in_shapes, in_tensors,
                        static_cast<int>(spec.output_types.size()));
-  if (op->shape_fn) {
-    absl::Status s = op->shape_fn(&ctx);
-    if (!s.ok()) return s;
-  }
+  if (op->shape_fn) DFLOW_RETURN_IF_ERROR(op->shape_fn(&ctx));
   for (int i = 0; i < ctx.num_outputs(); ++i) spec.output_shapes.push_back(ctx.output(i));
   return graph->AddNode(std::move(spec));
 }

@@ -8,10 +8,24 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "graph/attr_value_util.h"
 #include "graph/graph.h"
 
 namespace dflow {
+
+struct OpDef;
+
+// Groups a node's flat input list (as a NodeDef or a Node holds it) into `op`'s input args, in
+// order, one entry per arg for NodeBuilder::Input: a single-tensor arg takes the next input; a
+// list arg ("values: N * T") takes as many as `attrs` says for N, or, where `attrs` holds no
+// positive N, every input left. Fails naming the `op` node `node` when the inputs run out or
+// some are left over. Checks nothing else (types, list lengths against N: Finalize does).
+absl::StatusOr<std::vector<std::vector<Output>>> GroupInputsByArg(absl::string_view node,
+                                                                  const OpDef& op,
+                                                                  const AttrMap& attrs,
+                                                                  absl::Span<const Output> inputs);
 
 class NodeBuilder {
  public:
@@ -30,6 +44,9 @@ class NodeBuilder {
     return Attr(name, MakeAttr(value));
   }
   NodeBuilder& Device(std::string device);
+
+  // The attrs set so far (not yet the defaults and inferred ones Finalize adds).
+  const AttrMap& attrs() const { return spec_.attrs; }
 
   // Checks the op exists, input count and types, attrs (present, right kind, allowed type),
   // fills defaults and type attrs inferred from the inputs, runs the shape function, and adds

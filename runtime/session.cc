@@ -163,12 +163,9 @@ absl::StatusOr<std::unique_ptr<ExecutionPlan>> Session::BuildPlan(
     const Signature& signature) const {
   if (!options_.optimize_graph) return ExecutionPlan::Build(*graph_, signature);
   DFLOW_ASSIGN_OR_RETURN(OptimizedGraph optimized,
-                         OptimizeGraph(*graph_, signature.feeds, signature.feed_shapes,
-                                       signature.fetches, signature.targets, options_.optimizer));
-  const Signature mapped{optimized.feeds, signature.feed_shapes, optimized.fetches,
-                         optimized.targets};
+                         OptimizeGraph(*graph_, signature, options_.optimizer));
   DFLOW_ASSIGN_OR_RETURN(std::unique_ptr<ExecutionPlan> plan,
-                         ExecutionPlan::Build(*optimized.graph, mapped));
+                         ExecutionPlan::Build(*optimized.graph, optimized.signature));
   plan->Own(std::move(optimized.graph));
   return plan;
 }

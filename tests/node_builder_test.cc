@@ -1,0 +1,112 @@
+// GroupInputsByArg: a node's flat input list split into its op's args, as GraphDef import and
+// the graph optimizer build nodes from flat lists.
+#include "ops/node_builder.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "ops/op_registry.h"
+#include "ops/standard_ops.h"
+
+namespace dflow {
+namespace {
+
+using Groups = std::vector<std::vector<Output>>;
+
+class GroupInputsByArgTest : public ::testing::Test {
+ protected:
+  GroupInputsByArgTest() {
+    for (const char* name : {"a", "b", "c", "d"}) {
+      in_.push_back(ops::Placeholder(root_.WithOpName(name), DT_FLOAT));
+    }
+    axis_ = ops::Const(root_.WithOpName("axis"), 0);
+  }
+
+  static const OpDef& Op(const std::string& name) {
+    const OpDef* op = OpRegistry::Global()->Find(name);
+    EXPECT_NE(op, nullptr) << name;
+    return *op;
+  }
+
+  Scope root_ = Scope::NewRootScope();
+  std::vector<Output> in_;
+  Output axis_;
+};
+
+TEST_F(GroupInputsByArgTest, SingleTensorArgsTakeOneInputEach) {
+  absl::StatusOr<Groups> groups = GroupInputsByArg("m", Op("MatMul"), {}, {in_[0], in_[1]});
+  ASSERT_TRUE(groups.ok()) << groups.status();
+  EXPECT_EQ(*groups, (Groups{{in_[0]}, {in_[1]}}));
+}
+
+TEST_F(GroupInputsByArgTest, AListArgTakesItsNumberAttrAndTheNextArgTheRest) {
+  const AttrMap attrs = {{"N", MakeAttr(int64_t{3})}};
+  absl::StatusOr<Groups> groups =
+      GroupInputsByArg("c", Op("ConcatV2"), attrs, {in_[0], in_[1], in_[2], axis_});
+  ASSERT_TRUE(groups.ok()) << groups.status();
+  EXPECT_EQ(*groups, (Groups{{in_[0], in_[1], in_[2]}, {axis_}}));
+}
+
+TEST_F(GroupInputsByArgTest, AListArgAfterSingleTensorArgsTakesItsNumber) {
+  const AttrMap attrs = {{"num_args", MakeAttr(int64_t{1})}};
+  absl::StatusOr<Groups> groups =
+      GroupInputsByArg("f", Op("_FusedMatMul"), attrs, {in_[0], in_[1], in_[2]});
+  ASSERT_TRUE(groups.ok()) << groups.status();
+  EXPECT_EQ(*groups, (Groups{{in_[0]}, {in_[1]}, {in_[2]}}));
+}
+
+TEST_F(GroupInputsByArgTest, WithoutAPositiveNumberAListArgTakesEveryInputLeft) {
+  for (const AttrMap& attrs : {AttrMap{}, AttrMap{{"N", MakeAttr(int64_t{0})}}}) {
+    absl::StatusOr<Groups> groups =
+        GroupInputsByArg("sum", Op("AddN"), attrs, {in_[0], in_[1], in_[2], in_[3]});
+    ASSERT_TRUE(groups.ok()) << groups.status();
+    EXPECT_EQ(*groups, (Groups{{in_[0], in_[1], in_[2], in_[3]}}));
+  }
+}
+
+TEST_F(GroupInputsByArgTest, TooFewInputsAreAnErrorNamingTheNode) {
+  absl::StatusOr<Groups> one = GroupInputsByArg("m", Op("MatMul"), {}, {in_[0]});
+  ASSERT_FALSE(one.ok());
+  EXPECT_TRUE(absl::StrContains(one.status().message(), "MatMul node 'm'")) << one.status();
+  // N = 3 but only two tensors before the axis.
+  absl::StatusOr<Groups> short_list = GroupInputsByArg(
+      "c", Op("ConcatV2"), {{"N", MakeAttr(int64_t{3})}}, {in_[0], in_[1], axis_});
+  ASSERT_FALSE(short_list.ok());
+  EXPECT_TRUE(absl::StrContains(short_list.status().message(), "ConcatV2 node 'c'"))
+      << short_list.status();
+}
+
+TEST_F(GroupInputsByArgTest, InputsLeftOverAreAnErrorNamingTheNode) {
+  absl::StatusOr<Groups> groups =
+      GroupInputsByArg("m", Op("MatMul"), {}, {in_[0], in_[1], in_[2]});
+  ASSERT_FALSE(groups.ok());
+  EXPECT_TRUE(absl::StrContains(groups.status().message(), "MatMul node 'm' takes 2 inputs but has 3"))
+      << groups.status();
+}
+
+// The groups are what NodeBuilder::Input takes: a list arg built from them gets its N inferred.
+TEST_F(GroupInputsByArgTest, TheGroupsBuildTheNode) {
+  ASSERT_TRUE(root_.ok()) << root_.status();
+  absl::StatusOr<Groups> groups =
+      GroupInputsByArg("concat", Op("ConcatV2"), {}, {in_[0], in_[1], axis_});
+  ASSERT_FALSE(groups.ok());  // Without N the list takes the axis too, leaving none for it.
+  groups = GroupInputsByArg("concat", Op("ConcatV2"), {{"N", MakeAttr(int64_t{2})}},
+                            {in_[0], in_[1], axis_});
+  ASSERT_TRUE(groups.ok()) << groups.status();
+  NodeBuilder builder("concat", "ConcatV2");
+  for (const std::vector<Output>& arg : *groups) builder.Input(arg);
+  absl::StatusOr<Node*> node = builder.Finalize(root_.graph());
+  ASSERT_TRUE(node.ok()) << node.status();
+  ASSERT_EQ((*node)->num_inputs(), 3);
+  EXPECT_EQ((*node)->input(0), in_[0]);
+  EXPECT_EQ((*node)->input(1), in_[1]);
+  EXPECT_EQ((*node)->input(2), axis_);
+  int64_t n = 0;
+  ASSERT_TRUE(GetAttr((*node)->attrs(), "N", &n).ok());
+  EXPECT_EQ(n, 2);
+}
+
+}  // namespace
+}  // namespace dflow
