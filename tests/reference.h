@@ -155,6 +155,19 @@ struct MomentumRef {
   void Step(const std::vector<double>& g);
 };
 
+// Softmax regression (logits = x w + b, w and b starting at zero) trained by full-batch gradient
+// descent on the mean cross-entropy, in double precision: x is [n, d] row-major with integer
+// labels in [0, c). Returns each step's loss (before its update) and the final accuracy on
+// test_x / test_labels.
+struct SoftmaxTrainingRef {
+  std::vector<double> losses;
+  double accuracy;
+};
+SoftmaxTrainingRef TrainSoftmaxRef(const std::vector<float>& x,
+                                   const std::vector<int32_t>& labels, int d, int c, int steps,
+                                   double lr, const std::vector<float>& test_x,
+                                   const std::vector<int32_t>& test_labels);
+
 }  // namespace test
 }  // namespace dflow
 
