@@ -208,56 +208,47 @@ std::string ConvCase::Name() const {
                       "] strides ", sh, ",", sw, same ? " SAME" : " VALID");
 }
 
-std::vector<float> Conv2DRef(const ConvCase& c, const Tensor& x, const Tensor& f) {
-  const auto xd = Dims(c.In()), fd = Dims(c.Filter()), yd = Dims(c.Out());
-  std::vector<double> y(c.Out().num_elements(), 0.0);
-  auto xv = x.flat<float>();
-  auto fv = f.flat<float>();
+namespace {
+
+// The three tensors of a convolution: input x, filter f, output y.
+enum Operand { kX, kF, kY };
+
+// result[r] += a[.] * b[.] for every tap inside the image and every channel pair, with r and the
+// operands' elements indexed by their roles: y from (x, f), and the backprops dx from (f, dy)
+// and df from (x, dy).
+std::vector<float> TapProducts(const ConvCase& c, Operand result, Operand a_role, const Tensor& a,
+                               Operand b_role, const Tensor& b) {
+  const std::vector<int64_t> dims[3] = {Dims(c.In()), Dims(c.Filter()), Dims(c.Out())};
+  const TensorShape shapes[3] = {c.In(), c.Filter(), c.Out()};
+  std::vector<double> out(shapes[result].num_elements(), 0.0);
+  auto av = a.flat<float>();
+  auto bv = b.flat<float>();
   ForEachTap(c, [&](int64_t n, int64_t oh, int64_t ow, int64_t i, int64_t j, int64_t ih,
                     int64_t iw) {
     for (int64_t ci = 0; ci < c.ci; ++ci) {
       for (int64_t co = 0; co < c.co; ++co) {
-        y[At(yd, n, oh, ow, co)] +=
-            static_cast<double>(xv[At(xd, n, ih, iw, ci)]) * fv[At(fd, i, j, ci, co)];
+        const int64_t at[3] = {At(dims[kX], n, ih, iw, ci), At(dims[kF], i, j, ci, co),
+                               At(dims[kY], n, oh, ow, co)};
+        out[at[result]] += static_cast<double>(av[at[a_role]]) * bv[at[b_role]];
       }
     }
   });
-  return ToFloats(y);
+  return ToFloats(out);
+}
+
+}  // namespace
+
+std::vector<float> Conv2DRef(const ConvCase& c, const Tensor& x, const Tensor& f) {
+  return TapProducts(c, kY, kX, x, kF, f);
 }
 
 std::vector<float> Conv2DBackpropInputRef(const ConvCase& c, const Tensor& f, const Tensor& dy) {
-  const auto xd = Dims(c.In()), fd = Dims(c.Filter()), yd = Dims(c.Out());
-  std::vector<double> dx(c.In().num_elements(), 0.0);
-  auto fv = f.flat<float>();
-  auto gv = dy.flat<float>();
-  ForEachTap(c, [&](int64_t n, int64_t oh, int64_t ow, int64_t i, int64_t j, int64_t ih,
-                    int64_t iw) {
-    for (int64_t ci = 0; ci < c.ci; ++ci) {
-      for (int64_t co = 0; co < c.co; ++co) {
-        dx[At(xd, n, ih, iw, ci)] +=
-            static_cast<double>(fv[At(fd, i, j, ci, co)]) * gv[At(yd, n, oh, ow, co)];
-      }
-    }
-  });
-  return ToFloats(dx);
+  return TapProducts(c, kX, kF, f, kY, dy);
 }
 
 std::vector<float> Conv2DBackpropFilterRef(const ConvCase& c, const Tensor& x,
                                            const Tensor& dy) {
-  const auto xd = Dims(c.In()), fd = Dims(c.Filter()), yd = Dims(c.Out());
-  std::vector<double> df(c.Filter().num_elements(), 0.0);
-  auto xv = x.flat<float>();
-  auto gv = dy.flat<float>();
-  ForEachTap(c, [&](int64_t n, int64_t oh, int64_t ow, int64_t i, int64_t j, int64_t ih,
-                    int64_t iw) {
-    for (int64_t ci = 0; ci < c.ci; ++ci) {
-      for (int64_t co = 0; co < c.co; ++co) {
-        df[At(fd, i, j, ci, co)] +=
-            static_cast<double>(xv[At(xd, n, ih, iw, ci)]) * gv[At(yd, n, oh, ow, co)];
-      }
-    }
-  });
-  return ToFloats(df);
+  return TapProducts(c, kF, kX, x, kY, dy);
 }
 
 std::string PoolCase::Name() const {
