@@ -409,8 +409,8 @@ TEST(ConvImportTest, TensorFlowStyleGraphDef) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Gradients against central differences. The convolutions are linear in each argument and the
-// pools piecewise linear, so a large step keeps float rounding out of the differences.
+// Gradients against central differences. The convolutions are linear in each argument, so a
+// large step keeps float rounding out of the differences.
 
 constexpr double kGradTolerance = 2e-3;
 constexpr double kStep = 1e-2;
@@ -456,8 +456,6 @@ TEST(ConvGradientTest, Conv2DBackpropFilter) {
   ASSERT_TRUE(err.ok()) << err.status();
   EXPECT_LT(*err, kGradTolerance);
 }
-
-// Distinct values at least 0.05 apart (a scaled random permutation): no ties, and a step of
 
 }  // namespace
 }  // namespace dflow

@@ -230,8 +230,8 @@ TEST(AvgPoolGradTest, MatchesReference) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Gradients against central differences. The convolutions are linear in each argument and the
-// pools piecewise linear, so a large step keeps float rounding out of the differences.
+// Gradients against central differences. The pools (and the convolutions in the composed
+// network) are piecewise linear, so a large step keeps float rounding out of the differences.
 
 constexpr double kGradTolerance = 2e-3;
 constexpr double kStep = 1e-2;
