@@ -16,13 +16,19 @@
 #include "kernels/op_kernel.h"
 #include "ops/node_builder.h"
 #include "ops/standard_ops.h"
+#include "tests/reference.h"
 #include "tests/test_util.h"
 
 namespace dflow {
 namespace {
 
+using test::BiasAddRef;
+using test::Conv2DRef;
 using test::ExpectTensorNear;
+using test::MatMulRef;
 using test::RandomTensor;
+using test::ReluRef;
+using test::SoftmaxGradRef;
 using test::RunOne;
 using ::testing::HasSubstr;
 
@@ -41,30 +47,14 @@ absl::StatusOr<Node*> AddFused(const Scope& root, const std::string& op, Output 
   return builder.Finalize(root.graph());
 }
 
+// relu?(y + bias), from the shared references.
+std::vector<float> BiasAddReluRef(const std::vector<float>& y, const Tensor& bias, bool relu) {
+  std::vector<float> out = BiasAddRef(y, bias);
+  return relu ? ReluRef(out) : out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // _FusedMatMul.
-
-// relu?(op(a) x op(b) + bias) with op a transpose when asked, in double precision.
-std::vector<float> MatMulRef(const Tensor& a, const Tensor& b, bool ta, bool tb, const Tensor& bias,
-                             bool relu) {
-  const int64_t m = ta ? a.dim_size(1) : a.dim_size(0), k = ta ? a.dim_size(0) : a.dim_size(1);
-  const int64_t n = tb ? b.dim_size(0) : b.dim_size(1);
-  auto pa = a.flat<float>();
-  auto pb = b.flat<float>();
-  std::vector<float> out(m * n);
-  for (int64_t i = 0; i < m; ++i) {
-    for (int64_t j = 0; j < n; ++j) {
-      double sum = bias.flat<float>()[j];
-      for (int64_t p = 0; p < k; ++p) {
-        const double av = ta ? pa[p * m + i] : pa[i * k + p];
-        const double bv = tb ? pb[j * k + p] : pb[p * n + j];
-        sum += av * bv;
-      }
-      out[i * n + j] = static_cast<float>(relu ? std::max(sum, 0.0) : sum);
-    }
-  }
-  return out;
-}
 
 TEST(FusedMatMul, AddsTheBiasAndAppliesReluForEveryTransposeCombination) {
   constexpr int64_t kM = 5, kK = 7, kN = 3;
@@ -83,7 +73,8 @@ TEST(FusedMatMul, AddsTheBiasAndAppliesReluForEveryTransposeCombination) {
         ASSERT_TRUE(node.ok()) << node.status();
         absl::StatusOr<Tensor> out = RunOne(root, Output(*node), {{x, a}});
         ASSERT_TRUE(out.ok()) << out.status();
-        ExpectTensorNear(*out, {kM, kN}, MatMulRef(a, b, ta, tb, bias, relu), 1e-5f);
+        ExpectTensorNear(*out, {kM, kN}, BiasAddReluRef(MatMulRef(a, b, ta, tb), bias, relu),
+                         1e-5f);
       }
     }
   }
@@ -140,45 +131,6 @@ TEST(FusedMatMul, RejectsABiasOfTheWrongSizeWhenItRuns) {
 // ---------------------------------------------------------------------------------------------
 // _FusedConv2D.
 
-// relu?(conv(input, filter) + bias): NHWC input, HWIO filter, TensorFlow's SAME / VALID
-// windows, in double precision.
-std::vector<float> Conv2DRef(const Tensor& input, const Tensor& filter, int64_t sh, int64_t sw,
-                             bool same, const Tensor& bias, bool relu, TensorShape* shape) {
-  const int64_t n = input.dim_size(0), h = input.dim_size(1), w = input.dim_size(2);
-  const int64_t ci = input.dim_size(3), kh = filter.dim_size(0), kw = filter.dim_size(1);
-  const int64_t co = filter.dim_size(3);
-  const int64_t oh = same ? (h + sh - 1) / sh : (h - kh) / sh + 1;
-  const int64_t ow = same ? (w + sw - 1) / sw : (w - kw) / sw + 1;
-  const int64_t top = same ? std::max<int64_t>((oh - 1) * sh + kh - h, 0) / 2 : 0;
-  const int64_t left = same ? std::max<int64_t>((ow - 1) * sw + kw - w, 0) / 2 : 0;
-  *shape = TensorShape({n, oh, ow, co});
-  auto in = input.flat<float>();
-  auto f = filter.flat<float>();
-  std::vector<float> out(n * oh * ow * co);
-  for (int64_t b = 0; b < n; ++b) {
-    for (int64_t y = 0; y < oh; ++y) {
-      for (int64_t x = 0; x < ow; ++x) {
-        for (int64_t o = 0; o < co; ++o) {
-          double sum = bias.flat<float>()[o];
-          for (int64_t dy = 0; dy < kh; ++dy) {
-            for (int64_t dx = 0; dx < kw; ++dx) {
-              const int64_t iy = y * sh + dy - top, ix = x * sw + dx - left;
-              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-              for (int64_t c = 0; c < ci; ++c) {
-                sum += static_cast<double>(in[((b * h + iy) * w + ix) * ci + c]) *
-                       f[((dy * kw + dx) * ci + c) * co + o];
-              }
-            }
-          }
-          out[((b * oh + y) * ow + x) * co + o] =
-              static_cast<float>(relu ? std::max(sum, 0.0) : sum);
-        }
-      }
-    }
-  }
-  return out;
-}
-
 TEST(FusedConv2D, MatchesLoopsForSameAndValidPaddingWithStrides) {
   const Tensor input = RandomTensor({2, 7, 6, 3}, 1);
   const Tensor filter = RandomTensor({3, 2, 3, 4}, 2);
@@ -197,9 +149,10 @@ TEST(FusedConv2D, MatchesLoopsForSameAndValidPaddingWithStrides) {
         ASSERT_TRUE(node.ok()) << node.status();
         absl::StatusOr<Tensor> out = RunOne(root, Output(*node), {{x, input}});
         ASSERT_TRUE(out.ok()) << out.status();
-        TensorShape shape;
-        std::vector<float> expected = Conv2DRef(input, filter, stride, stride,
-                                                std::string(padding) == "SAME", bias, relu, &shape);
+        const test::ConvCase c = test::ConvCase::Of(input.shape(), filter.shape(), stride, stride,
+                                                    std::string(padding) == "SAME");
+        TensorShape shape = c.Out();
+        std::vector<float> expected = BiasAddReluRef(Conv2DRef(c, input, filter), bias, relu);
         ExpectTensorNear(*out, shape, expected, 1e-5f);
       }
     }
@@ -239,9 +192,7 @@ absl::StatusOr<Node*> AddGradientDescentMatMul(const Scope& root, Output var, Ou
 // var - alpha * op(a) op(b), in double precision.
 std::vector<float> GradientDescentRef(const Tensor& var, float alpha, const Tensor& a,
                                       const Tensor& b, bool ta, bool tb) {
-  const int64_t n = var.dim_size(1);
-  const Tensor zero_bias = test::FloatTensor({n}, std::vector<float>(n, 0.f));
-  std::vector<float> product = MatMulRef(a, b, ta, tb, zero_bias, false);
+  std::vector<float> product = MatMulRef(a, b, ta, tb);
   std::vector<float> out(product.size());
   for (size_t i = 0; i < out.size(); ++i) {
     out[i] = static_cast<float>(var.flat<float>()[i] - static_cast<double>(alpha) * product[i]);
@@ -354,24 +305,6 @@ TEST(ApplyGradientDescentMatMul, RejectsAProductOfAnotherShapeOrAnUninitializedV
 // ---------------------------------------------------------------------------------------------
 // _SoftmaxGrad.
 
-// (g - sum(g * y, last axis)) * y per row of the last axis, in double precision.
-std::vector<float> SoftmaxGradRef(const Tensor& g, const Tensor& y) {
-  const int64_t cols = g.dim_size(g.dims() - 1), rows = g.NumElements() / cols;
-  auto pg = g.flat<float>();
-  auto py = y.flat<float>();
-  std::vector<float> out(g.NumElements());
-  for (int64_t r = 0; r < rows; ++r) {
-    double dot = 0;
-    for (int64_t c = 0; c < cols; ++c) {
-      dot += static_cast<double>(pg[r * cols + c]) * py[r * cols + c];
-    }
-    for (int64_t c = 0; c < cols; ++c) {
-      out[r * cols + c] = static_cast<float>((pg[r * cols + c] - dot) * py[r * cols + c]);
-    }
-  }
-  return out;
-}
-
 TEST(SoftmaxGrad, MatchesTheFormulaInTwoAndThreeDimensions) {
   for (const TensorShape& shape : {TensorShape({4, 7}), TensorShape({2, 3, 5})}) {
     SCOPED_TRACE(shape.DebugString());
@@ -415,16 +348,13 @@ absl::StatusOr<Node*> AddFusedBinary(const Scope& root, const std::vector<std::s
 
 // Element i of a [2, 3, 4] result read from a tensor that broadcasts into it (numpy rules).
 double Broadcast(const Tensor& t, int64_t i) {
-  const int64_t dims[3] = {2, 3, 4};
-  const int64_t coord[3] = {i / 12, i / 4 % 3, i % 4};
-  int64_t index = 0;
+  const TensorShape result({2, 3, 4});
   const int offset = 3 - t.dims();
   for (int d = 0; d < t.dims(); ++d) {
     const int64_t size = t.dim_size(d);
-    index = index * size + (size == 1 ? 0 : coord[d + offset]);
-    EXPECT_TRUE(size == 1 || size == dims[d + offset]);
+    EXPECT_TRUE(size == 1 || size == result.dim_size(d + offset));
   }
-  return t.flat<float>()[index];
+  return t.flat<float>()[test::BroadcastSource(test::Unravel(i, result), t.shape())];
 }
 
 TEST(FusedBinary, ChainsAddSubMulAndDivWithBroadcastOperands) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "graph/status_macros.h"
 #include "ops/array_ops.h"
 #include "ops/gradients.h"
 #include "runtime/session.h"
@@ -16,31 +17,26 @@ absl::StatusOr<double> MaxGradientError(const Scope& scope,
                                         const Output& y,
                                         const std::vector<std::pair<Output, Tensor>>& other_feeds,
                                         double step) {
-  if (!scope.ok()) return scope.status();
+  DFLOW_RETURN_IF_ERROR(scope.status());
   std::vector<std::pair<Output, Tensor>> feeds = xs;
   feeds.insert(feeds.end(), other_feeds.begin(), other_feeds.end());
 
-  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(scope);
-  if (!session.ok()) return session.status();
+  DFLOW_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Create(scope));
   std::vector<Tensor> out;
-  absl::Status s = (*session)->Run(feeds, {y}, {}, &out);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(session->Run(feeds, {y}, {}, &out));
   const Tensor weights = RandomTensor(out[0].shape(), /*seed=*/1234, 0.5f, 1.5f);
 
   // Symbolic: seed dL/dy = w.
   Output w = ops::Const(scope.WithOpName("gradient_checker/w"), weights);
   std::vector<Output> x_outputs, grads;
   for (const auto& [x, value] : xs) x_outputs.push_back(x);
-  s = AddSymbolicGradients(scope, {y}, x_outputs, {w}, &grads);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(AddSymbolicGradients(scope, {y}, x_outputs, {w}, &grads));
   std::vector<Tensor> symbolic;
-  s = (*session)->Run(feeds, grads, {}, &symbolic);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(session->Run(feeds, grads, {}, &symbolic));
 
   auto loss = [&](const std::vector<std::pair<Output, Tensor>>& f) -> absl::StatusOr<double> {
     std::vector<Tensor> o;
-    absl::Status st = (*session)->Run(f, {y}, {}, &o);
-    if (!st.ok()) return st;
+    DFLOW_RETURN_IF_ERROR(session->Run(f, {y}, {}, &o));
     double sum = 0;
     auto yv = o[0].flat<float>();
     auto wv = weights.flat<float>();
@@ -61,14 +57,12 @@ absl::StatusOr<double> MaxGradientError(const Scope& scope,
       plus.flat<float>()[i] += static_cast<float>(step);
       minus.flat<float>()[i] -= static_cast<float>(step);
       f[k].second = plus;
-      absl::StatusOr<double> lp = loss(f);
-      if (!lp.ok()) return lp.status();
+      DFLOW_ASSIGN_OR_RETURN(const double lp, loss(f));
       f[k].second = minus;
-      absl::StatusOr<double> lm = loss(f);
-      if (!lm.ok()) return lm.status();
+      DFLOW_ASSIGN_OR_RETURN(const double lm, loss(f));
       // The perturbation actually applied, after float rounding.
       const double h = static_cast<double>(plus.flat<float>()[i]) - minus.flat<float>()[i];
-      const double numeric = (*lp - *lm) / h;
+      const double numeric = (lp - lm) / h;
       const double sym = symbolic[k].flat<float>()[i];
       max_error = std::max(max_error, std::fabs(sym - numeric) / std::max(1.0, std::fabs(numeric)));
     }

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "runtime/session.h"
 #include "tools/mnist_data.h"
+#include "tests/reference.h"
 #include "tests/test_util.h"
 #include "tools/mnist_softmax_lib.h"
 
@@ -37,62 +38,6 @@ DataSet MakeSet(const std::vector<float>& images, int size, const std::vector<in
   return *std::move(set);
 }
 
-// Softmax regression trained by full-batch gradient descent in double precision, written out
-// by hand: the reference for TrainSoftmax when every batch is the whole (shuffled) data set.
-struct Reference {
-  std::vector<double> losses;
-  double accuracy;
-};
-
-Reference ReferenceTraining(const std::vector<float>& x, const std::vector<int32_t>& labels, int d,
-                            int c, int steps, double lr, const std::vector<float>& test_x,
-                            const std::vector<int32_t>& test_labels) {
-  const int n = static_cast<int>(labels.size());
-  std::vector<double> w(d * c, 0.0), b(c, 0.0);
-  auto probabilities = [&](const std::vector<float>& xs, int row) {
-    std::vector<double> logits(c);
-    double max_logit = -1e300;
-    for (int j = 0; j < c; ++j) {
-      logits[j] = b[j];
-      for (int k = 0; k < d; ++k) logits[j] += xs[row * d + k] * w[k * c + j];
-      max_logit = std::max(max_logit, logits[j]);
-    }
-    double total = 0;
-    for (int j = 0; j < c; ++j) total += logits[j] = std::exp(logits[j] - max_logit);
-    for (int j = 0; j < c; ++j) logits[j] /= total;
-    return logits;
-  };
-  Reference ref;
-  for (int step = 0; step < steps; ++step) {
-    std::vector<double> dw(d * c, 0.0), db(c, 0.0);
-    double loss = 0;
-    for (int i = 0; i < n; ++i) {
-      std::vector<double> p = probabilities(x, i);
-      loss -= std::log(p[labels[i]]) / n;
-      for (int j = 0; j < c; ++j) {
-        const double g = (p[j] - (j == labels[i] ? 1.0 : 0.0)) / n;
-        db[j] += g;
-        for (int k = 0; k < d; ++k) dw[k * c + j] += x[i * d + k] * g;
-      }
-    }
-    ref.losses.push_back(loss);
-    for (int i = 0; i < d * c; ++i) w[i] -= lr * dw[i];
-    for (int j = 0; j < c; ++j) b[j] -= lr * db[j];
-  }
-  int right = 0;
-  const int m = static_cast<int>(test_labels.size());
-  for (int i = 0; i < m; ++i) {
-    std::vector<double> p = probabilities(test_x, i);
-    int best = 0;
-    for (int j = 1; j < c; ++j) {
-      if (p[j] > p[best]) best = j;
-    }
-    right += best == test_labels[i];
-  }
-  ref.accuracy = static_cast<double>(right) / m;
-  return ref;
-}
-
 TEST(MnistSoftmax, FullBatchStepsMatchAHandWrittenReference) {
   const int d = 4, c = 3;
   const std::vector<float> x = {0.9f, 0.1f, 0.0f, 0.3f, 0.8f, 0.2f, 0.1f, 0.0f,
@@ -103,7 +48,8 @@ TEST(MnistSoftmax, FullBatchStepsMatchAHandWrittenReference) {
                                      0.3f, 0.2f, 0.7f, 0.2f, 0.4f, 0.4f, 0.4f, 0.4f};
   const std::vector<int32_t> test_labels = {0, 1, 2, 1};
   const int steps = 4;
-  Reference ref = ReferenceTraining(x, labels, d, c, steps, 0.5, test_x, test_labels);
+  test::SoftmaxTrainingRef ref =
+      test::TrainSoftmaxRef(x, labels, d, c, steps, 0.5, test_x, test_labels);
   ASSERT_NEAR(ref.losses[0], std::log(3.0), 1e-12);
 
   for (SoftmaxLoss loss : {SoftmaxLoss::kTutorial, SoftmaxLoss::kLogits}) {

@@ -1,5 +1,7 @@
-// Tests of the nn ops: forward values against plain-loop references and hand-computed values,
-// shape and input errors, numerical stability, and every gradient against central differences.
+// Tests of the nn ops Softmax, BiasAdd, BiasAddGrad, Relu, ReluGrad and InTopKV2: forward values
+// against the plain-loop references of tests/reference.h and hand-computed values, shape and
+// input errors, numerical stability, and every nn gradient (the cross-entropies' too) against
+// central differences.
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -17,6 +19,7 @@
 #include "ops/op_registry.h"
 #include "runtime/session.h"
 #include "tests/gradient_checker.h"
+#include "tests/reference.h"
 #include "tests/test_util.h"
 
 namespace dflow {
@@ -25,58 +28,14 @@ namespace {
 using ::testing::HasSubstr;
 using test::ExpectTensorNear;
 using test::FloatTensor;
+using test::IntTensor;
+using test::RandomLabels;
 using test::RandomTensor;
 using test::RunGraph;
 using test::RunOne;
-
-// ---------------------------------------------------------------------------------------------
-// Plain-loop references, in double precision.
-
-std::vector<float> SoftmaxRef(const Tensor& x) {
-  const int64_t c = x.dim_size(x.dims() - 1);
-  const int64_t rows = c == 0 ? 0 : x.NumElements() / c;
-  auto v = x.flat<float>();
-  std::vector<float> out(x.NumElements());
-  for (int64_t r = 0; r < rows; ++r) {
-    double mx = -INFINITY;
-    for (int64_t j = 0; j < c; ++j) mx = std::max(mx, static_cast<double>(v[r * c + j]));
-    double sum = 0;
-    for (int64_t j = 0; j < c; ++j) sum += std::exp(v[r * c + j] - mx);
-    for (int64_t j = 0; j < c; ++j) out[r * c + j] = std::exp(v[r * c + j] - mx) / sum;
-  }
-  return out;
-}
-
-// log softmax of row r of a [n, c] tensor.
-std::vector<double> LogSoftmaxRow(const Tensor& x, int64_t r) {
-  const int64_t c = x.dim_size(1);
-  auto v = x.flat<float>();
-  double mx = -INFINITY;
-  for (int64_t j = 0; j < c; ++j) mx = std::max(mx, static_cast<double>(v[r * c + j]));
-  double sum = 0;
-  for (int64_t j = 0; j < c; ++j) sum += std::exp(v[r * c + j] - mx);
-  std::vector<double> out(c);
-  for (int64_t j = 0; j < c; ++j) out[j] = v[r * c + j] - mx - std::log(sum);
-  return out;
-}
-
-// Rows of non-negative values summing to 1.
-Tensor RandomLabels(int64_t n, int64_t c, uint64_t seed) {
-  Tensor t = RandomTensor(TensorShape({n, c}), seed, 0.0f, 1.0f);
-  auto v = t.flat<float>();
-  for (int64_t r = 0; r < n; ++r) {
-    double sum = 0;
-    for (int64_t j = 0; j < c; ++j) sum += v[r * c + j];
-    for (int64_t j = 0; j < c; ++j) v[r * c + j] = static_cast<float>(v[r * c + j] / sum);
-  }
-  return t;
-}
-
-template <typename T>
-Tensor IntTensor(std::vector<T> values) {
-  const int64_t n = static_cast<int64_t>(values.size());
-  return *Tensor::FromVector<T>(values, TensorShape({n}));
-}
+using test::BiasAddRef;
+using test::ReluRef;
+using test::SoftmaxRef;
 
 // ---------------------------------------------------------------------------------------------
 // Softmax
@@ -165,11 +124,7 @@ TEST(BiasAddTest, MatchesReference) {
     Tensor xv = RandomTensor(shape, 1), bv = RandomTensor(TensorShape({c}), 2);
     absl::StatusOr<Tensor> out = RunOne(root, y, {{x, xv}, {b, bv}});
     ASSERT_TRUE(out.ok()) << out.status();
-    std::vector<float> expected(xv.NumElements());
-    for (int64_t i = 0; i < xv.NumElements(); ++i) {
-      expected[i] = xv.flat<float>()[i] + bv.flat<float>()[i % c];
-    }
-    ExpectTensorNear(*out, shape, expected);
+    ExpectTensorNear(*out, shape, BiasAddRef(xv.flat<float>(), bv));
   }
 }
 
@@ -266,9 +221,7 @@ TEST(ReluTest, MatchesReferenceOnOddShapes) {
     Tensor xv = RandomTensor(shape, 4);
     absl::StatusOr<Tensor> out = RunOne(root, ops::Relu(root, x), {{x, xv}});
     ASSERT_TRUE(out.ok()) << out.status();
-    std::vector<float> expected;
-    for (float v : xv.flat<float>()) expected.push_back(v > 0 ? v : 0);
-    ExpectTensorNear(*out, shape, expected);
+    ExpectTensorNear(*out, shape, ReluRef(xv.flat<float>()));
   }
 }
 
@@ -293,202 +246,6 @@ TEST(ReluGradTest, ShapeMismatch) {
                                       {{g, RandomTensor({2, 3}, 1)}, {x, RandomTensor({3, 2}, 2)}});
   ASSERT_FALSE(out.ok());
   EXPECT_THAT(std::string(out.status().message()), HasSubstr("same shape"));
-}
-
-// ---------------------------------------------------------------------------------------------
-// SoftmaxCrossEntropyWithLogits
-
-TEST(SoftmaxXentTest, MatchesReference) {
-  for (const TensorShape& shape : std::vector<TensorShape>{{1, 5}, {5, 1}, {1, 1}, {257, 10}}) {
-    SCOPED_TRACE(shape.DebugString());
-    const int64_t n = shape.dim_size(0), c = shape.dim_size(1);
-    Scope root = Scope::NewRootScope();
-    auto f = ops::Placeholder(root, DT_FLOAT);
-    auto l = ops::Placeholder(root, DT_FLOAT);
-    ops::SoftmaxCrossEntropyWithLogits xent(root, f, l);
-    Tensor fv = RandomTensor(shape, 5, -4.0f, 4.0f);
-    Tensor lv = RandomLabels(n, c, 6);
-    absl::StatusOr<std::vector<Tensor>> out =
-        RunGraph(root, {{f, fv}, {l, lv}}, {xent.loss, xent.backprop});
-    ASSERT_TRUE(out.ok()) << out.status();
-    std::vector<float> loss(n), backprop(n * c);
-    for (int64_t r = 0; r < n; ++r) {
-      std::vector<double> logp = LogSoftmaxRow(fv, r);
-      double sum = 0;
-      for (int64_t j = 0; j < c; ++j) {
-        const double label = lv.flat<float>()[r * c + j];
-        sum -= label * logp[j];
-        backprop[r * c + j] = static_cast<float>(std::exp(logp[j]) - label);
-      }
-      loss[r] = static_cast<float>(sum);
-    }
-    ExpectTensorNear((*out)[0], TensorShape({n}), loss);
-    ExpectTensorNear((*out)[1], shape, backprop);
-  }
-}
-
-TEST(SoftmaxXentTest, HandComputedValues) {
-  // Uniform logits over 4 classes: loss = log 4 for any labels summing to 1.
-  Scope root = Scope::NewRootScope();
-  ops::SoftmaxCrossEntropyWithLogits xent(
-      root, ops::Const(root, FloatTensor({1, 4}, {2, 2, 2, 2})),
-      ops::Const(root, FloatTensor({1, 4}, {0.5f, 0.25f, 0.25f, 0})));
-  absl::StatusOr<std::vector<Tensor>> out = RunGraph(root, {}, {xent.loss, xent.backprop});
-  ASSERT_TRUE(out.ok()) << out.status();
-  ExpectTensorNear((*out)[0], TensorShape({1}), {std::log(4.0f)});
-  ExpectTensorNear((*out)[1], TensorShape({1, 4}), {-0.25f, 0, 0, 0.25f});
-}
-
-TEST(SoftmaxXentTest, LargeLogitsGiveFiniteLoss) {
-  Scope root = Scope::NewRootScope();
-  ops::SoftmaxCrossEntropyWithLogits xent(
-      root, ops::Const(root, FloatTensor({2, 3}, {1000, 0, -1000, 1000, 1000, 1000})),
-      ops::Const(root, FloatTensor({2, 3}, {0, 0, 1, 1, 0, 0})));
-  absl::StatusOr<std::vector<Tensor>> out = RunGraph(root, {}, {xent.loss, xent.backprop});
-  ASSERT_TRUE(out.ok()) << out.status();
-  for (float v : (*out)[0].flat<float>()) EXPECT_TRUE(std::isfinite(v));
-  for (float v : (*out)[1].flat<float>()) EXPECT_TRUE(std::isfinite(v));
-  // Row 0: log_softmax(-1000) = -2000 - log(1 + e^-1000 + e^-2000). Row 1: log 3.
-  ExpectTensorNear((*out)[0], TensorShape({2}), {2000.0f, std::log(3.0f)});
-  ExpectTensorNear((*out)[1], TensorShape({2, 3}),
-                   {1, 0, -1, 1.0f / 3 - 1, 1.0f / 3, 1.0f / 3});
-}
-
-TEST(SoftmaxXentTest, Errors) {
-  {
-    Scope root = Scope::NewRootScope();
-    ops::SoftmaxCrossEntropyWithLogits(root, ops::Const(root, 0.0f, TensorShape({2, 3})),
-                                       ops::Const(root, 0.0f, TensorShape({2, 4})));
-    EXPECT_FALSE(root.ok());
-  }
-  {
-    Scope root = Scope::NewRootScope();
-    ops::SoftmaxCrossEntropyWithLogits(root, ops::Const(root, 0.0f, TensorShape({6})),
-                                       ops::Const(root, 0.0f, TensorShape({6})));
-    EXPECT_FALSE(root.ok());
-  }
-  {
-    Scope root = Scope::NewRootScope();
-    auto f = ops::Placeholder(root, DT_FLOAT);
-    auto l = ops::Placeholder(root, DT_FLOAT);
-    ops::SoftmaxCrossEntropyWithLogits xent(root, f, l);
-    absl::StatusOr<Tensor> out =
-        RunOne(root, xent.loss, {{f, RandomTensor({2, 3}, 1)}, {l, RandomTensor({3, 2}, 1)}});
-    ASSERT_FALSE(out.ok());
-    EXPECT_THAT(std::string(out.status().message()), HasSubstr("labels"));
-    out = RunOne(root, xent.loss, {{f, RandomTensor({2, 3, 1}, 1)}, {l, RandomTensor({2, 3, 1}, 1)}});
-    EXPECT_FALSE(out.ok());
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// SparseSoftmaxCrossEntropyWithLogits
-
-template <typename LabelT>
-void CheckSparseXent(int64_t n, int64_t c) {
-  SCOPED_TRACE(absl::StrCat(n, "x", c, " ", DataTypeString(DataTypeOf<LabelT>::value)));
-  Scope root = Scope::NewRootScope();
-  auto f = ops::Placeholder(root, DT_FLOAT);
-  auto l = ops::Placeholder(root, DataTypeOf<LabelT>::value);
-  ops::SparseSoftmaxCrossEntropyWithLogits xent(root, f, l);
-  Tensor fv = RandomTensor(TensorShape({n, c}), 8, -4.0f, 4.0f);
-  std::vector<LabelT> labels(n);
-  for (int64_t i = 0; i < n; ++i) labels[i] = static_cast<LabelT>((i * 7 + 3) % c);
-  absl::StatusOr<std::vector<Tensor>> out =
-      RunGraph(root, {{f, fv}, {l, IntTensor(labels)}}, {xent.loss, xent.backprop});
-  ASSERT_TRUE(out.ok()) << out.status();
-  std::vector<float> loss(n), backprop(n * c);
-  for (int64_t r = 0; r < n; ++r) {
-    std::vector<double> logp = LogSoftmaxRow(fv, r);
-    loss[r] = static_cast<float>(-logp[labels[r]]);
-    for (int64_t j = 0; j < c; ++j) {
-      backprop[r * c + j] = static_cast<float>(std::exp(logp[j]) - (j == labels[r] ? 1 : 0));
-    }
-  }
-  ExpectTensorNear((*out)[0], TensorShape({n}), loss);
-  ExpectTensorNear((*out)[1], TensorShape({n, c}), backprop);
-}
-
-TEST(SparseSoftmaxXentTest, MatchesReference) {
-  for (auto [n, c] : std::vector<std::pair<int64_t, int64_t>>{{1, 5}, {5, 1}, {1, 1}, {257, 10}}) {
-    CheckSparseXent<int32_t>(n, c);
-    CheckSparseXent<int64_t>(n, c);
-  }
-}
-
-TEST(SparseSoftmaxXentTest, TlabelsDefaultsToInt64AndIsInferred) {
-  const OpDef* op = OpRegistry::Global()->Find("SparseSoftmaxCrossEntropyWithLogits");
-  ASSERT_NE(op, nullptr);
-  const AttrDef* attr = op->FindAttr("Tlabels");
-  ASSERT_NE(attr, nullptr);
-  ASSERT_TRUE(attr->default_value.has_value());
-  EXPECT_EQ(attr->default_value->type(), DT_INT64);
-
-  Scope root = Scope::NewRootScope();
-  ops::SparseSoftmaxCrossEntropyWithLogits xent(root, ops::Const(root, 0.0f, TensorShape({2, 3})),
-                                                ops::Const(root, {0, 2}));
-  ASSERT_TRUE(root.ok()) << root.status();
-  EXPECT_EQ(xent.loss.node()->attrs().at("Tlabels").type(), DT_INT32);
-}
-
-TEST(SparseSoftmaxXentTest, LargeLogitsGiveFiniteLoss) {
-  Scope root = Scope::NewRootScope();
-  ops::SparseSoftmaxCrossEntropyWithLogits xent(
-      root, ops::Const(root, FloatTensor({2, 3}, {1000, 0, -1000, -1000, -1000, -1000})),
-      ops::Const(root, {2, 1}));
-  absl::StatusOr<std::vector<Tensor>> out = RunGraph(root, {}, {xent.loss, xent.backprop});
-  ASSERT_TRUE(out.ok()) << out.status();
-  ExpectTensorNear((*out)[0], TensorShape({2}), {2000.0f, std::log(3.0f)});
-  ExpectTensorNear((*out)[1], TensorShape({2, 3}),
-                   {1, 0, -1, 1.0f / 3, 1.0f / 3 - 1, 1.0f / 3});
-}
-
-TEST(SparseSoftmaxXentTest, LabelsOutOfRange) {
-  for (int bad : {3, -1, 1000000}) {
-    Scope root = Scope::NewRootScope();
-    auto l = ops::Placeholder(root, DT_INT32);
-    ops::SparseSoftmaxCrossEntropyWithLogits xent(root, ops::Const(root, 0.0f, TensorShape({2, 3})),
-                                                  l);
-    absl::StatusOr<Tensor> out = RunOne(root, xent.loss, {{l, IntTensor<int32_t>({0, bad})}});
-    ASSERT_FALSE(out.ok()) << bad;
-    EXPECT_THAT(std::string(out.status().message()), HasSubstr("outside the valid range"));
-  }
-  Scope root = Scope::NewRootScope();
-  auto l = ops::Placeholder(root, DT_INT64);
-  ops::SparseSoftmaxCrossEntropyWithLogits xent(root, ops::Const(root, 0.0f, TensorShape({1, 3})),
-                                                l);
-  absl::StatusOr<Tensor> out =
-      RunOne(root, xent.loss, {{l, IntTensor<int64_t>({int64_t{1} << 40})}});
-  ASSERT_FALSE(out.ok());
-  EXPECT_THAT(std::string(out.status().message()), HasSubstr("outside the valid range"));
-}
-
-TEST(SparseSoftmaxXentTest, ShapeErrors) {
-  {
-    Scope root = Scope::NewRootScope();
-    ops::SparseSoftmaxCrossEntropyWithLogits(root, ops::Const(root, 0.0f, TensorShape({2, 3})),
-                                             ops::Const(root, {0, 1, 2}));
-    EXPECT_FALSE(root.ok());
-  }
-  {
-    Scope root = Scope::NewRootScope();
-    ops::SparseSoftmaxCrossEntropyWithLogits(root, ops::Const(root, 0.0f, TensorShape({2, 3})),
-                                             ops::Const(root, {0.0f, 1.0f}));
-    EXPECT_FALSE(root.ok());  // Float labels.
-  }
-  {
-    Scope root = Scope::NewRootScope();
-    auto f = ops::Placeholder(root, DT_FLOAT);
-    auto l = ops::Placeholder(root, DT_INT32);
-    ops::SparseSoftmaxCrossEntropyWithLogits xent(root, f, l);
-    absl::StatusOr<Tensor> out =
-        RunOne(root, xent.loss, {{f, RandomTensor({2, 3}, 1)}, {l, IntTensor<int32_t>({0})}});
-    ASSERT_FALSE(out.ok());
-    EXPECT_THAT(std::string(out.status().message()), HasSubstr("labels"));
-    out = RunOne(root, xent.loss,
-                 {{f, Tensor(DT_FLOAT, TensorShape({2, 0}))}, {l, IntTensor<int32_t>({0, 0})}});
-    EXPECT_FALSE(out.ok());
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,16 +1,20 @@
 #include "tests/test_util.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <sys/wait.h>
+#include <numeric>
 #include <random>
 #include <sys/stat.h>
 
+#include "graph/status_macros.h"
 #include "gtest/gtest.h"
-#include "zlib.h"
 #include "runtime/session.h"
+#include "tests/gradient_checker.h"
+#include "zlib.h"
 
 namespace dflow {
 namespace test {
@@ -19,20 +23,17 @@ absl::StatusOr<std::vector<Tensor>> RunGraph(const Scope& scope,
                                              const std::vector<std::pair<Output, Tensor>>& feeds,
                                              const std::vector<Output>& fetches,
                                              const SessionOptions& options) {
-  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(scope, options);
-  if (!session.ok()) return session.status();
+  DFLOW_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Create(scope, options));
   std::vector<Tensor> outputs;
-  absl::Status s = (*session)->Run(feeds, fetches, {}, &outputs);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(session->Run(feeds, fetches, {}, &outputs));
   return outputs;
 }
 
 absl::StatusOr<Tensor> RunOne(const Scope& scope, const Output& fetch,
                               const std::vector<std::pair<Output, Tensor>>& feeds,
                               const SessionOptions& options) {
-  absl::StatusOr<std::vector<Tensor>> out = RunGraph(scope, feeds, {fetch}, options);
-  if (!out.ok()) return out.status();
-  return (*out)[0];
+  DFLOW_ASSIGN_OR_RETURN(std::vector<Tensor> out, RunGraph(scope, feeds, {fetch}, options));
+  return out[0];
 }
 
 SessionOptions Unoptimized() {
@@ -56,6 +57,84 @@ Tensor FloatTensor(const TensorShape& shape, std::vector<float> values) {
   absl::StatusOr<Tensor> t = Tensor::FromVector<float>(values, shape);
   EXPECT_TRUE(t.ok()) << t.status();
   return t.ok() ? *t : Tensor();
+}
+
+template <>
+Tensor Make<bool>(const TensorShape& shape, std::vector<bool> values) {
+  Tensor t(DT_BOOL, shape);
+  EXPECT_EQ(t.NumElements(), static_cast<int64_t>(values.size()));
+  for (size_t i = 0; i < values.size() && i < static_cast<size_t>(t.NumElements()); ++i) {
+    t.flat<bool>()[i] = values[i];
+  }
+  return t;
+}
+
+Tensor Int32Tensor(const TensorShape& shape, std::vector<int32_t> values) {
+  absl::StatusOr<Tensor> t = Tensor::FromVector<int32_t>(values, shape);
+  EXPECT_TRUE(t.ok()) << t.status();
+  return t.ok() ? *t : Tensor();
+}
+
+Tensor Iota(const TensorShape& shape) {
+  std::vector<float> v(shape.num_elements());
+  std::iota(v.begin(), v.end(), 0.0f);
+  return FloatTensor(shape, v);
+}
+
+Tensor RandomLabels(int64_t n, int64_t c, uint64_t seed) {
+  Tensor t = RandomTensor(TensorShape({n, c}), seed, 0.0f, 1.0f);
+  auto v = t.flat<float>();
+  for (int64_t r = 0; r < n; ++r) {
+    double sum = 0;
+    for (int64_t j = 0; j < c; ++j) sum += v[r * c + j];
+    for (int64_t j = 0; j < c; ++j) v[r * c + j] = static_cast<float>(v[r * c + j] / sum);
+  }
+  return t;
+}
+
+std::vector<int64_t> Ints(const Tensor& t) {
+  std::vector<int64_t> v;
+  if (t.dtype() == DT_INT32) {
+    for (int32_t x : t.flat<int32_t>()) v.push_back(x);
+  } else {
+    for (int64_t x : t.flat<int64_t>()) v.push_back(x);
+  }
+  return v;
+}
+
+std::string ErrorOf(const absl::Status& s) {
+  EXPECT_FALSE(s.ok());
+  return std::string(s.message());
+}
+
+std::string ErrorOf(const Scope& scope) { return std::string(scope.status().message()); }
+
+Tensor Sizes(const TensorShape& s) {
+  std::vector<int32_t> v(s.dim_sizes().begin(), s.dim_sizes().end());
+  return *Tensor::FromVector<int32_t>(v, TensorShape({4}));
+}
+
+std::unique_ptr<Session> NewSession(const Scope& root, const SessionOptions& options) {
+  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(root, options);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? *std::move(s) : nullptr;
+}
+
+void ExpectNear(const std::vector<float>& actual, const std::vector<double>& expected,
+                double tol, const std::string& what) {
+  ASSERT_EQ(actual.size(), expected.size()) << what;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    EXPECT_NEAR(actual[i], expected[i], tol * std::max(1.0, std::fabs(expected[i])))
+        << what << "[" << i << "]";
+  }
+}
+
+void ExpectGradientOk(const Scope& root, const std::vector<std::pair<Output, Tensor>>& xs,
+                      const Output& y, const std::string& what, double tolerance) {
+  ASSERT_TRUE(root.ok()) << what << ": " << root.status();
+  absl::StatusOr<double> err = MaxGradientError(root, xs, y);
+  ASSERT_TRUE(err.ok()) << what << ": " << err.status();
+  EXPECT_LT(*err, tolerance) << what;
 }
 
 void ExpectTensorNear(const Tensor& actual, const TensorShape& expected_shape,

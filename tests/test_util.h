@@ -3,13 +3,16 @@
 #define DFLOW_TESTS_TEST_UTIL_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "graph/tensor.h"
+#include "gtest/gtest.h"
 #include "ops/scope.h"
 #include "runtime/session.h"
 
@@ -34,6 +37,57 @@ Tensor RandomTensor(const TensorShape& shape, uint64_t seed, float lo = -1.f, fl
 
 // Builds a float tensor from values; the count must match the shape.
 Tensor FloatTensor(const TensorShape& shape, std::vector<float> values);
+
+// A tensor of `shape` from values; the count must match the shape (a test failure otherwise).
+template <typename T>
+Tensor Make(const TensorShape& shape, std::vector<T> values);
+template <>
+Tensor Make<bool>(const TensorShape& shape, std::vector<bool> values);
+
+// A 1-D tensor of `values`.
+template <typename T>
+Tensor IntTensor(std::vector<T> values) {
+  const int64_t n = static_cast<int64_t>(values.size());
+  return *Tensor::FromVector<T>(values, TensorShape({n}));
+}
+
+// An int32 tensor of `shape` from values; the count must match the shape.
+Tensor Int32Tensor(const TensorShape& shape, std::vector<int32_t> values);
+
+// 0, 1, 2, ... as floats.
+Tensor Iota(const TensorShape& shape);
+
+// Rows of non-negative values summing to 1 (soft labels), [n, c].
+Tensor RandomLabels(int64_t n, int64_t c, uint64_t seed);
+
+// The values of a tensor of type T.
+template <typename T>
+std::vector<T> ValuesOf(const Tensor& t) {
+  return std::vector<T>(t.flat<T>().begin(), t.flat<T>().end());
+}
+
+// The values of an int32 or int64 tensor, as int64.
+std::vector<int64_t> Ints(const Tensor& t);
+
+// The error message of `s`, checked to be an error.
+std::string ErrorOf(const absl::Status& s);
+// The error message the scope recorded ("" when it is ok).
+std::string ErrorOf(const Scope& scope);
+
+// The dims of a 4-D shape as an int32 [4] tensor (the sizes input of the backprop ops).
+Tensor Sizes(const TensorShape& s);
+
+// A new Session for the scope's graph; a test failure and null when it cannot be created.
+std::unique_ptr<Session> NewSession(const Scope& root, const SessionOptions& options = {});
+
+// Every element of `actual` within `tol` * max(1, |expected|) of the double `expected`.
+void ExpectNear(const std::vector<float>& actual, const std::vector<double>& expected,
+                double tol, const std::string& what);
+
+// The symbolic gradients of y with respect to the fed xs within `tolerance` of central
+// differences (MaxGradientError); `what` names the case in failures.
+void ExpectGradientOk(const Scope& root, const std::vector<std::pair<Output, Tensor>>& xs,
+                      const Output& y, const std::string& what, double tolerance = 5e-3);
 
 // Every element of `actual` within `tol` (absolute + relative) of `expected`; shape must match.
 void ExpectTensorNear(const Tensor& actual, const TensorShape& expected_shape,
@@ -61,6 +115,13 @@ std::string WriteEasyMnist(const std::string& name, int train_count, int test_co
 
 // The ../shared folder (DFLOW_SHARED_DIR), or "" when it is absent.
 std::string SharedDir();
+
+template <typename T>
+Tensor Make(const TensorShape& shape, std::vector<T> values) {
+  absl::StatusOr<Tensor> t = Tensor::FromVector<T>(values, shape);
+  EXPECT_TRUE(t.ok()) << t.status();
+  return *t;
+}
 
 }  // namespace test
 }  // namespace dflow

@@ -1,0 +1,174 @@
+// Plain-loop references the op tests assert against: each op's math written out once, in
+// double precision where it accumulates, independent of dflow's kernels (no oneDNN, no Eigen).
+// Tensors are row-major; images are NHWC, filters HWIO, and windows follow TensorFlow's SAME
+// (output ceil(in / stride), the odd pad after) and VALID (no padding) rules.
+#ifndef DFLOW_TESTS_REFERENCE_H_
+#define DFLOW_TESTS_REFERENCE_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "graph/tensor.h"
+
+namespace dflow {
+namespace test {
+
+std::vector<float> ToFloats(const std::vector<double>& v);
+
+// ---------------------------------------------------------------------------------------------
+// Element-wise, broadcasting and reductions.
+
+// The multi-index of element `i` of `shape` (row-major).
+std::vector<int64_t> Unravel(int64_t i, const TensorShape& shape);
+
+// The element of a tensor of `shape` that numpy broadcasting maps to output index `out_idx`.
+int64_t BroadcastSource(const std::vector<int64_t>& out_idx, const TensorShape& shape);
+
+// out[i] = f(a[.], b[.]) over `out_shape`, the broadcast shape worked out by hand.
+template <typename T, typename U>
+std::vector<U> BroadcastRef(const Tensor& a, const Tensor& b, const TensorShape& out_shape,
+                            const std::function<U(T, T)>& f) {
+  std::vector<U> out(out_shape.num_elements());
+  auto av = a.flat<T>();
+  auto bv = b.flat<T>();
+  for (int64_t i = 0; i < out_shape.num_elements(); ++i) {
+    std::vector<int64_t> idx = Unravel(i, out_shape);
+    out[i] = f(av[BroadcastSource(idx, a.shape())], bv[BroadcastSource(idx, b.shape())]);
+  }
+  return out;
+}
+
+// Sum, mean or product ("sum", "mean", "prod") of float `x` over the dims flagged in `reduced`,
+// into the keep_dims layout.
+std::vector<double> ReduceRef(const Tensor& x, const std::vector<bool>& reduced,
+                              const std::string& kind);
+
+// x + bias[i % c], for x whose last dimension is bias's c values (BiasAdd, NHWC).
+std::vector<float> BiasAddRef(absl::Span<const float> x, const Tensor& bias);
+
+// max(x, 0) per element.
+std::vector<float> ReluRef(absl::Span<const float> x);
+
+// ---------------------------------------------------------------------------------------------
+// Matrices and softmax.
+
+// op(a) x op(b) for float matrices, op a transpose when asked; double accumulation.
+std::vector<float> MatMulRef(const Tensor& a, const Tensor& b, bool transpose_a,
+                             bool transpose_b);
+
+// Softmax of float `x` along its last axis (any rank >= 1).
+std::vector<float> SoftmaxRef(const Tensor& x);
+
+// log softmax of row r of a float [n, c] tensor.
+std::vector<double> LogSoftmaxRow(const Tensor& x, int64_t r);
+
+// Softmax's gradient from the incoming gradient g and the softmax output y, per row of the
+// last axis: (g - sum(g * y)) * y.
+std::vector<float> SoftmaxGradRef(const Tensor& g, const Tensor& y);
+
+// ---------------------------------------------------------------------------------------------
+// Convolution and pooling, NHWC.
+
+// Output size and leading padding of one spatial dimension of input size `in`, window `k` and
+// stride `s`.
+struct WinDim {
+  int64_t out, pad;
+};
+WinDim WindowDim(int64_t in, int64_t k, int64_t s, bool same);
+
+// A Conv2D: input [n, h, w, ci], filter [kh, kw, ci, co] (HWIO), strides sh, sw.
+struct ConvCase {
+  int64_t n, h, w, ci, kh, kw, co, sh, sw;
+  bool same;
+
+  // The case of an input and a filter of these shapes.
+  static ConvCase Of(const TensorShape& input, const TensorShape& filter, int64_t sh, int64_t sw,
+                     bool same);
+  std::string Name() const;
+  WinDim Rows() const { return WindowDim(h, kh, sh, same); }
+  WinDim Cols() const { return WindowDim(w, kw, sw, same); }
+  TensorShape In() const { return TensorShape({n, h, w, ci}); }
+  TensorShape Filter() const { return TensorShape({kh, kw, ci, co}); }
+  TensorShape Out() const { return TensorShape({n, Rows().out, Cols().out, co}); }
+  std::vector<int64_t> Strides() const { return {1, sh, sw, 1}; }
+  const char* Padding() const { return same ? "SAME" : "VALID"; }
+};
+
+// y[n, oh, ow, co] = sum over taps inside the image of x[n, ih, iw, ci] * f[i, j, ci, co], with
+// ih = oh * sh + i - pad_top and iw = ow * sw + j - pad_left.
+std::vector<float> Conv2DRef(const ConvCase& c, const Tensor& x, const Tensor& f);
+// dL/dx of that convolution for dL/dy = dy.
+std::vector<float> Conv2DBackpropInputRef(const ConvCase& c, const Tensor& f, const Tensor& dy);
+// dL/df of that convolution for dL/dy = dy.
+std::vector<float> Conv2DBackpropFilterRef(const ConvCase& c, const Tensor& x, const Tensor& dy);
+
+// A MaxPool or AvgPool: input [n, h, w, c], window kh x kw, strides sh, sw.
+struct PoolCase {
+  int64_t n, h, w, c, kh, kw, sh, sw;
+  bool same;
+
+  std::string Name() const;
+  WinDim Rows() const { return WindowDim(h, kh, sh, same); }
+  WinDim Cols() const { return WindowDim(w, kw, sw, same); }
+  TensorShape In() const { return TensorShape({n, h, w, c}); }
+  TensorShape Out() const { return TensorShape({n, Rows().out, Cols().out, c}); }
+  std::vector<int64_t> Ksize() const { return {1, kh, kw, 1}; }
+  std::vector<int64_t> Strides() const { return {1, sh, sw, 1}; }
+  const char* Padding() const { return same ? "SAME" : "VALID"; }
+};
+
+// The maximum of each window (padding never wins).
+std::vector<float> MaxPoolRef(const PoolCase& p, const Tensor& x);
+// MaxPool's gradient: each window's g goes to the first maximum of the window.
+std::vector<float> MaxPoolGradRef(const PoolCase& p, const Tensor& x, const Tensor& g);
+// The mean of each window, padding excluded from the count.
+std::vector<float> AvgPoolRef(const PoolCase& p, const Tensor& x);
+// AvgPool's gradient: each window's g spread evenly over the window's input elements.
+std::vector<float> AvgPoolGradRef(const PoolCase& p, const Tensor& g);
+
+// ---------------------------------------------------------------------------------------------
+// Optimizers, in double precision.
+
+// Adam written from the paper's update as TensorFlow states it. The hyperparameters are the
+// float values the graph holds, and the beta powers advance in float as the graph's Mul does,
+// so only the arithmetic differs.
+struct AdamRef {
+  double lr, beta1, beta2, epsilon;
+  bool nesterov = false;
+  std::vector<double> var, m, v;
+  float beta1_power, beta2_power;
+
+  AdamRef(std::vector<double> init, float lr, float beta1, float beta2, float epsilon);
+  void Step(const std::vector<double>& g);
+};
+
+// Momentum: accum = accum * momentum + g; var -= lr * accum (Nesterov: lr * (g + momentum *
+// accum)).
+struct MomentumRef {
+  double lr, momentum;
+  bool nesterov;
+  std::vector<double> var, accum;
+
+  void Step(const std::vector<double>& g);
+};
+
+// Softmax regression (logits = x w + b, w and b starting at zero) trained by full-batch gradient
+// descent on the mean cross-entropy, in double precision: x is [n, d] row-major with integer
+// labels in [0, c). Returns each step's loss (before its update) and the final accuracy on
+// test_x / test_labels.
+struct SoftmaxTrainingRef {
+  std::vector<double> losses;
+  double accuracy;
+};
+SoftmaxTrainingRef TrainSoftmaxRef(const std::vector<float>& x,
+                                   const std::vector<int32_t>& labels, int d, int c, int steps,
+                                   double lr, const std::vector<float>& test_x,
+                                   const std::vector<int32_t>& test_labels);
+
+}  // namespace test
+}  // namespace dflow
+
+#endif  // DFLOW_TESTS_REFERENCE_H_
