@@ -1,9 +1,48 @@
 #include "kernels/conv_util.h"
 
+#include "absl/strings/str_join.h"
 #include "kernels/op_kernel.h"
 
 namespace dflow {
 
+void FillZero(Tensor* t) {
+  for (float& v : t->flat<float>()) v = 0.0f;
+}
+
+absl::Status CheckImage(const Tensor& t, absl::string_view what, absl::string_view layout) {
+  if (t.dtype() != DT_FLOAT) {
+    return OpKernelContext::InvalidArgument(what, " must be float but is ",
+                                            DataTypeString(t.dtype()));
+  }
+  if (t.dims() != 4) {
+    return OpKernelContext::InvalidArgument(what, " must be 4-D ", layout, " but has shape ",
+                                            t.shape().DebugString());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TensorShape> SizesShape(const Tensor& t, absl::string_view what) {
+  if (t.dims() != 1 || t.dim_size(0) != 4) {
+    return OpKernelContext::InvalidArgument(
+        what, " must be a 1-D tensor of 4 sizes but has shape ", t.shape().DebugString());
+  }
+  absl::StatusOr<IntList> v = IntValues(t, what);
+  if (!v.ok()) return v.status();
+  constexpr int64_t kMaxElements = int64_t{1} << 40;
+  int64_t count = 1;
+  for (int64_t d : *v) {
+    if (d < 0) {
+      return OpKernelContext::InvalidArgument(what, " must be non-negative but is [",
+                                              absl::StrJoin(*v, ", "), "]");
+    }
+    if (d > 0 && count > kMaxElements / d) {
+      return OpKernelContext::InvalidArgument(what, " [", absl::StrJoin(*v, ", "),
+                                              "] has too many elements");
+    }
+    count *= d;
+  }
+  return TensorShape(absl::MakeConstSpan(*v));
+}
 
 absl::StatusOr<ConvGeometry> ConvGeometryOf(const conv::Window2D& win, const TensorShape& input,
                                             const TensorShape& filter) {

@@ -1,18 +1,33 @@
-// Convolution helpers shared by the Conv2D family and _FusedConv2D: the geometry of one NHWC x
-// HWIO convolution as oneDNN describes it, and the filter's reorder into the layout a primitive
-// picked.
+// Convolution helpers shared by the Conv2D family, pooling and _FusedConv2D: input checks, the
+// geometry of one NHWC x HWIO convolution as oneDNN describes it, and the filter's reorder into
+// the layout a primitive picked.
 #ifndef DFLOW_KERNELS_CONV_UTIL_H_
 #define DFLOW_KERNELS_CONV_UTIL_H_
 
 #include <cstdint>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "graph/tensor.h"
 #include "graph/tensor_shape.h"
 #include "kernels/dnnl_util.h"
 #include "oneapi/dnnl/dnnl.hpp"
 #include "ops/conv_ops.h"
 
 namespace dflow {
+
+// Zeros every element of the float tensor `t`.
+void FillZero(Tensor* t);
+
+// Fails unless `t` is a float tensor of rank 4, described by `layout` in errors.
+absl::Status CheckImage(const Tensor& t, absl::string_view what, absl::string_view layout);
+
+inline constexpr absl::string_view kImageLayout = "[batch, height, width, channels]";
+inline constexpr absl::string_view kFilterLayout = "[height, width, in_channels, out_channels]";
+
+// A 1-D int tensor of 4 non-negative sizes (input_sizes, filter_sizes, orig_input_shape).
+absl::StatusOr<TensorShape> SizesShape(const Tensor& t, absl::string_view what);
 
 // The sizes of one convolution; `input` and `filter` are checked to be rank 4.
 struct ConvGeometry {
