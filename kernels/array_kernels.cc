@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 #include "kernels/op_kernel.h"
 #include "ops/array_ops.h"
 
@@ -64,16 +65,15 @@ class ReshapeOp : public OpKernel {
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& in = ctx->input(0);
-    absl::StatusOr<IntList> dims = IntValues(ctx->input(1), "shape");
-    if (!dims.ok()) return dims.status();
+    DFLOW_ASSIGN_OR_RETURN(IntList dims, IntValues(ctx->input(1), "shape"));
     int unknown = -1;
     IntList known_dims;
-    for (size_t i = 0; i < dims->size(); ++i) {
-      const int64_t d = (*dims)[i];
+    for (size_t i = 0; i < dims.size(); ++i) {
+      const int64_t d = dims[i];
       if (d == -1 && unknown < 0) {
         unknown = static_cast<int>(i);
       } else if (d < 0) {
-        return ctx->InvalidArgument("shape ", TensorShape(*dims).DebugString(),
+        return ctx->InvalidArgument("shape ", TensorShape(dims).DebugString(),
                                     " has a negative or second -1 dimension");
       } else {
         known_dims.push_back(d);
@@ -81,19 +81,18 @@ class ReshapeOp : public OpKernel {
     }
     const int64_t known = CheckedNumElements(known_dims);
     if (known < 0) {
-      return ctx->InvalidArgument("shape ", TensorShape(*dims).DebugString(),
+      return ctx->InvalidArgument("shape ", TensorShape(dims).DebugString(),
                                   " has too many elements");
     }
     if (unknown >= 0) {
       if (known == 0 || in.NumElements() % known != 0) {
         return ctx->InvalidArgument("cannot reshape a tensor of ", in.NumElements(),
-                                    " elements to ", TensorShape(*dims).DebugString());
+                                    " elements to ", TensorShape(dims).DebugString());
       }
-      (*dims)[unknown] = in.NumElements() / known;
+      dims[unknown] = in.NumElements() / known;
     }
-    absl::StatusOr<Tensor> out = in.Reshaped(TensorShape(*dims));
-    if (!out.ok()) return out.status();
-    ctx->set_output(0, *out);
+    DFLOW_ASSIGN_OR_RETURN(Tensor out, in.Reshaped(TensorShape(dims)));
+    ctx->set_output(0, out);
     return absl::OkStatus();
   }
 };
@@ -130,10 +129,9 @@ class FillOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
-    absl::StatusOr<IntList> dims = IntValues(ctx->input(0), "dims");
-    if (!dims.ok()) return dims.status();
-    if (CheckedNumElements(*dims) < 0) {
-      return ctx->InvalidArgument("dims ", TensorShape(*dims).DebugString(),
+    DFLOW_ASSIGN_OR_RETURN(IntList dims, IntValues(ctx->input(0), "dims"));
+    if (CheckedNumElements(dims) < 0) {
+      return ctx->InvalidArgument("dims ", TensorShape(dims).DebugString(),
                                   " has a negative dimension or too many elements");
     }
     const Tensor& value = ctx->input(1);
@@ -141,7 +139,7 @@ class FillOp : public OpKernel {
       return ctx->InvalidArgument("value must be a scalar, got shape ",
                                   value.shape().DebugString());
     }
-    FillWith(ctx->allocate_output(0, TensorShape(*dims)), value.data());
+    FillWith(ctx->allocate_output(0, TensorShape(dims)), value.data());
     return absl::OkStatus();
   }
 };
@@ -170,10 +168,9 @@ class ExpandDimsOp : public OpKernel {
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& in = ctx->input(0);
-    absl::StatusOr<IntList> axis = IntValues(ctx->input(1), "dim");
-    if (!axis.ok()) return axis.status();
-    if (axis->size() != 1) return ctx->InvalidArgument("dim must hold exactly one value");
-    int64_t a = (*axis)[0];
+    DFLOW_ASSIGN_OR_RETURN(IntList axis, IntValues(ctx->input(1), "dim"));
+    if (axis.size() != 1) return ctx->InvalidArgument("dim must hold exactly one value");
+    int64_t a = axis[0];
     const int rank = in.dims();
     if (a < -rank - 1 || a > rank) {
       return ctx->InvalidArgument("dim ", a, " is out of range for rank ", rank);
@@ -191,19 +188,17 @@ class BroadcastGradientArgsOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
-    absl::StatusOr<IntList> s0 = IntValues(ctx->input(0), "s0");
-    if (!s0.ok()) return s0.status();
-    absl::StatusOr<IntList> s1 = IntValues(ctx->input(1), "s1");
-    if (!s1.ok()) return s1.status();
-    const int rank = static_cast<int>(std::max(s0->size(), s1->size()));
+    DFLOW_ASSIGN_OR_RETURN(IntList s0, IntValues(ctx->input(0), "s0"));
+    DFLOW_ASSIGN_OR_RETURN(IntList s1, IntValues(ctx->input(1), "s1"));
+    const int rank = static_cast<int>(std::max(s0.size(), s1.size()));
     std::vector<int64_t> r0, r1;
     for (int d = 0; d < rank; ++d) {
-      const int i0 = d - (rank - static_cast<int>(s0->size()));
-      const int i1 = d - (rank - static_cast<int>(s1->size()));
-      const int64_t a = i0 >= 0 ? (*s0)[i0] : 1, b = i1 >= 0 ? (*s1)[i1] : 1;
+      const int i0 = d - (rank - static_cast<int>(s0.size()));
+      const int i1 = d - (rank - static_cast<int>(s1.size()));
+      const int64_t a = i0 >= 0 ? s0[i0] : 1, b = i1 >= 0 ? s1[i1] : 1;
       if (a != b && a != 1 && b != 1) {
-        return ctx->InvalidArgument("incompatible shapes ", TensorShape(*s0).DebugString(),
-                                    " and ", TensorShape(*s1).DebugString());
+        return ctx->InvalidArgument("incompatible shapes ", TensorShape(s0).DebugString(),
+                                    " and ", TensorShape(s1).DebugString());
       }
       if (i0 < 0 || (a == 1 && b != 1)) r0.push_back(d);
       if (i1 < 0 || (b == 1 && a != 1)) r1.push_back(d);
@@ -238,9 +233,8 @@ class RangeOp : public OpKernel {
                                     ctx->input(i).shape().DebugString());
       }
     }
-    absl::StatusOr<int64_t> size = RangeSize(start, limit, delta);
-    if (!size.ok()) return size.status();
-    Tensor* out = ctx->allocate_output(0, TensorShape({*size}));
+    DFLOW_ASSIGN_OR_RETURN(int64_t size, RangeSize(start, limit, delta));
+    Tensor* out = ctx->allocate_output(0, TensorShape({size}));
     bool handled = false;
     VisitDataType(out->dtype(), [&](auto zero) {
       using T = decltype(zero);
@@ -252,11 +246,11 @@ class RangeOp : public OpKernel {
           // Every value lies between start and limit; the arithmetic wraps (unsigned) so that
           // i * delta may exceed the type on the way.
           using U = std::make_unsigned_t<T>;
-          for (int64_t i = 0; i < *size; ++i) {
+          for (int64_t i = 0; i < size; ++i) {
             po[i] = static_cast<T>(static_cast<U>(s) + static_cast<U>(i) * static_cast<U>(d));
           }
         } else {
-          for (int64_t i = 0; i < *size; ++i) {
+          for (int64_t i = 0; i < size; ++i) {
             po[i] = static_cast<T>(static_cast<double>(s) + static_cast<double>(i) * d);
           }
         }

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/attr_value_util.h"
 #include "graph/tensor.h"
+#include "graph/status_macros.h"
 #include "kernels/conv_util.h"
 #include "kernels/dnnl_util.h"
 #include "kernels/op_kernel.h"
@@ -71,42 +72,36 @@ class Conv2DOp : public ConvKernelBase {
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& input = ctx->input(0);
     const Tensor& filter = ctx->input(1);
-    absl::Status s = CheckImage(input, "input", kImageLayout);
-    if (s.ok()) s = CheckImage(filter, "filter", kFilterLayout);
-    if (!s.ok()) return s;
-    absl::StatusOr<ConvGeometry> g = ConvGeometryOf(window_, input.shape(), filter.shape());
-    if (!g.ok()) return g.status();
-    Tensor* out = ctx->allocate_output(0, g->OutputShape());
+    DFLOW_RETURN_IF_ERROR(CheckImage(input, "input", kImageLayout));
+    DFLOW_RETURN_IF_ERROR(CheckImage(filter, "filter", kFilterLayout));
+    DFLOW_ASSIGN_OR_RETURN(ConvGeometry g, ConvGeometryOf(window_, input.shape(), filter.shape()));
+    Tensor* out = ctx->allocate_output(0, g.OutputShape());
     if (out->NumElements() == 0) return absl::OkStatus();
     if (input.NumElements() == 0 || filter.NumElements() == 0) {  // No input channels.
       FillZero(out);
       return absl::OkStatus();
     }
-    try {
-      Entry* e = cache_.Get(g->Key(), [&] {
-        auto entry = std::make_unique<Entry>();
-        dnnl::convolution_forward::primitive_desc pd(
-            ForwardDesc(*g, window_, dnnl::prop_kind::forward_inference), ctx->engine());
-        entry->prim = dnnl::convolution_forward(pd);
-        entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
-        entry->dst = memory(pd.dst_desc(), ctx->engine(), nullptr);
-        entry->weights.Init(g->UserWeights(), pd.weights_desc(), ctx->engine(), true);
-        return entry;
-      });
-      e->weights.Load(ctx->stream(), filter.data());
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_SRC, e->src, input.data()},
-                    {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
-                    {DNNL_ARG_DST, e->dst, out->data()}});
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
+    ShapeCache<Entry>::Lease e = cache_.Get(g.Key(), [&] {
+      auto entry = std::make_unique<Entry>();
+      dnnl::convolution_forward::primitive_desc pd(
+          ForwardDesc(g, window_, dnnl::prop_kind::forward_inference), KernelAttr(), ctx->engine());
+      entry->prim = Primitive(pd);
+      entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
+      entry->dst = memory(pd.dst_desc(), ctx->engine(), nullptr);
+      entry->weights.Init(g.UserWeights(), pd.weights_desc(), ctx->engine(), true);
+      return entry;
+    });
+    e->weights.Load(ctx->stream(), filter.data());
+    RunPrimitive(e->prim, ctx->stream(),
+                 {{DNNL_ARG_SRC, e->src, input.data()},
+                  {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
+                  {DNNL_ARG_DST, e->dst, out->data()}});
     return absl::OkStatus();
   }
 
  private:
   struct Entry {
-    dnnl::convolution_forward prim;
+    Primitive prim;
     memory src, dst;
     Weights weights;
   };
@@ -118,54 +113,46 @@ class Conv2DBackpropInputOp : public ConvKernelBase {
   using ConvKernelBase::ConvKernelBase;
 
   absl::Status Compute(OpKernelContext* ctx) override {
-    absl::StatusOr<TensorShape> input_shape = SizesShape(ctx->input(0), "input_sizes");
-    if (!input_shape.ok()) return input_shape.status();
+    DFLOW_ASSIGN_OR_RETURN(TensorShape input_shape, SizesShape(ctx->input(0), "input_sizes"));
     const Tensor& filter = ctx->input(1);
     const Tensor& dy = ctx->input(2);
-    absl::Status s = CheckImage(filter, "filter", kFilterLayout);
-    if (s.ok()) s = CheckImage(dy, "out_backprop", kImageLayout);
-    if (!s.ok()) return s;
-    absl::StatusOr<ConvGeometry> g = ConvGeometryOf(window_, *input_shape, filter.shape());
-    if (!g.ok()) return g.status();
-    s = CheckOutBackprop(*g, dy);
-    if (!s.ok()) return s;
-    Tensor* out = ctx->allocate_output(0, *input_shape);
+    DFLOW_RETURN_IF_ERROR(CheckImage(filter, "filter", kFilterLayout));
+    DFLOW_RETURN_IF_ERROR(CheckImage(dy, "out_backprop", kImageLayout));
+    DFLOW_ASSIGN_OR_RETURN(ConvGeometry g, ConvGeometryOf(window_, input_shape, filter.shape()));
+    DFLOW_RETURN_IF_ERROR(CheckOutBackprop(g, dy));
+    Tensor* out = ctx->allocate_output(0, input_shape);
     if (out->NumElements() == 0) return absl::OkStatus();
     if (dy.NumElements() == 0 || filter.NumElements() == 0) {  // No output channels.
       FillZero(out);
       return absl::OkStatus();
     }
-    try {
-      Entry* e = cache_.Get(g->Key(), [&] {
-        auto entry = std::make_unique<Entry>();
-        dnnl::convolution_forward::primitive_desc hint(
-            ForwardDesc(*g, window_, dnnl::prop_kind::forward_training), ctx->engine());
-        dnnl::convolution_backward_data::primitive_desc pd(
-            dnnl::convolution_backward_data::desc(
-                dnnl::algorithm::convolution_direct, g->Src(), g->AnyWeights(), g->Dst(),
-                {window_.stride_h, window_.stride_w}, {g->pad_top, g->pad_left},
-                {g->pad_bottom, g->pad_right}),
-            ctx->engine(), hint);
-        entry->prim = dnnl::convolution_backward_data(pd);
-        entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
-        entry->diff_src = memory(pd.diff_src_desc(), ctx->engine(), nullptr);
-        entry->weights.Init(g->UserWeights(), pd.weights_desc(), ctx->engine(), true);
-        return entry;
-      });
-      e->weights.Load(ctx->stream(), filter.data());
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
-                    {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
-                    {DNNL_ARG_DIFF_SRC, e->diff_src, out->data()}});
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
+    ShapeCache<Entry>::Lease e = cache_.Get(g.Key(), [&] {
+      auto entry = std::make_unique<Entry>();
+      dnnl::convolution_forward::primitive_desc hint(
+          ForwardDesc(g, window_, dnnl::prop_kind::forward_training), ctx->engine());
+      dnnl::convolution_backward_data::primitive_desc pd(
+          dnnl::convolution_backward_data::desc(
+              dnnl::algorithm::convolution_direct, g.Src(), g.AnyWeights(), g.Dst(),
+              {window_.stride_h, window_.stride_w}, {g.pad_top, g.pad_left},
+              {g.pad_bottom, g.pad_right}),
+          KernelAttr(), ctx->engine(), hint);
+      entry->prim = Primitive(pd);
+      entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
+      entry->diff_src = memory(pd.diff_src_desc(), ctx->engine(), nullptr);
+      entry->weights.Init(g.UserWeights(), pd.weights_desc(), ctx->engine(), true);
+      return entry;
+    });
+    e->weights.Load(ctx->stream(), filter.data());
+    RunPrimitive(e->prim, ctx->stream(),
+                 {{DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
+                  {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
+                  {DNNL_ARG_DIFF_SRC, e->diff_src, out->data()}});
     return absl::OkStatus();
   }
 
  private:
   struct Entry {
-    dnnl::convolution_backward_data prim;
+    Primitive prim;
     memory diff_dst, diff_src;
     Weights weights;
   };
@@ -178,65 +165,56 @@ class Conv2DBackpropFilterOp : public ConvKernelBase {
 
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& input = ctx->input(0);
-    absl::Status s = CheckImage(input, "input", kImageLayout);
-    if (!s.ok()) return s;
-    absl::StatusOr<TensorShape> filter_shape = SizesShape(ctx->input(1), "filter_sizes");
-    if (!filter_shape.ok()) return filter_shape.status();
+    DFLOW_RETURN_IF_ERROR(CheckImage(input, "input", kImageLayout));
+    DFLOW_ASSIGN_OR_RETURN(TensorShape filter_shape, SizesShape(ctx->input(1), "filter_sizes"));
     const Tensor& dy = ctx->input(2);
-    s = CheckImage(dy, "out_backprop", kImageLayout);
-    if (!s.ok()) return s;
-    absl::StatusOr<ConvGeometry> g = ConvGeometryOf(window_, input.shape(), *filter_shape);
-    if (!g.ok()) return g.status();
-    s = CheckOutBackprop(*g, dy);
-    if (!s.ok()) return s;
-    Tensor* out = ctx->allocate_output(0, *filter_shape);
+    DFLOW_RETURN_IF_ERROR(CheckImage(dy, "out_backprop", kImageLayout));
+    DFLOW_ASSIGN_OR_RETURN(ConvGeometry g, ConvGeometryOf(window_, input.shape(), filter_shape));
+    DFLOW_RETURN_IF_ERROR(CheckOutBackprop(g, dy));
+    Tensor* out = ctx->allocate_output(0, filter_shape);
     if (out->NumElements() == 0) return absl::OkStatus();
     if (input.NumElements() == 0 || dy.NumElements() == 0) {  // A sum over nothing.
       FillZero(out);
       return absl::OkStatus();
     }
-    try {
-      Entry* e = cache_.Get(g->Key(), [&] {
-        auto entry = std::make_unique<Entry>();
-        dnnl::convolution_forward::primitive_desc hint(
-            ForwardDesc(*g, window_, dnnl::prop_kind::forward_training), ctx->engine());
-        auto make = [&](const memory::desc& weights) {
-          return dnnl::convolution_backward_weights::primitive_desc(
-              dnnl::convolution_backward_weights::desc(
-                  dnnl::algorithm::convolution_direct, g->Src(), weights, g->Dst(),
-                  {window_.stride_h, window_.stride_w}, {g->pad_top, g->pad_left},
-                  {g->pad_bottom, g->pad_right}),
-              ctx->engine(), hint);
-        };
-        dnnl::convolution_backward_weights::primitive_desc pd = make(g->AnyWeights());
-        // oneDNN 2.6's AVX2 1x1 kernel writes past its own buffers for strided 1x1
-        // convolutions (a [2,6,6,3] input, 5 filters, stride 2, one thread corrupts the heap);
-        // asking for HWIO weights selects its gemm implementation instead.
-        if (absl::StartsWith(pd.impl_info_str(), "jit_1x1:avx2") &&
-            (window_.stride_h > 1 || window_.stride_w > 1)) {
-          pd = make(g->UserWeights());
-        }
-        entry->prim = dnnl::convolution_backward_weights(pd);
-        entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
-        entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
-        entry->diff_weights.Init(g->UserWeights(), pd.diff_weights_desc(), ctx->engine(), false);
-        return entry;
-      });
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_SRC, e->src, input.data()},
-                    {DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
-                    {DNNL_ARG_DIFF_WEIGHTS, e->diff_weights.prim,
-                     e->diff_weights.Bound(out->data())}});
-      e->diff_weights.Store(ctx->stream(), out->data());
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
+    ShapeCache<Entry>::Lease e = cache_.Get(g.Key(), [&] {
+      auto entry = std::make_unique<Entry>();
+      dnnl::convolution_forward::primitive_desc hint(
+          ForwardDesc(g, window_, dnnl::prop_kind::forward_training), ctx->engine());
+      auto make = [&](const memory::desc& weights) {
+        return dnnl::convolution_backward_weights::primitive_desc(
+            dnnl::convolution_backward_weights::desc(
+                dnnl::algorithm::convolution_direct, g.Src(), weights, g.Dst(),
+                {window_.stride_h, window_.stride_w}, {g.pad_top, g.pad_left},
+                {g.pad_bottom, g.pad_right}),
+            KernelAttr(), ctx->engine(), hint);
+      };
+      dnnl::convolution_backward_weights::primitive_desc pd = make(g.AnyWeights());
+      // oneDNN 2.6's AVX2 1x1 kernel writes past its own buffers for strided 1x1
+      // convolutions (a [2,6,6,3] input, 5 filters, stride 2, one thread corrupts the heap);
+      // asking for HWIO weights selects its gemm implementation instead.
+      if (absl::StartsWith(pd.impl_info_str(), "jit_1x1:avx2") &&
+          (window_.stride_h > 1 || window_.stride_w > 1)) {
+        pd = make(g.UserWeights());
+      }
+      entry->prim = Primitive(pd);
+      entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
+      entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
+      entry->diff_weights.Init(g.UserWeights(), pd.diff_weights_desc(), ctx->engine(), false);
+      return entry;
+    });
+    RunPrimitive(e->prim, ctx->stream(),
+                 {{DNNL_ARG_SRC, e->src, input.data()},
+                  {DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
+                  {DNNL_ARG_DIFF_WEIGHTS, e->diff_weights.prim,
+                   e->diff_weights.Bound(out->data())}});
+    e->diff_weights.Store(ctx->stream(), out->data());
     return absl::OkStatus();
   }
 
  private:
   struct Entry {
-    dnnl::convolution_backward_weights prim;
+    Primitive prim;
     memory src, diff_dst;
     Weights diff_weights;
   };

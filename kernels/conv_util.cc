@@ -1,3 +1,4 @@
+#include "graph/status_macros.h"
 #include "kernels/conv_util.h"
 
 #include "absl/strings/str_join.h"
@@ -10,10 +11,7 @@ void FillZero(Tensor* t) {
 }
 
 absl::Status CheckImage(const Tensor& t, absl::string_view what, absl::string_view layout) {
-  if (t.dtype() != DT_FLOAT) {
-    return OpKernelContext::InvalidArgument(what, " must be float but is ",
-                                            DataTypeString(t.dtype()));
-  }
+  DFLOW_RETURN_IF_ERROR(CheckInput(t, what, DT_FLOAT));
   if (t.dims() != 4) {
     return OpKernelContext::InvalidArgument(what, " must be 4-D ", layout, " but has shape ",
                                             t.shape().DebugString());
@@ -26,22 +24,21 @@ absl::StatusOr<TensorShape> SizesShape(const Tensor& t, absl::string_view what) 
     return OpKernelContext::InvalidArgument(
         what, " must be a 1-D tensor of 4 sizes but has shape ", t.shape().DebugString());
   }
-  absl::StatusOr<IntList> v = IntValues(t, what);
-  if (!v.ok()) return v.status();
+  DFLOW_ASSIGN_OR_RETURN(IntList v, IntValues(t, what));
   constexpr int64_t kMaxElements = int64_t{1} << 40;
   int64_t count = 1;
-  for (int64_t d : *v) {
+  for (int64_t d : v) {
     if (d < 0) {
       return OpKernelContext::InvalidArgument(what, " must be non-negative but is [",
-                                              absl::StrJoin(*v, ", "), "]");
+                                              absl::StrJoin(v, ", "), "]");
     }
     if (d > 0 && count > kMaxElements / d) {
-      return OpKernelContext::InvalidArgument(what, " [", absl::StrJoin(*v, ", "),
+      return OpKernelContext::InvalidArgument(what, " [", absl::StrJoin(v, ", "),
                                               "] has too many elements");
     }
     count *= d;
   }
-  return TensorShape(absl::MakeConstSpan(*v));
+  return TensorShape(absl::MakeConstSpan(v));
 }
 
 absl::StatusOr<ConvGeometry> ConvGeometryOf(const conv::Window2D& win, const TensorShape& input,
@@ -60,18 +57,18 @@ absl::StatusOr<ConvGeometry> ConvGeometryOf(const conv::Window2D& win, const Ten
         ") must equal the filter's in_channels (dimension 2 of ", filter.DebugString(), "): ",
         g.ci, " vs. ", filter.dim_size(2));
   }
-  absl::StatusOr<conv::WindowedSize> rows =
-      conv::ComputeWindowedSize(g.h, g.kh, win.stride_h, win.padding, "filter", "height");
-  if (!rows.ok()) return rows.status();
-  absl::StatusOr<conv::WindowedSize> cols =
-      conv::ComputeWindowedSize(g.w, g.kw, win.stride_w, win.padding, "filter", "width");
-  if (!cols.ok()) return cols.status();
-  g.oh = rows->out;
-  g.pad_top = rows->pad_before;
-  g.pad_bottom = rows->pad_after;
-  g.ow = cols->out;
-  g.pad_left = cols->pad_before;
-  g.pad_right = cols->pad_after;
+  DFLOW_ASSIGN_OR_RETURN(
+      const conv::WindowedSize rows,
+      conv::ComputeWindowedSize(g.h, g.kh, win.stride_h, win.padding, "filter", "height"));
+  DFLOW_ASSIGN_OR_RETURN(
+      const conv::WindowedSize cols,
+      conv::ComputeWindowedSize(g.w, g.kw, win.stride_w, win.padding, "filter", "width"));
+  g.oh = rows.out;
+  g.pad_top = rows.pad_before;
+  g.pad_bottom = rows.pad_after;
+  g.ow = cols.out;
+  g.pad_left = cols.pad_before;
+  g.pad_right = cols.pad_after;
   return g;
 }
 }  // namespace dflow

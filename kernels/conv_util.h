@@ -68,7 +68,8 @@ struct Weights {
       return;
     }
     prim = dnnl::memory(prim_md, eng);  // Owned by oneDNN for the cache entry's life.
-    reorder = into_primitive ? dnnl::reorder(user, prim) : dnnl::reorder(prim, user);
+    reorder = Primitive(into_primitive ? dnnl::reorder::primitive_desc(user, prim, KernelAttr())
+                                       : dnnl::reorder::primitive_desc(prim, user, KernelAttr()));
     needs_reorder = true;
   }
   // Before a primitive reads weights: the user's HWIO `data` in the primitive's layout.
@@ -87,7 +88,7 @@ struct Weights {
     }
   }
   dnnl::memory user, prim;
-  dnnl::reorder reorder;
+  Primitive reorder;
   bool needs_reorder = false;
 };
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 #include "kernels/op_kernel.h"
 #include "ops/array_ops.h"
 
@@ -94,18 +95,15 @@ void CopyRun(const char* src, int64_t src_step, char* dst, int64_t dst_step, int
 absl::Status ResolveSliceInputs(OpKernelContext* ctx, const ops::StridedSliceAttrs& masks,
                                 int first, absl::Span<const int64_t> dims,
                                 StridedSliceResolved* r) {
-  absl::StatusOr<IntList> begin = VectorValues(ctx->input(first), "begin");
-  if (!begin.ok()) return begin.status();
-  absl::StatusOr<IntList> end = VectorValues(ctx->input(first + 1), "end");
-  if (!end.ok()) return end.status();
-  absl::StatusOr<IntList> strides = VectorValues(ctx->input(first + 2), "strides");
-  if (!strides.ok()) return strides.status();
-  if (begin->size() != end->size() || begin->size() != strides->size()) {
+  DFLOW_ASSIGN_OR_RETURN(IntList begin, VectorValues(ctx->input(first), "begin"));
+  DFLOW_ASSIGN_OR_RETURN(IntList end, VectorValues(ctx->input(first + 1), "end"));
+  DFLOW_ASSIGN_OR_RETURN(IntList strides, VectorValues(ctx->input(first + 2), "strides"));
+  if (begin.size() != end.size() || begin.size() != strides.size()) {
     return ctx->InvalidArgument("begin, end and strides must have the same length, got ",
-                                begin->size(), ", ", end->size(), " and ", strides->size());
+                                begin.size(), ", ", end.size(), " and ", strides.size());
   }
-  const std::vector<int64_t> b(begin->begin(), begin->end()), e(end->begin(), end->end()),
-      st(strides->begin(), strides->end());
+  const std::vector<int64_t> b(begin.begin(), begin.end()), e(end.begin(), end.end()),
+      st(strides.begin(), strides.end());
   return ResolveStridedSlice(dims, static_cast<int64_t>(b.size()), &b, &e, &st, masks, r);
 }
 
@@ -129,8 +127,7 @@ class PackOp : public OpKernel {
                                     ctx->input(i).shape().DebugString());
       }
     }
-    absl::StatusOr<size_t> bytes = ElementBytes(first.dtype());
-    if (!bytes.ok()) return bytes.status();
+    DFLOW_ASSIGN_OR_RETURN(size_t bytes, ElementBytes(first.dtype()));
     const int out_rank = first.dims() + 1;
     int64_t axis = axis_;
     if (axis < -out_rank || axis >= out_rank) {
@@ -146,7 +143,7 @@ class PackOp : public OpKernel {
     Tensor* out = ctx->allocate_output(0, TensorShape(dims));
     if (out->NumElements() == 0) return absl::OkStatus();
     char* po = static_cast<char*>(out->data());
-    const size_t row = static_cast<size_t>(inner) * *bytes;
+    const size_t row = static_cast<size_t>(inner) * bytes;
     for (int64_t o = 0; o < outer; ++o) {
       for (int i = 0; i < n; ++i) {
         const char* pi = static_cast<const char*>(ctx->input(i).data());
@@ -169,16 +166,14 @@ class StridedSliceOp : public OpKernel {
   }
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& in = ctx->input(0);
-    absl::StatusOr<size_t> bytes = ElementBytes(in.dtype());
-    if (!bytes.ok()) return bytes.status();
+    DFLOW_ASSIGN_OR_RETURN(size_t bytes, ElementBytes(in.dtype()));
     StridedSliceResolved r;
-    absl::Status s = ResolveSliceInputs(ctx, masks_, 1, in.shape().dim_sizes(), &r);
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(ResolveSliceInputs(ctx, masks_, 1, in.shape().dim_sizes(), &r));
     Tensor* out = ctx->allocate_output(0, TensorShape(r.output_dims));
     if (out->NumElements() == 0) return absl::OkStatus();
     const char* pi = static_cast<const char*>(in.data());
     char* po = static_cast<char*>(out->data());
-    const size_t b = *bytes;
+    const size_t b = bytes;
     ForEachSliceRun(in.shape().dim_sizes(), r,
                     [&](int64_t in_off, int64_t out_off, int64_t count, int64_t step) {
                       CopyRun(pi + in_off * b, step, po + out_off * b, 1, count, b);
@@ -198,30 +193,27 @@ class StridedSliceGradOp : public OpKernel {
     if (!s.ok()) SetConstructionError(s);
   }
   absl::Status Compute(OpKernelContext* ctx) override {
-    absl::StatusOr<IntList> shape = VectorValues(ctx->input(0), "shape");
-    if (!shape.ok()) return shape.status();
-    for (int64_t d : *shape) {
+    DFLOW_ASSIGN_OR_RETURN(IntList shape, VectorValues(ctx->input(0), "shape"));
+    for (int64_t d : shape) {
       if (d < 0) return ctx->InvalidArgument("shape has a negative dimension ", d);
     }
     const Tensor& dy = ctx->input(4);
-    absl::StatusOr<size_t> bytes = ElementBytes(dy.dtype());
-    if (!bytes.ok()) return bytes.status();
+    DFLOW_ASSIGN_OR_RETURN(size_t bytes, ElementBytes(dy.dtype()));
     StridedSliceResolved r;
-    absl::Status s = ResolveSliceInputs(ctx, masks_, 1, *shape, &r);
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(ResolveSliceInputs(ctx, masks_, 1, shape, &r));
     if (dy.shape() != TensorShape(r.output_dims)) {
       return ctx->InvalidArgument("dy has shape ", dy.shape().DebugString(), " but the slice of ",
-                                  TensorShape(*shape).DebugString(), " has shape ",
+                                  TensorShape(shape).DebugString(), " has shape ",
                                   TensorShape(r.output_dims).DebugString());
     }
-    Tensor* out = ctx->allocate_output(0, TensorShape(*shape));
+    Tensor* out = ctx->allocate_output(0, TensorShape(shape));
     if (out->NumElements() == 0) return absl::OkStatus();
     std::memset(out->data(), 0, out->TotalBytes());
     if (dy.NumElements() == 0) return absl::OkStatus();
     const char* pd = static_cast<const char*>(dy.data());
     char* po = static_cast<char*>(out->data());
-    const size_t b = *bytes;
-    ForEachSliceRun(*shape, r, [&](int64_t out_off, int64_t dy_off, int64_t count, int64_t step) {
+    const size_t b = bytes;
+    ForEachSliceRun(shape, r, [&](int64_t out_off, int64_t dy_off, int64_t count, int64_t step) {
       CopyRun(pd + dy_off * b, 1, po + out_off * b, step, count, b);
     });
     return absl::OkStatus();
@@ -237,20 +229,18 @@ class TileOp : public OpKernel {
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& in = ctx->input(0);
-    absl::StatusOr<size_t> bytes = ElementBytes(in.dtype());
-    if (!bytes.ok()) return bytes.status();
-    absl::StatusOr<IntList> m = VectorValues(ctx->input(1), "multiples");
-    if (!m.ok()) return m.status();
+    DFLOW_ASSIGN_OR_RETURN(size_t bytes, ElementBytes(in.dtype()));
+    DFLOW_ASSIGN_OR_RETURN(IntList m, VectorValues(ctx->input(1), "multiples"));
     const int rank = in.dims();
-    if (static_cast<int>(m->size()) != rank) {
-      return ctx->InvalidArgument("multiples has ", m->size(), " values but the input ",
+    if (static_cast<int>(m.size()) != rank) {
+      return ctx->InvalidArgument("multiples has ", m.size(), " values but the input ",
                                   in.shape().DebugString(), " has rank ", rank);
     }
     std::vector<int64_t> dims(rank);
     int64_t total = 1;
     for (int d = 0; d < rank; ++d) {
-      if ((*m)[d] < 0) return ctx->InvalidArgument("multiples has a negative value ", (*m)[d]);
-      if (__builtin_mul_overflow(in.dim_size(d), (*m)[d], &dims[d]) ||
+      if (m[d] < 0) return ctx->InvalidArgument("multiples has a negative value ", m[d]);
+      if (__builtin_mul_overflow(in.dim_size(d), m[d], &dims[d]) ||
           __builtin_mul_overflow(total, dims[d], &total)) {
         return ctx->InvalidArgument("tiling ", in.shape().DebugString(),
                                     " by these multiples overflows");
@@ -260,7 +250,7 @@ class TileOp : public OpKernel {
     if (out->NumElements() == 0) return absl::OkStatus();
     const char* pi = static_cast<const char*>(in.data());
     char* po = static_cast<char*>(out->data());
-    const size_t b = *bytes;
+    const size_t b = bytes;
     if (rank == 0) {
       std::memcpy(po, pi, b);
       return absl::OkStatus();
@@ -269,7 +259,7 @@ class TileOp : public OpKernel {
     // multiples[last] times.
     const std::vector<int64_t> in_strides = RowMajorStrides(in.shape().dim_sizes());
     const int64_t row = in.dim_size(rank - 1);
-    const int64_t reps = (*m)[rank - 1];
+    const int64_t reps = m[rank - 1];
     const int64_t out_rows = out->NumElements() / dims[rank - 1];
     std::vector<int64_t> idx(rank, 0);  // Output row index (the last entry unused).
     for (int64_t r = 0; r < out_rows; ++r) {
@@ -296,8 +286,7 @@ class DynamicStitchOp : public OpKernel {
       return ctx->InvalidArgument("expected N indices and N data inputs");
     }
     const DataType type = node().input_type(n);
-    absl::StatusOr<size_t> bytes = ElementBytes(type);
-    if (!bytes.ok()) return bytes.status();
+    DFLOW_ASSIGN_OR_RETURN(size_t bytes, ElementBytes(type));
     // data[m].shape = indices[m].shape + tail, with one tail for all m.
     std::vector<int64_t> tail;
     int64_t first = 0;
@@ -333,7 +322,7 @@ class DynamicStitchOp : public OpKernel {
     Tensor* out = ctx->allocate_output(0, TensorShape(dims));
     if (out->NumElements() == 0) return absl::OkStatus();
     std::memset(out->data(), 0, out->TotalBytes());  // Rows no index names stay zero.
-    const size_t row = static_cast<size_t>(TensorShape(tail).num_elements()) * *bytes;
+    const size_t row = static_cast<size_t>(TensorShape(tail).num_elements()) * bytes;
     char* po = static_cast<char*>(out->data());
     for (int m = 0; m < n; ++m) {
       const char* pd = static_cast<const char*>(ctx->input(n + m).data());
@@ -351,23 +340,21 @@ class ConcatV2Op : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) override {
     const int n = ctx->num_inputs() - 1;
     if (n < 1) return ctx->InvalidArgument("ConcatV2 needs values and an axis");
-    absl::StatusOr<IntList> axis_v = IntValues(ctx->input(n), "axis");
-    if (!axis_v.ok()) return axis_v.status();
-    if (ctx->input(n).dims() != 0 || axis_v->size() != 1) {
+    DFLOW_ASSIGN_OR_RETURN(IntList axis_v, IntValues(ctx->input(n), "axis"));
+    if (ctx->input(n).dims() != 0 || axis_v.size() != 1) {
       return ctx->InvalidArgument("axis must be a scalar, got shape ",
                                   ctx->input(n).shape().DebugString());
     }
     const Tensor& first = ctx->input(0);
     const int rank = first.dims();
     if (rank == 0) return ctx->InvalidArgument("cannot concatenate scalars (use Pack)");
-    int64_t axis = (*axis_v)[0];
+    int64_t axis = axis_v[0];
     if (axis < -rank || axis >= rank) {
       return ctx->InvalidArgument("axis ", axis, " is out of range for rank ", rank);
     }
     if (axis < 0) axis += rank;
     const DataType type = node().input_type(0);
-    absl::StatusOr<size_t> bytes = ElementBytes(type);
-    if (!bytes.ok()) return bytes.status();
+    DFLOW_ASSIGN_OR_RETURN(size_t bytes, ElementBytes(type));
     std::vector<int64_t> dims(first.shape().dim_sizes().begin(), first.shape().dim_sizes().end());
     dims[axis] = 0;
     for (int i = 0; i < n; ++i) {
@@ -387,7 +374,7 @@ class ConcatV2Op : public OpKernel {
     for (int64_t d = 0; d < axis; ++d) outer *= dims[d];
     for (int64_t d = axis + 1; d < rank; ++d) inner *= dims[d];
     char* po = static_cast<char*>(out->data());
-    const size_t b = *bytes;
+    const size_t b = bytes;
     for (int64_t o = 0; o < outer; ++o) {
       for (int i = 0; i < n; ++i) {
         const Tensor& t = ctx->input(i);

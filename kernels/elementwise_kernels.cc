@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 #include "kernels/broadcast.h"
 #include "kernels/dnnl_util.h"
 #include "kernels/op_kernel.h"
@@ -23,34 +24,13 @@ using dnnl::memory;
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
-// Runs `fn` (which creates or executes oneDNN primitives), turning oneDNN errors into a status.
-template <typename Fn>
-absl::Status DnnlCall(absl::string_view what, Fn&& fn) {
-  try {
-    fn();
-  } catch (const dnnl::error& e) {
-    return absl::InternalError(absl::StrCat("oneDNN ", what, " failed: ", e.what()));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckType(const Tensor& t, DataType want, absl::string_view what) {
-  if (!t.IsInitialized()) return OpKernelContext::InvalidArgument(what, " is not initialized");
-  if (t.dtype() != want) {
-    return OpKernelContext::InvalidArgument(what, " must be ", DataTypeString(want), " but is ",
-                                            DataTypeString(t.dtype()));
-  }
-  return absl::OkStatus();
-}
-
 // The output of a broadcasting element-wise op on x and y (both of the node's input type), of
 // the broadcast shape; fails naming the mismatched type or shapes.
 absl::StatusOr<Tensor*> AllocateBroadcastOutput(OpKernelContext* ctx, const Tensor& a,
                                                 const Tensor& b) {
   const DataType type = ctx->node().input_type(0);
-  absl::Status s = CheckType(a, type, "x");
-  if (s.ok()) s = CheckType(b, type, "y");
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(CheckInput(a, "x", type));
+  DFLOW_RETURN_IF_ERROR(CheckInput(b, "y", type));
   absl::StatusOr<TensorShape> shape = BroadcastShapes(a.shape(), b.shape());
   if (!shape.ok()) {
     return ctx->InvalidArgument("incompatible shapes: ", a.shape().DebugString(), " vs ",
@@ -108,9 +88,7 @@ class BinaryOp : public OpKernel {
     const Tensor& a = ctx->input(0);
     const Tensor& b = ctx->input(1);
     const DataType type = node().input_type(0);
-    absl::StatusOr<Tensor*> allocated = AllocateBroadcastOutput(ctx, a, b);
-    if (!allocated.ok()) return allocated.status();
-    Tensor* out = *allocated;
+    DFLOW_ASSIGN_OR_RETURN(Tensor* out, AllocateBroadcastOutput(ctx, a, b));
     const TensorShape& out_shape = out->shape();
     if (out->NumElements() == 0) return absl::OkStatus();
     switch (type) {
@@ -126,7 +104,7 @@ class BinaryOp : public OpKernel {
   enum class Mode { kDirect, kSwapped, kLoop };
   struct Entry {
     Mode mode = Mode::kLoop;
-    dnnl::primitive prim;
+    Primitive prim;
     memory src0, src1, dst;
   };
 
@@ -138,47 +116,53 @@ class BinaryOp : public OpKernel {
 
   absl::Status ComputeFloat(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
                             const TensorShape& out_shape, Tensor* out) {
-    CacheKey key = ShapeKey({&a.shape(), &b.shape()});
-    Entry* e = cache_.Find(key);
-    if (e == nullptr) {
-      auto entry = std::make_unique<Entry>();
-      const int rank = std::max(out_shape.dims(), 1);
-      const int64_t n = out_shape.num_elements();
-      if (rank <= DNNL_MAX_NDIMS) {
-        if (a.NumElements() == n) {
-          entry->mode = Mode::kDirect;
-        } else if (Fn::kCommutative && b.NumElements() == n) {
-          entry->mode = Mode::kSwapped;
-        }
+    {
+      typename ShapeCache<Entry>::Lease e = cache_.Get(
+          ShapeKey({&a.shape(), &b.shape()}), [&] { return MakeEntry(ctx, a, b, out_shape); });
+      if (e->mode != Mode::kLoop) {
+        const bool direct = e->mode == Mode::kDirect;
+        RunPrimitive(e->prim, ctx->stream(),
+                     {{DNNL_ARG_SRC_0, e->src0, (direct ? a : b).data()},
+                      {DNNL_ARG_SRC_1, e->src1, (direct ? b : a).data()},
+                      {DNNL_ARG_DST, e->dst, out->data()}});
+        return absl::OkStatus();
       }
-      if (entry->mode != Mode::kLoop) {
-        const Tensor& s0 = entry->mode == Mode::kDirect ? a : b;
-        const Tensor& s1 = entry->mode == Mode::kDirect ? b : a;
-        // Should oneDNN refuse the problem, the loop handles it (and is remembered).
-        absl::Status s = DnnlCall("binary primitive creation", [&] {
-          const auto f32 = memory::data_type::f32;
-          memory::desc md0 = PlainDesc(s0.shape(), f32, rank);
-          memory::desc md1 = PlainDesc(s1.shape(), f32, rank);
-          memory::desc mdd = PlainDesc(out_shape, f32, rank);
-          dnnl::binary::primitive_desc pd(dnnl::binary::desc(Fn::kAlg, md0, md1, mdd),
-                                          ctx->engine());
-          entry->prim = dnnl::binary(pd);
-          entry->src0 = memory(md0, ctx->engine(), nullptr);
-          entry->src1 = memory(md1, ctx->engine(), nullptr);
-          entry->dst = memory(mdd, ctx->engine(), nullptr);
-        });
-        if (!s.ok()) entry->mode = Mode::kLoop;
-      }
-      e = cache_.Insert(std::move(key), std::move(entry));
     }
-    if (e->mode == Mode::kLoop) return Loop<float>(a, b, out_shape, out);
-    const bool direct = e->mode == Mode::kDirect;
-    return DnnlCall("binary", [&] {
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_SRC_0, e->src0, (direct ? a : b).data()},
-                    {DNNL_ARG_SRC_1, e->src1, (direct ? b : a).data()},
-                    {DNNL_ARG_DST, e->dst, out->data()}});
-    });
+    return Loop<float>(a, b, out_shape, out);
+  }
+
+  static std::unique_ptr<Entry> MakeEntry(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
+                                          const TensorShape& out_shape) {
+    auto entry = std::make_unique<Entry>();
+    const int rank = std::max(out_shape.dims(), 1);
+    const int64_t n = out_shape.num_elements();
+    if (rank <= DNNL_MAX_NDIMS) {
+      if (a.NumElements() == n) {
+        entry->mode = Mode::kDirect;
+      } else if (Fn::kCommutative && b.NumElements() == n) {
+        entry->mode = Mode::kSwapped;
+      }
+    }
+    if (entry->mode == Mode::kLoop) return entry;
+    const Tensor& s0 = entry->mode == Mode::kDirect ? a : b;
+    const Tensor& s1 = entry->mode == Mode::kDirect ? b : a;
+    const auto f32 = memory::data_type::f32;
+    memory::desc md0 = PlainDesc(s0.shape(), f32, rank);
+    memory::desc md1 = PlainDesc(s1.shape(), f32, rank);
+    memory::desc mdd = PlainDesc(out_shape, f32, rank);
+    // Should oneDNN refuse the problem, the loop handles it (and is remembered); a fallback,
+    // not an error, so this is the one exception a kernel catches.
+    try {
+      entry->prim = Primitive(dnnl::binary::primitive_desc(
+          dnnl::binary::desc(Fn::kAlg, md0, md1, mdd), KernelAttr(), ctx->engine()));
+    } catch (const dnnl::error&) {
+      entry->mode = Mode::kLoop;
+      return entry;
+    }
+    entry->src0 = memory(md0, ctx->engine(), nullptr);
+    entry->src1 = memory(md1, ctx->engine(), nullptr);
+    entry->dst = memory(mdd, ctx->engine(), nullptr);
+    return entry;
   }
 
   ShapeCache<Entry> cache_;
@@ -227,9 +211,7 @@ class FloorDivModOp : public OpKernel {
     const Tensor& a = ctx->input(0);
     const Tensor& b = ctx->input(1);
     const DataType type = node().input_type(0);
-    absl::StatusOr<Tensor*> allocated = AllocateBroadcastOutput(ctx, a, b);
-    if (!allocated.ok()) return allocated.status();
-    Tensor* out = *allocated;
+    DFLOW_ASSIGN_OR_RETURN(Tensor* out, AllocateBroadcastOutput(ctx, a, b));
     const TensorShape& out_shape = out->shape();
     if (out->NumElements() == 0) return absl::OkStatus();
     switch (type) {
@@ -266,9 +248,7 @@ class TruncateDivOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& a = ctx->input(0);
     const Tensor& b = ctx->input(1);
-    absl::StatusOr<Tensor*> allocated = AllocateBroadcastOutput(ctx, a, b);
-    if (!allocated.ok()) return allocated.status();
-    Tensor* out = *allocated;
+    DFLOW_ASSIGN_OR_RETURN(Tensor* out, AllocateBroadcastOutput(ctx, a, b));
     const TensorShape& out_shape = out->shape();
     if (out->NumElements() == 0) return absl::OkStatus();
     return node().input_type(0) == DT_INT32 ? Loop<int32_t>(ctx, a, b, out_shape, out)
@@ -307,9 +287,7 @@ class ComparisonOp : public OpKernel {
     const Tensor& a = ctx->input(0);
     const Tensor& b = ctx->input(1);
     const DataType type = node().input_type(0);
-    absl::StatusOr<Tensor*> allocated = AllocateBroadcastOutput(ctx, a, b);
-    if (!allocated.ok()) return allocated.status();
-    Tensor* out = *allocated;
+    DFLOW_ASSIGN_OR_RETURN(Tensor* out, AllocateBroadcastOutput(ctx, a, b));
     const TensorShape& out_shape = out->shape();
     bool handled = false;
     VisitDataType(type, [&](auto tag) {
@@ -372,8 +350,7 @@ class UnaryOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& x = ctx->input(0);
     const DataType type = node().input_type(0);
-    absl::Status s = CheckType(x, type, "x");
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(CheckInput(x, "x", type));
     Tensor* out = ctx->allocate_output(0, x.shape());
     const int64_t n = x.NumElements();
     if (n == 0) return absl::OkStatus();
@@ -384,22 +361,15 @@ class UnaryOp : public OpKernel {
       }
       return ctx->InvalidArgument("unsupported type ", DataTypeString(type));
     }
-    return DnnlCall("eltwise", [&] {
-      // Element-wise: only the element count matters for the primitive.
-      if (!prim_ || n != cached_n_) {
-        memory::desc md({n}, memory::data_type::f32, memory::dims{1});
-        dnnl::eltwise_forward::primitive_desc pd(
-            dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, Fn::kAlg, md,
-                                        Fn::kAlpha, Fn::kBeta),
-            ctx->engine());
-        prim_ = dnnl::eltwise_forward(pd);
-        src_ = memory(md, ctx->engine(), nullptr);
-        dst_ = memory(md, ctx->engine(), nullptr);
-        cached_n_ = n;
-      }
-      RunPrimitive(prim_, ctx->stream(),
-                   {{DNNL_ARG_SRC, src_, x.data()}, {DNNL_ARG_DST, dst_, out->data()}});
-    });
+    // Element-wise: only the element count matters for the primitive.
+    eltwise_.Run({n}, x.data(), out->data(), ctx->engine(), ctx->stream(),
+                 [](const memory::desc& md, const dnnl::engine& engine) {
+                   return dnnl::eltwise_forward::primitive_desc(
+                       dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, Fn::kAlg,
+                                                   md, Fn::kAlpha, Fn::kBeta),
+                       KernelAttr(), engine);
+                 });
+    return absl::OkStatus();
   }
 
  private:
@@ -411,9 +381,7 @@ class UnaryOp : public OpKernel {
     return absl::OkStatus();
   }
 
-  dnnl::primitive prim_;
-  memory src_, dst_;
-  int64_t cached_n_ = -1;
+  SrcDstPrimitive eltwise_;
 };
 using LogOp = UnaryOp<LogFn, false>;
 using ExpOp = UnaryOp<ExpFn, false>;
@@ -436,8 +404,7 @@ class FloorOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& x = ctx->input(0);
     const DataType type = node().input_type(0);
-    absl::Status s = CheckType(x, type, "x");
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(CheckInput(x, "x", type));
     Tensor* out = ctx->allocate_output(0, x.shape());
     if (type == DT_FLOAT) return Loop<float>(x, out);
     if (type == DT_DOUBLE) return Loop<double>(x, out);
@@ -470,9 +437,8 @@ class EqualOp : public OpKernel {
     const Tensor& a = ctx->input(0);
     const Tensor& b = ctx->input(1);
     const DataType type = node().input_type(0);
-    absl::Status s = CheckType(a, type, "x");
-    if (s.ok()) s = CheckType(b, type, "y");
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(CheckInput(a, "x", type));
+    DFLOW_RETURN_IF_ERROR(CheckInput(b, "y", type));
     absl::StatusOr<TensorShape> out_shape = BroadcastShapes(a.shape(), b.shape());
     if (!out_shape.ok()) {
       if (incompatible_shape_error_) {
@@ -523,8 +489,7 @@ class CastOp : public OpKernel {
 
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& x = ctx->input(0);
-    absl::Status s = CheckType(x, src_, "x");
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(CheckInput(x, "x", src_));
     if (src_ == dst_) {
       ctx->set_output(0, x);
       return absl::OkStatus();

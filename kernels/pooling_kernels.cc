@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/attr_value_util.h"
 #include "graph/tensor.h"
+#include "graph/status_macros.h"
 #include "kernels/conv_util.h"
 #include "kernels/dnnl_util.h"
 #include "kernels/op_kernel.h"
@@ -54,18 +55,18 @@ absl::StatusOr<PoolGeometry> PoolGeometryOf(const Window2D& win, const TensorSha
   g.h = input.dim_size(1);
   g.w = input.dim_size(2);
   g.c = input.dim_size(3);
-  absl::StatusOr<conv::WindowedSize> rows =
-      conv::ComputeWindowedSize(g.h, win.window_h, win.stride_h, win.padding, "window", "height");
-  if (!rows.ok()) return rows.status();
-  absl::StatusOr<conv::WindowedSize> cols =
-      conv::ComputeWindowedSize(g.w, win.window_w, win.stride_w, win.padding, "window", "width");
-  if (!cols.ok()) return cols.status();
-  g.oh = rows->out;
-  g.pad_top = rows->pad_before;
-  g.pad_bottom = rows->pad_after;
-  g.ow = cols->out;
-  g.pad_left = cols->pad_before;
-  g.pad_right = cols->pad_after;
+  DFLOW_ASSIGN_OR_RETURN(
+      const conv::WindowedSize rows,
+      conv::ComputeWindowedSize(g.h, win.window_h, win.stride_h, win.padding, "window", "height"));
+  DFLOW_ASSIGN_OR_RETURN(
+      const conv::WindowedSize cols,
+      conv::ComputeWindowedSize(g.w, win.window_w, win.stride_w, win.padding, "window", "width"));
+  g.oh = rows.out;
+  g.pad_top = rows.pad_before;
+  g.pad_bottom = rows.pad_after;
+  g.ow = cols.out;
+  g.pad_left = cols.pad_before;
+  g.pad_right = cols.pad_after;
   return g;
 }
 
@@ -99,36 +100,30 @@ class PoolOp : public PoolKernelBase {
 
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& input = ctx->input(0);
-    absl::Status s = CheckImage(
-        input, kAlgorithm == dnnl::algorithm::pooling_max ? "input" : "value", kImageLayout);
-    if (!s.ok()) return s;
-    absl::StatusOr<PoolGeometry> g = PoolGeometryOf(window_, input.shape());
-    if (!g.ok()) return g.status();
-    Tensor* out = ctx->allocate_output(0, g->OutputShape());
+    DFLOW_RETURN_IF_ERROR(CheckImage(
+        input, kAlgorithm == dnnl::algorithm::pooling_max ? "input" : "value", kImageLayout));
+    DFLOW_ASSIGN_OR_RETURN(PoolGeometry g, PoolGeometryOf(window_, input.shape()));
+    Tensor* out = ctx->allocate_output(0, g.OutputShape());
     // A non-empty output has a non-empty input: every window holds at least one input element.
     if (out->NumElements() == 0) return absl::OkStatus();
-    try {
-      Entry* e = cache_.Get(g->Key(), [&] {
-        auto entry = std::make_unique<Entry>();
-        dnnl::pooling_forward::primitive_desc pd(
-            PoolForwardDesc(*g, window_, dnnl::prop_kind::forward_inference, kAlgorithm),
-            ctx->engine());
-        entry->prim = dnnl::pooling_forward(pd);
-        entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
-        entry->dst = memory(pd.dst_desc(), ctx->engine(), nullptr);
-        return entry;
-      });
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_SRC, e->src, input.data()}, {DNNL_ARG_DST, e->dst, out->data()}});
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
+    typename ShapeCache<Entry>::Lease e = cache_.Get(g.Key(), [&] {
+      auto entry = std::make_unique<Entry>();
+      dnnl::pooling_forward::primitive_desc pd(
+          PoolForwardDesc(g, window_, dnnl::prop_kind::forward_inference, kAlgorithm),
+          KernelAttr(), ctx->engine());
+      entry->prim = Primitive(pd);
+      entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
+      entry->dst = memory(pd.dst_desc(), ctx->engine(), nullptr);
+      return entry;
+    });
+    RunPrimitive(e->prim, ctx->stream(),
+                 {{DNNL_ARG_SRC, e->src, input.data()}, {DNNL_ARG_DST, e->dst, out->data()}});
     return absl::OkStatus();
   }
 
  private:
   struct Entry {
-    dnnl::pooling_forward prim;
+    Primitive prim;
     memory src, dst;
   };
   ShapeCache<Entry> cache_;
@@ -186,57 +181,56 @@ class MaxPoolGradOp : public PoolKernelBase {
     const Tensor& x = ctx->input(0);
     const Tensor& y = ctx->input(1);
     const Tensor& dy = ctx->input(2);
-    absl::Status s = CheckImage(x, "orig_input", kImageLayout);
-    if (s.ok()) s = CheckImage(y, "orig_output", kImageLayout);
-    if (s.ok()) s = CheckImage(dy, "grad", kImageLayout);
-    if (!s.ok()) return s;
-    absl::StatusOr<PoolGeometry> g = PoolGeometryOf(window_, x.shape());
-    if (!g.ok()) return g.status();
+    DFLOW_RETURN_IF_ERROR(CheckImage(x, "orig_input", kImageLayout));
+    DFLOW_RETURN_IF_ERROR(CheckImage(y, "orig_output", kImageLayout));
+    DFLOW_RETURN_IF_ERROR(CheckImage(dy, "grad", kImageLayout));
+    DFLOW_ASSIGN_OR_RETURN(PoolGeometry g, PoolGeometryOf(window_, x.shape()));
     for (const auto& [t, what] : {std::pair<const Tensor*, const char*>{&y, "orig_output"},
                                   std::pair<const Tensor*, const char*>{&dy, "grad"}}) {
-      if (t->shape() != g->OutputShape()) {
+      if (t->shape() != g.OutputShape()) {
         return ctx->InvalidArgument(what, " has shape ", t->shape().DebugString(),
                                     " but MaxPool's output has shape ",
-                                    g->OutputShape().DebugString());
+                                    g.OutputShape().DebugString());
       }
     }
     Tensor* out = ctx->allocate_output(0, x.shape());
     const bool disjoint = window_.stride_h == window_.window_h &&
-                          window_.stride_w == window_.window_w && g->pad_top == 0 &&
-                          g->pad_left == 0;
+                          window_.stride_w == window_.window_w && g.pad_top == 0 &&
+                          g.pad_left == 0;
     // Disjoint windows write every element they cover; only the rest needs zeros first.
-    if (!disjoint || g->oh * window_.window_h < g->h || g->ow * window_.window_w < g->w) {
+    if (!disjoint || g.oh * window_.window_h < g.h || g.ow * window_.window_w < g.w) {
       FillZero(out);
     }
     if (dy.NumElements() == 0) return absl::OkStatus();
     if (disjoint) {
       // Gradients move as bit patterns: a float is only ever copied or replaced by +0.
-      DisjointWindows(*g, x.flat<float>().data(),
+      DisjointWindows(g, x.flat<float>().data(),
                       reinterpret_cast<const uint32_t*>(dy.flat<float>().data()),
                       reinterpret_cast<uint32_t*>(out->flat<float>().data()));
       return absl::OkStatus();
     }
-    const int64_t c = g->c;
+    const int64_t c = g.c;
     const float* xv = x.flat<float>().data();
     const float* gv = dy.flat<float>().data();
     float* dx = out->flat<float>().data();
-    best_.resize(c);  // Kept across runs (a plan runs one kernel at a time).
-    best_at_.resize(c);
-    float* best = best_.data();
-    int64_t* best_at = best_at_.data();
-    for (int64_t n = 0; n < g->n; ++n) {
-      for (int64_t oh = 0; oh < g->oh; ++oh) {
-        const int64_t h0 = oh * window_.stride_h - g->pad_top;
+    Scratch& scratch = ThreadScratch();
+    scratch.best.resize(c);
+    scratch.best_at.resize(c);
+    float* best = scratch.best.data();
+    int64_t* best_at = scratch.best_at.data();
+    for (int64_t n = 0; n < g.n; ++n) {
+      for (int64_t oh = 0; oh < g.oh; ++oh) {
+        const int64_t h0 = oh * window_.stride_h - g.pad_top;
         const int64_t h_begin = std::max<int64_t>(h0, 0);
-        const int64_t h_end = std::min(h0 + window_.window_h, g->h);
-        for (int64_t ow = 0; ow < g->ow; ++ow) {
-          const int64_t w0 = ow * window_.stride_w - g->pad_left;
+        const int64_t h_end = std::min(h0 + window_.window_h, g.h);
+        for (int64_t ow = 0; ow < g.ow; ++ow) {
+          const int64_t w0 = ow * window_.stride_w - g.pad_left;
           const int64_t w_begin = std::max<int64_t>(w0, 0);
-          const int64_t w_end = std::min(w0 + window_.window_w, g->w);
+          const int64_t w_end = std::min(w0 + window_.window_w, g.w);
           bool first = true;
           for (int64_t ih = h_begin; ih < h_end; ++ih) {
             for (int64_t iw = w_begin; iw < w_end; ++iw) {
-              const int64_t base = ((n * g->h + ih) * g->w + iw) * c;
+              const int64_t base = ((n * g.h + ih) * g.w + iw) * c;
               if (first) {
                 for (int64_t k = 0; k < c; ++k) {
                   best[k] = xv[base + k];
@@ -254,7 +248,7 @@ class MaxPoolGradOp : public PoolKernelBase {
             }
           }
           if (first) continue;  // An empty window (impossible with TF's padding rules).
-          const float* grad = gv + ((n * g->oh + oh) * g->ow + ow) * c;
+          const float* grad = gv + ((n * g.oh + oh) * g.ow + ow) * c;
           for (int64_t k = 0; k < c; ++k) dx[best_at[k]] += grad[k];
         }
       }
@@ -270,10 +264,11 @@ class MaxPoolGradOp : public PoolKernelBase {
   void DisjointWindows(const PoolGeometry& g, const float* xv, const uint32_t* gv,
                        uint32_t* dx) {
     const int64_t c = g.c;
-    best_.resize(c);
-    cell_.resize(c);
-    float* best = best_.data();
-    int32_t* cell = cell_.data();
+    Scratch& scratch = ThreadScratch();
+    scratch.best.resize(c);
+    scratch.cell.resize(c);
+    float* best = scratch.best.data();
+    int32_t* cell = scratch.cell.data();
     for (int64_t n = 0; n < g.n; ++n) {
       for (int64_t oh = 0; oh < g.oh; ++oh) {
         const int64_t h_begin = oh * window_.window_h;
@@ -305,9 +300,17 @@ class MaxPoolGradOp : public PoolKernelBase {
     }
   }
 
-  std::vector<float> best_;       // Per channel: the window maximum so far ...
-  std::vector<int64_t> best_at_;  // ... and where it is (overlapping windows),
-  std::vector<int32_t> cell_;     // or which cell of the window it is in (disjoint ones).
+  // A call's per-channel state, per thread (concurrent runs share the kernel) and kept, so that
+  // steady-state runs allocate nothing.
+  struct Scratch {
+    std::vector<float> best;       // Per channel: the window maximum so far ...
+    std::vector<int64_t> best_at;  // ... and where it is (overlapping windows),
+    std::vector<int32_t> cell;     // or which cell of the window it is in (disjoint ones).
+  };
+  static Scratch& ThreadScratch() {
+    thread_local Scratch scratch;
+    return scratch;
+  }
 };
 
 // AvgPoolGrad: oneDNN pooling_backward (avg_exclude_padding).
@@ -316,54 +319,47 @@ class AvgPoolGradOp : public PoolKernelBase {
   using PoolKernelBase::PoolKernelBase;
 
   absl::Status Compute(OpKernelContext* ctx) override {
-    absl::StatusOr<TensorShape> input_shape = SizesShape(ctx->input(0), "orig_input_shape");
-    if (!input_shape.ok()) return input_shape.status();
+    DFLOW_ASSIGN_OR_RETURN(TensorShape input_shape, SizesShape(ctx->input(0), "orig_input_shape"));
     const Tensor& dy = ctx->input(1);
-    absl::Status s = CheckImage(dy, "grad", kImageLayout);
-    if (!s.ok()) return s;
-    absl::StatusOr<PoolGeometry> g = PoolGeometryOf(window_, *input_shape);
-    if (!g.ok()) return g.status();
-    if (dy.shape() != g->OutputShape()) {
+    DFLOW_RETURN_IF_ERROR(CheckImage(dy, "grad", kImageLayout));
+    DFLOW_ASSIGN_OR_RETURN(PoolGeometry g, PoolGeometryOf(window_, input_shape));
+    if (dy.shape() != g.OutputShape()) {
       return ctx->InvalidArgument("grad has shape ", dy.shape().DebugString(),
                                   " but AvgPool's output has shape ",
-                                  g->OutputShape().DebugString());
+                                  g.OutputShape().DebugString());
     }
-    Tensor* out = ctx->allocate_output(0, *input_shape);
+    Tensor* out = ctx->allocate_output(0, input_shape);
     if (out->NumElements() == 0) return absl::OkStatus();
     if (dy.NumElements() == 0) {
       FillZero(out);
       return absl::OkStatus();
     }
-    try {
-      Entry* e = cache_.Get(g->Key(), [&] {
-        auto entry = std::make_unique<Entry>();
-        const dnnl::algorithm algo = dnnl::algorithm::pooling_avg_exclude_padding;
-        dnnl::pooling_forward::primitive_desc hint(
-            PoolForwardDesc(*g, window_, dnnl::prop_kind::forward_training, algo),
-            ctx->engine());
-        dnnl::pooling_backward::primitive_desc pd(
-            dnnl::pooling_backward::desc(algo, g->Src(), g->Dst(),
-                                         {window_.stride_h, window_.stride_w},
-                                         {window_.window_h, window_.window_w},
-                                         {g->pad_top, g->pad_left}, {g->pad_bottom, g->pad_right}),
-            ctx->engine(), hint);
-        entry->prim = dnnl::pooling_backward(pd);
-        entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
-        entry->diff_src = memory(pd.diff_src_desc(), ctx->engine(), nullptr);
-        return entry;
-      });
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
-                    {DNNL_ARG_DIFF_SRC, e->diff_src, out->data()}});
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
+    ShapeCache<Entry>::Lease e = cache_.Get(g.Key(), [&] {
+      auto entry = std::make_unique<Entry>();
+      const dnnl::algorithm algo = dnnl::algorithm::pooling_avg_exclude_padding;
+      dnnl::pooling_forward::primitive_desc hint(
+          PoolForwardDesc(g, window_, dnnl::prop_kind::forward_training, algo),
+          ctx->engine());
+      dnnl::pooling_backward::primitive_desc pd(
+          dnnl::pooling_backward::desc(algo, g.Src(), g.Dst(),
+                                       {window_.stride_h, window_.stride_w},
+                                       {window_.window_h, window_.window_w},
+                                       {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right}),
+          KernelAttr(), ctx->engine(), hint);
+      entry->prim = Primitive(pd);
+      entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
+      entry->diff_src = memory(pd.diff_src_desc(), ctx->engine(), nullptr);
+      return entry;
+    });
+    RunPrimitive(e->prim, ctx->stream(),
+                 {{DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
+                  {DNNL_ARG_DIFF_SRC, e->diff_src, out->data()}});
     return absl::OkStatus();
   }
 
  private:
   struct Entry {
-    dnnl::pooling_backward prim;
+    Primitive prim;
     memory diff_dst, diff_src;
   };
   ShapeCache<Entry> cache_;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 #include "kernels/broadcast.h"
 #include "kernels/dnnl_util.h"
 #include "kernels/op_kernel.h"
@@ -19,26 +20,6 @@ using dnnl::memory;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
-
-// Runs `fn` (which creates or executes oneDNN primitives), turning oneDNN errors into a status.
-template <typename Fn>
-absl::Status DnnlCall(absl::string_view what, Fn&& fn) {
-  try {
-    fn();
-  } catch (const dnnl::error& e) {
-    return absl::InternalError(absl::StrCat("oneDNN ", what, " failed: ", e.what()));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckType(const Tensor& t, DataType want, absl::string_view what) {
-  if (!t.IsInitialized()) return OpKernelContext::InvalidArgument(what, " is not initialized");
-  if (t.dtype() != want) {
-    return OpKernelContext::InvalidArgument(what, " must be ", DataTypeString(want), " but is ",
-                                            DataTypeString(t.dtype()));
-  }
-  return absl::OkStatus();
-}
 
 // Per dim: whether it is reduced (inline, so that reductions do not allocate).
 using DimMask = absl::InlinedVector<bool, 8>;
@@ -75,16 +56,13 @@ class ReductionOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& x = ctx->input(0);
     const DataType type = node().input_type(0);
-    absl::Status s = CheckType(x, type, "input");
-    if (!s.ok()) return s;
-    absl::StatusOr<IntList> axes = IntValues(ctx->input(1), "reduction_indices");
-    if (!axes.ok()) return axes.status();
-    absl::StatusOr<DimMask> reduced = ReducedDims(*axes, x.shape());
-    if (!reduced.ok()) return reduced.status();
+    DFLOW_RETURN_IF_ERROR(CheckInput(x, "input", type));
+    DFLOW_ASSIGN_OR_RETURN(IntList axes, IntValues(ctx->input(1), "reduction_indices"));
+    DFLOW_ASSIGN_OR_RETURN(DimMask reduced, ReducedDims(axes, x.shape()));
     TensorShape keep_shape, out_shape;
     for (int d = 0; d < x.dims(); ++d) {
-      keep_shape.AddDim((*reduced)[d] ? 1 : x.dim_size(d));
-      if (!(*reduced)[d]) {
+      keep_shape.AddDim(reduced[d] ? 1 : x.dim_size(d));
+      if (!reduced[d]) {
         out_shape.AddDim(x.dim_size(d));
       } else if (keep_dims_) {
         out_shape.AddDim(1);
@@ -97,10 +75,10 @@ class ReductionOp : public OpKernel {
     Tensor result = ctx->allocate_temp(node().output_type(0), keep_shape);
     const int64_t out_n = keep_shape.num_elements();
     if (out_n > 0) {
-      if (type == DT_FLOAT && UseBlockLoop(x, *reduced)) {
-        BlockLoop(x, *reduced, &result);
+      if (type == DT_FLOAT && UseBlockLoop(x, reduced)) {
+        BlockLoop(x, reduced, &result);
       } else if (type == DT_FLOAT && x.NumElements() > 0 && x.dims() <= DNNL_MAX_NDIMS) {
-        s = ReduceDnnl(ctx, x, keep_shape, &result);
+        ReduceDnnl(ctx, x, keep_shape, &result);
       } else if (type == DT_FLOAT) {
         Loop<float, double>(x, keep_shape, &result);
       } else if (type == DT_INT32) {
@@ -110,7 +88,6 @@ class ReductionOp : public OpKernel {
       } else {
         return ctx->InvalidArgument("unsupported type ", DataTypeString(type));
       }
-      if (!s.ok()) return s;
     }
     ctx->set_output(0, *result.Reshaped(out_shape));
     return absl::OkStatus();
@@ -118,7 +95,7 @@ class ReductionOp : public OpKernel {
 
  private:
   struct Entry {
-    dnnl::primitive prim;
+    Primitive prim;
     memory src, dst;
   };
 
@@ -217,29 +194,24 @@ class ReductionOp : public OpKernel {
     }
   }
 
-  absl::Status ReduceDnnl(OpKernelContext* ctx, const Tensor& x, const TensorShape& keep_shape,
-                          Tensor* result) {
-    CacheKey key = ShapeKey({&x.shape(), &keep_shape});
-    return DnnlCall("reduction", [&] {
-      Entry* e = cache_.Find(key);
-      if (e == nullptr) {
-        const auto f32 = memory::data_type::f32;
-        const dnnl::algorithm alg = kKind == ReduceKind::kSum    ? dnnl::algorithm::reduction_sum
-                                    : kKind == ReduceKind::kMean ? dnnl::algorithm::reduction_mean
-                                                                 : dnnl::algorithm::reduction_mul;
-        memory::desc src_md = PlainDesc(x.shape(), f32);
-        memory::desc dst_md = PlainDesc(keep_shape, f32);
-        dnnl::reduction::primitive_desc pd(dnnl::reduction::desc(alg, src_md, dst_md, 0.0f, 0.0f),
-                                           ctx->engine());
-        auto entry = std::make_unique<Entry>();
-        entry->prim = dnnl::reduction(pd);
-        entry->src = memory(src_md, ctx->engine(), nullptr);
-        entry->dst = memory(dst_md, ctx->engine(), nullptr);
-        e = cache_.Insert(key, std::move(entry));
-      }
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_SRC, e->src, x.data()}, {DNNL_ARG_DST, e->dst, result->data()}});
+  void ReduceDnnl(OpKernelContext* ctx, const Tensor& x, const TensorShape& keep_shape,
+                  Tensor* result) {
+    typename ShapeCache<Entry>::Lease e = cache_.Get(ShapeKey({&x.shape(), &keep_shape}), [&] {
+      const auto f32 = memory::data_type::f32;
+      const dnnl::algorithm alg = kKind == ReduceKind::kSum    ? dnnl::algorithm::reduction_sum
+                                  : kKind == ReduceKind::kMean ? dnnl::algorithm::reduction_mean
+                                                               : dnnl::algorithm::reduction_mul;
+      memory::desc src_md = PlainDesc(x.shape(), f32);
+      memory::desc dst_md = PlainDesc(keep_shape, f32);
+      auto entry = std::make_unique<Entry>();
+      entry->prim = Primitive(dnnl::reduction::primitive_desc(
+          dnnl::reduction::desc(alg, src_md, dst_md, 0.0f, 0.0f), KernelAttr(), ctx->engine()));
+      entry->src = memory(src_md, ctx->engine(), nullptr);
+      entry->dst = memory(dst_md, ctx->engine(), nullptr);
+      return entry;
     });
+    RunPrimitive(e->prim, ctx->stream(),
+                 {{DNNL_ARG_SRC, e->src, x.data()}, {DNNL_ARG_DST, e->dst, result->data()}});
   }
 
   bool keep_dims_ = false;
@@ -262,8 +234,7 @@ class AddNOp : public OpKernel {
     const DataType type = node().input_type(0);
     const Tensor& first = ctx->input(0);
     for (int i = 0; i < n; ++i) {
-      absl::Status s = CheckType(ctx->input(i), type, absl::StrCat("input ", i));
-      if (!s.ok()) return s;
+      DFLOW_RETURN_IF_ERROR(CheckInput(ctx->input(i), absl::StrCat("input ", i), type));
       if (ctx->input(i).shape() != first.shape()) {
         return ctx->InvalidArgument("inputs must all have the same shape, but input 0 is ",
                                     first.shape().DebugString(), " and input ", i, " is ",
@@ -299,38 +270,36 @@ class AddNOp : public OpKernel {
 
   absl::Status SumDnnl(OpKernelContext* ctx, Tensor* out) {
     const int n = ctx->num_inputs();
-    return DnnlCall("sum", [&] {
-      // Element-wise: only the element count matters for the primitive.
-      const int64_t count = out->NumElements();
-      if (!prim_ || count != cached_count_) {
-        memory::desc md({count}, memory::data_type::f32, memory::dims{1});
-        std::vector<memory::desc> srcs(n, md);
-        dnnl::sum::primitive_desc pd(md, std::vector<float>(n, 1.0f), srcs, ctx->engine());
-        prim_ = dnnl::sum(pd);
-        srcs_.clear();
-        args_.clear();
-        for (int i = 0; i < n; ++i) {
-          srcs_.emplace_back(md, ctx->engine(), nullptr);
-          args_.push_back({DNNL_ARG_MULTIPLE_SRC + i, srcs_[i].get()});
-        }
-        dst_ = memory(md, ctx->engine(), nullptr);
-        args_.push_back({DNNL_ARG_DST, dst_.get()});
-        cached_count_ = count;
-      }
+    // Element-wise: only the element count matters for the primitive.
+    const int64_t count = out->NumElements();
+    ShapeCache<Entry>::Lease e = cache_.Get({count}, [&] {
+      memory::desc md({count}, memory::data_type::f32, memory::dims{1});
+      std::vector<memory::desc> srcs(n, md);
+      auto entry = std::make_unique<Entry>();
+      entry->prim = Primitive(dnnl::sum::primitive_desc(md, std::vector<float>(n, 1.0f), srcs,
+                                                        ctx->engine(), KernelAttr()));
+      entry->srcs.reserve(n);
+      for (int i = 0; i < n; ++i) entry->srcs.emplace_back(md, ctx->engine(), nullptr);
+      entry->dst = memory(md, ctx->engine(), nullptr);
       for (int i = 0; i < n; ++i) {
-        srcs_[i].set_data_handle(const_cast<void*>(ctx->input(i).data()));
+        entry->args.push_back({DNNL_ARG_MULTIPLE_SRC + i, entry->srcs[i], nullptr});
       }
-      dst_.set_data_handle(out->data());
-      Execute(prim_, ctx->stream(), args_);
-      ctx->stream().wait();
+      entry->args.push_back({DNNL_ARG_DST, entry->dst, nullptr});
+      return entry;
     });
+    for (int i = 0; i < n; ++i) e->args[i].buffer = ctx->input(i).data();
+    e->args[n].buffer = out->data();
+    RunPrimitive(e->prim, ctx->stream(), e->args);
+    return absl::OkStatus();
   }
 
-  dnnl::primitive prim_;
-  std::vector<memory> srcs_;
-  memory dst_;
-  std::vector<dnnl_exec_arg_t> args_;  // Handles of srcs_ and dst_, for oneDNN's C API.
-  int64_t cached_count_ = -1;
+  struct Entry {
+    Primitive prim;
+    std::vector<memory> srcs;
+    memory dst;
+    std::vector<BoundArg> args;  // Over srcs and dst; buffers set per call.
+  };
+  ShapeCache<Entry> cache_;
 };
 REGISTER_KERNEL("AddN", AddNOp, "T", {DT_FLOAT, DT_INT32, DT_INT64});
 
@@ -343,17 +312,15 @@ class ArgMaxOp : public OpKernel {
 
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& x = ctx->input(0);
-    absl::Status s = CheckType(x, node().input_type(0), "input");
-    if (!s.ok()) return s;
-    absl::StatusOr<IntList> dim = IntValues(ctx->input(1), "dimension");
-    if (!dim.ok()) return dim.status();
-    if (dim->size() != 1) {
+    DFLOW_RETURN_IF_ERROR(CheckInput(x, "input", node().input_type(0)));
+    DFLOW_ASSIGN_OR_RETURN(IntList dim, IntValues(ctx->input(1), "dimension"));
+    if (dim.size() != 1) {
       return ctx->InvalidArgument("dimension must hold one value, got shape ",
                                   ctx->input(1).shape().DebugString());
     }
     const int rank = x.dims();
     if (rank == 0) return ctx->InvalidArgument("input must have rank >= 1, got a scalar");
-    const int64_t axis_in = (*dim)[0];
+    const int64_t axis_in = dim[0];
     if (axis_in < -rank || axis_in >= rank) {
       return ctx->InvalidArgument("dimension ", axis_in, " is out of range for input shape ",
                                   x.shape().DebugString());
@@ -418,19 +385,17 @@ class ReducedShapeOp : public OpKernel {
 
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& shape = ctx->input(0);
-    absl::Status s = CheckType(shape, DT_INT32, "input_shape");
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(CheckInput(shape, "input_shape", DT_INT32));
     if (shape.dims() != 1) {
       return ctx->InvalidArgument("input_shape must be a vector, got shape ",
                                   shape.shape().DebugString());
     }
-    absl::StatusOr<IntList> axes = IntValues(ctx->input(1), "axes");
-    if (!axes.ok()) return axes.status();
+    DFLOW_ASSIGN_OR_RETURN(IntList axes, IntValues(ctx->input(1), "axes"));
     const int64_t rank = shape.NumElements();
     Tensor* out = ctx->allocate_output(0, shape.shape());
     std::copy(shape.flat<int32_t>().begin(), shape.flat<int32_t>().end(),
               out->flat<int32_t>().begin());
-    for (int64_t a : *axes) {
+    for (int64_t a : axes) {
       if (a < -rank || a >= rank) {
         return ctx->InvalidArgument("axis ", a, " is out of range for rank ", rank);
       }
