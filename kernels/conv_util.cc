@@ -41,6 +41,24 @@ absl::StatusOr<TensorShape> SizesShape(const Tensor& t, absl::string_view what) 
   return TensorShape(absl::MakeConstSpan(v));
 }
 
+absl::StatusOr<WindowedSize2D> WindowedSize2DOf(const conv::Window2D& win, int64_t h, int64_t w,
+                                                int64_t kh, int64_t kw, absl::string_view what) {
+  DFLOW_ASSIGN_OR_RETURN(
+      const conv::WindowedSize rows,
+      conv::ComputeWindowedSize(h, kh, win.stride_h, win.padding, what, "height"));
+  DFLOW_ASSIGN_OR_RETURN(
+      const conv::WindowedSize cols,
+      conv::ComputeWindowedSize(w, kw, win.stride_w, win.padding, what, "width"));
+  WindowedSize2D s;
+  s.oh = rows.out;
+  s.pad_top = rows.pad_before;
+  s.pad_bottom = rows.pad_after;
+  s.ow = cols.out;
+  s.pad_left = cols.pad_before;
+  s.pad_right = cols.pad_after;
+  return s;
+}
+
 absl::StatusOr<ConvGeometry> ConvGeometryOf(const conv::Window2D& win, const TensorShape& input,
                                             const TensorShape& filter) {
   ConvGeometry g;
@@ -57,18 +75,8 @@ absl::StatusOr<ConvGeometry> ConvGeometryOf(const conv::Window2D& win, const Ten
         ") must equal the filter's in_channels (dimension 2 of ", filter.DebugString(), "): ",
         g.ci, " vs. ", filter.dim_size(2));
   }
-  DFLOW_ASSIGN_OR_RETURN(
-      const conv::WindowedSize rows,
-      conv::ComputeWindowedSize(g.h, g.kh, win.stride_h, win.padding, "filter", "height"));
-  DFLOW_ASSIGN_OR_RETURN(
-      const conv::WindowedSize cols,
-      conv::ComputeWindowedSize(g.w, g.kw, win.stride_w, win.padding, "filter", "width"));
-  g.oh = rows.out;
-  g.pad_top = rows.pad_before;
-  g.pad_bottom = rows.pad_after;
-  g.ow = cols.out;
-  g.pad_left = cols.pad_before;
-  g.pad_right = cols.pad_after;
+  DFLOW_ASSIGN_OR_RETURN(static_cast<WindowedSize2D&>(g),
+                         WindowedSize2DOf(win, g.h, g.w, g.kh, g.kw, "filter"));
   return g;
 }
 }  // namespace dflow

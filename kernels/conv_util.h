@@ -29,10 +29,20 @@ inline constexpr absl::string_view kFilterLayout = "[height, width, in_channels,
 // A 1-D int tensor of 4 non-negative sizes (input_sizes, filter_sizes, orig_input_shape).
 absl::StatusOr<TensorShape> SizesShape(const Tensor& t, absl::string_view what);
 
+// The output size and padding of a window sliding over an image's rows and columns.
+struct WindowedSize2D {
+  int64_t oh = 0, ow = 0;
+  int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
+};
+
+// A kh x kw window (named `what` in errors: "filter", "window") moving by win's strides with its
+// padding over h x w; fails naming the dimension it does not fit.
+absl::StatusOr<WindowedSize2D> WindowedSize2DOf(const conv::Window2D& win, int64_t h, int64_t w,
+                                                int64_t kh, int64_t kw, absl::string_view what);
+
 // The sizes of one convolution; `input` and `filter` are checked to be rank 4.
-struct ConvGeometry {
-  int64_t n, h, w, ci, kh, kw, co, oh, ow;
-  int64_t pad_top, pad_bottom, pad_left, pad_right;
+struct ConvGeometry : WindowedSize2D {
+  int64_t n, h, w, ci, kh, kw, co;
 
   CacheKey Key() const { return {n, h, w, ci, kh, kw, co}; }
   TensorShape OutputShape() const { return TensorShape({n, oh, ow, co}); }

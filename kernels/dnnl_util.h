@@ -63,7 +63,6 @@ class Primitive {
   explicit Primitive(const dnnl::primitive_desc_base& pd);
 
   const dnnl::primitive& get() const { return prim_; }
-  explicit operator bool() const { return static_cast<bool>(prim_); }
 
  private:
   friend void RunPrimitive(const Primitive& prim, dnnl::stream& stream,

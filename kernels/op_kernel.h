@@ -128,7 +128,7 @@ class OpKernel {
   OpKernel& operator=(const OpKernel&) = delete;
 
   // Validates inputs (rank, shape, dtype) and computes the outputs. Never reads or writes out of
-  // bounds, whatever the graph says.
+  // bounds, whatever the graph says. May run on several threads at once (see the file comment).
   virtual absl::Status Compute(OpKernelContext* ctx) = 0;
 
   const Node& node() const { return node_; }

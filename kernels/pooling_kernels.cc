@@ -35,9 +35,8 @@ using dnnl::memory;
 // ---------------------------------------------------------------------------------------------
 // Pooling.
 
-struct PoolGeometry {
-  int64_t n, h, w, c, oh, ow;
-  int64_t pad_top, pad_bottom, pad_left, pad_right;
+struct PoolGeometry : WindowedSize2D {
+  int64_t n, h, w, c;
 
   CacheKey Key() const { return {n, h, w, c}; }
   TensorShape OutputShape() const { return TensorShape({n, oh, ow, c}); }
@@ -55,18 +54,8 @@ absl::StatusOr<PoolGeometry> PoolGeometryOf(const Window2D& win, const TensorSha
   g.h = input.dim_size(1);
   g.w = input.dim_size(2);
   g.c = input.dim_size(3);
-  DFLOW_ASSIGN_OR_RETURN(
-      const conv::WindowedSize rows,
-      conv::ComputeWindowedSize(g.h, win.window_h, win.stride_h, win.padding, "window", "height"));
-  DFLOW_ASSIGN_OR_RETURN(
-      const conv::WindowedSize cols,
-      conv::ComputeWindowedSize(g.w, win.window_w, win.stride_w, win.padding, "window", "width"));
-  g.oh = rows.out;
-  g.pad_top = rows.pad_before;
-  g.pad_bottom = rows.pad_after;
-  g.ow = cols.out;
-  g.pad_left = cols.pad_before;
-  g.pad_right = cols.pad_after;
+  DFLOW_ASSIGN_OR_RETURN(static_cast<WindowedSize2D&>(g),
+                         WindowedSize2DOf(win, g.h, g.w, win.window_h, win.window_w, "window"));
   return g;
 }
 
