@@ -50,19 +50,9 @@ dnnl::convolution_forward::desc ForwardDesc(const ConvGeometry& g, const Window2
       {win.stride_h, win.stride_w}, {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
 }
 
-class ConvKernelBase : public OpKernel {
+class ConvKernelBase : public WindowKernel {
  public:
-  explicit ConvKernelBase(const Node& node) : OpKernel(node) {
-    absl::StatusOr<Window2D> w = conv::Conv2DAttrsOf(node);
-    if (w.ok()) {
-      window_ = *w;
-    } else {
-      SetConstructionError(w.status());
-    }
-  }
-
- protected:
-  Window2D window_;
+  explicit ConvKernelBase(const Node& node) : WindowKernel(node, conv::Conv2DAttrsOf) {}
 };
 
 class Conv2DOp : public ConvKernelBase {

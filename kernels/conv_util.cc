@@ -6,6 +6,16 @@
 
 namespace dflow {
 
+WindowKernel::WindowKernel(const Node& node, absl::StatusOr<conv::Window2D> (*read)(const Node&))
+    : OpKernel(node) {
+  absl::StatusOr<conv::Window2D> w = read(node);
+  if (w.ok()) {
+    window_ = *w;
+  } else {
+    SetConstructionError(w.status());
+  }
+}
+
 void FillZero(Tensor* t) {
   for (float& v : t->flat<float>()) v = 0.0f;
 }

@@ -12,10 +12,21 @@
 #include "graph/tensor.h"
 #include "graph/tensor_shape.h"
 #include "kernels/dnnl_util.h"
+#include "kernels/op_kernel.h"
 #include "oneapi/dnnl/dnnl.hpp"
 #include "ops/conv_ops.h"
 
 namespace dflow {
+
+// A kernel of a windowed op (Conv2D's or pooling's family): the window its constructor read with
+// `read` (conv::Conv2DAttrsOf or conv::PoolAttrsOf), or a construction error.
+class WindowKernel : public OpKernel {
+ public:
+  WindowKernel(const Node& node, absl::StatusOr<conv::Window2D> (*read)(const Node&));
+
+ protected:
+  conv::Window2D window_;
+};
 
 // Zeros every element of the float tensor `t`.
 void FillZero(Tensor* t);

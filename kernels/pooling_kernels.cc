@@ -66,19 +66,9 @@ dnnl::pooling_forward::desc PoolForwardDesc(const PoolGeometry& g, const Window2
                                      {g.pad_bottom, g.pad_right});
 }
 
-class PoolKernelBase : public OpKernel {
+class PoolKernelBase : public WindowKernel {
  public:
-  explicit PoolKernelBase(const Node& node) : OpKernel(node) {
-    absl::StatusOr<Window2D> w = conv::PoolAttrsOf(node);
-    if (w.ok()) {
-      window_ = *w;
-    } else {
-      SetConstructionError(w.status());
-    }
-  }
-
- protected:
-  Window2D window_;
+  explicit PoolKernelBase(const Node& node) : WindowKernel(node, conv::PoolAttrsOf) {}
 };
 
 // MaxPool and AvgPool: oneDNN pooling_forward.
