@@ -1,20 +1,18 @@
-// Kernels for array ops: Placeholder, Const, Identity, NoOp, Reshape, Shape, Fill, ZerosLike,
-// OnesLike, ExpandDims, BroadcastGradientArgs, Pack, StridedSlice, StridedSliceGrad, Tile,
-// Range, Rank, DynamicStitch, PreventGradient, Squeeze, ConcatV2. These move or describe data;
-// none has a oneDNN primitive. Data-moving kernels copy elements as bytes, so they take any
-// type with storage.
+// Kernels for array ops that describe or re-view data: Placeholder, Const, Identity, NoOp,
+// Reshape, Shape, Fill, ZerosLike, OnesLike, ExpandDims, BroadcastGradientArgs, Range, Rank,
+// PreventGradient and Squeeze. None has a oneDNN primitive.
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 #include "kernels/op_kernel.h"
 #include "ops/array_ops.h"
 
 namespace dflow {
 namespace {
-
 
 class PlaceholderOp : public OpKernel {
  public:
@@ -67,16 +65,15 @@ class ReshapeOp : public OpKernel {
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& in = ctx->input(0);
-    absl::StatusOr<IntList> dims = IntValues(ctx->input(1), "shape");
-    if (!dims.ok()) return dims.status();
+    DFLOW_ASSIGN_OR_RETURN(IntList dims, IntValues(ctx->input(1), "shape"));
     int unknown = -1;
     IntList known_dims;
-    for (size_t i = 0; i < dims->size(); ++i) {
-      const int64_t d = (*dims)[i];
+    for (size_t i = 0; i < dims.size(); ++i) {
+      const int64_t d = dims[i];
       if (d == -1 && unknown < 0) {
         unknown = static_cast<int>(i);
       } else if (d < 0) {
-        return ctx->InvalidArgument("shape ", TensorShape(*dims).DebugString(),
+        return ctx->InvalidArgument("shape ", TensorShape(dims).DebugString(),
                                     " has a negative or second -1 dimension");
       } else {
         known_dims.push_back(d);
@@ -84,19 +81,18 @@ class ReshapeOp : public OpKernel {
     }
     const int64_t known = CheckedNumElements(known_dims);
     if (known < 0) {
-      return ctx->InvalidArgument("shape ", TensorShape(*dims).DebugString(),
+      return ctx->InvalidArgument("shape ", TensorShape(dims).DebugString(),
                                   " has too many elements");
     }
     if (unknown >= 0) {
       if (known == 0 || in.NumElements() % known != 0) {
         return ctx->InvalidArgument("cannot reshape a tensor of ", in.NumElements(),
-                                    " elements to ", TensorShape(*dims).DebugString());
+                                    " elements to ", TensorShape(dims).DebugString());
       }
-      (*dims)[unknown] = in.NumElements() / known;
+      dims[unknown] = in.NumElements() / known;
     }
-    absl::StatusOr<Tensor> out = in.Reshaped(TensorShape(*dims));
-    if (!out.ok()) return out.status();
-    ctx->set_output(0, *out);
+    DFLOW_ASSIGN_OR_RETURN(Tensor out, in.Reshaped(TensorShape(dims)));
+    ctx->set_output(0, out);
     return absl::OkStatus();
   }
 };
@@ -133,10 +129,9 @@ class FillOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
-    absl::StatusOr<IntList> dims = IntValues(ctx->input(0), "dims");
-    if (!dims.ok()) return dims.status();
-    if (CheckedNumElements(*dims) < 0) {
-      return ctx->InvalidArgument("dims ", TensorShape(*dims).DebugString(),
+    DFLOW_ASSIGN_OR_RETURN(IntList dims, IntValues(ctx->input(0), "dims"));
+    if (CheckedNumElements(dims) < 0) {
+      return ctx->InvalidArgument("dims ", TensorShape(dims).DebugString(),
                                   " has a negative dimension or too many elements");
     }
     const Tensor& value = ctx->input(1);
@@ -144,7 +139,7 @@ class FillOp : public OpKernel {
       return ctx->InvalidArgument("value must be a scalar, got shape ",
                                   value.shape().DebugString());
     }
-    FillWith(ctx->allocate_output(0, TensorShape(*dims)), value.data());
+    FillWith(ctx->allocate_output(0, TensorShape(dims)), value.data());
     return absl::OkStatus();
   }
 };
@@ -173,10 +168,9 @@ class ExpandDimsOp : public OpKernel {
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& in = ctx->input(0);
-    absl::StatusOr<IntList> axis = IntValues(ctx->input(1), "dim");
-    if (!axis.ok()) return axis.status();
-    if (axis->size() != 1) return ctx->InvalidArgument("dim must hold exactly one value");
-    int64_t a = (*axis)[0];
+    DFLOW_ASSIGN_OR_RETURN(IntList axis, IntValues(ctx->input(1), "dim"));
+    if (axis.size() != 1) return ctx->InvalidArgument("dim must hold exactly one value");
+    int64_t a = axis[0];
     const int rank = in.dims();
     if (a < -rank - 1 || a > rank) {
       return ctx->InvalidArgument("dim ", a, " is out of range for rank ", rank);
@@ -194,19 +188,17 @@ class BroadcastGradientArgsOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
-    absl::StatusOr<IntList> s0 = IntValues(ctx->input(0), "s0");
-    if (!s0.ok()) return s0.status();
-    absl::StatusOr<IntList> s1 = IntValues(ctx->input(1), "s1");
-    if (!s1.ok()) return s1.status();
-    const int rank = static_cast<int>(std::max(s0->size(), s1->size()));
+    DFLOW_ASSIGN_OR_RETURN(IntList s0, IntValues(ctx->input(0), "s0"));
+    DFLOW_ASSIGN_OR_RETURN(IntList s1, IntValues(ctx->input(1), "s1"));
+    const int rank = static_cast<int>(std::max(s0.size(), s1.size()));
     std::vector<int64_t> r0, r1;
     for (int d = 0; d < rank; ++d) {
-      const int i0 = d - (rank - static_cast<int>(s0->size()));
-      const int i1 = d - (rank - static_cast<int>(s1->size()));
-      const int64_t a = i0 >= 0 ? (*s0)[i0] : 1, b = i1 >= 0 ? (*s1)[i1] : 1;
+      const int i0 = d - (rank - static_cast<int>(s0.size()));
+      const int i1 = d - (rank - static_cast<int>(s1.size()));
+      const int64_t a = i0 >= 0 ? s0[i0] : 1, b = i1 >= 0 ? s1[i1] : 1;
       if (a != b && a != 1 && b != 1) {
-        return ctx->InvalidArgument("incompatible shapes ", TensorShape(*s0).DebugString(),
-                                    " and ", TensorShape(*s1).DebugString());
+        return ctx->InvalidArgument("incompatible shapes ", TensorShape(s0).DebugString(),
+                                    " and ", TensorShape(s1).DebugString());
       }
       if (i0 < 0 || (a == 1 && b != 1)) r0.push_back(d);
       if (i1 < 0 || (b == 1 && a != 1)) r1.push_back(d);
@@ -227,281 +219,6 @@ class BroadcastGradientArgsOp : public OpKernel {
 };
 REGISTER_KERNEL("BroadcastGradientArgs", BroadcastGradientArgsOp);
 
-// ---------------------------------------------------------------------------------------------
-// Helpers for the data-moving kernels.
-
-// Bytes per element of `t`, or an error for types without storage.
-absl::StatusOr<size_t> ElementBytes(DataType dtype) {
-  const int bytes = DataTypeSize(dtype);
-  if (bytes <= 0) {
-    return OpKernelContext::InvalidArgument("unsupported type ", DataTypeString(dtype));
-  }
-  return static_cast<size_t>(bytes);
-}
-
-// A 1-D int32/int64 tensor's values; fails naming `what` for another rank or type.
-absl::StatusOr<IntList> VectorValues(const Tensor& t, absl::string_view what) {
-  if (t.dims() != 1) {
-    return OpKernelContext::InvalidArgument(what, " must be a vector, got shape ",
-                                            t.shape().DebugString());
-  }
-  return IntValues(t, what);
-}
-
-// Element strides of a row-major tensor of `dims`.
-std::vector<int64_t> RowMajorStrides(absl::Span<const int64_t> dims) {
-  std::vector<int64_t> strides(dims.size(), 1);
-  for (int d = static_cast<int>(dims.size()) - 2; d >= 0; --d) {
-    strides[d] = strides[d + 1] * dims[d + 1];
-  }
-  return strides;
-}
-
-// Visits a resolved strided slice of a tensor of `dims` in row-major slice order: calls
-// fn(tensor_offset, slice_offset, count, step) for each run along the last dim, with element
-// k of the run at tensor_offset + k * step and slice_offset + k.
-template <typename Fn>
-void ForEachSliceRun(absl::Span<const int64_t> dims, const StridedSliceResolved& r, Fn&& fn) {
-  const int rank = static_cast<int>(dims.size());
-  if (rank == 0) {
-    fn(int64_t{0}, int64_t{0}, int64_t{1}, int64_t{1});
-    return;
-  }
-  for (int d = 0; d < rank; ++d) {
-    if (r.size[d] == 0) return;
-  }
-  const std::vector<int64_t> strides = RowMajorStrides(dims);
-  int64_t offset = 0;
-  for (int d = 0; d < rank; ++d) offset += r.begin[d] * strides[d];
-  const int64_t inner = r.size[rank - 1];
-  const int64_t step = r.stride[rank - 1] * strides[rank - 1];
-  std::vector<int64_t> idx(rank, 0);
-  int64_t out = 0;
-  while (true) {
-    fn(offset, out, inner, step);
-    out += inner;
-    int d = rank - 2;
-    for (; d >= 0; --d) {
-      offset += r.stride[d] * strides[d];
-      if (++idx[d] < r.size[d]) break;
-      offset -= r.stride[d] * strides[d] * r.size[d];
-      idx[d] = 0;
-    }
-    if (d < 0) return;
-  }
-}
-
-// Copies `count` elements of `bytes` each from src (every `src_step` elements) to dst (every
-// `dst_step` elements).
-void CopyRun(const char* src, int64_t src_step, char* dst, int64_t dst_step, int64_t count,
-             size_t bytes) {
-  if (src_step == 1 && dst_step == 1) {
-    std::memcpy(dst, src, static_cast<size_t>(count) * bytes);
-    return;
-  }
-  for (int64_t k = 0; k < count; ++k) {
-    std::memcpy(dst + k * dst_step * bytes, src + k * src_step * bytes, bytes);
-  }
-}
-
-// Reads begin, end and strides (inputs first..first+2) and resolves them against `dims`.
-absl::Status ResolveSliceInputs(OpKernelContext* ctx, const ops::StridedSliceAttrs& masks,
-                                int first, absl::Span<const int64_t> dims,
-                                StridedSliceResolved* r) {
-  absl::StatusOr<IntList> begin = VectorValues(ctx->input(first), "begin");
-  if (!begin.ok()) return begin.status();
-  absl::StatusOr<IntList> end = VectorValues(ctx->input(first + 1), "end");
-  if (!end.ok()) return end.status();
-  absl::StatusOr<IntList> strides = VectorValues(ctx->input(first + 2), "strides");
-  if (!strides.ok()) return strides.status();
-  if (begin->size() != end->size() || begin->size() != strides->size()) {
-    return ctx->InvalidArgument("begin, end and strides must have the same length, got ",
-                                begin->size(), ", ", end->size(), " and ", strides->size());
-  }
-  const std::vector<int64_t> b(begin->begin(), begin->end()), e(end->begin(), end->end()),
-      st(strides->begin(), strides->end());
-  return ResolveStridedSlice(dims, static_cast<int64_t>(b.size()), &b, &e, &st, masks, r);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Pack, StridedSlice, StridedSliceGrad, Tile, Range, Rank, DynamicStitch, PreventGradient,
-// Squeeze, ConcatV2.
-
-class PackOp : public OpKernel {
- public:
-  explicit PackOp(const Node& node) : OpKernel(node) {
-    absl::Status s = GetNodeAttr(node, "axis", &axis_);
-    if (!s.ok()) SetConstructionError(s);
-  }
-  absl::Status Compute(OpKernelContext* ctx) override {
-    const int n = ctx->num_inputs();
-    const Tensor& first = ctx->input(0);
-    for (int i = 0; i < n; ++i) {
-      if (ctx->input(i).dtype() != node().input_type(0) ||
-          ctx->input(i).shape() != first.shape()) {
-        return ctx->InvalidArgument("values must all have one shape and type, but value 0 is ",
-                                    first.shape().DebugString(), " and value ", i, " is ",
-                                    ctx->input(i).shape().DebugString());
-      }
-    }
-    absl::StatusOr<size_t> bytes = ElementBytes(first.dtype());
-    if (!bytes.ok()) return bytes.status();
-    const int out_rank = first.dims() + 1;
-    int64_t axis = axis_;
-    if (axis < -out_rank || axis >= out_rank) {
-      return ctx->InvalidArgument("axis ", axis_, " is out of range for values of shape ",
-                                  first.shape().DebugString());
-    }
-    if (axis < 0) axis += out_rank;
-    std::vector<int64_t> dims(first.shape().dim_sizes().begin(), first.shape().dim_sizes().end());
-    int64_t outer = 1;
-    for (int64_t d = 0; d < axis; ++d) outer *= dims[d];
-    const int64_t inner = outer == 0 ? 0 : first.NumElements() / outer;
-    dims.insert(dims.begin() + axis, n);
-    Tensor* out = ctx->allocate_output(0, TensorShape(dims));
-    if (out->NumElements() == 0) return absl::OkStatus();
-    char* po = static_cast<char*>(out->data());
-    const size_t row = static_cast<size_t>(inner) * *bytes;
-    for (int64_t o = 0; o < outer; ++o) {
-      for (int i = 0; i < n; ++i) {
-        const char* pi = static_cast<const char*>(ctx->input(i).data());
-        std::memcpy(po + (o * n + i) * row, pi + o * row, row);
-      }
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  int64_t axis_ = 0;
-};
-REGISTER_KERNEL("Pack", PackOp);
-
-class StridedSliceOp : public OpKernel {
- public:
-  explicit StridedSliceOp(const Node& node) : OpKernel(node) {
-    absl::Status s = GetStridedSliceAttrs(node.attrs(), &masks_);
-    if (!s.ok()) SetConstructionError(s);
-  }
-  absl::Status Compute(OpKernelContext* ctx) override {
-    const Tensor& in = ctx->input(0);
-    absl::StatusOr<size_t> bytes = ElementBytes(in.dtype());
-    if (!bytes.ok()) return bytes.status();
-    StridedSliceResolved r;
-    absl::Status s = ResolveSliceInputs(ctx, masks_, 1, in.shape().dim_sizes(), &r);
-    if (!s.ok()) return s;
-    Tensor* out = ctx->allocate_output(0, TensorShape(r.output_dims));
-    if (out->NumElements() == 0) return absl::OkStatus();
-    const char* pi = static_cast<const char*>(in.data());
-    char* po = static_cast<char*>(out->data());
-    const size_t b = *bytes;
-    ForEachSliceRun(in.shape().dim_sizes(), r,
-                    [&](int64_t in_off, int64_t out_off, int64_t count, int64_t step) {
-                      CopyRun(pi + in_off * b, step, po + out_off * b, 1, count, b);
-                    });
-    return absl::OkStatus();
-  }
-
- private:
-  ops::StridedSliceAttrs masks_;
-};
-REGISTER_KERNEL("StridedSlice", StridedSliceOp);
-
-class StridedSliceGradOp : public OpKernel {
- public:
-  explicit StridedSliceGradOp(const Node& node) : OpKernel(node) {
-    absl::Status s = GetStridedSliceAttrs(node.attrs(), &masks_);
-    if (!s.ok()) SetConstructionError(s);
-  }
-  absl::Status Compute(OpKernelContext* ctx) override {
-    absl::StatusOr<IntList> shape = VectorValues(ctx->input(0), "shape");
-    if (!shape.ok()) return shape.status();
-    for (int64_t d : *shape) {
-      if (d < 0) return ctx->InvalidArgument("shape has a negative dimension ", d);
-    }
-    const Tensor& dy = ctx->input(4);
-    absl::StatusOr<size_t> bytes = ElementBytes(dy.dtype());
-    if (!bytes.ok()) return bytes.status();
-    StridedSliceResolved r;
-    absl::Status s = ResolveSliceInputs(ctx, masks_, 1, *shape, &r);
-    if (!s.ok()) return s;
-    if (dy.shape() != TensorShape(r.output_dims)) {
-      return ctx->InvalidArgument("dy has shape ", dy.shape().DebugString(), " but the slice of ",
-                                  TensorShape(*shape).DebugString(), " has shape ",
-                                  TensorShape(r.output_dims).DebugString());
-    }
-    Tensor* out = ctx->allocate_output(0, TensorShape(*shape));
-    if (out->NumElements() == 0) return absl::OkStatus();
-    std::memset(out->data(), 0, out->TotalBytes());
-    if (dy.NumElements() == 0) return absl::OkStatus();
-    const char* pd = static_cast<const char*>(dy.data());
-    char* po = static_cast<char*>(out->data());
-    const size_t b = *bytes;
-    ForEachSliceRun(*shape, r, [&](int64_t out_off, int64_t dy_off, int64_t count, int64_t step) {
-      CopyRun(pd + dy_off * b, 1, po + out_off * b, step, count, b);
-    });
-    return absl::OkStatus();
-  }
-
- private:
-  ops::StridedSliceAttrs masks_;
-};
-REGISTER_KERNEL("StridedSliceGrad", StridedSliceGradOp);
-
-class TileOp : public OpKernel {
- public:
-  using OpKernel::OpKernel;
-  absl::Status Compute(OpKernelContext* ctx) override {
-    const Tensor& in = ctx->input(0);
-    absl::StatusOr<size_t> bytes = ElementBytes(in.dtype());
-    if (!bytes.ok()) return bytes.status();
-    absl::StatusOr<IntList> m = VectorValues(ctx->input(1), "multiples");
-    if (!m.ok()) return m.status();
-    const int rank = in.dims();
-    if (static_cast<int>(m->size()) != rank) {
-      return ctx->InvalidArgument("multiples has ", m->size(), " values but the input ",
-                                  in.shape().DebugString(), " has rank ", rank);
-    }
-    std::vector<int64_t> dims(rank);
-    int64_t total = 1;
-    for (int d = 0; d < rank; ++d) {
-      if ((*m)[d] < 0) return ctx->InvalidArgument("multiples has a negative value ", (*m)[d]);
-      if (__builtin_mul_overflow(in.dim_size(d), (*m)[d], &dims[d]) ||
-          __builtin_mul_overflow(total, dims[d], &total)) {
-        return ctx->InvalidArgument("tiling ", in.shape().DebugString(),
-                                    " by these multiples overflows");
-      }
-    }
-    Tensor* out = ctx->allocate_output(0, TensorShape(dims));
-    if (out->NumElements() == 0) return absl::OkStatus();
-    const char* pi = static_cast<const char*>(in.data());
-    char* po = static_cast<char*>(out->data());
-    const size_t b = *bytes;
-    if (rank == 0) {
-      std::memcpy(po, pi, b);
-      return absl::OkStatus();
-    }
-    // For each output row (all dims but the last), the input row it repeats, written
-    // multiples[last] times.
-    const std::vector<int64_t> in_strides = RowMajorStrides(in.shape().dim_sizes());
-    const int64_t row = in.dim_size(rank - 1);
-    const int64_t reps = (*m)[rank - 1];
-    const int64_t out_rows = out->NumElements() / dims[rank - 1];
-    std::vector<int64_t> idx(rank, 0);  // Output row index (the last entry unused).
-    for (int64_t r = 0; r < out_rows; ++r) {
-      int64_t in_off = 0;
-      for (int d = 0; d < rank - 1; ++d) in_off += (idx[d] % in.dim_size(d)) * in_strides[d];
-      char* dst = po + r * dims[rank - 1] * b;
-      for (int64_t k = 0; k < reps; ++k) std::memcpy(dst + k * row * b, pi + in_off * b, row * b);
-      for (int d = rank - 2; d >= 0; --d) {
-        if (++idx[d] < dims[d]) break;
-        idx[d] = 0;
-      }
-    }
-    return absl::OkStatus();
-  }
-};
-REGISTER_KERNEL("Tile", TileOp);
-
 class RangeOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
@@ -516,9 +233,8 @@ class RangeOp : public OpKernel {
                                     ctx->input(i).shape().DebugString());
       }
     }
-    absl::StatusOr<int64_t> size = RangeSize(start, limit, delta);
-    if (!size.ok()) return size.status();
-    Tensor* out = ctx->allocate_output(0, TensorShape({*size}));
+    DFLOW_ASSIGN_OR_RETURN(int64_t size, RangeSize(start, limit, delta));
+    Tensor* out = ctx->allocate_output(0, TensorShape({size}));
     bool handled = false;
     VisitDataType(out->dtype(), [&](auto zero) {
       using T = decltype(zero);
@@ -530,11 +246,11 @@ class RangeOp : public OpKernel {
           // Every value lies between start and limit; the arithmetic wraps (unsigned) so that
           // i * delta may exceed the type on the way.
           using U = std::make_unsigned_t<T>;
-          for (int64_t i = 0; i < *size; ++i) {
+          for (int64_t i = 0; i < size; ++i) {
             po[i] = static_cast<T>(static_cast<U>(s) + static_cast<U>(i) * static_cast<U>(d));
           }
         } else {
-          for (int64_t i = 0; i < *size; ++i) {
+          for (int64_t i = 0; i < size; ++i) {
             po[i] = static_cast<T>(static_cast<double>(s) + static_cast<double>(i) * d);
           }
         }
@@ -556,64 +272,6 @@ class RankOp : public OpKernel {
   }
 };
 REGISTER_KERNEL("Rank", RankOp);
-
-class DynamicStitchOp : public OpKernel {
- public:
-  using OpKernel::OpKernel;
-  absl::Status Compute(OpKernelContext* ctx) override {
-    const int n = ctx->num_inputs() / 2;
-    if (n < 1 || ctx->num_inputs() != 2 * n) {
-      return ctx->InvalidArgument("expected N indices and N data inputs");
-    }
-    const DataType type = node().input_type(n);
-    absl::StatusOr<size_t> bytes = ElementBytes(type);
-    if (!bytes.ok()) return bytes.status();
-    // data[m].shape = indices[m].shape + tail, with one tail for all m.
-    std::vector<int64_t> tail;
-    int64_t first = 0;
-    for (int m = 0; m < n; ++m) {
-      const Tensor& idx = ctx->input(m);
-      const Tensor& data = ctx->input(n + m);
-      if (idx.dtype() != DT_INT32 || data.dtype() != type) {
-        return ctx->InvalidArgument("indices must be int32 and data ", DataTypeString(type));
-      }
-      bool prefix = data.dims() >= idx.dims();
-      for (int d = 0; prefix && d < idx.dims(); ++d) prefix = data.dim_size(d) == idx.dim_size(d);
-      if (!prefix) {
-        return ctx->InvalidArgument("data ", m, " of shape ", data.shape().DebugString(),
-                                    " must start with the shape of indices ", m, " ",
-                                    idx.shape().DebugString());
-      }
-      std::vector<int64_t> t(data.shape().dim_sizes().begin() + idx.dims(),
-                             data.shape().dim_sizes().end());
-      if (m == 0) {
-        tail = t;
-      } else if (t != tail) {
-        return ctx->InvalidArgument("data ", m, " of shape ", data.shape().DebugString(),
-                                    " must end in ", TensorShape(tail).DebugString(),
-                                    " like data 0");
-      }
-      for (int32_t v : idx.flat<int32_t>()) {
-        if (v < 0) return ctx->InvalidArgument("indices ", m, " holds a negative index ", v);
-        first = std::max<int64_t>(first, int64_t{v} + 1);
-      }
-    }
-    std::vector<int64_t> dims = {first};
-    dims.insert(dims.end(), tail.begin(), tail.end());
-    Tensor* out = ctx->allocate_output(0, TensorShape(dims));
-    if (out->NumElements() == 0) return absl::OkStatus();
-    std::memset(out->data(), 0, out->TotalBytes());  // Rows no index names stay zero.
-    const size_t row = static_cast<size_t>(TensorShape(tail).num_elements()) * *bytes;
-    char* po = static_cast<char*>(out->data());
-    for (int m = 0; m < n; ++m) {
-      const char* pd = static_cast<const char*>(ctx->input(n + m).data());
-      const auto idx = ctx->input(m).flat<int32_t>();
-      for (size_t k = 0; k < idx.size(); ++k) std::memcpy(po + idx[k] * row, pd + k * row, row);
-    }
-    return absl::OkStatus();
-  }
-};
-REGISTER_KERNEL("DynamicStitch", DynamicStitchOp);
 
 REGISTER_KERNEL("PreventGradient", IdentityOp);
 
@@ -651,63 +309,6 @@ class SqueezeOp : public OpKernel {
   std::vector<int64_t> axes_;
 };
 REGISTER_KERNEL("Squeeze", SqueezeOp);
-
-class ConcatV2Op : public OpKernel {
- public:
-  using OpKernel::OpKernel;
-  absl::Status Compute(OpKernelContext* ctx) override {
-    const int n = ctx->num_inputs() - 1;
-    if (n < 1) return ctx->InvalidArgument("ConcatV2 needs values and an axis");
-    absl::StatusOr<IntList> axis_v = IntValues(ctx->input(n), "axis");
-    if (!axis_v.ok()) return axis_v.status();
-    if (ctx->input(n).dims() != 0 || axis_v->size() != 1) {
-      return ctx->InvalidArgument("axis must be a scalar, got shape ",
-                                  ctx->input(n).shape().DebugString());
-    }
-    const Tensor& first = ctx->input(0);
-    const int rank = first.dims();
-    if (rank == 0) return ctx->InvalidArgument("cannot concatenate scalars (use Pack)");
-    int64_t axis = (*axis_v)[0];
-    if (axis < -rank || axis >= rank) {
-      return ctx->InvalidArgument("axis ", axis, " is out of range for rank ", rank);
-    }
-    if (axis < 0) axis += rank;
-    const DataType type = node().input_type(0);
-    absl::StatusOr<size_t> bytes = ElementBytes(type);
-    if (!bytes.ok()) return bytes.status();
-    std::vector<int64_t> dims(first.shape().dim_sizes().begin(), first.shape().dim_sizes().end());
-    dims[axis] = 0;
-    for (int i = 0; i < n; ++i) {
-      const Tensor& t = ctx->input(i);
-      bool same = t.dtype() == type && t.dims() == rank;
-      for (int d = 0; same && d < rank; ++d) same = d == axis || t.dim_size(d) == first.dim_size(d);
-      if (!same) {
-        return ctx->InvalidArgument("value ", i, " of shape ", t.shape().DebugString(),
-                                    " does not match value 0 of shape ",
-                                    first.shape().DebugString(), " outside axis ", axis);
-      }
-      dims[axis] += t.dim_size(static_cast<int>(axis));
-    }
-    Tensor* out = ctx->allocate_output(0, TensorShape(dims));
-    if (out->NumElements() == 0) return absl::OkStatus();
-    int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < axis; ++d) outer *= dims[d];
-    for (int64_t d = axis + 1; d < rank; ++d) inner *= dims[d];
-    char* po = static_cast<char*>(out->data());
-    const size_t b = *bytes;
-    for (int64_t o = 0; o < outer; ++o) {
-      for (int i = 0; i < n; ++i) {
-        const Tensor& t = ctx->input(i);
-        const size_t row = static_cast<size_t>(t.dim_size(static_cast<int>(axis)) * inner) * b;
-        if (row == 0) continue;
-        std::memcpy(po, static_cast<const char*>(t.data()) + o * row, row);
-        po += row;
-      }
-    }
-    return absl::OkStatus();
-  }
-};
-REGISTER_KERNEL("ConcatV2", ConcatV2Op);
 
 }  // namespace
 }  // namespace dflow

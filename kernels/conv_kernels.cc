@@ -1,5 +1,4 @@
-// Kernels for the convolution and pooling ops: Conv2D, Conv2DBackpropInput,
-// Conv2DBackpropFilter, MaxPool, MaxPoolGrad, AvgPool and AvgPoolGrad.
+// Kernels for the convolution ops: Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter.
 //
 // Images are NHWC and filters HWIO, described to oneDNN as format_tag::nhwc and format_tag::hwio
 // (oneDNN's dims are {N, C, H, W} and {OC, IC, KH, KW}). The convolutions let oneDNN choose the
@@ -7,31 +6,18 @@
 // it) with a reorder primitive built together with the convolution; images stay NHWC, which
 // oneDNN's convolutions read directly. Everything is built once per input shape; a call only
 // sets data handles and executes.
-//
-// MaxPool and AvgPool run oneDNN pooling_forward (max / avg_exclude_padding), AvgPoolGrad
-// pooling_backward. MaxPoolGrad is a loop over the windows that recomputes each window's argmax
-// from orig_input (the first maximum in row-major order, TensorFlow's tie rule; padding never
-// wins) and adds grad there. oneDNN's max-pooling backward would need the workspace of a
-// forward_training run, i.e. the same recomputation, and leaves the tie rule to the
-// implementation.
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <immintrin.h>
-#endif
-
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "graph/attr_value_util.h"
 #include "graph/tensor.h"
+#include "graph/status_macros.h"
 #include "kernels/conv_util.h"
 #include "kernels/dnnl_util.h"
 #include "kernels/op_kernel.h"
@@ -43,50 +29,6 @@ namespace {
 
 using conv::Window2D;
 using dnnl::memory;
-
-void FillZero(Tensor* t) {
-  for (float& v : t->flat<float>()) v = 0.0f;
-}
-
-// A float tensor of rank 4, described by `layout` in errors.
-absl::Status CheckImage(const Tensor& t, absl::string_view what, absl::string_view layout) {
-  if (t.dtype() != DT_FLOAT) {
-    return OpKernelContext::InvalidArgument(what, " must be float but is ",
-                                            DataTypeString(t.dtype()));
-  }
-  if (t.dims() != 4) {
-    return OpKernelContext::InvalidArgument(what, " must be 4-D ", layout, " but has shape ",
-                                            t.shape().DebugString());
-  }
-  return absl::OkStatus();
-}
-
-constexpr absl::string_view kImageLayout = "[batch, height, width, channels]";
-constexpr absl::string_view kFilterLayout = "[height, width, in_channels, out_channels]";
-
-// A 1-D int tensor of 4 non-negative sizes (input_sizes, filter_sizes, orig_input_shape).
-absl::StatusOr<TensorShape> SizesShape(const Tensor& t, absl::string_view what) {
-  if (t.dims() != 1 || t.dim_size(0) != 4) {
-    return OpKernelContext::InvalidArgument(
-        what, " must be a 1-D tensor of 4 sizes but has shape ", t.shape().DebugString());
-  }
-  absl::StatusOr<IntList> v = IntValues(t, what);
-  if (!v.ok()) return v.status();
-  constexpr int64_t kMaxElements = int64_t{1} << 40;
-  int64_t count = 1;
-  for (int64_t d : *v) {
-    if (d < 0) {
-      return OpKernelContext::InvalidArgument(what, " must be non-negative but is [",
-                                              absl::StrJoin(*v, ", "), "]");
-    }
-    if (d > 0 && count > kMaxElements / d) {
-      return OpKernelContext::InvalidArgument(what, " [", absl::StrJoin(*v, ", "),
-                                              "] has too many elements");
-    }
-    count *= d;
-  }
-  return TensorShape(absl::MakeConstSpan(*v));
-}
 
 // ---------------------------------------------------------------------------------------------
 // Convolutions.
@@ -108,19 +50,9 @@ dnnl::convolution_forward::desc ForwardDesc(const ConvGeometry& g, const Window2
       {win.stride_h, win.stride_w}, {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
 }
 
-class ConvKernelBase : public OpKernel {
+class ConvKernelBase : public WindowKernel {
  public:
-  explicit ConvKernelBase(const Node& node) : OpKernel(node) {
-    absl::StatusOr<Window2D> w = conv::Conv2DAttrsOf(node);
-    if (w.ok()) {
-      window_ = *w;
-    } else {
-      SetConstructionError(w.status());
-    }
-  }
-
- protected:
-  Window2D window_;
+  explicit ConvKernelBase(const Node& node) : WindowKernel(node, conv::Conv2DAttrsOf) {}
 };
 
 class Conv2DOp : public ConvKernelBase {
@@ -130,42 +62,36 @@ class Conv2DOp : public ConvKernelBase {
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& input = ctx->input(0);
     const Tensor& filter = ctx->input(1);
-    absl::Status s = CheckImage(input, "input", kImageLayout);
-    if (s.ok()) s = CheckImage(filter, "filter", kFilterLayout);
-    if (!s.ok()) return s;
-    absl::StatusOr<ConvGeometry> g = ConvGeometryOf(window_, input.shape(), filter.shape());
-    if (!g.ok()) return g.status();
-    Tensor* out = ctx->allocate_output(0, g->OutputShape());
+    DFLOW_RETURN_IF_ERROR(CheckImage(input, "input", kImageLayout));
+    DFLOW_RETURN_IF_ERROR(CheckImage(filter, "filter", kFilterLayout));
+    DFLOW_ASSIGN_OR_RETURN(ConvGeometry g, ConvGeometryOf(window_, input.shape(), filter.shape()));
+    Tensor* out = ctx->allocate_output(0, g.OutputShape());
     if (out->NumElements() == 0) return absl::OkStatus();
     if (input.NumElements() == 0 || filter.NumElements() == 0) {  // No input channels.
       FillZero(out);
       return absl::OkStatus();
     }
-    try {
-      Entry* e = cache_.Get(g->Key(), [&] {
-        auto entry = std::make_unique<Entry>();
-        dnnl::convolution_forward::primitive_desc pd(
-            ForwardDesc(*g, window_, dnnl::prop_kind::forward_inference), ctx->engine());
-        entry->prim = dnnl::convolution_forward(pd);
-        entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
-        entry->dst = memory(pd.dst_desc(), ctx->engine(), nullptr);
-        entry->weights.Init(g->UserWeights(), pd.weights_desc(), ctx->engine(), true);
-        return entry;
-      });
-      e->weights.Load(ctx->stream(), filter.data());
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_SRC, e->src, input.data()},
-                    {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
-                    {DNNL_ARG_DST, e->dst, out->data()}});
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
+    ShapeCache<Entry>::Lease e = cache_.Get(g.Key(), [&] {
+      auto entry = std::make_unique<Entry>();
+      dnnl::convolution_forward::primitive_desc pd(
+          ForwardDesc(g, window_, dnnl::prop_kind::forward_inference), KernelAttr(), ctx->engine());
+      entry->prim = Primitive(pd);
+      entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
+      entry->dst = memory(pd.dst_desc(), ctx->engine(), nullptr);
+      entry->weights.Init(g.UserWeights(), pd.weights_desc(), ctx->engine(), true);
+      return entry;
+    });
+    e->weights.Load(ctx->stream(), filter.data());
+    RunPrimitive(e->prim, ctx->stream(),
+                 {{DNNL_ARG_SRC, e->src, input.data()},
+                  {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
+                  {DNNL_ARG_DST, e->dst, out->data()}});
     return absl::OkStatus();
   }
 
  private:
   struct Entry {
-    dnnl::convolution_forward prim;
+    Primitive prim;
     memory src, dst;
     Weights weights;
   };
@@ -177,54 +103,46 @@ class Conv2DBackpropInputOp : public ConvKernelBase {
   using ConvKernelBase::ConvKernelBase;
 
   absl::Status Compute(OpKernelContext* ctx) override {
-    absl::StatusOr<TensorShape> input_shape = SizesShape(ctx->input(0), "input_sizes");
-    if (!input_shape.ok()) return input_shape.status();
+    DFLOW_ASSIGN_OR_RETURN(TensorShape input_shape, SizesShape(ctx->input(0), "input_sizes"));
     const Tensor& filter = ctx->input(1);
     const Tensor& dy = ctx->input(2);
-    absl::Status s = CheckImage(filter, "filter", kFilterLayout);
-    if (s.ok()) s = CheckImage(dy, "out_backprop", kImageLayout);
-    if (!s.ok()) return s;
-    absl::StatusOr<ConvGeometry> g = ConvGeometryOf(window_, *input_shape, filter.shape());
-    if (!g.ok()) return g.status();
-    s = CheckOutBackprop(*g, dy);
-    if (!s.ok()) return s;
-    Tensor* out = ctx->allocate_output(0, *input_shape);
+    DFLOW_RETURN_IF_ERROR(CheckImage(filter, "filter", kFilterLayout));
+    DFLOW_RETURN_IF_ERROR(CheckImage(dy, "out_backprop", kImageLayout));
+    DFLOW_ASSIGN_OR_RETURN(ConvGeometry g, ConvGeometryOf(window_, input_shape, filter.shape()));
+    DFLOW_RETURN_IF_ERROR(CheckOutBackprop(g, dy));
+    Tensor* out = ctx->allocate_output(0, input_shape);
     if (out->NumElements() == 0) return absl::OkStatus();
     if (dy.NumElements() == 0 || filter.NumElements() == 0) {  // No output channels.
       FillZero(out);
       return absl::OkStatus();
     }
-    try {
-      Entry* e = cache_.Get(g->Key(), [&] {
-        auto entry = std::make_unique<Entry>();
-        dnnl::convolution_forward::primitive_desc hint(
-            ForwardDesc(*g, window_, dnnl::prop_kind::forward_training), ctx->engine());
-        dnnl::convolution_backward_data::primitive_desc pd(
-            dnnl::convolution_backward_data::desc(
-                dnnl::algorithm::convolution_direct, g->Src(), g->AnyWeights(), g->Dst(),
-                {window_.stride_h, window_.stride_w}, {g->pad_top, g->pad_left},
-                {g->pad_bottom, g->pad_right}),
-            ctx->engine(), hint);
-        entry->prim = dnnl::convolution_backward_data(pd);
-        entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
-        entry->diff_src = memory(pd.diff_src_desc(), ctx->engine(), nullptr);
-        entry->weights.Init(g->UserWeights(), pd.weights_desc(), ctx->engine(), true);
-        return entry;
-      });
-      e->weights.Load(ctx->stream(), filter.data());
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
-                    {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
-                    {DNNL_ARG_DIFF_SRC, e->diff_src, out->data()}});
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
+    ShapeCache<Entry>::Lease e = cache_.Get(g.Key(), [&] {
+      auto entry = std::make_unique<Entry>();
+      dnnl::convolution_forward::primitive_desc hint(
+          ForwardDesc(g, window_, dnnl::prop_kind::forward_training), ctx->engine());
+      dnnl::convolution_backward_data::primitive_desc pd(
+          dnnl::convolution_backward_data::desc(
+              dnnl::algorithm::convolution_direct, g.Src(), g.AnyWeights(), g.Dst(),
+              {window_.stride_h, window_.stride_w}, {g.pad_top, g.pad_left},
+              {g.pad_bottom, g.pad_right}),
+          KernelAttr(), ctx->engine(), hint);
+      entry->prim = Primitive(pd);
+      entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
+      entry->diff_src = memory(pd.diff_src_desc(), ctx->engine(), nullptr);
+      entry->weights.Init(g.UserWeights(), pd.weights_desc(), ctx->engine(), true);
+      return entry;
+    });
+    e->weights.Load(ctx->stream(), filter.data());
+    RunPrimitive(e->prim, ctx->stream(),
+                 {{DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
+                  {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
+                  {DNNL_ARG_DIFF_SRC, e->diff_src, out->data()}});
     return absl::OkStatus();
   }
 
  private:
   struct Entry {
-    dnnl::convolution_backward_data prim;
+    Primitive prim;
     memory diff_dst, diff_src;
     Weights weights;
   };
@@ -237,405 +155,58 @@ class Conv2DBackpropFilterOp : public ConvKernelBase {
 
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& input = ctx->input(0);
-    absl::Status s = CheckImage(input, "input", kImageLayout);
-    if (!s.ok()) return s;
-    absl::StatusOr<TensorShape> filter_shape = SizesShape(ctx->input(1), "filter_sizes");
-    if (!filter_shape.ok()) return filter_shape.status();
+    DFLOW_RETURN_IF_ERROR(CheckImage(input, "input", kImageLayout));
+    DFLOW_ASSIGN_OR_RETURN(TensorShape filter_shape, SizesShape(ctx->input(1), "filter_sizes"));
     const Tensor& dy = ctx->input(2);
-    s = CheckImage(dy, "out_backprop", kImageLayout);
-    if (!s.ok()) return s;
-    absl::StatusOr<ConvGeometry> g = ConvGeometryOf(window_, input.shape(), *filter_shape);
-    if (!g.ok()) return g.status();
-    s = CheckOutBackprop(*g, dy);
-    if (!s.ok()) return s;
-    Tensor* out = ctx->allocate_output(0, *filter_shape);
+    DFLOW_RETURN_IF_ERROR(CheckImage(dy, "out_backprop", kImageLayout));
+    DFLOW_ASSIGN_OR_RETURN(ConvGeometry g, ConvGeometryOf(window_, input.shape(), filter_shape));
+    DFLOW_RETURN_IF_ERROR(CheckOutBackprop(g, dy));
+    Tensor* out = ctx->allocate_output(0, filter_shape);
     if (out->NumElements() == 0) return absl::OkStatus();
     if (input.NumElements() == 0 || dy.NumElements() == 0) {  // A sum over nothing.
       FillZero(out);
       return absl::OkStatus();
     }
-    try {
-      Entry* e = cache_.Get(g->Key(), [&] {
-        auto entry = std::make_unique<Entry>();
-        dnnl::convolution_forward::primitive_desc hint(
-            ForwardDesc(*g, window_, dnnl::prop_kind::forward_training), ctx->engine());
-        auto make = [&](const memory::desc& weights) {
-          return dnnl::convolution_backward_weights::primitive_desc(
-              dnnl::convolution_backward_weights::desc(
-                  dnnl::algorithm::convolution_direct, g->Src(), weights, g->Dst(),
-                  {window_.stride_h, window_.stride_w}, {g->pad_top, g->pad_left},
-                  {g->pad_bottom, g->pad_right}),
-              ctx->engine(), hint);
-        };
-        dnnl::convolution_backward_weights::primitive_desc pd = make(g->AnyWeights());
-        // oneDNN 2.6's AVX2 1x1 kernel writes past its own buffers for strided 1x1
-        // convolutions (a [2,6,6,3] input, 5 filters, stride 2, one thread corrupts the heap);
-        // asking for HWIO weights selects its gemm implementation instead.
-        if (absl::StartsWith(pd.impl_info_str(), "jit_1x1:avx2") &&
-            (window_.stride_h > 1 || window_.stride_w > 1)) {
-          pd = make(g->UserWeights());
-        }
-        entry->prim = dnnl::convolution_backward_weights(pd);
-        entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
-        entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
-        entry->diff_weights.Init(g->UserWeights(), pd.diff_weights_desc(), ctx->engine(), false);
-        return entry;
-      });
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_SRC, e->src, input.data()},
-                    {DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
-                    {DNNL_ARG_DIFF_WEIGHTS, e->diff_weights.prim,
-                     e->diff_weights.Bound(out->data())}});
-      e->diff_weights.Store(ctx->stream(), out->data());
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
+    ShapeCache<Entry>::Lease e = cache_.Get(g.Key(), [&] {
+      auto entry = std::make_unique<Entry>();
+      dnnl::convolution_forward::primitive_desc hint(
+          ForwardDesc(g, window_, dnnl::prop_kind::forward_training), ctx->engine());
+      auto make = [&](const memory::desc& weights) {
+        return dnnl::convolution_backward_weights::primitive_desc(
+            dnnl::convolution_backward_weights::desc(
+                dnnl::algorithm::convolution_direct, g.Src(), weights, g.Dst(),
+                {window_.stride_h, window_.stride_w}, {g.pad_top, g.pad_left},
+                {g.pad_bottom, g.pad_right}),
+            KernelAttr(), ctx->engine(), hint);
+      };
+      dnnl::convolution_backward_weights::primitive_desc pd = make(g.AnyWeights());
+      // oneDNN 2.6's AVX2 1x1 kernel writes past its own buffers for strided 1x1
+      // convolutions (a [2,6,6,3] input, 5 filters, stride 2, one thread corrupts the heap);
+      // asking for HWIO weights selects its gemm implementation instead.
+      if (absl::StartsWith(pd.impl_info_str(), "jit_1x1:avx2") &&
+          (window_.stride_h > 1 || window_.stride_w > 1)) {
+        pd = make(g.UserWeights());
+      }
+      entry->prim = Primitive(pd);
+      entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
+      entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
+      entry->diff_weights.Init(g.UserWeights(), pd.diff_weights_desc(), ctx->engine(), false);
+      return entry;
+    });
+    RunPrimitive(e->prim, ctx->stream(),
+                 {{DNNL_ARG_SRC, e->src, input.data()},
+                  {DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
+                  {DNNL_ARG_DIFF_WEIGHTS, e->diff_weights.prim,
+                   e->diff_weights.Bound(out->data())}});
+    e->diff_weights.Store(ctx->stream(), out->data());
     return absl::OkStatus();
   }
 
  private:
   struct Entry {
-    dnnl::convolution_backward_weights prim;
+    Primitive prim;
     memory src, diff_dst;
     Weights diff_weights;
-  };
-  ShapeCache<Entry> cache_;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Pooling.
-
-struct PoolGeometry {
-  int64_t n, h, w, c, oh, ow;
-  int64_t pad_top, pad_bottom, pad_left, pad_right;
-
-  CacheKey Key() const { return {n, h, w, c}; }
-  TensorShape OutputShape() const { return TensorShape({n, oh, ow, c}); }
-  memory::desc Src() const {
-    return memory::desc({n, c, h, w}, memory::data_type::f32, memory::format_tag::nhwc);
-  }
-  memory::desc Dst() const {
-    return memory::desc({n, c, oh, ow}, memory::data_type::f32, memory::format_tag::nhwc);
-  }
-};
-
-absl::StatusOr<PoolGeometry> PoolGeometryOf(const Window2D& win, const TensorShape& input) {
-  PoolGeometry g;
-  g.n = input.dim_size(0);
-  g.h = input.dim_size(1);
-  g.w = input.dim_size(2);
-  g.c = input.dim_size(3);
-  absl::StatusOr<conv::WindowedSize> rows =
-      conv::ComputeWindowedSize(g.h, win.window_h, win.stride_h, win.padding, "window", "height");
-  if (!rows.ok()) return rows.status();
-  absl::StatusOr<conv::WindowedSize> cols =
-      conv::ComputeWindowedSize(g.w, win.window_w, win.stride_w, win.padding, "window", "width");
-  if (!cols.ok()) return cols.status();
-  g.oh = rows->out;
-  g.pad_top = rows->pad_before;
-  g.pad_bottom = rows->pad_after;
-  g.ow = cols->out;
-  g.pad_left = cols->pad_before;
-  g.pad_right = cols->pad_after;
-  return g;
-}
-
-dnnl::pooling_forward::desc PoolForwardDesc(const PoolGeometry& g, const Window2D& win,
-                                            dnnl::prop_kind kind, dnnl::algorithm algo) {
-  return dnnl::pooling_forward::desc(kind, algo, g.Src(), g.Dst(), {win.stride_h, win.stride_w},
-                                     {win.window_h, win.window_w}, {g.pad_top, g.pad_left},
-                                     {g.pad_bottom, g.pad_right});
-}
-
-class PoolKernelBase : public OpKernel {
- public:
-  explicit PoolKernelBase(const Node& node) : OpKernel(node) {
-    absl::StatusOr<Window2D> w = conv::PoolAttrsOf(node);
-    if (w.ok()) {
-      window_ = *w;
-    } else {
-      SetConstructionError(w.status());
-    }
-  }
-
- protected:
-  Window2D window_;
-};
-
-// MaxPool and AvgPool: oneDNN pooling_forward.
-template <dnnl::algorithm kAlgorithm>
-class PoolOp : public PoolKernelBase {
- public:
-  using PoolKernelBase::PoolKernelBase;
-
-  absl::Status Compute(OpKernelContext* ctx) override {
-    const Tensor& input = ctx->input(0);
-    absl::Status s = CheckImage(
-        input, kAlgorithm == dnnl::algorithm::pooling_max ? "input" : "value", kImageLayout);
-    if (!s.ok()) return s;
-    absl::StatusOr<PoolGeometry> g = PoolGeometryOf(window_, input.shape());
-    if (!g.ok()) return g.status();
-    Tensor* out = ctx->allocate_output(0, g->OutputShape());
-    // A non-empty output has a non-empty input: every window holds at least one input element.
-    if (out->NumElements() == 0) return absl::OkStatus();
-    try {
-      Entry* e = cache_.Get(g->Key(), [&] {
-        auto entry = std::make_unique<Entry>();
-        dnnl::pooling_forward::primitive_desc pd(
-            PoolForwardDesc(*g, window_, dnnl::prop_kind::forward_inference, kAlgorithm),
-            ctx->engine());
-        entry->prim = dnnl::pooling_forward(pd);
-        entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
-        entry->dst = memory(pd.dst_desc(), ctx->engine(), nullptr);
-        return entry;
-      });
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_SRC, e->src, input.data()}, {DNNL_ARG_DST, e->dst, out->data()}});
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  struct Entry {
-    dnnl::pooling_forward prim;
-    memory src, dst;
-  };
-  ShapeCache<Entry> cache_;
-};
-
-using MaxPoolOp = PoolOp<dnnl::algorithm::pooling_max>;
-using AvgPoolOp = PoolOp<dnnl::algorithm::pooling_avg_exclude_padding>;
-
-// For each of c channels: where v > best (NaN never wins, as in MaxPool), best = v and
-// cell = index. No branches: on real data the comparisons are unpredictable.
-void TakeGreater(const float* v, int32_t index, int64_t c, float* best, int32_t* cell) {
-  int64_t k = 0;
-#if defined(__SSE2__)
-  const __m128i at = _mm_set1_epi32(index);
-  for (; k + 4 <= c; k += 4) {
-    const __m128 x = _mm_loadu_ps(v + k), b = _mm_loadu_ps(best + k);
-    const __m128i greater = _mm_castps_si128(_mm_cmpgt_ps(x, b));
-    _mm_storeu_ps(best + k, _mm_max_ps(x, b));  // b when x is NaN.
-    auto* cells = reinterpret_cast<__m128i*>(cell + k);
-    _mm_storeu_si128(cells, _mm_or_si128(_mm_and_si128(greater, at),
-                                         _mm_andnot_si128(greater, _mm_loadu_si128(cells))));
-  }
-#endif
-  for (; k < c; ++k) {
-    const int32_t greater = v[k] > best[k];
-    best[k] = std::max(best[k], v[k]);
-    cell[k] ^= (cell[k] ^ index) & -greater;
-  }
-}
-
-// For each of c channels: out = grad where cell == index, else +0. Floats move as bits (a mask,
-// not a product, so that an infinite gradient makes no NaN elsewhere).
-void KeepWhere(const int32_t* cell, int32_t index, const uint32_t* grad, int64_t c,
-               uint32_t* out) {
-  int64_t k = 0;
-#if defined(__SSE2__)
-  const __m128i at = _mm_set1_epi32(index);
-  for (; k + 4 <= c; k += 4) {
-    const __m128i here =
-        _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(cell + k)), at);
-    _mm_storeu_si128(
-        reinterpret_cast<__m128i*>(out + k),
-        _mm_and_si128(here, _mm_loadu_si128(reinterpret_cast<const __m128i*>(grad + k))));
-  }
-#endif
-  for (; k < c; ++k) out[k] = grad[k] & -static_cast<uint32_t>(cell[k] == index);
-}
-
-// MaxPoolGrad: a loop over the windows (see the file comment).
-class MaxPoolGradOp : public PoolKernelBase {
- public:
-  using PoolKernelBase::PoolKernelBase;
-
-  absl::Status Compute(OpKernelContext* ctx) override {
-    const Tensor& x = ctx->input(0);
-    const Tensor& y = ctx->input(1);
-    const Tensor& dy = ctx->input(2);
-    absl::Status s = CheckImage(x, "orig_input", kImageLayout);
-    if (s.ok()) s = CheckImage(y, "orig_output", kImageLayout);
-    if (s.ok()) s = CheckImage(dy, "grad", kImageLayout);
-    if (!s.ok()) return s;
-    absl::StatusOr<PoolGeometry> g = PoolGeometryOf(window_, x.shape());
-    if (!g.ok()) return g.status();
-    for (const auto& [t, what] : {std::pair<const Tensor*, const char*>{&y, "orig_output"},
-                                  std::pair<const Tensor*, const char*>{&dy, "grad"}}) {
-      if (t->shape() != g->OutputShape()) {
-        return ctx->InvalidArgument(what, " has shape ", t->shape().DebugString(),
-                                    " but MaxPool's output has shape ",
-                                    g->OutputShape().DebugString());
-      }
-    }
-    Tensor* out = ctx->allocate_output(0, x.shape());
-    const bool disjoint = window_.stride_h == window_.window_h &&
-                          window_.stride_w == window_.window_w && g->pad_top == 0 &&
-                          g->pad_left == 0;
-    // Disjoint windows write every element they cover; only the rest needs zeros first.
-    if (!disjoint || g->oh * window_.window_h < g->h || g->ow * window_.window_w < g->w) {
-      FillZero(out);
-    }
-    if (dy.NumElements() == 0) return absl::OkStatus();
-    if (disjoint) {
-      // Gradients move as bit patterns: a float is only ever copied or replaced by +0.
-      DisjointWindows(*g, x.flat<float>().data(),
-                      reinterpret_cast<const uint32_t*>(dy.flat<float>().data()),
-                      reinterpret_cast<uint32_t*>(out->flat<float>().data()));
-      return absl::OkStatus();
-    }
-    const int64_t c = g->c;
-    const float* xv = x.flat<float>().data();
-    const float* gv = dy.flat<float>().data();
-    float* dx = out->flat<float>().data();
-    best_.resize(c);  // Kept across runs (a plan runs one kernel at a time).
-    best_at_.resize(c);
-    float* best = best_.data();
-    int64_t* best_at = best_at_.data();
-    for (int64_t n = 0; n < g->n; ++n) {
-      for (int64_t oh = 0; oh < g->oh; ++oh) {
-        const int64_t h0 = oh * window_.stride_h - g->pad_top;
-        const int64_t h_begin = std::max<int64_t>(h0, 0);
-        const int64_t h_end = std::min(h0 + window_.window_h, g->h);
-        for (int64_t ow = 0; ow < g->ow; ++ow) {
-          const int64_t w0 = ow * window_.stride_w - g->pad_left;
-          const int64_t w_begin = std::max<int64_t>(w0, 0);
-          const int64_t w_end = std::min(w0 + window_.window_w, g->w);
-          bool first = true;
-          for (int64_t ih = h_begin; ih < h_end; ++ih) {
-            for (int64_t iw = w_begin; iw < w_end; ++iw) {
-              const int64_t base = ((n * g->h + ih) * g->w + iw) * c;
-              if (first) {
-                for (int64_t k = 0; k < c; ++k) {
-                  best[k] = xv[base + k];
-                  best_at[k] = base + k;
-                }
-                first = false;
-                continue;
-              }
-              for (int64_t k = 0; k < c; ++k) {
-                if (xv[base + k] > best[k]) {  // Strict: the first maximum keeps ties.
-                  best[k] = xv[base + k];
-                  best_at[k] = base + k;
-                }
-              }
-            }
-          }
-          if (first) continue;  // An empty window (impossible with TF's padding rules).
-          const float* grad = gv + ((n * g->oh + oh) * g->ow + ow) * c;
-          for (int64_t k = 0; k < c; ++k) dx[best_at[k]] += grad[k];
-        }
-      }
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  // Windows that tile the input without overlap or padding before them (the usual 2x2 pool of
-  // stride 2): each covered element gets its window's gradient if it is the window's first
-  // maximum, else 0, written directly instead of scattered into zeros, a window cell's channels
-  // at a time.
-  void DisjointWindows(const PoolGeometry& g, const float* xv, const uint32_t* gv,
-                       uint32_t* dx) {
-    const int64_t c = g.c;
-    best_.resize(c);
-    cell_.resize(c);
-    float* best = best_.data();
-    int32_t* cell = cell_.data();
-    for (int64_t n = 0; n < g.n; ++n) {
-      for (int64_t oh = 0; oh < g.oh; ++oh) {
-        const int64_t h_begin = oh * window_.window_h;
-        const int64_t h_end = std::min(h_begin + window_.window_h, g.h);
-        for (int64_t ow = 0; ow < g.ow; ++ow) {
-          const int64_t w_begin = ow * window_.window_w;
-          const int64_t w_end = std::min(w_begin + window_.window_w, g.w);
-          auto at = [&](int64_t ih, int64_t iw) { return ((n * g.h + ih) * g.w + iw) * c; };
-          const float* first = xv + at(h_begin, w_begin);
-          for (int64_t k = 0; k < c; ++k) {
-            best[k] = first[k];
-            cell[k] = 0;
-          }
-          int32_t index = 0;  // Row-major within the window: ties keep the first.
-          for (int64_t ih = h_begin; ih < h_end; ++ih) {
-            for (int64_t iw = w_begin; iw < w_end; ++iw, ++index) {
-              TakeGreater(xv + at(ih, iw), index, c, best, cell);
-            }
-          }
-          const uint32_t* grad = gv + ((n * g.oh + oh) * g.ow + ow) * c;
-          index = 0;
-          for (int64_t ih = h_begin; ih < h_end; ++ih) {
-            for (int64_t iw = w_begin; iw < w_end; ++iw, ++index) {
-              KeepWhere(cell, index, grad, c, dx + at(ih, iw));
-            }
-          }
-        }
-      }
-    }
-  }
-
-  std::vector<float> best_;       // Per channel: the window maximum so far ...
-  std::vector<int64_t> best_at_;  // ... and where it is (overlapping windows),
-  std::vector<int32_t> cell_;     // or which cell of the window it is in (disjoint ones).
-};
-
-// AvgPoolGrad: oneDNN pooling_backward (avg_exclude_padding).
-class AvgPoolGradOp : public PoolKernelBase {
- public:
-  using PoolKernelBase::PoolKernelBase;
-
-  absl::Status Compute(OpKernelContext* ctx) override {
-    absl::StatusOr<TensorShape> input_shape = SizesShape(ctx->input(0), "orig_input_shape");
-    if (!input_shape.ok()) return input_shape.status();
-    const Tensor& dy = ctx->input(1);
-    absl::Status s = CheckImage(dy, "grad", kImageLayout);
-    if (!s.ok()) return s;
-    absl::StatusOr<PoolGeometry> g = PoolGeometryOf(window_, *input_shape);
-    if (!g.ok()) return g.status();
-    if (dy.shape() != g->OutputShape()) {
-      return ctx->InvalidArgument("grad has shape ", dy.shape().DebugString(),
-                                  " but AvgPool's output has shape ",
-                                  g->OutputShape().DebugString());
-    }
-    Tensor* out = ctx->allocate_output(0, *input_shape);
-    if (out->NumElements() == 0) return absl::OkStatus();
-    if (dy.NumElements() == 0) {
-      FillZero(out);
-      return absl::OkStatus();
-    }
-    try {
-      Entry* e = cache_.Get(g->Key(), [&] {
-        auto entry = std::make_unique<Entry>();
-        const dnnl::algorithm algo = dnnl::algorithm::pooling_avg_exclude_padding;
-        dnnl::pooling_forward::primitive_desc hint(
-            PoolForwardDesc(*g, window_, dnnl::prop_kind::forward_training, algo),
-            ctx->engine());
-        dnnl::pooling_backward::primitive_desc pd(
-            dnnl::pooling_backward::desc(algo, g->Src(), g->Dst(),
-                                         {window_.stride_h, window_.stride_w},
-                                         {window_.window_h, window_.window_w},
-                                         {g->pad_top, g->pad_left}, {g->pad_bottom, g->pad_right}),
-            ctx->engine(), hint);
-        entry->prim = dnnl::pooling_backward(pd);
-        entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
-        entry->diff_src = memory(pd.diff_src_desc(), ctx->engine(), nullptr);
-        return entry;
-      });
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
-                    {DNNL_ARG_DIFF_SRC, e->diff_src, out->data()}});
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  struct Entry {
-    dnnl::pooling_backward prim;
-    memory diff_dst, diff_src;
   };
   ShapeCache<Entry> cache_;
 };
@@ -643,10 +214,6 @@ class AvgPoolGradOp : public PoolKernelBase {
 REGISTER_KERNEL("Conv2D", Conv2DOp, "T", {DT_FLOAT});
 REGISTER_KERNEL("Conv2DBackpropInput", Conv2DBackpropInputOp, "T", {DT_FLOAT});
 REGISTER_KERNEL("Conv2DBackpropFilter", Conv2DBackpropFilterOp, "T", {DT_FLOAT});
-REGISTER_KERNEL("MaxPool", MaxPoolOp, "T", {DT_FLOAT});
-REGISTER_KERNEL("MaxPoolGrad", MaxPoolGradOp, "T", {DT_FLOAT});
-REGISTER_KERNEL("AvgPool", AvgPoolOp, "T", {DT_FLOAT});
-REGISTER_KERNEL("AvgPoolGrad", AvgPoolGradOp, "T", {DT_FLOAT});
 
 }  // namespace
 }  // namespace dflow

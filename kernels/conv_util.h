@@ -1,23 +1,59 @@
-// Convolution helpers shared by the Conv2D family and _FusedConv2D: the geometry of one NHWC x
-// HWIO convolution as oneDNN describes it, and the filter's reorder into the layout a primitive
-// picked.
+// Convolution helpers shared by the Conv2D family, pooling and _FusedConv2D: input checks, the
+// geometry of one NHWC x HWIO convolution as oneDNN describes it, and the filter's reorder into
+// the layout a primitive picked.
 #ifndef DFLOW_KERNELS_CONV_UTIL_H_
 #define DFLOW_KERNELS_CONV_UTIL_H_
 
 #include <cstdint>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "graph/tensor.h"
 #include "graph/tensor_shape.h"
 #include "kernels/dnnl_util.h"
+#include "kernels/op_kernel.h"
 #include "oneapi/dnnl/dnnl.hpp"
 #include "ops/conv_ops.h"
 
 namespace dflow {
 
+// A kernel of a windowed op (Conv2D's or pooling's family): the window its constructor read with
+// `read` (conv::Conv2DAttrsOf or conv::PoolAttrsOf), or a construction error.
+class WindowKernel : public OpKernel {
+ public:
+  WindowKernel(const Node& node, absl::StatusOr<conv::Window2D> (*read)(const Node&));
+
+ protected:
+  conv::Window2D window_;
+};
+
+// Zeros every element of the float tensor `t`.
+void FillZero(Tensor* t);
+
+// Fails unless `t` is a float tensor of rank 4, described by `layout` in errors.
+absl::Status CheckImage(const Tensor& t, absl::string_view what, absl::string_view layout);
+
+inline constexpr absl::string_view kImageLayout = "[batch, height, width, channels]";
+inline constexpr absl::string_view kFilterLayout = "[height, width, in_channels, out_channels]";
+
+// A 1-D int tensor of 4 non-negative sizes (input_sizes, filter_sizes, orig_input_shape).
+absl::StatusOr<TensorShape> SizesShape(const Tensor& t, absl::string_view what);
+
+// The output size and padding of a window sliding over an image's rows and columns.
+struct WindowedSize2D {
+  int64_t oh = 0, ow = 0;
+  int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
+};
+
+// A kh x kw window (named `what` in errors: "filter", "window") moving by win's strides with its
+// padding over h x w; fails naming the dimension it does not fit.
+absl::StatusOr<WindowedSize2D> WindowedSize2DOf(const conv::Window2D& win, int64_t h, int64_t w,
+                                                int64_t kh, int64_t kw, absl::string_view what);
+
 // The sizes of one convolution; `input` and `filter` are checked to be rank 4.
-struct ConvGeometry {
-  int64_t n, h, w, ci, kh, kw, co, oh, ow;
-  int64_t pad_top, pad_bottom, pad_left, pad_right;
+struct ConvGeometry : WindowedSize2D {
+  int64_t n, h, w, ci, kh, kw, co;
 
   CacheKey Key() const { return {n, h, w, ci, kh, kw, co}; }
   TensorShape OutputShape() const { return TensorShape({n, oh, ow, co}); }
@@ -53,7 +89,8 @@ struct Weights {
       return;
     }
     prim = dnnl::memory(prim_md, eng);  // Owned by oneDNN for the cache entry's life.
-    reorder = into_primitive ? dnnl::reorder(user, prim) : dnnl::reorder(prim, user);
+    reorder = Primitive(into_primitive ? dnnl::reorder::primitive_desc(user, prim, KernelAttr())
+                                       : dnnl::reorder::primitive_desc(prim, user, KernelAttr()));
     needs_reorder = true;
   }
   // Before a primitive reads weights: the user's HWIO `data` in the primitive's layout.
@@ -72,7 +109,7 @@ struct Weights {
     }
   }
   dnnl::memory user, prim;
-  dnnl::reorder reorder;
+  Primitive reorder;
   bool needs_reorder = false;
 };
 

@@ -1,6 +1,12 @@
 #include "kernels/dnnl_util.h"
 
+#include <cstdlib>
+#include <new>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
+#include "kernels/op_kernel.h"
 
 namespace dflow {
 
@@ -44,26 +50,62 @@ CacheKey ShapeKey(std::initializer_list<const TensorShape*> shapes) {
   return key;
 }
 
-void Execute(const dnnl::primitive& prim, dnnl::stream& stream,
-             absl::Span<const dnnl_exec_arg_t> args) {
-  dnnl::error::wrap_c_api(dnnl_primitive_execute(prim.get(), stream.get(),
-                                                 static_cast<int>(args.size()), args.data()),
-                          "could not execute a primitive");
+dnnl::primitive_attr KernelAttr(dnnl::primitive_attr attr) {
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
 }
 
-void RunPrimitive(const dnnl::primitive& prim, dnnl::stream& stream,
-                  absl::Span<const BoundArg> args) {
-  constexpr size_t kMaxArgs = 16;
-  dnnl_exec_arg_t c_args[kMaxArgs];
-  if (args.size() > kMaxArgs) {
-    throw dnnl::error(dnnl_invalid_arguments, "too many primitive arguments");
+Primitive::Primitive(const dnnl::primitive_desc_base& pd) {
+  if (pd.get_primitive_attr().get_scratchpad_mode() != dnnl::scratchpad_mode::user) {
+    throw dnnl::error(dnnl_invalid_arguments, "a kernel primitive must be made with KernelAttr()");
+  }
+  const dnnl::memory::desc scratchpad = pd.scratchpad_desc();
+  prim_ = dnnl::primitive(pd.get());
+  scratchpad_bytes_ = scratchpad.get_size();
+  if (scratchpad_bytes_ > 0) scratchpad_ = dnnl::memory(scratchpad, pd.get_engine(), nullptr);
+}
+
+void* ThreadScratchpad(size_t bytes) {
+  struct Buffer {
+    ~Buffer() { std::free(data); }
+    void* data = nullptr;
+    size_t size = 0;
+  };
+  thread_local Buffer buffer;
+  if (bytes > buffer.size) {
+    constexpr size_t kAlign = 64;
+    const size_t size = (bytes + kAlign - 1) / kAlign * kAlign;
+    void* data = std::aligned_alloc(kAlign, size);
+    if (data == nullptr) throw std::bad_alloc();
+    std::free(buffer.data);
+    buffer.data = data;
+    buffer.size = size;
+  }
+  return buffer.data;
+}
+
+void RunPrimitive(const Primitive& prim, dnnl::stream& stream, absl::Span<const BoundArg> args) {
+  // Inline for the usual handful; a longer list (AddN of many inputs) reuses a per-thread vector.
+  constexpr size_t kInlineArgs = 16;
+  dnnl_exec_arg_t inline_args[kInlineArgs];
+  dnnl_exec_arg_t* c_args = inline_args;
+  if (args.size() + 1 > kInlineArgs) {
+    thread_local std::vector<dnnl_exec_arg_t> long_args;
+    if (long_args.size() < args.size() + 1) long_args.resize(args.size() + 1);
+    c_args = long_args.data();
   }
   int n = 0;
   for (const BoundArg& a : args) {
     if (a.buffer != nullptr) a.memory.set_data_handle(const_cast<void*>(a.buffer));
     c_args[n++] = {a.id, a.memory.get()};
   }
-  Execute(prim, stream, absl::MakeConstSpan(c_args, n));
+  if (prim.scratchpad_bytes_ > 0) {
+    prim.scratchpad_.set_data_handle(ThreadScratchpad(prim.scratchpad_bytes_));
+    c_args[n++] = {DNNL_ARG_SCRATCHPAD, prim.scratchpad_.get()};
+  }
+  dnnl::error::wrap_c_api(
+      dnnl_primitive_execute(prim.prim_.get(), stream.get(), n, c_args),
+      "could not execute a primitive");
   stream.wait();
 }
 
@@ -83,12 +125,8 @@ dnnl::memory::desc MatMulDims::C() const {
 
 absl::StatusOr<MatMulDims> MatMulDimsOf(const Tensor& a, const Tensor& b, bool transpose_a,
                                         bool transpose_b) {
-  for (const Tensor* t : {&a, &b}) {
-    if (t->dtype() != DT_FLOAT) {
-      return absl::InvalidArgumentError(absl::StrCat(t == &a ? "a" : "b", " must be float but is ",
-                                                     DataTypeString(t->dtype())));
-    }
-  }
+  DFLOW_RETURN_IF_ERROR(CheckInput(a, "a", DT_FLOAT));
+  DFLOW_RETURN_IF_ERROR(CheckInput(b, "b", DT_FLOAT));
   if (a.dims() != 2 || b.dims() != 2) {
     return absl::InvalidArgumentError(absl::StrCat("inputs must be matrices, got ",
                                                    a.shape().DebugString(), " x ",
@@ -107,10 +145,6 @@ absl::StatusOr<MatMulDims> MatMulDimsOf(const Tensor& a, const Tensor& b, bool t
         ", transpose_b=", transpose_b ? "true" : "false"));
   }
   return d;
-}
-
-absl::Status DnnlError(const dnnl::error& e) {
-  return absl::InternalError(std::string("oneDNN error: ") + e.what());
 }
 
 }  // namespace dflow

@@ -4,6 +4,7 @@
 // _ApplyGradientDescentMatMul (a matmul summed into the variable), _SoftmaxGrad (softmax
 // backward) and _FusedBinary (a binary primitive with binary post-ops). Primitives are built
 // once per input shape and cached in the kernel.
+#include "graph/status_macros.h"
 #include "kernels/fused_kernels.h"
 
 #include <algorithm>
@@ -29,21 +30,8 @@ namespace {
 
 using dnnl::memory;
 
-absl::Status CheckFloat(const Tensor& t, absl::string_view what, int rank) {
-  if (t.dtype() != DT_FLOAT) {
-    return OpKernelContext::InvalidArgument(what, " must be float but is ",
-                                            DataTypeString(t.dtype()));
-  }
-  if (t.dims() != rank) {
-    return OpKernelContext::InvalidArgument(what, " must be ", rank, "-D but has shape ",
-                                            t.shape().DebugString());
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CheckBias(const Tensor& bias, int64_t channels, absl::string_view what) {
-  absl::Status s = CheckFloat(bias, "bias", 1);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(CheckInput(bias, "bias", DT_FLOAT, 1));
   if (bias.dim_size(0) != channels) {
     return OpKernelContext::InvalidArgument("bias has ", bias.dim_size(0), " values but the ", what,
                                             " has ", channels);
@@ -112,43 +100,37 @@ class FusedMatMulOp : public FusedKernel {
     const Tensor& a = ctx->input(0);
     const Tensor& b = ctx->input(1);
     const Tensor& bias = ctx->input(2);
-    absl::StatusOr<MatMulDims> d = MatMulDimsOf(a, b, transpose_a_, transpose_b_);
-    if (!d.ok()) return d.status();
-    absl::Status s = CheckBias(bias, d->n, "product's column count");
-    if (!s.ok()) return s;
-    Tensor* out = ctx->allocate_output(0, TensorShape({d->m, d->n}));
-    if (d->m == 0 || d->n == 0) return absl::OkStatus();
-    if (d->k == 0) {
+    DFLOW_ASSIGN_OR_RETURN(MatMulDims d, MatMulDimsOf(a, b, transpose_a_, transpose_b_));
+    DFLOW_RETURN_IF_ERROR(CheckBias(bias, d.n, "product's column count"));
+    Tensor* out = ctx->allocate_output(0, TensorShape({d.m, d.n}));
+    if (d.m == 0 || d.n == 0) return absl::OkStatus();
+    if (d.k == 0) {
       FillWithBias(bias, post_, out);
       return absl::OkStatus();
     }
-    try {
-      Entry* e = cache_.Get(ShapeKey({&a.shape(), &b.shape()}), [&] {
-        memory::desc bias_md({1, d->n}, memory::data_type::f32, memory::dims{d->n, 1});
-        dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(d->A(), d->B(), bias_md, d->C()),
-                                        PostOpsAttr(post_), ctx->engine());
-        auto entry = std::make_unique<Entry>();
-        entry->prim = dnnl::matmul(pd);
-        entry->a = memory(d->A(), ctx->engine(), nullptr);
-        entry->b = memory(d->B(), ctx->engine(), nullptr);
-        entry->bias = memory(bias_md, ctx->engine(), nullptr);
-        entry->c = memory(d->C(), ctx->engine(), nullptr);
-        return entry;
-      });
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_SRC, e->a, a.data()},
-                    {DNNL_ARG_WEIGHTS, e->b, b.data()},
-                    {DNNL_ARG_BIAS, e->bias, bias.data()},
-                    {DNNL_ARG_DST, e->c, out->data()}});
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
+    ShapeCache<Entry>::Lease e = cache_.Get(ShapeKey({&a.shape(), &b.shape()}), [&] {
+      memory::desc bias_md({1, d.n}, memory::data_type::f32, memory::dims{d.n, 1});
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(d.A(), d.B(), bias_md, d.C()),
+                                      KernelAttr(PostOpsAttr(post_)), ctx->engine());
+      auto entry = std::make_unique<Entry>();
+      entry->prim = Primitive(pd);
+      entry->a = memory(d.A(), ctx->engine(), nullptr);
+      entry->b = memory(d.B(), ctx->engine(), nullptr);
+      entry->bias = memory(bias_md, ctx->engine(), nullptr);
+      entry->c = memory(d.C(), ctx->engine(), nullptr);
+      return entry;
+    });
+    RunPrimitive(e->prim, ctx->stream(),
+                 {{DNNL_ARG_SRC, e->a, a.data()},
+                  {DNNL_ARG_WEIGHTS, e->b, b.data()},
+                  {DNNL_ARG_BIAS, e->bias, bias.data()},
+                  {DNNL_ARG_DST, e->c, out->data()}});
     return absl::OkStatus();
   }
 
  private:
   struct Entry {
-    dnnl::matmul prim;
+    Primitive prim;
     memory a, b, bias, c;
   };
   bool transpose_a_ = false;
@@ -176,53 +158,48 @@ class FusedConv2DOp : public FusedKernel {
     const Tensor& input = ctx->input(0);
     const Tensor& filter = ctx->input(1);
     const Tensor& bias = ctx->input(2);
-    absl::Status s = CheckFloat(input, "input [batch, height, width, channels]", 4);
-    if (s.ok()) s = CheckFloat(filter, "filter [height, width, in_channels, out_channels]", 4);
-    if (!s.ok()) return s;
-    absl::StatusOr<ConvGeometry> g = ConvGeometryOf(window_, input.shape(), filter.shape());
-    if (!g.ok()) return g.status();
-    s = CheckBias(bias, g->co, "filter's out_channels");
-    if (!s.ok()) return s;
-    Tensor* out = ctx->allocate_output(0, g->OutputShape());
+    DFLOW_RETURN_IF_ERROR(
+        CheckInput(input, "input [batch, height, width, channels]", DT_FLOAT, 4));
+    DFLOW_RETURN_IF_ERROR(
+        CheckInput(filter, "filter [height, width, in_channels, out_channels]", DT_FLOAT, 4));
+    DFLOW_ASSIGN_OR_RETURN(ConvGeometry g, ConvGeometryOf(window_, input.shape(), filter.shape()));
+    DFLOW_RETURN_IF_ERROR(CheckBias(bias, g.co, "filter's out_channels"));
+    Tensor* out = ctx->allocate_output(0, g.OutputShape());
     if (out->NumElements() == 0) return absl::OkStatus();
-    if (g->ci == 0) {
+    if (g.ci == 0) {
       FillWithBias(bias, post_, out);
       return absl::OkStatus();
     }
-    try {
-      Entry* e = cache_.Get(g->Key(), [&] {
-        const memory::desc bias_md({g->co}, memory::data_type::f32, memory::format_tag::a);
-        dnnl::convolution_forward::primitive_desc pd(
-            dnnl::convolution_forward::desc(
-                dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                g->Src(), g->AnyWeights(), bias_md, g->Dst(),
-                {window_.stride_h, window_.stride_w}, {g->pad_top, g->pad_left},
-                {g->pad_bottom, g->pad_right}),
-            PostOpsAttr(post_), ctx->engine());
-        auto entry = std::make_unique<Entry>();
-        entry->prim = dnnl::convolution_forward(pd);
-        entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
-        entry->dst = memory(pd.dst_desc(), ctx->engine(), nullptr);
-        entry->bias = memory(bias_md, ctx->engine(), nullptr);
-        entry->weights.Init(g->UserWeights(), pd.weights_desc(), ctx->engine(),
-                            /*into_primitive=*/true);
-        return entry;
-      });
-      e->weights.Load(ctx->stream(), filter.data());
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_SRC, e->src, input.data()},
-                    {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
-                    {DNNL_ARG_BIAS, e->bias, bias.data()},
-                    {DNNL_ARG_DST, e->dst, out->data()}});
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
+    ShapeCache<Entry>::Lease e = cache_.Get(g.Key(), [&] {
+      const memory::desc bias_md({g.co}, memory::data_type::f32, memory::format_tag::a);
+      dnnl::convolution_forward::primitive_desc pd(
+          dnnl::convolution_forward::desc(
+              dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+              g.Src(), g.AnyWeights(), bias_md, g.Dst(),
+              {window_.stride_h, window_.stride_w}, {g.pad_top, g.pad_left},
+              {g.pad_bottom, g.pad_right}),
+          KernelAttr(PostOpsAttr(post_)), ctx->engine());
+      auto entry = std::make_unique<Entry>();
+      entry->prim = Primitive(pd);
+      entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
+      entry->dst = memory(pd.dst_desc(), ctx->engine(), nullptr);
+      entry->bias = memory(bias_md, ctx->engine(), nullptr);
+      entry->weights.Init(g.UserWeights(), pd.weights_desc(), ctx->engine(),
+                          /*into_primitive=*/true);
+      return entry;
+    });
+    e->weights.Load(ctx->stream(), filter.data());
+    RunPrimitive(e->prim, ctx->stream(),
+                 {{DNNL_ARG_SRC, e->src, input.data()},
+                  {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
+                  {DNNL_ARG_BIAS, e->bias, bias.data()},
+                  {DNNL_ARG_DST, e->dst, out->data()}});
     return absl::OkStatus();
   }
 
  private:
   struct Entry {
-    dnnl::convolution_forward prim;
+    Primitive prim;
     memory src, dst, bias;
     Weights weights;
   };
@@ -249,7 +226,8 @@ dnnl::matmul::primitive_desc GradientDescentMatMulDesc(const MatMulDims& d,
   ops.append_sum(1.0f);
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
-  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(d.A(), d.B(), d.C()), attr, engine);
+  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(d.A(), d.B(), d.C()), KernelAttr(attr),
+                                      engine);
 }
 
 class ApplyGradientDescentMatMulOp : public OpKernel {
@@ -269,50 +247,45 @@ class ApplyGradientDescentMatMulOp : public OpKernel {
       return ctx->InvalidArgument("alpha must be a float scalar, got ",
                                   DataTypeString(alpha.dtype()), " ", alpha.shape().DebugString());
     }
-    absl::StatusOr<MatMulDims> d = MatMulDimsOf(a, b, transpose_a_, transpose_b_);
-    if (!d.ok()) return d.status();
+    DFLOW_ASSIGN_OR_RETURN(MatMulDims d, MatMulDimsOf(a, b, transpose_a_, transpose_b_));
     absl::MutexLock lock(&var->mu);
     if (!var->value.IsInitialized()) return UninitializedError(*var);
-    if (var->value.dtype() != DT_FLOAT || var->value.shape() != TensorShape({d->m, d->n})) {
-      return ctx->InvalidArgument("the product of shape [", d->m, ",", d->n,
+    if (var->value.dtype() != DT_FLOAT || var->value.shape() != TensorShape({d.m, d.n})) {
+      return ctx->InvalidArgument("the product of shape [", d.m, ",", d.n,
                                   "] does not match variable ", var->name, " of shape ",
                                   var->value.shape().DebugString());
     }
     // Copy on write: a tensor fetched earlier, or a or b themselves, may share the buffer.
     if (!var->value.BufferIsExclusive()) var->value = var->value.DeepCopy();
     ctx->set_output_ref(0, var);
-    if (d->m == 0 || d->n == 0 || d->k == 0) return absl::OkStatus();  // A zero product.
-    scale_ = -alpha.scalar<float>();
-    try {
-      Entry* e = cache_.Get(ShapeKey({&a.shape(), &b.shape()}), [&] {
-        auto entry = std::make_unique<Entry>();
-        dnnl::matmul::primitive_desc pd = GradientDescentMatMulDesc(*d, ctx->engine());
-        entry->prim = dnnl::matmul(pd);
-        entry->a = memory(d->A(), ctx->engine(), nullptr);
-        entry->b = memory(d->B(), ctx->engine(), nullptr);
-        entry->var = memory(d->C(), ctx->engine(), nullptr);
-        entry->scale = memory(ScaleDesc(), ctx->engine(), nullptr);
-        return entry;
-      });
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_SRC, e->a, a.data()},
-                    {DNNL_ARG_WEIGHTS, e->b, b.data()},
-                    {DNNL_ARG_DST, e->var, var->value.data()},
-                    {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, e->scale, &scale_}});
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
+    if (d.m == 0 || d.n == 0 || d.k == 0) return absl::OkStatus();  // A zero product.
+    ShapeCache<Entry>::Lease e = cache_.Get(ShapeKey({&a.shape(), &b.shape()}), [&] {
+      auto entry = std::make_unique<Entry>();
+      dnnl::matmul::primitive_desc pd = GradientDescentMatMulDesc(d, ctx->engine());
+      entry->prim = Primitive(pd);
+      entry->a = memory(d.A(), ctx->engine(), nullptr);
+      entry->b = memory(d.B(), ctx->engine(), nullptr);
+      entry->var = memory(d.C(), ctx->engine(), nullptr);
+      entry->scale = memory(ScaleDesc(), ctx->engine(), nullptr);
+      return entry;
+    });
+    e->scale_value = -alpha.scalar<float>();
+    RunPrimitive(e->prim, ctx->stream(),
+                 {{DNNL_ARG_SRC, e->a, a.data()},
+                  {DNNL_ARG_WEIGHTS, e->b, b.data()},
+                  {DNNL_ARG_DST, e->var, var->value.data()},
+                  {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, e->scale, &e->scale_value}});
     return absl::OkStatus();
   }
 
  private:
   struct Entry {
-    dnnl::matmul prim;
+    Primitive prim;
     memory a, b, var, scale;
+    float scale_value = 0.0f;  // The primitive reads this call's output scale from here.
   };
   bool transpose_a_ = false;
   bool transpose_b_ = false;
-  float scale_ = 0.0f;  // The primitive reads its output scale from here.
   ShapeCache<Entry> cache_;
 };
 REGISTER_KERNEL("_ApplyGradientDescentMatMul", ApplyGradientDescentMatMulOp, "T", {DT_FLOAT});
@@ -328,8 +301,8 @@ dnnl::softmax_backward::primitive_desc SoftmaxBackwardDesc(const TensorShape& sh
   const int axis = shape.dims() - 1;
   dnnl::softmax_forward::primitive_desc hint(
       dnnl::softmax_forward::desc(dnnl::prop_kind::forward_training, md, axis), engine);
-  return dnnl::softmax_backward::primitive_desc(dnnl::softmax_backward::desc(md, md, axis), engine,
-                                                hint);
+  return dnnl::softmax_backward::primitive_desc(dnnl::softmax_backward::desc(md, md, axis),
+                                                KernelAttr(), engine, hint);
 }
 
 class SoftmaxGradOp : public OpKernel {
@@ -350,29 +323,25 @@ class SoftmaxGradOp : public OpKernel {
     }
     Tensor* out = ctx->allocate_output(0, g.shape());
     if (g.NumElements() == 0) return absl::OkStatus();
-    try {
-      Entry* e = cache_.Get(ShapeKey({&g.shape()}), [&] {
-        const memory::desc md = PlainDesc(g.shape(), memory::data_type::f32);
-        auto entry = std::make_unique<Entry>();
-        entry->prim = dnnl::softmax_backward(SoftmaxBackwardDesc(g.shape(), ctx->engine()));
-        entry->g = memory(md, ctx->engine(), nullptr);
-        entry->y = memory(md, ctx->engine(), nullptr);
-        entry->out = memory(md, ctx->engine(), nullptr);
-        return entry;
-      });
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_DIFF_DST, e->g, g.data()},
-                    {DNNL_ARG_DST, e->y, y.data()},
-                    {DNNL_ARG_DIFF_SRC, e->out, out->data()}});
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
+    ShapeCache<Entry>::Lease e = cache_.Get(ShapeKey({&g.shape()}), [&] {
+      const memory::desc md = PlainDesc(g.shape(), memory::data_type::f32);
+      auto entry = std::make_unique<Entry>();
+      entry->prim = Primitive(SoftmaxBackwardDesc(g.shape(), ctx->engine()));
+      entry->g = memory(md, ctx->engine(), nullptr);
+      entry->y = memory(md, ctx->engine(), nullptr);
+      entry->out = memory(md, ctx->engine(), nullptr);
+      return entry;
+    });
+    RunPrimitive(e->prim, ctx->stream(),
+                 {{DNNL_ARG_DIFF_DST, e->g, g.data()},
+                  {DNNL_ARG_DST, e->y, y.data()},
+                  {DNNL_ARG_DIFF_SRC, e->out, out->data()}});
     return absl::OkStatus();
   }
 
  private:
   struct Entry {
-    dnnl::softmax_backward prim;
+    Primitive prim;
     memory g, y, out;
   };
   ShapeCache<Entry> cache_;
@@ -443,45 +412,41 @@ class FusedBinaryOp : public OpKernel {
     }
     Tensor* out = ctx->allocate_output(0, shape);
     if (shape.num_elements() == 0) return absl::OkStatus();
-    try {
-      Entry* e = cache_.Get(key, [&] {
-        const auto f32 = memory::data_type::f32;
-        auto entry = std::make_unique<Entry>();
-        for (int i = 0; i < n; ++i) {
-          entry->srcs.emplace_back(PlainDesc(ctx->input(i).shape(), f32, rank), ctx->engine(),
-                                   nullptr);
-        }
-        const memory::desc dst_md = PlainDesc(shape, f32, rank);
-        dnnl::post_ops ops;
-        for (int i = 2; i < n; ++i) ops.append_binary(algs_[i - 1], entry->srcs[i].get_desc());
-        dnnl::primitive_attr attr;
-        attr.set_post_ops(ops);
-        dnnl::binary::primitive_desc pd(
-            dnnl::binary::desc(algs_[0], entry->srcs[0].get_desc(), entry->srcs[1].get_desc(),
-                               dst_md),
-            attr, ctx->engine());
-        entry->prim = dnnl::binary(pd);
-        entry->dst = memory(dst_md, ctx->engine(), nullptr);
-        return entry;
-      });
-      absl::InlinedVector<BoundArg, kMaxArgs + 1> args;
-      args.push_back({DNNL_ARG_SRC_0, e->srcs[0], ctx->input(0).data()});
-      args.push_back({DNNL_ARG_SRC_1, e->srcs[1], ctx->input(1).data()});
-      for (int i = 2; i < n; ++i) {
-        args.push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(i - 2) | DNNL_ARG_SRC_1, e->srcs[i],
-                        ctx->input(i).data()});
+    ShapeCache<Entry>::Lease e = cache_.Get(key, [&] {
+      const auto f32 = memory::data_type::f32;
+      auto entry = std::make_unique<Entry>();
+      for (int i = 0; i < n; ++i) {
+        entry->srcs.emplace_back(PlainDesc(ctx->input(i).shape(), f32, rank), ctx->engine(),
+                                 nullptr);
       }
-      args.push_back({DNNL_ARG_DST, e->dst, out->data()});
-      RunPrimitive(e->prim, ctx->stream(), args);
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
+      const memory::desc dst_md = PlainDesc(shape, f32, rank);
+      dnnl::post_ops ops;
+      for (int i = 2; i < n; ++i) ops.append_binary(algs_[i - 1], entry->srcs[i].get_desc());
+      dnnl::primitive_attr attr;
+      attr.set_post_ops(ops);
+      dnnl::binary::primitive_desc pd(
+          dnnl::binary::desc(algs_[0], entry->srcs[0].get_desc(), entry->srcs[1].get_desc(),
+                             dst_md),
+          KernelAttr(attr), ctx->engine());
+      entry->prim = Primitive(pd);
+      entry->dst = memory(dst_md, ctx->engine(), nullptr);
+      return entry;
+    });
+    absl::InlinedVector<BoundArg, kMaxArgs + 1> args;
+    args.push_back({DNNL_ARG_SRC_0, e->srcs[0], ctx->input(0).data()});
+    args.push_back({DNNL_ARG_SRC_1, e->srcs[1], ctx->input(1).data()});
+    for (int i = 2; i < n; ++i) {
+      args.push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(i - 2) | DNNL_ARG_SRC_1, e->srcs[i],
+                      ctx->input(i).data()});
     }
+    args.push_back({DNNL_ARG_DST, e->dst, out->data()});
+    RunPrimitive(e->prim, ctx->stream(), args);
     return absl::OkStatus();
   }
 
  private:
   struct Entry {
-    dnnl::binary prim;
+    Primitive prim;
     std::vector<memory> srcs;
     memory dst;
   };

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/attr_value_util.h"
 #include "graph/tensor.h"
+#include "graph/status_macros.h"
 #include "kernels/dnnl_util.h"
 #include "kernels/loops.h"
 #include "kernels/op_kernel.h"
@@ -33,19 +34,10 @@ memory::desc Desc1D(int64_t n) {
   return memory::desc({n}, memory::data_type::f32, memory::format_tag::a);
 }
 
-absl::Status CheckFloat(const Tensor& t, absl::string_view what) {
-  if (t.dtype() != DT_FLOAT) {
-    return OpKernelContext::InvalidArgument(what, " must be float but is ",
-                                            DataTypeString(t.dtype()));
-  }
-  return absl::OkStatus();
-}
-
 // Rejects data_format values other than NHWC at kernel creation.
 absl::Status CheckNhwc(const Node& node) {
   std::string format = "NHWC";
-  absl::Status s = GetNodeAttr(node, "data_format", &format);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "data_format", &format));
   if (format != "NHWC") {
     return absl::UnimplementedError(absl::StrCat(
         "data_format '", format, "' is not supported; only 'NHWC' (channels last) is"));
@@ -62,8 +54,7 @@ class SoftmaxOp : public OpKernel {
 
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& x = ctx->input(0);
-    absl::Status s = CheckFloat(x, "logits");
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(CheckInput(x, "logits", DT_FLOAT));
     if (x.dims() < 1) {
       return ctx->InvalidArgument("logits must have rank >= 1 but has shape ",
                                   x.shape().DebugString());
@@ -72,13 +63,13 @@ class SoftmaxOp : public OpKernel {
     if (x.NumElements() == 0) return absl::OkStatus();
     const int64_t c = x.dim_size(x.dims() - 1);
     const int64_t outer = x.NumElements() / c;
-    return softmax_.Run({outer, c}, x.data(), y->data(), ctx->engine(),
-                        ctx->stream(), [](const memory::desc& md, const dnnl::engine& engine) {
-                          return dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(
-                              dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference,
-                                                          md, 1),
-                              engine));
-                        });
+    softmax_.Run({outer, c}, x.data(), y->data(), ctx->engine(), ctx->stream(),
+                 [](const memory::desc& md, const dnnl::engine& engine) {
+                   return dnnl::softmax_forward::primitive_desc(
+                       dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, md, 1),
+                       KernelAttr(), engine);
+                 });
+    return absl::OkStatus();
   }
 
  private:
@@ -98,9 +89,8 @@ class BiasAddOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& value = ctx->input(0);
     const Tensor& bias = ctx->input(1);
-    absl::Status s = CheckFloat(value, "value");
-    if (s.ok()) s = CheckFloat(bias, "bias");
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(CheckInput(value, "value", DT_FLOAT));
+    DFLOW_RETURN_IF_ERROR(CheckInput(bias, "bias", DT_FLOAT));
     if (value.dims() < 2) {
       return ctx->InvalidArgument("value must have rank >= 2 but has shape ",
                                   value.shape().DebugString());
@@ -117,32 +107,28 @@ class BiasAddOp : public OpKernel {
     Tensor* out = ctx->allocate_output(0, value.shape());
     if (value.NumElements() == 0) return absl::OkStatus();
     const int64_t outer = value.NumElements() / c;
-    try {
-      Entry* e = cache_.Get({outer, c}, [&] {
-        auto entry = std::make_unique<Entry>();
-        memory::desc md = Desc2D(outer, c);
-        memory::desc bias_md = Desc2D(1, c);
-        dnnl::binary::primitive_desc pd(
-            dnnl::binary::desc(dnnl::algorithm::binary_add, md, bias_md, md), ctx->engine());
-        entry->prim = dnnl::binary(pd);
-        entry->src0 = memory(md, ctx->engine(), nullptr);
-        entry->src1 = memory(bias_md, ctx->engine(), nullptr);
-        entry->dst = memory(md, ctx->engine(), nullptr);
-        return entry;
-      });
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_SRC_0, e->src0, value.data()},
-                    {DNNL_ARG_SRC_1, e->src1, bias.data()},
-                    {DNNL_ARG_DST, e->dst, out->data()}});
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
+    ShapeCache<Entry>::Lease e = cache_.Get({outer, c}, [&] {
+      auto entry = std::make_unique<Entry>();
+      memory::desc md = Desc2D(outer, c);
+      memory::desc bias_md = Desc2D(1, c);
+      entry->prim = Primitive(dnnl::binary::primitive_desc(
+          dnnl::binary::desc(dnnl::algorithm::binary_add, md, bias_md, md), KernelAttr(),
+          ctx->engine()));
+      entry->src0 = memory(md, ctx->engine(), nullptr);
+      entry->src1 = memory(bias_md, ctx->engine(), nullptr);
+      entry->dst = memory(md, ctx->engine(), nullptr);
+      return entry;
+    });
+    RunPrimitive(e->prim, ctx->stream(),
+                 {{DNNL_ARG_SRC_0, e->src0, value.data()},
+                  {DNNL_ARG_SRC_1, e->src1, bias.data()},
+                  {DNNL_ARG_DST, e->dst, out->data()}});
     return absl::OkStatus();
   }
 
  private:
   struct Entry {
-    dnnl::binary prim;
+    Primitive prim;
     memory src0, src1, dst;
   };
   ShapeCache<Entry> cache_;
@@ -160,8 +146,7 @@ class BiasAddGradOp : public OpKernel {
 
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& g = ctx->input(0);
-    absl::Status s = CheckFloat(g, "out_backprop");
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(CheckInput(g, "out_backprop", DT_FLOAT));
     if (g.dims() < 2) {
       return ctx->InvalidArgument("out_backprop must have rank >= 2 but has shape ",
                                   g.shape().DebugString());
@@ -183,19 +168,18 @@ class ReluOp : public OpKernel {
 
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& x = ctx->input(0);
-    absl::Status s = CheckFloat(x, "features");
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(CheckInput(x, "features", DT_FLOAT));
     Tensor* y = ctx->allocate_output(0, x.shape());
     const int64_t n = x.NumElements();
     if (n == 0) return absl::OkStatus();
-    return relu_.Run({n}, x.data(), y->data(), ctx->engine(), ctx->stream(),
-                     [](const memory::desc& md, const dnnl::engine& engine) {
-                       return dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(
-                           dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference,
-                                                       dnnl::algorithm::eltwise_relu, md, 0.0f,
-                                                       0.0f),
-                           engine));
-                     });
+    relu_.Run({n}, x.data(), y->data(), ctx->engine(), ctx->stream(),
+              [](const memory::desc& md, const dnnl::engine& engine) {
+                return dnnl::eltwise_forward::primitive_desc(
+                    dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference,
+                                                dnnl::algorithm::eltwise_relu, md, 0.0f, 0.0f),
+                    KernelAttr(), engine);
+              });
+    return absl::OkStatus();
   }
 
  private:
@@ -209,9 +193,8 @@ class ReluGradOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& g = ctx->input(0);
     const Tensor& x = ctx->input(1);
-    absl::Status s = CheckFloat(g, "gradients");
-    if (s.ok()) s = CheckFloat(x, "features");
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(CheckInput(g, "gradients", DT_FLOAT));
+    DFLOW_RETURN_IF_ERROR(CheckInput(x, "features", DT_FLOAT));
     if (g.shape() != x.shape()) {
       return ctx->InvalidArgument("gradients ", g.shape().DebugString(), " and features ",
                                   x.shape().DebugString(), " must have the same shape");
@@ -219,36 +202,31 @@ class ReluGradOp : public OpKernel {
     Tensor* out = ctx->allocate_output(0, x.shape());
     const int64_t n = x.NumElements();
     if (n == 0) return absl::OkStatus();
-    try {
-      Entry* e = cache_.Get({n}, [&] {
-        auto entry = std::make_unique<Entry>();
-        memory::desc md = Desc1D(n);
-        dnnl::eltwise_forward::primitive_desc hint(
-            dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training,
-                                        dnnl::algorithm::eltwise_relu, md, 0.0f, 0.0f),
-            ctx->engine());
-        dnnl::eltwise_backward::primitive_desc pd(
-            dnnl::eltwise_backward::desc(dnnl::algorithm::eltwise_relu, md, md, 0.0f, 0.0f),
-            ctx->engine(), hint);
-        entry->prim = dnnl::eltwise_backward(pd);
-        entry->src = memory(md, ctx->engine(), nullptr);
-        entry->diff_dst = memory(md, ctx->engine(), nullptr);
-        entry->diff_src = memory(md, ctx->engine(), nullptr);
-        return entry;
-      });
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_SRC, e->src, x.data()},
-                    {DNNL_ARG_DIFF_DST, e->diff_dst, g.data()},
-                    {DNNL_ARG_DIFF_SRC, e->diff_src, out->data()}});
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
-    }
+    ShapeCache<Entry>::Lease e = cache_.Get({n}, [&] {
+      auto entry = std::make_unique<Entry>();
+      memory::desc md = Desc1D(n);
+      dnnl::eltwise_forward::primitive_desc hint(
+          dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training,
+                                      dnnl::algorithm::eltwise_relu, md, 0.0f, 0.0f),
+          ctx->engine());
+      entry->prim = Primitive(dnnl::eltwise_backward::primitive_desc(
+          dnnl::eltwise_backward::desc(dnnl::algorithm::eltwise_relu, md, md, 0.0f, 0.0f),
+          KernelAttr(), ctx->engine(), hint));
+      entry->src = memory(md, ctx->engine(), nullptr);
+      entry->diff_dst = memory(md, ctx->engine(), nullptr);
+      entry->diff_src = memory(md, ctx->engine(), nullptr);
+      return entry;
+    });
+    RunPrimitive(e->prim, ctx->stream(),
+                 {{DNNL_ARG_SRC, e->src, x.data()},
+                  {DNNL_ARG_DIFF_DST, e->diff_dst, g.data()},
+                  {DNNL_ARG_DIFF_SRC, e->diff_src, out->data()}});
     return absl::OkStatus();
   }
 
  private:
   struct Entry {
-    dnnl::eltwise_backward prim;
+    Primitive prim;
     memory src, diff_dst, diff_src;
   };
   ShapeCache<Entry> cache_;
@@ -262,14 +240,15 @@ class ReluGradOp : public OpKernel {
 class LogSoftmaxRows {
  public:
   // Writes log_softmax of each row of `features` [N, C] (N, C > 0) into `logp`.
-  absl::Status Run(OpKernelContext* ctx, const Tensor& features, Tensor* logp) {
+  void Run(OpKernelContext* ctx, const Tensor& features, Tensor* logp) {
     const int64_t n = features.dim_size(0), c = features.dim_size(1);
-    return logsoftmax_.Run(
-        {n, c}, features.data(), logp->data(), ctx->engine(), ctx->stream(),
-        [](const memory::desc& md, const dnnl::engine& engine) {
-          return dnnl::logsoftmax_forward(dnnl::logsoftmax_forward::primitive_desc(
-              dnnl::logsoftmax_forward::desc(dnnl::prop_kind::forward_inference, md, 1), engine));
-        });
+    logsoftmax_.Run({n, c}, features.data(), logp->data(), ctx->engine(), ctx->stream(),
+                    [](const memory::desc& md, const dnnl::engine& engine) {
+                      return dnnl::logsoftmax_forward::primitive_desc(
+                          dnnl::logsoftmax_forward::desc(dnnl::prop_kind::forward_inference, md,
+                                                         1),
+                          KernelAttr(), engine);
+                    });
   }
 
  private:
@@ -283,9 +262,8 @@ class SoftmaxXentOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& features = ctx->input(0);
     const Tensor& labels = ctx->input(1);
-    absl::Status s = CheckFloat(features, "features");
-    if (s.ok()) s = CheckFloat(labels, "labels");
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(CheckInput(features, "features", DT_FLOAT));
+    DFLOW_RETURN_IF_ERROR(CheckInput(labels, "labels", DT_FLOAT));
     if (features.dims() != 2) {
       return ctx->InvalidArgument("features must be 2-D [batch, classes] but has shape ",
                                   features.shape().DebugString());
@@ -300,8 +278,7 @@ class SoftmaxXentOp : public OpKernel {
     Tensor* loss = ctx->allocate_output(0, TensorShape({n}));
     Tensor* backprop = ctx->allocate_output(1, features.shape());
     if (n == 0) return absl::OkStatus();
-    s = log_softmax_.Run(ctx, features, backprop);
-    if (!s.ok()) return s;
+    log_softmax_.Run(ctx, features, backprop);
     const float* lab = labels.flat<float>().data();
     float* bp = backprop->flat<float>().data();
     float* l = loss->flat<float>().data();
@@ -329,8 +306,7 @@ class SparseSoftmaxXentOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& features = ctx->input(0);
     const Tensor& labels = ctx->input(1);
-    absl::Status s = CheckFloat(features, "features");
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(CheckInput(features, "features", DT_FLOAT));
     if (labels.dtype() != DT_INT32 && labels.dtype() != DT_INT64) {
       return ctx->InvalidArgument("labels must be int32 or int64 but are ",
                                   DataTypeString(labels.dtype()));
@@ -358,8 +334,7 @@ class SparseSoftmaxXentOp : public OpKernel {
     Tensor* loss = ctx->allocate_output(0, TensorShape({n}));
     Tensor* backprop = ctx->allocate_output(1, features.shape());
     if (n == 0) return absl::OkStatus();
-    s = log_softmax_.Run(ctx, features, backprop);
-    if (!s.ok()) return s;
+    log_softmax_.Run(ctx, features, backprop);
     float* bp = backprop->flat<float>().data();
     float* l = loss->flat<float>().data();
     for (int64_t i = 0; i < n; ++i) {
@@ -385,8 +360,7 @@ class InTopKOp : public OpKernel {
     const Tensor& predictions = ctx->input(0);
     const Tensor& targets = ctx->input(1);
     const Tensor& k_t = ctx->input(2);
-    absl::Status s = CheckFloat(predictions, "predictions");
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(CheckInput(predictions, "predictions", DT_FLOAT));
     if (predictions.dims() != 2) {
       return ctx->InvalidArgument("predictions must be 2-D [batch, classes] but has shape ",
                                   predictions.shape().DebugString());
@@ -399,16 +373,14 @@ class InTopKOp : public OpKernel {
     if (k_t.dims() != 0) {
       return ctx->InvalidArgument("k must be a scalar but has shape ", k_t.shape().DebugString());
     }
-    absl::StatusOr<IntList> k = IntValues(k_t, "k");
-    if (!k.ok()) return k.status();
-    absl::StatusOr<IntList> target = IntValues(targets, "targets");
-    if (!target.ok()) return target.status();
+    DFLOW_ASSIGN_OR_RETURN(IntList k, IntValues(k_t, "k"));
+    DFLOW_ASSIGN_OR_RETURN(IntList target, IntValues(targets, "targets"));
     const int64_t n = predictions.dim_size(0), c = predictions.dim_size(1);
     bool* out = ctx->allocate_output(0, TensorShape({n}))->flat<bool>().data();
     const float* p = predictions.flat<float>().data();
     for (int64_t i = 0; i < n; ++i) {
       const float* row = p + i * c;
-      const int64_t t = (*target)[i];
+      const int64_t t = target[i];
       bool ok = t >= 0 && t < c && std::isfinite(row[t]);
       int64_t higher = 0;
       for (int64_t j = 0; ok && j < c; ++j) {
@@ -418,7 +390,7 @@ class InTopKOp : public OpKernel {
           ++higher;
         }
       }
-      out[i] = ok && higher < (*k)[0];
+      out[i] = ok && higher < k[0];
     }
     return absl::OkStatus();
   }

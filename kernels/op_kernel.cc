@@ -4,6 +4,7 @@
 #include <new>
 
 #include "absl/strings/str_join.h"
+#include "graph/status_macros.h"
 
 namespace dflow {
 
@@ -15,6 +16,24 @@ absl::Status RunKernel(OpKernel& kernel, OpKernelContext* ctx) {
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError("out of memory");
   }
+}
+
+absl::Status CheckInput(const Tensor& t, absl::string_view what, DataType dtype) {
+  if (!t.IsInitialized()) return OpKernelContext::InvalidArgument(what, " is not initialized");
+  if (t.dtype() != dtype) {
+    return OpKernelContext::InvalidArgument(what, " must be ", DataTypeString(dtype), " but is ",
+                                            DataTypeString(t.dtype()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckInput(const Tensor& t, absl::string_view what, DataType dtype, int rank) {
+  DFLOW_RETURN_IF_ERROR(CheckInput(t, what, dtype));
+  if (t.dims() != rank) {
+    return OpKernelContext::InvalidArgument(what, " must be ", rank, "-D but has shape ",
+                                            t.shape().DebugString());
+  }
+  return absl::OkStatus();
 }
 
 absl::Status UninitializedError(const Variable& var) {

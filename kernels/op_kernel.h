@@ -1,7 +1,14 @@
 // Kernels: the code that runs one node. A kernel object is created once per node per execution
-// plan and reused for every run of that plan, so it may cache oneDNN primitives per input shape.
-// A plan runs one step at a time, so Compute is never called concurrently on one kernel and its
-// caches need no lock.
+// plan and reused for every run of that plan, and concurrent runs of one plan share it: Compute
+// may be called on one kernel from several threads at once, each with its own OpKernelContext
+// (stream, buffer pool). So a kernel's members are read-only after construction, except:
+//   - oneDNN primitives per input shape, in a ShapeCache (kernels/dnnl_util.h), which leases each
+//     entry to one call at a time (its memory objects get the call's buffers), and primitives
+//     made with KernelAttr(), whose scratchpad RunPrimitive binds per thread;
+//   - values set once, idempotently, through atomics (VariableV2's variable);
+//   - per-call scratch lives on the stack, in the call's entry lease or thread_local storage.
+// Exceptions (oneDNN's, bad_alloc) may pass through Compute, to RunKernel; a kernel leaves no
+// half-built state behind (ShapeCache keeps an entry only once make() returned it).
 //
 //   class MatMulOp : public OpKernel {
 //    public:
@@ -36,6 +43,12 @@ struct Variable {
   absl::Mutex mu;
   Tensor value;  // Uninitialized until the first Assign.
 };
+
+// OK when input `t`, named `what` in errors, holds a tensor of `dtype` (and, in the second form,
+// of rank `rank`); else InvalidArgument "<what> is not initialized", "<what> must be float but is
+// int32" or "<what> must be 2-D but has shape [3]".
+absl::Status CheckInput(const Tensor& t, absl::string_view what, DataType dtype);
+absl::Status CheckInput(const Tensor& t, absl::string_view what, DataType dtype, int rank);
 
 // FailedPrecondition "Attempting to use uninitialized variable <name>" (TensorFlow's words).
 absl::Status UninitializedError(const Variable& var);
@@ -115,7 +128,7 @@ class OpKernel {
   OpKernel& operator=(const OpKernel&) = delete;
 
   // Validates inputs (rank, shape, dtype) and computes the outputs. Never reads or writes out of
-  // bounds, whatever the graph says.
+  // bounds, whatever the graph says. May run on several threads at once (see the file comment).
   virtual absl::Status Compute(OpKernelContext* ctx) = 0;
 
   const Node& node() const { return node_; }

@@ -2,6 +2,7 @@
 // ApplyAdam, ApplyMomentum. Every in-place update copies the variable first when its buffer is
 // shared (copy on write), so a tensor read or fetched earlier keeps its values.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "absl/base/casts.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 #include "kernels/dnnl_util.h"
 #include "kernels/op_kernel.h"
 
@@ -30,14 +32,18 @@ class VariableOp : public OpKernel {
     name_ = shared_name.empty() ? node.name() : shared_name;
   }
   absl::Status Compute(OpKernelContext* ctx) override {
-    if (var_ == nullptr) var_ = ctx->variables()->LookupOrCreate(name_);
-    ctx->set_output_ref(0, var_);
+    Variable* var = var_.load(std::memory_order_acquire);
+    if (var == nullptr) {  // Concurrent first runs look up the same variable.
+      var = ctx->variables()->LookupOrCreate(name_);
+      var_.store(var, std::memory_order_release);
+    }
+    ctx->set_output_ref(0, var);
     return absl::OkStatus();
   }
 
  private:
   std::string name_;
-  Variable* var_ = nullptr;
+  std::atomic<Variable*> var_{nullptr};
 };
 REGISTER_KERNEL("VariableV2", VariableOp);
 
@@ -107,30 +113,28 @@ class ApplyGradientDescentOp : public OpKernel {
     if (!var->value.BufferIsExclusive()) var->value = var->value.DeepCopy();
     ctx->set_output_ref(0, var);
     if (delta.NumElements() == 0) return absl::OkStatus();
-    scale_ = -alpha.scalar<float>();
-    try {
-      CacheKey key = ShapeKey({&delta.shape()});
-      const bool baked = baked_rates_ < kMaxBakedRates;
-      if (baked) key.push_back(absl::bit_cast<int32_t>(scale_));
-      Step* step = steps_.Find(key);
-      if (step == nullptr) {
-        baked_rates_ += baked;
-        step = steps_.Insert(key, baked ? BakedStep(delta.shape(), ctx->engine())
-                                        : RunTimeStep(delta.shape(), ctx->engine()));
-      }
-      if (baked) {
-        RunPrimitive(step->update, ctx->stream(),
-                     {{DNNL_ARG_SRC_0, step->var, var->value.data()},
-                      {DNNL_ARG_SRC_1, step->delta, delta.data()},
-                      {DNNL_ARG_DST, step->var, nullptr}});
-      } else {
-        RunPrimitive(step->update, ctx->stream(),
-                     {{DNNL_ARG_SRC_0, step->delta, delta.data()},
-                      {DNNL_ARG_SRC_1, step->scale, &scale_},
-                      {DNNL_ARG_DST, step->var, var->value.data()}});
-      }
-    } catch (const dnnl::error& err) {
-      return DnnlError(err);
+    const float scale = -alpha.scalar<float>();
+    CacheKey key = ShapeKey({&delta.shape()});
+    const bool baked = baked_rates_.load(std::memory_order_relaxed) < kMaxBakedRates;
+    if (baked) key.push_back(absl::bit_cast<int32_t>(scale));
+    ShapeCache<Step>::Lease step = steps_.Get(key, [&] {
+      std::unique_ptr<Step> made = baked ? BakedStep(delta.shape(), scale, ctx->engine())
+                                         : RunTimeStep(delta.shape(), ctx->engine());
+      // Concurrent runs that build a rate's step at once count it twice: a switch a bit early.
+      baked_rates_.fetch_add(baked, std::memory_order_relaxed);
+      return made;
+    });
+    if (baked) {
+      RunPrimitive(step->update, ctx->stream(),
+                   {{DNNL_ARG_SRC_0, step->var, var->value.data()},
+                    {DNNL_ARG_SRC_1, step->delta, delta.data()},
+                    {DNNL_ARG_DST, step->var, nullptr}});
+    } else {
+      step->scale_value = scale;
+      RunPrimitive(step->update, ctx->stream(),
+                   {{DNNL_ARG_SRC_0, step->delta, delta.data()},
+                    {DNNL_ARG_SRC_1, step->scale, &step->scale_value},
+                    {DNNL_ARG_DST, step->var, var->value.data()}});
     }
     return absl::OkStatus();
   }
@@ -138,26 +142,28 @@ class ApplyGradientDescentOp : public OpKernel {
  private:
   static constexpr int kMaxBakedRates = 8;
   struct Step {
-    dnnl::binary update;
+    Primitive update;
     dnnl::memory var, delta, scale;
+    float scale_value = 0.0f;  // The run-time step reads this call's rate from here.
   };
 
-  // var + scale_ * delta -> var.
-  std::unique_ptr<Step> BakedStep(const TensorShape& shape, const dnnl::engine& engine) {
+  // var + scale * delta -> var.
+  static std::unique_ptr<Step> BakedStep(const TensorShape& shape, float scale,
+                                         const dnnl::engine& engine) {
     const auto md = PlainDesc(shape, dnnl::memory::data_type::f32);
     dnnl::primitive_attr attr;
-    attr.set_scales(DNNL_ARG_SRC_1, 0, {scale_});
+    attr.set_scales(DNNL_ARG_SRC_1, 0, {scale});
     dnnl::binary::primitive_desc pd(
-        dnnl::binary::desc(dnnl::algorithm::binary_add, md, md, md), attr, engine);
+        dnnl::binary::desc(dnnl::algorithm::binary_add, md, md, md), KernelAttr(attr), engine);
     auto step = std::make_unique<Step>();
-    step->update = dnnl::binary(pd);
+    step->update = Primitive(pd);
     step->var = dnnl::memory(md, engine, nullptr);
     step->delta = dnnl::memory(md, engine, nullptr);
     return step;
   }
 
   // delta * scale (a broadcast [1, ...] input) + var -> var.
-  std::unique_ptr<Step> RunTimeStep(const TensorShape& shape, const dnnl::engine& engine) {
+  static std::unique_ptr<Step> RunTimeStep(const TensorShape& shape, const dnnl::engine& engine) {
     const auto f32 = dnnl::memory::data_type::f32;
     const auto md = PlainDesc(shape, f32);
     const auto scale_md = PlainDesc(TensorShape(), f32, md.dims().size());
@@ -166,17 +172,17 @@ class ApplyGradientDescentOp : public OpKernel {
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
     dnnl::binary::primitive_desc pd(
-        dnnl::binary::desc(dnnl::algorithm::binary_mul, md, scale_md, md), attr, engine);
+        dnnl::binary::desc(dnnl::algorithm::binary_mul, md, scale_md, md), KernelAttr(attr),
+        engine);
     auto step = std::make_unique<Step>();
-    step->update = dnnl::binary(pd);
+    step->update = Primitive(pd);
     step->var = dnnl::memory(md, engine, nullptr);
     step->delta = dnnl::memory(md, engine, nullptr);
     step->scale = dnnl::memory(scale_md, engine, nullptr);
     return step;
   }
 
-  float scale_ = 0.0f;  // The rate of this run; the run-time step reads it.
-  int baked_rates_ = 0;
+  std::atomic<int> baked_rates_{0};
   ShapeCache<Step> steps_;
 };
 REGISTER_KERNEL("ApplyGradientDescent", ApplyGradientDescentOp, "T", {DT_FLOAT});
@@ -262,38 +268,34 @@ uint32_t FloatBits(float f) {
 // primitives cached per (element count, scales).
 class ScaledAdd {
  public:
-  absl::Status Run(OpKernelContext* ctx, int64_t n, const float* src0, float scale0,
-                   const float* src1, float scale1, float* dst) {
-    if (n == 0) return absl::OkStatus();
+  void Run(OpKernelContext* ctx, int64_t n, const float* src0, float scale0, const float* src1,
+           float scale1, float* dst) {
+    if (n == 0) return;
     const CacheKey key = {n, FloatBits(scale0), FloatBits(scale1)};
-    try {
-      Entry* e = cache_.Get(key, [&] {
-        const dnnl::memory::desc md({n}, dnnl::memory::data_type::f32, dnnl::memory::dims{1});
-        dnnl::primitive_attr attr;
-        if (scale0 != 1.0f) attr.set_scales(DNNL_ARG_SRC_0, 0, {scale0});
-        if (scale1 != 1.0f) attr.set_scales(DNNL_ARG_SRC_1, 0, {scale1});
-        dnnl::binary::primitive_desc pd(
-            dnnl::binary::desc(dnnl::algorithm::binary_add, md, md, md), attr, ctx->engine());
-        auto entry = std::make_unique<Entry>();
-        entry->prim = dnnl::binary(pd);
-        entry->src0 = dnnl::memory(md, ctx->engine(), nullptr);
-        entry->src1 = dnnl::memory(md, ctx->engine(), nullptr);
-        entry->dst = dnnl::memory(md, ctx->engine(), nullptr);
-        return entry;
-      });
-      RunPrimitive(e->prim, ctx->stream(),
-                   {{DNNL_ARG_SRC_0, e->src0, src0},
-                    {DNNL_ARG_SRC_1, e->src1, src1},
-                    {DNNL_ARG_DST, e->dst, dst}});
-    } catch (const dnnl::error& e) {
-      return DnnlError(e);
-    }
-    return absl::OkStatus();
+    ShapeCache<Entry>::Lease e = cache_.Get(key, [&] {
+      const dnnl::memory::desc md({n}, dnnl::memory::data_type::f32, dnnl::memory::dims{1});
+      dnnl::primitive_attr attr;
+      if (scale0 != 1.0f) attr.set_scales(DNNL_ARG_SRC_0, 0, {scale0});
+      if (scale1 != 1.0f) attr.set_scales(DNNL_ARG_SRC_1, 0, {scale1});
+      dnnl::binary::primitive_desc pd(
+          dnnl::binary::desc(dnnl::algorithm::binary_add, md, md, md), KernelAttr(attr),
+          ctx->engine());
+      auto entry = std::make_unique<Entry>();
+      entry->prim = Primitive(pd);
+      entry->src0 = dnnl::memory(md, ctx->engine(), nullptr);
+      entry->src1 = dnnl::memory(md, ctx->engine(), nullptr);
+      entry->dst = dnnl::memory(md, ctx->engine(), nullptr);
+      return entry;
+    });
+    RunPrimitive(e->prim, ctx->stream(),
+                 {{DNNL_ARG_SRC_0, e->src0, src0},
+                  {DNNL_ARG_SRC_1, e->src1, src1},
+                  {DNNL_ARG_DST, e->dst, dst}});
   }
 
  private:
   struct Entry {
-    dnnl::binary prim;
+    Primitive prim;
     dnnl::memory src0, src1, dst;
   };
   ShapeCache<Entry> cache_;
@@ -326,18 +328,16 @@ class AssignUpdateOp : public OpKernel {
     }
     if (!var->value.BufferIsExclusive()) var->value = var->value.DeepCopy();
     const int64_t n = value.NumElements();
-    absl::Status s;
     switch (value.dtype()) {
       case DT_FLOAT:
-        s = add_.Run(ctx, n, var->value.flat<float>().data(), 1.0f, value.flat<float>().data(),
-                     kSub ? -1.0f : 1.0f, var->value.flat<float>().data());
+        add_.Run(ctx, n, var->value.flat<float>().data(), 1.0f, value.flat<float>().data(),
+                 kSub ? -1.0f : 1.0f, var->value.flat<float>().data());
         break;
       case DT_INT32: Loop<int32_t>(value, &var->value); break;
       case DT_INT64: Loop<int64_t>(value, &var->value); break;
       default:
-        s = ctx->InvalidArgument("unsupported type ", DataTypeString(value.dtype()));
+        return ctx->InvalidArgument("unsupported type ", DataTypeString(value.dtype()));
     }
-    if (!s.ok()) return s;
     ctx->set_output_ref(0, var);
     return absl::OkStatus();
   }
@@ -406,15 +406,13 @@ class ApplyAdamOp : public OpKernel {
 
   absl::Status Compute(OpKernelContext* ctx) override {
     static constexpr const char* kNames[] = {"var", "m", "v"};
-    absl::StatusOr<VariableList> vars = DistinctRefs(ctx, 3, kNames);
-    if (!vars.ok()) return vars.status();
+    DFLOW_ASSIGN_OR_RETURN(VariableList vars, DistinctRefs(ctx, 3, kNames));
     float scalars[6];
     static constexpr const char* kScalars[] = {"beta1_power", "beta2_power", "lr",
                                                "beta1",       "beta2",       "epsilon"};
     for (int i = 0; i < 6; ++i) {
-      absl::StatusOr<float> v = ScalarInput(ctx, 3 + i, kScalars[i]);
-      if (!v.ok()) return v.status();
-      scalars[i] = *v;
+      DFLOW_ASSIGN_OR_RETURN(float v, ScalarInput(ctx, 3 + i, kScalars[i]));
+      scalars[i] = v;
     }
     const float beta1_power = scalars[0], beta2_power = scalars[1], lr = scalars[2];
     const float beta1 = scalars[3], beta2 = scalars[4], epsilon = scalars[5];
@@ -422,16 +420,15 @@ class ApplyAdamOp : public OpKernel {
     if (!grad.IsInitialized() || grad.dtype() != DT_FLOAT) {
       return ctx->InvalidArgument("grad must be a float tensor");
     }
-    VariableLocks locks(*vars);
+    VariableLocks locks(vars);
     for (int i = 0; i < 3; ++i) {
-      absl::Status s = PrepareForUpdate(ctx, (*vars)[i], kNames[i], grad);
-      if (!s.ok()) return s;
+      DFLOW_RETURN_IF_ERROR(PrepareForUpdate(ctx, vars[i], kNames[i], grad));
     }
     const float lr_t = lr * std::sqrt(1.0f - beta2_power) / (1.0f - beta1_power);
     AdamUpdate(grad.NumElements(), grad.flat<float>().data(), beta1, beta2, lr_t, epsilon,
-               use_nesterov_, (*vars)[0]->value.flat<float>().data(),
-               (*vars)[1]->value.flat<float>().data(), (*vars)[2]->value.flat<float>().data());
-    ctx->set_output_ref(0, (*vars)[0]);
+               use_nesterov_, vars[0]->value.flat<float>().data(),
+               vars[1]->value.flat<float>().data(), vars[2]->value.flat<float>().data());
+    ctx->set_output_ref(0, vars[0]);
     return absl::OkStatus();
   }
 
@@ -455,34 +452,29 @@ class ApplyMomentumOp : public OpKernel {
 
   absl::Status Compute(OpKernelContext* ctx) override {
     static constexpr const char* kNames[] = {"var", "accum"};
-    absl::StatusOr<VariableList> vars = DistinctRefs(ctx, 2, kNames);
-    if (!vars.ok()) return vars.status();
-    absl::StatusOr<float> lr = ScalarInput(ctx, 2, "lr");
-    if (!lr.ok()) return lr.status();
-    absl::StatusOr<float> momentum = ScalarInput(ctx, 4, "momentum");
-    if (!momentum.ok()) return momentum.status();
+    DFLOW_ASSIGN_OR_RETURN(VariableList vars, DistinctRefs(ctx, 2, kNames));
+    DFLOW_ASSIGN_OR_RETURN(float lr, ScalarInput(ctx, 2, "lr"));
+    DFLOW_ASSIGN_OR_RETURN(float momentum, ScalarInput(ctx, 4, "momentum"));
     const Tensor& grad = ctx->input(3);
     if (!grad.IsInitialized() || grad.dtype() != DT_FLOAT) {
       return ctx->InvalidArgument("grad must be a float tensor");
     }
-    VariableLocks locks(*vars);
+    VariableLocks locks(vars);
     for (int i = 0; i < 2; ++i) {
-      absl::Status s = PrepareForUpdate(ctx, (*vars)[i], kNames[i], grad);
-      if (!s.ok()) return s;
+      DFLOW_RETURN_IF_ERROR(PrepareForUpdate(ctx, vars[i], kNames[i], grad));
     }
-    float* var = (*vars)[0]->value.flat<float>().data();
-    float* accum = (*vars)[1]->value.flat<float>().data();
+    float* var = vars[0]->value.flat<float>().data();
+    float* accum = vars[1]->value.flat<float>().data();
     const float* g = grad.flat<float>().data();
     const int64_t n = grad.NumElements();
-    absl::Status s = accum_update_.Run(ctx, n, accum, *momentum, g, 1.0f, accum);
-    if (s.ok() && use_nesterov_) {
-      s = var_update_.Run(ctx, n, var, 1.0f, g, -*lr, var);
-      if (s.ok()) s = nesterov_update_.Run(ctx, n, var, 1.0f, accum, -*lr * *momentum, var);
-    } else if (s.ok()) {
-      s = var_update_.Run(ctx, n, var, 1.0f, accum, -*lr, var);
+    accum_update_.Run(ctx, n, accum, momentum, g, 1.0f, accum);
+    if (use_nesterov_) {
+      var_update_.Run(ctx, n, var, 1.0f, g, -lr, var);
+      nesterov_update_.Run(ctx, n, var, 1.0f, accum, -lr * momentum, var);
+    } else {
+      var_update_.Run(ctx, n, var, 1.0f, accum, -lr, var);
     }
-    if (!s.ok()) return s;
-    ctx->set_output_ref(0, (*vars)[0]);
+    ctx->set_output_ref(0, vars[0]);
     return absl::OkStatus();
   }
 

@@ -1,0 +1,63 @@
+// MatMul on oneDNN's matmul primitive, created once per input shape and cached in the kernel.
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "graph/status_macros.h"
+#include "kernels/dnnl_util.h"
+#include "kernels/op_kernel.h"
+
+namespace dflow {
+namespace {
+
+using dnnl::memory;
+
+// Transposes are expressed by the strides of the operands' descriptors.
+class MatMulOp : public OpKernel {
+ public:
+  explicit MatMulOp(const Node& node) : OpKernel(node) {
+    absl::Status s = GetNodeAttr(node, "transpose_a", &transpose_a_);
+    if (s.ok()) s = GetNodeAttr(node, "transpose_b", &transpose_b_);
+    if (!s.ok()) SetConstructionError(s);
+  }
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& a = ctx->input(0);
+    const Tensor& b = ctx->input(1);
+    DFLOW_ASSIGN_OR_RETURN(const MatMulDims d, MatMulDimsOf(a, b, transpose_a_, transpose_b_));
+    Tensor* out = ctx->allocate_output(0, TensorShape({d.m, d.n}));
+    if (d.m == 0 || d.n == 0) return absl::OkStatus();
+    if (d.k == 0) {
+      std::fill(out->flat<float>().begin(), out->flat<float>().end(), 0.0f);
+      return absl::OkStatus();
+    }
+    ShapeCache<Entry>::Lease e = cache_.Get(ShapeKey({&a.shape(), &b.shape()}), [&] {
+      auto entry = std::make_unique<Entry>();
+      entry->prim = Primitive(
+          dnnl::matmul::primitive_desc(dnnl::matmul::desc(d.A(), d.B(), d.C()), KernelAttr(),
+                                       ctx->engine()));
+      entry->a = memory(d.A(), ctx->engine(), nullptr);
+      entry->b = memory(d.B(), ctx->engine(), nullptr);
+      entry->c = memory(d.C(), ctx->engine(), nullptr);
+      return entry;
+    });
+    RunPrimitive(e->prim, ctx->stream(),
+                 {{DNNL_ARG_SRC, e->a, a.data()},
+                  {DNNL_ARG_WEIGHTS, e->b, b.data()},
+                  {DNNL_ARG_DST, e->c, out->data()}});
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    Primitive prim;
+    memory a, b, c;
+  };
+  bool transpose_a_ = false;
+  bool transpose_b_ = false;
+  ShapeCache<Entry> cache_;
+};
+REGISTER_KERNEL("MatMul", MatMulOp, "T", {DT_FLOAT});
+
+}  // namespace
+}  // namespace dflow
