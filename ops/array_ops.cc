@@ -632,7 +632,6 @@ absl::Status PackGrad(const Scope& scope, const Node& node, absl::Span<const Out
   // "[..., i, :, ..., :]" for a negative axis.
   const int n = node.num_inputs();
   grad_inputs->assign(n, Output());
-  if (grads[0].node() == nullptr) return absl::OkStatus();
   int64_t axis = 0;
   absl::Status s = GetNodeAttr(node, "axis", &axis);
   if (!s.ok()) return s;
@@ -666,7 +665,6 @@ absl::Status StridedSliceGradFn(const Scope& scope, const Node& node,
                                 absl::Span<const Output> grads,
                                 std::vector<Output>* grad_inputs) {
   grad_inputs->assign(4, Output());
-  if (grads[0].node() == nullptr) return absl::OkStatus();
   ops::StridedSliceAttrs masks;
   absl::Status s = GetStridedSliceAttrs(node.attrs(), &masks);
   if (!s.ok()) return s;
@@ -682,7 +680,6 @@ absl::Status StridedSliceGradGrad(const Scope& scope, const Node& node,
                                   std::vector<Output>* grad_inputs) {
   // StridedSliceGrad is linear in dy: its gradient slices the incoming gradient.
   grad_inputs->assign(5, Output());
-  if (grads[0].node() == nullptr) return absl::OkStatus();
   ops::StridedSliceAttrs masks;
   absl::Status s = GetStridedSliceAttrs(node.attrs(), &masks);
   if (!s.ok()) return s;
@@ -696,7 +693,6 @@ absl::Status TileGrad(const Scope& scope, const Node& node, absl::Span<const Out
   // y = Tile(x, m) seen as [m0, d0, m1, d1, ...] (row-major: tile index before element index
   // in each dim); dx sums the gradient over the tile axes 0, 2, 4, ...
   grad_inputs->assign(2, Output());
-  if (grads[0].node() == nullptr) return absl::OkStatus();
   const Output x = node.input(0), multiples = node.input(1);
   Output pairs = ops::Pack(scope, {multiples, ShapeAs(scope, x, multiples.type())},
                            ops::Pack::Axis(1));  // [[m0, d0], [m1, d1], ...]
@@ -723,7 +719,6 @@ absl::Status ConcatV2Grad(const Scope& scope, const Node& node, absl::Span<const
   // where it is the sum of the earlier inputs' sizes; all computed at run time.
   const int n = node.num_inputs() - 1;
   grad_inputs->assign(n + 1, Output());
-  if (grads[0].node() == nullptr) return absl::OkStatus();
   const Scope& s = scope;
   const Output axis = ops::Cast(s, node.input(n), DT_INT32);
   const Output rank = ops::Rank(s, node.input(0));

@@ -454,7 +454,6 @@ absl::Status Conv2DGrad(const Scope& scope, const Node& node,
                         absl::Span<const Output> grad_outputs, std::vector<Output>* grad_inputs) {
   grad_inputs->assign(2, Output());
   const Output& g = grad_outputs[0];
-  if (g.node() == nullptr) return absl::OkStatus();
   ConvNodeAttrs a = ConvNodeAttrsOf(node);
   const Output& x = node.input(0);
   const Output& w = node.input(1);
@@ -472,7 +471,6 @@ absl::Status Conv2DBackpropInputGrad(const Scope& scope, const Node& node,
                                      std::vector<Output>* grad_inputs) {
   grad_inputs->assign(3, Output());
   const Output& g = grad_outputs[0];
-  if (g.node() == nullptr) return absl::OkStatus();
   ConvNodeAttrs a = ConvNodeAttrsOf(node);
   const Output& w = node.input(1);
   const Output& dy = node.input(2);
@@ -489,7 +487,6 @@ absl::Status Conv2DBackpropFilterGrad(const Scope& scope, const Node& node,
                                       std::vector<Output>* grad_inputs) {
   grad_inputs->assign(3, Output());
   const Output& g = grad_outputs[0];
-  if (g.node() == nullptr) return absl::OkStatus();
   ConvNodeAttrs a = ConvNodeAttrsOf(node);
   const Output& x = node.input(0);
   const Output& dy = node.input(2);
@@ -504,7 +501,6 @@ absl::Status MaxPoolGradFn(const Scope& scope, const Node& node,
                            std::vector<Output>* grad_inputs) {
   grad_inputs->assign(1, Output());
   const Output& g = grad_outputs[0];
-  if (g.node() == nullptr) return absl::OkStatus();
   PoolNodeAttrs a = PoolNodeAttrsOf(node);
   (*grad_inputs)[0] =
       ops::MaxPoolGrad(scope, node.input(0), OutputOf(node, 0), g, a.ksize,
@@ -517,7 +513,6 @@ absl::Status AvgPoolGradFn(const Scope& scope, const Node& node,
                            std::vector<Output>* grad_inputs) {
   grad_inputs->assign(1, Output());
   const Output& g = grad_outputs[0];
-  if (g.node() == nullptr) return absl::OkStatus();
   PoolNodeAttrs a = PoolNodeAttrsOf(node);
   (*grad_inputs)[0] = ops::AvgPoolGrad(scope, ops::Shape(scope, node.input(0)), g, a.ksize,
                                        a.strides, a.padding, a.attrs);
@@ -531,7 +526,6 @@ absl::Status AvgPoolGradGrad(const Scope& scope, const Node& node,
                              std::vector<Output>* grad_inputs) {
   grad_inputs->assign(2, Output());
   const Output& g = grad_outputs[0];
-  if (g.node() == nullptr) return absl::OkStatus();
   PoolNodeAttrs a = PoolNodeAttrsOf(node);
   (*grad_inputs)[1] = ops::AvgPool(scope, g, a.ksize, a.strides, a.padding, a.attrs);
   return scope.status();

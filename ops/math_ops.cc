@@ -18,14 +18,6 @@
 namespace dflow {
 namespace {
 
-
-bool AnyNull(absl::Span<const Output> outputs) {
-  for (const Output& o : outputs) {
-    if (o.node() == nullptr) return true;
-  }
-  return false;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Shape functions.
 
@@ -201,7 +193,6 @@ absl::Status ReducedShapeShape(InferenceContext* ctx) {
 absl::Status MatMulGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                         std::vector<Output>* grad_inputs) {
   grad_inputs->assign(2, Output());
-  if (AnyNull(grads)) return absl::OkStatus();
   bool ta = false, tb = false;
   absl::Status s = GetNodeAttr(node, "transpose_a", &ta);
   if (s.ok()) s = GetNodeAttr(node, "transpose_b", &tb);
@@ -232,7 +223,6 @@ template <typename DxFn, typename DyFn>
 absl::Status BinaryGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                         std::vector<Output>* grad_inputs, DxFn dx, DyFn dy) {
   grad_inputs->assign(2, Output());
-  if (AnyNull(grads)) return absl::OkStatus();
   const Output x = node.input(0), y = node.input(1), g = grads[0];
   (*grad_inputs)[0] = ReduceGradientToShape(scope, dx(x, y, g), x);
   (*grad_inputs)[1] = ReduceGradientToShape(scope, dy(x, y, g), y);
@@ -277,7 +267,6 @@ absl::Status MaximumGrad(const Scope& scope, const Node& node, absl::Span<const 
                          std::vector<Output>* grad_inputs) {
   // The gradient goes to x where x >= y (where max(x, y) == x), else to y.
   grad_inputs->assign(2, Output());
-  if (AnyNull(grads)) return absl::OkStatus();
   const Output x = node.input(0), y = node.input(1), g = grads[0];
   const Output z = OutputOf(node, 0);
   Output x_mask = ops::Cast(scope, ops::Equal(scope, z, x), x.type());
@@ -293,7 +282,6 @@ template <typename DxFn>
 absl::Status UnaryGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                        std::vector<Output>* grad_inputs, DxFn dx) {
   grad_inputs->assign(1, Output());
-  if (AnyNull(grads)) return absl::OkStatus();
   (*grad_inputs)[0] = dx(node.input(0), OutputOf(node, 0), grads[0]);
   return scope.status();
 }
@@ -359,7 +347,6 @@ Output BroadcastReductionGrad(const Scope& scope, const Node& node, const Output
 absl::Status SumGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                      std::vector<Output>* grad_inputs) {
   grad_inputs->assign(2, Output());
-  if (AnyNull(grads)) return absl::OkStatus();
   (*grad_inputs)[0] = BroadcastReductionGrad(scope, node, grads[0], /*divide_by_count=*/false);
   return scope.status();
 }
@@ -367,7 +354,6 @@ absl::Status SumGrad(const Scope& scope, const Node& node, absl::Span<const Outp
 absl::Status MeanGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                       std::vector<Output>* grad_inputs) {
   grad_inputs->assign(2, Output());
-  if (AnyNull(grads)) return absl::OkStatus();
   (*grad_inputs)[0] = BroadcastReductionGrad(scope, node, grads[0], /*divide_by_count=*/true);
   return scope.status();
 }
@@ -378,7 +364,6 @@ absl::Status ProdGrad(const Scope& scope, const Node& node, absl::Span<const Out
   // it is built from z, the count of zeros in the group, and P, the product of its non-zero
   // elements: P / x_i when z == 0; P for the zero itself when z == 1; else 0.
   grad_inputs->assign(2, Output());
-  if (AnyNull(grads)) return absl::OkStatus();
   const Output x = node.input(0), axes = node.input(1);
   if (x.type() != DT_FLOAT) {
     return absl::InvalidArgumentError(
@@ -402,7 +387,6 @@ absl::Status ProdGrad(const Scope& scope, const Node& node, absl::Span<const Out
 absl::Status AddNGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                       std::vector<Output>* grad_inputs) {
   grad_inputs->assign(node.num_inputs(), Output());
-  if (AnyNull(grads)) return absl::OkStatus();
   for (int i = 0; i < node.num_inputs(); ++i) (*grad_inputs)[i] = grads[0];
   return absl::OkStatus();
 }
@@ -423,7 +407,6 @@ absl::Status FloorModGrad(const Scope& scope, const Node& node, absl::Span<const
 absl::Status CastGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                       std::vector<Output>* grad_inputs) {
   grad_inputs->assign(1, Output());
-  if (AnyNull(grads)) return absl::OkStatus();
   DataType src, dst;
   absl::Status s = GetNodeAttr(node, "SrcT", &src);
   if (s.ok()) s = GetNodeAttr(node, "DstT", &dst);

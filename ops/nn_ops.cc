@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ops/array_ops.h"
+#include "ops/gradients.h"
 #include "ops/math_ops.h"
 #include "ops/op_registry.h"
 #include "ops/shape_inference.h"
@@ -132,7 +133,6 @@ absl::Status SoftmaxGrad(const Scope& scope, const Node& node,
                          absl::Span<const Output> grad_outputs,
                          std::vector<Output>* grad_inputs) {
   grad_inputs->assign(1, Output());
-  if (grad_outputs[0].node() == nullptr) return absl::OkStatus();
   (*grad_inputs)[0] = SoftmaxBackward(scope, grad_outputs[0], OutputOf(node, 0));
   return scope.status();
 }
@@ -142,7 +142,6 @@ absl::Status BiasAddGradFn(const Scope& scope, const Node& node,
                            std::vector<Output>* grad_inputs) {
   grad_inputs->assign(2, Output());
   const Output& g = grad_outputs[0];
-  if (g.node() == nullptr) return absl::OkStatus();
   std::string format = "NHWC";
   GetNodeAttr(node, "data_format", &format).IgnoreError();
   (*grad_inputs)[0] = g;
@@ -157,7 +156,6 @@ absl::Status BiasAddGradGrad(const Scope& scope, const Node& node,
                              std::vector<Output>* grad_inputs) {
   grad_inputs->assign(1, Output());
   const Output& g = grad_outputs[0];
-  if (g.node() == nullptr) return absl::OkStatus();
   std::string format = "NHWC";
   GetNodeAttr(node, "data_format", &format).IgnoreError();
   (*grad_inputs)[0] = ops::BiasAdd(scope, ops::ZerosLike(scope, node.input(0)), g,
@@ -169,7 +167,6 @@ absl::Status ReluGradFn(const Scope& scope, const Node& node,
                         absl::Span<const Output> grad_outputs,
                         std::vector<Output>* grad_inputs) {
   grad_inputs->assign(1, Output());
-  if (grad_outputs[0].node() == nullptr) return absl::OkStatus();
   // From Relu's output, as TensorFlow does (relu(x) > 0 exactly where x > 0): the input then
   // has Relu as its only reader, so the optimizer can fuse Relu into the op producing it.
   (*grad_inputs)[0] = ops::ReluGrad(scope, grad_outputs[0], OutputOf(node, 0));
@@ -182,25 +179,25 @@ absl::Status ReluGradGrad(const Scope& scope, const Node& node,
                           absl::Span<const Output> grad_outputs,
                           std::vector<Output>* grad_inputs) {
   grad_inputs->assign(2, Output());
-  if (grad_outputs[0].node() == nullptr) return absl::OkStatus();
   (*grad_inputs)[0] = ops::ReluGrad(scope, grad_outputs[0], node.input(1));
   return scope.status();
 }
 
 // Both cross-entropy ops: d loss / d features = backprop (scaled per row by the loss gradient),
 // and backprop = softmax(features) - labels, whose gradient w.r.t. features is softmax's.
-// Labels get no gradient.
+// Labels get no gradient. A term whose incoming gradient is known zeros is left out.
 absl::Status XentGrad(const Scope& scope, const Node& node,
                       absl::Span<const Output> grad_outputs,
                       std::vector<Output>* grad_inputs) {
   grad_inputs->assign(2, Output());
   const Output& g_loss = grad_outputs[0];
-  const Output& g_backprop = grad_outputs.size() > 1 ? grad_outputs[1] : Output();
+  const Output& g_backprop = grad_outputs[1];
+  const bool backprop_term = !IsZerosGradient(g_backprop);
   Output grad;
-  if (g_loss.node() != nullptr) {
+  if (!backprop_term || !IsZerosGradient(g_loss)) {
     grad = ops::Mul(scope, ops::ExpandDims(scope, g_loss, -1), OutputOf(node, 1));
   }
-  if (g_backprop.node() != nullptr) {
+  if (backprop_term) {
     Output term = SoftmaxBackward(scope, g_backprop, ops::Softmax(scope, node.input(0)));
     grad = grad.node() == nullptr ? term : ops::Add(scope, grad, term);
   }
