@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 #include "ops/math_ops.h"
 #include "ops/node_builder.h"
 #include "ops/op_registry.h"
@@ -20,12 +21,11 @@
 namespace dflow {
 
 absl::Status GetStridedSliceAttrs(const AttrMap& attrs, ops::StridedSliceAttrs* masks) {
-  absl::Status s = GetAttr(attrs, "begin_mask", &masks->begin_mask);
-  if (s.ok()) s = GetAttr(attrs, "end_mask", &masks->end_mask);
-  if (s.ok()) s = GetAttr(attrs, "ellipsis_mask", &masks->ellipsis_mask);
-  if (s.ok()) s = GetAttr(attrs, "new_axis_mask", &masks->new_axis_mask);
-  if (s.ok()) s = GetAttr(attrs, "shrink_axis_mask", &masks->shrink_axis_mask);
-  return s;
+  DFLOW_RETURN_IF_ERROR(GetAttr(attrs, "begin_mask", &masks->begin_mask));
+  DFLOW_RETURN_IF_ERROR(GetAttr(attrs, "end_mask", &masks->end_mask));
+  DFLOW_RETURN_IF_ERROR(GetAttr(attrs, "ellipsis_mask", &masks->ellipsis_mask));
+  DFLOW_RETURN_IF_ERROR(GetAttr(attrs, "new_axis_mask", &masks->new_axis_mask));
+  return GetAttr(attrs, "shrink_axis_mask", &masks->shrink_axis_mask);
 }
 
 absl::Status ResolveStridedSlice(absl::Span<const int64_t> input_dims, int64_t spec_length,
@@ -183,19 +183,16 @@ namespace {
 
 absl::Status PlaceholderShape(InferenceContext* ctx) {
   PartialTensorShape shape;
-  absl::Status s = ctx->GetAttr("shape", &shape);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("shape", &shape));
   ctx->set_output(0, shape);
   return absl::OkStatus();
 }
 
 absl::Status ConstShape(InferenceContext* ctx) {
   Tensor value;
-  absl::Status s = ctx->GetAttr("value", &value);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("value", &value));
   DataType dtype;
-  s = ctx->GetAttr("dtype", &dtype);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("dtype", &dtype));
   if (value.dtype() != dtype) {
     return ctx->Error(absl::StrCat("value is ", DataTypeString(value.dtype()), " but dtype is ",
                                    DataTypeString(dtype)));
@@ -328,21 +325,19 @@ absl::StatusOr<PartialTensorShape> MergeInputs(InferenceContext* ctx, int first,
 
 absl::Status PackShape(InferenceContext* ctx) {
   int64_t axis = 0;
-  absl::Status s = ctx->GetAttr("axis", &axis);
-  if (!s.ok()) return s;
-  absl::StatusOr<PartialTensorShape> merged = MergeInputs(ctx, 0, ctx->num_inputs());
-  if (!merged.ok()) return merged.status();
-  if (merged->unknown_rank()) {
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("axis", &axis));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape merged, MergeInputs(ctx, 0, ctx->num_inputs()));
+  if (merged.unknown_rank()) {
     ctx->set_output(0, PartialTensorShape::Unknown());
     return absl::OkStatus();
   }
-  const int out_rank = merged->dims() + 1;
+  const int out_rank = merged.dims() + 1;
   if (axis < -out_rank || axis >= out_rank) {
-    return ctx->Error(absl::StrCat("axis ", axis, " is out of range [", -out_rank, ", ",
-                                   out_rank, ") for values of shape ", merged->DebugString()));
+    return ctx->Error(absl::StrCat("axis ", axis, " is out of range [", -out_rank, ", ", out_rank,
+                                   ") for values of shape ", merged.DebugString()));
   }
   if (axis < 0) axis += out_rank;
-  std::vector<int64_t> dims(merged->dim_sizes().begin(), merged->dim_sizes().end());
+  std::vector<int64_t> dims(merged.dim_sizes().begin(), merged.dim_sizes().end());
   dims.insert(dims.begin() + axis, ctx->num_inputs());
   ctx->set_output(0, PartialTensorShape(dims));
   return absl::OkStatus();
@@ -353,12 +348,11 @@ absl::Status PackShape(InferenceContext* ctx) {
 absl::Status StridedSliceOutputShape(InferenceContext* ctx, const PartialTensorShape& in,
                                      int begin_index) {
   ops::StridedSliceAttrs masks;
-  absl::Status s = ctx->GetAttr("begin_mask", &masks.begin_mask);
-  if (s.ok()) s = ctx->GetAttr("end_mask", &masks.end_mask);
-  if (s.ok()) s = ctx->GetAttr("ellipsis_mask", &masks.ellipsis_mask);
-  if (s.ok()) s = ctx->GetAttr("new_axis_mask", &masks.new_axis_mask);
-  if (s.ok()) s = ctx->GetAttr("shrink_axis_mask", &masks.shrink_axis_mask);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("begin_mask", &masks.begin_mask));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("end_mask", &masks.end_mask));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("ellipsis_mask", &masks.ellipsis_mask));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("new_axis_mask", &masks.new_axis_mask));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("shrink_axis_mask", &masks.shrink_axis_mask));
   int64_t length = -1;
   for (int k = 0; k < 3; ++k) {
     const PartialTensorShape& spec = ctx->input(begin_index + k);
@@ -383,7 +377,8 @@ absl::Status StridedSliceOutputShape(InferenceContext* ctx, const PartialTensorS
   std::optional<std::vector<int64_t>> strides = ConstInts(ctx, begin_index + 2);
   const bool known = begin && end && strides;
   StridedSliceResolved r;
-  s = ResolveStridedSlice(in.dim_sizes(), length, known ? &*begin : nullptr,
+  absl::Status s =
+      ResolveStridedSlice(in.dim_sizes(), length, known ? &*begin : nullptr,
                           known ? &*end : nullptr, known ? &*strides : nullptr, masks, &r);
   if (!s.ok()) return ctx->Error(s.message());
   ctx->set_output(0, PartialTensorShape(r.output_dims));
@@ -528,8 +523,7 @@ absl::Status DynamicStitchShape(InferenceContext* ctx) {
 
 absl::Status SqueezeShape(InferenceContext* ctx) {
   std::vector<int64_t> axes;
-  absl::Status s = ctx->GetAttr("squeeze_dims", &axes);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("squeeze_dims", &axes));
   const PartialTensorShape& in = ctx->input(0);
   if (in.unknown_rank()) {
     ctx->set_output(0, PartialTensorShape::Unknown());
@@ -633,8 +627,7 @@ absl::Status PackGrad(const Scope& scope, const Node& node, absl::Span<const Out
   const int n = node.num_inputs();
   grad_inputs->assign(n, Output());
   int64_t axis = 0;
-  absl::Status s = GetNodeAttr(node, "axis", &axis);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "axis", &axis));
   for (int i = 0; i < n; ++i) {
     std::vector<int32_t> begin, end;
     ops::StridedSliceAttrs a;
@@ -666,8 +659,7 @@ absl::Status StridedSliceGradFn(const Scope& scope, const Node& node,
                                 std::vector<Output>* grad_inputs) {
   grad_inputs->assign(4, Output());
   ops::StridedSliceAttrs masks;
-  absl::Status s = GetStridedSliceAttrs(node.attrs(), &masks);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(GetStridedSliceAttrs(node.attrs(), &masks));
   const Output x = node.input(0);
   Output shape = ShapeAs(scope, x, node.input(1).type());
   (*grad_inputs)[0] = ops::StridedSliceGrad(scope, shape, node.input(1), node.input(2),
@@ -681,8 +673,7 @@ absl::Status StridedSliceGradGrad(const Scope& scope, const Node& node,
   // StridedSliceGrad is linear in dy: its gradient slices the incoming gradient.
   grad_inputs->assign(5, Output());
   ops::StridedSliceAttrs masks;
-  absl::Status s = GetStridedSliceAttrs(node.attrs(), &masks);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(GetStridedSliceAttrs(node.attrs(), &masks));
   (*grad_inputs)[4] = ops::StridedSlice(scope, grads[0], node.input(1), node.input(2),
                                         node.input(3), masks);
   return scope.status();

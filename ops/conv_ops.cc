@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "graph/status_macros.h"
 #include "ops/array_ops.h"
 #include "ops/op_registry.h"
 #include "ops/shape_inference.h"
@@ -103,10 +104,8 @@ absl::StatusOr<Window2D> CheckConv2DAttrs(const std::vector<int64_t>& strides,
                                           const std::vector<int64_t>& dilations,
                                           const std::vector<int64_t>& explicit_paddings,
                                           const std::string& data_format) {
-  absl::Status s = CheckDataFormat(data_format);
-  if (!s.ok()) return s;
-  s = CheckNhwcList(strides, "strides");
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(CheckDataFormat(data_format));
+  DFLOW_RETURN_IF_ERROR(CheckNhwcList(strides, "strides"));
   if (dilations.size() != 4) {
     return absl::InvalidArgumentError(
         absl::StrCat("dilations must have 4 entries but is ", ListString(dilations)));
@@ -118,8 +117,7 @@ absl::StatusOr<Window2D> CheckConv2DAttrs(const std::vector<int64_t>& strides,
           ListString(dilations)));
     }
   }
-  absl::StatusOr<Padding> p = ParsePadding(padding);
-  if (!p.ok()) return p.status();
+  DFLOW_ASSIGN_OR_RETURN(Padding p, ParsePadding(padding));
   if (!explicit_paddings.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "explicit_paddings must be empty unless padding is 'EXPLICIT' (unsupported) but is ",
@@ -128,16 +126,15 @@ absl::StatusOr<Window2D> CheckConv2DAttrs(const std::vector<int64_t>& strides,
   Window2D w;
   w.stride_h = strides[1];
   w.stride_w = strides[2];
-  w.padding = *p;
+  w.padding = p;
   return w;
 }
 
 absl::StatusOr<Window2D> Conv2DAttrsOf(const Node& node) {
   std::vector<int64_t> strides, dilations = {1, 1, 1, 1}, explicit_paddings;
   std::string padding, data_format = "NHWC";
-  absl::Status s = GetNodeAttr(node, "strides", &strides);
-  if (s.ok()) s = GetNodeAttr(node, "padding", &padding);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "strides", &strides));
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "padding", &padding));
   // Filled with their defaults by NodeBuilder; tolerated when absent.
   GetNodeAttr(node, "dilations", &dilations).IgnoreError();
   GetNodeAttr(node, "explicit_paddings", &explicit_paddings).IgnoreError();
@@ -149,30 +146,25 @@ absl::StatusOr<Window2D> CheckPoolAttrs(const std::vector<int64_t>& ksize,
                                         const std::vector<int64_t>& strides,
                                         const std::string& padding,
                                         const std::string& data_format) {
-  absl::Status s = CheckDataFormat(data_format);
-  if (!s.ok()) return s;
-  s = CheckNhwcList(ksize, "ksize");
-  if (!s.ok()) return s;
-  s = CheckNhwcList(strides, "strides");
-  if (!s.ok()) return s;
-  absl::StatusOr<Padding> p = ParsePadding(padding);
-  if (!p.ok()) return p.status();
+  DFLOW_RETURN_IF_ERROR(CheckDataFormat(data_format));
+  DFLOW_RETURN_IF_ERROR(CheckNhwcList(ksize, "ksize"));
+  DFLOW_RETURN_IF_ERROR(CheckNhwcList(strides, "strides"));
+  DFLOW_ASSIGN_OR_RETURN(Padding p, ParsePadding(padding));
   Window2D w;
   w.window_h = ksize[1];
   w.window_w = ksize[2];
   w.stride_h = strides[1];
   w.stride_w = strides[2];
-  w.padding = *p;
+  w.padding = p;
   return w;
 }
 
 absl::StatusOr<Window2D> PoolAttrsOf(const Node& node) {
   std::vector<int64_t> ksize, strides;
   std::string padding, data_format = "NHWC";
-  absl::Status s = GetNodeAttr(node, "ksize", &ksize);
-  if (s.ok()) s = GetNodeAttr(node, "strides", &strides);
-  if (s.ok()) s = GetNodeAttr(node, "padding", &padding);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "ksize", &ksize));
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "strides", &strides));
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "padding", &padding));
   GetNodeAttr(node, "data_format", &data_format).IgnoreError();
   return CheckPoolAttrs(ksize, strides, padding, data_format);
 }
@@ -189,12 +181,11 @@ using conv::Window2D;
 absl::StatusOr<Window2D> ReadConv2DAttrs(InferenceContext* ctx) {
   std::vector<int64_t> strides, dilations, explicit_paddings;
   std::string padding, data_format;
-  absl::Status s = ctx->GetAttr("strides", &strides);
-  if (s.ok()) s = ctx->GetAttr("padding", &padding);
-  if (s.ok()) s = ctx->GetAttr("dilations", &dilations);
-  if (s.ok()) s = ctx->GetAttr("explicit_paddings", &explicit_paddings);
-  if (s.ok()) s = ctx->GetAttr("data_format", &data_format);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("strides", &strides));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("padding", &padding));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("dilations", &dilations));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("explicit_paddings", &explicit_paddings));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("data_format", &data_format));
   absl::StatusOr<Window2D> w =
       conv::CheckConv2DAttrs(strides, padding, dilations, explicit_paddings, data_format);
   if (!w.ok()) return ctx->Error(w.status().message());
@@ -204,11 +195,10 @@ absl::StatusOr<Window2D> ReadConv2DAttrs(InferenceContext* ctx) {
 absl::StatusOr<Window2D> ReadPoolAttrs(InferenceContext* ctx) {
   std::vector<int64_t> ksize, strides;
   std::string padding, data_format;
-  absl::Status s = ctx->GetAttr("ksize", &ksize);
-  if (s.ok()) s = ctx->GetAttr("strides", &strides);
-  if (s.ok()) s = ctx->GetAttr("padding", &padding);
-  if (s.ok()) s = ctx->GetAttr("data_format", &data_format);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("ksize", &ksize));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("strides", &strides));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("padding", &padding));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("data_format", &data_format));
   absl::StatusOr<Window2D> w = conv::CheckPoolAttrs(ksize, strides, padding, data_format);
   if (!w.ok()) return ctx->Error(w.status().message());
   return w;
@@ -279,16 +269,12 @@ constexpr absl::string_view kDepthMismatch =
 absl::StatusOr<PartialTensorShape> ConvOutputShape(InferenceContext* ctx, const Window2D& w,
                                                    const PartialTensorShape& input,
                                                    const PartialTensorShape& filter) {
-  absl::StatusOr<int64_t> depth =
-      Merge(ctx, input.dim_size(3), filter.dim_size(2), kDepthMismatch);
-  if (!depth.ok()) return depth.status();
-  absl::StatusOr<int64_t> oh = OutDim(ctx, input.dim_size(1), filter.dim_size(0), w.stride_h,
-                                      w.padding, "filter", "height");
-  if (!oh.ok()) return oh.status();
-  absl::StatusOr<int64_t> ow = OutDim(ctx, input.dim_size(2), filter.dim_size(1), w.stride_w,
-                                      w.padding, "filter", "width");
-  if (!ow.ok()) return ow.status();
-  return PartialTensorShape({input.dim_size(0), *oh, *ow, filter.dim_size(3)});
+  DFLOW_RETURN_IF_ERROR(Merge(ctx, input.dim_size(3), filter.dim_size(2), kDepthMismatch).status());
+  DFLOW_ASSIGN_OR_RETURN(int64_t oh, OutDim(ctx, input.dim_size(1), filter.dim_size(0), w.stride_h,
+                                            w.padding, "filter", "height"));
+  DFLOW_ASSIGN_OR_RETURN(int64_t ow, OutDim(ctx, input.dim_size(2), filter.dim_size(1), w.stride_w,
+                                            w.padding, "filter", "width"));
+  return PartialTensorShape({input.dim_size(0), oh, ow, filter.dim_size(3)});
 }
 
 // Checks out_backprop against the output shape the forward op would have.
@@ -303,112 +289,80 @@ absl::Status CheckOutBackprop(InferenceContext* ctx, const PartialTensorShape& e
 }
 
 absl::Status Conv2DShape(InferenceContext* ctx) {
-  absl::StatusOr<Window2D> w = ReadConv2DAttrs(ctx);
-  if (!w.ok()) return w.status();
-  absl::StatusOr<PartialTensorShape> input = Rank4(ctx, 0, "input", kImageLayout);
-  if (!input.ok()) return input.status();
-  absl::StatusOr<PartialTensorShape> filter = Rank4(ctx, 1, "filter", kFilterLayout);
-  if (!filter.ok()) return filter.status();
-  absl::StatusOr<PartialTensorShape> out = ConvOutputShape(ctx, *w, *input, *filter);
-  if (!out.ok()) return out.status();
-  ctx->set_output(0, *out);
+  DFLOW_ASSIGN_OR_RETURN(Window2D w, ReadConv2DAttrs(ctx));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape input, Rank4(ctx, 0, "input", kImageLayout));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape filter, Rank4(ctx, 1, "filter", kFilterLayout));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape out, ConvOutputShape(ctx, w, input, filter));
+  ctx->set_output(0, out);
   return absl::OkStatus();
 }
 
 absl::Status Conv2DBackpropInputShape(InferenceContext* ctx) {
-  absl::StatusOr<Window2D> w = ReadConv2DAttrs(ctx);
-  if (!w.ok()) return w.status();
-  absl::StatusOr<std::optional<std::vector<int64_t>>> sizes =
-      SizesInput(ctx, 0, "input_sizes");
-  if (!sizes.ok()) return sizes.status();
-  absl::StatusOr<PartialTensorShape> filter = Rank4(ctx, 1, "filter", kFilterLayout);
-  if (!filter.ok()) return filter.status();
-  absl::StatusOr<PartialTensorShape> dy = Rank4(ctx, 2, "out_backprop", kImageLayout);
-  if (!dy.ok()) return dy.status();
-  PartialTensorShape input({dy->dim_size(0), -1, -1, filter->dim_size(2)});
-  if (sizes->has_value()) input = PartialTensorShape(absl::MakeConstSpan(**sizes));
-  absl::StatusOr<PartialTensorShape> expected = ConvOutputShape(ctx, *w, input, *filter);
-  if (!expected.ok()) return expected.status();
-  absl::Status s = CheckOutBackprop(ctx, *expected, *dy, "out_backprop");
-  if (!s.ok()) return s;
+  DFLOW_ASSIGN_OR_RETURN(Window2D w, ReadConv2DAttrs(ctx));
+  DFLOW_ASSIGN_OR_RETURN(std::optional<std::vector<int64_t>> sizes,
+                         SizesInput(ctx, 0, "input_sizes"));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape filter, Rank4(ctx, 1, "filter", kFilterLayout));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape dy, Rank4(ctx, 2, "out_backprop", kImageLayout));
+  PartialTensorShape input({dy.dim_size(0), -1, -1, filter.dim_size(2)});
+  if (sizes.has_value()) input = PartialTensorShape(absl::MakeConstSpan(*sizes));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape expected, ConvOutputShape(ctx, w, input, filter));
+  DFLOW_RETURN_IF_ERROR(CheckOutBackprop(ctx, expected, dy, "out_backprop"));
   ctx->set_output(0, input);
   return absl::OkStatus();
 }
 
 absl::Status Conv2DBackpropFilterShape(InferenceContext* ctx) {
-  absl::StatusOr<Window2D> w = ReadConv2DAttrs(ctx);
-  if (!w.ok()) return w.status();
-  absl::StatusOr<PartialTensorShape> input = Rank4(ctx, 0, "input", kImageLayout);
-  if (!input.ok()) return input.status();
-  absl::StatusOr<std::optional<std::vector<int64_t>>> sizes =
-      SizesInput(ctx, 1, "filter_sizes");
-  if (!sizes.ok()) return sizes.status();
-  absl::StatusOr<PartialTensorShape> dy = Rank4(ctx, 2, "out_backprop", kImageLayout);
-  if (!dy.ok()) return dy.status();
-  PartialTensorShape filter({-1, -1, input->dim_size(3), dy->dim_size(3)});
-  if (sizes->has_value()) filter = PartialTensorShape(absl::MakeConstSpan(**sizes));
-  absl::StatusOr<PartialTensorShape> expected = ConvOutputShape(ctx, *w, *input, filter);
-  if (!expected.ok()) return expected.status();
-  absl::Status s = CheckOutBackprop(ctx, *expected, *dy, "out_backprop");
-  if (!s.ok()) return s;
+  DFLOW_ASSIGN_OR_RETURN(Window2D w, ReadConv2DAttrs(ctx));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape input, Rank4(ctx, 0, "input", kImageLayout));
+  DFLOW_ASSIGN_OR_RETURN(std::optional<std::vector<int64_t>> sizes,
+                         SizesInput(ctx, 1, "filter_sizes"));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape dy, Rank4(ctx, 2, "out_backprop", kImageLayout));
+  PartialTensorShape filter({-1, -1, input.dim_size(3), dy.dim_size(3)});
+  if (sizes.has_value()) filter = PartialTensorShape(absl::MakeConstSpan(*sizes));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape expected, ConvOutputShape(ctx, w, input, filter));
+  DFLOW_RETURN_IF_ERROR(CheckOutBackprop(ctx, expected, dy, "out_backprop"));
   ctx->set_output(0, filter);
   return absl::OkStatus();
 }
 
 absl::StatusOr<PartialTensorShape> PoolOutputShape(InferenceContext* ctx, const Window2D& w,
                                                    const PartialTensorShape& input) {
-  absl::StatusOr<int64_t> oh =
-      OutDim(ctx, input.dim_size(1), w.window_h, w.stride_h, w.padding, "window", "height");
-  if (!oh.ok()) return oh.status();
-  absl::StatusOr<int64_t> ow =
-      OutDim(ctx, input.dim_size(2), w.window_w, w.stride_w, w.padding, "window", "width");
-  if (!ow.ok()) return ow.status();
-  return PartialTensorShape({input.dim_size(0), *oh, *ow, input.dim_size(3)});
+  DFLOW_ASSIGN_OR_RETURN(int64_t oh, OutDim(ctx, input.dim_size(1), w.window_h, w.stride_h,
+                                            w.padding, "window", "height"));
+  DFLOW_ASSIGN_OR_RETURN(int64_t ow, OutDim(ctx, input.dim_size(2), w.window_w, w.stride_w,
+                                            w.padding, "window", "width"));
+  return PartialTensorShape({input.dim_size(0), oh, ow, input.dim_size(3)});
 }
 
 absl::Status PoolShape(InferenceContext* ctx) {
-  absl::StatusOr<Window2D> w = ReadPoolAttrs(ctx);
-  if (!w.ok()) return w.status();
-  absl::StatusOr<PartialTensorShape> input = Rank4(ctx, 0, "input", kImageLayout);
-  if (!input.ok()) return input.status();
-  absl::StatusOr<PartialTensorShape> out = PoolOutputShape(ctx, *w, *input);
-  if (!out.ok()) return out.status();
-  ctx->set_output(0, *out);
+  DFLOW_ASSIGN_OR_RETURN(Window2D w, ReadPoolAttrs(ctx));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape input, Rank4(ctx, 0, "input", kImageLayout));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape out, PoolOutputShape(ctx, w, input));
+  ctx->set_output(0, out);
   return absl::OkStatus();
 }
 
 absl::Status MaxPoolGradShape(InferenceContext* ctx) {
-  absl::StatusOr<Window2D> w = ReadPoolAttrs(ctx);
-  if (!w.ok()) return w.status();
-  absl::StatusOr<PartialTensorShape> input = Rank4(ctx, 0, "orig_input", kImageLayout);
-  if (!input.ok()) return input.status();
-  absl::StatusOr<PartialTensorShape> output = Rank4(ctx, 1, "orig_output", kImageLayout);
-  if (!output.ok()) return output.status();
-  absl::StatusOr<PartialTensorShape> grad = Rank4(ctx, 2, "grad", kImageLayout);
-  if (!grad.ok()) return grad.status();
-  absl::StatusOr<PartialTensorShape> expected = PoolOutputShape(ctx, *w, *input);
-  if (!expected.ok()) return expected.status();
-  absl::Status s = CheckOutBackprop(ctx, *expected, *output, "orig_output");
-  if (s.ok()) s = CheckOutBackprop(ctx, *expected, *grad, "grad");
-  if (!s.ok()) return s;
-  ctx->set_output(0, *input);
+  DFLOW_ASSIGN_OR_RETURN(Window2D w, ReadPoolAttrs(ctx));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape input, Rank4(ctx, 0, "orig_input", kImageLayout));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape output, Rank4(ctx, 1, "orig_output", kImageLayout));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape grad, Rank4(ctx, 2, "grad", kImageLayout));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape expected, PoolOutputShape(ctx, w, input));
+  DFLOW_RETURN_IF_ERROR(CheckOutBackprop(ctx, expected, output, "orig_output"));
+  DFLOW_RETURN_IF_ERROR(CheckOutBackprop(ctx, expected, grad, "grad"));
+  ctx->set_output(0, input);
   return absl::OkStatus();
 }
 
 absl::Status AvgPoolGradShape(InferenceContext* ctx) {
-  absl::StatusOr<Window2D> w = ReadPoolAttrs(ctx);
-  if (!w.ok()) return w.status();
-  absl::StatusOr<std::optional<std::vector<int64_t>>> sizes =
-      SizesInput(ctx, 0, "orig_input_shape");
-  if (!sizes.ok()) return sizes.status();
-  absl::StatusOr<PartialTensorShape> grad = Rank4(ctx, 1, "grad", kImageLayout);
-  if (!grad.ok()) return grad.status();
-  PartialTensorShape input({grad->dim_size(0), -1, -1, grad->dim_size(3)});
-  if (sizes->has_value()) input = PartialTensorShape(absl::MakeConstSpan(**sizes));
-  absl::StatusOr<PartialTensorShape> expected = PoolOutputShape(ctx, *w, input);
-  if (!expected.ok()) return expected.status();
-  absl::Status s = CheckOutBackprop(ctx, *expected, *grad, "grad");
-  if (!s.ok()) return s;
+  DFLOW_ASSIGN_OR_RETURN(Window2D w, ReadPoolAttrs(ctx));
+  DFLOW_ASSIGN_OR_RETURN(std::optional<std::vector<int64_t>> sizes,
+                         SizesInput(ctx, 0, "orig_input_shape"));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape grad, Rank4(ctx, 1, "grad", kImageLayout));
+  PartialTensorShape input({grad.dim_size(0), -1, -1, grad.dim_size(3)});
+  if (sizes.has_value()) input = PartialTensorShape(absl::MakeConstSpan(*sizes));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape expected, PoolOutputShape(ctx, w, input));
+  DFLOW_RETURN_IF_ERROR(CheckOutBackprop(ctx, expected, grad, "grad"));
   ctx->set_output(0, input);
   return absl::OkStatus();
 }

@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "graph/status_macros.h"
 #include "ops/op_registry.h"
 #include "ops/shape_inference.h"
 
@@ -41,13 +42,11 @@ namespace {
 absl::Status FusedShape(InferenceContext* ctx, absl::string_view base_op) {
   std::vector<std::string> fused_ops;
   int64_t num_args = 0;
-  absl::Status s = ctx->GetAttr("fused_ops", &fused_ops);
-  if (s.ok()) s = ctx->GetAttr("num_args", &num_args);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("fused_ops", &fused_ops));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("num_args", &num_args));
   absl::StatusOr<PostOps> post = ParsePostOps(fused_ops, num_args);
   if (!post.ok()) return ctx->Error(post.status().message());
-  s = OpRegistry::Global()->Find(base_op)->shape_fn(ctx);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(OpRegistry::Global()->Find(base_op)->shape_fn(ctx));
   const PartialTensorShape& bias = ctx->input(2);
   if (bias.unknown_rank()) return absl::OkStatus();
   if (bias.dims() != 1) {
@@ -102,8 +101,7 @@ absl::Status SoftmaxGradShape(InferenceContext* ctx) {
 // The broadcast of args[0] and args[1], which every further arg must broadcast into unchanged.
 absl::Status FusedBinaryShape(InferenceContext* ctx) {
   std::vector<std::string> fused_ops;
-  absl::Status s = ctx->GetAttr("fused_ops", &fused_ops);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("fused_ops", &fused_ops));
   if (fused_ops.empty() || static_cast<int>(fused_ops.size()) + 1 != ctx->num_inputs()) {
     return ctx->Error(absl::StrCat("takes one more input than fused_ops has ops, got ",
                                    ctx->num_inputs(), " inputs for ", fused_ops.size(), " ops"));

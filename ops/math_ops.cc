@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 #include "ops/array_ops.h"
 #include "ops/gradients.h"
 #include "ops/op_registry.h"
@@ -23,9 +24,8 @@ namespace {
 
 absl::Status MatMulShape(InferenceContext* ctx) {
   bool transpose_a = false, transpose_b = false;
-  absl::Status s = ctx->GetAttr("transpose_a", &transpose_a);
-  if (s.ok()) s = ctx->GetAttr("transpose_b", &transpose_b);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("transpose_a", &transpose_a));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("transpose_b", &transpose_b));
   const PartialTensorShape& a = ctx->input(0);
   const PartialTensorShape& b = ctx->input(1);
   if ((!a.unknown_rank() && a.dims() != 2) || (!b.unknown_rank() && b.dims() != 2)) {
@@ -51,8 +51,7 @@ absl::Status MatMulShape(InferenceContext* ctx) {
 
 absl::Status EqualShape(InferenceContext* ctx) {
   bool incompatible_shape_error = true;
-  absl::Status s = ctx->GetAttr("incompatible_shape_error", &incompatible_shape_error);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("incompatible_shape_error", &incompatible_shape_error));
   absl::StatusOr<PartialTensorShape> out = BroadcastShapes(ctx->input(0), ctx->input(1));
   if (!out.ok()) {
     if (incompatible_shape_error) return ctx->Error(out.status().message());
@@ -82,8 +81,7 @@ absl::Status CheckAxes(InferenceContext* ctx, const std::vector<int64_t>& axes, 
 
 absl::Status ReductionShape(InferenceContext* ctx) {
   bool keep_dims = false;
-  absl::Status s = ctx->GetAttr("keep_dims", &keep_dims);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("keep_dims", &keep_dims));
   const PartialTensorShape& in = ctx->input(0);
   const PartialTensorShape& axes_shape = ctx->input(1);
   if (axes_shape.dims() > 1) {
@@ -113,8 +111,7 @@ absl::Status ReductionShape(InferenceContext* ctx) {
   const IntList axes_list =
       IntValues(*axes_t, "reduction_indices").value_or(IntList{});
   const std::vector<int64_t> axes(axes_list.begin(), axes_list.end());
-  s = CheckAxes(ctx, axes, rank, in, &reduced);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(CheckAxes(ctx, axes, rank, in, &reduced));
   std::vector<int64_t> dims;
   for (int d = 0; d < rank; ++d) {
     if (!reduced[d]) {
@@ -194,9 +191,8 @@ absl::Status MatMulGrad(const Scope& scope, const Node& node, absl::Span<const O
                         std::vector<Output>* grad_inputs) {
   grad_inputs->assign(2, Output());
   bool ta = false, tb = false;
-  absl::Status s = GetNodeAttr(node, "transpose_a", &ta);
-  if (s.ok()) s = GetNodeAttr(node, "transpose_b", &tb);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "transpose_a", &ta));
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "transpose_b", &tb));
   const Output a = node.input(0), b = node.input(1), g = grads[0];
   using M = ops::MatMul;
   Output da, db;
@@ -408,9 +404,8 @@ absl::Status CastGrad(const Scope& scope, const Node& node, absl::Span<const Out
                       std::vector<Output>* grad_inputs) {
   grad_inputs->assign(1, Output());
   DataType src, dst;
-  absl::Status s = GetNodeAttr(node, "SrcT", &src);
-  if (s.ok()) s = GetNodeAttr(node, "DstT", &dst);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "SrcT", &src));
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "DstT", &dst));
   // Only between floating-point types does a gradient flow; integers and bools get none.
   if (IsFloatingType(src) && IsFloatingType(dst)) {
     (*grad_inputs)[0] = src == dst ? grads[0] : ops::Cast(scope, grads[0], src);

@@ -4,6 +4,7 @@
 #include "ops/nn_ops.h"
 
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 #include "ops/array_ops.h"
 #include "ops/gradients.h"
 #include "ops/math_ops.h"
@@ -34,8 +35,7 @@ absl::StatusOr<int64_t> MergeDim(InferenceContext* ctx, int64_t a, int64_t b,
 
 absl::Status CheckDataFormat(InferenceContext* ctx) {
   std::string format;
-  absl::Status s = ctx->GetAttr("data_format", &format);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("data_format", &format));
   if (format == "NCHW") {
     return ctx->Error("data_format 'NCHW' is not supported; only 'NHWC' (channels last) is");
   }
@@ -46,40 +46,33 @@ absl::Status CheckDataFormat(InferenceContext* ctx) {
 }
 
 absl::Status SoftmaxShape(InferenceContext* ctx) {
-  absl::StatusOr<PartialTensorShape> in = WithRankAtLeast(ctx, 0, 1, "logits");
-  if (!in.ok()) return in.status();
-  ctx->set_output(0, *in);
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape in, WithRankAtLeast(ctx, 0, 1, "logits"));
+  ctx->set_output(0, in);
   return absl::OkStatus();
 }
 
 absl::Status BiasAddShape(InferenceContext* ctx) {
-  absl::Status s = CheckDataFormat(ctx);
-  if (!s.ok()) return s;
-  absl::StatusOr<PartialTensorShape> value = WithRankAtLeast(ctx, 0, 2, "value");
-  if (!value.ok()) return value.status();
-  absl::StatusOr<PartialTensorShape> bias = ctx->WithRank(1, 1);
-  if (!bias.ok()) return bias.status();
-  if (value->unknown_rank()) {
-    ctx->set_output(0, *value);
+  DFLOW_RETURN_IF_ERROR(CheckDataFormat(ctx));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape value, WithRankAtLeast(ctx, 0, 2, "value"));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape bias, ctx->WithRank(1, 1));
+  if (value.unknown_rank()) {
+    ctx->set_output(0, value);
     return absl::OkStatus();
   }
-  std::vector<int64_t> dims(value->dim_sizes().begin(), value->dim_sizes().end());
-  absl::StatusOr<int64_t> c =
-      MergeDim(ctx, dims.back(), bias->dim_size(0),
-               "the last dimension of value must equal the size of bias");
-  if (!c.ok()) return c.status();
-  dims.back() = *c;
+  std::vector<int64_t> dims(value.dim_sizes().begin(), value.dim_sizes().end());
+  DFLOW_ASSIGN_OR_RETURN(int64_t c,
+                         MergeDim(ctx, dims.back(), bias.dim_size(0),
+                                  "the last dimension of value must equal the size of bias"));
+  dims.back() = c;
   ctx->set_output(0, PartialTensorShape(dims));
   return absl::OkStatus();
 }
 
 absl::Status BiasAddGradShape(InferenceContext* ctx) {
-  absl::Status s = CheckDataFormat(ctx);
-  if (!s.ok()) return s;
-  absl::StatusOr<PartialTensorShape> in = WithRankAtLeast(ctx, 0, 2, "out_backprop");
-  if (!in.ok()) return in.status();
-  ctx->set_output(0, in->unknown_rank() ? PartialTensorShape::UnknownDims(1)
-                                        : PartialTensorShape({in->dim_size(in->dims() - 1)}));
+  DFLOW_RETURN_IF_ERROR(CheckDataFormat(ctx));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape in, WithRankAtLeast(ctx, 0, 2, "out_backprop"));
+  ctx->set_output(0, in.unknown_rank() ? PartialTensorShape::UnknownDims(1)
+                                       : PartialTensorShape({in.dim_size(in.dims() - 1)}));
   return absl::OkStatus();
 }
 
@@ -95,14 +88,12 @@ absl::Status ReluGradShape(InferenceContext* ctx) {
 }
 
 absl::Status XentShape(InferenceContext* ctx) {
-  absl::StatusOr<PartialTensorShape> features = ctx->WithRank(0, 2);
-  if (!features.ok()) return features.status();
-  absl::StatusOr<PartialTensorShape> labels = ctx->WithRank(1, 2);
-  if (!labels.ok()) return labels.status();
-  absl::StatusOr<PartialTensorShape> merged = features->Merge(*labels);
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape features, ctx->WithRank(0, 2));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape labels, ctx->WithRank(1, 2));
+  absl::StatusOr<PartialTensorShape> merged = features.Merge(labels);
   if (!merged.ok()) {
-    return ctx->Error(absl::StrCat("features ", features->DebugString(), " and labels ",
-                                   labels->DebugString(), " must have the same shape"));
+    return ctx->Error(absl::StrCat("features ", features.DebugString(), " and labels ",
+                                   labels.DebugString(), " must have the same shape"));
   }
   ctx->set_output(0, PartialTensorShape({merged->dim_size(0)}));
   ctx->set_output(1, *merged);
@@ -110,16 +101,12 @@ absl::Status XentShape(InferenceContext* ctx) {
 }
 
 absl::Status SparseXentShape(InferenceContext* ctx) {
-  absl::StatusOr<PartialTensorShape> features = ctx->WithRank(0, 2);
-  if (!features.ok()) return features.status();
-  absl::StatusOr<PartialTensorShape> labels = ctx->WithRank(1, 1);
-  if (!labels.ok()) return labels.status();
-  absl::StatusOr<int64_t> n =
-      MergeDim(ctx, features->dim_size(0), labels->dim_size(0),
-               "labels must have one entry per row of features");
-  if (!n.ok()) return n.status();
-  ctx->set_output(0, PartialTensorShape({*n}));
-  ctx->set_output(1, PartialTensorShape({*n, features->dim_size(1)}));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape features, ctx->WithRank(0, 2));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape labels, ctx->WithRank(1, 1));
+  DFLOW_ASSIGN_OR_RETURN(int64_t n, MergeDim(ctx, features.dim_size(0), labels.dim_size(0),
+                                             "labels must have one entry per row of features"));
+  ctx->set_output(0, PartialTensorShape({n}));
+  ctx->set_output(1, PartialTensorShape({n, features.dim_size(1)}));
   return absl::OkStatus();
 }
 

@@ -1,6 +1,7 @@
 #include "ops/shape_inference.h"
 
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 #include "ops/op_registry.h"
 
 namespace dflow {
@@ -80,10 +81,9 @@ absl::StatusOr<PartialTensorShape> BroadcastShapes(const PartialTensorShape& a,
 }
 
 absl::StatusOr<TensorShape> BroadcastShapes(const TensorShape& a, const TensorShape& b) {
-  absl::StatusOr<PartialTensorShape> out =
-      BroadcastShapes(PartialTensorShape(a), PartialTensorShape(b));
-  if (!out.ok()) return out.status();
-  return out->AsTensorShape();
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape out,
+                         BroadcastShapes(PartialTensorShape(a), PartialTensorShape(b)));
+  return out.AsTensorShape();
 }
 
 }  // namespace dflow

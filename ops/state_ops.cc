@@ -3,6 +3,7 @@
 #include "ops/state_ops.h"
 
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 #include "ops/op_registry.h"
 #include "ops/shape_inference.h"
 
@@ -11,16 +12,14 @@ namespace {
 
 absl::Status VariableShape(InferenceContext* ctx) {
   PartialTensorShape shape;
-  absl::Status s = ctx->GetAttr("shape", &shape);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("shape", &shape));
   ctx->set_output(0, shape);
   return absl::OkStatus();
 }
 
 absl::Status AssignShape(InferenceContext* ctx) {
   bool validate = true;
-  absl::Status s = ctx->GetAttr("validate_shape", &validate);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("validate_shape", &validate));
   if (!validate) {
     ctx->set_output(0, ctx->input(1));
     return absl::OkStatus();
