@@ -1,7 +1,10 @@
 // Neural-network ops: Softmax, BiasAdd, BiasAddGrad, Relu, ReluGrad,
-// SoftmaxCrossEntropyWithLogits, SparseSoftmaxCrossEntropyWithLogits and InTopKV2 — schemas, shape
-// functions, gradients and builder functions.
+// SoftmaxCrossEntropyWithLogits, SparseSoftmaxCrossEntropyWithLogits and InTopKV2. Op by op: the
+// schema, its shape function, its gradient and its builder.
 #include "ops/nn_ops.h"
+
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "graph/status_macros.h"
@@ -45,11 +48,48 @@ absl::Status CheckDataFormat(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
+// (g - sum(g * y, -1, keepdims)) * y: the vector-Jacobian product of y = softmax(x).
+Output SoftmaxBackward(const Scope& scope, const Output& g, const Output& y) {
+  Output dot = ops::Sum(scope, ops::Mul(scope, g, y), -1, ops::Sum::KeepDims(true));
+  return ops::Mul(scope, ops::Sub(scope, g, dot), y);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Softmax
+
+namespace {
+
 absl::Status SoftmaxShape(InferenceContext* ctx) {
   DFLOW_ASSIGN_OR_RETURN(PartialTensorShape in, WithRankAtLeast(ctx, 0, 1, "logits"));
   ctx->set_output(0, in);
   return absl::OkStatus();
 }
+
+absl::Status SoftmaxGrad(const Scope& scope, const Node& node,
+                         absl::Span<const Output> grad_outputs,
+                         std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(1, Output());
+  (*grad_inputs)[0] = SoftmaxBackward(scope, grad_outputs[0], OutputOf(node, 0));
+  return scope.status();
+}
+
+}  // namespace
+
+REGISTER_OP("Softmax")
+    .Input("logits: T")
+    .Output("softmax: T")
+    .Attr("T: {float}")
+    .SetShapeFn(SoftmaxShape);
+REGISTER_GRADIENT("Softmax", SoftmaxGrad);
+
+Output ops::Softmax(const Scope& scope, Input logits) { return AddOp(scope, "Softmax", {logits}); }
+
+// ---------------------------------------------------------------------------------------------
+// BiasAdd
+
+namespace {
 
 absl::Status BiasAddShape(InferenceContext* ctx) {
   DFLOW_RETURN_IF_ERROR(CheckDataFormat(ctx));
@@ -68,6 +108,38 @@ absl::Status BiasAddShape(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
+absl::Status BiasAddGradFn(const Scope& scope, const Node& node,
+                           absl::Span<const Output> grad_outputs,
+                           std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(2, Output());
+  const Output& g = grad_outputs[0];
+  std::string format = "NHWC";
+  GetNodeAttr(node, "data_format", &format).IgnoreError();
+  (*grad_inputs)[0] = g;
+  (*grad_inputs)[1] = ops::BiasAddGrad(scope, g, ops::BiasAddGrad::DataFormat(format));
+  return scope.status();
+}
+
+}  // namespace
+
+REGISTER_OP("BiasAdd")
+    .Input("value: T")
+    .Input("bias: T")
+    .Output("output: T")
+    .Attr("T: {float}")
+    .Attr("data_format: string = 'NHWC'")
+    .SetShapeFn(BiasAddShape);
+REGISTER_GRADIENT("BiasAdd", BiasAddGradFn);
+
+ops::BiasAdd::BiasAdd(const Scope& scope, Input value, Input bias, const Attrs& attrs)
+    : Output(AddOp(scope, "BiasAdd", {value, bias},
+                   {{"data_format", MakeAttr(attrs.data_format)}})) {}
+
+// ---------------------------------------------------------------------------------------------
+// BiasAddGrad
+
+namespace {
+
 absl::Status BiasAddGradShape(InferenceContext* ctx) {
   DFLOW_RETURN_IF_ERROR(CheckDataFormat(ctx));
   DFLOW_ASSIGN_OR_RETURN(PartialTensorShape in, WithRankAtLeast(ctx, 0, 2, "out_backprop"));
@@ -75,6 +147,65 @@ absl::Status BiasAddGradShape(InferenceContext* ctx) {
                                        : PartialTensorShape({in.dim_size(in.dims() - 1)}));
   return absl::OkStatus();
 }
+
+// BiasAddGrad sums over all axes but the last, so its gradient broadcasts g [C] back to the
+// input's shape: BiasAdd(zeros_like(input), g).
+absl::Status BiasAddGradGrad(const Scope& scope, const Node& node,
+                             absl::Span<const Output> grad_outputs,
+                             std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(1, Output());
+  const Output& g = grad_outputs[0];
+  std::string format = "NHWC";
+  GetNodeAttr(node, "data_format", &format).IgnoreError();
+  (*grad_inputs)[0] = ops::BiasAdd(scope, ops::ZerosLike(scope, node.input(0)), g,
+                                   ops::BiasAdd::DataFormat(format));
+  return scope.status();
+}
+
+}  // namespace
+
+REGISTER_OP("BiasAddGrad")
+    .Input("out_backprop: T")
+    .Output("output: T")
+    .Attr("T: {float}")
+    .Attr("data_format: string = 'NHWC'")
+    .SetShapeFn(BiasAddGradShape);
+REGISTER_GRADIENT("BiasAddGrad", BiasAddGradGrad);
+
+ops::BiasAddGrad::BiasAddGrad(const Scope& scope, Input out_backprop, const Attrs& attrs)
+    : Output(AddOp(scope, "BiasAddGrad", {out_backprop},
+                   {{"data_format", MakeAttr(attrs.data_format)}})) {}
+
+// ---------------------------------------------------------------------------------------------
+// Relu
+
+namespace {
+
+absl::Status ReluGradFn(const Scope& scope, const Node& node,
+                        absl::Span<const Output> grad_outputs,
+                        std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(1, Output());
+  // From Relu's output, as TensorFlow does (relu(x) > 0 exactly where x > 0): the input then
+  // has Relu as its only reader, so the optimizer can fuse Relu into the op producing it.
+  (*grad_inputs)[0] = ops::ReluGrad(scope, grad_outputs[0], OutputOf(node, 0));
+  return scope.status();
+}
+
+}  // namespace
+
+REGISTER_OP("Relu")
+    .Input("features: T")
+    .Output("activations: T")
+    .Attr("T: {float}")
+    .SetShapeFn(UnchangedShape);
+REGISTER_GRADIENT("Relu", ReluGradFn);
+
+Output ops::Relu(const Scope& scope, Input features) { return AddOp(scope, "Relu", {features}); }
+
+// ---------------------------------------------------------------------------------------------
+// ReluGrad
+
+namespace {
 
 absl::Status ReluGradShape(InferenceContext* ctx) {
   absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(1));
@@ -86,6 +217,35 @@ absl::Status ReluGradShape(InferenceContext* ctx) {
   ctx->set_output(0, *merged);
   return absl::OkStatus();
 }
+
+// ReluGrad(g, f) is linear in g (its gradient there is ReluGrad again) and piecewise constant
+// in f (zero gradient almost everywhere).
+absl::Status ReluGradGrad(const Scope& scope, const Node& node,
+                          absl::Span<const Output> grad_outputs,
+                          std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(2, Output());
+  (*grad_inputs)[0] = ops::ReluGrad(scope, grad_outputs[0], node.input(1));
+  return scope.status();
+}
+
+}  // namespace
+
+REGISTER_OP("ReluGrad")
+    .Input("gradients: T")
+    .Input("features: T")
+    .Output("backprops: T")
+    .Attr("T: {float}")
+    .SetShapeFn(ReluGradShape);
+REGISTER_GRADIENT("ReluGrad", ReluGradGrad);
+
+Output ops::ReluGrad(const Scope& scope, Input gradients, Input features) {
+  return AddOp(scope, "ReluGrad", {gradients, features});
+}
+
+// ---------------------------------------------------------------------------------------------
+// SoftmaxCrossEntropyWithLogits, SparseSoftmaxCrossEntropyWithLogits
+
+namespace {
 
 absl::Status XentShape(InferenceContext* ctx) {
   DFLOW_ASSIGN_OR_RETURN(PartialTensorShape features, ctx->WithRank(0, 2));
@@ -108,66 +268,6 @@ absl::Status SparseXentShape(InferenceContext* ctx) {
   ctx->set_output(0, PartialTensorShape({n}));
   ctx->set_output(1, PartialTensorShape({n, features.dim_size(1)}));
   return absl::OkStatus();
-}
-
-// (g - sum(g * y, -1, keepdims)) * y: the vector-Jacobian product of y = softmax(x).
-Output SoftmaxBackward(const Scope& scope, const Output& g, const Output& y) {
-  Output dot = ops::Sum(scope, ops::Mul(scope, g, y), -1, ops::Sum::KeepDims(true));
-  return ops::Mul(scope, ops::Sub(scope, g, dot), y);
-}
-
-absl::Status SoftmaxGrad(const Scope& scope, const Node& node,
-                         absl::Span<const Output> grad_outputs,
-                         std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(1, Output());
-  (*grad_inputs)[0] = SoftmaxBackward(scope, grad_outputs[0], OutputOf(node, 0));
-  return scope.status();
-}
-
-absl::Status BiasAddGradFn(const Scope& scope, const Node& node,
-                           absl::Span<const Output> grad_outputs,
-                           std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(2, Output());
-  const Output& g = grad_outputs[0];
-  std::string format = "NHWC";
-  GetNodeAttr(node, "data_format", &format).IgnoreError();
-  (*grad_inputs)[0] = g;
-  (*grad_inputs)[1] = ops::BiasAddGrad(scope, g, ops::BiasAddGrad::DataFormat(format));
-  return scope.status();
-}
-
-// BiasAddGrad sums over all axes but the last, so its gradient broadcasts g [C] back to the
-// input's shape: BiasAdd(zeros_like(input), g).
-absl::Status BiasAddGradGrad(const Scope& scope, const Node& node,
-                             absl::Span<const Output> grad_outputs,
-                             std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(1, Output());
-  const Output& g = grad_outputs[0];
-  std::string format = "NHWC";
-  GetNodeAttr(node, "data_format", &format).IgnoreError();
-  (*grad_inputs)[0] = ops::BiasAdd(scope, ops::ZerosLike(scope, node.input(0)), g,
-                                   ops::BiasAdd::DataFormat(format));
-  return scope.status();
-}
-
-absl::Status ReluGradFn(const Scope& scope, const Node& node,
-                        absl::Span<const Output> grad_outputs,
-                        std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(1, Output());
-  // From Relu's output, as TensorFlow does (relu(x) > 0 exactly where x > 0): the input then
-  // has Relu as its only reader, so the optimizer can fuse Relu into the op producing it.
-  (*grad_inputs)[0] = ops::ReluGrad(scope, grad_outputs[0], OutputOf(node, 0));
-  return scope.status();
-}
-
-// ReluGrad(g, f) is linear in g (its gradient there is ReluGrad again) and piecewise constant
-// in f (zero gradient almost everywhere).
-absl::Status ReluGradGrad(const Scope& scope, const Node& node,
-                          absl::Span<const Output> grad_outputs,
-                          std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(2, Output());
-  (*grad_inputs)[0] = ops::ReluGrad(scope, grad_outputs[0], node.input(1));
-  return scope.status();
 }
 
 // Both cross-entropy ops: d loss / d features = backprop (scaled per row by the loss gradient),
@@ -194,45 +294,6 @@ absl::Status XentGrad(const Scope& scope, const Node& node,
 
 }  // namespace
 
-REGISTER_OP("Softmax")
-    .Input("logits: T")
-    .Output("softmax: T")
-    .Attr("T: {float}")
-    .SetShapeFn(SoftmaxShape);
-REGISTER_GRADIENT("Softmax", SoftmaxGrad);
-
-REGISTER_OP("BiasAdd")
-    .Input("value: T")
-    .Input("bias: T")
-    .Output("output: T")
-    .Attr("T: {float}")
-    .Attr("data_format: string = 'NHWC'")
-    .SetShapeFn(BiasAddShape);
-REGISTER_GRADIENT("BiasAdd", BiasAddGradFn);
-
-REGISTER_OP("BiasAddGrad")
-    .Input("out_backprop: T")
-    .Output("output: T")
-    .Attr("T: {float}")
-    .Attr("data_format: string = 'NHWC'")
-    .SetShapeFn(BiasAddGradShape);
-REGISTER_GRADIENT("BiasAddGrad", BiasAddGradGrad);
-
-REGISTER_OP("Relu")
-    .Input("features: T")
-    .Output("activations: T")
-    .Attr("T: {float}")
-    .SetShapeFn(UnchangedShape);
-REGISTER_GRADIENT("Relu", ReluGradFn);
-
-REGISTER_OP("ReluGrad")
-    .Input("gradients: T")
-    .Input("features: T")
-    .Output("backprops: T")
-    .Attr("T: {float}")
-    .SetShapeFn(ReluGradShape);
-REGISTER_GRADIENT("ReluGrad", ReluGradGrad);
-
 REGISTER_OP("SoftmaxCrossEntropyWithLogits")
     .Input("features: T")
     .Input("labels: T")
@@ -241,7 +302,6 @@ REGISTER_OP("SoftmaxCrossEntropyWithLogits")
     .Attr("T: {float}")
     .SetShapeFn(XentShape);
 REGISTER_GRADIENT("SoftmaxCrossEntropyWithLogits", XentGrad);
-
 REGISTER_OP("SparseSoftmaxCrossEntropyWithLogits")
     .Input("features: T")
     .Input("labels: Tlabels")
@@ -251,6 +311,27 @@ REGISTER_OP("SparseSoftmaxCrossEntropyWithLogits")
     .Attr("Tlabels: {int32, int64} = int64")
     .SetShapeFn(SparseXentShape);
 REGISTER_GRADIENT("SparseSoftmaxCrossEntropyWithLogits", XentGrad);
+
+ops::SoftmaxCrossEntropyWithLogits::SoftmaxCrossEntropyWithLogits(const Scope& scope,
+                                                                  Input features, Input labels) {
+  Node* node = AddOp(scope, "SoftmaxCrossEntropyWithLogits", {features, labels});
+  if (node == nullptr) return;
+  operation = Operation(node);
+  loss = Output(node, 0);
+  backprop = Output(node, 1);
+}
+ops::SparseSoftmaxCrossEntropyWithLogits::SparseSoftmaxCrossEntropyWithLogits(const Scope& scope,
+                                                                              Input features,
+                                                                              Input labels) {
+  Node* node = AddOp(scope, "SparseSoftmaxCrossEntropyWithLogits", {features, labels});
+  if (node == nullptr) return;
+  operation = Operation(node);
+  loss = Output(node, 0);
+  backprop = Output(node, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// InTopKV2
 
 REGISTER_OP("InTopKV2")
     .Input("predictions: float")
@@ -283,46 +364,8 @@ REGISTER_OP("InTopKV2")
     })
     .NotDifferentiable();
 
-namespace ops {
-
-Output Softmax(const Scope& scope, Input logits) { return AddOp(scope, "Softmax", {logits}); }
-
-Output Relu(const Scope& scope, Input features) { return AddOp(scope, "Relu", {features}); }
-
-Output ReluGrad(const Scope& scope, Input gradients, Input features) {
-  return AddOp(scope, "ReluGrad", {gradients, features});
-}
-
-BiasAdd::BiasAdd(const Scope& scope, Input value, Input bias, const Attrs& attrs)
-    : Output(AddOp(scope, "BiasAdd", {value, bias},
-                   {{"data_format", MakeAttr(attrs.data_format)}})) {}
-
-BiasAddGrad::BiasAddGrad(const Scope& scope, Input out_backprop, const Attrs& attrs)
-    : Output(AddOp(scope, "BiasAddGrad", {out_backprop},
-                   {{"data_format", MakeAttr(attrs.data_format)}})) {}
-
-SoftmaxCrossEntropyWithLogits::SoftmaxCrossEntropyWithLogits(const Scope& scope, Input features,
-                                                             Input labels) {
-  Node* node = AddOp(scope, "SoftmaxCrossEntropyWithLogits", {features, labels});
-  if (node == nullptr) return;
-  operation = Operation(node);
-  loss = Output(node, 0);
-  backprop = Output(node, 1);
-}
-
-SparseSoftmaxCrossEntropyWithLogits::SparseSoftmaxCrossEntropyWithLogits(const Scope& scope,
-                                                                         Input features,
-                                                                         Input labels) {
-  Node* node = AddOp(scope, "SparseSoftmaxCrossEntropyWithLogits", {features, labels});
-  if (node == nullptr) return;
-  operation = Operation(node);
-  loss = Output(node, 0);
-  backprop = Output(node, 1);
-}
-
-Output InTopKV2(const Scope& scope, Input predictions, Input targets, Input k) {
+Output ops::InTopKV2(const Scope& scope, Input predictions, Input targets, Input k) {
   return AddOp(scope, "InTopKV2", {predictions, targets, k});
 }
 
-}  // namespace ops
 }  // namespace dflow

@@ -86,4 +86,12 @@ absl::StatusOr<TensorShape> BroadcastShapes(const TensorShape& a, const TensorSh
   return out.AsTensorShape();
 }
 
+std::optional<std::vector<int64_t>> ConstInts(InferenceContext* ctx, int i) {
+  const Tensor* t = ctx->input_tensor(i);
+  if (t == nullptr) return std::nullopt;
+  absl::StatusOr<IntList> v = IntValues(*t, "input");
+  if (!v.ok()) return std::nullopt;
+  return std::vector<int64_t>(v->begin(), v->end());
+}
+
 }  // namespace dflow
