@@ -196,10 +196,7 @@ absl::Status FillShape(InferenceContext* ctx) {
     ctx->set_output(0, PartialTensorShape(dims));
     return absl::OkStatus();
   }
-  const PartialTensorShape& s = ctx->input(0);
-  ctx->set_output(0, s.dims() == 1 && s.dim_size(0) >= 0
-                         ? PartialTensorShape::UnknownDims(static_cast<int>(s.dim_size(0)))
-                         : PartialTensorShape::Unknown());
+  ctx->set_output(0, ShapeOfLength(ctx->input(0)));
   return absl::OkStatus();
 }
 
@@ -298,6 +295,7 @@ ops::BroadcastGradientArgs::BroadcastGradientArgs(const Scope& scope, Input s0, 
 
 namespace {
 
+// No gradient may flow: differentiating through the node is an error carrying its message.
 absl::Status PreventGradientGrad(const Scope& scope, const Node& node,
                                  absl::Span<const Output> grads,
                                  std::vector<Output>* grad_inputs) {

@@ -65,11 +65,11 @@ absl::Status PackShape(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
+// Unstacks the gradient: input i gets g[..., i, ...] (the axis removed) through a
+// StridedSlice that does not need the rank: "[:, ..., :, i]" for axis >= 0 and
+// "[..., i, :, ..., :]" for a negative axis.
 absl::Status PackGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                       std::vector<Output>* grad_inputs) {
-  // Unstacks the gradient: input i gets g[..., i, ...] (the axis removed) through a
-  // StridedSlice that does not need the rank: "[:, ..., :, i]" for axis >= 0 and
-  // "[..., i, :, ..., :]" for a negative axis.
   const int n = node.num_inputs();
   grad_inputs->assign(n, Output());
   int64_t axis = 0;
@@ -175,10 +175,10 @@ absl::Status ConcatV2Shape(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
+// Input i gets g[offset_i : offset_i + shape_i], where offset_i is zero except along the axis,
+// where it is the sum of the earlier inputs' sizes; all computed at run time.
 absl::Status ConcatV2Grad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                           std::vector<Output>* grad_inputs) {
-  // Input i gets g[offset_i : offset_i + shape_i], where offset_i is zero except along the axis,
-  // where it is the sum of the earlier inputs' sizes; all computed at run time.
   const int n = node.num_inputs() - 1;
   grad_inputs->assign(n + 1, Output());
   const Scope& s = scope;

@@ -89,6 +89,8 @@ absl::Status MatMulShape(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
+// y = op(a) op(b), op a transpose or not: each operand's gradient is g times the other
+// operand (transposed to match), per the four cases below.
 absl::Status MatMulGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                         std::vector<Output>* grad_inputs) {
   grad_inputs->assign(2, Output());
@@ -137,6 +139,7 @@ ops::MatMul::MatMul(const Scope& scope, Input a, Input b, const Attrs& attrs)
 
 namespace {
 
+// z = x + y: dz/dx = dz/dy = 1, each summed down to its operand's shape.
 absl::Status AddGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                      std::vector<Output>* grad_inputs) {
   auto pass = [](const Output&, const Output&, const Output& g) { return g; };
@@ -158,6 +161,7 @@ Output ops::AddV2(const Scope& scope, Input x, Input y) { return AddOp(scope, "A
 
 namespace {
 
+// z = x - y: dz/dx = 1, dz/dy = -1.
 absl::Status SubGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                      std::vector<Output>* grad_inputs) {
   return BinaryGrad(
@@ -178,6 +182,7 @@ Output ops::Sub(const Scope& scope, Input x, Input y) { return AddOp(scope, "Sub
 
 namespace {
 
+// z = x * y: dz/dx = y, dz/dy = x.
 absl::Status MulGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                      std::vector<Output>* grad_inputs) {
   return BinaryGrad(
@@ -198,9 +203,9 @@ Output ops::Mul(const Scope& scope, Input x, Input y) { return AddOp(scope, "Mul
 
 namespace {
 
+// z = x / y: dz/dx = 1 / y, dz/dy = -x / y^2.
 absl::Status RealDivGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                          std::vector<Output>* grad_inputs) {
-  // z = x / y: dz/dx = 1 / y, dz/dy = -x / y^2.
   return BinaryGrad(
       scope, node, grads, grad_inputs,
       [&](const Output&, const Output& y, const Output& g) { return ops::RealDiv(scope, g, y); },
@@ -238,9 +243,9 @@ Output ops::Div(const Scope& scope, Input x, Input y) { return AddOp(scope, "Div
 
 namespace {
 
+// The gradient goes to x where x >= y (where max(x, y) == x), else to y.
 absl::Status MaximumGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                          std::vector<Output>* grad_inputs) {
-  // The gradient goes to x where x >= y (where max(x, y) == x), else to y.
   grad_inputs->assign(2, Output());
   const Output x = node.input(0), y = node.input(1), g = grads[0];
   const Output z = OutputOf(node, 0);
@@ -281,9 +286,9 @@ Output ops::FloorDiv(const Scope& scope, Input x, Input y) {
 
 namespace {
 
+// z = x - floor(x / y) * y: dz/dx = 1, dz/dy = -floor(x / y) (floor is piecewise constant).
 absl::Status FloorModGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                           std::vector<Output>* grad_inputs) {
-  // z = x - floor(x / y) * y: dz/dx = 1, dz/dy = -floor(x / y) (floor is piecewise constant).
   return BinaryGrad(
       scope, node, grads, grad_inputs,
       [](const Output&, const Output&, const Output& g) { return g; },
@@ -366,6 +371,7 @@ ops::Equal::Equal(const Scope& scope, Input x, Input y, const Attrs& attrs)
 
 namespace {
 
+// y = log(x): dy/dx = 1 / x.
 absl::Status LogGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                      std::vector<Output>* grad_inputs) {
   return UnaryGrad(scope, node, grads, grad_inputs,
@@ -386,6 +392,7 @@ Output ops::Log(const Scope& scope, Input x) { return AddOp(scope, "Log", {x}); 
 
 namespace {
 
+// y = exp(x): dy/dx = exp(x) = y.
 absl::Status ExpGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                      std::vector<Output>* grad_inputs) {
   return UnaryGrad(scope, node, grads, grad_inputs,
@@ -406,6 +413,7 @@ Output ops::Exp(const Scope& scope, Input x) { return AddOp(scope, "Exp", {x}); 
 
 namespace {
 
+// y = sqrt(x): dy/dx = 1 / (2 sqrt(x)) = 1 / (2y).
 absl::Status SqrtGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                       std::vector<Output>* grad_inputs) {
   return UnaryGrad(scope, node, grads, grad_inputs,
@@ -438,6 +446,7 @@ Output ops::Floor(const Scope& scope, Input x) { return AddOp(scope, "Floor", {x
 
 namespace {
 
+// y = -x: dy/dx = -1.
 absl::Status NegGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                      std::vector<Output>* grad_inputs) {
   return UnaryGrad(scope, node, grads, grad_inputs,
@@ -462,6 +471,7 @@ Output ops::Neg(const Scope& scope, Input x) { return AddOp(scope, "Neg", {x}); 
 
 namespace {
 
+// y = x^2: dy/dx = 2x.
 absl::Status SquareGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                         std::vector<Output>* grad_inputs) {
   return UnaryGrad(scope, node, grads, grad_inputs,
@@ -501,6 +511,7 @@ absl::Status AddNShape(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
+// y = x_1 + ... + x_n: each input gets the gradient unchanged.
 absl::Status AddNGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                       std::vector<Output>* grad_inputs) {
   grad_inputs->assign(node.num_inputs(), Output());
@@ -529,6 +540,7 @@ namespace {
 
 bool IsFloatingType(DataType t) { return t == DT_FLOAT || t == DT_DOUBLE; }
 
+// y = cast(x): the gradient cast back to x's type.
 absl::Status CastGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                       std::vector<Output>* grad_inputs) {
   grad_inputs->assign(1, Output());

@@ -67,6 +67,7 @@ absl::Status SoftmaxShape(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
+// y = softmax(x): dx = (g - sum(g * y, -1)) * y (SoftmaxBackward).
 absl::Status SoftmaxGrad(const Scope& scope, const Node& node,
                          absl::Span<const Output> grad_outputs,
                          std::vector<Output>* grad_inputs) {
@@ -108,6 +109,8 @@ absl::Status BiasAddShape(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
+// y = value + bias (broadcast over all axes but the last): value gets g, bias the sum of g
+// over those axes (BiasAddGrad).
 absl::Status BiasAddGradFn(const Scope& scope, const Node& node,
                            absl::Span<const Output> grad_outputs,
                            std::vector<Output>* grad_inputs) {
@@ -181,6 +184,7 @@ ops::BiasAddGrad::BiasAddGrad(const Scope& scope, Input out_backprop, const Attr
 
 namespace {
 
+// y = max(x, 0): dx = g where x > 0, else 0 (ReluGrad).
 absl::Status ReluGradFn(const Scope& scope, const Node& node,
                         absl::Span<const Output> grad_outputs,
                         std::vector<Output>* grad_inputs) {

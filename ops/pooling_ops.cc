@@ -82,6 +82,7 @@ AttrMap PoolAttrMap(const std::vector<int64_t>& ksize, const std::vector<int64_t
 
 namespace {
 
+// Each output is one input (its window's maximum): MaxPoolGrad routes g back to it.
 absl::Status MaxPoolGradFn(const Scope& scope, const Node& node,
                            absl::Span<const Output> grad_outputs,
                            std::vector<Output>* grad_inputs) {
@@ -157,6 +158,7 @@ ops::MaxPoolGrad::MaxPoolGrad(const Scope& scope, Input orig_input, Input orig_o
 
 namespace {
 
+// Each output is the mean of its window: AvgPoolGrad spreads g evenly back over it.
 absl::Status AvgPoolGradFn(const Scope& scope, const Node& node,
                            absl::Span<const Output> grad_outputs,
                            std::vector<Output>* grad_inputs) {

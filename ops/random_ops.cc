@@ -33,9 +33,7 @@ absl::Status RandomShape(InferenceContext* ctx) {
     ctx->set_output(0, PartialTensorShape(dims));
     return absl::OkStatus();
   }
-  ctx->set_output(0, s.dims() == 1 && s.dim_size(0) >= 0
-                         ? PartialTensorShape::UnknownDims(static_cast<int>(s.dim_size(0)))
-                         : PartialTensorShape::Unknown());
+  ctx->set_output(0, ShapeOfLength(s));
   return absl::OkStatus();
 }
 

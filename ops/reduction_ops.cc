@@ -108,6 +108,7 @@ Output BroadcastReductionGrad(const Scope& scope, const Node& node, const Output
 
 namespace {
 
+// y = sum of x over axes: dx = g broadcast back over the reduced axes.
 absl::Status SumGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                      std::vector<Output>* grad_inputs) {
   grad_inputs->assign(2, Output());
@@ -128,6 +129,7 @@ ops::Sum::Sum(const Scope& scope, Input input, Input axis, const Attrs& attrs)
 
 namespace {
 
+// y = mean of x over axes: dx = g broadcast back, divided by the count averaged over.
 absl::Status MeanGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                       std::vector<Output>* grad_inputs) {
   grad_inputs->assign(2, Output());
@@ -148,11 +150,11 @@ ops::Mean::Mean(const Scope& scope, Input input, Input axis, const Attrs& attrs)
 
 namespace {
 
+// dy/dx_i is the product of the other elements of x_i's group. Without cumulative products,
+// it is built from z, the count of zeros in the group, and P, the product of its non-zero
+// elements: P / x_i when z == 0; P for the zero itself when z == 1; else 0.
 absl::Status ProdGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                       std::vector<Output>* grad_inputs) {
-  // dy/dx_i is the product of the other elements of x_i's group. Without cumulative products,
-  // it is built from z, the count of zeros in the group, and P, the product of its non-zero
-  // elements: P / x_i when z == 0; P for the zero itself when z == 1; else 0.
   grad_inputs->assign(2, Output());
   const Output x = node.input(0), axes = node.input(1);
   if (x.type() != DT_FLOAT) {

@@ -94,4 +94,11 @@ std::optional<std::vector<int64_t>> ConstInts(InferenceContext* ctx, int i) {
   return std::vector<int64_t>(v->begin(), v->end());
 }
 
+PartialTensorShape ShapeOfLength(const PartialTensorShape& shape_of_shape) {
+  const PartialTensorShape& s = shape_of_shape;
+  return s.dims() == 1 && s.dim_size(0) >= 0
+             ? PartialTensorShape::UnknownDims(static_cast<int>(s.dim_size(0)))
+             : PartialTensorShape::Unknown();
+}
+
 }  // namespace dflow

@@ -36,10 +36,7 @@ absl::Status ReshapeShape(InferenceContext* ctx) {
   const PartialTensorShape& in = ctx->input(0);
   const Tensor* shape_t = ctx->input_tensor(1);
   if (shape_t == nullptr) {
-    const PartialTensorShape& s = ctx->input(1);
-    ctx->set_output(0, s.dims() == 1 && s.dim_size(0) >= 0
-                           ? PartialTensorShape::UnknownDims(static_cast<int>(s.dim_size(0)))
-                           : PartialTensorShape::Unknown());
+    ctx->set_output(0, ShapeOfLength(ctx->input(1)));
     return absl::OkStatus();
   }
   if (shape_t->dims() > 1) return ctx->Error("shape must be a vector");
@@ -234,10 +231,10 @@ absl::Status TileShape(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
+// y = Tile(x, m) seen as [m0, d0, m1, d1, ...] (row-major: tile index before element index
+// in each dim); dx sums the gradient over the tile axes 0, 2, 4, ...
 absl::Status TileGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                       std::vector<Output>* grad_inputs) {
-  // y = Tile(x, m) seen as [m0, d0, m1, d1, ...] (row-major: tile index before element index
-  // in each dim); dx sums the gradient over the tile axes 0, 2, 4, ...
   grad_inputs->assign(2, Output());
   const Output x = node.input(0), multiples = node.input(1);
   Output pairs = ops::Pack(scope, {multiples, ops::Shape(scope, x, multiples.type())},

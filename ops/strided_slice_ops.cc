@@ -199,6 +199,8 @@ absl::Status StridedSliceShape(InferenceContext* ctx) {
   return StridedSliceOutputShape(ctx, ctx->input(0), 1);
 }
 
+// y = x[spec]: dx is zeros of x's shape with g written where the slice read
+// (StridedSliceGrad).
 absl::Status StridedSliceGradFn(const Scope& scope, const Node& node,
                                 absl::Span<const Output> grads,
                                 std::vector<Output>* grad_inputs) {
@@ -245,17 +247,14 @@ absl::Status StridedSliceGradShape(InferenceContext* ctx) {
     ctx->set_output(0, PartialTensorShape(*shape));
     return absl::OkStatus();
   }
-  const PartialTensorShape& s = ctx->input(0);
-  ctx->set_output(0, s.dims() == 1 && s.dim_size(0) >= 0
-                         ? PartialTensorShape::UnknownDims(static_cast<int>(s.dim_size(0)))
-                         : PartialTensorShape::Unknown());
+  ctx->set_output(0, ShapeOfLength(ctx->input(0)));
   return absl::OkStatus();
 }
 
+// StridedSliceGrad is linear in dy: its gradient slices the incoming gradient.
 absl::Status StridedSliceGradGrad(const Scope& scope, const Node& node,
                                   absl::Span<const Output> grads,
                                   std::vector<Output>* grad_inputs) {
-  // StridedSliceGrad is linear in dy: its gradient slices the incoming gradient.
   grad_inputs->assign(5, Output());
   ops::StridedSliceAttrs masks;
   DFLOW_RETURN_IF_ERROR(GetStridedSliceAttrs(node.attrs(), &masks));
