@@ -14,6 +14,7 @@
 #include "tests/test_util.h"
 
 namespace dflow {
+namespace {
 
 // y = a, with a gradient that hands input 1 (b, shaped unlike a) a's gradient: a wrong shape.
 REGISTER_OP("TestOpWithWrongShapedGradient")
@@ -59,8 +60,6 @@ absl::Status TwoOutputsGradient(const Scope& scope, const Node& node,
   return absl::OkStatus();
 }
 REGISTER_GRADIENT("TestTwoOutputs", TwoOutputsGradient);
-
-namespace {
 
 Output Features(const Scope& root) {
   return ops::Placeholder(root.WithOpName("features"), DT_FLOAT,
