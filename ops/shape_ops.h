@@ -2,6 +2,8 @@
 #ifndef DFLOW_OPS_SHAPE_OPS_H_
 #define DFLOW_OPS_SHAPE_OPS_H_
 
+#include <vector>
+
 #include "graph/graph.h"
 #include "ops/scope.h"
 
