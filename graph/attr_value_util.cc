@@ -1,6 +1,7 @@
 #include "graph/attr_value_util.h"
 
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 
 namespace dflow {
 namespace {
@@ -18,75 +19,72 @@ absl::StatusOr<const AttrValue*> Find(const AttrMap& attrs, absl::string_view na
 
 }  // namespace
 
-#define DFLOW_FIND_ATTR(var, kase, kind)                                   \
-  absl::StatusOr<const AttrValue*> var = Find(attrs, name, AttrValue::kase, kind); \
-  if (!var.ok()) return var.status()
+#define DFLOW_FIND_ATTR(var, kase, kind) \
+  DFLOW_ASSIGN_OR_RETURN(const AttrValue* var, Find(attrs, name, AttrValue::kase, kind))
 
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, bool* value) {
   DFLOW_FIND_ATTR(v, kB, "bool");
-  *value = (*v)->b();
+  *value = v->b();
   return absl::OkStatus();
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, int64_t* value) {
   DFLOW_FIND_ATTR(v, kI, "int");
-  *value = (*v)->i();
+  *value = v->i();
   return absl::OkStatus();
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, int32_t* value) {
   DFLOW_FIND_ATTR(v, kI, "int");
-  *value = static_cast<int32_t>((*v)->i());
+  *value = static_cast<int32_t>(v->i());
   return absl::OkStatus();
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, float* value) {
   DFLOW_FIND_ATTR(v, kF, "float");
-  *value = (*v)->f();
+  *value = v->f();
   return absl::OkStatus();
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, DataType* value) {
   DFLOW_FIND_ATTR(v, kType, "type");
-  *value = (*v)->type();
+  *value = v->type();
   return absl::OkStatus();
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::string* value) {
   DFLOW_FIND_ATTR(v, kS, "string");
-  *value = (*v)->s();
+  *value = v->s();
   return absl::OkStatus();
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, PartialTensorShape* value) {
   DFLOW_FIND_ATTR(v, kShape, "shape");
-  absl::StatusOr<PartialTensorShape> shape = PartialTensorShape::FromProto((*v)->shape());
-  if (!shape.ok()) return shape.status();
-  *value = *shape;
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape shape, PartialTensorShape::FromProto(v->shape()));
+  *value = shape;
   return absl::OkStatus();
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, Tensor* value) {
   DFLOW_FIND_ATTR(v, kTensor, "tensor");
-  absl::StatusOr<Tensor> t = Tensor::FromProto((*v)->tensor());
-  if (!t.ok()) return t.status();
-  *value = *t;
+  DFLOW_ASSIGN_OR_RETURN(Tensor t, Tensor::FromProto(v->tensor()));
+  *value = t;
   return absl::OkStatus();
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::vector<int64_t>* value) {
   DFLOW_FIND_ATTR(v, kList, "list(int)");
-  value->assign((*v)->list().i().begin(), (*v)->list().i().end());
+  value->assign(v->list().i().begin(), v->list().i().end());
   return absl::OkStatus();
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::vector<int32_t>* value) {
   DFLOW_FIND_ATTR(v, kList, "list(int)");
-  value->assign((*v)->list().i().begin(), (*v)->list().i().end());
+  value->assign(v->list().i().begin(), v->list().i().end());
   return absl::OkStatus();
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::vector<DataType>* value) {
   DFLOW_FIND_ATTR(v, kList, "list(type)");
   value->clear();
-  for (int t : (*v)->list().type()) value->push_back(static_cast<DataType>(t));
+  for (int t : v->list().type()) value->push_back(static_cast<DataType>(t));
   return absl::OkStatus();
 }
 
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name,
                      std::vector<std::string>* value) {
   DFLOW_FIND_ATTR(v, kList, "list(string)");
-  value->assign((*v)->list().s().begin(), (*v)->list().s().end());
+  value->assign(v->list().s().begin(), v->list().s().end());
   return absl::OkStatus();
 }
 

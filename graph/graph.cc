@@ -4,6 +4,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 
 namespace dflow {
 
@@ -88,21 +89,20 @@ Node* Graph::FindNode(absl::string_view name) const {
 }
 
 absl::StatusOr<Output> Graph::FindOutput(absl::string_view name) const {
-  absl::StatusOr<std::pair<std::string, int>> parsed = ParseInputName(name);
-  if (!parsed.ok()) return parsed.status();
-  if (parsed->second < 0) {
+  DFLOW_ASSIGN_OR_RETURN(auto parsed, ParseInputName(name));  // (node name, output index)
+  if (parsed.second < 0) {
     return absl::InvalidArgumentError(absl::StrCat("'", name, "' names a control edge, not a tensor"));
   }
-  Node* node = FindNode(parsed->first);
+  Node* node = FindNode(parsed.first);
   if (node == nullptr) {
-    return absl::NotFoundError(absl::StrCat("no node named '", parsed->first, "' in the graph"));
+    return absl::NotFoundError(absl::StrCat("no node named '", parsed.first, "' in the graph"));
   }
-  if (parsed->second >= node->num_outputs()) {
+  if (parsed.second >= node->num_outputs()) {
     return absl::OutOfRangeError(absl::StrCat("node ", node->DebugString(), " has ",
                                               node->num_outputs(), " outputs; '", name,
-                                              "' asks for output ", parsed->second));
+                                              "' asks for output ", parsed.second));
   }
-  return Output(node, parsed->second);
+  return Output(node, parsed.second);
 }
 
 std::vector<Node*> Graph::nodes() const {

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "graph/buffer_pool.h"
+#include "graph/status_macros.h"
 
 namespace dflow {
 
@@ -74,21 +75,19 @@ absl::StatusOr<Tensor> Tensor::FromProto(const TensorProto& proto) {
     return absl::UnimplementedError(
         absl::StrCat("tensors of type ", DataTypeString(dtype), " are not supported"));
   }
-  absl::StatusOr<TensorShape> shape = TensorShape::FromProto(proto.tensor_shape());
-  if (!shape.ok()) return shape.status();
+  DFLOW_ASSIGN_OR_RETURN(TensorShape shape, TensorShape::FromProto(proto.tensor_shape()));
   if (!proto.tensor_content().empty()) {
-    const size_t expected = static_cast<size_t>(shape->num_elements()) * DataTypeSize(dtype);
+    const size_t expected = static_cast<size_t>(shape.num_elements()) * DataTypeSize(dtype);
     if (proto.tensor_content().size() != expected) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("tensor_content has ", proto.tensor_content().size(), " bytes but a ",
-                       DataTypeString(dtype), " tensor of shape ", shape->DebugString(), " needs ",
-                       expected));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tensor_content has ", proto.tensor_content().size(), " bytes but a ",
+          DataTypeString(dtype), " tensor of shape ", shape.DebugString(), " needs ", expected));
     }
-    Tensor t(dtype, *shape);
+    Tensor t(dtype, shape);
     if (expected > 0) std::memcpy(t.data(), proto.tensor_content().data(), expected);
     return t;
   }
-  Tensor t(dtype, *shape);
+  Tensor t(dtype, shape);
   absl::Status status;
   switch (dtype) {
     case DT_FLOAT: status = FillFromField(proto.float_val(), t.flat<float>(), "float_val"); break;
@@ -99,7 +98,7 @@ absl::StatusOr<Tensor> Tensor::FromProto(const TensorProto& proto) {
     case DT_BOOL: status = FillFromField(proto.bool_val(), t.flat<bool>(), "bool_val"); break;
     default: return absl::UnimplementedError("unsupported tensor type");
   }
-  if (!status.ok()) return status;
+  DFLOW_RETURN_IF_ERROR(status);
   return t;
 }
 

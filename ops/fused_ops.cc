@@ -1,8 +1,10 @@
-// Schemas and shape functions of the ops the graph optimizer fuses into (see fused_ops.h).
+// The ops the graph optimizer fuses into (see fused_ops.h): what their attrs mean, then op by op
+// the schema and its shape function. They have no builders and no gradients.
 #include "ops/fused_ops.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "graph/status_macros.h"
 #include "ops/op_registry.h"
 #include "ops/shape_inference.h"
 
@@ -34,6 +36,11 @@ bool IsCommutativeBinaryOp(absl::string_view op) {
   return op == "Add" || op == "AddV2" || op == "Mul";
 }
 
+}  // namespace fused
+
+// ---------------------------------------------------------------------------------------------
+// _FusedMatMul, _FusedConv2D
+
 namespace {
 
 // The unfused op's shape function gives the output shape (the node has its attrs and its first
@@ -41,13 +48,11 @@ namespace {
 absl::Status FusedShape(InferenceContext* ctx, absl::string_view base_op) {
   std::vector<std::string> fused_ops;
   int64_t num_args = 0;
-  absl::Status s = ctx->GetAttr("fused_ops", &fused_ops);
-  if (s.ok()) s = ctx->GetAttr("num_args", &num_args);
-  if (!s.ok()) return s;
-  absl::StatusOr<PostOps> post = ParsePostOps(fused_ops, num_args);
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("fused_ops", &fused_ops));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("num_args", &num_args));
+  absl::StatusOr<fused::PostOps> post = fused::ParsePostOps(fused_ops, num_args);
   if (!post.ok()) return ctx->Error(post.status().message());
-  s = OpRegistry::Global()->Find(base_op)->shape_fn(ctx);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(OpRegistry::Global()->Find(base_op)->shape_fn(ctx));
   const PartialTensorShape& bias = ctx->input(2);
   if (bias.unknown_rank()) return absl::OkStatus();
   if (bias.dims() != 1) {
@@ -62,6 +67,44 @@ absl::Status FusedShape(InferenceContext* ctx, absl::string_view base_op) {
   }
   return absl::OkStatus();
 }
+
+}  // namespace
+
+REGISTER_OP("_FusedMatMul")
+    .Input("a: T")
+    .Input("b: T")
+    .Input("args: num_args * T")
+    .Output("product: T")
+    .Attr("transpose_a: bool = false")
+    .Attr("transpose_b: bool = false")
+    .Attr("T: {float}")
+    .Attr("num_args: int >= 0")
+    .Attr("fused_ops: list(string) = []")
+    .Attr("epsilon: float = 0.0001")
+    .SetShapeFn([](InferenceContext* ctx) { return FusedShape(ctx, "MatMul"); })
+    .NotDifferentiable();  // Only in optimized graphs, which are never differentiated.
+REGISTER_OP("_FusedConv2D")
+    .Input("input: T")
+    .Input("filter: T")
+    .Input("args: num_args * T")
+    .Output("output: T")
+    .Attr("T: {float}")
+    .Attr("num_args: int >= 0")
+    .Attr("strides: list(int)")
+    .Attr("padding: string")
+    .Attr("explicit_paddings: list(int) = []")
+    .Attr("data_format: string = 'NHWC'")
+    .Attr("dilations: list(int) = [1, 1, 1, 1]")
+    .Attr("use_cudnn_on_gpu: bool = true")
+    .Attr("fused_ops: list(string) = []")
+    .Attr("epsilon: float = 0.0001")
+    .SetShapeFn([](InferenceContext* ctx) { return FusedShape(ctx, "Conv2D"); })
+    .NotDifferentiable();  // Only in optimized graphs, which are never differentiated.
+
+// ---------------------------------------------------------------------------------------------
+// _ApplyGradientDescentMatMul
+
+namespace {
 
 // var -= alpha * MatMul(a, b): the product's shape, by MatMul's own shape function, must match
 // the variable's, and alpha must be a scalar.
@@ -84,6 +127,27 @@ absl::Status ApplyGradientDescentMatMulShape(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
+}  // namespace
+
+REGISTER_OP("_ApplyGradientDescentMatMul")
+    .Input("var: Ref(T)")
+    .Input("alpha: T")
+    .Input("a: T")
+    .Input("b: T")
+    .Output("out: Ref(T)")
+    .Attr("T: {float}")
+    .Attr("use_locking: bool = false")
+    .Attr("transpose_a: bool = false")
+    .Attr("transpose_b: bool = false")
+    .SetShapeFn(ApplyGradientDescentMatMulShape)
+    .SetIsStateful()
+    .NotDifferentiable();
+
+// ---------------------------------------------------------------------------------------------
+// _SoftmaxGrad
+
+namespace {
+
 // The gradients and the softmax output have one shape, which the backprops keep.
 absl::Status SoftmaxGradShape(InferenceContext* ctx) {
   absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(1));
@@ -99,17 +163,31 @@ absl::Status SoftmaxGradShape(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
+}  // namespace
+
+REGISTER_OP("_SoftmaxGrad")
+    .Input("gradients: T")
+    .Input("softmax: T")
+    .Output("backprops: T")
+    .Attr("T: {float}")
+    .SetShapeFn(SoftmaxGradShape)
+    .NotDifferentiable();
+
+// ---------------------------------------------------------------------------------------------
+// _FusedBinary
+
+namespace {
+
 // The broadcast of args[0] and args[1], which every further arg must broadcast into unchanged.
 absl::Status FusedBinaryShape(InferenceContext* ctx) {
   std::vector<std::string> fused_ops;
-  absl::Status s = ctx->GetAttr("fused_ops", &fused_ops);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("fused_ops", &fused_ops));
   if (fused_ops.empty() || static_cast<int>(fused_ops.size()) + 1 != ctx->num_inputs()) {
     return ctx->Error(absl::StrCat("takes one more input than fused_ops has ops, got ",
                                    ctx->num_inputs(), " inputs for ", fused_ops.size(), " ops"));
   }
   for (const std::string& op : fused_ops) {
-    if (!IsChainableBinaryOp(op)) {
+    if (!fused::IsChainableBinaryOp(op)) {
       return ctx->Error(absl::StrCat("fused_ops holds ", op,
                                      "; supported: Add, AddV2, Sub, Mul, RealDiv"));
     }
@@ -130,61 +208,6 @@ absl::Status FusedBinaryShape(InferenceContext* ctx) {
 }
 
 }  // namespace
-}  // namespace fused
-
-REGISTER_OP("_FusedMatMul")
-    .Input("a: T")
-    .Input("b: T")
-    .Input("args: num_args * T")
-    .Output("product: T")
-    .Attr("transpose_a: bool = false")
-    .Attr("transpose_b: bool = false")
-    .Attr("T: {float}")
-    .Attr("num_args: int >= 0")
-    .Attr("fused_ops: list(string) = []")
-    .Attr("epsilon: float = 0.0001")
-    .SetShapeFn([](InferenceContext* ctx) { return fused::FusedShape(ctx, "MatMul"); })
-    .NotDifferentiable();  // Only in optimized graphs, which are never differentiated.
-
-REGISTER_OP("_FusedConv2D")
-    .Input("input: T")
-    .Input("filter: T")
-    .Input("args: num_args * T")
-    .Output("output: T")
-    .Attr("T: {float}")
-    .Attr("num_args: int >= 0")
-    .Attr("strides: list(int)")
-    .Attr("padding: string")
-    .Attr("explicit_paddings: list(int) = []")
-    .Attr("data_format: string = 'NHWC'")
-    .Attr("dilations: list(int) = [1, 1, 1, 1]")
-    .Attr("use_cudnn_on_gpu: bool = true")
-    .Attr("fused_ops: list(string) = []")
-    .Attr("epsilon: float = 0.0001")
-    .SetShapeFn([](InferenceContext* ctx) { return fused::FusedShape(ctx, "Conv2D"); })
-    .NotDifferentiable();  // Only in optimized graphs, which are never differentiated.
-
-REGISTER_OP("_ApplyGradientDescentMatMul")
-    .Input("var: Ref(T)")
-    .Input("alpha: T")
-    .Input("a: T")
-    .Input("b: T")
-    .Output("out: Ref(T)")
-    .Attr("T: {float}")
-    .Attr("use_locking: bool = false")
-    .Attr("transpose_a: bool = false")
-    .Attr("transpose_b: bool = false")
-    .SetShapeFn(fused::ApplyGradientDescentMatMulShape)
-    .SetIsStateful()
-    .NotDifferentiable();
-
-REGISTER_OP("_SoftmaxGrad")
-    .Input("gradients: T")
-    .Input("softmax: T")
-    .Output("backprops: T")
-    .Attr("T: {float}")
-    .SetShapeFn(fused::SoftmaxGradShape)
-    .NotDifferentiable();
 
 REGISTER_OP("_FusedBinary")
     .Input("args: num_args * T")
@@ -192,7 +215,7 @@ REGISTER_OP("_FusedBinary")
     .Attr("T: {float}")
     .Attr("num_args: int >= 2")
     .Attr("fused_ops: list(string)")
-    .SetShapeFn(fused::FusedBinaryShape)
+    .SetShapeFn(FusedBinaryShape)
     .NotDifferentiable();
 
 }  // namespace dflow

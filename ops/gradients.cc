@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 #include "ops/array_ops.h"
 #include "ops/op_registry.h"
 
@@ -56,12 +57,43 @@ Output SumContributions(const Scope& scope, const std::vector<Output>& parts) {
   return Output(AddOpWithList(scope, "AddN", parts, {}));
 }
 
+// The contract every gradient function's result is held to: one gradient per input, each
+// (unless null: no gradient) of the input's type and of a shape compatible with the input's.
+absl::Status CheckInputGradients(const Node& node, absl::Span<const Output> in_grads) {
+  if (static_cast<int>(in_grads.size()) != node.num_inputs()) {
+    return absl::InternalError(absl::StrCat("gradient of ", node.op(), " node '", node.name(),
+                                            "' returned ", in_grads.size(), " gradients for ",
+                                            node.num_inputs(), " inputs"));
+  }
+  for (int i = 0; i < node.num_inputs(); ++i) {
+    const Output& g = in_grads[i];
+    if (g.node() == nullptr) continue;
+    if (g.type() != node.input_type(i)) {
+      return absl::InternalError(absl::StrCat(
+          "gradient of ", node.op(), " node '", node.name(), "' for input ", i, " has type ",
+          DataTypeString(g.type()), " but the input has type ",
+          DataTypeString(node.input_type(i))));
+    }
+    const PartialTensorShape& in_shape = node.input(i).shape();
+    if (!g.shape().IsCompatibleWith(in_shape)) {
+      return absl::InternalError(absl::StrCat(
+          "gradient of ", node.op(), " node '", node.name(), "' for input ", i, " has shape ",
+          g.shape().DebugString(), " but the input has shape ", in_shape.DebugString()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+bool IsZerosGradient(const Output& grad) {
+  return grad.node() != nullptr && grad.node()->op() == "ZerosLike";
+}
 
 absl::Status AddSymbolicGradients(const Scope& scope, absl::Span<const Output> ys,
                                   absl::Span<const Output> xs, absl::Span<const Output> grad_ys,
                                   std::vector<Output>* grad_xs, const GradientOptions& options) {
-  if (!scope.ok()) return scope.status();
+  DFLOW_RETURN_IF_ERROR(scope.status());
   if (!grad_ys.empty() && grad_ys.size() != ys.size()) {
     return absl::InvalidArgumentError(absl::StrCat("AddSymbolicGradients: ", ys.size(), " ys but ",
                                                    grad_ys.size(), " grad_ys"));
@@ -113,21 +145,23 @@ absl::Status AddSymbolicGradients(const Scope& scope, absl::Span<const Output> y
     }
     std::vector<Output> in_grads;
     const Scope node_scope = grad_scope.NewSubScope(node.name() + "_grad");
-    absl::Status s = op->grad_fn(node_scope, node, out_grads, &in_grads);
-    if (!s.ok()) return s;
-    if (!scope.ok()) return scope.status();
-    if (static_cast<int>(in_grads.size()) != node.num_inputs()) {
-      return absl::InternalError(absl::StrCat("gradient of op ", node.op(), " returned ",
-                                              in_grads.size(), " gradients for ",
-                                              node.num_inputs(), " inputs"));
+    // The function runs: every output no gradient reached gets zeros, so it sees one per output.
+    for (int i = 0; i < node.num_outputs(); ++i) {
+      if (out_grads[i].node() == nullptr) {
+        out_grads[i] = ops::ZerosLike(node_scope, OutputOf(node, i));
+      }
     }
+    DFLOW_RETURN_IF_ERROR(scope.status());
+    DFLOW_RETURN_IF_ERROR(op->grad_fn(node_scope, node, out_grads, &in_grads));
+    DFLOW_RETURN_IF_ERROR(scope.status());
+    DFLOW_RETURN_IF_ERROR(CheckInputGradients(node, in_grads));
     for (int i = 0; i < node.num_inputs(); ++i) {
       if (in_grads[i].node() != nullptr && between[node.input(i).node()->id()]) {
         contributions[node.input(i)].push_back(in_grads[i]);
       }
     }
   }
-  if (!scope.ok()) return scope.status();
+  DFLOW_RETURN_IF_ERROR(scope.status());
 
   grad_xs->clear();
   for (const Output& x : xs) {
@@ -150,7 +184,7 @@ absl::Status AddSymbolicGradients(const Scope& scope, absl::Span<const Output> y
 }
 
 Output ReduceGradientToShape(const Scope& scope, const Output& grad, const Output& input) {
-  if (!scope.ok() || grad.node() == nullptr) return Output();
+  if (!scope.ok()) return Output();
   const PartialTensorShape& in = input.shape();
   const PartialTensorShape& g = grad.shape();
   if (in.IsFullyDefined() && g.IsFullyDefined() && in == g) return grad;

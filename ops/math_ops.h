@@ -1,5 +1,6 @@
 // Builder functions for math ops: matrix multiplication, element-wise arithmetic with numpy
-// broadcasting, element-wise functions, reductions, comparisons and casts.
+// broadcasting, element-wise functions, comparisons and casts; reductions (Sum, Mean, Prod,
+// ArgMax) are declared in reduction_ops.h, included here.
 //
 //   auto logits = ops::Add(scope, ops::MatMul(scope, x, w), b);
 //   auto loss = ops::Mean(scope, ops::Square(scope, ops::Sub(scope, logits, y)), {0, 1});
@@ -10,6 +11,7 @@
 #include "absl/types/span.h"
 #include "graph/graph.h"
 #include "graph/types.h"
+#include "ops/reduction_ops.h"
 #include "ops/scope.h"
 
 namespace dflow {
@@ -62,62 +64,8 @@ Output Sqrt(const Scope& scope, Input x);
 // through it (piecewise constant), as in TensorFlow.
 Output Floor(const Scope& scope, Input x);
 
-// Reductions of `input` over `axis` (a scalar or 1-D int32/int64 tensor; negative axes count
-// from the end; an empty list reduces nothing). The reduced dimensions are removed, or kept with
-// size 1 with KeepDims(true).
-class Sum : public Output {
- public:
-  struct Attrs {
-    Attrs KeepDims(bool v) const { Attrs a = *this; a.keep_dims = v; return a; }
-    bool keep_dims = false;
-  };
-  static Attrs KeepDims(bool v) { return Attrs().KeepDims(v); }
-  Sum(const Scope& scope, Input input, Input axis)
-      : Sum(scope, input, axis, Attrs()) {}
-  Sum(const Scope& scope, Input input, Input axis, const Attrs& attrs);
-};
-
-class Mean : public Output {
- public:
-  struct Attrs {
-    Attrs KeepDims(bool v) const { Attrs a = *this; a.keep_dims = v; return a; }
-    bool keep_dims = false;
-  };
-  static Attrs KeepDims(bool v) { return Attrs().KeepDims(v); }
-  Mean(const Scope& scope, Input input, Input axis)
-      : Mean(scope, input, axis, Attrs()) {}
-  Mean(const Scope& scope, Input input, Input axis, const Attrs& attrs);
-};
-
-// Product over axes (the gradient handles zeros; float only).
-class Prod : public Output {
- public:
-  struct Attrs {
-    Attrs KeepDims(bool v) const { Attrs a = *this; a.keep_dims = v; return a; }
-    bool keep_dims = false;
-  };
-  static Attrs KeepDims(bool v) { return Attrs().KeepDims(v); }
-  Prod(const Scope& scope, Input input, Input axis)
-      : Prod(scope, input, axis, Attrs()) {}
-  Prod(const Scope& scope, Input input, Input axis, const Attrs& attrs);
-};
-
 // The element-wise sum of one or more tensors of the same shape and type.
 Output AddN(const Scope& scope, absl::Span<const Output> inputs);
-
-// Index of the largest value along `dimension` (a scalar int32/int64; negative counts from the
-// end), which is removed from the shape. Ties go to the first index. Output int64 by default.
-class ArgMax : public Output {
- public:
-  struct Attrs {
-    Attrs OutputType(DataType t) const { Attrs a = *this; a.output_type = t; return a; }
-    DataType output_type = DT_INT64;
-  };
-  static Attrs OutputType(DataType t) { return Attrs().OutputType(t); }
-  ArgMax(const Scope& scope, Input input, Input dimension)
-      : ArgMax(scope, input, dimension, Attrs()) {}
-  ArgMax(const Scope& scope, Input input, Input dimension, const Attrs& attrs);
-};
 
 // x == y element-wise with broadcasting; a bool tensor. With IncompatibleShapeError(false),
 // shapes that cannot be broadcast give a scalar false instead of an error.
@@ -151,10 +99,6 @@ class Cast : public Output {
       : Cast(scope, x, DstT, Attrs()) {}
   Cast(const Scope& scope, Input x, DataType DstT, const Attrs& attrs);
 };
-
-// Gradient helper: `input_shape` (1-D int32, e.g. Shape(x)) with the dimensions listed in `axes`
-// set to 1 — the keep_dims shape of a reduction of x over `axes`.
-Output ReducedShape(const Scope& scope, Input input_shape, Input axes);
 
 }  // namespace ops
 }  // namespace dflow

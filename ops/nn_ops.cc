@@ -1,10 +1,15 @@
 // Neural-network ops: Softmax, BiasAdd, BiasAddGrad, Relu, ReluGrad,
-// SoftmaxCrossEntropyWithLogits, SparseSoftmaxCrossEntropyWithLogits and InTopKV2 — schemas, shape
-// functions, gradients and builder functions.
+// SoftmaxCrossEntropyWithLogits, SparseSoftmaxCrossEntropyWithLogits and InTopKV2. Op by op: the
+// schema, its shape function, its gradient and its builder.
 #include "ops/nn_ops.h"
 
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 #include "ops/array_ops.h"
+#include "ops/gradients.h"
 #include "ops/math_ops.h"
 #include "ops/op_registry.h"
 #include "ops/shape_inference.h"
@@ -33,8 +38,7 @@ absl::StatusOr<int64_t> MergeDim(InferenceContext* ctx, int64_t a, int64_t b,
 
 absl::Status CheckDataFormat(InferenceContext* ctx) {
   std::string format;
-  absl::Status s = ctx->GetAttr("data_format", &format);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("data_format", &format));
   if (format == "NCHW") {
     return ctx->Error("data_format 'NCHW' is not supported; only 'NHWC' (channels last) is");
   }
@@ -44,167 +48,31 @@ absl::Status CheckDataFormat(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
-absl::Status SoftmaxShape(InferenceContext* ctx) {
-  absl::StatusOr<PartialTensorShape> in = WithRankAtLeast(ctx, 0, 1, "logits");
-  if (!in.ok()) return in.status();
-  ctx->set_output(0, *in);
-  return absl::OkStatus();
-}
-
-absl::Status BiasAddShape(InferenceContext* ctx) {
-  absl::Status s = CheckDataFormat(ctx);
-  if (!s.ok()) return s;
-  absl::StatusOr<PartialTensorShape> value = WithRankAtLeast(ctx, 0, 2, "value");
-  if (!value.ok()) return value.status();
-  absl::StatusOr<PartialTensorShape> bias = ctx->WithRank(1, 1);
-  if (!bias.ok()) return bias.status();
-  if (value->unknown_rank()) {
-    ctx->set_output(0, *value);
-    return absl::OkStatus();
-  }
-  std::vector<int64_t> dims(value->dim_sizes().begin(), value->dim_sizes().end());
-  absl::StatusOr<int64_t> c =
-      MergeDim(ctx, dims.back(), bias->dim_size(0),
-               "the last dimension of value must equal the size of bias");
-  if (!c.ok()) return c.status();
-  dims.back() = *c;
-  ctx->set_output(0, PartialTensorShape(dims));
-  return absl::OkStatus();
-}
-
-absl::Status BiasAddGradShape(InferenceContext* ctx) {
-  absl::Status s = CheckDataFormat(ctx);
-  if (!s.ok()) return s;
-  absl::StatusOr<PartialTensorShape> in = WithRankAtLeast(ctx, 0, 2, "out_backprop");
-  if (!in.ok()) return in.status();
-  ctx->set_output(0, in->unknown_rank() ? PartialTensorShape::UnknownDims(1)
-                                        : PartialTensorShape({in->dim_size(in->dims() - 1)}));
-  return absl::OkStatus();
-}
-
-absl::Status ReluGradShape(InferenceContext* ctx) {
-  absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(1));
-  if (!merged.ok()) {
-    return ctx->Error(absl::StrCat("gradients ", ctx->input(0).DebugString(),
-                                   " and features ", ctx->input(1).DebugString(),
-                                   " must have the same shape"));
-  }
-  ctx->set_output(0, *merged);
-  return absl::OkStatus();
-}
-
-absl::Status XentShape(InferenceContext* ctx) {
-  absl::StatusOr<PartialTensorShape> features = ctx->WithRank(0, 2);
-  if (!features.ok()) return features.status();
-  absl::StatusOr<PartialTensorShape> labels = ctx->WithRank(1, 2);
-  if (!labels.ok()) return labels.status();
-  absl::StatusOr<PartialTensorShape> merged = features->Merge(*labels);
-  if (!merged.ok()) {
-    return ctx->Error(absl::StrCat("features ", features->DebugString(), " and labels ",
-                                   labels->DebugString(), " must have the same shape"));
-  }
-  ctx->set_output(0, PartialTensorShape({merged->dim_size(0)}));
-  ctx->set_output(1, *merged);
-  return absl::OkStatus();
-}
-
-absl::Status SparseXentShape(InferenceContext* ctx) {
-  absl::StatusOr<PartialTensorShape> features = ctx->WithRank(0, 2);
-  if (!features.ok()) return features.status();
-  absl::StatusOr<PartialTensorShape> labels = ctx->WithRank(1, 1);
-  if (!labels.ok()) return labels.status();
-  absl::StatusOr<int64_t> n =
-      MergeDim(ctx, features->dim_size(0), labels->dim_size(0),
-               "labels must have one entry per row of features");
-  if (!n.ok()) return n.status();
-  ctx->set_output(0, PartialTensorShape({*n}));
-  ctx->set_output(1, PartialTensorShape({*n, features->dim_size(1)}));
-  return absl::OkStatus();
-}
-
 // (g - sum(g * y, -1, keepdims)) * y: the vector-Jacobian product of y = softmax(x).
 Output SoftmaxBackward(const Scope& scope, const Output& g, const Output& y) {
   Output dot = ops::Sum(scope, ops::Mul(scope, g, y), -1, ops::Sum::KeepDims(true));
   return ops::Mul(scope, ops::Sub(scope, g, dot), y);
 }
 
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Softmax
+
+namespace {
+
+absl::Status SoftmaxShape(InferenceContext* ctx) {
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape in, WithRankAtLeast(ctx, 0, 1, "logits"));
+  ctx->set_output(0, in);
+  return absl::OkStatus();
+}
+
+// y = softmax(x): dx = (g - sum(g * y, -1)) * y (SoftmaxBackward).
 absl::Status SoftmaxGrad(const Scope& scope, const Node& node,
                          absl::Span<const Output> grad_outputs,
                          std::vector<Output>* grad_inputs) {
   grad_inputs->assign(1, Output());
-  if (grad_outputs[0].node() == nullptr) return absl::OkStatus();
   (*grad_inputs)[0] = SoftmaxBackward(scope, grad_outputs[0], OutputOf(node, 0));
-  return scope.status();
-}
-
-absl::Status BiasAddGradFn(const Scope& scope, const Node& node,
-                           absl::Span<const Output> grad_outputs,
-                           std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(2, Output());
-  const Output& g = grad_outputs[0];
-  if (g.node() == nullptr) return absl::OkStatus();
-  std::string format = "NHWC";
-  GetNodeAttr(node, "data_format", &format).IgnoreError();
-  (*grad_inputs)[0] = g;
-  (*grad_inputs)[1] = ops::BiasAddGrad(scope, g, ops::BiasAddGrad::DataFormat(format));
-  return scope.status();
-}
-
-// BiasAddGrad sums over all axes but the last, so its gradient broadcasts g [C] back to the
-// input's shape: BiasAdd(zeros_like(input), g).
-absl::Status BiasAddGradGrad(const Scope& scope, const Node& node,
-                             absl::Span<const Output> grad_outputs,
-                             std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(1, Output());
-  const Output& g = grad_outputs[0];
-  if (g.node() == nullptr) return absl::OkStatus();
-  std::string format = "NHWC";
-  GetNodeAttr(node, "data_format", &format).IgnoreError();
-  (*grad_inputs)[0] = ops::BiasAdd(scope, ops::ZerosLike(scope, node.input(0)), g,
-                                   ops::BiasAdd::DataFormat(format));
-  return scope.status();
-}
-
-absl::Status ReluGradFn(const Scope& scope, const Node& node,
-                        absl::Span<const Output> grad_outputs,
-                        std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(1, Output());
-  if (grad_outputs[0].node() == nullptr) return absl::OkStatus();
-  // From Relu's output, as TensorFlow does (relu(x) > 0 exactly where x > 0): the input then
-  // has Relu as its only reader, so the optimizer can fuse Relu into the op producing it.
-  (*grad_inputs)[0] = ops::ReluGrad(scope, grad_outputs[0], OutputOf(node, 0));
-  return scope.status();
-}
-
-// ReluGrad(g, f) is linear in g (its gradient there is ReluGrad again) and piecewise constant
-// in f (zero gradient almost everywhere).
-absl::Status ReluGradGrad(const Scope& scope, const Node& node,
-                          absl::Span<const Output> grad_outputs,
-                          std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(2, Output());
-  if (grad_outputs[0].node() == nullptr) return absl::OkStatus();
-  (*grad_inputs)[0] = ops::ReluGrad(scope, grad_outputs[0], node.input(1));
-  return scope.status();
-}
-
-// Both cross-entropy ops: d loss / d features = backprop (scaled per row by the loss gradient),
-// and backprop = softmax(features) - labels, whose gradient w.r.t. features is softmax's.
-// Labels get no gradient.
-absl::Status XentGrad(const Scope& scope, const Node& node,
-                      absl::Span<const Output> grad_outputs,
-                      std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(2, Output());
-  const Output& g_loss = grad_outputs[0];
-  const Output& g_backprop = grad_outputs.size() > 1 ? grad_outputs[1] : Output();
-  Output grad;
-  if (g_loss.node() != nullptr) {
-    grad = ops::Mul(scope, ops::ExpandDims(scope, g_loss, -1), OutputOf(node, 1));
-  }
-  if (g_backprop.node() != nullptr) {
-    Output term = SoftmaxBackward(scope, g_backprop, ops::Softmax(scope, node.input(0)));
-    grad = grad.node() == nullptr ? term : ops::Add(scope, grad, term);
-  }
-  (*grad_inputs)[0] = grad;
   return scope.status();
 }
 
@@ -217,6 +85,46 @@ REGISTER_OP("Softmax")
     .SetShapeFn(SoftmaxShape);
 REGISTER_GRADIENT("Softmax", SoftmaxGrad);
 
+Output ops::Softmax(const Scope& scope, Input logits) { return AddOp(scope, "Softmax", {logits}); }
+
+// ---------------------------------------------------------------------------------------------
+// BiasAdd
+
+namespace {
+
+absl::Status BiasAddShape(InferenceContext* ctx) {
+  DFLOW_RETURN_IF_ERROR(CheckDataFormat(ctx));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape value, WithRankAtLeast(ctx, 0, 2, "value"));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape bias, ctx->WithRank(1, 1));
+  if (value.unknown_rank()) {
+    ctx->set_output(0, value);
+    return absl::OkStatus();
+  }
+  std::vector<int64_t> dims(value.dim_sizes().begin(), value.dim_sizes().end());
+  DFLOW_ASSIGN_OR_RETURN(int64_t c,
+                         MergeDim(ctx, dims.back(), bias.dim_size(0),
+                                  "the last dimension of value must equal the size of bias"));
+  dims.back() = c;
+  ctx->set_output(0, PartialTensorShape(dims));
+  return absl::OkStatus();
+}
+
+// y = value + bias (broadcast over all axes but the last): value gets g, bias the sum of g
+// over those axes (BiasAddGrad).
+absl::Status BiasAddGradFn(const Scope& scope, const Node& node,
+                           absl::Span<const Output> grad_outputs,
+                           std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(2, Output());
+  const Output& g = grad_outputs[0];
+  std::string format = "NHWC";
+  GetNodeAttr(node, "data_format", &format).IgnoreError();
+  (*grad_inputs)[0] = g;
+  (*grad_inputs)[1] = ops::BiasAddGrad(scope, g, ops::BiasAddGrad::DataFormat(format));
+  return scope.status();
+}
+
+}  // namespace
+
 REGISTER_OP("BiasAdd")
     .Input("value: T")
     .Input("bias: T")
@@ -226,6 +134,39 @@ REGISTER_OP("BiasAdd")
     .SetShapeFn(BiasAddShape);
 REGISTER_GRADIENT("BiasAdd", BiasAddGradFn);
 
+ops::BiasAdd::BiasAdd(const Scope& scope, Input value, Input bias, const Attrs& attrs)
+    : Output(AddOp(scope, "BiasAdd", {value, bias},
+                   {{"data_format", MakeAttr(attrs.data_format)}})) {}
+
+// ---------------------------------------------------------------------------------------------
+// BiasAddGrad
+
+namespace {
+
+absl::Status BiasAddGradShape(InferenceContext* ctx) {
+  DFLOW_RETURN_IF_ERROR(CheckDataFormat(ctx));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape in, WithRankAtLeast(ctx, 0, 2, "out_backprop"));
+  ctx->set_output(0, in.unknown_rank() ? PartialTensorShape::UnknownDims(1)
+                                       : PartialTensorShape({in.dim_size(in.dims() - 1)}));
+  return absl::OkStatus();
+}
+
+// BiasAddGrad sums over all axes but the last, so its gradient broadcasts g [C] back to the
+// input's shape: BiasAdd(zeros_like(input), g).
+absl::Status BiasAddGradGrad(const Scope& scope, const Node& node,
+                             absl::Span<const Output> grad_outputs,
+                             std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(1, Output());
+  const Output& g = grad_outputs[0];
+  std::string format = "NHWC";
+  GetNodeAttr(node, "data_format", &format).IgnoreError();
+  (*grad_inputs)[0] = ops::BiasAdd(scope, ops::ZerosLike(scope, node.input(0)), g,
+                                   ops::BiasAdd::DataFormat(format));
+  return scope.status();
+}
+
+}  // namespace
+
 REGISTER_OP("BiasAddGrad")
     .Input("out_backprop: T")
     .Output("output: T")
@@ -234,12 +175,64 @@ REGISTER_OP("BiasAddGrad")
     .SetShapeFn(BiasAddGradShape);
 REGISTER_GRADIENT("BiasAddGrad", BiasAddGradGrad);
 
+ops::BiasAddGrad::BiasAddGrad(const Scope& scope, Input out_backprop, const Attrs& attrs)
+    : Output(AddOp(scope, "BiasAddGrad", {out_backprop},
+                   {{"data_format", MakeAttr(attrs.data_format)}})) {}
+
+// ---------------------------------------------------------------------------------------------
+// Relu
+
+namespace {
+
+// y = max(x, 0): dx = g where x > 0, else 0 (ReluGrad).
+absl::Status ReluGradFn(const Scope& scope, const Node& node,
+                        absl::Span<const Output> grad_outputs,
+                        std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(1, Output());
+  // From Relu's output, as TensorFlow does (relu(x) > 0 exactly where x > 0): the input then
+  // has Relu as its only reader, so the optimizer can fuse Relu into the op producing it.
+  (*grad_inputs)[0] = ops::ReluGrad(scope, grad_outputs[0], OutputOf(node, 0));
+  return scope.status();
+}
+
+}  // namespace
+
 REGISTER_OP("Relu")
     .Input("features: T")
     .Output("activations: T")
     .Attr("T: {float}")
     .SetShapeFn(UnchangedShape);
 REGISTER_GRADIENT("Relu", ReluGradFn);
+
+Output ops::Relu(const Scope& scope, Input features) { return AddOp(scope, "Relu", {features}); }
+
+// ---------------------------------------------------------------------------------------------
+// ReluGrad
+
+namespace {
+
+absl::Status ReluGradShape(InferenceContext* ctx) {
+  absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(1));
+  if (!merged.ok()) {
+    return ctx->Error(absl::StrCat("gradients ", ctx->input(0).DebugString(),
+                                   " and features ", ctx->input(1).DebugString(),
+                                   " must have the same shape"));
+  }
+  ctx->set_output(0, *merged);
+  return absl::OkStatus();
+}
+
+// ReluGrad(g, f) is linear in g (its gradient there is ReluGrad again) and piecewise constant
+// in f (zero gradient almost everywhere).
+absl::Status ReluGradGrad(const Scope& scope, const Node& node,
+                          absl::Span<const Output> grad_outputs,
+                          std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(2, Output());
+  (*grad_inputs)[0] = ops::ReluGrad(scope, grad_outputs[0], node.input(1));
+  return scope.status();
+}
+
+}  // namespace
 
 REGISTER_OP("ReluGrad")
     .Input("gradients: T")
@@ -249,6 +242,62 @@ REGISTER_OP("ReluGrad")
     .SetShapeFn(ReluGradShape);
 REGISTER_GRADIENT("ReluGrad", ReluGradGrad);
 
+Output ops::ReluGrad(const Scope& scope, Input gradients, Input features) {
+  return AddOp(scope, "ReluGrad", {gradients, features});
+}
+
+// ---------------------------------------------------------------------------------------------
+// SoftmaxCrossEntropyWithLogits, SparseSoftmaxCrossEntropyWithLogits
+
+namespace {
+
+absl::Status XentShape(InferenceContext* ctx) {
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape features, ctx->WithRank(0, 2));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape labels, ctx->WithRank(1, 2));
+  absl::StatusOr<PartialTensorShape> merged = features.Merge(labels);
+  if (!merged.ok()) {
+    return ctx->Error(absl::StrCat("features ", features.DebugString(), " and labels ",
+                                   labels.DebugString(), " must have the same shape"));
+  }
+  ctx->set_output(0, PartialTensorShape({merged->dim_size(0)}));
+  ctx->set_output(1, *merged);
+  return absl::OkStatus();
+}
+
+absl::Status SparseXentShape(InferenceContext* ctx) {
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape features, ctx->WithRank(0, 2));
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape labels, ctx->WithRank(1, 1));
+  DFLOW_ASSIGN_OR_RETURN(int64_t n, MergeDim(ctx, features.dim_size(0), labels.dim_size(0),
+                                             "labels must have one entry per row of features"));
+  ctx->set_output(0, PartialTensorShape({n}));
+  ctx->set_output(1, PartialTensorShape({n, features.dim_size(1)}));
+  return absl::OkStatus();
+}
+
+// Both cross-entropy ops: d loss / d features = backprop (scaled per row by the loss gradient),
+// and backprop = softmax(features) - labels, whose gradient w.r.t. features is softmax's.
+// Labels get no gradient. A term whose incoming gradient is known zeros is left out.
+absl::Status XentGrad(const Scope& scope, const Node& node,
+                      absl::Span<const Output> grad_outputs,
+                      std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(2, Output());
+  const Output& g_loss = grad_outputs[0];
+  const Output& g_backprop = grad_outputs[1];
+  const bool backprop_term = !IsZerosGradient(g_backprop);
+  Output grad;
+  if (!backprop_term || !IsZerosGradient(g_loss)) {
+    grad = ops::Mul(scope, ops::ExpandDims(scope, g_loss, -1), OutputOf(node, 1));
+  }
+  if (backprop_term) {
+    Output term = SoftmaxBackward(scope, g_backprop, ops::Softmax(scope, node.input(0)));
+    grad = grad.node() == nullptr ? term : ops::Add(scope, grad, term);
+  }
+  (*grad_inputs)[0] = grad;
+  return scope.status();
+}
+
+}  // namespace
+
 REGISTER_OP("SoftmaxCrossEntropyWithLogits")
     .Input("features: T")
     .Input("labels: T")
@@ -257,7 +306,6 @@ REGISTER_OP("SoftmaxCrossEntropyWithLogits")
     .Attr("T: {float}")
     .SetShapeFn(XentShape);
 REGISTER_GRADIENT("SoftmaxCrossEntropyWithLogits", XentGrad);
-
 REGISTER_OP("SparseSoftmaxCrossEntropyWithLogits")
     .Input("features: T")
     .Input("labels: Tlabels")
@@ -267,6 +315,27 @@ REGISTER_OP("SparseSoftmaxCrossEntropyWithLogits")
     .Attr("Tlabels: {int32, int64} = int64")
     .SetShapeFn(SparseXentShape);
 REGISTER_GRADIENT("SparseSoftmaxCrossEntropyWithLogits", XentGrad);
+
+ops::SoftmaxCrossEntropyWithLogits::SoftmaxCrossEntropyWithLogits(const Scope& scope,
+                                                                  Input features, Input labels) {
+  Node* node = AddOp(scope, "SoftmaxCrossEntropyWithLogits", {features, labels});
+  if (node == nullptr) return;
+  operation = Operation(node);
+  loss = Output(node, 0);
+  backprop = Output(node, 1);
+}
+ops::SparseSoftmaxCrossEntropyWithLogits::SparseSoftmaxCrossEntropyWithLogits(const Scope& scope,
+                                                                              Input features,
+                                                                              Input labels) {
+  Node* node = AddOp(scope, "SparseSoftmaxCrossEntropyWithLogits", {features, labels});
+  if (node == nullptr) return;
+  operation = Operation(node);
+  loss = Output(node, 0);
+  backprop = Output(node, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// InTopKV2
 
 REGISTER_OP("InTopKV2")
     .Input("predictions: float")
@@ -299,46 +368,8 @@ REGISTER_OP("InTopKV2")
     })
     .NotDifferentiable();
 
-namespace ops {
-
-Output Softmax(const Scope& scope, Input logits) { return AddOp(scope, "Softmax", {logits}); }
-
-Output Relu(const Scope& scope, Input features) { return AddOp(scope, "Relu", {features}); }
-
-Output ReluGrad(const Scope& scope, Input gradients, Input features) {
-  return AddOp(scope, "ReluGrad", {gradients, features});
-}
-
-BiasAdd::BiasAdd(const Scope& scope, Input value, Input bias, const Attrs& attrs)
-    : Output(AddOp(scope, "BiasAdd", {value, bias},
-                   {{"data_format", MakeAttr(attrs.data_format)}})) {}
-
-BiasAddGrad::BiasAddGrad(const Scope& scope, Input out_backprop, const Attrs& attrs)
-    : Output(AddOp(scope, "BiasAddGrad", {out_backprop},
-                   {{"data_format", MakeAttr(attrs.data_format)}})) {}
-
-SoftmaxCrossEntropyWithLogits::SoftmaxCrossEntropyWithLogits(const Scope& scope, Input features,
-                                                             Input labels) {
-  Node* node = AddOp(scope, "SoftmaxCrossEntropyWithLogits", {features, labels});
-  if (node == nullptr) return;
-  operation = Operation(node);
-  loss = Output(node, 0);
-  backprop = Output(node, 1);
-}
-
-SparseSoftmaxCrossEntropyWithLogits::SparseSoftmaxCrossEntropyWithLogits(const Scope& scope,
-                                                                         Input features,
-                                                                         Input labels) {
-  Node* node = AddOp(scope, "SparseSoftmaxCrossEntropyWithLogits", {features, labels});
-  if (node == nullptr) return;
-  operation = Operation(node);
-  loss = Output(node, 0);
-  backprop = Output(node, 1);
-}
-
-Output InTopKV2(const Scope& scope, Input predictions, Input targets, Input k) {
+Output ops::InTopKV2(const Scope& scope, Input predictions, Input targets, Input k) {
   return AddOp(scope, "InTopKV2", {predictions, targets, k});
 }
 
-}  // namespace ops
 }  // namespace dflow

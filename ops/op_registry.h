@@ -46,8 +46,9 @@ struct AttrDef {
 // Computes output shapes from input shapes, constant inputs and attrs.
 using ShapeFn = std::function<absl::Status(InferenceContext* ctx)>;
 
-// Appends the gradient of `node` to the graph: given one gradient per output (grad_outputs; an
-// Output with a null node stands for zeros), sets one per input (a null node means none).
+// Appends the gradient of `node` to the graph: given one gradient per output (grad_outputs,
+// never null: zeros where no gradient flows), sets one per input (a null node means none), of
+// the input's type and shape. AddSymbolicGradients checks the result (see gradients.h).
 using GradFn = std::function<absl::Status(const Scope& scope, const Node& node,
                                           absl::Span<const Output> grad_outputs,
                                           std::vector<Output>* grad_inputs)>;

@@ -1,5 +1,5 @@
-// Random ops: RandomUniform and TruncatedNormal — schemas, shape functions and builders.
-// Both are stateful (each run draws new numbers) and have no gradient.
+// Random ops: RandomUniform and TruncatedNormal — their shared shape function, then op by op the
+// schema and its builder. Both are stateful (each run draws new numbers) and have no gradient.
 #include "ops/random_ops.h"
 
 #include "absl/strings/str_cat.h"
@@ -33,13 +33,20 @@ absl::Status RandomShape(InferenceContext* ctx) {
     ctx->set_output(0, PartialTensorShape(dims));
     return absl::OkStatus();
   }
-  ctx->set_output(0, s.dims() == 1 && s.dim_size(0) >= 0
-                         ? PartialTensorShape::UnknownDims(static_cast<int>(s.dim_size(0)))
-                         : PartialTensorShape::Unknown());
+  ctx->set_output(0, ShapeOfLength(s));
   return absl::OkStatus();
 }
 
+AttrMap RandomAttrMap(DataType dtype, const ops::RandomAttrs& attrs) {
+  return {{"dtype", MakeAttr(dtype)},
+          {"seed", MakeAttr(attrs.seed)},
+          {"seed2", MakeAttr(attrs.seed2)}};
+}
+
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// RandomUniform
 
 REGISTER_OP("RandomUniform")
     .Input("shape: T")
@@ -52,6 +59,13 @@ REGISTER_OP("RandomUniform")
     .SetIsStateful()
     .NotDifferentiable();
 
+ops::RandomUniform::RandomUniform(const Scope& scope, Input shape, DataType dtype,
+                                  const Attrs& attrs)
+    : Output(AddOp(scope, "RandomUniform", {shape}, RandomAttrMap(dtype, attrs))) {}
+
+// ---------------------------------------------------------------------------------------------
+// TruncatedNormal
+
 REGISTER_OP("TruncatedNormal")
     .Input("shape: T")
     .Output("output: dtype")
@@ -63,23 +77,8 @@ REGISTER_OP("TruncatedNormal")
     .SetIsStateful()
     .NotDifferentiable();
 
-namespace ops {
-namespace {
-
-AttrMap RandomAttrMap(DataType dtype, const RandomAttrs& attrs) {
-  return {{"dtype", MakeAttr(dtype)},
-          {"seed", MakeAttr(attrs.seed)},
-          {"seed2", MakeAttr(attrs.seed2)}};
-}
-
-}  // namespace
-
-RandomUniform::RandomUniform(const Scope& scope, Input shape, DataType dtype, const Attrs& attrs)
-    : Output(AddOp(scope, "RandomUniform", {shape}, RandomAttrMap(dtype, attrs))) {}
-
-TruncatedNormal::TruncatedNormal(const Scope& scope, Input shape, DataType dtype,
-                                 const Attrs& attrs)
+ops::TruncatedNormal::TruncatedNormal(const Scope& scope, Input shape, DataType dtype,
+                                      const Attrs& attrs)
     : Output(AddOp(scope, "TruncatedNormal", {shape}, RandomAttrMap(dtype, attrs))) {}
 
-}  // namespace ops
 }  // namespace dflow

@@ -1,6 +1,7 @@
 #include "ops/shape_inference.h"
 
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 #include "ops/op_registry.h"
 
 namespace dflow {
@@ -80,10 +81,24 @@ absl::StatusOr<PartialTensorShape> BroadcastShapes(const PartialTensorShape& a,
 }
 
 absl::StatusOr<TensorShape> BroadcastShapes(const TensorShape& a, const TensorShape& b) {
-  absl::StatusOr<PartialTensorShape> out =
-      BroadcastShapes(PartialTensorShape(a), PartialTensorShape(b));
-  if (!out.ok()) return out.status();
-  return out->AsTensorShape();
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape out,
+                         BroadcastShapes(PartialTensorShape(a), PartialTensorShape(b)));
+  return out.AsTensorShape();
+}
+
+std::optional<std::vector<int64_t>> ConstInts(InferenceContext* ctx, int i) {
+  const Tensor* t = ctx->input_tensor(i);
+  if (t == nullptr) return std::nullopt;
+  absl::StatusOr<IntList> v = IntValues(*t, "input");
+  if (!v.ok()) return std::nullopt;
+  return std::vector<int64_t>(v->begin(), v->end());
+}
+
+PartialTensorShape ShapeOfLength(const PartialTensorShape& shape_of_shape) {
+  const PartialTensorShape& s = shape_of_shape;
+  return s.dims() == 1 && s.dim_size(0) >= 0
+             ? PartialTensorShape::UnknownDims(static_cast<int>(s.dim_size(0)))
+             : PartialTensorShape::Unknown();
 }
 
 }  // namespace dflow

@@ -2,6 +2,8 @@
 #ifndef DFLOW_OPS_SHAPE_INFERENCE_H_
 #define DFLOW_OPS_SHAPE_INFERENCE_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +64,13 @@ absl::Status ScalarShape(InferenceContext* ctx);     // Output 0 is a scalar.
 absl::Status NoOutputs(InferenceContext* ctx);
 // Output 0 is the numpy broadcast of inputs 0 and 1.
 absl::Status BroadcastBinaryShape(InferenceContext* ctx);
+
+// The values of int input i when it is a constant known at graph time, else nullopt.
+std::optional<std::vector<int64_t>> ConstInts(InferenceContext* ctx, int i);
+
+// The shape a 1-D shape tensor describes when only its own shape, `shape_of_shape`, is known:
+// rank = its length with every dim unknown, or unknown rank when the length is unknown.
+PartialTensorShape ShapeOfLength(const PartialTensorShape& shape_of_shape);
 
 // The numpy broadcast of two shapes (unknown dims stay unknown unless the other is known > 1).
 absl::StatusOr<PartialTensorShape> BroadcastShapes(const PartialTensorShape& a,

@@ -4,13 +4,18 @@
 #define DFLOW_OPS_STANDARD_OPS_H_
 
 #include "ops/array_ops.h"
+#include "ops/concat_ops.h"
 #include "ops/conv_ops.h"
 #include "ops/gradients.h"
 #include "ops/math_ops.h"
 #include "ops/nn_ops.h"
+#include "ops/pooling_ops.h"
 #include "ops/random_ops.h"
+#include "ops/reduction_ops.h"
 #include "ops/scope.h"
+#include "ops/shape_ops.h"
 #include "ops/state_ops.h"
+#include "ops/strided_slice_ops.h"
 #include "ops/training.h"
 
 #endif  // DFLOW_OPS_STANDARD_OPS_H_

@@ -1,62 +1,17 @@
 // Variables and their updates: VariableV2 (alias Variable), Assign, AssignAdd, AssignSub,
-// ApplyGradientDescent, ApplyAdam, ApplyMomentum.
+// ApplyGradientDescent, ApplyAdam, ApplyMomentum. Op by op: the schema, its shape function and
+// its builder (none has a gradient).
 #include "ops/state_ops.h"
 
+#include <initializer_list>
+
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 #include "ops/op_registry.h"
 #include "ops/shape_inference.h"
 
 namespace dflow {
 namespace {
-
-absl::Status VariableShape(InferenceContext* ctx) {
-  PartialTensorShape shape;
-  absl::Status s = ctx->GetAttr("shape", &shape);
-  if (!s.ok()) return s;
-  ctx->set_output(0, shape);
-  return absl::OkStatus();
-}
-
-absl::Status AssignShape(InferenceContext* ctx) {
-  bool validate = true;
-  absl::Status s = ctx->GetAttr("validate_shape", &validate);
-  if (!s.ok()) return s;
-  if (!validate) {
-    ctx->set_output(0, ctx->input(1));
-    return absl::OkStatus();
-  }
-  absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(1));
-  if (!merged.ok()) {
-    return ctx->Error(absl::StrCat("cannot assign a value of shape ", ctx->input(1).DebugString(),
-                                   " to a variable of shape ", ctx->input(0).DebugString()));
-  }
-  ctx->set_output(0, *merged);
-  return absl::OkStatus();
-}
-
-absl::Status ApplyGradientDescentShape(InferenceContext* ctx) {
-  if (ctx->input(1).dims() > 0) {
-    return ctx->Error(absl::StrCat("alpha must be a scalar, got ", ctx->input(1).DebugString()));
-  }
-  absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(2));
-  if (!merged.ok()) {
-    return ctx->Error(absl::StrCat("delta of shape ", ctx->input(2).DebugString(),
-                                   " does not match var of shape ", ctx->input(0).DebugString()));
-  }
-  ctx->set_output(0, *merged);
-  return absl::OkStatus();
-}
-
-absl::Status AssignUpdateShape(InferenceContext* ctx) {
-  absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(1));
-  if (!merged.ok()) {
-    return ctx->Error(absl::StrCat("value of shape ", ctx->input(1).DebugString(),
-                                   " does not match variable of shape ",
-                                   ctx->input(0).DebugString()));
-  }
-  ctx->set_output(0, *merged);
-  return absl::OkStatus();
-}
 
 // The shape function of an Apply* op: inputs `same` (the variables and the gradient, by index)
 // share one shape, inputs `scalars` are scalars; the output has the variables' shape.
@@ -82,14 +37,18 @@ absl::Status ApplyShape(InferenceContext* ctx, std::initializer_list<int> same,
   return absl::OkStatus();
 }
 
-absl::Status ApplyAdamShape(InferenceContext* ctx) {
-  // var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad.
-  return ApplyShape(ctx, {1, 2, 9}, {3, 4, 5, 6, 7, 8});
-}
+}  // namespace
 
-absl::Status ApplyMomentumShape(InferenceContext* ctx) {
-  // var, accum, lr, grad, momentum.
-  return ApplyShape(ctx, {1, 3}, {2, 4});
+// ---------------------------------------------------------------------------------------------
+// VariableV2
+
+namespace {
+
+absl::Status VariableShape(InferenceContext* ctx) {
+  PartialTensorShape shape;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("shape", &shape));
+  ctx->set_output(0, shape);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -105,6 +64,33 @@ REGISTER_OP("VariableV2")
     .NotDifferentiable();
 REGISTER_OP_ALIAS("Variable", "VariableV2");  // TensorFlow's pre-1.0 name.
 
+Output ops::Variable(const Scope& scope, const PartialTensorShape& shape, DataType dtype) {
+  return AddOp(scope, "VariableV2", {}, {{"shape", MakeAttr(shape)}, {"dtype", MakeAttr(dtype)}});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assign
+
+namespace {
+
+absl::Status AssignShape(InferenceContext* ctx) {
+  bool validate = true;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("validate_shape", &validate));
+  if (!validate) {
+    ctx->set_output(0, ctx->input(1));
+    return absl::OkStatus();
+  }
+  absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(1));
+  if (!merged.ok()) {
+    return ctx->Error(absl::StrCat("cannot assign a value of shape ", ctx->input(1).DebugString(),
+                                   " to a variable of shape ", ctx->input(0).DebugString()));
+  }
+  ctx->set_output(0, *merged);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 REGISTER_OP("Assign")
     .Input("ref: Ref(T)")
     .Input("value: T")
@@ -115,6 +101,74 @@ REGISTER_OP("Assign")
     .SetShapeFn(AssignShape)
     .SetIsStateful()
     .NotDifferentiable();
+
+ops::Assign::Assign(const Scope& scope, Input ref, Input value, const Attrs& attrs)
+    : Output(AddOp(scope, "Assign", {ref, value},
+                   {{"validate_shape", MakeAttr(attrs.validate_shape)}})) {}
+
+// ---------------------------------------------------------------------------------------------
+// AssignAdd, AssignSub
+
+namespace {
+
+absl::Status AssignUpdateShape(InferenceContext* ctx) {
+  absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(1));
+  if (!merged.ok()) {
+    return ctx->Error(absl::StrCat("value of shape ", ctx->input(1).DebugString(),
+                                   " does not match variable of shape ",
+                                   ctx->input(0).DebugString()));
+  }
+  ctx->set_output(0, *merged);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+REGISTER_OP("AssignAdd")
+    .Input("ref: Ref(T)")
+    .Input("value: T")
+    .Output("output_ref: Ref(T)")
+    .Attr("T: {float, int32, int64}")
+    .Attr("use_locking: bool = false")
+    .SetShapeFn(AssignUpdateShape)
+    .SetIsStateful()
+    .NotDifferentiable();
+REGISTER_OP("AssignSub")
+    .Input("ref: Ref(T)")
+    .Input("value: T")
+    .Output("output_ref: Ref(T)")
+    .Attr("T: {float, int32, int64}")
+    .Attr("use_locking: bool = false")
+    .SetShapeFn(AssignUpdateShape)
+    .SetIsStateful()
+    .NotDifferentiable();
+
+Output ops::AssignAdd(const Scope& scope, Input ref, Input value) {
+  return AddOp(scope, "AssignAdd", {ref, value});
+}
+Output ops::AssignSub(const Scope& scope, Input ref, Input value) {
+  return AddOp(scope, "AssignSub", {ref, value});
+}
+
+// ---------------------------------------------------------------------------------------------
+// ApplyGradientDescent
+
+namespace {
+
+absl::Status ApplyGradientDescentShape(InferenceContext* ctx) {
+  if (ctx->input(1).dims() > 0) {
+    return ctx->Error(absl::StrCat("alpha must be a scalar, got ", ctx->input(1).DebugString()));
+  }
+  absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(2));
+  if (!merged.ok()) {
+    return ctx->Error(absl::StrCat("delta of shape ", ctx->input(2).DebugString(),
+                                   " does not match var of shape ", ctx->input(0).DebugString()));
+  }
+  ctx->set_output(0, *merged);
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 REGISTER_OP("ApplyGradientDescent")
     .Input("var: Ref(T)")
@@ -127,25 +181,21 @@ REGISTER_OP("ApplyGradientDescent")
     .SetIsStateful()
     .NotDifferentiable();
 
-REGISTER_OP("AssignAdd")
-    .Input("ref: Ref(T)")
-    .Input("value: T")
-    .Output("output_ref: Ref(T)")
-    .Attr("T: {float, int32, int64}")
-    .Attr("use_locking: bool = false")
-    .SetShapeFn(AssignUpdateShape)
-    .SetIsStateful()
-    .NotDifferentiable();
+Output ops::ApplyGradientDescent(const Scope& scope, Input var, Input alpha, Input delta) {
+  return AddOp(scope, "ApplyGradientDescent", {var, alpha, delta});
+}
 
-REGISTER_OP("AssignSub")
-    .Input("ref: Ref(T)")
-    .Input("value: T")
-    .Output("output_ref: Ref(T)")
-    .Attr("T: {float, int32, int64}")
-    .Attr("use_locking: bool = false")
-    .SetShapeFn(AssignUpdateShape)
-    .SetIsStateful()
-    .NotDifferentiable();
+// ---------------------------------------------------------------------------------------------
+// ApplyAdam
+
+namespace {
+
+absl::Status ApplyAdamShape(InferenceContext* ctx) {
+  // var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad.
+  return ApplyShape(ctx, {1, 2, 9}, {3, 4, 5, 6, 7, 8});
+}
+
+}  // namespace
 
 REGISTER_OP("ApplyAdam")
     .Input("var: Ref(T)")
@@ -166,6 +216,26 @@ REGISTER_OP("ApplyAdam")
     .SetIsStateful()
     .NotDifferentiable();
 
+ops::ApplyAdam::ApplyAdam(const Scope& scope, Input var, Input m, Input v, Input beta1_power,
+                          Input beta2_power, Input lr, Input beta1, Input beta2, Input epsilon,
+                          Input grad, const Attrs& attrs)
+    : Output(AddOp(scope, "ApplyAdam",
+                   {var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad},
+                   {{"use_locking", MakeAttr(attrs.use_locking)},
+                    {"use_nesterov", MakeAttr(attrs.use_nesterov)}})) {}
+
+// ---------------------------------------------------------------------------------------------
+// ApplyMomentum
+
+namespace {
+
+absl::Status ApplyMomentumShape(InferenceContext* ctx) {
+  // var, accum, lr, grad, momentum.
+  return ApplyShape(ctx, {1, 3}, {2, 4});
+}
+
+}  // namespace
+
 REGISTER_OP("ApplyMomentum")
     .Input("var: Ref(T)")
     .Input("accum: Ref(T)")
@@ -180,41 +250,10 @@ REGISTER_OP("ApplyMomentum")
     .SetIsStateful()
     .NotDifferentiable();
 
-namespace ops {
-
-Output Variable(const Scope& scope, const PartialTensorShape& shape, DataType dtype) {
-  return AddOp(scope, "VariableV2", {}, {{"shape", MakeAttr(shape)}, {"dtype", MakeAttr(dtype)}});
-}
-
-Assign::Assign(const Scope& scope, Input ref, Input value, const Attrs& attrs)
-    : Output(AddOp(scope, "Assign", {ref, value},
-                   {{"validate_shape", MakeAttr(attrs.validate_shape)}})) {}
-
-Output ApplyGradientDescent(const Scope& scope, Input var, Input alpha, Input delta) {
-  return AddOp(scope, "ApplyGradientDescent", {var, alpha, delta});
-}
-
-Output AssignAdd(const Scope& scope, Input ref, Input value) {
-  return AddOp(scope, "AssignAdd", {ref, value});
-}
-
-Output AssignSub(const Scope& scope, Input ref, Input value) {
-  return AddOp(scope, "AssignSub", {ref, value});
-}
-
-ApplyAdam::ApplyAdam(const Scope& scope, Input var, Input m, Input v, Input beta1_power,
-                     Input beta2_power, Input lr, Input beta1, Input beta2, Input epsilon,
-                     Input grad, const Attrs& attrs)
-    : Output(AddOp(scope, "ApplyAdam",
-                   {var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad},
-                   {{"use_locking", MakeAttr(attrs.use_locking)},
-                    {"use_nesterov", MakeAttr(attrs.use_nesterov)}})) {}
-
-ApplyMomentum::ApplyMomentum(const Scope& scope, Input var, Input accum, Input lr, Input grad,
-                             Input momentum, const Attrs& attrs)
+ops::ApplyMomentum::ApplyMomentum(const Scope& scope, Input var, Input accum, Input lr, Input grad,
+                                  Input momentum, const Attrs& attrs)
     : Output(AddOp(scope, "ApplyMomentum", {var, accum, lr, grad, momentum},
                    {{"use_locking", MakeAttr(attrs.use_locking)},
                     {"use_nesterov", MakeAttr(attrs.use_nesterov)}})) {}
 
-}  // namespace ops
 }  // namespace dflow

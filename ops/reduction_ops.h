@@ -1,0 +1,77 @@
+// Builder functions for reductions: Sum, Mean and Prod over axes, ArgMax, and the gradient
+// helper ReducedShape.
+//
+//   auto loss = ops::Mean(scope, ops::Square(scope, err), {0, 1});
+//   auto pred = ops::ArgMax(scope, logits, 1);  // int64
+#ifndef DFLOW_OPS_REDUCTION_OPS_H_
+#define DFLOW_OPS_REDUCTION_OPS_H_
+
+#include "graph/graph.h"
+#include "graph/types.h"
+#include "ops/scope.h"
+
+namespace dflow {
+namespace ops {
+
+// Reductions of `input` over `axis` (a scalar or 1-D int32/int64 tensor; negative axes count
+// from the end; an empty list reduces nothing). The reduced dimensions are removed, or kept with
+// size 1 with KeepDims(true).
+class Sum : public Output {
+ public:
+  struct Attrs {
+    Attrs KeepDims(bool v) const { Attrs a = *this; a.keep_dims = v; return a; }
+    bool keep_dims = false;
+  };
+  static Attrs KeepDims(bool v) { return Attrs().KeepDims(v); }
+  Sum(const Scope& scope, Input input, Input axis)
+      : Sum(scope, input, axis, Attrs()) {}
+  Sum(const Scope& scope, Input input, Input axis, const Attrs& attrs);
+};
+
+class Mean : public Output {
+ public:
+  struct Attrs {
+    Attrs KeepDims(bool v) const { Attrs a = *this; a.keep_dims = v; return a; }
+    bool keep_dims = false;
+  };
+  static Attrs KeepDims(bool v) { return Attrs().KeepDims(v); }
+  Mean(const Scope& scope, Input input, Input axis)
+      : Mean(scope, input, axis, Attrs()) {}
+  Mean(const Scope& scope, Input input, Input axis, const Attrs& attrs);
+};
+
+// Product over axes (the gradient handles zeros; float only).
+class Prod : public Output {
+ public:
+  struct Attrs {
+    Attrs KeepDims(bool v) const { Attrs a = *this; a.keep_dims = v; return a; }
+    bool keep_dims = false;
+  };
+  static Attrs KeepDims(bool v) { return Attrs().KeepDims(v); }
+  Prod(const Scope& scope, Input input, Input axis)
+      : Prod(scope, input, axis, Attrs()) {}
+  Prod(const Scope& scope, Input input, Input axis, const Attrs& attrs);
+};
+
+// Index of the largest value along `dimension` (a scalar int32/int64; negative counts from the
+// end), which is removed from the shape. Ties go to the first index. Output int64 by default.
+class ArgMax : public Output {
+ public:
+  struct Attrs {
+    Attrs OutputType(DataType t) const { Attrs a = *this; a.output_type = t; return a; }
+    DataType output_type = DT_INT64;
+  };
+  static Attrs OutputType(DataType t) { return Attrs().OutputType(t); }
+  ArgMax(const Scope& scope, Input input, Input dimension)
+      : ArgMax(scope, input, dimension, Attrs()) {}
+  ArgMax(const Scope& scope, Input input, Input dimension, const Attrs& attrs);
+};
+
+// Gradient helper: `input_shape` (1-D int32, e.g. Shape(x)) with the dimensions listed in `axes`
+// set to 1 — the keep_dims shape of a reduction of x over `axes`.
+Output ReducedShape(const Scope& scope, Input input_shape, Input axes);
+
+}  // namespace ops
+}  // namespace dflow
+
+#endif  // DFLOW_OPS_REDUCTION_OPS_H_
