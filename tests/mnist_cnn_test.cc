@@ -125,10 +125,16 @@ TEST(MnistCnn, TheGraphIsTheTutorials) {
   EXPECT_EQ(g->train.node()->name(), "Adam");
   EXPECT_EQ(g->train.node()->op(), "AssignAdd");  // Increments global_step after the updates.
   for (const char* name : {"W_fc1/Adam", "W_fc1/Adam_1", "beta1_power", "beta2_power",
-                           "global_step", "dropout_random_state", "dropout/Floor"}) {
+                           "global_step", "dropout/Floor"}) {
     EXPECT_NE(graph.FindNode(name), nullptr) << name;
   }
   EXPECT_EQ(g->dropout_noise.node()->op(), "RandomUniform");
+  // The dropout's stream is the session's random state, not a variable aliasing it.
+  for (const Node* node : graph.nodes()) {
+    std::string shared;
+    GetAttr(node->attrs(), "shared_name", &shared).IgnoreError();
+    EXPECT_TRUE(shared.empty()) << node->name() << " aliases " << shared;
+  }
 
   // The initial weights: truncated normal with stddev 0.1 (all within 2 stddevs), biases 0.1.
   absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(root);
@@ -157,8 +163,8 @@ TEST(MnistCnn, TheGraphIsTheTutorials) {
 
 // Resuming: N steps, save, restore in a fresh session and continue N more gives the same
 // variables, bit for bit, as 2N steps straight. Every op then sees identical inputs: the weights,
-// Adam's slots and beta powers, global_step and the dropout's random stream position are all
-// variables in the checkpoint, the data set skips the batches the restored steps used, and the
+// Adam's slots and beta powers and global_step are variables in the checkpoint, the dropout's
+// random stream position is a random state in it, the data set skips the batches the restored steps used, and the
 // kernels are deterministic for fixed shapes and thread counts.
 TEST(MnistCnn, ResumingFromACheckpointMatchesAnUninterruptedRun) {
   const std::string dir = test::TempDir("mnist_cnn_resume");
@@ -202,7 +208,19 @@ TEST(MnistCnn, ResumingFromACheckpointMatchesAnUninterruptedRun) {
     EXPECT_EQ(std::memcmp(other.data(), value.data(), value.TotalBytes()), 0) << name;
     ++compared;
   }
-  EXPECT_EQ(compared, 8 + 16 + 2 + 2);  // Weights, their slots, beta powers, step, stream.
+  EXPECT_EQ(compared, 8 + 16 + 2 + 1);  // Weights, their slots, beta powers, step.
+  // The dropout's stream, the one random state, stands at the same place in both.
+  ASSERT_EQ(straight->random_states.size(), 1u);
+  ASSERT_EQ(resumed->random_states.size(), 1u);
+  {
+    Scope graph_root = Scope::NewRootScope();
+    absl::StatusOr<CnnGraph> g = BuildCnnGraph(graph_root, 10, options);
+    ASSERT_TRUE(g.ok()) << g.status();
+    EXPECT_EQ(resumed->random_states[0].first, g->dropout_noise.node()->name());
+  }
+  EXPECT_EQ(resumed->random_states[0].first, straight->random_states[0].first);
+  EXPECT_EQ(resumed->random_states[0].second.key, straight->random_states[0].second.key);
+  EXPECT_EQ(resumed->random_states[0].second.run, straight->random_states[0].second.run);
   // The records both runs made after step 20 agree too.
   for (const CnnProgress& p : resumed->progress) {
     for (const CnnProgress& q : straight->progress) {
@@ -213,14 +231,10 @@ TEST(MnistCnn, ResumingFromACheckpointMatchesAnUninterruptedRun) {
   }
   EXPECT_EQ(resumed->test_correct, straight->test_correct);
   for (const auto& [name, value] : straight->variables) {
-    if (name == "global_step") {
-      EXPECT_EQ(value.scalar<int64_t>(), 2 * n);
-    } else if (name == "dropout_random_state") {
-      // The stream (key, runs): one run per training step, none for evaluation.
-      ASSERT_EQ(value.NumElements(), 2);
-      EXPECT_EQ(value.flat<int64_t>()[1], 2 * n);
-    }
+    if (name == "global_step") EXPECT_EQ(value.scalar<int64_t>(), 2 * n);
   }
+  // The stream (key, runs): one run per training step, none for evaluation.
+  EXPECT_EQ(straight->random_states[0].second.run, static_cast<uint64_t>(2 * n));
 
   // The masks matter: another dropout seed gives other weights.
   DataSet train3 = Squares(300, 3);

@@ -75,7 +75,7 @@ constexpr char kUsage[] =
     "                          of the training images (default 0; every seed is reproducible)\n"
     "  --log_every=N           progress line every N steps, N >= 1 (default 100)\n"
     "  --eval_batch_size=B     test images per evaluation run, B >= 1 (default 1000)\n"
-    "  --checkpoint=FILE       save the variables (weights, Adam's state, global_step and the\n"
+    "  --checkpoint=FILE       save the session's state (weights, Adam's, global_step and the\n"
     "                          dropout's random stream) to FILE after training\n"
     "  --save_every=N          also save every N steps (needs --checkpoint; default 0)\n"
     "  --restore               resume from --checkpoint: its global_step is the last step done,\n"

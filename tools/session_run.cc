@@ -43,8 +43,9 @@ Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow 
   --steps=N           run the targets and fetches N times (default 1), printing progress
   --batch_size=B      with --steps: serve every feed whose first dimension is larger than B
                       in batches of B rows, cycling through it
-  --restore=CKPT      restore all variables from CKPT before running
-  --save=CKPT         save all variables to CKPT after the last step (atomically)
+  --restore=CKPT      restore all variables and random-op streams from CKPT before running
+  --save=CKPT         save all variables and random-op streams to CKPT after the last step
+                      (atomically)
   --output_dir=DIR    write each fetch of the last run as DIR/<name>.npy ('/' and ':'
                       become '_'), atomically, only when every run succeeded
   --print             print each fetch in full (up to 100 values) instead of a summary
