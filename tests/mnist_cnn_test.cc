@@ -209,18 +209,32 @@ TEST(MnistCnn, ResumingFromACheckpointMatchesAnUninterruptedRun) {
     ++compared;
   }
   EXPECT_EQ(compared, 8 + 16 + 2 + 1);  // Weights, their slots, beta powers, step.
-  // The dropout's stream, the one random state, stands at the same place in both.
-  ASSERT_EQ(straight->random_states.size(), 1u);
-  ASSERT_EQ(resumed->random_states.size(), 1u);
+  // The random streams (the dropout's and the four weight initializers') stand at the same
+  // place in both.
+  ASSERT_EQ(straight->random_states.size(), 5u);
+  ASSERT_EQ(resumed->random_states.size(), straight->random_states.size());
+  std::string dropout_node;
   {
     Scope graph_root = Scope::NewRootScope();
     absl::StatusOr<CnnGraph> g = BuildCnnGraph(graph_root, 10, options);
     ASSERT_TRUE(g.ok()) << g.status();
-    EXPECT_EQ(resumed->random_states[0].first, g->dropout_noise.node()->name());
+    dropout_node = g->dropout_noise.node()->name();
   }
-  EXPECT_EQ(resumed->random_states[0].first, straight->random_states[0].first);
-  EXPECT_EQ(resumed->random_states[0].second.key, straight->random_states[0].second.key);
-  EXPECT_EQ(resumed->random_states[0].second.run, straight->random_states[0].second.run);
+  int dropout_streams = 0;
+  for (size_t i = 0; i < straight->random_states.size(); ++i) {
+    const auto& [name, position] = straight->random_states[i];
+    EXPECT_EQ(resumed->random_states[i].first, name);
+    EXPECT_EQ(resumed->random_states[i].second.key, position.key) << name;
+    EXPECT_EQ(resumed->random_states[i].second.run, position.run) << name;
+    if (name == dropout_node) {
+      ++dropout_streams;
+      // The stream (key, runs): one run per training step, none for evaluation.
+      EXPECT_EQ(position.run, static_cast<uint64_t>(2 * n));
+    } else {
+      EXPECT_EQ(position.run, 1u) << name;  // An initializer, run once.
+    }
+  }
+  EXPECT_EQ(dropout_streams, 1);
   // The records both runs made after step 20 agree too.
   for (const CnnProgress& p : resumed->progress) {
     for (const CnnProgress& q : straight->progress) {
@@ -233,8 +247,6 @@ TEST(MnistCnn, ResumingFromACheckpointMatchesAnUninterruptedRun) {
   for (const auto& [name, value] : straight->variables) {
     if (name == "global_step") EXPECT_EQ(value.scalar<int64_t>(), 2 * n);
   }
-  // The stream (key, runs): one run per training step, none for evaluation.
-  EXPECT_EQ(straight->random_states[0].second.run, static_cast<uint64_t>(2 * n));
 
   // The masks matter: another dropout seed gives other weights.
   DataSet train3 = Squares(300, 3);
