@@ -18,7 +18,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "graph/graph_def_io.h"
 #include "graph/status_macros.h"
 #include "ops/scope.h"
 #include "tools/mnist_cnn_lib.h"
@@ -98,11 +97,7 @@ namespace mnist = dflow::mnist;
 absl::Status WriteGraph(const std::string& path, const mnist::CnnOptions& options) {
   dflow::Scope root = dflow::Scope::NewRootScope();
   DFLOW_RETURN_IF_ERROR(mnist::BuildCnnGraph(root, 10, options).status());
-  dflow::GraphDef def;
-  root.graph()->ToGraphDef(&def);
-  DFLOW_RETURN_IF_ERROR(dflow::WriteGraphDefFile(path, def));
-  std::cout << "wrote the CNN graph (" << def.node_size() << " nodes) to " << path << std::endl;
-  return absl::OkStatus();
+  return dflow::WriteGraphFlag(*root.graph(), path, "CNN graph", std::cout);
 }
 
 // Reads MNIST, trains and scores the model, printing progress and timings.
@@ -119,15 +114,9 @@ absl::Status TrainAndReport(const mnist::CnnOptions& options, double learning_ra
             << std::endl;
   DFLOW_ASSIGN_OR_RETURN(const mnist::CnnResult result,
                          mnist::TrainCnn(data.train, data.test, options));
-  const int trained = result.last_step - result.first_step + 1;
-  std::cout << absl::StrFormat("test accuracy: %.4f", result.test_accuracy) << std::endl;
-  std::cout << absl::StrFormat("training time: %.3f s (%d steps, %.2f ms/step)",
-                               result.train_seconds, trained,
-                               trained > 0 ? 1e3 * result.train_seconds / trained : 0.0)
-            << std::endl;
-  std::cout << absl::StrFormat("evaluation time: %.3f s (%d test images)", result.eval_seconds,
-                               data.test.num_examples())
-            << std::endl;
+  mnist::PrintTrainingReport(std::cout, result.test_accuracy, result.train_seconds,
+                             result.last_step - result.first_step + 1, 2, result.eval_seconds,
+                             data.test.num_examples());
   return absl::OkStatus();
 }
 

@@ -326,5 +326,15 @@ absl::StatusOr<DataSets> LoadDataSetsForTraining(absl::string_view data_dir_flag
   return data;
 }
 
+void PrintTrainingReport(std::ostream& log, double test_accuracy, double train_seconds, int steps,
+                         int ms_decimals, double eval_seconds, int64_t test_images) {
+  log << absl::StrFormat("test accuracy: %.4f", test_accuracy) << std::endl;
+  log << absl::StrFormat("training time: %.3f s (%d steps, %.*f ms/step)", train_seconds, steps,
+                         ms_decimals, steps > 0 ? 1e3 * train_seconds / steps : 0.0)
+      << std::endl;
+  log << absl::StrFormat("evaluation time: %.3f s (%d test images)", eval_seconds, test_images)
+      << std::endl;
+}
+
 }  // namespace mnist
 }  // namespace dflow

@@ -138,6 +138,11 @@ absl::StatusOr<std::string> MnistDir(absl::string_view flag_value);
 absl::StatusOr<DataSets> LoadDataSetsForTraining(absl::string_view data_dir_flag, uint64_t seed,
                                                  int batch_size, std::ostream& log);
 
+// The training tools' closing lines on `log`: the test accuracy, the training time (per step
+// with `ms_decimals` decimals) and the evaluation time.
+void PrintTrainingReport(std::ostream& log, double test_accuracy, double train_seconds, int steps,
+                         int ms_decimals, double eval_seconds, int64_t test_images);
+
 }  // namespace mnist
 }  // namespace dflow
 

@@ -18,7 +18,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "graph/graph_def_io.h"
 #include "graph/status_macros.h"
 #include "tools/mnist_data.h"
 #include "tools/tool_flags.h"
@@ -78,12 +77,7 @@ namespace mnist = dflow::mnist;
 absl::Status WriteGraph(const std::string& path, const mnist::SoftmaxOptions& options) {
   dflow::Scope root = dflow::Scope::NewRootScope();
   DFLOW_RETURN_IF_ERROR(mnist::BuildSoftmaxGraph(root, 784, 10, options).status());
-  dflow::GraphDef def;
-  root.graph()->ToGraphDef(&def);
-  DFLOW_RETURN_IF_ERROR(dflow::WriteGraphDefFile(path, def));
-  std::cout << "wrote the tutorial graph (" << def.node_size() << " nodes) to " << path
-            << std::endl;
-  return absl::OkStatus();
+  return dflow::WriteGraphFlag(*root.graph(), path, "tutorial graph", std::cout);
 }
 
 // Reads MNIST, trains and scores the model, printing progress and timings.
@@ -98,15 +92,8 @@ absl::Status TrainAndReport(const mnist::SoftmaxOptions& options, double learnin
             << std::endl;
   DFLOW_ASSIGN_OR_RETURN(const mnist::SoftmaxResult result,
                          mnist::TrainSoftmax(data.train, data.test, options));
-  std::cout << absl::StrFormat("test accuracy: %.4f", result.test_accuracy) << std::endl;
-  std::cout << absl::StrFormat(
-                   "training time: %.3f s (%d steps, %.3f ms/step)", result.train_seconds,
-                   options.steps,
-                   options.steps > 0 ? 1e3 * result.train_seconds / options.steps : 0.0)
-            << std::endl;
-  std::cout << absl::StrFormat("evaluation time: %.3f s (%d test images)", result.eval_seconds,
-                               data.test.num_examples())
-            << std::endl;
+  mnist::PrintTrainingReport(std::cout, result.test_accuracy, result.train_seconds, options.steps,
+                             3, result.eval_seconds, data.test.num_examples());
   return absl::OkStatus();
 }
 
