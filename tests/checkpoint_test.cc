@@ -234,5 +234,41 @@ TEST(Checkpoint, SavesAndRestoresANamedRandomState) {
   EXPECT_TRUE(absl::StrContains(st.message(), "no node named 'nope'")) << st;
 }
 
+// Graphs written before random states were session state aliased a stream with a VariableV2
+// whose shared_name is "_rng_state/<node>". Such a graph still runs, and its checkpoints hold
+// the stream once, as the random state, not also as that variable.
+TEST(Checkpoint, AnOldGraphsAliasVariableIsNotSavedTwice) {
+  const std::string path = TempPath("old_alias.ckpt");
+  RandomModel model;
+  Node* alias = AddOp(model.root.WithOpName("dropout_random_state"), "VariableV2", {},
+                      {{"shape", MakeAttr(PartialTensorShape::Unknown())},
+                       {"dtype", MakeAttr(DT_INT64)},
+                       {"shared_name", MakeAttr(std::string("_rng_state/u"))}});
+  ASSERT_NE(alias, nullptr);
+  ops::Assign(model.root, Output(alias, 0), Input(Tensor(DT_INT64, TensorShape({0}))),
+              ops::Assign::ValidateShape(false));
+  model.init = GlobalVariablesInitializer(model.root);
+  auto first = model.NewSession();
+  Fetch(*first, {model.u});
+  ASSERT_TRUE(SaveCheckpoint(*first, path).ok());
+  const Tensor next = Fetch(*first, {model.u})[0];
+
+  Checkpoint checkpoint;
+  ASSERT_TRUE(ReadProtoFile(path, &checkpoint).ok());
+  int entries = 0;
+  for (const Checkpoint::Variable& v : checkpoint.variable()) {
+    if (v.name() != "_rng_state/u") continue;
+    ++entries;
+    absl::StatusOr<Tensor> state = Tensor::FromProto(v.value());
+    ASSERT_TRUE(state.ok()) << state.status();
+    ASSERT_EQ(state->shape(), TensorShape({2}));
+    EXPECT_EQ(state->flat<int64_t>()[1], 1);  // Runs so far.
+  }
+  EXPECT_EQ(entries, 1);
+  auto second = model.NewSession();
+  ASSERT_TRUE(RestoreCheckpoint(*second, path).ok());
+  EXPECT_TRUE(SameBits(Fetch(*second, {model.u})[0], next));
+}
+
 }  // namespace
 }  // namespace dflow
