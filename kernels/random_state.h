@@ -26,7 +26,6 @@ class RandomState {
   struct Position {
     uint64_t key = 0;
     uint64_t run = 0;  // The next run's index: the runs so far.
-    bool operator==(const Position& o) const { return key == o.key && run == o.run; }
   };
 
   // This run's key and index, and counts the run. A state not yet started (new, or reset by a
