@@ -33,6 +33,7 @@
 #include "graph/buffer_pool.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
+#include "kernels/random_state.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
 namespace dflow {
@@ -59,10 +60,13 @@ class VariableStore {
   Variable* LookupOrCreate(const std::string& name);
   Variable* Find(const std::string& name) const;
   std::vector<std::string> Names() const;  // Sorted.
+  // The session's random-op streams, kept beside its variables (kernels/random_state.h).
+  RandomStateStore* random_states() { return &random_states_; }
 
  private:
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<Variable>> vars_;
+  RandomStateStore random_states_;
 };
 
 // A value flowing along an edge: a tensor, or a reference to a variable (VariableV2's output).

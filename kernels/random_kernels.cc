@@ -7,9 +7,10 @@
 //   * key = SplitMix64(seed ^ SplitMix64(seed2 + 0x9E3779B97F4A7C15)) when seed or seed2 is
 //     non-zero; otherwise a random key drawn (std::random_device) once per Session.
 //   * counter = (block index within the run: 64 bits, run index: 64 bits). The run index counts
-//     the runs of the node in its Session (0, 1, 2, ...), kept in the Session's VariableStore
-//     under "_rng_state/<node name>" so every execution plan of the Session continues the same
-//     stream, while a fresh Session starts again at run 0.
+//     the runs of the node in its Session (0, 1, 2, ...). Key and run index are the node's
+//     RandomState (kernels/random_state.h), kept beside the Session's variables, so every
+//     execution plan of the Session continues the same stream, checkpoints carry it, and a
+//     fresh Session starts again at run 0.
 //   * Uniform float: the top 24 bits of a word times 2^-24, in [0, 1). Uniform double: 53 bits
 //     from two words times 2^-53.
 //   * Normal: Box-Muller on two words, u1 = (w0 + 1) * 2^-32 in (0, 1], u2 = w1 * 2^-32, giving
@@ -25,8 +26,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "graph/attr_value_util.h"
+#include "graph/status_macros.h"
 #include "graph/tensor.h"
 #include "kernels/op_kernel.h"
+#include "kernels/random_state.h"
 
 namespace dflow {
 namespace {
@@ -146,21 +149,18 @@ class RandomOp : public OpKernel {
           absl::StrCat("dtype ", DataTypeString(dtype_), " is not supported (float, double)")));
       return;
     }
-    seeded_ = seed != 0 || seed2 != 0;
-    if (seeded_) {
-      key_ = SplitMix64(static_cast<uint64_t>(seed) ^
-                        SplitMix64(static_cast<uint64_t>(seed2) + 0x9E3779B97F4A7C15ULL));
-    }
+    key_ = seed != 0 || seed2 != 0
+               ? SplitMix64(static_cast<uint64_t>(seed) ^
+                            SplitMix64(static_cast<uint64_t>(seed2) + 0x9E3779B97F4A7C15ULL))
+               : RandomKey();
   }
 
   absl::Status Compute(OpKernelContext* ctx) override {
     TensorShape shape;
-    absl::Status s = OutputShape(ctx->input(0), &shape);
-    if (!s.ok()) return s;
-    uint64_t key = 0, run = 0;
-    NextRun(ctx, &key, &run);
+    DFLOW_RETURN_IF_ERROR(OutputShape(ctx->input(0), &shape));
+    const RandomState::Position position = NextRun(ctx);
     Tensor* out = ctx->allocate_output(0, shape);
-    WordStream stream(key, run);
+    WordStream stream(position.key, position.run);
     if (dtype_ == DT_FLOAT) {
       Fill(stream, out->flat<float>());
     } else {
@@ -203,33 +203,19 @@ class RandomOp : public OpKernel {
     return absl::OkStatus();
   }
 
-  // The key and this run's index: per Session (its VariableStore), else per kernel.
-  void NextRun(OpKernelContext* ctx, uint64_t* key, uint64_t* run) {
-    auto advance = [&](Tensor* state) {
-      if (!state->IsInitialized() || state->dtype() != DT_INT64 || state->NumElements() != 2) {
-        *state = Tensor(DT_INT64, TensorShape({2}));
-        state->flat<int64_t>()[0] = static_cast<int64_t>(seeded_ ? key_ : RandomKey());
-        state->flat<int64_t>()[1] = 0;
-      }
-      *key = static_cast<uint64_t>(state->flat<int64_t>()[0]);
-      *run = static_cast<uint64_t>(state->flat<int64_t>()[1]);
-      // Anyone holding the old state keeps it: update in place only when nobody does.
-      if (!state->BufferIsExclusive()) *state = Tensor(DT_INT64, TensorShape({2}));
-      state->flat<int64_t>()[0] = static_cast<int64_t>(*key);
-      state->flat<int64_t>()[1] = static_cast<int64_t>(*run + 1);
-    };
+  // This run's key and index: from the Session's random state for this node (kept beside its
+  // variables), else from the kernel's own.
+  RandomState::Position NextRun(OpKernelContext* ctx) {
+    RandomState* state = &local_state_;
     if (ctx->variables() != nullptr) {
+      absl::MutexLock lock(&mu_);
       if (ctx->variables() != state_store_) {  // Looked up once per session, not per run.
         state_store_ = ctx->variables();
-        state_var_ = state_store_->LookupOrCreate("_rng_state/" + node().name());
+        session_state_ = state_store_->random_states()->LookupOrCreate(node().name());
       }
-      Variable* var = state_var_;
-      absl::MutexLock lock(&var->mu);
-      advance(&var->value);
-    } else {
-      absl::MutexLock lock(&mu_);
-      advance(&local_state_);
+      state = session_state_;
     }
+    return state->Next(key_);
   }
 
   static uint64_t RandomKey() {
@@ -238,13 +224,11 @@ class RandomOp : public OpKernel {
   }
 
   DataType dtype_ = DT_FLOAT;
-  bool seeded_ = false;
-  uint64_t key_ = 0;
-  // The session-wide state variable, cached for the store it was looked up in.
-  VariableStore* state_store_ = nullptr;
-  Variable* state_var_ = nullptr;
+  uint64_t key_ = 0;  // From the seeds, else drawn: the key of a stream this kernel starts.
   absl::Mutex mu_;
-  Tensor local_state_;
+  VariableStore* state_store_ ABSL_GUARDED_BY(mu_) = nullptr;
+  RandomState* session_state_ ABSL_GUARDED_BY(mu_) = nullptr;
+  RandomState local_state_;
 };
 
 using RandomUniformOp = RandomOp<Distribution::kUniform>;

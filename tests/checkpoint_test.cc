@@ -1,12 +1,14 @@
-// Saving and restoring variables.
+// Saving and restoring variables and random-op streams.
 #include "runtime/checkpoint.h"
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include "absl/strings/match.h"
 #include "graph/graph_def_io.h"
 #include "gtest/gtest.h"
+#include "ops/random_ops.h"
 #include "ops/standard_ops.h"
 #include "proto/checkpoint.pb.h"
 #include "tests/test_util.h"
@@ -110,6 +112,162 @@ TEST(Checkpoint, ACorruptOrMissingFileNamesTheFile) {
   EXPECT_TRUE(absl::StrContains(st.message(), path)) << st;
   st = RestoreCheckpoint(*s, TempPath("does_not_exist.ckpt"));
   EXPECT_TRUE(absl::StrContains(st.message(), "does_not_exist.ckpt")) << st;
+}
+
+bool SameBits(const Tensor& a, const Tensor& b) {
+  return a.dtype() == b.dtype() && a.shape() == b.shape() &&
+         std::memcmp(a.data(), b.data(), a.TotalBytes()) == 0;
+}
+
+// A seeded RandomUniform, an unseeded TruncatedNormal (its key is drawn per session, so only
+// the checkpoint can carry it) and a variable v [1].
+struct RandomModel {
+  Scope root = Scope::NewRootScope();
+  Output u, t, v;
+  Operation init;
+  RandomModel() {
+    u = ops::RandomUniform(root.WithOpName("u"), ops::Const(root, {8}), DT_FLOAT,
+                           ops::RandomUniform::Seed(11).Seed2(3));
+    t = ops::TruncatedNormal(root.WithOpName("t"), ops::Const(root, {8}), DT_FLOAT);
+    v = ops::Variable(root.WithOpName("v"), {1}, DT_FLOAT);
+    ops::Assign(root, v, Input(test::FloatTensor({1}, {4.f})));
+    init = GlobalVariablesInitializer(root);
+  }
+  std::unique_ptr<Session> NewSession() {
+    auto s = Session::Create(root);
+    EXPECT_TRUE(s.ok()) << s.status();
+    EXPECT_TRUE((*s)->Run({init}).ok());
+    return std::move(*s);
+  }
+};
+
+// N runs, save, M more; a fresh session restored from the checkpoint draws the same M tensors
+// bit for bit, and a session never restored starts again at run 0.
+TEST(Checkpoint, ARestoredSessionContinuesTheRandomStreams) {
+  const std::string path = TempPath("random_streams.ckpt");
+  RandomModel model;
+  const int n = 3, m = 4;
+  auto first = model.NewSession();
+  std::vector<Tensor> at_start = Fetch(*first, {model.u, model.t});
+  for (int r = 1; r < n; ++r) Fetch(*first, {model.u, model.t});
+  absl::Status st = SaveCheckpoint(*first, path);
+  ASSERT_TRUE(st.ok()) << st;
+  std::vector<std::vector<Tensor>> straight;
+  for (int r = 0; r < m; ++r) straight.push_back(Fetch(*first, {model.u, model.t}));
+
+  auto restored = model.NewSession();
+  st = RestoreCheckpoint(*restored, path);
+  ASSERT_TRUE(st.ok()) << st;
+  for (int r = 0; r < m; ++r) {
+    std::vector<Tensor> again = Fetch(*restored, {model.u, model.t});
+    EXPECT_TRUE(SameBits(again[0], straight[r][0])) << "RandomUniform, run " << n + r;
+    EXPECT_TRUE(SameBits(again[1], straight[r][1])) << "TruncatedNormal, run " << n + r;
+  }
+
+  auto never_restored = model.NewSession();
+  EXPECT_TRUE(SameBits(Fetch(*never_restored, {model.u})[0], at_start[0]));
+}
+
+// Restoring makes the session's streams the checkpoint's: one that had not started when the
+// checkpoint was saved starts again at run 0.
+TEST(Checkpoint, AStreamAbsentFromTheCheckpointRestarts) {
+  const std::string path = TempPath("no_streams.ckpt");
+  RandomModel model;
+  auto session = model.NewSession();
+  ASSERT_TRUE(SaveCheckpoint(*session, path).ok());  // Before u ever ran.
+  const Tensor run0 = Fetch(*session, {model.u})[0];
+  Fetch(*session, {model.u});
+  ASSERT_TRUE(RestoreCheckpoint(*session, path).ok());
+  EXPECT_TRUE(SameBits(Fetch(*session, {model.u})[0], run0));
+}
+
+// A restore that fails (here on a variable's shape) changes no variable and no random state.
+TEST(Checkpoint, AFailedRestoreChangesNoRandomState) {
+  const std::string path = TempPath("bad_v.ckpt");
+  Checkpoint checkpoint;
+  Checkpoint::Variable* v = checkpoint.add_variable();
+  v->set_name("v");
+  test::FloatTensor({2}, {1.f, 2.f}).ToProto(v->mutable_value());
+  Checkpoint::Variable* rng = checkpoint.add_variable();
+  rng->set_name("_rng_state/u");
+  Tensor(DT_INT64, TensorShape({0})).ToProto(rng->mutable_value());  // Would restart u.
+  ASSERT_TRUE(WriteProtoFile(path, checkpoint, ProtoFormat::kBinary).ok());
+
+  RandomModel model;
+  auto reference = model.NewSession();
+  auto session = model.NewSession();
+  Fetch(*reference, {model.u});
+  Fetch(*session, {model.u});
+  absl::Status st = RestoreCheckpoint(*session, path);
+  EXPECT_TRUE(absl::StrContains(st.message(), "shape [2] for variable v")) << st;
+  test::ExpectTensorNear(Fetch(*session, {model.v})[0], {1}, {4.f});
+  EXPECT_TRUE(SameBits(Fetch(*session, {model.u})[0], Fetch(*reference, {model.u})[0]));
+
+  // A malformed random state fails naming the node, and changes nothing either.
+  v->clear_value();
+  test::FloatTensor({1}, {9.f}).ToProto(v->mutable_value());
+  test::FloatTensor({2}, {1.f, 2.f}).ToProto(rng->mutable_value());
+  ASSERT_TRUE(WriteProtoFile(path, checkpoint, ProtoFormat::kBinary).ok());
+  st = RestoreCheckpoint(*session, path);
+  EXPECT_TRUE(absl::StrContains(st.message(), "float [2] for the random state of u")) << st;
+  test::ExpectTensorNear(Fetch(*session, {model.v})[0], {1}, {4.f});
+  EXPECT_TRUE(SameBits(Fetch(*session, {model.u})[0], Fetch(*reference, {model.u})[0]));
+}
+
+// Names select random states too ("_rng_state/<node>"); variables are not saved then.
+TEST(Checkpoint, SavesAndRestoresANamedRandomState) {
+  const std::string path = TempPath("only_u.ckpt");
+  RandomModel model;
+  auto first = model.NewSession();
+  Fetch(*first, {model.u});
+  ASSERT_TRUE(SaveCheckpoint(*first, path, {"_rng_state/u"}).ok());
+  const Tensor next = Fetch(*first, {model.u})[0];
+
+  auto second = model.NewSession();
+  absl::Status st = RestoreCheckpoint(*second, path);
+  EXPECT_TRUE(absl::StrContains(st.message(), "no value for variable v")) << st;
+  ASSERT_TRUE(RestoreCheckpoint(*second, path, {"_rng_state/u"}).ok());
+  EXPECT_TRUE(SameBits(Fetch(*second, {model.u})[0], next));
+  st = RestoreCheckpoint(*second, path, {"_rng_state/t"});
+  EXPECT_TRUE(absl::StrContains(st.message(), "no random state for node t")) << st;
+  st = SaveCheckpoint(*second, path, {"_rng_state/nope"});
+  EXPECT_TRUE(absl::StrContains(st.message(), "no node named 'nope'")) << st;
+}
+
+// Graphs written before random states were session state aliased a stream with a VariableV2
+// whose shared_name is "_rng_state/<node>". Such a graph still runs, and its checkpoints hold
+// the stream once, as the random state, not also as that variable.
+TEST(Checkpoint, AnOldGraphsAliasVariableIsNotSavedTwice) {
+  const std::string path = TempPath("old_alias.ckpt");
+  RandomModel model;
+  Node* alias = AddOp(model.root.WithOpName("dropout_random_state"), "VariableV2", {},
+                      {{"shape", MakeAttr(PartialTensorShape::Unknown())},
+                       {"dtype", MakeAttr(DT_INT64)},
+                       {"shared_name", MakeAttr(std::string("_rng_state/u"))}});
+  ASSERT_NE(alias, nullptr);
+  ops::Assign(model.root, Output(alias, 0), Input(Tensor(DT_INT64, TensorShape({0}))),
+              ops::Assign::ValidateShape(false));
+  model.init = GlobalVariablesInitializer(model.root);
+  auto first = model.NewSession();
+  Fetch(*first, {model.u});
+  ASSERT_TRUE(SaveCheckpoint(*first, path).ok());
+  const Tensor next = Fetch(*first, {model.u})[0];
+
+  Checkpoint checkpoint;
+  ASSERT_TRUE(ReadProtoFile(path, &checkpoint).ok());
+  int entries = 0;
+  for (const Checkpoint::Variable& v : checkpoint.variable()) {
+    if (v.name() != "_rng_state/u") continue;
+    ++entries;
+    absl::StatusOr<Tensor> state = Tensor::FromProto(v.value());
+    ASSERT_TRUE(state.ok()) << state.status();
+    ASSERT_EQ(state->shape(), TensorShape({2}));
+    EXPECT_EQ(state->flat<int64_t>()[1], 1);  // Runs so far.
+  }
+  EXPECT_EQ(entries, 1);
+  auto second = model.NewSession();
+  ASSERT_TRUE(RestoreCheckpoint(*second, path).ok());
+  EXPECT_TRUE(SameBits(Fetch(*second, {model.u})[0], next));
 }
 
 }  // namespace

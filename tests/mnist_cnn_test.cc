@@ -125,10 +125,16 @@ TEST(MnistCnn, TheGraphIsTheTutorials) {
   EXPECT_EQ(g->train.node()->name(), "Adam");
   EXPECT_EQ(g->train.node()->op(), "AssignAdd");  // Increments global_step after the updates.
   for (const char* name : {"W_fc1/Adam", "W_fc1/Adam_1", "beta1_power", "beta2_power",
-                           "global_step", "dropout_random_state", "dropout/Floor"}) {
+                           "global_step", "dropout/Floor"}) {
     EXPECT_NE(graph.FindNode(name), nullptr) << name;
   }
   EXPECT_EQ(g->dropout_noise.node()->op(), "RandomUniform");
+  // The dropout's stream is the session's random state, not a variable aliasing it.
+  for (const Node* node : graph.nodes()) {
+    std::string shared;
+    GetAttr(node->attrs(), "shared_name", &shared).IgnoreError();
+    EXPECT_TRUE(shared.empty()) << node->name() << " aliases " << shared;
+  }
 
   // The initial weights: truncated normal with stddev 0.1 (all within 2 stddevs), biases 0.1.
   absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(root);
@@ -157,8 +163,8 @@ TEST(MnistCnn, TheGraphIsTheTutorials) {
 
 // Resuming: N steps, save, restore in a fresh session and continue N more gives the same
 // variables, bit for bit, as 2N steps straight. Every op then sees identical inputs: the weights,
-// Adam's slots and beta powers, global_step and the dropout's random stream position are all
-// variables in the checkpoint, the data set skips the batches the restored steps used, and the
+// Adam's slots and beta powers and global_step are variables in the checkpoint, the dropout's
+// random stream position is a random state in it, the data set skips the batches the restored steps used, and the
 // kernels are deterministic for fixed shapes and thread counts.
 TEST(MnistCnn, ResumingFromACheckpointMatchesAnUninterruptedRun) {
   const std::string dir = test::TempDir("mnist_cnn_resume");
@@ -202,7 +208,33 @@ TEST(MnistCnn, ResumingFromACheckpointMatchesAnUninterruptedRun) {
     EXPECT_EQ(std::memcmp(other.data(), value.data(), value.TotalBytes()), 0) << name;
     ++compared;
   }
-  EXPECT_EQ(compared, 8 + 16 + 2 + 2);  // Weights, their slots, beta powers, step, stream.
+  EXPECT_EQ(compared, 8 + 16 + 2 + 1);  // Weights, their slots, beta powers, step.
+  // The random streams (the dropout's and the four weight initializers') stand at the same
+  // place in both.
+  ASSERT_EQ(straight->random_states.size(), 5u);
+  ASSERT_EQ(resumed->random_states.size(), straight->random_states.size());
+  std::string dropout_node;
+  {
+    Scope graph_root = Scope::NewRootScope();
+    absl::StatusOr<CnnGraph> g = BuildCnnGraph(graph_root, 10, options);
+    ASSERT_TRUE(g.ok()) << g.status();
+    dropout_node = g->dropout_noise.node()->name();
+  }
+  int dropout_streams = 0;
+  for (size_t i = 0; i < straight->random_states.size(); ++i) {
+    const auto& [name, position] = straight->random_states[i];
+    EXPECT_EQ(resumed->random_states[i].first, name);
+    EXPECT_EQ(resumed->random_states[i].second.key, position.key) << name;
+    EXPECT_EQ(resumed->random_states[i].second.run, position.run) << name;
+    if (name == dropout_node) {
+      ++dropout_streams;
+      // The stream (key, runs): one run per training step, none for evaluation.
+      EXPECT_EQ(position.run, static_cast<uint64_t>(2 * n));
+    } else {
+      EXPECT_EQ(position.run, 1u) << name;  // An initializer, run once.
+    }
+  }
+  EXPECT_EQ(dropout_streams, 1);
   // The records both runs made after step 20 agree too.
   for (const CnnProgress& p : resumed->progress) {
     for (const CnnProgress& q : straight->progress) {
@@ -213,13 +245,7 @@ TEST(MnistCnn, ResumingFromACheckpointMatchesAnUninterruptedRun) {
   }
   EXPECT_EQ(resumed->test_correct, straight->test_correct);
   for (const auto& [name, value] : straight->variables) {
-    if (name == "global_step") {
-      EXPECT_EQ(value.scalar<int64_t>(), 2 * n);
-    } else if (name == "dropout_random_state") {
-      // The stream (key, runs): one run per training step, none for evaluation.
-      ASSERT_EQ(value.NumElements(), 2);
-      EXPECT_EQ(value.flat<int64_t>()[1], 2 * n);
-    }
+    if (name == "global_step") EXPECT_EQ(value.scalar<int64_t>(), 2 * n);
   }
 
   // The masks matter: another dropout seed gives other weights.

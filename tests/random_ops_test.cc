@@ -1,12 +1,15 @@
 // Tests of RandomUniform and TruncatedNormal: ranges and statistics against the distributions'
-// known moments, seeded determinism across sessions, stream continuation within a session,
-// shapes and errors.
+// known moments, seeded determinism across sessions, stream continuation within a session and
+// across a checkpoint (old checkpoints too), distinct run indices under concurrency, shapes and
+// errors.
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -16,6 +19,11 @@
 #include "ops/math_ops.h"
 #include "ops/op_registry.h"
 #include "ops/random_ops.h"
+#include "ops/state_ops.h"
+#include "graph/graph_def_io.h"
+#include "kernels/random_state.h"
+#include "proto/checkpoint.pb.h"
+#include "runtime/checkpoint.h"
 #include "runtime/session.h"
 #include "tests/test_util.h"
 
@@ -91,17 +99,30 @@ uint64_t RefSplitMix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
-// Word i of run `run` of a node seeded (seed, seed2).
-uint32_t RefWord(int64_t seed, int64_t seed2, uint64_t run, uint64_t i) {
-  const uint64_t key = RefSplitMix64(static_cast<uint64_t>(seed) ^
-                                     RefSplitMix64(static_cast<uint64_t>(seed2) +
-                                                   0x9E3779B97F4A7C15ull));
+// Word i of run `run` of a stream with key `key`.
+uint32_t RefKeyWord(uint64_t key, uint64_t run, uint64_t i) {
   const uint64_t block = i / 4;
   const Words out = RefPhilox(
       {static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32),
        static_cast<uint32_t>(run), static_cast<uint32_t>(run >> 32)},
       {static_cast<uint32_t>(key), static_cast<uint32_t>(key >> 32)});
   return out[i % 4];
+}
+
+// The key of a node seeded (seed, seed2).
+uint64_t RefKey(int64_t seed, int64_t seed2) {
+  return RefSplitMix64(static_cast<uint64_t>(seed) ^
+                       RefSplitMix64(static_cast<uint64_t>(seed2) + 0x9E3779B97F4A7C15ull));
+}
+
+// Word i of run `run` of a node seeded (seed, seed2).
+uint32_t RefWord(int64_t seed, int64_t seed2, uint64_t run, uint64_t i) {
+  return RefKeyWord(RefKey(seed, seed2), run, i);
+}
+
+// The float RandomUniform draws as element i of run `run` of a stream with key `key`.
+float RefUniform(uint64_t key, uint64_t run, uint64_t i) {
+  return static_cast<float>(RefKeyWord(key, run, i) >> 8) / 16777216.0f;
 }
 
 TEST(GeneratorTest, ReferencePhiloxMatchesKnownAnswers) {
@@ -460,6 +481,105 @@ TEST(RandomOpsTest, NoGradientFlows) {
   ASSERT_TRUE(out.ok()) << out.status();
   // dy/dx = u, and the fetch of u in the same run sees the same values.
   for (int i = 0; i < 3; ++i) EXPECT_EQ((*out)[0].flat<float>()[i], (*out)[1].flat<float>()[i]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random state: a session's streams as state that checkpoints carry.
+
+// Each element of `t` (float) is the reference stream's element for `key` at run `run`.
+void ExpectStream(const Tensor& t, uint64_t key, uint64_t run) {
+  for (int64_t i = 0; i < t.NumElements(); ++i) {
+    ASSERT_EQ(t.flat<float>()[i], RefUniform(key, run, i)) << "run " << run << " element " << i;
+  }
+}
+
+// A checkpoint as older versions wrote it: the stream as a variable entry
+// "_rng_state/<node name>" holding int64 [2] {key, runs}, beside ordinary variables. Its key
+// and run index carry over; an int64 [0] entry (what a fresh alias variable held) restarts.
+TEST(RandomStateTest, AnOldCheckpointWithRngStateVariablesRestores) {
+  const std::string dir = test::TempDir("random_state_old");
+  Scope root = Scope::NewRootScope();
+  auto u = ops::RandomUniform(root.WithOpName("noise"), ops::Const(root, {6}), DT_FLOAT,
+                              ops::RandomUniform::Seed(1).Seed2(2));
+  auto w = ops::Variable(root.WithOpName("w"), {1}, DT_FLOAT);
+  ops::Assign(root.WithOpName("w/Assign"), w, ops::Const(root, {0.5f}));
+  const uint64_t key = 0x0123456789ABCDEFull;  // Not the seeds' key: the file's wins.
+  auto write = [&](const std::string& path, const Tensor& state) {
+    Checkpoint checkpoint;
+    Checkpoint::Variable* var = checkpoint.add_variable();
+    var->set_name("w");
+    test::FloatTensor({1}, {2.5f}).ToProto(var->mutable_value());
+    Checkpoint::Variable* rng = checkpoint.add_variable();
+    rng->set_name("_rng_state/noise");
+    state.ToProto(rng->mutable_value());
+    absl::Status s = WriteProtoFile(path, checkpoint, ProtoFormat::kBinary);
+    EXPECT_TRUE(s.ok()) << s;
+  };
+  write(dir + "/old.ckpt",
+        *Tensor::FromVector<int64_t>({static_cast<int64_t>(key), 7}, TensorShape({2})));
+  write(dir + "/fresh.ckpt", Tensor(DT_INT64, TensorShape({0})));
+
+  std::unique_ptr<Session> session = NewSession(root);
+  ASSERT_NE(session, nullptr);
+  absl::Status s = RestoreCheckpoint(*session, dir + "/old.ckpt");
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(RunFetch(session.get(), w).flat<float>()[0], 2.5f);
+  ExpectStream(RunFetch(session.get(), u), key, 7);
+  ExpectStream(RunFetch(session.get(), u), key, 8);
+
+  s = RestoreCheckpoint(*session, dir + "/fresh.ckpt");
+  ASSERT_TRUE(s.ok()) << s;
+  ExpectStream(RunFetch(session.get(), u), RefKey(1, 2), 0);
+}
+
+// Runs of one node from several threads each get their own run index: together they draw
+// runs 0..K-1, each exactly once.
+TEST(RandomStateTest, ConcurrentRunsGetDistinctRunIndices) {
+  RandomState state;
+  constexpr int kThreads = 4, kRuns = 500;
+  std::vector<std::vector<RandomState::Position>> seen(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&state, &seen, t] {
+      for (int r = 0; r < kRuns; ++r) seen[t].push_back(state.Next(99));
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::set<uint64_t> runs;
+  for (const auto& v : seen) {
+    for (const RandomState::Position& p : v) {
+      EXPECT_EQ(p.key, 99u);
+      runs.insert(p.run);
+    }
+  }
+  EXPECT_EQ(runs.size(), static_cast<size_t>(kThreads * kRuns));
+  EXPECT_EQ(*runs.begin(), 0u);
+  EXPECT_EQ(*runs.rbegin(), static_cast<uint64_t>(kThreads * kRuns - 1));
+
+  // The same through a Session, two threads running one plan.
+  Scope root = Scope::NewRootScope();
+  auto u = ops::RandomUniform(root, ops::Const(root, {4}), DT_FLOAT,
+                              ops::RandomUniform::Seed(4).Seed2(4));
+  std::unique_ptr<Session> session = NewSession(root);
+  ASSERT_NE(session, nullptr);
+  constexpr int kSessionRuns = 40;
+  std::vector<std::vector<Tensor>> outputs(2);
+  std::vector<std::thread> runners;
+  for (int t = 0; t < 2; ++t) {
+    runners.emplace_back([&, t] {
+      for (int r = 0; r < kSessionRuns; ++r) outputs[t].push_back(RunFetch(session.get(), u));
+    });
+  }
+  for (std::thread& t : runners) t.join();
+  // Each run's first element identifies its run index.
+  std::multiset<float> drawn, expected;
+  for (const auto& v : outputs) {
+    for (const Tensor& out : v) drawn.insert(out.flat<float>()[0]);
+  }
+  for (uint64_t run = 0; run < 2 * kSessionRuns; ++run) {
+    expected.insert(RefUniform(RefKey(4, 4), run, 0));
+  }
+  EXPECT_EQ(drawn, expected);
 }
 
 }  // namespace

@@ -5,9 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "graph/graph_def_io.h"
+#include "graph/status_macros.h"
 #include "ops/graph_import.h"
 #include "tools/graph_dot.h"
 
@@ -32,12 +34,64 @@ int Fail(const std::string& message) {
   return 1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+struct Options {
   std::string graph_path, output;
   std::vector<std::string> fetches, targets, feeds;
   bool svg = false, hide_pruned = false;
+};
+
+// Reads, imports and draws the graph (and its SVG with --svg).
+absl::Status Draw(const Options& o) {
+  dflow::GraphDef def;
+  DFLOW_RETURN_IF_ERROR(dflow::ReadGraphDefFile(o.graph_path, &def));
+  dflow::Graph graph;
+  absl::Status s = dflow::ImportGraphDef(def, &graph);
+  if (!s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("graph '", o.graph_path, "': ", s.message()));
+  }
+
+  std::vector<bool> needed;
+  if (!o.fetches.empty() || !o.targets.empty()) {
+    std::vector<dflow::Output> feed_outputs, fetch_outputs;
+    std::vector<const dflow::Node*> target_nodes;
+    for (const auto& [names, outs] : {std::make_pair(&o.feeds, &feed_outputs),
+                                      std::make_pair(&o.fetches, &fetch_outputs)}) {
+      for (const std::string& name : *names) {
+        DFLOW_ASSIGN_OR_RETURN(const dflow::Output out, graph.FindOutput(name));
+        outs->push_back(out);
+      }
+    }
+    for (const std::string& name : o.targets) {
+      const dflow::Node* n = graph.FindNode(name);
+      if (n == nullptr) {
+        return absl::NotFoundError(absl::StrCat("no node named '", name, "' in the graph"));
+      }
+      target_nodes.push_back(n);
+    }
+    needed = dflow::NodesNeededFor(graph, feed_outputs, fetch_outputs, target_nodes);
+  }
+  DFLOW_RETURN_IF_ERROR(dflow::WriteFileAtomically(
+      o.output, dflow::GraphToDot(graph, needed.empty() ? nullptr : &needed, o.hide_pruned)));
+  std::cout << "wrote " << o.output << " (" << graph.num_nodes() << " nodes)" << std::endl;
+  if (o.svg) {
+    if (std::system("command -v dot >/dev/null 2>&1") != 0) {
+      return absl::FailedPreconditionError(
+          "--svg needs Graphviz's `dot` (apt-get install graphviz)");
+    }
+    const std::string svg_path = absl::StrCat(o.output, ".svg");
+    const std::string command = absl::StrCat("dot -Tsvg '", o.output, "' -o '", svg_path, "'");
+    if (std::system(command.c_str()) != 0) {
+      return absl::InternalError(absl::StrCat("`", command, "` failed"));
+    }
+    std::cout << "wrote " << svg_path << std::endl;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&](const char* flag) -> const char* {
@@ -48,62 +102,25 @@ int main(int argc, char** argv) {
       std::cout << kUsage;
       return 0;
     } else if (arg == "--svg") {
-      svg = true;
+      o.svg = true;
     } else if (arg == "--hide_pruned") {
-      hide_pruned = true;
+      o.hide_pruned = true;
     } else if (const char* v = value("graph")) {
-      graph_path = v;
+      o.graph_path = v;
     } else if (const char* v = value("output")) {
-      output = v;
+      o.output = v;
     } else if (const char* v = value("fetch")) {
-      fetches.push_back(v);
+      o.fetches.push_back(v);
     } else if (const char* v = value("target")) {
-      targets.push_back(v);
+      o.targets.push_back(v);
     } else if (const char* v = value("feed")) {
-      feeds.push_back(v);
+      o.feeds.push_back(v);
     } else {
       return Fail(absl::StrCat("unknown argument '", arg, "' (see --help)"));
     }
   }
-  if (graph_path.empty() || output.empty()) return Fail("--graph and --output are required");
+  if (o.graph_path.empty() || o.output.empty()) return Fail("--graph and --output are required");
 
-  dflow::GraphDef def;
-  absl::Status s = dflow::ReadGraphDefFile(graph_path, &def);
-  if (!s.ok()) return Fail(std::string(s.message()));
-  dflow::Graph graph;
-  s = dflow::ImportGraphDef(def, &graph);
-  if (!s.ok()) return Fail(absl::StrCat("graph '", graph_path, "': ", s.message()));
-
-  std::vector<bool> needed;
-  if (!fetches.empty() || !targets.empty()) {
-    std::vector<dflow::Output> feed_outputs, fetch_outputs;
-    std::vector<const dflow::Node*> target_nodes;
-    for (const auto& [names, outs] : {std::make_pair(&feeds, &feed_outputs),
-                                      std::make_pair(&fetches, &fetch_outputs)}) {
-      for (const std::string& name : *names) {
-        absl::StatusOr<dflow::Output> o = graph.FindOutput(name);
-        if (!o.ok()) return Fail(std::string(o.status().message()));
-        outs->push_back(*o);
-      }
-    }
-    for (const std::string& name : targets) {
-      const dflow::Node* n = graph.FindNode(name);
-      if (n == nullptr) return Fail(absl::StrCat("no node named '", name, "' in the graph"));
-      target_nodes.push_back(n);
-    }
-    needed = dflow::NodesNeededFor(graph, feed_outputs, fetch_outputs, target_nodes);
-  }
-  s = dflow::WriteFileAtomically(output, dflow::GraphToDot(graph, needed.empty() ? nullptr : &needed, hide_pruned));
-  if (!s.ok()) return Fail(std::string(s.message()));
-  std::cout << "wrote " << output << " (" << graph.num_nodes() << " nodes)" << std::endl;
-  if (svg) {
-    if (std::system("command -v dot >/dev/null 2>&1") != 0) {
-      return Fail("--svg needs Graphviz's `dot` (apt-get install graphviz)");
-    }
-    const std::string svg_path = absl::StrCat(output, ".svg");
-    const std::string command = absl::StrCat("dot -Tsvg '", output, "' -o '", svg_path, "'");
-    if (std::system(command.c_str()) != 0) return Fail(absl::StrCat("`", command, "` failed"));
-    std::cout << "wrote " << svg_path << std::endl;
-  }
-  return 0;
+  const absl::Status status = Draw(o);
+  return status.ok() ? 0 : Fail(std::string(status.message()));
 }

@@ -4,7 +4,6 @@
 //
 //   bazel run -c opt //tools:mnist_cnn -- --data_dir=$PWD/../shared/data/mnist --quick
 
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -19,7 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "graph/graph_def_io.h"
+#include "graph/status_macros.h"
 #include "ops/scope.h"
 #include "tools/mnist_cnn_lib.h"
 #include "tools/mnist_data.h"
@@ -75,7 +74,7 @@ constexpr char kUsage[] =
     "                          of the training images (default 0; every seed is reproducible)\n"
     "  --log_every=N           progress line every N steps, N >= 1 (default 100)\n"
     "  --eval_batch_size=B     test images per evaluation run, B >= 1 (default 1000)\n"
-    "  --checkpoint=FILE       save the variables (weights, Adam's state, global_step and the\n"
+    "  --checkpoint=FILE       save the session's state (weights, Adam's, global_step and the\n"
     "                          dropout's random stream) to FILE after training\n"
     "  --save_every=N          also save every N steps (needs --checkpoint; default 0)\n"
     "  --restore               resume from --checkpoint: its global_step is the last step done,\n"
@@ -92,9 +91,36 @@ constexpr char kUsage[] =
 int Fail(const absl::Status& status) { return dflow::ToolFail("mnist_cnn", status.message()); }
 int Fail(const std::string& message) { return dflow::ToolFail("mnist_cnn", message); }
 
-}  // namespace
-
 namespace mnist = dflow::mnist;
+
+// --write_graph: the untrained graph for these options.
+absl::Status WriteGraph(const std::string& path, const mnist::CnnOptions& options) {
+  dflow::Scope root = dflow::Scope::NewRootScope();
+  DFLOW_RETURN_IF_ERROR(mnist::BuildCnnGraph(root, 10, options).status());
+  return dflow::WriteGraphFlag(*root.graph(), path, "CNN graph", std::cout);
+}
+
+// Reads MNIST, trains and scores the model, printing progress and timings.
+absl::Status TrainAndReport(const mnist::CnnOptions& options, double learning_rate,
+                            double keep_prob) {
+  DFLOW_ASSIGN_OR_RETURN(
+      mnist::DataSets data,
+      mnist::LoadDataSetsForTraining(absl::GetFlag(FLAGS_data_dir),
+                                     static_cast<uint64_t>(options.seed), options.batch_size,
+                                     std::cout));
+  std::cout << absl::StrFormat(
+                   "training %d steps of %d images: Adam at %g, dropout keep_prob %g, seed %d",
+                   options.steps, options.batch_size, learning_rate, keep_prob, options.seed)
+            << std::endl;
+  DFLOW_ASSIGN_OR_RETURN(const mnist::CnnResult result,
+                         mnist::TrainCnn(data.train, data.test, options));
+  mnist::PrintTrainingReport(std::cout, result.test_accuracy, result.train_seconds,
+                             result.last_step - result.first_step + 1, 2, result.eval_seconds,
+                             data.test.num_examples());
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (std::optional<int> exit_code = dflow::ParseToolFlags(argc, argv, "mnist_cnn", kUsage)) {
@@ -151,53 +177,8 @@ int main(int argc, char** argv) {
   }
 
   const std::string graph_path = absl::GetFlag(FLAGS_write_graph);
-  if (!graph_path.empty()) {
-    dflow::Scope root = dflow::Scope::NewRootScope();
-    absl::StatusOr<mnist::CnnGraph> graph = mnist::BuildCnnGraph(root, 10, options);
-    if (!graph.ok()) return Fail(graph.status());
-    dflow::GraphDef def;
-    root.graph()->ToGraphDef(&def);
-    absl::Status written = dflow::WriteGraphDefFile(graph_path, def);
-    if (!written.ok()) return Fail(written);
-    std::cout << "wrote the CNN graph (" << def.node_size() << " nodes) to " << graph_path
-              << std::endl;
-    return 0;
-  }
-
-  absl::StatusOr<std::string> dir = mnist::MnistDir(absl::GetFlag(FLAGS_data_dir));
-  if (!dir.ok()) return Fail(dir.status());
-  std::cout << "reading MNIST from " << *dir << std::endl;
-  auto load_start = std::chrono::steady_clock::now();
-  mnist::ReadOptions read_options;
-  read_options.seed = static_cast<uint64_t>(options.seed);
-  absl::StatusOr<mnist::DataSets> data = mnist::ReadDataSets(*dir, read_options);
-  if (!data.ok()) return Fail(data.status());
-  const double load_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
-  std::cout << absl::StrFormat("loaded %d training, %d validation and %d test images in %.2f s",
-                               data->train.num_examples(), data->validation.num_examples(),
-                               data->test.num_examples(), load_seconds)
-            << std::endl;
-  if (options.batch_size > data->train.num_examples()) {
-    return Fail(absl::StrCat("--batch_size must be at most the ", data->train.num_examples(),
-                             " training images, got ", options.batch_size));
-  }
-
-  std::cout << absl::StrFormat(
-                   "training %d steps of %d images: Adam at %g, dropout keep_prob %g, seed %d",
-                   options.steps, options.batch_size, learning_rate, keep_prob, options.seed)
-            << std::endl;
-  absl::StatusOr<mnist::CnnResult> result = mnist::TrainCnn(data->train, data->test, options);
-  if (!result.ok()) return Fail(result.status());
-
-  const int trained = result->last_step - result->first_step + 1;
-  std::cout << absl::StrFormat("test accuracy: %.4f", result->test_accuracy) << std::endl;
-  std::cout << absl::StrFormat("training time: %.3f s (%d steps, %.2f ms/step)",
-                               result->train_seconds, trained,
-                               trained > 0 ? 1e3 * result->train_seconds / trained : 0.0)
-            << std::endl;
-  std::cout << absl::StrFormat("evaluation time: %.3f s (%d test images)", result->eval_seconds,
-                               data->test.num_examples())
-            << std::endl;
-  return 0;
+  const absl::Status status = graph_path.empty()
+                                  ? TrainAndReport(options, learning_rate, keep_prob)
+                                  : WriteGraph(graph_path, options);
+  return status.ok() ? 0 : Fail(status);
 }

@@ -14,6 +14,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "graph/status_macros.h"
+#include "kernels/op_kernel.h"
 #include "ops/standard_ops.h"
 #include "runtime/checkpoint.h"
 #include "runtime/session.h"
@@ -70,24 +72,6 @@ Node* DropoutNoiseNode(const Output& dropout, int before) {
   return nullptr;
 }
 
-// The dropout's random stream position as a variable, so that checkpoints carry it and a resumed
-// run draws the same masks as an uninterrupted one. The RandomUniform kernel keeps its per-Session
-// state (int64 [2]: key, runs so far) in the Session's variable store under
-// "_rng_state/<node name>" and starts the stream afresh when that entry holds anything else
-// (kernels/random_kernels.cc). A VariableV2 with that shared_name names the same entry; its
-// initializer assigns an empty int64 tensor (validate_shape false), which restarts the stream,
-// and SaveCheckpoint / RestoreCheckpoint see it as an ordinary variable.
-void AddRandomStreamVariable(const Scope& root, const Node& random, const std::string& name) {
-  Node* var = AddOp(root.WithOpName(name), "VariableV2", {},
-                    {{"shape", MakeAttr(PartialTensorShape::Unknown())},
-                     {"dtype", MakeAttr(DT_INT64)},
-                     {"shared_name", MakeAttr(absl::StrCat("_rng_state/", random.name()))}});
-  if (var == nullptr) return;
-  ops::Assign(root.WithOpName(name + "/Assign"), Output(var, 0),
-              ops::Const(root.NewSubScope(name + "_init"), Tensor(DT_INT64, TensorShape({0}))),
-              ops::Assign::ValidateShape(false));
-}
-
 // Rows [begin, begin + n) of a [N, d] float tensor, copied.
 Tensor Rows(const Tensor& t, int64_t begin, int64_t n) {
   const int64_t d = t.dim_size(1);
@@ -141,9 +125,8 @@ absl::Status CheckCnnOptions(const CnnOptions& options, int64_t image_size, int 
 }
 
 absl::StatusOr<CnnGraph> BuildCnnGraph(const Scope& root, int classes, const CnnOptions& options) {
-  absl::Status s = CheckCnnOptions(
-      options, static_cast<int64_t>(options.image_height) * options.image_width, classes);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(CheckCnnOptions(
+      options, static_cast<int64_t>(options.image_height) * options.image_width, classes));
   const int64_t h = options.image_height, w = options.image_width;
   const int64_t c1 = options.conv1_features, c2 = options.conv2_features;
   const int64_t fc = options.fc_units;
@@ -184,10 +167,10 @@ absl::StatusOr<CnnGraph> BuildCnnGraph(const Scope& root, int classes, const Cnn
                            ops::BiasAdd(root, ops::MatMul(root, h_pool2_flat, w_fc1), b_fc1));
 
   // Dropout, then the read-out layer.
-  if (!root.ok()) return root.status();
+  DFLOW_RETURN_IF_ERROR(root.status());
   const int last_before_dropout = root.graph()->num_nodes() - 1;
   Output h_fc1_drop = ops::Dropout(root, h_fc1, g.keep_prob, seed, 4);
-  if (!root.ok()) return root.status();
+  DFLOW_RETURN_IF_ERROR(root.status());
   Node* noise = DropoutNoiseNode(h_fc1_drop, last_before_dropout);
   if (noise == nullptr) return absl::InternalError("dropout built no RandomUniform node");
   g.dropout_noise = Output(noise, 0);
@@ -201,7 +184,6 @@ absl::StatusOr<CnnGraph> BuildCnnGraph(const Scope& root, int classes, const Cnn
   g.global_step = ops::Variable(root.WithOpName("global_step"), PartialTensorShape({}), DT_INT64);
   ops::Assign(root.WithOpName("global_step/Assign"), g.global_step, Input(int64_t{0}));
   g.train = AdamOptimizer(options.learning_rate).Minimize(root, g.loss, {}, g.global_step);
-  AddRandomStreamVariable(root, *noise, "dropout_random_state");
   // After Minimize, so that Adam's slots and beta powers are initialized too.
   g.init = GlobalVariablesInitializer(root);
 
@@ -210,7 +192,7 @@ absl::StatusOr<CnnGraph> BuildCnnGraph(const Scope& root, int classes, const Cnn
   Output correct_float = ops::Cast(root, correct_prediction, DT_FLOAT);
   g.accuracy = ops::Mean(root.WithOpName("accuracy"), correct_float, {0});
   g.correct = ops::Sum(root.WithOpName("correct"), correct_float, {0});
-  if (!root.ok()) return root.status();
+  DFLOW_RETURN_IF_ERROR(root.status());
   return g;
 }
 
@@ -224,24 +206,20 @@ absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
         "training examples have ", train.image_size(), " values and ", train.num_classes(),
         " classes but test examples have ", test.image_size(), " and ", test.num_classes()));
   }
-  absl::Status status = CheckCnnOptions(options, train.image_size(), train.num_classes());
-  if (!status.ok()) return status;
+  DFLOW_RETURN_IF_ERROR(CheckCnnOptions(options, train.image_size(), train.num_classes()));
 
   Scope root = Scope::NewRootScope();
-  absl::StatusOr<CnnGraph> graph = BuildCnnGraph(root, train.num_classes(), options);
-  if (!graph.ok()) return graph.status();
-  const CnnGraph& g = *graph;
+  DFLOW_ASSIGN_OR_RETURN(const CnnGraph g, BuildCnnGraph(root, train.num_classes(), options));
   // The dropout's noise, fed with zeros (and keep_prob 1) when evaluating, so that evaluation
   // neither depends on nor advances the random stream: floor(1 + 0) keeps everything.
   const Output noise = g.dropout_noise;
 
   SessionOptions session_options;
   session_options.intra_op_threads = options.threads;
-  absl::StatusOr<std::unique_ptr<Session>> created = Session::Create(root, session_options);
-  if (!created.ok()) return created.status();
-  Session& session = **created;
-  status = session.Run({g.init});
-  if (!status.ok()) return status;
+  DFLOW_ASSIGN_OR_RETURN(std::unique_ptr<Session> created,
+                         Session::Create(root, session_options));
+  Session& session = *created;
+  DFLOW_RETURN_IF_ERROR(session.Run({g.init}));
 
   CnnResult result;
   std::vector<Tensor> outputs;
@@ -252,13 +230,12 @@ absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
       return absl::NotFoundError(
           absl::StrCat("cannot resume: checkpoint '", options.checkpoint, "' does not exist"));
     }
-    status = RestoreCheckpoint(session, options.checkpoint);
+    absl::Status status = RestoreCheckpoint(session, options.checkpoint);
     if (!status.ok()) {
       return absl::Status(status.code(), absl::StrCat("restoring '", options.checkpoint,
                                                       "': ", status.message()));
     }
-    status = session.Run({}, {g.global_step}, {}, &outputs);
-    if (!status.ok()) return status;
+    DFLOW_RETURN_IF_ERROR(session.Run({}, {g.global_step}, {}, &outputs));
     const int64_t restored = outputs[0].scalar<int64_t>();
     if (restored < 0 || restored > (int64_t{1} << 30)) {
       return absl::InvalidArgumentError(absl::StrCat("checkpoint '", options.checkpoint,
@@ -267,8 +244,7 @@ absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
     start = static_cast<int>(restored);
     // Skip the batches the restored steps trained on, so the data continues as it would have.
     for (int i = 0; i < start; ++i) {
-      absl::StatusOr<Batch> skipped = train.NextBatch(options.batch_size);
-      if (!skipped.ok()) return skipped.status();
+      DFLOW_RETURN_IF_ERROR(train.NextBatch(options.batch_size).status());
     }
     if (options.log != nullptr) {
       *options.log << "restored step " << start << " from " << options.checkpoint << std::endl;
@@ -290,8 +266,7 @@ absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
     return it->second;
   };
   auto save = [&](int step) -> absl::Status {
-    absl::Status s = SaveCheckpoint(session, options.checkpoint);
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(SaveCheckpoint(session, options.checkpoint));
     if (options.log != nullptr) {
       *options.log << "saved step " << step << " to " << options.checkpoint << std::endl;
     }
@@ -303,24 +278,21 @@ absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
   int last_record_step = start;
   int last_saved = start;
   for (int step = start + 1; step <= options.steps; ++step) {
-    absl::StatusOr<Batch> batch = train.NextBatch(options.batch_size);
-    if (!batch.ok()) return batch.status();
+    DFLOW_ASSIGN_OR_RETURN(const Batch batch, train.NextBatch(options.batch_size));
     const bool record = step == 1 || step % options.log_every == 0 || step == options.steps;
     CnnProgress progress{step, 0, 0, 0};
     if (record) {
-      status = session.Run({{g.x, batch->images},
-                            {g.y_, batch->labels},
-                            {g.keep_prob, eval_keep},
-                            {noise, zeros_for(options.batch_size)}},
-                           {g.loss, g.accuracy}, {}, &outputs);
-      if (!status.ok()) return status;
+      DFLOW_RETURN_IF_ERROR(session.Run({{g.x, batch.images},
+                                         {g.y_, batch.labels},
+                                         {g.keep_prob, eval_keep},
+                                         {noise, zeros_for(options.batch_size)}},
+                                        {g.loss, g.accuracy}, {}, &outputs));
       progress.loss = outputs[0].scalar<float>();
       progress.train_accuracy = outputs[1].scalar<float>();
     }
-    status = session.Run(
-        {{g.x, batch->images}, {g.y_, batch->labels}, {g.keep_prob, train_keep}}, {}, {g.train},
-        nullptr);
-    if (!status.ok()) return status;
+    DFLOW_RETURN_IF_ERROR(session.Run(
+        {{g.x, batch.images}, {g.y_, batch.labels}, {g.keep_prob, train_keep}}, {}, {g.train},
+        nullptr));
     if (record) {
       const auto now = std::chrono::steady_clock::now();
       const double seconds = std::chrono::duration<double>(now - last_record_time).count();
@@ -340,14 +312,12 @@ absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
       }
     }
     if (options.save_every > 0 && step % options.save_every == 0) {
-      status = save(step);
-      if (!status.ok()) return status;
+      DFLOW_RETURN_IF_ERROR(save(step));
       last_saved = step;
     }
   }
   if (!options.checkpoint.empty() && last_saved < options.steps) {
-    status = save(options.steps);
-    if (!status.ok()) return status;
+    DFLOW_RETURN_IF_ERROR(save(options.steps));
   }
   result.train_seconds = SecondsSince(train_start);
 
@@ -357,12 +327,11 @@ absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
   int64_t correct = 0;
   for (int64_t begin = 0; begin < n; begin += options.eval_batch_size) {
     const int64_t size = std::min<int64_t>(options.eval_batch_size, n - begin);
-    status = session.Run({{g.x, Rows(test.images(), begin, size)},
-                          {g.y_, Rows(test.labels(), begin, size)},
-                          {g.keep_prob, eval_keep},
-                          {noise, zeros_for(size)}},
-                         {g.correct}, {}, &outputs);
-    if (!status.ok()) return status;
+    DFLOW_RETURN_IF_ERROR(session.Run({{g.x, Rows(test.images(), begin, size)},
+                                       {g.y_, Rows(test.labels(), begin, size)},
+                                       {g.keep_prob, eval_keep},
+                                       {noise, zeros_for(size)}},
+                                      {g.correct}, {}, &outputs));
     correct += static_cast<int64_t>(std::lround(outputs[0].scalar<float>()));
   }
   result.test_correct = correct;
@@ -377,11 +346,11 @@ absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
     vars.emplace_back(node, 0);
     names.push_back(node->name());
   }
-  status = session.Run({}, vars, {}, &outputs);
-  if (!status.ok()) return status;
+  DFLOW_RETURN_IF_ERROR(session.Run({}, vars, {}, &outputs));
   for (size_t i = 0; i < vars.size(); ++i) result.variables.emplace_back(names[i], outputs[i]);
   std::sort(result.variables.begin(), result.variables.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
+  result.random_states = session.variables()->random_states()->Snapshot();
   return result;
 }
 

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "graph/tensor.h"
+#include "kernels/random_state.h"
 #include "ops/scope.h"
 #include "tools/mnist_data.h"
 
@@ -40,8 +41,8 @@ struct CnnOptions {
   int log_every = 100;
   // Test images per evaluation run, so that memory stays bounded.
   int eval_batch_size = 1000;
-  // With a path: the variables (weights, Adam's slots and beta powers, global_step and the
-  // dropout's random stream position) are saved there at the end of training and, when
+  // With a path: the session's state (the weights, Adam's slots and beta powers, global_step, and
+  // the dropout's random stream) is saved there at the end of training and, when
   // save_every > 0, every save_every steps. With restore, training resumes from that file.
   std::string checkpoint;
   int save_every = 0;
@@ -69,6 +70,8 @@ struct CnnResult {
   double eval_seconds = 0;    // The test-set evaluation.
   // Every variable's final value, by name (sorted), as a checkpoint would hold them.
   std::vector<std::pair<std::string, Tensor>> variables;
+  // Every random stream's final position (the dropout's), by node name (sorted).
+  std::vector<std::pair<std::string, RandomState::Position>> random_states;
 };
 
 // The model's graph: placeholders x [?, height*width], y_ [?, classes] (one-hot) and keep_prob
@@ -78,7 +81,7 @@ struct CnnResult {
 // and "init" in the graph; the weights are "W_conv1", "b_conv1", ..., "W_fc2", "b_fc2".
 // `dropout_noise` is the dropout's RandomUniform output: evaluation feeds it zeros along with
 // keep_prob 1 (which keeps every unit whatever the noise), so that it neither runs nor advances
-// the random stream; the stream position is the variable "dropout_random_state".
+// the random stream (the session's state for that node, which checkpoints carry).
 struct CnnGraph {
   Output x, y_, keep_prob, logits, loss, accuracy, correct, global_step, dropout_noise;
   Operation train, init;

@@ -1,6 +1,7 @@
 #include "tools/mnist_data.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +12,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "graph/status_macros.h"
 #include "tools/tensor_io.h"
 
 namespace dflow {
@@ -49,63 +52,59 @@ absl::Status CheckPayloadSize(const std::string& path, size_t file_size, size_t 
 
 
 absl::StatusOr<IdxImages> ReadIdxImages(const std::string& path) {
-  absl::StatusOr<std::string> data = ReadFileMaybeGzip(path);
-  if (!data.ok()) return data.status();
+  DFLOW_ASSIGN_OR_RETURN(const std::string data, ReadFileMaybeGzip(path));
   constexpr size_t kHeader = 16;
-  if (data->size() < 4) {
+  if (data.size() < 4) {
     return absl::DataLossError(
-        absl::StrCat(path, ": truncated: ", data->size(), " bytes, shorter than an IDX header"));
+        absl::StrCat(path, ": truncated: ", data.size(), " bytes, shorter than an IDX header"));
   }
-  const uint32_t magic = BigEndian32(*data, 0);
+  const uint32_t magic = BigEndian32(data, 0);
   if (magic != kImagesMagic) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not an IDX image file: magic number ", magic, ", expected ",
                      kImagesMagic, magic == kLabelsMagic ? " (this is a label file)" : ""));
   }
-  if (data->size() < kHeader) {
-    return absl::DataLossError(absl::StrCat(path, ": truncated: ", data->size(),
+  if (data.size() < kHeader) {
+    return absl::DataLossError(absl::StrCat(path, ": truncated: ", data.size(),
                                             " bytes, shorter than the 16-byte IDX image header"));
   }
-  const uint32_t count = BigEndian32(*data, 4);
-  const uint32_t rows = BigEndian32(*data, 8);
-  const uint32_t cols = BigEndian32(*data, 12);
+  const uint32_t count = BigEndian32(data, 4);
+  const uint32_t rows = BigEndian32(data, 8);
+  const uint32_t cols = BigEndian32(data, 12);
   if (rows == 0 || cols == 0 || rows > 65535 || cols > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": bad image size ", rows, "x", cols, " in the IDX header"));
   }
-  absl::Status size_ok =
-      CheckPayloadSize(path, data->size(), kHeader, count, uint64_t{rows} * cols, "images");
-  if (!size_ok.ok()) return size_ok;
+  DFLOW_RETURN_IF_ERROR(
+      CheckPayloadSize(path, data.size(), kHeader, count, uint64_t{rows} * cols, "images"));
   IdxImages images;
   images.count = count;
   images.rows = static_cast<int>(rows);
   images.cols = static_cast<int>(cols);
-  images.pixels.assign(data->begin() + kHeader, data->end());
+  images.pixels.assign(data.begin() + kHeader, data.end());
   return images;
 }
 
 absl::StatusOr<std::vector<uint8_t>> ReadIdxLabels(const std::string& path, int num_classes) {
-  absl::StatusOr<std::string> data = ReadFileMaybeGzip(path);
-  if (!data.ok()) return data.status();
+  DFLOW_ASSIGN_OR_RETURN(const std::string data, ReadFileMaybeGzip(path));
   constexpr size_t kHeader = 8;
-  if (data->size() < 4) {
+  if (data.size() < 4) {
     return absl::DataLossError(
-        absl::StrCat(path, ": truncated: ", data->size(), " bytes, shorter than an IDX header"));
+        absl::StrCat(path, ": truncated: ", data.size(), " bytes, shorter than an IDX header"));
   }
-  const uint32_t magic = BigEndian32(*data, 0);
+  const uint32_t magic = BigEndian32(data, 0);
   if (magic != kLabelsMagic) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not an IDX label file: magic number ", magic, ", expected ",
                      kLabelsMagic, magic == kImagesMagic ? " (this is an image file)" : ""));
   }
-  if (data->size() < kHeader) {
-    return absl::DataLossError(absl::StrCat(path, ": truncated: ", data->size(),
+  if (data.size() < kHeader) {
+    return absl::DataLossError(absl::StrCat(path, ": truncated: ", data.size(),
                                             " bytes, shorter than the 8-byte IDX label header"));
   }
-  const uint32_t count = BigEndian32(*data, 4);
-  absl::Status size_ok = CheckPayloadSize(path, data->size(), kHeader, count, 1, "labels");
-  if (!size_ok.ok()) return size_ok;
-  std::vector<uint8_t> labels(data->begin() + kHeader, data->end());
+  const uint32_t count = BigEndian32(data, 4);
+  DFLOW_RETURN_IF_ERROR(CheckPayloadSize(path, data.size(), kHeader, count, 1, "labels"));
+  std::vector<uint8_t> labels(data.begin() + kHeader, data.end());
   for (size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] >= num_classes) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": label ", i, " is ",
@@ -236,28 +235,22 @@ absl::StatusOr<DataSets> ReadDataSets(const std::string& dir, const ReadOptions&
   Pair train{kTrainImagesFile, kTrainLabelsFile, "", "", {}, {}};
   Pair test{kTestImagesFile, kTestLabelsFile, "", "", {}, {}};
   for (Pair* pair : {&train, &test}) {
-    absl::StatusOr<std::string> images_path = FindDataFile(dir, pair->images_name);
-    if (!images_path.ok()) return images_path.status();
-    absl::StatusOr<std::string> labels_path = FindDataFile(dir, pair->labels_name);
-    if (!labels_path.ok()) return labels_path.status();
-    pair->images_path = *images_path;
-    pair->labels_path = *labels_path;
-    absl::StatusOr<IdxImages> images = ReadIdxImages(pair->images_path);
-    if (!images.ok()) return images.status();
-    if (images->rows != kImageRows || images->cols != kImageCols) {
+    DFLOW_ASSIGN_OR_RETURN(pair->images_path, FindDataFile(dir, pair->images_name));
+    DFLOW_ASSIGN_OR_RETURN(pair->labels_path, FindDataFile(dir, pair->labels_name));
+    DFLOW_ASSIGN_OR_RETURN(pair->images, ReadIdxImages(pair->images_path));
+    const IdxImages& images = pair->images;
+    if (images.rows != kImageRows || images.cols != kImageCols) {
       return absl::InvalidArgumentError(absl::StrCat(pair->images_path, ": images are ",
-                                                     images->rows, "x", images->cols,
+                                                     images.rows, "x", images.cols,
                                                      ", MNIST images are 28x28"));
     }
-    absl::StatusOr<std::vector<uint8_t>> labels = ReadIdxLabels(pair->labels_path);
-    if (!labels.ok()) return labels.status();
-    if (static_cast<int64_t>(labels->size()) != images->count) {
-      return absl::InvalidArgumentError(absl::StrCat(pair->images_path, " holds ", images->count,
+    DFLOW_ASSIGN_OR_RETURN(pair->labels, ReadIdxLabels(pair->labels_path));
+    if (static_cast<int64_t>(pair->labels.size()) != images.count) {
+      return absl::InvalidArgumentError(absl::StrCat(pair->images_path, " holds ", images.count,
                                                      " images but ", pair->labels_path, " holds ",
-                                                     labels->size(), " labels; they must match"));
+                                                     pair->labels.size(),
+                                                     " labels; they must match"));
     }
-    pair->images = *std::move(images);
-    pair->labels = *std::move(labels);
   }
   const int64_t train_total = train.images.count;
   if (options.validation_size < 0 || options.validation_size > train_total) {
@@ -268,21 +261,18 @@ absl::StatusOr<DataSets> ReadDataSets(const std::string& dir, const ReadOptions&
   const int64_t train_count = train_total - options.validation_size;
   absl::Span<const uint8_t> pixels(train.images.pixels);
   absl::Span<const uint8_t> labels(train.labels);
-  DataSets sets;
-  absl::StatusOr<DataSet> set =
+  DFLOW_ASSIGN_OR_RETURN(
+      DataSet train_set,
       DataSet::FromBytes(pixels.subspan(0, train_count * kImageSize), kImageSize,
-                         labels.subspan(0, train_count), kNumClasses, options.seed);
-  if (!set.ok()) return set.status();
-  sets.train = *std::move(set);
-  set = DataSet::FromBytes(pixels.subspan(train_count * kImageSize), kImageSize,
-                           labels.subspan(train_count), kNumClasses, options.seed + 1);
-  if (!set.ok()) return set.status();
-  sets.validation = *std::move(set);
-  set = DataSet::FromBytes(test.images.pixels, kImageSize, test.labels, kNumClasses,
-                           options.seed + 2);
-  if (!set.ok()) return set.status();
-  sets.test = *std::move(set);
-  return sets;
+                         labels.subspan(0, train_count), kNumClasses, options.seed));
+  DFLOW_ASSIGN_OR_RETURN(
+      DataSet validation_set,
+      DataSet::FromBytes(pixels.subspan(train_count * kImageSize), kImageSize,
+                         labels.subspan(train_count), kNumClasses, options.seed + 1));
+  DFLOW_ASSIGN_OR_RETURN(DataSet test_set,
+                         DataSet::FromBytes(test.images.pixels, kImageSize, test.labels,
+                                            kNumClasses, options.seed + 2));
+  return DataSets{std::move(train_set), std::move(validation_set), std::move(test_set)};
 }
 
 absl::StatusOr<std::string> MnistDir(absl::string_view flag_value) {
@@ -312,6 +302,38 @@ absl::StatusOr<std::string> MnistDir(absl::string_view flag_value) {
         absl::StrCat("MNIST data folder ", dir, " (from ", source, ") is not a folder"));
   }
   return dir;
+}
+
+absl::StatusOr<DataSets> LoadDataSetsForTraining(absl::string_view data_dir_flag, uint64_t seed,
+                                                 int batch_size, std::ostream& log) {
+  DFLOW_ASSIGN_OR_RETURN(const std::string dir, MnistDir(data_dir_flag));
+  log << "reading MNIST from " << dir << std::endl;
+  const auto start = std::chrono::steady_clock::now();
+  ReadOptions options;
+  options.seed = seed;
+  DFLOW_ASSIGN_OR_RETURN(DataSets data, ReadDataSets(dir, options));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  log << absl::StrFormat("loaded %d training, %d validation and %d test images in %.2f s",
+                         data.train.num_examples(), data.validation.num_examples(),
+                         data.test.num_examples(), seconds)
+      << std::endl;
+  if (batch_size > data.train.num_examples()) {
+    return absl::InvalidArgumentError(absl::StrCat("--batch_size must be at most the ",
+                                                   data.train.num_examples(),
+                                                   " training images, got ", batch_size));
+  }
+  return data;
+}
+
+void PrintTrainingReport(std::ostream& log, double test_accuracy, double train_seconds, int steps,
+                         int ms_decimals, double eval_seconds, int64_t test_images) {
+  log << absl::StrFormat("test accuracy: %.4f", test_accuracy) << std::endl;
+  log << absl::StrFormat("training time: %.3f s (%d steps, %.*f ms/step)", train_seconds, steps,
+                         ms_decimals, steps > 0 ? 1e3 * train_seconds / steps : 0.0)
+      << std::endl;
+  log << absl::StrFormat("evaluation time: %.3f s (%d test images)", eval_seconds, test_images)
+      << std::endl;
 }
 
 }  // namespace mnist

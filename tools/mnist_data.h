@@ -12,6 +12,7 @@
 #define DFLOW_TOOLS_MNIST_DATA_H_
 
 #include <cstdint>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -130,6 +131,17 @@ absl::StatusOr<std::string> FindDataFile(const std::string& dir, absl::string_vi
 // The MNIST folder: `flag_value` when non-empty, else $MNIST_DIR; an error saying how to get the
 // files when neither is set or the folder does not exist.
 absl::StatusOr<std::string> MnistDir(absl::string_view flag_value);
+
+// The training tools' loading step: the data sets from MnistDir(data_dir_flag), shuffled by
+// `seed`, with a line on `log` before reading and one after (the counts and the time taken);
+// fails unless a batch of `batch_size` fits in the training set.
+absl::StatusOr<DataSets> LoadDataSetsForTraining(absl::string_view data_dir_flag, uint64_t seed,
+                                                 int batch_size, std::ostream& log);
+
+// The training tools' closing lines on `log`: the test accuracy, the training time (per step
+// with `ms_decimals` decimals) and the evaluation time.
+void PrintTrainingReport(std::ostream& log, double test_accuracy, double train_seconds, int steps,
+                         int ms_decimals, double eval_seconds, int64_t test_images);
 
 }  // namespace mnist
 }  // namespace dflow

@@ -3,7 +3,6 @@
 //
 //   bazel run //tools:mnist_softmax -- --data_dir=$PWD/../shared/data/mnist
 
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -19,7 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "graph/graph_def_io.h"
+#include "graph/status_macros.h"
 #include "tools/mnist_data.h"
 #include "tools/tool_flags.h"
 #include "tools/mnist_softmax_lib.h"
@@ -72,9 +71,33 @@ constexpr char kUsage[] =
 int Fail(const absl::Status& status) { return dflow::ToolFail("mnist_softmax", status.message()); }
 int Fail(const std::string& message) { return dflow::ToolFail("mnist_softmax", message); }
 
-}  // namespace
-
 namespace mnist = dflow::mnist;
+
+// --write_graph: the untrained tutorial graph.
+absl::Status WriteGraph(const std::string& path, const mnist::SoftmaxOptions& options) {
+  dflow::Scope root = dflow::Scope::NewRootScope();
+  DFLOW_RETURN_IF_ERROR(mnist::BuildSoftmaxGraph(root, 784, 10, options).status());
+  return dflow::WriteGraphFlag(*root.graph(), path, "tutorial graph", std::cout);
+}
+
+// Reads MNIST, trains and scores the model, printing progress and timings.
+absl::Status TrainAndReport(const mnist::SoftmaxOptions& options, double learning_rate) {
+  DFLOW_ASSIGN_OR_RETURN(mnist::DataSets data,
+                         mnist::LoadDataSetsForTraining(absl::GetFlag(FLAGS_data_dir),
+                                                        absl::GetFlag(FLAGS_seed),
+                                                        options.batch_size, std::cout));
+  std::cout << absl::StrFormat("training %d steps of %d images, learning rate %g, loss %s",
+                               options.steps, options.batch_size, learning_rate,
+                               absl::GetFlag(FLAGS_loss))
+            << std::endl;
+  DFLOW_ASSIGN_OR_RETURN(const mnist::SoftmaxResult result,
+                         mnist::TrainSoftmax(data.train, data.test, options));
+  mnist::PrintTrainingReport(std::cout, result.test_accuracy, result.train_seconds, options.steps,
+                             3, result.eval_seconds, data.test.num_examples());
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (std::optional<int> exit_code = dflow::ParseToolFlags(argc, argv, "mnist_softmax", kUsage)) {
@@ -101,55 +124,7 @@ int main(int argc, char** argv) {
   options.loss = *loss;
 
   const std::string graph_path = absl::GetFlag(FLAGS_write_graph);
-  if (!graph_path.empty()) {
-    dflow::Scope root = dflow::Scope::NewRootScope();
-    absl::StatusOr<mnist::SoftmaxGraph> graph =
-        mnist::BuildSoftmaxGraph(root, 784, 10, options);
-    if (!graph.ok()) return Fail(graph.status());
-    dflow::GraphDef def;
-    root.graph()->ToGraphDef(&def);
-    absl::Status written = dflow::WriteGraphDefFile(graph_path, def);
-    if (!written.ok()) return Fail(written);
-    std::cout << "wrote the tutorial graph (" << def.node_size() << " nodes) to " << graph_path
-              << std::endl;
-    return 0;
-  }
-
-  absl::StatusOr<std::string> dir = mnist::MnistDir(absl::GetFlag(FLAGS_data_dir));
-  if (!dir.ok()) return Fail(dir.status());
-  std::cout << "reading MNIST from " << *dir << std::endl;
-  auto load_start = std::chrono::steady_clock::now();
-  mnist::ReadOptions read_options;
-  read_options.seed = absl::GetFlag(FLAGS_seed);
-  absl::StatusOr<mnist::DataSets> data = mnist::ReadDataSets(*dir, read_options);
-  if (!data.ok()) return Fail(data.status());
-  const double load_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
-  std::cout << absl::StrFormat("loaded %d training, %d validation and %d test images in %.2f s",
-                               data->train.num_examples(), data->validation.num_examples(),
-                               data->test.num_examples(), load_seconds)
-            << std::endl;
-  if (options.batch_size > data->train.num_examples()) {
-    return Fail(absl::StrCat("--batch_size must be at most the ", data->train.num_examples(),
-                             " training images, got ", options.batch_size));
-  }
-
-  std::cout << absl::StrFormat("training %d steps of %d images, learning rate %g, loss %s",
-                               options.steps, options.batch_size, learning_rate,
-                               absl::GetFlag(FLAGS_loss))
-            << std::endl;
-  absl::StatusOr<mnist::SoftmaxResult> result =
-      mnist::TrainSoftmax(data->train, data->test, options);
-  if (!result.ok()) return Fail(result.status());
-
-  std::cout << absl::StrFormat("test accuracy: %.4f", result->test_accuracy) << std::endl;
-  std::cout << absl::StrFormat(
-                   "training time: %.3f s (%d steps, %.3f ms/step)", result->train_seconds,
-                   options.steps,
-                   options.steps > 0 ? 1e3 * result->train_seconds / options.steps : 0.0)
-            << std::endl;
-  std::cout << absl::StrFormat("evaluation time: %.3f s (%d test images)", result->eval_seconds,
-                               data->test.num_examples())
-            << std::endl;
-  return 0;
+  const absl::Status status =
+      graph_path.empty() ? TrainAndReport(options, learning_rate) : WriteGraph(graph_path, options);
+  return status.ok() ? 0 : Fail(status);
 }

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "graph/status_macros.h"
 #include "ops/standard_ops.h"
 #include "runtime/session.h"
 
@@ -62,7 +63,7 @@ absl::StatusOr<SoftmaxGraph> BuildSoftmaxGraph(const Scope& root, int64_t featur
   auto correct = ops::Equal(root, ops::ArgMax(root, y, 1), ops::ArgMax(root, y_, 1));
   graph.accuracy =
       ops::Mean(root.WithOpName("accuracy"), ops::Cast(root, correct, DT_FLOAT), {0});
-  if (!root.ok()) return root.status();
+  DFLOW_RETURN_IF_ERROR(root.status());
   return graph;
 }
 
@@ -95,43 +96,38 @@ absl::StatusOr<SoftmaxResult> TrainSoftmax(DataSet& train, const DataSet& test,
   const int64_t classes = train.num_classes();
 
   Scope root = Scope::NewRootScope();
-  absl::StatusOr<SoftmaxGraph> graph = BuildSoftmaxGraph(root, features, classes, options);
-  if (!graph.ok()) return graph.status();
-  const Output x = graph->x, y_ = graph->y_, loss = graph->loss, accuracy = graph->accuracy;
-  const Operation train_step = graph->train, init = graph->init;
+  DFLOW_ASSIGN_OR_RETURN(const SoftmaxGraph graph,
+                         BuildSoftmaxGraph(root, features, classes, options));
+  const Output x = graph.x, y_ = graph.y_, loss = graph.loss, accuracy = graph.accuracy;
+  const Operation train_step = graph.train, init = graph.init;
 
-  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(root);
-  if (!session.ok()) return session.status();
-  absl::Status status = (*session)->Run({init});
-  if (!status.ok()) return status;
+  DFLOW_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Create(root));
+  DFLOW_RETURN_IF_ERROR(session->Run({init}));
 
   SoftmaxResult result;
   auto train_start = std::chrono::steady_clock::now();
   std::vector<Tensor> outputs;
   for (int step = 1; step <= options.steps; ++step) {
-    absl::StatusOr<Batch> batch = train.NextBatch(options.batch_size);
-    if (!batch.ok()) return batch.status();
+    DFLOW_ASSIGN_OR_RETURN(const Batch batch, train.NextBatch(options.batch_size));
     const bool record = step == 1 || step % options.log_every == 0 || step == options.steps;
     if (record) {
-      status = (*session)->Run({{x, batch->images}, {y_, batch->labels}}, {loss}, {train_step},
-                               &outputs);
-      if (!status.ok()) return status;
+      DFLOW_RETURN_IF_ERROR(session->Run({{x, batch.images}, {y_, batch.labels}}, {loss},
+                                         {train_step}, &outputs));
       const float value = outputs[0].scalar<float>();
       result.losses.push_back({step, value});
       if (options.log != nullptr) {
         *options.log << absl::StrFormat("step %d: loss %.6f", step, value) << std::endl;
       }
     } else {
-      status =
-          (*session)->Run({{x, batch->images}, {y_, batch->labels}}, {}, {train_step}, nullptr);
-      if (!status.ok()) return status;
+      DFLOW_RETURN_IF_ERROR(
+          session->Run({{x, batch.images}, {y_, batch.labels}}, {}, {train_step}, nullptr));
     }
   }
   result.train_seconds = SecondsSince(train_start);
 
   auto eval_start = std::chrono::steady_clock::now();
-  status = (*session)->Run({{x, test.images()}, {y_, test.labels()}}, {accuracy}, {}, &outputs);
-  if (!status.ok()) return status;
+  DFLOW_RETURN_IF_ERROR(
+      session->Run({{x, test.images()}, {y_, test.labels()}}, {accuracy}, {}, &outputs));
   result.test_accuracy = outputs[0].scalar<float>();
   result.eval_seconds = SecondsSince(eval_start);
   return result;

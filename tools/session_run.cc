@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "graph/graph_def_io.h"
+#include "graph/status_macros.h"
 #include "runtime/checkpoint.h"
 #include "runtime/profile.h"
 #include "runtime/session.h"
@@ -43,8 +44,9 @@ Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow 
   --steps=N           run the targets and fetches N times (default 1), printing progress
   --batch_size=B      with --steps: serve every feed whose first dimension is larger than B
                       in batches of B rows, cycling through it
-  --restore=CKPT      restore all variables from CKPT before running
-  --save=CKPT         save all variables to CKPT after the last step (atomically)
+  --restore=CKPT      restore all variables and random-op streams from CKPT before running
+  --save=CKPT         save all variables and random-op streams to CKPT after the last step
+                      (atomically)
   --output_dir=DIR    write each fetch of the last run as DIR/<name>.npy ('/' and ':'
                       become '_'), atomically, only when every run succeeded
   --print             print each fetch in full (up to 100 values) instead of a summary
@@ -93,8 +95,7 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
       return absl::OkStatus();
     };
     auto to_int = [&](int64_t* out, int64_t min) -> absl::Status {
-      absl::Status s = need_value();
-      if (!s.ok()) return s;
+      DFLOW_RETURN_IF_ERROR(need_value());
       if (!absl::SimpleAtoi(value, out) || *out < min) {
         return absl::InvalidArgumentError(
             absl::StrCat("--", name, " must be an integer >= ", min, ", got '", value, "'"));
@@ -131,7 +132,7 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
     } else {
       s = absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
     }
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(s);
   }
   if (o.graph.empty()) return absl::InvalidArgumentError("--graph is required (see --help)");
   if (o.fetches.empty() && o.targets.empty() && o.init.empty() && o.save.empty()) {
@@ -274,8 +275,7 @@ std::string FileNameFor(std::string name) {
 
 absl::Status Main(const Options& o) {
   GraphDef def;
-  absl::Status s = ReadGraphDefFile(o.graph, &def);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ReadGraphDefFile(o.graph, &def));
   absl::StatusOr<std::unique_ptr<Session>> created = Session::Create(def);
   if (!created.ok()) {
     return absl::Status(created.status().code(),
@@ -293,11 +293,10 @@ absl::Status Main(const Options& o) {
     if (LooksLikeLiteral(source)) {
       value = ParseLiteral(source, target->type(), name);
     } else {
-      absl::StatusOr<LoadedTensor> loaded = ReadTensorFile(source);
-      if (!loaded.ok()) return loaded.status();
-      value = AdaptFeed(*loaded, *target, source);
+      DFLOW_ASSIGN_OR_RETURN(const LoadedTensor loaded, ReadTensorFile(source));
+      value = AdaptFeed(loaded, *target, source);
     }
-    if (!value.ok()) return value.status();
+    DFLOW_RETURN_IF_ERROR(value.status());
     feeds.emplace_back(name, *std::move(value));
   }
   int64_t rows = -1;  // Rows of the batched feeds.
@@ -317,12 +316,10 @@ absl::Status Main(const Options& o) {
   }
 
   if (!o.restore.empty()) {
-    s = RestoreCheckpoint(session, o.restore);
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(RestoreCheckpoint(session, o.restore));
     std::cerr << "restored variables from " << o.restore << std::endl;
   } else if (!o.init.empty()) {
-    s = session.Run({}, {}, {o.init}, nullptr);
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(session.Run({}, {}, {o.init}, nullptr));
   }
 
   std::vector<Tensor> outputs;
@@ -337,8 +334,8 @@ absl::Status Main(const Options& o) {
     }
     if (o.fetches.empty() && o.targets.empty()) break;
     RunMetadata trace;
-    s = session.Run(run_options, step_feeds, o.fetches, o.targets, &outputs, &trace);
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(
+        session.Run(run_options, step_feeds, o.fetches, o.targets, &outputs, &trace));
     if (run_options.trace) traces.push_back(std::move(trace));
     if (o.steps > 1 && (step % report_every == 0 || step == 1)) {
       std::string line = absl::StrCat("step ", step, "/", o.steps);
@@ -353,14 +350,12 @@ absl::Status Main(const Options& o) {
     const absl::Span<const RunMetadata> steady =
         absl::MakeConstSpan(traces).subspan(traces.size() > 1 ? 1 : 0);
     std::cerr << ProfileSummary(steady, 15);
-    s = WriteChromeTrace(traces, o.profile);
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(WriteChromeTrace(traces, o.profile));
     std::cerr << "wrote a Chrome trace of " << traces.size() << " step(s) to " << o.profile
               << std::endl;
   }
   if (!o.save.empty()) {
-    s = SaveCheckpoint(session, o.save);
-    if (!s.ok()) return s;
+    DFLOW_RETURN_IF_ERROR(SaveCheckpoint(session, o.save));
     std::cerr << "saved variables to " << o.save << std::endl;
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
@@ -371,8 +366,7 @@ absl::Status Main(const Options& o) {
       absl::StatusOr<std::string> npy = EncodeNpy(outputs[i]);
       if (!npy.ok()) return absl::InvalidArgumentError(absl::StrCat("fetch '", o.fetches[i], "': ", npy.status().message()));
       const std::string path = absl::StrCat(o.output_dir, "/", FileNameFor(o.fetches[i]));
-      s = WriteFileAtomically(path, *npy);
-      if (!s.ok()) return s;
+      DFLOW_RETURN_IF_ERROR(WriteFileAtomically(path, *npy));
       std::cerr << "wrote " << path << std::endl;
     }
   }

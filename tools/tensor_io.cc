@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "graph/status_macros.h"
 #include "zlib.h"
 
 namespace dflow {
@@ -294,21 +295,19 @@ absl::StatusOr<std::string> ReadFileMaybeGzip(const std::string& path) {
 }
 
 absl::StatusOr<LoadedTensor> ReadTensorFile(const std::string& path) {
-  absl::StatusOr<std::string> data = ReadFileMaybeGzip(path);
-  if (!data.ok()) return data.status();
+  DFLOW_ASSIGN_OR_RETURN(const std::string data, ReadFileMaybeGzip(path));
   LoadedTensor loaded;
   absl::StatusOr<Tensor> t;
-  if (absl::StartsWith(*data, std::string(kNpyMagic, 6))) {
-    t = ParseNpy(*data, "'" + path + "'");
-  } else if (data->size() >= 4 && (*data)[0] == 0 && (*data)[1] == 0) {
-    t = ParseIdx(*data, "'" + path + "'");
+  if (absl::StartsWith(data, std::string(kNpyMagic, 6))) {
+    t = ParseNpy(data, "'" + path + "'");
+  } else if (data.size() >= 4 && data[0] == 0 && data[1] == 0) {
+    t = ParseIdx(data, "'" + path + "'");
     loaded.from_idx = true;
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("'", path, "' is neither a .npy nor an IDX file"));
   }
-  if (!t.ok()) return t.status();
-  loaded.tensor = *std::move(t);
+  DFLOW_ASSIGN_OR_RETURN(loaded.tensor, std::move(t));
   return loaded;
 }
 

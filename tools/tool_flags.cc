@@ -8,6 +8,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "graph/graph_def_io.h"
+#include "graph/status_macros.h"
 
 namespace dflow {
 
@@ -34,6 +36,15 @@ std::optional<int> ParseToolFlags(int argc, char** argv, absl::string_view progr
 int ToolFail(absl::string_view program, absl::string_view message) {
   std::cerr << program << ": error: " << message << std::endl;
   return 1;
+}
+
+absl::Status WriteGraphFlag(const Graph& graph, const std::string& path, absl::string_view what,
+                            std::ostream& log) {
+  GraphDef def;
+  graph.ToGraphDef(&def);
+  DFLOW_RETURN_IF_ERROR(WriteGraphDefFile(path, def));
+  log << "wrote the " << what << " (" << def.node_size() << " nodes) to " << path << std::endl;
+  return absl::OkStatus();
 }
 
 }  // namespace dflow

@@ -3,9 +3,12 @@
 #define DFLOW_TOOLS_TOOL_FLAGS_H_
 
 #include <optional>
+#include <ostream>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "graph/graph.h"
 
 namespace dflow {
 
@@ -17,6 +20,11 @@ std::optional<int> ParseToolFlags(int argc, char** argv, absl::string_view progr
 
 // Prints "<program>: error: <message>" on stderr and returns exit status 1.
 int ToolFail(absl::string_view program, absl::string_view message);
+
+// --write_graph: writes `graph` to `path` (text if it ends in .pbtxt, else binary), then
+// "wrote the <what> (<n> nodes) to <path>" on `log`.
+absl::Status WriteGraphFlag(const Graph& graph, const std::string& path, absl::string_view what,
+                            std::ostream& log);
 
 }  // namespace dflow
 
