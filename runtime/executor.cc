@@ -3,6 +3,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "kernels/dnnl_util.h"
+#include "runtime/thread_policy.h"
 
 extern "C" {  // libgomp, which oneDNN's CPU runtime uses.
 void omp_set_num_threads(int num_threads);
@@ -10,13 +11,6 @@ int omp_get_max_threads(void);
 }
 
 namespace dflow {
-namespace {
-
-// Below this many input elements a node runs on one OpenMP thread: forking and joining a team
-// for a few thousand numbers costs more than the work (about 1.5 us per primitive on 2 cores).
-constexpr int64_t kMinElementsForThreads = 16384;
-
-}  // namespace
 
 const dnnl::engine& ExecutionPlan::CpuEngineForPlans() { return CpuEngine(); }
 
@@ -140,7 +134,7 @@ absl::Status ExecutionPlan::RunLocked(absl::Span<const std::pair<Output, Tensor>
     if (threads > 1) {
       int64_t elements = 0;
       for (int i = 0; i < n_in; ++i) elements += inputs_[i]->tensor.NumElements();
-      const int wanted = elements < kMinElementsForThreads ? 1 : threads;
+      const int wanted = ThreadPolicy::Global().TeamSize(threads, elements);
       if (wanted != current_threads) omp_set_num_threads(current_threads = wanted);
     }
     absl::Status s;

@@ -1,0 +1,96 @@
+// Concurrent runs of one signature: the tutorial's inference signature (y = softmax(x W + b),
+// 784 -> 10, tools/mnist_softmax_lib's graph) at batch 1 and 100, run from 1 and from 2 client
+// threads on one Session whose runs each use one intra-op thread. Prints runs/s and the
+// 2-thread / 1-thread ratio (2.0 would be perfect scaling on 2 cores).
+//
+//   bazel build -c opt //bench:throughput
+//   bazel-out/k8-opt/bin/bench/throughput --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true --benchmark_enable_random_interleaving=true
+//       --dflow_report
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "bench/models.h"
+#include "bench/report.h"
+#include "benchmark/benchmark.h"
+
+namespace dflow {
+namespace bench {
+namespace {
+
+constexpr int kBatches[] = {1, 100};
+constexpr int kInputsPerThread = 8;  // Each client cycles through its own inputs.
+
+DflowModel* model = nullptr;  // Shared by every client thread.
+
+void Inference(benchmark::State& state) {
+  const int batch = static_cast<int>(state.range(0));
+  std::vector<Tensor> inputs;
+  for (int i = 0; i < kInputsPerThread; ++i) {
+    inputs.push_back(RandomBatch(batch, mnist::kImageSize, mnist::kNumClasses).images);
+  }
+  std::vector<Tensor> out;
+  size_t i = state.thread_index();
+  for (auto _ : state) {
+    CheckOk(model->session->Run({{model->x, inputs[i++ % inputs.size()]}}, {model->y}, {}, &out),
+            "inference");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void PrintReport(const CollectingReporter& r, const std::string& load_before) {
+  std::printf("\nthroughput report: one Session, 1 intra-op thread per run; load average before "
+              "%s, after %s\n\n",
+              load_before.c_str(), LoadAverage().c_str());
+  std::printf("| batch | 1 client: runs/s | 2 clients: runs/s | ratio | goal >= 1.8x |\n"
+              "|---|---|---|---|---|\n");
+  for (int batch : kBatches) {
+    const std::string key = absl::StrCat("inference/", batch);
+    const double one = r.Seconds(key), two = r.Seconds(absl::StrCat(key, "/threads:2"));
+    if (one <= 0 || two <= 0) continue;
+    std::printf("| %d | %.0f | %.0f | %.2fx | %s |\n", batch, 1 / one, 1 / two, one / two,
+                one / two >= 1.8 ? "yes" : "no");
+  }
+}
+
+}  // namespace
+}  // namespace bench
+}  // namespace dflow
+
+int main(int argc, char** argv) {
+  using namespace dflow::bench;  // NOLINT: main only.
+  bool report = false;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--dflow_report") == 0) {
+      report = true;
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  const std::string load_before = LoadAverage();
+  dflow::SessionOptions options;
+  options.intra_op_threads = 1;
+  std::unique_ptr<dflow::bench::DflowModel> owned =
+      ValueOrDie(BuildDflowSoftmax(options), "tutorial graph");
+  model = owned.get();
+  for (int batch : kBatches) {
+    benchmark::RegisterBenchmark("inference", Inference)
+        ->Arg(batch)
+        ->Threads(1)
+        ->Threads(2)
+        ->UseRealTime();
+  }
+  CollectingReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  if (report) PrintReport(reporter, load_before);
+  benchmark::Shutdown();
+  return 0;
+}
