@@ -23,16 +23,14 @@ int UsableCpus() {
   return std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
 }
 
-int NoContentionCheck() { return -1; }
-
 }  // namespace
 
 ThreadPolicy& ThreadPolicy::Global() {
-  // DFLOW_CONTENTION_CHECK=0 keeps only the size rule (to measure what the check buys).
   static ThreadPolicy* policy = [] {
+    auto* p = new ThreadPolicy(Options(), SteadyNowNs, ReadRunnableTasks);
     const char* check = std::getenv("DFLOW_CONTENTION_CHECK");
-    const bool off = check != nullptr && check[0] == '0';
-    return new ThreadPolicy(Options(), SteadyNowNs, off ? NoContentionCheck : ReadRunnableTasks);
+    if (check != nullptr && check[0] == '0') p->SetContentionCheck(false);
+    return p;
   }();
   return *policy;
 }
@@ -48,6 +46,7 @@ ThreadPolicy::ThreadPolicy(const Options& options, NowFn now, RunnableFn runnabl
       allowed_(options_.cpus) {}
 
 int ThreadPolicy::Allowed() {
+  if (!check_.load(std::memory_order_relaxed)) return options_.cpus;
   const int64_t now = now_();
   int64_t next = next_sample_ns_.load(std::memory_order_relaxed);
   // One caller claims each sample; the others keep the current answer meanwhile.

@@ -46,6 +46,10 @@ class ThreadPolicy {
   // The most threads a node may use now (re-samples when the last sample is old).
   int Allowed();
 
+  // Off: every node that the size rule lets have a team gets all CPUs (e.g. on a dedicated
+  // machine). On by default; DFLOW_CONTENTION_CHECK=0 in the environment turns it off.
+  void SetContentionCheck(bool on) { check_.store(on, std::memory_order_relaxed); }
+
   // /proc/loadavg's runnable count (its fourth field's numerator), or -1.
   static int ReadRunnableTasks();
 
@@ -56,6 +60,7 @@ class ThreadPolicy {
   const Options options_;
   const NowFn now_;
   const RunnableFn runnable_;
+  std::atomic<bool> check_{true};
   std::atomic<int64_t> next_sample_ns_{0};
   std::atomic<int> allowed_;  // Threads a node may use until the next sample.
   std::atomic<int> quiet_samples_{0};  // Uncontended samples in a row (by the claimer).

@@ -119,6 +119,16 @@ TEST_F(ThreadPolicyTest, UnknownLoadKeepsAllCpus) {
   EXPECT_EQ(At(20, -1, p), 2);
 }
 
+TEST_F(ThreadPolicyTest, CheckOffGivesAllCpusWithoutSampling) {
+  ThreadPolicy p(TwoCpus(), FakeNow, FakeRunnable);
+  p.SetContentionCheck(false);
+  EXPECT_EQ(At(0, 4, p), 2);
+  EXPECT_EQ(runnable_reads, 0);
+  p.SetContentionCheck(true);
+  EXPECT_EQ(At(10, 4, p), 1);
+  EXPECT_EQ(runnable_reads, 1);
+}
+
 TEST(ThreadPolicyLoadavgTest, ReadsARunnableCount) {
   // The reading includes the calling thread, when /proc is there at all.
   const int runnable = ThreadPolicy::ReadRunnableTasks();
