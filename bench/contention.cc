@@ -244,26 +244,18 @@ void PrintReport(const CollectingReporter& r, const std::string& load_before) {
 
 int main(int argc, char** argv) {
   using namespace dflow::bench;  // NOLINT: main only.
+  if (argc == 2 && std::strncmp(argv[1], "--burn=", 7) == 0) return Burn(std::atoi(argv[1] + 7));
   bool report = false;
-  int kept = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--burn=", 7) == 0) return Burn(std::atoi(argv[i] + 7));
-    if (std::strcmp(argv[i], "--dflow_report") == 0) {
-      report = true;
-    } else if (std::strcmp(argv[i], "--warm_under_policy") == 0) {
-      warm_under_policy = true;
-    } else if (std::strncmp(argv[i], "--burn_seconds=", 15) == 0) {
-      burn_seconds = std::atoi(argv[i] + 15);
-    } else {
-      argv[kept++] = argv[i];
-    }
+  if (!InitializeBenchmark(
+          &argc, argv,
+          {{"--dflow_report", [&](const char*) { report = true; }},
+           {"--warm_under_policy", [](const char*) { warm_under_policy = true; }},
+           {"--burn_seconds=", [](const char* v) { burn_seconds = std::atoi(v); }}})) {
+    return 1;
   }
-  argc = kept;
   char path[4096];
   const ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
   self_path = n > 0 ? std::string(path, n) : argv[0];
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   const std::string load_before = LoadAverage();
   const bool pilotnet = !PilotNetPath().empty();
   for (int m = 0; m < kNumModels; ++m) {

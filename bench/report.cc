@@ -1,5 +1,6 @@
 #include "bench/report.h"
 
+#include <cstring>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -30,6 +31,26 @@ double CollectingReporter::Seconds(const std::string& key) const {
   if (it != medians_.end()) return it->second;
   it = singles_.find(key);
   return it != singles_.end() ? it->second : -1;
+}
+
+bool InitializeBenchmark(int* argc, char** argv, std::initializer_list<Flag> flags) {
+  int kept = 1;
+  for (int i = 1; i < *argc; ++i) {
+    const Flag* match = nullptr;
+    for (const Flag& f : flags) {
+      const size_t n = std::strlen(f.name);
+      const bool prefix = n > 0 && f.name[n - 1] == '=';
+      if (prefix ? std::strncmp(argv[i], f.name, n) == 0 : std::strcmp(argv[i], f.name) == 0) {
+        match = &f;
+        f.set(argv[i] + n);
+        break;
+      }
+    }
+    if (match == nullptr) argv[kept++] = argv[i];
+  }
+  *argc = kept;
+  benchmark::Initialize(argc, argv);
+  return !benchmark::ReportUnrecognizedArguments(*argc, argv);
 }
 
 std::string LoadAverage() {

@@ -3,6 +3,8 @@
 #ifndef DFLOW_BENCH_REPORT_H_
 #define DFLOW_BENCH_REPORT_H_
 
+#include <functional>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,6 +26,17 @@ class CollectingReporter : public benchmark::ConsoleReporter {
  private:
   std::map<std::string, double> medians_, singles_;
 };
+
+// A flag of the binary's own: `name` exactly ("--dflow_report"), or a prefix ending in '='
+// ("--burn_seconds=") whose value `set` receives ("" for an exact name).
+struct Flag {
+  const char* name;
+  std::function<void(const char* value)> set;
+};
+
+// Takes `flags` out of argv and initializes Google Benchmark with the rest; false when an
+// argument is neither (Google Benchmark prints it).
+bool InitializeBenchmark(int* argc, char** argv, std::initializer_list<Flag> flags);
 
 // /proc/loadavg's three averages.
 std::string LoadAverage();

@@ -9,7 +9,6 @@
 //       --benchmark_report_aggregates_only=true --benchmark_enable_random_interleaving=true
 //       --dflow_report
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -76,17 +75,9 @@ void PrintReport(const CollectingReporter& r, const std::string& load_before) {
 int main(int argc, char** argv) {
   using namespace dflow::bench;  // NOLINT: main only.
   bool report = false;
-  int kept = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--dflow_report") == 0) {
-      report = true;
-    } else {
-      argv[kept++] = argv[i];
-    }
+  if (!InitializeBenchmark(&argc, argv, {{"--dflow_report", [&](const char*) { report = true; }}})) {
+    return 1;
   }
-  argc = kept;
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   const std::string load_before = LoadAverage();
   dflow::SessionOptions options;
   options.intra_op_threads = 1;

@@ -360,19 +360,11 @@ void PrintReport(const CollectingReporter& r, const std::string& load_before) {
 int main(int argc, char** argv) {
   using namespace dflow::bench;  // NOLINT: main only.
   bool report = false, check = true;
-  int kept = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--dflow_report") == 0) {
-      report = true;
-    } else if (std::strcmp(argv[i], "--nocheck") == 0) {
-      check = false;
-    } else {
-      argv[kept++] = argv[i];
-    }
+  if (!InitializeBenchmark(&argc, argv,
+                           {{"--dflow_report", [&](const char*) { report = true; }},
+                            {"--nocheck", [&](const char*) { check = false; }}})) {
+    return 1;
   }
-  argc = kept;
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
   const std::string load_before = LoadAverage();
   globals = new Globals();
