@@ -678,9 +678,8 @@ void PrintReport(const CollectingReporter& r, const std::string& load_before) {
 int main(int argc, char** argv) {
   using namespace dflow::bench;  // NOLINT: main only.
   bool report = false;
-  if (!InitializeBenchmark(&argc, argv, {{"--dflow_report", [&](const char*) { report = true; }}})) {
-    return 1;
-  }
+  const Flag flags[] = {{"--dflow_report", [&](const char*) { report = true; }}};
+  if (!InitializeBenchmark(&argc, argv, flags)) return 1;
 
   const std::string load_before = LoadAverage();
   globals = new Globals();

@@ -2,9 +2,11 @@
 // busy (this binary re-executed with --burn, started before and killed after each measurement,
 // and bounded by --burn_seconds in any case). Figures:
 //
-//   tutorial    one tutorial training step, batch 100     mlp       MLP 784-1024-1024-10, batch 128
-//   tutorial_b1 one tutorial training step, batch 1       cnn       Deep MNIST CNN training, batch 50
-//   pilotnet    PilotNet (the corpus' Keras graph) inference, batch 1
+//   tutorial     one tutorial training step, batch 100
+//   tutorial_b1  one tutorial training step, batch 1
+//   mlp          one MLP 784-1024-1024-10 training step, batch 128
+//   cnn          one Deep MNIST CNN training step, batch 50
+//   pilotnet     PilotNet (the corpus' Keras graph) inference, batch 1
 //
 // and probe/*: what each way of noticing contention costs per call.
 //
@@ -14,7 +16,8 @@
 //       --dflow_report
 //
 // DFLOW_CONTENTION_CHECK=0 turns the thread policy's contention check off (runtime/thread_policy.h)
-// to compare. Each figure's first step runs with the check off (see warm_under_policy). Without DFLOW_SHARED_DIR the PilotNet figure is skipped.
+// to compare. Each figure's first step runs with the check off (see warm_under_policy). Without
+// DFLOW_SHARED_DIR the PilotNet figure is skipped.
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>

@@ -33,7 +33,7 @@ double CollectingReporter::Seconds(const std::string& key) const {
   return it != singles_.end() ? it->second : -1;
 }
 
-bool InitializeBenchmark(int* argc, char** argv, std::initializer_list<Flag> flags) {
+bool InitializeBenchmark(int* argc, char** argv, absl::Span<const Flag> flags) {
   int kept = 1;
   for (int i = 1; i < *argc; ++i) {
     const Flag* match = nullptr;

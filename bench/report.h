@@ -4,11 +4,11 @@
 #define DFLOW_BENCH_REPORT_H_
 
 #include <functional>
-#include <initializer_list>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "absl/types/span.h"
 #include "benchmark/benchmark.h"
 
 namespace dflow {
@@ -36,7 +36,7 @@ struct Flag {
 
 // Takes `flags` out of argv and initializes Google Benchmark with the rest; false when an
 // argument is neither (Google Benchmark prints it).
-bool InitializeBenchmark(int* argc, char** argv, std::initializer_list<Flag> flags);
+bool InitializeBenchmark(int* argc, char** argv, absl::Span<const Flag> flags);
 
 // /proc/loadavg's three averages.
 std::string LoadAverage();

@@ -23,16 +23,18 @@ int UsableCpus() {
   return std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
 }
 
+ThreadPolicy::Options GlobalOptions() {
+  ThreadPolicy::Options o;
+  const char* check = std::getenv("DFLOW_CONTENTION_CHECK");
+  o.contention_check = check == nullptr || check[0] != '0';
+  return o;
+}
+
 }  // namespace
 
 ThreadPolicy& ThreadPolicy::Global() {
-  static ThreadPolicy* policy = [] {
-    auto* p = new ThreadPolicy(Options(), SteadyNowNs, ReadRunnableTasks);
-    const char* check = std::getenv("DFLOW_CONTENTION_CHECK");
-    if (check != nullptr && check[0] == '0') p->SetContentionCheck(false);
-    return p;
-  }();
-  return *policy;
+  static ThreadPolicy policy(GlobalOptions(), SteadyNowNs, ReadRunnableTasks);  // No destructor.
+  return policy;
 }
 
 ThreadPolicy::ThreadPolicy(const Options& options, NowFn now, RunnableFn runnable)
@@ -43,6 +45,7 @@ ThreadPolicy::ThreadPolicy(const Options& options, NowFn now, RunnableFn runnabl
       }()),
       now_(now),
       runnable_(runnable),
+      check_(options_.contention_check),
       allowed_(options_.cpus) {}
 
 int ThreadPolicy::Allowed() {

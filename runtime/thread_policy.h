@@ -25,6 +25,8 @@ class ThreadPolicy {
     // Consecutive uncontended samples before teams grow again (shrinking takes one sample).
     int quiet_samples_to_grow = 2;
     int cpus = 0;  // 0: the CPUs this process may run on.
+    // Off: the size rule alone. Global() has it off when DFLOW_CONTENTION_CHECK=0.
+    bool contention_check = true;
   };
   // The monotonic time in ns, and the system's runnable tasks (including the caller), or -1
   // when unknown; injectable for tests.
@@ -46,8 +48,7 @@ class ThreadPolicy {
   // The most threads a node may use now (re-samples when the last sample is old).
   int Allowed();
 
-  // Off: every node that the size rule lets have a team gets all CPUs (e.g. on a dedicated
-  // machine). On by default; DFLOW_CONTENTION_CHECK=0 in the environment turns it off.
+  // Turns Options::contention_check on or off (e.g. off on a dedicated machine).
   void SetContentionCheck(bool on) { check_.store(on, std::memory_order_relaxed); }
 
   // /proc/loadavg's runnable count (its fourth field's numerator), or -1.
@@ -60,7 +61,7 @@ class ThreadPolicy {
   const Options options_;
   const NowFn now_;
   const RunnableFn runnable_;
-  std::atomic<bool> check_{true};
+  std::atomic<bool> check_;
   std::atomic<int64_t> next_sample_ns_{0};
   std::atomic<int> allowed_;  // Threads a node may use until the next sample.
   std::atomic<int> quiet_samples_{0};  // Uncontended samples in a row (by the claimer).

@@ -129,6 +129,15 @@ TEST_F(ThreadPolicyTest, CheckOffGivesAllCpusWithoutSampling) {
   EXPECT_EQ(runnable_reads, 1);
 }
 
+TEST_F(ThreadPolicyTest, CheckOffInOptions) {
+  ThreadPolicy::Options o = TwoCpus();
+  o.contention_check = false;
+  ThreadPolicy p(o, FakeNow, FakeRunnable);
+  EXPECT_EQ(At(0, 4, p), 2);
+  EXPECT_EQ(At(10, 4, p), 2);
+  EXPECT_EQ(runnable_reads, 0);
+}
+
 TEST(ThreadPolicyLoadavgTest, ReadsARunnableCount) {
   // The reading includes the calling thread, when /proc is there at all.
   const int runnable = ThreadPolicy::ReadRunnableTasks();
