@@ -90,19 +90,6 @@ namespace dflow {
 namespace bench {
 namespace {
 
-void CheckOk(const absl::Status& s, const char* what) {
-  if (!s.ok()) {
-    std::fprintf(stderr, "%s: %s\n", what, std::string(s.message()).c_str());
-    std::exit(1);
-  }
-}
-
-template <typename T>
-T ValueOrDie(absl::StatusOr<T> v, const char* what) {
-  CheckOk(v.status(), what);
-  return std::move(*v);
-}
-
 // Runs `step(0)` once uncounted, then steps 1..runs counted; prints the per-run averages.
 void Measure(const char* name, int runs, const std::function<void(int)>& step) {
   step(0);

@@ -23,7 +23,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <random>
@@ -34,6 +33,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/report.h"
 #include "benchmark/benchmark.h"
 #include "oneapi/dnnl/dnnl.hpp"
 #include "ops/standard_ops.h"
@@ -649,41 +649,6 @@ void CheckAgreement() {
   }
 }
 
-// Console output plus the median (or single) real time per iteration of each benchmark.
-class CollectingReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      if (run.error_occurred) continue;
-      const std::string key = run.run_name.function_name;
-      const double seconds =
-          run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
-      if (run.run_type == Run::RT_Aggregate) {
-        if (run.aggregate_name == "median") medians_[key] = seconds;
-      } else if (!medians_.count(key)) {
-        singles_[key] = seconds;
-      }
-    }
-  }
-  double Seconds(const std::string& key) const {
-    auto it = medians_.find(key);
-    if (it != medians_.end()) return it->second;
-    it = singles_.find(key);
-    return it != singles_.end() ? it->second : -1;
-  }
-
- private:
-  std::map<std::string, double> medians_, singles_;
-};
-
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return absl::StrCat(a, " ", b, " ", c);
-}
-
 void PrintReport(const CollectingReporter& r, const std::string& load_before) {
   struct Figure {
     const char* key;
@@ -713,17 +678,8 @@ void PrintReport(const CollectingReporter& r, const std::string& load_before) {
 int main(int argc, char** argv) {
   using namespace dflow::bench;  // NOLINT: main only.
   bool report = false;
-  int kept = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--dflow_report") == 0) {
-      report = true;
-    } else {
-      argv[kept++] = argv[i];
-    }
-  }
-  argc = kept;
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  const Flag flags[] = {{"--dflow_report", [&](const char*) { report = true; }}};
+  if (!InitializeBenchmark(&argc, argv, flags)) return 1;
 
   const std::string load_before = LoadAverage();
   globals = new Globals();

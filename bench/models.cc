@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -71,6 +73,23 @@ absl::StatusOr<mnist::DataSet> GeneratedSet(int count, const std::vector<float>&
 }
 
 }  // namespace
+
+void CheckOk(const absl::Status& s, const char* what) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s: %s\n", what, std::string(s.message()).c_str());
+    std::exit(1);
+  }
+}
+
+mnist::Batch RandomBatch(int batch, int features, int classes) {
+  std::mt19937_64 rng(7);
+  mnist::Batch b;
+  b.images = Tensor(DT_FLOAT, TensorShape({batch, features}));
+  for (float& v : b.images.flat<float>()) v = static_cast<float>(rng() >> 40) * 0x1p-24f;
+  b.labels = Tensor::Filled<float>(TensorShape({batch, classes}), 0.0f);
+  for (int i = 0; i < batch; ++i) b.labels.flat<float>()[i * classes + rng() % classes] = 1.0f;
+  return b;
+}
 
 absl::StatusOr<mnist::DataSets> LoadBenchData(std::string* description) {
   const char* dir = std::getenv("MNIST_DIR");

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -19,6 +20,17 @@
 
 namespace dflow {
 namespace bench {
+
+// Benchmarks stop at the first error: prints `what` and the message, and exits.
+void CheckOk(const absl::Status& s, const char* what);
+template <typename T>
+T ValueOrDie(absl::StatusOr<T> v, const char* what) {
+  CheckOk(v.status(), what);
+  return std::move(*v);
+}
+
+// Random images in [0, 1) and one-hot labels (seeded), for benchmarks that need no data set.
+mnist::Batch RandomBatch(int batch, int features, int classes);
 
 // MNIST from $MNIST_DIR when set, else generated data of the same shapes (55,000 training and
 // 10,000 test images of 784 values in [0, 1], 10 classes). `description` says which.

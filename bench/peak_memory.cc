@@ -41,13 +41,6 @@ void ResetPeak() {
   std::fclose(f);
 }
 
-void CheckOk(const absl::Status& s, const char* what) {
-  if (!s.ok()) {
-    std::fprintf(stderr, "peak_memory: %s: %s\n", what, std::string(s.message()).c_str());
-    std::exit(1);
-  }
-}
-
 int Main(const std::string& which) {
   std::string description;
   absl::StatusOr<mnist::DataSets> data = LoadBenchData(&description);

@@ -14,7 +14,6 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
-#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,30 +23,6 @@
 namespace dflow {
 namespace bench {
 namespace {
-
-void CheckOk(const absl::Status& s, const char* what) {
-  if (!s.ok()) {
-    std::fprintf(stderr, "%s: %s\n", what, std::string(s.message()).c_str());
-    std::exit(1);
-  }
-}
-
-template <typename T>
-T ValueOrDie(absl::StatusOr<T> v, const char* what) {
-  CheckOk(v.status(), what);
-  return std::move(*v);
-}
-
-// Random images in [0, 1) and one-hot labels.
-mnist::Batch RandomBatch(int batch, int features, int classes) {
-  std::mt19937_64 rng(7);
-  mnist::Batch b;
-  b.images = Tensor(DT_FLOAT, TensorShape({batch, features}));
-  for (float& v : b.images.flat<float>()) v = static_cast<float>(rng() >> 40) * 0x1p-24f;
-  b.labels = Tensor::Filled<float>(TensorShape({batch, classes}), 0.0f);
-  for (int i = 0; i < batch; ++i) b.labels.flat<float>()[i * classes + rng() % classes] = 1.0f;
-  return b;
-}
 
 // Runs step() `steps` times (a function of its own for callgrind's --toggle-collect).
 __attribute__((noinline)) void SteadyStateSteps(const std::function<void()>& step, int steps) {

@@ -23,8 +23,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -33,6 +31,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/models.h"
+#include "bench/report.h"
 #include "benchmark/benchmark.h"
 
 extern "C" int omp_get_max_threads();  // libgomp, which oneDNN uses.
@@ -58,19 +57,6 @@ struct Globals {
   std::unique_ptr<DflowModel> trained_dflow;
 };
 Globals* globals = nullptr;
-
-void CheckOk(const absl::Status& s, const char* what) {
-  if (!s.ok()) {
-    std::fprintf(stderr, "%s: %s\n", what, std::string(s.message()).c_str());
-    std::exit(1);
-  }
-}
-
-template <typename T>
-T ValueOrDie(absl::StatusOr<T> v, const char* what) {
-  CheckOk(v.status(), what);
-  return std::move(*v);
-}
 
 const float* Data(const Tensor& t) { return static_cast<const float*>(t.data()); }
 
@@ -318,52 +304,6 @@ void CheckAgreement() {
 // ---------------------------------------------------------------------------------------------
 // The ratio table.
 
-// Console output as usual, plus the real time per iteration of each benchmark (the median when
-// repeated), by "<figure>/<impl>[/<arg>]".
-class CollectingReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      if (run.error_occurred) continue;
-      std::string key = run.run_name.function_name;
-      if (!run.run_name.args.empty()) absl::StrAppend(&key, "/", run.run_name.args);
-      const double seconds =
-          run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
-      if (run.run_type == Run::RT_Aggregate) {
-        if (run.aggregate_name == "median") medians_[key] = seconds;
-      } else if (!medians_.count(key)) {
-        singles_[key] = seconds;  // Used when there are no repetitions.
-      }
-    }
-  }
-  // Seconds per iteration, or a negative number when `key` did not run.
-  double Seconds(const std::string& key) const {
-    auto it = medians_.find(key);
-    if (it != medians_.end()) return it->second;
-    it = singles_.find(key);
-    return it != singles_.end() ? it->second : -1;
-  }
-
- private:
-  std::map<std::string, double> medians_, singles_;
-};
-
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return absl::StrCat(a, " ", b, " ", c);
-}
-
-std::string FormatTime(double seconds) {
-  if (seconds < 0) return "-";
-  if (seconds < 1e-6) return absl::StrFormat("%.1f ns", seconds * 1e9);
-  if (seconds < 1e-3) return absl::StrFormat("%.2f us", seconds * 1e6);
-  if (seconds < 1) return absl::StrFormat("%.3f ms", seconds * 1e3);
-  return absl::StrFormat("%.3f s", seconds);
-}
-
 void PrintReport(const CollectingReporter& r, const std::string& load_before) {
   struct Figure {
     const char* key;
@@ -420,19 +360,11 @@ void PrintReport(const CollectingReporter& r, const std::string& load_before) {
 int main(int argc, char** argv) {
   using namespace dflow::bench;  // NOLINT: main only.
   bool report = false, check = true;
-  int kept = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--dflow_report") == 0) {
-      report = true;
-    } else if (std::strcmp(argv[i], "--nocheck") == 0) {
-      check = false;
-    } else {
-      argv[kept++] = argv[i];
-    }
+  if (!InitializeBenchmark(&argc, argv,
+                           {{"--dflow_report", [&](const char*) { report = true; }},
+                            {"--nocheck", [&](const char*) { check = false; }}})) {
+    return 1;
   }
-  argc = kept;
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
   const std::string load_before = LoadAverage();
   globals = new Globals();

@@ -20,6 +20,11 @@
 #include "graph/tensor.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
+extern "C" {  // libgomp, which oneDNN's CPU runtime uses (its team size is per calling thread).
+int omp_get_max_threads(void);
+void omp_set_num_threads(int num_threads);
+}
+
 namespace dflow {
 
 // The process-wide CPU engine (thread-safe, created on first use).
@@ -138,6 +143,7 @@ template <typename Entry>
 class ShapeCache {
   struct Slot {
     std::unique_ptr<Entry> entry;
+    int threads;  // The OpenMP team size the entry's primitives were made for.
     bool leased = false;
   };
 
@@ -167,13 +173,16 @@ class ShapeCache {
 
   // A lease on an idle entry for `key`, made by `make()` (returning unique_ptr<Entry>) when there
   // is none. `make` runs unlocked; if it throws, nothing is kept.
+  // Entries are also keyed by the caller's OpenMP team size: oneDNN fixes a primitive's thread
+  // count when it creates it, so one made for two threads would keep forking two.
   template <typename Make>
   Lease Get(const CacheKey& key, Make make) {
+    const int threads = omp_get_max_threads();
     {
       SpinLockHolder hold(&lock_);
       auto [it, end] = slots_.equal_range(key);
       for (; it != end; ++it) {
-        if (!it->second.leased) {
+        if (!it->second.leased && it->second.threads == threads) {
           it->second.leased = true;
           return Lease(this, &it->second);
         }
@@ -182,7 +191,7 @@ class ShapeCache {
     std::unique_ptr<Entry> entry = make();
     SpinLockHolder hold(&lock_);
     if (slots_.size() >= kMaxEntries) DropIdle();
-    auto it = slots_.emplace(key, Slot{std::move(entry), true});
+    auto it = slots_.emplace(key, Slot{std::move(entry), threads, true});
     return Lease(this, &it->second);
   }
 

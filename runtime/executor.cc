@@ -7,18 +7,10 @@
 #include "graph/buffer_pool.h"
 #include "graph/status_macros.h"
 #include "kernels/dnnl_util.h"
-
-extern "C" {  // libgomp, which oneDNN's CPU runtime uses.
-void omp_set_num_threads(int num_threads);
-int omp_get_max_threads(void);
-}
+#include "runtime/thread_policy.h"
 
 namespace dflow {
 namespace {
-
-// Below this many input elements a node runs on one OpenMP thread: forking and joining a team
-// for a few thousand numbers costs more than the work (about 1.5 us per primitive on 2 cores).
-constexpr int64_t kMinElementsForThreads = 16384;
 
 // "<op> node '<name>': <message>", keeping the code.
 absl::Status NodeError(const Node& node, const absl::Status& s) {
@@ -186,7 +178,7 @@ absl::Status ExecutionPlan::RunSteps(absl::Span<const Tensor> feeds, VariableSto
     if (threads > 1) {
       int64_t elements = 0;
       for (int i = 0; i < n_in; ++i) elements += state.inputs[i]->tensor.NumElements();
-      const int wanted = elements < kMinElementsForThreads ? 1 : threads;
+      const int wanted = ThreadPolicy::Global().TeamSize(threads, elements);
       if (wanted != current_threads) omp_set_num_threads(current_threads = wanted);
     }
     const int64_t node_start = trace != nullptr ? since_start() : 0;

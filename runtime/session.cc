@@ -5,11 +5,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "graph/status_macros.h"
+#include "kernels/dnnl_util.h"
 #include "kernels/op_kernel.h"
 #include "ops/graph_import.h"
 #include "runtime/executor.h"
-
-extern "C" void omp_set_num_threads(int num_threads);  // libgomp, which oneDNN uses.
 
 namespace dflow {
 
