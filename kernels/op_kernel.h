@@ -21,6 +21,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,9 @@ namespace dflow {
 // A variable's state, owned by a Session. Reads share the buffer; writers replace or update it.
 struct Variable {
   std::string name;
-  absl::Mutex mu;
+  // Guards value. A plain mutex: several are taken per step, and absl::Mutex's deadlock
+  // detection (compiled into Debian's Abseil) costs on each.
+  std::mutex mu;
   Tensor value;  // Uninitialized until the first Assign.
 };
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -62,7 +63,7 @@ class AssignOp : public OpKernel {
                                   declared_.DebugString());
     }
     {
-      absl::MutexLock lock(&var->mu);
+      std::lock_guard<std::mutex> lock(var->mu);
       if (validate_shape_ && var->value.IsInitialized() && var->value.shape() != value.shape()) {
         return ctx->InvalidArgument("cannot assign a value of shape ",
                                     value.shape().DebugString(), " to variable ", var->name,
@@ -102,7 +103,7 @@ class ApplyGradientDescentOp : public OpKernel {
       return ctx->InvalidArgument("alpha must be a scalar, got shape ",
                                   alpha.shape().DebugString());
     }
-    absl::MutexLock lock(&var->mu);
+    std::lock_guard<std::mutex> lock(var->mu);
     if (!var->value.IsInitialized()) return UninitializedError(*var);
     if (var->value.shape() != delta.shape()) {
       return ctx->InvalidArgument("delta of shape ", delta.shape().DebugString(),
@@ -199,10 +200,10 @@ class VariableLocks {
  public:
   explicit VariableLocks(VariableList vars) : vars_(std::move(vars)) {
     std::sort(vars_.begin(), vars_.end());
-    for (Variable* v : vars_) v->mu.Lock();
+    for (Variable* v : vars_) v->mu.lock();
   }
   ~VariableLocks() {
-    for (auto it = vars_.rbegin(); it != vars_.rend(); ++it) (*it)->mu.Unlock();
+    for (auto it = vars_.rbegin(); it != vars_.rend(); ++it) (*it)->mu.unlock();
   }
   VariableLocks(const VariableLocks&) = delete;
   VariableLocks& operator=(const VariableLocks&) = delete;
@@ -314,7 +315,7 @@ class AssignUpdateOp : public OpKernel {
     const Tensor& value = ctx->input(1);
     if (var == nullptr) return ctx->InvalidArgument("ref is not a variable reference");
     if (!value.IsInitialized()) return ctx->InvalidArgument("value has no value");
-    absl::MutexLock lock(&var->mu);
+    std::lock_guard<std::mutex> lock(var->mu);
     if (!var->value.IsInitialized()) return UninitializedError(*var);
     if (var->value.dtype() != value.dtype()) {
       return ctx->InvalidArgument("value of type ", DataTypeString(value.dtype()),

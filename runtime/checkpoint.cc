@@ -1,6 +1,7 @@
 #include "runtime/checkpoint.h"
 
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <utility>
@@ -135,7 +136,7 @@ absl::Status SaveCheckpoint(Session& session, const std::string& path,
     Variable* var = session.variables()->Find(info.name);
     Tensor value;
     if (var != nullptr) {
-      absl::MutexLock lock(&var->mu);
+      std::lock_guard<std::mutex> lock(var->mu);
       value = var->value;
     }
     if (!value.IsInitialized()) {
@@ -216,7 +217,7 @@ absl::Status RestoreCheckpoint(Session& session, const std::string& path,
 
   for (auto& [name, value] : values) {
     Variable* var = session.variables()->LookupOrCreate(name);
-    absl::MutexLock lock(&var->mu);
+    std::lock_guard<std::mutex> lock(var->mu);
     var->value = std::move(value);
   }
   store->SetAll(states);

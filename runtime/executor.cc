@@ -1,5 +1,6 @@
 #include "runtime/executor.h"
 
+#include <mutex>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -163,7 +164,7 @@ absl::Status ExecutionPlan::RunSteps(absl::Span<const Tensor> feeds, VariableSto
         continue;
       }
       // Reading a variable: share its current buffer (writers copy on write).
-      absl::MutexLock var_lock(&v.ref->mu);
+      std::lock_guard<std::mutex> var_lock(v.ref->mu);
       if (!v.ref->value.IsInitialized()) {
         const absl::Status s = UninitializedError(*v.ref);
         return absl::Status(s.code(),
@@ -210,7 +211,7 @@ absl::Status ExecutionPlan::RunSteps(absl::Span<const Tensor> feeds, VariableSto
         state.fetched.push_back(v.tensor);
         continue;
       }
-      absl::MutexLock var_lock(&v.ref->mu);
+      std::lock_guard<std::mutex> var_lock(v.ref->mu);
       if (!v.ref->value.IsInitialized()) return UninitializedError(*v.ref);
       outputs->push_back(v.ref->value);
     }
