@@ -25,7 +25,6 @@ struct ExecutionPlan::RunState {
   explicit RunState(const ExecutionPlan& plan)
       : stream(CpuEngine()),
         slots(plan.num_slots_),
-        remaining(plan.num_slots_),
         reads(plan.max_inputs_),
         inputs(plan.max_inputs_) {
     fetched.reserve(plan.fetch_slots_.size());
@@ -34,7 +33,6 @@ struct ExecutionPlan::RunState {
   dnnl::stream stream;
   BufferPool pool;
   std::vector<TensorValue> slots;
-  std::vector<int> remaining;          // Reads left per slot.
   std::vector<TensorValue> reads;      // Variable values read by one step.
   std::vector<TensorValue*> inputs;    // One step's inputs.
   // The last run's fetched tensors: their buffers return to the pool once the caller drops them.
@@ -72,17 +70,31 @@ absl::StatusOr<std::unique_ptr<ExecutionPlan>> ExecutionPlan::Build(const Graph&
     plan->max_inputs_ = std::max(plan->max_inputs_, node->num_inputs());
     plan->steps_.push_back(std::move(step));
   }
-  plan->uses_.assign(plan->num_slots_, 0);
-  plan->pinned_.assign(plan->num_slots_, false);
-  for (int s : plan->feed_slots_) plan->pinned_[s] = true;
-  for (const Step& step : plan->steps_) {
-    for (int s : step.input_slots) ++plan->uses_[s];
-  }
+  std::vector<bool> pinned(plan->num_slots_, false);
+  for (int s : plan->feed_slots_) pinned[s] = true;
   for (const Output& f : signature.fetches) {
     auto fed = feed_slot.find(f);
     const int slot = fed != feed_slot.end() ? fed->second : first_slot[f.node()] + f.index();
     plan->fetch_slots_.push_back(slot);
-    plan->pinned_[slot] = true;
+    pinned[slot] = true;
+  }
+  for (int s = 0; s < plan->num_slots_; ++s) {
+    if (pinned[s]) plan->pinned_slots_.push_back(s);
+  }
+  // The schedule is fixed, so each slot's last reader is known now: -1 for a never-read slot.
+  std::vector<int> last_reader(plan->num_slots_, -1);
+  for (int i = 0; i < static_cast<int>(plan->steps_.size()); ++i) {
+    for (int s : plan->steps_[i].input_slots) last_reader[s] = i;
+  }
+  for (int i = 0; i < static_cast<int>(plan->steps_.size()); ++i) {
+    Step& step = plan->steps_[i];
+    for (int k = 0; k < step.node->num_outputs(); ++k) {
+      const int s = step.first_output_slot + k;
+      if (last_reader[s] == -1 && !pinned[s]) step.release.push_back(s);
+    }
+  }
+  for (int s = 0; s < plan->num_slots_; ++s) {
+    if (last_reader[s] != -1 && !pinned[s]) plan->steps_[last_reader[s]].release.push_back(s);
   }
   return plan;
 }
@@ -122,12 +134,18 @@ absl::Status ExecutionPlan::Run(absl::Span<const Tensor> feeds, VariableStore* v
   const int threads = omp_get_max_threads();
   absl::Status status = RunSteps(feeds, variables, *state, outputs, trace, start);
   if (omp_get_max_threads() != threads) omp_set_num_threads(threads);  // Small nodes lower it.
-  // Drop every intermediate so a failed or finished run holds no memory outside the pool.
-  for (TensorValue& v : state->slots) {
-    state->pool.Recycle(&v.tensor);
-    v.ref = nullptr;
+  // Drop every value so a failed or finished run holds no memory outside the pool; a finished
+  // run has released all but the pinned slots already.
+  auto drop = [&state](int slot) {
+    state->pool.Recycle(&state->slots[slot].tensor);
+    state->slots[slot].ref = nullptr;
+  };
+  if (status.ok()) {
+    for (int slot : pinned_slots_) drop(slot);
+  } else {
+    for (int slot = 0; slot < num_slots_; ++slot) drop(slot);
+    for (TensorValue& v : state->reads) v = TensorValue();
   }
-  for (TensorValue& v : state->reads) v = TensorValue();
   for (const Tensor& t : state->fetched) state->pool.ReserveFor(t);  // Their return won't allocate.
   if (!status.ok() && outputs != nullptr) outputs->clear();
   ReleaseState(std::move(state));
@@ -144,7 +162,6 @@ absl::Status ExecutionPlan::RunSteps(absl::Span<const Tensor> feeds, VariableSto
         .count();
   };
   std::vector<TensorValue>& slots = state.slots;
-  state.remaining = uses_;
   for (size_t i = 0; i < feed_slots_.size(); ++i) slots[feed_slots_[i]].tensor = feeds[i];
   const int threads = omp_get_max_threads();
   int current_threads = threads;
@@ -194,13 +211,10 @@ absl::Status ExecutionPlan::RunSteps(absl::Span<const Tensor> feeds, VariableSto
         return NodeError(node, absl::InternalError(absl::StrCat("produced no value for output ", i)));
       }
     }
-    for (int i = 0; i < n_in; ++i) {
-      state.reads[i] = TensorValue();
-      const int slot = step.input_slots[i];
-      if (--state.remaining[slot] == 0 && !pinned_[slot]) {
-        state.pool.Recycle(&slots[slot].tensor);
-        slots[slot].ref = nullptr;
-      }
+    for (int i = 0; i < n_in; ++i) state.reads[i] = TensorValue();
+    for (int slot : step.release) {
+      state.pool.Recycle(&slots[slot].tensor);
+      slots[slot].ref = nullptr;
     }
   }
   if (outputs != nullptr) {

@@ -52,6 +52,9 @@ class ExecutionPlan {
     std::unique_ptr<OpKernel> kernel;
     std::vector<int> input_slots;  // Slot each input reads.
     int first_output_slot;
+    // Slots whose last reader is this step (or, never read, that this step produced): their
+    // buffers go back to the pool as soon as the step is done.
+    std::vector<int> release;
   };
   struct RunState;
 
@@ -67,8 +70,7 @@ class ExecutionPlan {
   std::vector<Step> steps_;
   std::vector<int> feed_slots_;
   std::vector<int> fetch_slots_;
-  std::vector<int> uses_;     // Per slot: reads by steps.
-  std::vector<bool> pinned_;  // Fed and fetched slots, never recycled during a run.
+  std::vector<int> pinned_slots_;  // Fed and fetched: they hold their values to the run's end.
   int num_slots_ = 0;
   int max_inputs_ = 0;
 
