@@ -28,7 +28,7 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(const Graph& graph,
 
 absl::StatusOr<std::unique_ptr<Session>> Session::Create(const Scope& scope,
                                                          const SessionOptions& options) {
-  if (!scope.ok()) return scope.status();
+  DFLOW_RETURN_IF_ERROR(scope.status());
   std::shared_ptr<Graph> graph = scope.graph_as_shared_ptr();
   return std::unique_ptr<Session>(new Session(graph.get(), graph, options));
 }
@@ -36,8 +36,7 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(const Scope& scope,
 absl::StatusOr<std::unique_ptr<Session>> Session::Create(const GraphDef& def,
                                                          const SessionOptions& options) {
   auto graph = std::make_shared<Graph>();
-  absl::Status s = ImportGraphDef(def, graph.get());
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(ImportGraphDef(def, graph.get()));
   return std::unique_ptr<Session>(new Session(graph.get(), graph, options));
 }
 
