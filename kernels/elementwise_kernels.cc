@@ -40,8 +40,9 @@ absl::StatusOr<Tensor*> AllocateBroadcastOutput(OpKernelContext* ctx, const Tens
 }
 
 // The common front of a broadcasting binary kernel: inputs x and y, the broadcast output, and
-// nothing to do when it is empty; Derived::ComputeNonEmpty does the rest (no virtual call).
-template <typename Derived>
+// (when kSkipEmpty) nothing to do when it is empty; Derived::ComputeOutput does the rest (no
+// virtual call).
+template <typename Derived, bool kSkipEmpty = true>
 class BroadcastBinaryKernel : public OpKernel {
  public:
   explicit BroadcastBinaryKernel(const Node& node) : OpKernel(node) {}
@@ -50,8 +51,8 @@ class BroadcastBinaryKernel : public OpKernel {
     const Tensor& a = ctx->input(0);
     const Tensor& b = ctx->input(1);
     DFLOW_ASSIGN_OR_RETURN(Tensor* out, AllocateBroadcastOutput(ctx, a, b));
-    if (out->NumElements() == 0) return absl::OkStatus();
-    return static_cast<Derived*>(this)->ComputeNonEmpty(ctx, a, b, out->shape(), out);
+    if (kSkipEmpty && out->NumElements() == 0) return absl::OkStatus();
+    return static_cast<Derived*>(this)->ComputeOutput(ctx, a, b, out->shape(), out);
   }
 };
 
@@ -100,8 +101,8 @@ class BinaryOp : public BroadcastBinaryKernel<BinaryOp<Fn>> {
  public:
   explicit BinaryOp(const Node& node) : BroadcastBinaryKernel<BinaryOp<Fn>>(node) {}
 
-  absl::Status ComputeNonEmpty(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
-                               const TensorShape& out_shape, Tensor* out) {
+  absl::Status ComputeOutput(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
+                             const TensorShape& out_shape, Tensor* out) {
     const DataType type = this->node().input_type(0);
     switch (type) {
       case DT_FLOAT: return ComputeFloat(ctx, a, b, out_shape, out);
@@ -219,8 +220,8 @@ class FloorDivModOp : public BroadcastBinaryKernel<FloorDivModOp<kMod>> {
  public:
   explicit FloorDivModOp(const Node& node) : BroadcastBinaryKernel<FloorDivModOp<kMod>>(node) {}
 
-  absl::Status ComputeNonEmpty(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
-                               const TensorShape& out_shape, Tensor* out) {
+  absl::Status ComputeOutput(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
+                             const TensorShape& out_shape, Tensor* out) {
     const DataType type = this->node().input_type(0);
     switch (type) {
       case DT_FLOAT: return Loop<float>(ctx, a, b, out_shape, out);
@@ -253,8 +254,8 @@ class TruncateDivOp : public BroadcastBinaryKernel<TruncateDivOp> {
  public:
   explicit TruncateDivOp(const Node& node) : BroadcastBinaryKernel(node) {}
 
-  absl::Status ComputeNonEmpty(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
-                               const TensorShape& out_shape, Tensor* out) {
+  absl::Status ComputeOutput(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
+                             const TensorShape& out_shape, Tensor* out) {
     return node().input_type(0) == DT_INT32 ? Loop<int32_t>(ctx, a, b, out_shape, out)
                                             : Loop<int64_t>(ctx, a, b, out_shape, out);
   }
@@ -282,17 +283,16 @@ REGISTER_KERNEL("FloorMod", FloorDivModOp<true>, "T", {DT_FLOAT, DT_INT32, DT_IN
 
 enum class Compare { kLess, kLessEqual, kGreater, kGreaterEqual };
 
+// An empty output still checks the type (the kernel is registered for every type).
 template <Compare kCmp>
-class ComparisonOp : public OpKernel {
+class ComparisonOp : public BroadcastBinaryKernel<ComparisonOp<kCmp>, /*kSkipEmpty=*/false> {
  public:
-  explicit ComparisonOp(const Node& node) : OpKernel(node) {}
+  explicit ComparisonOp(const Node& node)
+      : BroadcastBinaryKernel<ComparisonOp<kCmp>, false>(node) {}
 
-  absl::Status Compute(OpKernelContext* ctx) override {
-    const Tensor& a = ctx->input(0);
-    const Tensor& b = ctx->input(1);
-    const DataType type = node().input_type(0);
-    DFLOW_ASSIGN_OR_RETURN(Tensor* out, AllocateBroadcastOutput(ctx, a, b));
-    const TensorShape& out_shape = out->shape();
+  absl::Status ComputeOutput(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
+                             const TensorShape& out_shape, Tensor* out) {
+    const DataType type = this->node().input_type(0);
     bool handled = false;
     VisitDataType(type, [&](auto tag) {
       using T = decltype(tag);
