@@ -26,6 +26,13 @@ absl::Status GetScalar(const AttrMap& attrs, absl::string_view name,
   return absl::OkStatus();
 }
 
+template <typename T>
+absl::Status GetIntList(const AttrMap& attrs, absl::string_view name, std::vector<T>* value) {
+  DFLOW_ASSIGN_OR_RETURN(const AttrValue* v, Find(attrs, name, AttrValue::kList, "list(int)"));
+  value->assign(v->list().i().begin(), v->list().i().end());
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 #define DFLOW_FIND_ATTR(var, kase, kind) \
@@ -68,14 +75,10 @@ absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, Tensor* value
   return absl::OkStatus();
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::vector<int64_t>* value) {
-  DFLOW_FIND_ATTR(v, kList, "list(int)");
-  value->assign(v->list().i().begin(), v->list().i().end());
-  return absl::OkStatus();
+  return GetIntList(attrs, name, value);
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::vector<int32_t>* value) {
-  DFLOW_FIND_ATTR(v, kList, "list(int)");
-  value->assign(v->list().i().begin(), v->list().i().end());
-  return absl::OkStatus();
+  return GetIntList(attrs, name, value);
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::vector<DataType>* value) {
   DFLOW_FIND_ATTR(v, kList, "list(type)");
