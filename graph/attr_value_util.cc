@@ -17,40 +17,50 @@ absl::StatusOr<const AttrValue*> Find(const AttrMap& attrs, absl::string_view na
   return &it->second;
 }
 
+// The scalar attr `name` of case `expected` as read(value).
+template <typename T, typename Read>
+absl::Status GetScalar(const AttrMap& attrs, absl::string_view name,
+                       AttrValue::ValueCase expected, const char* kind, T* value, Read read) {
+  DFLOW_ASSIGN_OR_RETURN(const AttrValue* v, Find(attrs, name, expected, kind));
+  *value = read(*v);
+  return absl::OkStatus();
+}
+
+template <typename T>
+absl::Status GetIntList(const AttrMap& attrs, absl::string_view name, std::vector<T>* value) {
+  DFLOW_ASSIGN_OR_RETURN(const AttrValue* v, Find(attrs, name, AttrValue::kList, "list(int)"));
+  value->assign(v->list().i().begin(), v->list().i().end());
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 #define DFLOW_FIND_ATTR(var, kase, kind) \
   DFLOW_ASSIGN_OR_RETURN(const AttrValue* var, Find(attrs, name, AttrValue::kase, kind))
 
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, bool* value) {
-  DFLOW_FIND_ATTR(v, kB, "bool");
-  *value = v->b();
-  return absl::OkStatus();
+  return GetScalar(attrs, name, AttrValue::kB, "bool", value,
+                   [](const AttrValue& v) { return v.b(); });
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, int64_t* value) {
-  DFLOW_FIND_ATTR(v, kI, "int");
-  *value = v->i();
-  return absl::OkStatus();
+  return GetScalar(attrs, name, AttrValue::kI, "int", value,
+                   [](const AttrValue& v) { return v.i(); });
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, int32_t* value) {
-  DFLOW_FIND_ATTR(v, kI, "int");
-  *value = static_cast<int32_t>(v->i());
-  return absl::OkStatus();
+  return GetScalar(attrs, name, AttrValue::kI, "int", value,
+                   [](const AttrValue& v) { return static_cast<int32_t>(v.i()); });
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, float* value) {
-  DFLOW_FIND_ATTR(v, kF, "float");
-  *value = v->f();
-  return absl::OkStatus();
+  return GetScalar(attrs, name, AttrValue::kF, "float", value,
+                   [](const AttrValue& v) { return v.f(); });
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, DataType* value) {
-  DFLOW_FIND_ATTR(v, kType, "type");
-  *value = v->type();
-  return absl::OkStatus();
+  return GetScalar(attrs, name, AttrValue::kType, "type", value,
+                   [](const AttrValue& v) { return v.type(); });
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::string* value) {
-  DFLOW_FIND_ATTR(v, kS, "string");
-  *value = v->s();
-  return absl::OkStatus();
+  return GetScalar(attrs, name, AttrValue::kS, "string", value,
+                   [](const AttrValue& v) -> const std::string& { return v.s(); });
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, PartialTensorShape* value) {
   DFLOW_FIND_ATTR(v, kShape, "shape");
@@ -65,14 +75,10 @@ absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, Tensor* value
   return absl::OkStatus();
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::vector<int64_t>* value) {
-  DFLOW_FIND_ATTR(v, kList, "list(int)");
-  value->assign(v->list().i().begin(), v->list().i().end());
-  return absl::OkStatus();
+  return GetIntList(attrs, name, value);
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::vector<int32_t>* value) {
-  DFLOW_FIND_ATTR(v, kList, "list(int)");
-  value->assign(v->list().i().begin(), v->list().i().end());
-  return absl::OkStatus();
+  return GetIntList(attrs, name, value);
 }
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, std::vector<DataType>* value) {
   DFLOW_FIND_ATTR(v, kList, "list(type)");

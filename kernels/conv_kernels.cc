@@ -50,6 +50,38 @@ dnnl::convolution_forward::desc ForwardDesc(const ConvGeometry& g, const Window2
       {win.stride_h, win.stride_w}, {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
 }
 
+// The cache entry of a convolution that reads the filter: its one data input and its output
+// (src and dst forward, diff_dst and diff_src for the input gradient), and the weights.
+struct FilterConvEntry {
+  Primitive prim;
+  memory in, out;
+  Weights weights;
+};
+
+template <typename PrimitiveDesc>
+std::unique_ptr<FilterConvEntry> MakeFilterConvEntry(const PrimitiveDesc& pd,
+                                                     const memory::desc& in_md,
+                                                     const memory::desc& out_md,
+                                                     const ConvGeometry& g,
+                                                     const dnnl::engine& engine) {
+  auto entry = std::make_unique<FilterConvEntry>();
+  entry->prim = Primitive(pd);
+  entry->in = memory(in_md, engine, nullptr);
+  entry->out = memory(out_md, engine, nullptr);
+  entry->weights.Init(g.UserWeights(), pd.weights_desc(), engine, true);
+  return entry;
+}
+
+// Puts the HWIO `filter` into the primitive's layout and runs it from `in` to `out`.
+void RunFilterConv(FilterConvEntry& e, dnnl::stream& stream, int in_arg, const void* in,
+                   const void* filter, int out_arg, void* out) {
+  e.weights.Load(stream, filter);
+  RunPrimitive(e.prim, stream,
+               {{in_arg, e.in, in},
+                {DNNL_ARG_WEIGHTS, e.weights.prim, e.weights.Bound(filter)},
+                {out_arg, e.out, out}});
+}
+
 class ConvKernelBase : public WindowKernel {
  public:
   explicit ConvKernelBase(const Node& node) : WindowKernel(node, conv::Conv2DAttrsOf) {}
@@ -71,31 +103,18 @@ class Conv2DOp : public ConvKernelBase {
       FillZero(out);
       return absl::OkStatus();
     }
-    ShapeCache<Entry>::Lease e = cache_.Get(g.Key(), [&] {
-      auto entry = std::make_unique<Entry>();
+    ShapeCache<FilterConvEntry>::Lease e = cache_.Get(g.Key(), [&] {
       dnnl::convolution_forward::primitive_desc pd(
           ForwardDesc(g, window_, dnnl::prop_kind::forward_inference), KernelAttr(), ctx->engine());
-      entry->prim = Primitive(pd);
-      entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
-      entry->dst = memory(pd.dst_desc(), ctx->engine(), nullptr);
-      entry->weights.Init(g.UserWeights(), pd.weights_desc(), ctx->engine(), true);
-      return entry;
+      return MakeFilterConvEntry(pd, pd.src_desc(), pd.dst_desc(), g, ctx->engine());
     });
-    e->weights.Load(ctx->stream(), filter.data());
-    RunPrimitive(e->prim, ctx->stream(),
-                 {{DNNL_ARG_SRC, e->src, input.data()},
-                  {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
-                  {DNNL_ARG_DST, e->dst, out->data()}});
+    RunFilterConv(*e, ctx->stream(), DNNL_ARG_SRC, input.data(), filter.data(), DNNL_ARG_DST,
+                  out->data());
     return absl::OkStatus();
   }
 
  private:
-  struct Entry {
-    Primitive prim;
-    memory src, dst;
-    Weights weights;
-  };
-  ShapeCache<Entry> cache_;
+  ShapeCache<FilterConvEntry> cache_;
 };
 
 class Conv2DBackpropInputOp : public ConvKernelBase {
@@ -116,8 +135,7 @@ class Conv2DBackpropInputOp : public ConvKernelBase {
       FillZero(out);
       return absl::OkStatus();
     }
-    ShapeCache<Entry>::Lease e = cache_.Get(g.Key(), [&] {
-      auto entry = std::make_unique<Entry>();
+    ShapeCache<FilterConvEntry>::Lease e = cache_.Get(g.Key(), [&] {
       dnnl::convolution_forward::primitive_desc hint(
           ForwardDesc(g, window_, dnnl::prop_kind::forward_training), ctx->engine());
       dnnl::convolution_backward_data::primitive_desc pd(
@@ -126,27 +144,15 @@ class Conv2DBackpropInputOp : public ConvKernelBase {
               {window_.stride_h, window_.stride_w}, {g.pad_top, g.pad_left},
               {g.pad_bottom, g.pad_right}),
           KernelAttr(), ctx->engine(), hint);
-      entry->prim = Primitive(pd);
-      entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
-      entry->diff_src = memory(pd.diff_src_desc(), ctx->engine(), nullptr);
-      entry->weights.Init(g.UserWeights(), pd.weights_desc(), ctx->engine(), true);
-      return entry;
+      return MakeFilterConvEntry(pd, pd.diff_dst_desc(), pd.diff_src_desc(), g, ctx->engine());
     });
-    e->weights.Load(ctx->stream(), filter.data());
-    RunPrimitive(e->prim, ctx->stream(),
-                 {{DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
-                  {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
-                  {DNNL_ARG_DIFF_SRC, e->diff_src, out->data()}});
+    RunFilterConv(*e, ctx->stream(), DNNL_ARG_DIFF_DST, dy.data(), filter.data(),
+                  DNNL_ARG_DIFF_SRC, out->data());
     return absl::OkStatus();
   }
 
  private:
-  struct Entry {
-    Primitive prim;
-    memory diff_dst, diff_src;
-    Weights weights;
-  };
-  ShapeCache<Entry> cache_;
+  ShapeCache<FilterConvEntry> cache_;
 };
 
 class Conv2DBackpropFilterOp : public ConvKernelBase {

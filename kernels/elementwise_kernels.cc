@@ -39,6 +39,23 @@ absl::StatusOr<Tensor*> AllocateBroadcastOutput(OpKernelContext* ctx, const Tens
   return ctx->allocate_output(0, *shape);
 }
 
+// The common front of a broadcasting binary kernel: inputs x and y, the broadcast output, and
+// (when kSkipEmpty) nothing to do when it is empty; Derived::ComputeOutput does the rest (no
+// virtual call).
+template <typename Derived, bool kSkipEmpty = true>
+class BroadcastBinaryKernel : public OpKernel {
+ public:
+  explicit BroadcastBinaryKernel(const Node& node) : OpKernel(node) {}
+
+  absl::Status Compute(OpKernelContext* ctx) final {
+    const Tensor& a = ctx->input(0);
+    const Tensor& b = ctx->input(1);
+    DFLOW_ASSIGN_OR_RETURN(Tensor* out, AllocateBroadcastOutput(ctx, a, b));
+    if (kSkipEmpty && out->NumElements() == 0) return absl::OkStatus();
+    return static_cast<Derived*>(this)->ComputeOutput(ctx, a, b, out->shape(), out);
+  }
+};
+
 // ---------------------------------------------------------------------------------------------
 // Broadcasting binary ops: oneDNN binary when only src1 needs broadcasting (swapping the
 // operands of commutative ops when it is the first), else a broadcasting loop.
@@ -80,17 +97,13 @@ struct MaxFn {
 };
 
 template <typename Fn>
-class BinaryOp : public OpKernel {
+class BinaryOp : public BroadcastBinaryKernel<BinaryOp<Fn>> {
  public:
-  explicit BinaryOp(const Node& node) : OpKernel(node) {}
+  explicit BinaryOp(const Node& node) : BroadcastBinaryKernel<BinaryOp<Fn>>(node) {}
 
-  absl::Status Compute(OpKernelContext* ctx) override {
-    const Tensor& a = ctx->input(0);
-    const Tensor& b = ctx->input(1);
-    const DataType type = node().input_type(0);
-    DFLOW_ASSIGN_OR_RETURN(Tensor* out, AllocateBroadcastOutput(ctx, a, b));
-    const TensorShape& out_shape = out->shape();
-    if (out->NumElements() == 0) return absl::OkStatus();
+  absl::Status ComputeOutput(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
+                             const TensorShape& out_shape, Tensor* out) {
+    const DataType type = this->node().input_type(0);
     switch (type) {
       case DT_FLOAT: return ComputeFloat(ctx, a, b, out_shape, out);
       case DT_INT32: return Loop<int32_t>(a, b, out_shape, out);
@@ -203,17 +216,13 @@ T FloorModValue(T x, T y) {
 }
 
 template <bool kMod>
-class FloorDivModOp : public OpKernel {
+class FloorDivModOp : public BroadcastBinaryKernel<FloorDivModOp<kMod>> {
  public:
-  explicit FloorDivModOp(const Node& node) : OpKernel(node) {}
+  explicit FloorDivModOp(const Node& node) : BroadcastBinaryKernel<FloorDivModOp<kMod>>(node) {}
 
-  absl::Status Compute(OpKernelContext* ctx) override {
-    const Tensor& a = ctx->input(0);
-    const Tensor& b = ctx->input(1);
-    const DataType type = node().input_type(0);
-    DFLOW_ASSIGN_OR_RETURN(Tensor* out, AllocateBroadcastOutput(ctx, a, b));
-    const TensorShape& out_shape = out->shape();
-    if (out->NumElements() == 0) return absl::OkStatus();
+  absl::Status ComputeOutput(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
+                             const TensorShape& out_shape, Tensor* out) {
+    const DataType type = this->node().input_type(0);
     switch (type) {
       case DT_FLOAT: return Loop<float>(ctx, a, b, out_shape, out);
       case DT_INT32: return Loop<int32_t>(ctx, a, b, out_shape, out);
@@ -241,16 +250,12 @@ class FloorDivModOp : public OpKernel {
 REGISTER_KERNEL("FloorDiv", FloorDivModOp<false>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
 
 // Div on integers: truncation toward zero, as C++ (and TensorFlow's Div kernel) divides.
-class TruncateDivOp : public OpKernel {
+class TruncateDivOp : public BroadcastBinaryKernel<TruncateDivOp> {
  public:
-  explicit TruncateDivOp(const Node& node) : OpKernel(node) {}
+  explicit TruncateDivOp(const Node& node) : BroadcastBinaryKernel(node) {}
 
-  absl::Status Compute(OpKernelContext* ctx) override {
-    const Tensor& a = ctx->input(0);
-    const Tensor& b = ctx->input(1);
-    DFLOW_ASSIGN_OR_RETURN(Tensor* out, AllocateBroadcastOutput(ctx, a, b));
-    const TensorShape& out_shape = out->shape();
-    if (out->NumElements() == 0) return absl::OkStatus();
+  absl::Status ComputeOutput(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
+                             const TensorShape& out_shape, Tensor* out) {
     return node().input_type(0) == DT_INT32 ? Loop<int32_t>(ctx, a, b, out_shape, out)
                                             : Loop<int64_t>(ctx, a, b, out_shape, out);
   }
@@ -278,17 +283,16 @@ REGISTER_KERNEL("FloorMod", FloorDivModOp<true>, "T", {DT_FLOAT, DT_INT32, DT_IN
 
 enum class Compare { kLess, kLessEqual, kGreater, kGreaterEqual };
 
+// An empty output still checks the type (the kernel is registered for every type).
 template <Compare kCmp>
-class ComparisonOp : public OpKernel {
+class ComparisonOp : public BroadcastBinaryKernel<ComparisonOp<kCmp>, /*kSkipEmpty=*/false> {
  public:
-  explicit ComparisonOp(const Node& node) : OpKernel(node) {}
+  explicit ComparisonOp(const Node& node)
+      : BroadcastBinaryKernel<ComparisonOp<kCmp>, false>(node) {}
 
-  absl::Status Compute(OpKernelContext* ctx) override {
-    const Tensor& a = ctx->input(0);
-    const Tensor& b = ctx->input(1);
-    const DataType type = node().input_type(0);
-    DFLOW_ASSIGN_OR_RETURN(Tensor* out, AllocateBroadcastOutput(ctx, a, b));
-    const TensorShape& out_shape = out->shape();
+  absl::Status ComputeOutput(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
+                             const TensorShape& out_shape, Tensor* out) {
+    const DataType type = this->node().input_type(0);
     bool handled = false;
     VisitDataType(type, [&](auto tag) {
       using T = decltype(tag);

@@ -23,6 +23,13 @@ using conv::Rank4;
 using conv::SizesInput;
 using conv::Window2D;
 
+// The attrs of Conv2D and its two backprops, after T.
+constexpr absl::string_view kConv2DWindowAttrs[] = {
+    "strides: list(int)",           "use_cudnn_on_gpu: bool = true",
+    "padding: string",              "explicit_paddings: list(int) = []",
+    "data_format: string = 'NHWC'", "dilations: list(int) = [1, 1, 1, 1]",
+};
+
 absl::StatusOr<Window2D> ReadConv2DAttrs(InferenceContext* ctx) {
   std::vector<int64_t> strides, dilations, explicit_paddings;
   std::string padding, data_format;
@@ -128,12 +135,7 @@ REGISTER_OP("Conv2D")
     .Input("filter: T")
     .Output("output: T")
     .Attr("T: {float}")
-    .Attr("strides: list(int)")
-    .Attr("use_cudnn_on_gpu: bool = true")
-    .Attr("padding: string")
-    .Attr("explicit_paddings: list(int) = []")
-    .Attr("data_format: string = 'NHWC'")
-    .Attr("dilations: list(int) = [1, 1, 1, 1]")
+    .Attrs(kConv2DWindowAttrs)
     .SetShapeFn(Conv2DShape);
 REGISTER_GRADIENT("Conv2D", Conv2DGrad);
 
@@ -185,12 +187,7 @@ REGISTER_OP("Conv2DBackpropInput")
     .Input("out_backprop: T")
     .Output("output: T")
     .Attr("T: {float}")
-    .Attr("strides: list(int)")
-    .Attr("use_cudnn_on_gpu: bool = true")
-    .Attr("padding: string")
-    .Attr("explicit_paddings: list(int) = []")
-    .Attr("data_format: string = 'NHWC'")
-    .Attr("dilations: list(int) = [1, 1, 1, 1]")
+    .Attrs(kConv2DWindowAttrs)
     .SetShapeFn(Conv2DBackpropInputShape);
 REGISTER_GRADIENT("Conv2DBackpropInput", Conv2DBackpropInputGrad);
 
@@ -244,12 +241,7 @@ REGISTER_OP("Conv2DBackpropFilter")
     .Input("out_backprop: T")
     .Output("output: T")
     .Attr("T: {float}")
-    .Attr("strides: list(int)")
-    .Attr("use_cudnn_on_gpu: bool = true")
-    .Attr("padding: string")
-    .Attr("explicit_paddings: list(int) = []")
-    .Attr("data_format: string = 'NHWC'")
-    .Attr("dilations: list(int) = [1, 1, 1, 1]")
+    .Attrs(kConv2DWindowAttrs)
     .SetShapeFn(Conv2DBackpropFilterShape);
 REGISTER_GRADIENT("Conv2DBackpropFilter", Conv2DBackpropFilterGrad);
 

@@ -150,16 +150,14 @@ namespace {
 
 // The gradients and the softmax output have one shape, which the backprops keep.
 absl::Status SoftmaxGradShape(InferenceContext* ctx) {
-  absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(1));
-  if (!merged.ok()) {
-    return ctx->Error(absl::StrCat("gradients of shape ", ctx->input(0).DebugString(),
-                                   " do not match the softmax of shape ",
-                                   ctx->input(1).DebugString()));
-  }
-  if (!merged->unknown_rank() && merged->dims() == 0) {
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape merged, MergeInputPair(ctx, 0, 1, [ctx] {
+    return absl::StrCat("gradients of shape ", ctx->input(0).DebugString(),
+                        " do not match the softmax of shape ", ctx->input(1).DebugString());
+  }));
+  if (!merged.unknown_rank() && merged.dims() == 0) {
     return ctx->Error("the softmax must have at least one dimension");
   }
-  ctx->set_output(0, *merged);
+  ctx->set_output(0, merged);
   return absl::OkStatus();
 }
 

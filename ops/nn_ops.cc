@@ -212,13 +212,11 @@ Output ops::Relu(const Scope& scope, Input features) { return AddOp(scope, "Relu
 namespace {
 
 absl::Status ReluGradShape(InferenceContext* ctx) {
-  absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(1));
-  if (!merged.ok()) {
-    return ctx->Error(absl::StrCat("gradients ", ctx->input(0).DebugString(),
-                                   " and features ", ctx->input(1).DebugString(),
-                                   " must have the same shape"));
-  }
-  ctx->set_output(0, *merged);
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape merged, MergeInputPair(ctx, 0, 1, [ctx] {
+    return absl::StrCat("gradients ", ctx->input(0).DebugString(), " and features ",
+                        ctx->input(1).DebugString(), " must have the same shape");
+  }));
+  ctx->set_output(0, merged);
   return absl::OkStatus();
 }
 

@@ -219,6 +219,11 @@ OpDefBuilder& OpDefBuilder::Attr(absl::string_view spec) {
   return *this;
 }
 
+OpDefBuilder& OpDefBuilder::Attrs(absl::Span<const absl::string_view> specs) {
+  for (absl::string_view spec : specs) Attr(spec);
+  return *this;
+}
+
 OpDefBuilder& OpDefBuilder::SetShapeFn(ShapeFn fn) {
   op_.shape_fn = std::move(fn);
   return *this;

@@ -92,6 +92,8 @@ class OpDefBuilder {
   OpDefBuilder& Input(absl::string_view spec);
   OpDefBuilder& Output(absl::string_view spec);
   OpDefBuilder& Attr(absl::string_view spec);
+  // Attr for each spec in order: for attr lists a family of ops shares.
+  OpDefBuilder& Attrs(absl::Span<const absl::string_view> specs);
   OpDefBuilder& SetShapeFn(ShapeFn fn);
   OpDefBuilder& SetIsStateful();
   OpDefBuilder& NotDifferentiable();

@@ -23,6 +23,11 @@ using conv::Rank4;
 using conv::SizesInput;
 using conv::Window2D;
 
+// The window attrs every pooling op and its gradient declare.
+constexpr absl::string_view kPoolWindowAttrs[] = {
+    "ksize: list(int) >= 4", "strides: list(int) >= 4", "padding: string",
+    "data_format: string = 'NHWC'"};
+
 absl::StatusOr<Window2D> ReadPoolAttrs(InferenceContext* ctx) {
   std::vector<int64_t> ksize, strides;
   std::string padding, data_format;
@@ -101,10 +106,7 @@ REGISTER_OP("MaxPool")
     .Input("input: T")
     .Output("output: T")
     .Attr("T: {float} = float")
-    .Attr("ksize: list(int) >= 4")
-    .Attr("strides: list(int) >= 4")
-    .Attr("padding: string")
-    .Attr("data_format: string = 'NHWC'")
+    .Attrs(kPoolWindowAttrs)
     .SetShapeFn(PoolShape);
 REGISTER_GRADIENT("MaxPool", MaxPoolGradFn);
 
@@ -138,10 +140,7 @@ REGISTER_OP("MaxPoolGrad")
     .Input("orig_output: T")
     .Input("grad: T")
     .Output("output: T")
-    .Attr("ksize: list(int) >= 4")
-    .Attr("strides: list(int) >= 4")
-    .Attr("padding: string")
-    .Attr("data_format: string = 'NHWC'")
+    .Attrs(kPoolWindowAttrs)
     .Attr("T: {float} = float")
     .SetShapeFn(MaxPoolGradShape)
     .NotDifferentiable();
@@ -175,10 +174,7 @@ absl::Status AvgPoolGradFn(const Scope& scope, const Node& node,
 REGISTER_OP("AvgPool")
     .Input("value: T")
     .Output("output: T")
-    .Attr("ksize: list(int) >= 4")
-    .Attr("strides: list(int) >= 4")
-    .Attr("padding: string")
-    .Attr("data_format: string = 'NHWC'")
+    .Attrs(kPoolWindowAttrs)
     .Attr("T: {float}")
     .SetShapeFn(PoolShape);
 REGISTER_GRADIENT("AvgPool", AvgPoolGradFn);
@@ -224,10 +220,7 @@ REGISTER_OP("AvgPoolGrad")
     .Input("orig_input_shape: int32")
     .Input("grad: T")
     .Output("output: T")
-    .Attr("ksize: list(int) >= 4")
-    .Attr("strides: list(int) >= 4")
-    .Attr("padding: string")
-    .Attr("data_format: string = 'NHWC'")
+    .Attrs(kPoolWindowAttrs)
     .Attr("T: {float}")
     .SetShapeFn(AvgPoolGradShape);
 REGISTER_GRADIENT("AvgPoolGrad", AvgPoolGradGrad);

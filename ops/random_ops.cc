@@ -37,6 +37,10 @@ absl::Status RandomShape(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
+// The attrs of both random ops, after the shape input.
+constexpr absl::string_view kRandomOpAttrs[] = {"seed: int = 0", "seed2: int = 0",
+                                                "dtype: {float, double}", "T: {int32, int64}"};
+
 AttrMap RandomAttrMap(DataType dtype, const ops::RandomAttrs& attrs) {
   return {{"dtype", MakeAttr(dtype)},
           {"seed", MakeAttr(attrs.seed)},
@@ -51,10 +55,7 @@ AttrMap RandomAttrMap(DataType dtype, const ops::RandomAttrs& attrs) {
 REGISTER_OP("RandomUniform")
     .Input("shape: T")
     .Output("output: dtype")
-    .Attr("seed: int = 0")
-    .Attr("seed2: int = 0")
-    .Attr("dtype: {float, double}")
-    .Attr("T: {int32, int64}")
+    .Attrs(kRandomOpAttrs)
     .SetShapeFn(RandomShape)
     .SetIsStateful()
     .NotDifferentiable();
@@ -69,10 +70,7 @@ ops::RandomUniform::RandomUniform(const Scope& scope, Input shape, DataType dtyp
 REGISTER_OP("TruncatedNormal")
     .Input("shape: T")
     .Output("output: dtype")
-    .Attr("seed: int = 0")
-    .Attr("seed2: int = 0")
-    .Attr("dtype: {float, double}")
-    .Attr("T: {int32, int64}")
+    .Attrs(kRandomOpAttrs)
     .SetShapeFn(RandomShape)
     .SetIsStateful()
     .NotDifferentiable();

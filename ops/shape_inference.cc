@@ -86,6 +86,13 @@ absl::StatusOr<TensorShape> BroadcastShapes(const TensorShape& a, const TensorSh
   return out.AsTensorShape();
 }
 
+absl::StatusOr<PartialTensorShape> MergeInputPair(InferenceContext* ctx, int i, int j,
+                                                  absl::FunctionRef<std::string()> mismatch) {
+  absl::StatusOr<PartialTensorShape> merged = ctx->input(i).Merge(ctx->input(j));
+  if (!merged.ok()) return ctx->Error(mismatch());
+  return merged;
+}
+
 std::optional<std::vector<int64_t>> ConstInts(InferenceContext* ctx, int i) {
   const Tensor* t = ctx->input_tensor(i);
   if (t == nullptr) return std::nullopt;

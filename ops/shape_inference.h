@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "graph/attr_value_util.h"
@@ -64,6 +65,11 @@ absl::Status ScalarShape(InferenceContext* ctx);     // Output 0 is a scalar.
 absl::Status NoOutputs(InferenceContext* ctx);
 // Output 0 is the numpy broadcast of inputs 0 and 1.
 absl::Status BroadcastBinaryShape(InferenceContext* ctx);
+
+// Inputs i and j merged into their common shape; when they disagree, an error whose message is
+// `mismatch()` (built only then).
+absl::StatusOr<PartialTensorShape> MergeInputPair(InferenceContext* ctx, int i, int j,
+                                                  absl::FunctionRef<std::string()> mismatch);
 
 // The values of int input i when it is a constant known at graph time, else nullopt.
 std::optional<std::vector<int64_t>> ConstInts(InferenceContext* ctx, int i);

@@ -80,12 +80,11 @@ absl::Status AssignShape(InferenceContext* ctx) {
     ctx->set_output(0, ctx->input(1));
     return absl::OkStatus();
   }
-  absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(1));
-  if (!merged.ok()) {
-    return ctx->Error(absl::StrCat("cannot assign a value of shape ", ctx->input(1).DebugString(),
-                                   " to a variable of shape ", ctx->input(0).DebugString()));
-  }
-  ctx->set_output(0, *merged);
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape merged, MergeInputPair(ctx, 0, 1, [ctx] {
+    return absl::StrCat("cannot assign a value of shape ", ctx->input(1).DebugString(),
+                        " to a variable of shape ", ctx->input(0).DebugString());
+  }));
+  ctx->set_output(0, merged);
   return absl::OkStatus();
 }
 
@@ -112,13 +111,11 @@ ops::Assign::Assign(const Scope& scope, Input ref, Input value, const Attrs& att
 namespace {
 
 absl::Status AssignUpdateShape(InferenceContext* ctx) {
-  absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(1));
-  if (!merged.ok()) {
-    return ctx->Error(absl::StrCat("value of shape ", ctx->input(1).DebugString(),
-                                   " does not match variable of shape ",
-                                   ctx->input(0).DebugString()));
-  }
-  ctx->set_output(0, *merged);
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape merged, MergeInputPair(ctx, 0, 1, [ctx] {
+    return absl::StrCat("value of shape ", ctx->input(1).DebugString(),
+                        " does not match variable of shape ", ctx->input(0).DebugString());
+  }));
+  ctx->set_output(0, merged);
   return absl::OkStatus();
 }
 
@@ -159,12 +156,11 @@ absl::Status ApplyGradientDescentShape(InferenceContext* ctx) {
   if (ctx->input(1).dims() > 0) {
     return ctx->Error(absl::StrCat("alpha must be a scalar, got ", ctx->input(1).DebugString()));
   }
-  absl::StatusOr<PartialTensorShape> merged = ctx->input(0).Merge(ctx->input(2));
-  if (!merged.ok()) {
-    return ctx->Error(absl::StrCat("delta of shape ", ctx->input(2).DebugString(),
-                                   " does not match var of shape ", ctx->input(0).DebugString()));
-  }
-  ctx->set_output(0, *merged);
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape merged, MergeInputPair(ctx, 0, 2, [ctx] {
+    return absl::StrCat("delta of shape ", ctx->input(2).DebugString(),
+                        " does not match var of shape ", ctx->input(0).DebugString());
+  }));
+  ctx->set_output(0, merged);
   return absl::OkStatus();
 }
 
