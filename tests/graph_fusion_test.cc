@@ -23,12 +23,9 @@
 #include "tools/mnist_softmax_lib.h"
 
 namespace dflow {
+namespace test {
 namespace {
 
-using test::RandomTensor;
-using test::CountOps;
-using test::ExpectSameTensor;
-using test::RunBothAndCompare;
 // Whether this CPU gets _ApplyGradientDescentMatMul (and, through HasFastSoftmaxGrad,
 // _SoftmaxGrad): below AVX-512 oneDNN 2.6 has only reference code for them, and the optimizer
 // leaves those nodes unfused (the *_avx2 test targets run this file that way).
@@ -547,4 +544,5 @@ TEST(GraphOptimizer, TensorFlowsOwnGradientOpsTrainTheSameWhenOptimized) {
   }
 }
 }  // namespace
+}  // namespace test
 }  // namespace dflow

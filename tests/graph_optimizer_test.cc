@@ -18,12 +18,9 @@
 #include "tests/test_util.h"
 
 namespace dflow {
+namespace test {
 namespace {
 
-using test::RandomTensor;
-using test::CountOps;
-using test::ExpectSameTensor;
-using test::RunBothAndCompare;
 // Every node with its op, inputs, attrs and shapes, in id order.
 std::string Describe(const Graph& graph) {
   std::string out;
@@ -328,4 +325,5 @@ TEST(GraphOptimizer, EachRewriteCanBeTurnedOff) {
   EXPECT_EQ(opt.graph->num_nodes(), root.graph()->num_nodes());
 }
 }  // namespace
+}  // namespace test
 }  // namespace dflow
