@@ -678,8 +678,7 @@ void PrintReport(const CollectingReporter& r, const std::string& load_before) {
 int main(int argc, char** argv) {
   using namespace dflow::bench;  // NOLINT: main only.
   bool report = false;
-  const Flag flags[] = {{"--dflow_report", [&](const char*) { report = true; }}};
-  if (!InitializeBenchmark(&argc, argv, flags)) return 1;
+  if (!InitializeBenchmark(&argc, argv, {ReportFlag(&report)})) return 1;
 
   const std::string load_before = LoadAverage();
   globals = new Globals();
@@ -710,9 +709,6 @@ int main(int argc, char** argv) {
       ->Unit(benchmark::kMillisecond)->UseRealTime();
   benchmark::RegisterBenchmark("cnn_train/dflow", TrainDflow)
       ->Unit(benchmark::kMillisecond)->UseRealTime();
-  CollectingReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  if (report) PrintReport(reporter, load_before);
-  benchmark::Shutdown();
+  RunBenchmarks(report, [&](const CollectingReporter& r) { PrintReport(r, load_before); });
   return 0;
 }

@@ -251,7 +251,7 @@ int main(int argc, char** argv) {
   bool report = false;
   if (!InitializeBenchmark(
           &argc, argv,
-          {{"--dflow_report", [&](const char*) { report = true; }},
+          {ReportFlag(&report),
            {"--warm_under_policy", [](const char*) { warm_under_policy = true; }},
            {"--burn_seconds=", [](const char* v) { burn_seconds = std::atoi(v); }}})) {
     return 1;
@@ -277,9 +277,6 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("probe/getrusage", ProbeRusage);
   benchmark::RegisterBenchmark("probe/thread_cputime", ProbeThreadCpuTime);
   benchmark::RegisterBenchmark("probe/team_size", ProbeTeamSize);
-  CollectingReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  if (report) PrintReport(reporter, load_before);
-  benchmark::Shutdown();
+  RunBenchmarks(report, [&](const CollectingReporter& r) { PrintReport(r, load_before); });
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
 #include "ops/standard_ops.h"
 #include "tools/mnist_softmax_lib.h"
 
@@ -102,12 +103,8 @@ absl::StatusOr<mnist::DataSets> LoadBenchData(std::string* description) {
   std::vector<float> prototypes(static_cast<size_t>(mnist::kNumClasses) * mnist::kImageSize);
   for (float& v : prototypes) v = Uniform(rng) < 0.2f ? Uniform(rng) : 0.0f;  // MNIST-like: ~80% zeros.
   mnist::DataSets sets;
-  absl::StatusOr<mnist::DataSet> train = GeneratedSet(55000, prototypes, rng, 0);
-  if (!train.ok()) return train.status();
-  absl::StatusOr<mnist::DataSet> test = GeneratedSet(10000, prototypes, rng, 2);
-  if (!test.ok()) return test.status();
-  sets.train = std::move(*train);
-  sets.test = std::move(*test);
+  DFLOW_ASSIGN_OR_RETURN(sets.train, GeneratedSet(55000, prototypes, rng, 0));
+  DFLOW_ASSIGN_OR_RETURN(sets.test, GeneratedSet(10000, prototypes, rng, 2));
   return sets;
 }
 
@@ -116,9 +113,8 @@ absl::StatusOr<std::vector<mnist::Batch>> MakeBatchRing(mnist::DataSet& set, int
   std::vector<mnist::Batch> ring;
   ring.reserve(count);
   for (int i = 0; i < count; ++i) {
-    absl::StatusOr<mnist::Batch> batch = set.NextBatch(batch_size);
-    if (!batch.ok()) return batch.status();
-    ring.push_back(std::move(*batch));
+    DFLOW_ASSIGN_OR_RETURN(mnist::Batch batch, set.NextBatch(batch_size));
+    ring.push_back(std::move(batch));
   }
   return ring;
 }
@@ -205,10 +201,8 @@ absl::Status DflowModel::TrainStep(const mnist::Batch& batch) {
 namespace {
 
 absl::Status CreateSession(DflowModel* model, const SessionOptions& options, bool initialize) {
-  if (!model->root.ok()) return model->root.status();
-  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(model->root, options);
-  if (!session.ok()) return session.status();
-  model->session = std::move(*session);
+  DFLOW_RETURN_IF_ERROR(model->root.status());
+  DFLOW_ASSIGN_OR_RETURN(model->session, Session::Create(model->root, options));
   return initialize ? model->session->Run({model->init}) : absl::OkStatus();
 }
 
@@ -217,18 +211,17 @@ absl::Status CreateSession(DflowModel* model, const SessionOptions& options, boo
 absl::StatusOr<std::unique_ptr<DflowModel>> BuildDflowSoftmax(const SessionOptions& options) {
   auto model = std::make_unique<DflowModel>();
   mnist::SoftmaxOptions softmax_options;  // Tutorial loss, learning rate 0.5.
-  absl::StatusOr<mnist::SoftmaxGraph> graph = mnist::BuildSoftmaxGraph(
-      model->root, mnist::kImageSize, mnist::kNumClasses, softmax_options);
-  if (!graph.ok()) return graph.status();
-  model->x = graph->x;
-  model->y_ = graph->y_;
-  model->y = graph->y;
-  model->loss = graph->loss;
-  model->accuracy = graph->accuracy;
-  model->train = graph->train;
-  model->init = graph->init;
-  absl::Status s = CreateSession(model.get(), options, /*initialize=*/true);
-  if (!s.ok()) return s;
+  DFLOW_ASSIGN_OR_RETURN(const mnist::SoftmaxGraph graph,
+                         mnist::BuildSoftmaxGraph(model->root, mnist::kImageSize,
+                                                  mnist::kNumClasses, softmax_options));
+  model->x = graph.x;
+  model->y_ = graph.y_;
+  model->y = graph.y;
+  model->loss = graph.loss;
+  model->accuracy = graph.accuracy;
+  model->train = graph.train;
+  model->init = graph.init;
+  DFLOW_RETURN_IF_ERROR(CreateSession(model.get(), options, /*initialize=*/true));
   return model;
 }
 
@@ -261,12 +254,11 @@ absl::StatusOr<std::unique_ptr<DflowModel>> BuildDflowMlp(const MlpWeights& weig
     Scope layer = root.NewSubScope(absl::StrCat("layer", l + 1));
     auto w = ops::Variable(layer.WithOpName("W"), {in, out}, DT_FLOAT);
     auto b = ops::Variable(layer.WithOpName("b"), {out}, DT_FLOAT);
-    absl::StatusOr<Tensor> w0 = Tensor::FromVector<float>(weights.w[l], TensorShape({in, out}));
-    absl::StatusOr<Tensor> b0 = Tensor::FromVector<float>(weights.b[l], TensorShape({out}));
-    if (!w0.ok()) return w0.status();
-    if (!b0.ok()) return b0.status();
-    ops::Assign(layer.WithOpName("W/Assign"), w, ops::Const(layer, *w0));
-    ops::Assign(layer.WithOpName("b/Assign"), b, ops::Const(layer, *b0));
+    DFLOW_ASSIGN_OR_RETURN(Tensor w0,
+                           Tensor::FromVector<float>(weights.w[l], TensorShape({in, out})));
+    DFLOW_ASSIGN_OR_RETURN(Tensor b0, Tensor::FromVector<float>(weights.b[l], TensorShape({out})));
+    ops::Assign(layer.WithOpName("W/Assign"), w, ops::Const(layer, w0));
+    ops::Assign(layer.WithOpName("b/Assign"), b, ops::Const(layer, b0));
     Output z = ops::BiasAdd(layer, ops::MatMul(layer, h, w), b);
     h = l + 1 < num_layers ? ops::Relu(layer, z) : z;
   }
@@ -275,8 +267,7 @@ absl::StatusOr<std::unique_ptr<DflowModel>> BuildDflowMlp(const MlpWeights& weig
   model->train =
       GradientDescentOptimizer(kMlpLearningRate).Minimize(root.NewSubScope("train"), model->loss);
   model->init = GlobalVariablesInitializer(root);
-  absl::Status s = CreateSession(model.get(), options, /*initialize=*/true);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(CreateSession(model.get(), options, /*initialize=*/true));
   return model;
 }
 
@@ -292,8 +283,7 @@ absl::StatusOr<std::unique_ptr<DflowModel>> BuildDflowChain(ChainOp op, int leng
     v = op == ChainOp::kIdentity ? ops::Identity(root, v) : ops::Add(root, v, one);
   }
   model->loss = v;
-  absl::Status s = CreateSession(model.get(), options, /*initialize=*/false);
-  if (!s.ok()) return s;
+  DFLOW_RETURN_IF_ERROR(CreateSession(model.get(), options, /*initialize=*/false));
   return model;
 }
 

@@ -53,6 +53,17 @@ bool InitializeBenchmark(int* argc, char** argv, absl::Span<const Flag> flags) {
   return !benchmark::ReportUnrecognizedArguments(*argc, argv);
 }
 
+Flag ReportFlag(bool* report) {
+  return {"--dflow_report", [report](const char*) { *report = true; }};
+}
+
+void RunBenchmarks(bool report, const std::function<void(const CollectingReporter&)>& print) {
+  CollectingReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  if (report) print(reporter);
+  benchmark::Shutdown();
+}
+
 std::string LoadAverage() {
   std::ifstream in("/proc/loadavg");
   std::string a, b, c;

@@ -37,6 +37,12 @@ struct Flag {
 // Takes `flags` out of argv and initializes Google Benchmark with the rest; false when an
 // argument is neither (Google Benchmark prints it).
 bool InitializeBenchmark(int* argc, char** argv, absl::Span<const Flag> flags);
+// --dflow_report, which sets *report.
+Flag ReportFlag(bool* report);
+
+// Main's last step: runs the registered benchmarks into a CollectingReporter, passes it to
+// `print` when `report` is set, and shuts Google Benchmark down.
+void RunBenchmarks(bool report, const std::function<void(const CollectingReporter&)>& print);
 
 // /proc/loadavg's three averages.
 std::string LoadAverage();

@@ -75,8 +75,7 @@ void PrintReport(const CollectingReporter& r, const std::string& load_before) {
 int main(int argc, char** argv) {
   using namespace dflow::bench;  // NOLINT: main only.
   bool report = false;
-  const Flag flags[] = {{"--dflow_report", [&](const char*) { report = true; }}};
-  if (!InitializeBenchmark(&argc, argv, flags)) return 1;
+  if (!InitializeBenchmark(&argc, argv, {ReportFlag(&report)})) return 1;
   const std::string load_before = LoadAverage();
   dflow::SessionOptions options;
   options.intra_op_threads = 1;
@@ -89,9 +88,6 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(name, fn)->Arg(batch)->Threads(1)->Threads(2)->UseRealTime();
     }
   }
-  CollectingReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  if (report) PrintReport(reporter, load_before);
-  benchmark::Shutdown();
+  RunBenchmarks(report, [&](const CollectingReporter& r) { PrintReport(r, load_before); });
   return 0;
 }

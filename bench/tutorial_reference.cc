@@ -361,7 +361,7 @@ int main(int argc, char** argv) {
   using namespace dflow::bench;  // NOLINT: main only.
   bool report = false, check = true;
   if (!InitializeBenchmark(&argc, argv,
-                           {{"--dflow_report", [&](const char*) { report = true; }},
+                           {ReportFlag(&report),
                             {"--nocheck", [&](const char*) { check = false; }}})) {
     return 1;
   }
@@ -386,9 +386,6 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("data", g.data_description);
   benchmark::AddCustomContext("loadavg", load_before);
   RegisterAll();
-  CollectingReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  if (report) PrintReport(reporter, load_before);
-  benchmark::Shutdown();
+  RunBenchmarks(report, [&](const CollectingReporter& r) { PrintReport(r, load_before); });
   return 0;
 }

@@ -14,12 +14,8 @@
 #include "tests/test_util.h"
 
 namespace dflow {
+namespace test {
 namespace {
-
-using test::ErrorOf;
-using test::Int32Tensor;
-using test::Ints;
-using test::Iota;
 
 TEST(Reshape, InfersTheMinusOneDimensionAndKeepsRowMajorOrder) {
   Scope root = Scope::NewRootScope();
@@ -515,4 +511,5 @@ TEST(ConcatV2, GradientSplitsBackForEveryAxis) {
 }
 
 }  // namespace
+}  // namespace test
 }  // namespace dflow

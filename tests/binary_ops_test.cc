@@ -11,7 +11,6 @@
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
-#include "ops/gradients.h"
 #include "ops/standard_ops.h"
 #include "runtime/session.h"
 #include "tests/gradient_checker.h"
@@ -19,21 +18,8 @@
 #include "tests/test_util.h"
 
 namespace dflow {
-
-// Readable shapes in gtest failure messages.
-void PrintTo(const PartialTensorShape& shape, std::ostream* os) { *os << shape.DebugString(); }
-
+namespace test {
 namespace {
-
-using test::ExpectGradientOk;
-using test::ExpectTensorNear;
-using test::FloatTensor;
-using test::Make;
-using test::MaxGradientError;
-using test::RandomTensor;
-using test::RunOne;
-using test::ValuesOf;
-using test::BroadcastRef;
 
 constexpr double kGradTolerance = 5e-3;
 
@@ -470,4 +456,5 @@ TEST(Comparisons, CompareWithBroadcasting) {
 }
 
 }  // namespace
+}  // namespace test
 }  // namespace dflow

@@ -3,12 +3,9 @@
 // image and kernel sizes, batch 1 and 3), hand-computed values (including TensorFlow's SAME
 // padding putting the odd pad after), attr and shape errors, ops imported from a TensorFlow-style
 // GraphDef, and every gradient against central differences.
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
-#include <numeric>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -25,22 +22,10 @@
 #include "tests/test_util.h"
 
 namespace dflow {
+namespace test {
 namespace {
 
 using ::testing::HasSubstr;
-using test::ErrorOf;
-using test::ExpectTensorNear;
-using test::FloatTensor;
-using test::RandomTensor;
-using test::RunGraph;
-using test::RunOne;
-using test::Sizes;
-using test::Conv2DBackpropFilterRef;
-using test::Conv2DBackpropInputRef;
-using test::Conv2DRef;
-using test::ConvCase;
-using test::MaxPoolRef;
-using test::PoolCase;
 
 // ---------------------------------------------------------------------------------------------
 // Convolutions against the references.
@@ -458,4 +443,5 @@ TEST(ConvGradientTest, Conv2DBackpropFilter) {
 }
 
 }  // namespace
+}  // namespace test
 }  // namespace dflow

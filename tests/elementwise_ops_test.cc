@@ -14,25 +14,11 @@
 #include "ops/standard_ops.h"
 #include "runtime/session.h"
 #include "tests/gradient_checker.h"
-#include "tests/reference.h"
 #include "tests/test_util.h"
 
 namespace dflow {
-
-// Readable shapes in gtest failure messages.
-void PrintTo(const PartialTensorShape& shape, std::ostream* os) { *os << shape.DebugString(); }
-
+namespace test {
 namespace {
-
-using test::ExpectGradientOk;
-using test::ExpectTensorNear;
-using test::FloatTensor;
-using test::Make;
-using test::MaxGradientError;
-using test::RandomTensor;
-using test::RunOne;
-using test::ValuesOf;
-
 
 constexpr double kGradTolerance = 5e-3;
 
@@ -346,4 +332,5 @@ TEST(Floor, NoGradientFlowsThroughFloor) {
 }
 
 }  // namespace
+}  // namespace test
 }  // namespace dflow

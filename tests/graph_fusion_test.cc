@@ -18,19 +18,14 @@
 #include "ops/graph_import.h"
 #include "ops/standard_ops.h"
 #include "runtime/session.h"
+#include "tests/optimizer_test_util.h"
 #include "tests/test_util.h"
 #include "tools/mnist_softmax_lib.h"
 
 namespace dflow {
+namespace test {
 namespace {
 
-using test::RandomTensor;
-
-int CountOps(const Graph& graph, absl::string_view op) {
-  int count = 0;
-  for (const Node* n : graph.nodes()) count += n->op() == op;
-  return count;
-}
 // Whether this CPU gets _ApplyGradientDescentMatMul (and, through HasFastSoftmaxGrad,
 // _SoftmaxGrad): below AVX-512 oneDNN 2.6 has only reference code for them, and the optimizer
 // leaves those nodes unfused (the *_avx2 test targets run this file that way).
@@ -48,67 +43,6 @@ int NodesRun(const Graph& graph, absl::Span<const Output> feeds, absl::Span<cons
   int count = 0;
   for (bool needed : NodesNeededFor(graph, feeds, fetches, targets)) count += needed;
   return count;
-}
-void ExpectSameTensor(const Tensor& optimized, const Tensor& original, float tol = 1e-5f) {
-  ASSERT_EQ(optimized.dtype(), original.dtype());
-  ASSERT_EQ(optimized.shape(), original.shape());
-  if (original.dtype() != DT_FLOAT) {
-    ASSERT_EQ(optimized.DebugString(1 << 20), original.DebugString(1 << 20));
-    return;
-  }
-  auto a = optimized.flat<float>();
-  auto b = original.flat<float>();
-  for (int64_t i = 0; i < original.NumElements(); ++i) {
-    ASSERT_NEAR(a[i], b[i], tol * (1 + std::fabs(b[i]))) << "at element " << i;
-  }
-}
-
-// Runs `fetches` of `graph` as it is and optimized for these feeds, and checks that both give
-// the same values. Returns the optimized graph for assertions on its nodes.
-OptimizedGraph RunBothAndCompare(const Graph& graph,
-                                 const std::vector<std::pair<Output, Tensor>>& feeds,
-                                 const std::vector<Output>& fetches,
-                                 const GraphOptimizerOptions& options = {}, float tol = 1e-5f) {
-  std::vector<Output> fed;
-  std::vector<TensorShape> shapes;
-  for (const auto& [output, value] : feeds) {
-    fed.push_back(output);
-    shapes.push_back(value.shape());
-  }
-  absl::StatusOr<OptimizedGraph> opt = OptimizeGraph(graph, Signature{fed, shapes, fetches, {}}, options);
-  EXPECT_TRUE(opt.ok()) << opt.status();
-  if (!opt.ok()) return OptimizedGraph();
-  EXPECT_EQ(opt->signature.feeds.size(), feeds.size());
-  EXPECT_EQ(opt->signature.fetches.size(), fetches.size());
-
-  absl::StatusOr<std::unique_ptr<Session>> original =
-      Session::Create(graph, test::Unoptimized());
-  absl::StatusOr<std::unique_ptr<Session>> optimized =
-      Session::Create(*opt->graph, test::Unoptimized());
-  EXPECT_TRUE(original.ok() && optimized.ok());
-  if (!original.ok() || !optimized.ok()) return std::move(*opt);
-  std::vector<std::pair<Output, Tensor>> opt_feeds;
-  for (size_t i = 0; i < feeds.size(); ++i) opt_feeds.push_back({opt->signature.feeds[i], feeds[i].second});
-  std::vector<Tensor> expected, actual;
-  absl::Status s = (*original)->Run(feeds, fetches, {}, &expected);
-  EXPECT_TRUE(s.ok()) << s;
-  if (!s.ok()) return std::move(*opt);
-  s = (*optimized)->Run(opt_feeds, opt->signature.fetches, {}, &actual);
-  EXPECT_TRUE(s.ok()) << s;
-  if (!s.ok()) return std::move(*opt);
-  for (size_t i = 0; i < fetches.size(); ++i) {
-    SCOPED_TRACE(fetches[i].name());
-    ExpectSameTensor(actual[i], expected[i], tol);
-  }
-  return std::move(*opt);
-}
-
-OptimizedGraph RunBothAndCompare(const Scope& root,
-                                 const std::vector<std::pair<Output, Tensor>>& feeds,
-                                 const std::vector<Output>& fetches,
-                                 const GraphOptimizerOptions& options = {}) {
-  EXPECT_TRUE(root.ok()) << root.status();
-  return RunBothAndCompare(*root.graph(), feeds, fetches, options);
 }
 // ---------------------------------------------------------------------------------------------
 // The tutorial's training step.
@@ -610,4 +544,5 @@ TEST(GraphOptimizer, TensorFlowsOwnGradientOpsTrainTheSameWhenOptimized) {
   }
 }
 }  // namespace
+}  // namespace test
 }  // namespace dflow

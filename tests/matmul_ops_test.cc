@@ -3,14 +3,11 @@
 #include "ops/math_ops.h"
 
 #include <cmath>
-#include <functional>
-#include <limits>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
-#include "ops/gradients.h"
 #include "ops/standard_ops.h"
 #include "runtime/session.h"
 #include "tests/gradient_checker.h"
@@ -18,21 +15,8 @@
 #include "tests/test_util.h"
 
 namespace dflow {
-
-// Readable shapes in gtest failure messages.
-void PrintTo(const PartialTensorShape& shape, std::ostream* os) { *os << shape.DebugString(); }
-
+namespace test {
 namespace {
-
-using test::ExpectGradientOk;
-using test::ExpectTensorNear;
-using test::FloatTensor;
-using test::Make;
-using test::MaxGradientError;
-using test::RandomTensor;
-using test::RunOne;
-using test::ValuesOf;
-using test::MatMulRef;
 
 constexpr double kGradTolerance = 5e-3;
 
@@ -193,4 +177,5 @@ TEST(Gradients, SquaredErrorOfALinearModelMatchesNumeric) {
 }
 
 }  // namespace
+}  // namespace test
 }  // namespace dflow

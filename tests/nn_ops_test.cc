@@ -23,19 +23,10 @@
 #include "tests/test_util.h"
 
 namespace dflow {
+namespace test {
 namespace {
 
 using ::testing::HasSubstr;
-using test::ExpectTensorNear;
-using test::FloatTensor;
-using test::IntTensor;
-using test::RandomLabels;
-using test::RandomTensor;
-using test::RunGraph;
-using test::RunOne;
-using test::BiasAddRef;
-using test::ReluRef;
-using test::SoftmaxRef;
 
 // ---------------------------------------------------------------------------------------------
 // Softmax
@@ -491,4 +482,5 @@ TEST(InTopKV2Test, ShapeErrorsAtGraphBuildAndRunTime) {
 }
 
 }  // namespace
+}  // namespace test
 }  // namespace dflow

@@ -2,10 +2,8 @@
 // plain nested-loop references of tests/reference.h (SAME and VALID, odd sizes, batch 1 and 3),
 // hand-computed values, ties, attr and shape errors, and every gradient against central
 // differences.
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <memory>
 #include <numeric>
 #include <random>
 #include <string>
@@ -13,7 +11,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "ops/array_ops.h"
 #include "ops/conv_ops.h"
@@ -24,21 +21,10 @@
 #include "tests/test_util.h"
 
 namespace dflow {
+namespace test {
 namespace {
 
 using ::testing::HasSubstr;
-using test::ErrorOf;
-using test::ExpectTensorNear;
-using test::FloatTensor;
-using test::RandomTensor;
-using test::RunGraph;
-using test::RunOne;
-using test::Sizes;
-using test::AvgPoolGradRef;
-using test::AvgPoolRef;
-using test::MaxPoolGradRef;
-using test::MaxPoolRef;
-using test::PoolCase;
 
 // ---------------------------------------------------------------------------------------------
 // Pooling against the references.
@@ -319,4 +305,5 @@ TEST(ConvOpsRegistryTest, MaxPoolGradIsNotDifferentiable) {
 }
 
 }  // namespace
+}  // namespace test
 }  // namespace dflow

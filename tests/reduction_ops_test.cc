@@ -3,7 +3,6 @@
 #include "ops/math_ops.h"
 
 #include <cmath>
-#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -12,28 +11,13 @@
 #include "gtest/gtest.h"
 #include "ops/gradients.h"
 #include "ops/standard_ops.h"
-#include "runtime/session.h"
 #include "tests/gradient_checker.h"
 #include "tests/reference.h"
 #include "tests/test_util.h"
 
 namespace dflow {
-
-// Readable shapes in gtest failure messages.
-void PrintTo(const PartialTensorShape& shape, std::ostream* os) { *os << shape.DebugString(); }
-
+namespace test {
 namespace {
-
-using test::ExpectGradientOk;
-using test::ExpectTensorNear;
-using test::FloatTensor;
-using test::Make;
-using test::MaxGradientError;
-using test::RandomTensor;
-using test::RunOne;
-using test::ValuesOf;
-using test::ReduceRef;
-using test::ToFloats;
 
 constexpr double kGradTolerance = 5e-3;
 
@@ -377,4 +361,5 @@ TEST(ArgMaxGrad, NoGradientFlowsThroughArgMax) {
 }
 
 }  // namespace
+}  // namespace test
 }  // namespace dflow

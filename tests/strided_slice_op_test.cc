@@ -2,26 +2,20 @@
 // slices, int64 specs, malformed specs, and the gradients against central differences.
 #include "ops/array_ops.h"
 
-#include <limits>
 #include <numeric>
 
 #include "absl/strings/match.h"
-#include "ops/gradients.h"
 #include "gtest/gtest.h"
 #include "ops/standard_ops.h"
 #include "tests/gradient_checker.h"
 #include "tests/test_util.h"
 
 namespace dflow {
+namespace test {
 namespace {
 
-using test::ErrorOf;
-using test::Int32Tensor;
-using test::Ints;
-using test::Iota;
-
 // The values of a float tensor.
-constexpr auto Floats = test::ValuesOf<float>;
+constexpr auto Floats = ValuesOf<float>;
 
 // ---------------------------------------------------------------------------------------------
 // StridedSlice. x = 0..23 as [2,3,4]: x[i,j,k] = 12i + 4j + k.
@@ -268,4 +262,5 @@ TEST(StridedSliceGrad, SecondOrderGradientSlicesTheIncomingGradient) {
 }
 
 }  // namespace
+}  // namespace test
 }  // namespace dflow

@@ -17,6 +17,9 @@
 #include "zlib.h"
 
 namespace dflow {
+
+void PrintTo(const PartialTensorShape& shape, std::ostream* os) { *os << shape.DebugString(); }
+
 namespace test {
 
 absl::StatusOr<std::vector<Tensor>> RunGraph(const Scope& scope,

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,10 @@
 #include "runtime/session.h"
 
 namespace dflow {
+
+// Readable shapes in gtest failure messages (found by argument-dependent lookup).
+void PrintTo(const PartialTensorShape& shape, std::ostream* os);
+
 namespace test {
 
 // Runs `fetches` of the scope's graph in a new Session with `feeds`.

@@ -18,16 +18,11 @@
 #include "tests/test_util.h"
 
 namespace dflow {
+namespace test {
 namespace {
 
-using test::AdamRef;
-using test::ExpectNear;
-using test::FloatTensor;
-using test::MomentumRef;
-using test::NewSession;
-
 // The values of a float tensor.
-constexpr auto Values = test::ValuesOf<float>;
+constexpr auto Values = ValuesOf<float>;
 
 TEST(ApplyGradientDescent, AppliesEveryRunsRateAndLeavesEarlierFetchesAlone) {
   Scope root = Scope::NewRootScope();
@@ -322,4 +317,5 @@ TEST(AssignAdd, AddsAndSubtractsInPlaceForFloatAndIntegers) {
 }
 
 }  // namespace
+}  // namespace test
 }  // namespace dflow

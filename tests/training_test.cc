@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "kernels/op_kernel.h"
 #include "ops/standard_ops.h"
@@ -18,16 +17,11 @@
 #include "tests/test_util.h"
 
 namespace dflow {
+namespace test {
 namespace {
 
-using test::AdamRef;
-using test::ExpectNear;
-using test::FloatTensor;
-using test::MomentumRef;
-using test::NewSession;
-
 // The values of a float tensor.
-constexpr auto Values = test::ValuesOf<float>;
+constexpr auto Values = ValuesOf<float>;
 
 TEST(GradientDescentOptimizer, FitsALineByLeastSquares) {
   // y = 3x - 1 on 8 points; loss = mean((w*x + b - y)^2).
@@ -334,4 +328,5 @@ TEST(Dropout, AConstantKeepProbOutsideZeroOneIsAnError) {
 }
 
 }  // namespace
+}  // namespace test
 }  // namespace dflow

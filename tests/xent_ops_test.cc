@@ -3,9 +3,6 @@
 // types and ranges, and shape errors. Their gradients are checked in nn_ops_test.
 #include <cmath>
 #include <cstdint>
-#include <limits>
-#include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -16,23 +13,14 @@
 #include "ops/math_ops.h"
 #include "ops/nn_ops.h"
 #include "ops/op_registry.h"
-#include "runtime/session.h"
-#include "tests/gradient_checker.h"
 #include "tests/reference.h"
 #include "tests/test_util.h"
 
 namespace dflow {
+namespace test {
 namespace {
 
 using ::testing::HasSubstr;
-using test::ExpectTensorNear;
-using test::FloatTensor;
-using test::IntTensor;
-using test::RandomLabels;
-using test::RandomTensor;
-using test::RunGraph;
-using test::RunOne;
-using test::LogSoftmaxRow;
 
 // ---------------------------------------------------------------------------------------------
 // SoftmaxCrossEntropyWithLogits
@@ -231,4 +219,5 @@ TEST(SparseSoftmaxXentTest, ShapeErrors) {
 }
 
 }  // namespace
+}  // namespace test
 }  // namespace dflow

@@ -198,14 +198,7 @@ absl::StatusOr<CnnGraph> BuildCnnGraph(const Scope& root, int classes, const Cnn
 
 absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
                                    const CnnOptions& options) {
-  if (train.num_examples() == 0 || test.num_examples() == 0) {
-    return absl::InvalidArgumentError("the training and test sets must not be empty");
-  }
-  if (train.image_size() != test.image_size() || train.num_classes() != test.num_classes()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "training examples have ", train.image_size(), " values and ", train.num_classes(),
-        " classes but test examples have ", test.image_size(), " and ", test.num_classes()));
-  }
+  DFLOW_RETURN_IF_ERROR(CheckTrainAndTestSets(train, test));
   DFLOW_RETURN_IF_ERROR(CheckCnnOptions(options, train.image_size(), train.num_classes()));
 
   Scope root = Scope::NewRootScope();

@@ -326,6 +326,18 @@ absl::StatusOr<DataSets> LoadDataSetsForTraining(absl::string_view data_dir_flag
   return data;
 }
 
+absl::Status CheckTrainAndTestSets(const DataSet& train, const DataSet& test) {
+  if (train.num_examples() == 0 || test.num_examples() == 0) {
+    return absl::InvalidArgumentError("the training and test sets must not be empty");
+  }
+  if (train.image_size() != test.image_size() || train.num_classes() != test.num_classes()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "training examples have ", train.image_size(), " values and ", train.num_classes(),
+        " classes but test examples have ", test.image_size(), " and ", test.num_classes()));
+  }
+  return absl::OkStatus();
+}
+
 void PrintTrainingReport(std::ostream& log, double test_accuracy, double train_seconds, int steps,
                          int ms_decimals, double eval_seconds, int64_t test_images) {
   log << absl::StrFormat("test accuracy: %.4f", test_accuracy) << std::endl;

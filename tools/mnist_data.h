@@ -138,6 +138,9 @@ absl::StatusOr<std::string> MnistDir(absl::string_view flag_value);
 absl::StatusOr<DataSets> LoadDataSetsForTraining(absl::string_view data_dir_flag, uint64_t seed,
                                                  int batch_size, std::ostream& log);
 
+// The training tools' check of their sets: both non-empty, with equal image sizes and classes.
+absl::Status CheckTrainAndTestSets(const DataSet& train, const DataSet& test);
+
 // The training tools' closing lines on `log`: the test accuracy, the training time (per step
 // with `ms_decimals` decimals) and the evaluation time.
 void PrintTrainingReport(std::ostream& log, double test_accuracy, double train_seconds, int steps,

@@ -84,14 +84,7 @@ absl::StatusOr<SoftmaxResult> TrainSoftmax(DataSet& train, const DataSet& test,
     return absl::InvalidArgumentError(
         absl::StrCat("log interval must be >= 1, got ", options.log_every));
   }
-  if (train.num_examples() == 0 || test.num_examples() == 0) {
-    return absl::InvalidArgumentError("the training and test sets must not be empty");
-  }
-  if (train.image_size() != test.image_size() || train.num_classes() != test.num_classes()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "training examples have ", train.image_size(), " values and ", train.num_classes(),
-        " classes but test examples have ", test.image_size(), " and ", test.num_classes()));
-  }
+  DFLOW_RETURN_IF_ERROR(CheckTrainAndTestSets(train, test));
   const int64_t features = train.image_size();
   const int64_t classes = train.num_classes();
 
