@@ -118,11 +118,6 @@ void ExecutionPlan::ReleaseState(std::unique_ptr<RunState> state) const {
   idle_states_.push_back(std::move(state));
 }
 
-int ExecutionPlan::num_run_states() const {
-  std::lock_guard<std::mutex> lock(states_mu_);
-  return num_states_;
-}
-
 absl::Status ExecutionPlan::Run(absl::Span<const Tensor> feeds, VariableStore* variables,
                                 std::vector<Tensor>* outputs, RunMetadata* trace,
                                 std::chrono::steady_clock::time_point start) const {
@@ -132,7 +127,7 @@ absl::Status ExecutionPlan::Run(absl::Span<const Tensor> feeds, VariableStore* v
   for (Tensor& t : state->fetched) state->pool.Recycle(&t);
   state->fetched.clear();
   const int threads = omp_get_max_threads();
-  absl::Status status = RunSteps(feeds, variables, *state, outputs, trace, start);
+  absl::Status status = RunSteps(feeds, variables, *state, outputs, trace, start, threads);
   if (omp_get_max_threads() != threads) omp_set_num_threads(threads);  // Small nodes lower it.
   // Drop every value so a failed or finished run holds no memory outside the pool; a finished
   // run has released all but the pinned slots already.
@@ -155,7 +150,8 @@ absl::Status ExecutionPlan::Run(absl::Span<const Tensor> feeds, VariableStore* v
 absl::Status ExecutionPlan::RunSteps(absl::Span<const Tensor> feeds, VariableStore* variables,
                                      RunState& state, std::vector<Tensor>* outputs,
                                      RunMetadata* trace,
-                                     std::chrono::steady_clock::time_point start) const {
+                                     std::chrono::steady_clock::time_point start,
+                                     int threads) const {
   auto since_start = [start] {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now() - start)
@@ -163,7 +159,6 @@ absl::Status ExecutionPlan::RunSteps(absl::Span<const Tensor> feeds, VariableSto
   };
   std::vector<TensorValue>& slots = state.slots;
   for (size_t i = 0; i < feed_slots_.size(); ++i) slots[feed_slots_[i]].tensor = feeds[i];
-  const int threads = omp_get_max_threads();
   int current_threads = threads;
   for (const Step& step : steps_) {
     const Node& node = *step.node;

@@ -43,9 +43,6 @@ class ExecutionPlan {
                    std::vector<Tensor>* outputs, RunMetadata* trace = nullptr,
                    std::chrono::steady_clock::time_point start = {}) const;
 
-  // How many per-run states the plan holds (one per run that was ever in flight at once).
-  int num_run_states() const;
-
  private:
   struct Step {
     const Node* node;
@@ -61,9 +58,10 @@ class ExecutionPlan {
   ExecutionPlan() = default;
   std::unique_ptr<RunState> AcquireState() const;
   void ReleaseState(std::unique_ptr<RunState> state) const;
+  // Runs every step with at most `threads` OpenMP threads a node.
   absl::Status RunSteps(absl::Span<const Tensor> feeds, VariableStore* variables,
                         RunState& state, std::vector<Tensor>* outputs, RunMetadata* trace,
-                        std::chrono::steady_clock::time_point start) const;
+                        std::chrono::steady_clock::time_point start, int threads) const;
 
   // Immutable after Build.
   std::unique_ptr<Graph> owned_graph_;
@@ -78,7 +76,7 @@ class ExecutionPlan {
   // run and absl::Mutex's deadlock detection (compiled into Debian's Abseil) costs more.
   mutable std::mutex states_mu_;
   mutable std::vector<std::unique_ptr<RunState>> idle_states_;
-  mutable int num_states_ = 0;
+  mutable int num_states_ = 0;  // Made so far: the free list's capacity.
 };
 
 }  // namespace dflow
