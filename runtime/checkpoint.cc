@@ -1,19 +1,27 @@
 #include "runtime/checkpoint.h"
 
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/text_format.h"
 #include "graph/attr_value_util.h"
 #include "graph/graph_def_io.h"
 #include "graph/status_macros.h"
 #include "kernels/op_kernel.h"
 #include "kernels/random_state.h"
 #include "proto/checkpoint.pb.h"
+#include "runtime/tensor_bundle.h"
 
 namespace dflow {
 namespace {
@@ -86,52 +94,189 @@ Tensor RandomStateTensor(const std::optional<RandomState::Position>& position) {
 }
 
 absl::StatusOr<std::optional<RandomState::Position>> ParseRandomState(
-    const TensorProto& proto, const std::string& path, const std::string& node) {
-  absl::StatusOr<Tensor> value = Tensor::FromProto(proto);
-  if (!value.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("checkpoint '", path, "', random state of ",
-                                                   node, ": ", value.status().message()));
-  }
-  if (value->dtype() == DT_INT64 && value->NumElements() == 0) {
+    const Tensor& value, const std::string& path, const std::string& node) {
+  if (value.dtype() == DT_INT64 && value.NumElements() == 0) {
     return std::optional<RandomState::Position>();
   }
-  if (value->dtype() != DT_INT64 || value->shape() != TensorShape({2})) {
+  if (value.dtype() != DT_INT64 || value.shape() != TensorShape({2})) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "checkpoint '", path, "' holds ", DataTypeString(value->dtype()), " ",
-        value->shape().DebugString(), " for the random state of ", node,
+        "checkpoint '", path, "' holds ", DataTypeString(value.dtype()), " ",
+        value.shape().DebugString(), " for the random state of ", node,
         ", which must be int64 [2] (key, runs)"));
   }
   return std::optional<RandomState::Position>(
-      RandomState::Position{static_cast<uint64_t>(value->flat<int64_t>()[0]),
-                            static_cast<uint64_t>(value->flat<int64_t>()[1])});
+      RandomState::Position{static_cast<uint64_t>(value.flat<int64_t>()[0]),
+                            static_cast<uint64_t>(value.flat<int64_t>()[1])});
 }
 
-absl::StatusOr<Tensor> CheckedVariableValue(const VariableInfo& info, const TensorProto& proto,
-                                            const std::string& path) {
-  absl::StatusOr<Tensor> value = Tensor::FromProto(proto);
-  if (!value.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("checkpoint '", path, "', variable ",
-                                                   info.name, ": ", value.status().message()));
-  }
-  if (value->dtype() != info.dtype) {
+absl::Status CheckVariableValue(const VariableInfo& info, const Tensor& value,
+                                const std::string& path) {
+  if (value.dtype() != info.dtype) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "checkpoint '", path, "' holds ", DataTypeString(value->dtype()), " for variable ",
+        "checkpoint '", path, "' holds ", DataTypeString(value.dtype()), " for variable ",
         info.name, ", which is ", DataTypeString(info.dtype)));
   }
-  if (!info.shape.IsCompatibleWith(value->shape())) {
+  if (!info.shape.IsCompatibleWith(value.shape())) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "checkpoint '", path, "' holds shape ", value->shape().DebugString(), " for variable ",
+        "checkpoint '", path, "' holds shape ", value.shape().DebugString(), " for variable ",
         info.name, ", which has shape ", info.shape.DebugString()));
   }
-  return value;
+  return absl::OkStatus();
+}
+
+std::string Dirname(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string Basename(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string StatePath(const std::string& dir) { return absl::StrCat(dir, "/", kCheckpointStateFile); }
+
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool IsRegularFile(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+absl::StatusOr<CheckpointState> ReadState(const std::string& dir) {
+  const std::string path = StatePath(dir);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("no checkpoint state file '", path, "' (written by every save)"));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  CheckpointState state;
+  google::protobuf::TextFormat::Parser parser;
+  parser.AllowUnknownField(true);  // Newer TensorFlow versions may add fields.
+  if (!parser.ParseFromString(text.str(), &state)) {
+    return absl::DataLossError(absl::StrCat("checkpoint state file '", path,
+                                            "' is not a CheckpointState in text format"));
+  }
+  return state;
+}
+
+std::string InDir(const std::string& dir, const std::string& path) {
+  return !path.empty() && path[0] == '/' ? path : absl::StrCat(dir, "/", path);
+}
+
+// Makes `prefix` the newest checkpoint of its folder's state file, keeping the older ones that
+// still exist, oldest first, as TensorFlow's update_checkpoint_state does.
+absl::Status UpdateState(const std::string& prefix) {
+  const std::string dir = Dirname(prefix);
+  const std::string base = Basename(prefix);
+  CheckpointState old;
+  if (IsRegularFile(StatePath(dir))) {
+    absl::StatusOr<CheckpointState> read = ReadState(dir);
+    if (read.ok()) old = *std::move(read);  // A broken state file is replaced.
+  }
+  const bool timestamps =
+      old.all_model_checkpoint_timestamps_size() == old.all_model_checkpoint_paths_size();
+  CheckpointState state;
+  for (int i = 0; i < old.all_model_checkpoint_paths_size(); ++i) {
+    const std::string& p = old.all_model_checkpoint_paths(i);
+    if (p == base || InDir(dir, p) == InDir(dir, base) || !BundleExists(InDir(dir, p))) continue;
+    state.add_all_model_checkpoint_paths(p);
+    if (timestamps) state.add_all_model_checkpoint_timestamps(old.all_model_checkpoint_timestamps(i));
+  }
+  state.set_model_checkpoint_path(base);
+  state.add_all_model_checkpoint_paths(base);
+  if (timestamps) {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    state.add_all_model_checkpoint_timestamps(
+        std::chrono::duration_cast<std::chrono::microseconds>(now).count() / 1e6);
+  }
+  state.set_last_preserved_timestamp(old.last_preserved_timestamp());
+  RemoveStaleTemporaries(StatePath(dir));
+  return WriteProtoFile(StatePath(dir), state, ProtoFormat::kText);
+}
+
+struct Resolved {
+  std::string path;
+  bool v2 = true;  // Else dflow's first format.
+};
+
+absl::StatusOr<Resolved> Resolve(const std::string& path) {
+  if (IsDirectory(path)) {
+    DFLOW_ASSIGN_OR_RETURN(std::string prefix, LatestCheckpoint(path));
+    return Resolved{std::move(prefix), true};
+  }
+  if (BundleExists(path)) return Resolved{path, true};
+  constexpr absl::string_view kIndex = ".index";
+  if (absl::EndsWith(path, kIndex)) {
+    std::string prefix = path.substr(0, path.size() - kIndex.size());
+    if (BundleExists(prefix)) return Resolved{std::move(prefix), true};
+  }
+  if (IsRegularFile(path)) return Resolved{path, false};
+  return absl::NotFoundError(absl::StrCat("checkpoint '", path, "' does not exist: no file '",
+                                          BundleIndexPath(path), "', nor a file or folder '",
+                                          path, "'"));
+}
+
+// Every entry of the checkpoint, by name, read and checked in full.
+absl::StatusOr<std::map<std::string, Tensor>> LoadEntries(const Resolved& where) {
+  std::map<std::string, Tensor> saved;
+  if (where.v2) {
+    DFLOW_ASSIGN_OR_RETURN(NamedTensors tensors, ReadTensorBundle(where.path));
+    for (auto& [name, value] : tensors) saved.emplace(name, std::move(value));
+    return saved;
+  }
+  Checkpoint checkpoint;
+  DFLOW_RETURN_IF_ERROR(ReadProtoFile(where.path, &checkpoint));
+  for (const Checkpoint::Variable& v : checkpoint.variable()) {
+    absl::StatusOr<Tensor> value = Tensor::FromProto(v.value());
+    if (!value.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("checkpoint '", where.path, "', entry ",
+                                                     v.name(), ": ", value.status().message()));
+    }
+    if (!saved.emplace(v.name(), *std::move(value)).second) {
+      return absl::DataLossError(
+          absl::StrCat("checkpoint '", where.path, "' lists '", v.name(), "' twice"));
+    }
+  }
+  return saved;
 }
 
 }  // namespace
 
-absl::Status SaveCheckpoint(Session& session, const std::string& path,
+absl::StatusOr<std::string> LatestCheckpoint(const std::string& dir) {
+  DFLOW_ASSIGN_OR_RETURN(const CheckpointState state, ReadState(dir));
+  if (state.model_checkpoint_path().empty()) {
+    return absl::NotFoundError(absl::StrCat("checkpoint state file '", StatePath(dir),
+                                            "' names no model_checkpoint_path"));
+  }
+  std::string prefix = InDir(dir, state.model_checkpoint_path());
+  if (!BundleExists(prefix)) {
+    return absl::NotFoundError(absl::StrCat("checkpoint state file '", StatePath(dir),
+                                            "' names '", prefix, "', whose index '",
+                                            BundleIndexPath(prefix), "' does not exist"));
+  }
+  return prefix;
+}
+
+absl::StatusOr<std::string> ResolveCheckpoint(const std::string& path) {
+  DFLOW_ASSIGN_OR_RETURN(Resolved where, Resolve(path));
+  return where.path;
+}
+
+absl::Status SaveCheckpoint(Session& session, const std::string& prefix,
                             const std::vector<std::string>& names) {
+  if (Basename(prefix).empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "checkpoint prefix '", prefix, "' names a folder; give a prefix such as DIR/model.ckpt"));
+  }
   DFLOW_ASSIGN_OR_RETURN(const Selection selection, Select(session.graph(), names));
-  Checkpoint checkpoint;
+  NamedTensors entries;
   for (const VariableInfo& info : selection.variables) {
     Variable* var = session.variables()->Find(info.name);
     Tensor value;
@@ -143,18 +288,14 @@ absl::Status SaveCheckpoint(Session& session, const std::string& path,
       return absl::FailedPreconditionError(absl::StrCat(
           "cannot save uninitialized variable ", info.name, "; run its initializer first"));
     }
-    Checkpoint::Variable* entry = checkpoint.add_variable();
-    entry->set_name(info.name);
-    value.ToProto(entry->mutable_value());
+    entries.emplace_back(info.name, std::move(value));
   }
   const std::map<std::string, RandomState::Position> started = [&] {
     auto snapshot = session.variables()->random_states()->Snapshot();
     return std::map<std::string, RandomState::Position>(snapshot.begin(), snapshot.end());
   }();
   auto add_state = [&](const std::string& node, std::optional<RandomState::Position> position) {
-    Checkpoint::Variable* entry = checkpoint.add_variable();
-    entry->set_name(RandomStateEntry(node));
-    RandomStateTensor(position).ToProto(entry->mutable_value());
+    entries.emplace_back(RandomStateEntry(node), RandomStateTensor(position));
   };
   if (selection.everything) {
     for (const auto& [node, position] : started) add_state(node, position);
@@ -163,28 +304,32 @@ absl::Status SaveCheckpoint(Session& session, const std::string& path,
     auto it = started.find(node);
     add_state(node, it == started.end() ? std::nullopt : std::make_optional(it->second));
   }
-  absl::Status s = WriteProtoFile(path, checkpoint, ProtoFormat::kBinary);
+
+  std::error_code ec;
+  std::filesystem::create_directories(Dirname(prefix), ec);  // As TensorFlow's BundleWriter.
+  RemoveStaleTemporaries(prefix);
+  absl::Status s = WriteTensorBundle(prefix, entries);
+  if (s.ok()) s = UpdateState(prefix);
   if (!s.ok()) return absl::Status(s.code(), absl::StrCat("saving checkpoint: ", s.message()));
   return absl::OkStatus();
 }
 
 absl::Status RestoreCheckpoint(Session& session, const std::string& path,
                                const std::vector<std::string>& names) {
-  Checkpoint checkpoint;
-  DFLOW_RETURN_IF_ERROR(ReadProtoFile(path, &checkpoint));
+  DFLOW_ASSIGN_OR_RETURN(const Resolved where, Resolve(path));
+  DFLOW_ASSIGN_OR_RETURN(const auto saved, LoadEntries(where));
   DFLOW_ASSIGN_OR_RETURN(Selection selection, Select(session.graph(), names));
-  std::map<std::string, const TensorProto*> saved;
-  for (const Checkpoint::Variable& v : checkpoint.variable()) saved[v.name()] = &v.value();
+  const std::string& file = where.path;
 
   std::vector<std::pair<std::string, Tensor>> values;
   for (const VariableInfo& info : selection.variables) {
     auto it = saved.find(info.name);
     if (it == saved.end()) {
       return absl::NotFoundError(
-          absl::StrCat("checkpoint '", path, "' has no value for variable ", info.name));
+          absl::StrCat("checkpoint '", file, "' has no value for variable ", info.name));
     }
-    DFLOW_ASSIGN_OR_RETURN(Tensor value, CheckedVariableValue(info, *it->second, path));
-    values.emplace_back(info.name, std::move(value));
+    DFLOW_RETURN_IF_ERROR(CheckVariableValue(info, it->second, file));
+    values.emplace_back(info.name, it->second);
   }
 
   RandomStateStore* store = session.variables()->random_states();
@@ -192,7 +337,7 @@ absl::Status RestoreCheckpoint(Session& session, const std::string& path,
     // The session's streams become the checkpoint's: those it has continue, the others restart.
     std::set<std::string> nodes;
     for (const auto& [node, position] : store->Snapshot()) nodes.insert(node);
-    for (const auto& [name, proto] : saved) {
+    for (const auto& [name, value] : saved) {
       if (!absl::StartsWith(name, kRandomStatePrefix)) continue;
       std::string node = name.substr(kRandomStatePrefix.size());
       if (session.graph().FindNode(node) != nullptr) nodes.insert(std::move(node));
@@ -205,16 +350,17 @@ absl::Status RestoreCheckpoint(Session& session, const std::string& path,
     if (it == saved.end()) {
       if (!selection.everything) {
         return absl::NotFoundError(
-            absl::StrCat("checkpoint '", path, "' has no random state for node ", node));
+            absl::StrCat("checkpoint '", file, "' has no random state for node ", node));
       }
       states.emplace_back(node, std::nullopt);
       continue;
     }
     DFLOW_ASSIGN_OR_RETURN(std::optional<RandomState::Position> position,
-                           ParseRandomState(*it->second, path, node));
+                           ParseRandomState(it->second, file, node));
     states.emplace_back(node, position);
   }
 
+  // Everything checked: only now does any variable or stream change.
   for (auto& [name, value] : values) {
     Variable* var = session.variables()->LookupOrCreate(name);
     std::lock_guard<std::mutex> lock(var->mu);

@@ -11,6 +11,7 @@
 #include "ops/random_ops.h"
 #include "ops/standard_ops.h"
 #include "proto/checkpoint.pb.h"
+#include "runtime/tensor_bundle.h"
 #include "tests/test_util.h"
 
 namespace dflow {
@@ -253,16 +254,14 @@ TEST(Checkpoint, AnOldGraphsAliasVariableIsNotSavedTwice) {
   ASSERT_TRUE(SaveCheckpoint(*first, path).ok());
   const Tensor next = Fetch(*first, {model.u})[0];
 
-  Checkpoint checkpoint;
-  ASSERT_TRUE(ReadProtoFile(path, &checkpoint).ok());
+  absl::StatusOr<NamedTensors> tensors = ReadTensorBundle(path);
+  ASSERT_TRUE(tensors.ok()) << tensors.status();
   int entries = 0;
-  for (const Checkpoint::Variable& v : checkpoint.variable()) {
-    if (v.name() != "_rng_state/u") continue;
+  for (const auto& [name, state] : *tensors) {
+    if (name != "_rng_state/u") continue;
     ++entries;
-    absl::StatusOr<Tensor> state = Tensor::FromProto(v.value());
-    ASSERT_TRUE(state.ok()) << state.status();
-    ASSERT_EQ(state->shape(), TensorShape({2}));
-    EXPECT_EQ(state->flat<int64_t>()[1], 1);  // Runs so far.
+    ASSERT_EQ(state.shape(), TensorShape({2}));
+    EXPECT_EQ(state.flat<int64_t>()[1], 1);  // Runs so far.
   }
   EXPECT_EQ(entries, 1);
   auto second = model.NewSession();

@@ -184,7 +184,7 @@ TEST(MnistCnn, ResumingFromACheckpointMatchesAnUninterruptedRun) {
   options.save_every = 10;
   absl::StatusOr<CnnResult> first = TrainCnn(train1, test, options);
   ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_TRUE(std::filesystem::exists(options.checkpoint));
+  EXPECT_TRUE(std::filesystem::exists(options.checkpoint + ".index"));
 
   DataSet train2 = Squares(300, 3);  // A fresh process would read the data afresh.
   options.steps = 2 * n;

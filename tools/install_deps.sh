@@ -13,6 +13,7 @@ PACKAGES=(
   protobuf-compiler
   libabsl-dev
   libdnnl-dev         # oneDNN
+  libleveldb-dev      # the table format of TensorFlow's checkpoint index files
   libgtest-dev
   libgmock-dev        # a separate package on Debian 12 (libgmock.a)
   libbenchmark-dev

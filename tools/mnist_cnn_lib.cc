@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -218,10 +217,10 @@ absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
   std::vector<Tensor> outputs;
   int start = 0;
   if (options.restore) {
-    std::error_code ec;
-    if (!std::filesystem::exists(options.checkpoint, ec)) {
-      return absl::NotFoundError(
-          absl::StrCat("cannot resume: checkpoint '", options.checkpoint, "' does not exist"));
+    absl::StatusOr<std::string> found = ResolveCheckpoint(options.checkpoint);
+    if (!found.ok()) {
+      return absl::Status(found.status().code(),
+                          absl::StrCat("cannot resume: ", found.status().message()));
     }
     absl::Status status = RestoreCheckpoint(session, options.checkpoint);
     if (!status.ok()) {

@@ -44,9 +44,13 @@ Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow 
   --steps=N           run the targets and fetches N times (default 1), printing progress
   --batch_size=B      with --steps: serve every feed whose first dimension is larger than B
                       in batches of B rows, cycling through it
-  --restore=CKPT      restore all variables and random-op streams from CKPT before running
-  --save=CKPT         save all variables and random-op streams to CKPT after the last step
-                      (atomically)
+  --restore=CKPT      restore all variables and random-op streams from CKPT before running:
+                      a checkpoint prefix (CKPT.index + CKPT.data-00000-of-00001, TensorFlow's
+                      V2 format, as tf.train.Saver writes), a folder (its newest checkpoint, as
+                      named by its 'checkpoint' file) or a checkpoint of older dflow versions
+  --save=CKPT         save all variables and random-op streams to the prefix CKPT after the
+                      last step, in TensorFlow's V2 format (atomically), and name it in the
+                      'checkpoint' file of its folder
   --output_dir=DIR    write each fetch of the last run as DIR/<name>.npy ('/' and ':'
                       become '_'), atomically, only when every run succeeded
   --print             print each fetch in full (up to 100 values) instead of a summary
@@ -316,8 +320,9 @@ absl::Status Main(const Options& o) {
   }
 
   if (!o.restore.empty()) {
-    DFLOW_RETURN_IF_ERROR(RestoreCheckpoint(session, o.restore));
-    std::cerr << "restored variables from " << o.restore << std::endl;
+    DFLOW_ASSIGN_OR_RETURN(const std::string checkpoint, ResolveCheckpoint(o.restore));
+    DFLOW_RETURN_IF_ERROR(RestoreCheckpoint(session, checkpoint));
+    std::cerr << "restored variables from " << checkpoint << std::endl;
   } else if (!o.init.empty()) {
     DFLOW_RETURN_IF_ERROR(session.Run({}, {}, {o.init}, nullptr));
   }
