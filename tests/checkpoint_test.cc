@@ -67,8 +67,11 @@ TEST(Checkpoint, RestoresSavedValuesIntoAFreshSession) {
   std::vector<Tensor> v = Fetch(*s2, {fresh.a, fresh.b});
   test::ExpectTensorNear(v[0], {2}, {1.5f, -2.f});
   test::ExpectTensorNear(v[1], {1}, {7.f});
-  std::ifstream tmp(path + ".tmp." + std::to_string(getpid()));
-  EXPECT_FALSE(tmp.good()) << "the temporary file must be renamed away";
+  for (const char* file : {".index", ".data-00000-of-00001"}) {
+    EXPECT_TRUE(std::ifstream(path + file).good()) << file;
+    EXPECT_FALSE(std::ifstream(path + file + ".tmp." + std::to_string(getpid())).good())
+        << "the temporary file must be renamed away";
+  }
 }
 
 TEST(Checkpoint, RefusesToSaveAnUninitializedVariable) {
