@@ -471,5 +471,27 @@ TEST(TensorBundle, ReadsTensorFlowsFiles) {
   test::ExpectTensorNear(counter->at(0).second, {}, {0.f});
 }
 
+// The same tensors as TensorFlow 1.7's bundle, added in its order, give the very same bytes.
+TEST(TensorBundle, WritesTheBytesTensorFlowWrites) {
+  const std::string shared = test::SharedDir();
+  if (shared.empty()) GTEST_SKIP() << "DFLOW_SHARED_DIR not set";
+  const std::string tf =
+      shared + "/tf_graphs/corpus/files/tfrust_regression_savedmodel/variables/variables";
+  Tensor w(DT_FLOAT, TensorShape({1}));
+  const unsigned char w_bytes[] = {0xe4, 0xbf, 0x02, 0xbf};  // As in TensorFlow's data file.
+  std::memcpy(w.data(), w_bytes, 4);
+  const std::string prefix = Prefix("as_tensorflow");
+  ASSERT_TRUE(WriteTensorBundle(prefix, {{"b", test::FloatTensor({1}, {0.f})}, {"w", w}}).ok());
+  EXPECT_EQ(ReadAll(prefix + ".data-00000-of-00001"), ReadAll(tf + ".data-00000-of-00001"));
+  EXPECT_EQ(ReadAll(prefix + ".index"), ReadAll(tf + ".index"));
+
+  // TensorFlow 1.5's counter: one float scalar (its shape an empty, present TensorShapeProto).
+  const std::string counter =
+      shared + "/tf_graphs/corpus/files/tfserving_saved_model_counter/variables/variables";
+  ASSERT_TRUE(WriteTensorBundle(prefix, {{"counter", Tensor::Scalar<float>(0.f)}}).ok());
+  EXPECT_EQ(ReadAll(prefix + ".data-00000-of-00001"), ReadAll(counter + ".data-00000-of-00001"));
+  EXPECT_EQ(ReadAll(prefix + ".index"), ReadAll(counter + ".index"));
+}
+
 }  // namespace
 }  // namespace dflow
