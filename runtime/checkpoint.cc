@@ -124,17 +124,6 @@ absl::Status CheckVariableValue(const VariableInfo& info, const Tensor& value,
   return absl::OkStatus();
 }
 
-std::string Dirname(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-std::string Basename(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 std::string StatePath(const std::string& dir) { return absl::StrCat(dir, "/", kCheckpointStateFile); }
 
 bool IsDirectory(const std::string& path) {

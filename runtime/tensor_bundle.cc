@@ -29,17 +29,6 @@
 namespace dflow {
 namespace {
 
-std::string Dirname(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-std::string Basename(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 std::string TempPath(const std::string& path) { return absl::StrCat(path, ".tmp.", getpid()); }
 
 absl::Status FromLevelDb(const leveldb::Status& s, const std::string& what) {
@@ -252,6 +241,17 @@ absl::StatusOr<Tensor> ReadEntry(const std::string& name, const BundleEntryProto
 
 }  // namespace
 
+std::string Dirname(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string Basename(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
 std::string BundleIndexPath(absl::string_view prefix) { return absl::StrCat(prefix, ".index"); }
 
 std::string BundleDataPath(absl::string_view prefix, int shard, int num_shards) {
@@ -287,11 +287,13 @@ absl::Status WriteTensorBundle(const std::string& prefix, const NamedTensors& te
     entry.set_shard_id(0);
     entry.set_offset(static_cast<int64_t>(offset));
     const size_t bytes = value.TotalBytes();
+    // A copy, so that the crc covers exactly the bytes written even if a concurrent run updates
+    // the variable in place meanwhile.
+    const std::string contents(static_cast<const char*>(value.data()), bytes);
     entry.set_size(static_cast<int64_t>(bytes));
-    entry.set_crc32c(crc32c::Mask(crc32c::Value(value.data(), bytes)));
-    DFLOW_RETURN_IF_ERROR(FromLevelDb(
-        data.file()->Append(leveldb::Slice(static_cast<const char*>(value.data()), bytes)),
-        absl::StrCat("failed writing '", data.temp(), "'")));
+    entry.set_crc32c(crc32c::Mask(crc32c::Value(contents.data(), bytes)));
+    DFLOW_RETURN_IF_ERROR(FromLevelDb(data.file()->Append(contents),
+                                      absl::StrCat("failed writing '", data.temp(), "'")));
     offset += bytes;
   }
   DFLOW_RETURN_IF_ERROR(data.SyncAndClose());

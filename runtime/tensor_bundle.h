@@ -32,6 +32,10 @@ inline constexpr int kTensorBundleMinProducer = 0;
 std::string BundleIndexPath(absl::string_view prefix);                          // PREFIX.index
 std::string BundleDataPath(absl::string_view prefix, int shard, int num_shards);  // .data-...
 
+// The folder part of a path ("." when it has none) and the rest.
+std::string Dirname(const std::string& path);
+std::string Basename(const std::string& path);
+
 // True when PREFIX.index exists.
 bool BundleExists(const std::string& prefix);
 
