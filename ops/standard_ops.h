@@ -5,6 +5,7 @@
 
 #include "ops/array_ops.h"
 #include "ops/concat_ops.h"
+#include "ops/control_flow_ops.h"
 #include "ops/conv_ops.h"
 #include "ops/gradients.h"
 #include "ops/math_ops.h"
