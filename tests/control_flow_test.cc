@@ -9,6 +9,7 @@
 #include "graph/status_macros.h"
 #include "ops/standard_ops.h"
 #include "runtime/session.h"
+#include "tests/gradient_checker.h"
 #include "tests/test_util.h"
 
 namespace dflow {
@@ -202,6 +203,34 @@ TEST(ControlFlowTest, CondInsideALoopTakesItsBranchPerIteration) {
     auto out = RunGraph(root, {{x, I(start)}}, {outs[1]});
     ASSERT_TRUE(out.ok()) << out.status();
     EXPECT_EQ((*out)[0].scalar<int32_t>(), collatz(start)) << start;
+  }
+}
+
+TEST(ControlFlowTest, GradientsFlowThroughTheTakenBranchOfACond) {
+  // y = x < 0 ? x * x : 3 * x * sum(x): both branches depend on x, differently.
+  for (bool negative : {true, false}) {
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root, DT_FLOAT);
+    auto pred = ops::Placeholder(root, DT_BOOL);
+    std::vector<Output> outs;
+    ASSERT_TRUE(ops::Cond(
+                    root, pred, {x},
+                    [](const Scope& s, const std::vector<Output>& in, std::vector<Output>* out) {
+                      *out = {ops::Mul(s, in[0], in[0])};
+                      return s.status();
+                    },
+                    [](const Scope& s, const std::vector<Output>& in, std::vector<Output>* out) {
+                      *out = {ops::Mul(s, ops::Mul(s, in[0], 3.0f), ops::Sum(s, in[0], {0}))};
+                      return s.status();
+                    },
+                    &outs)
+                    .ok());
+    ASSERT_TRUE(root.ok()) << root.status();
+    const std::vector<float> values = {0.5f, -1.5f, 2.0f};
+    Tensor xv = *Tensor::FromVector<float>(values, TensorShape({3}));
+    auto err = test::MaxGradientError(root, {{x, xv}}, outs[0], {{pred, B(negative)}});
+    ASSERT_TRUE(err.ok()) << err.status();
+    EXPECT_LT(*err, 1e-3) << (negative ? "true branch" : "false branch");
   }
 }
 
