@@ -17,6 +17,7 @@
 #include "ops/shape_ops.h"
 #include "ops/state_ops.h"
 #include "ops/strided_slice_ops.h"
+#include "ops/tensor_array_ops.h"
 #include "ops/training.h"
 
 #endif  // DFLOW_OPS_STANDARD_OPS_H_

@@ -116,6 +116,7 @@ class DataflowPlan::Run_ {
   std::chrono::steady_clock::time_point start_, deadline_;
   dnnl::stream stream_;
   BufferPool pool_;
+  RunResources resources_;
   std::vector<TensorValue> reads_;
   std::vector<TensorValue*> inputs_;
   std::vector<TensorValue> outs_;
@@ -447,6 +448,7 @@ absl::Status DataflowPlan::Run_::Process(const Task& task) {
       OpKernelContext ctx(node, absl::MakeConstSpan(inputs_.data(), n_in),
                           absl::MakeSpan(outs_.data(), n_out), variables_, CpuEngine(), stream_,
                           &pool_);
+      ctx.set_resources(&resources_);
       if (threads_ > 1) {
         SetTeamFor(absl::MakeConstSpan(inputs_.data(), n_in), threads_, &current_threads_);
       }

@@ -24,6 +24,7 @@ struct ExecutionPlan::RunState {
 
   dnnl::stream stream;
   BufferPool pool;
+  RunResources resources;  // TensorArrays and stacks, emptied after each run.
   std::vector<TensorValue> slots;
   std::vector<TensorValue> reads;      // Variable values read by one step.
   std::vector<TensorValue*> inputs;    // One step's inputs.
@@ -139,6 +140,7 @@ absl::Status ExecutionPlan::Run(absl::Span<const Tensor> feeds, VariableStore* v
     for (int slot = 0; slot < num_slots_; ++slot) drop(slot);
     for (TensorValue& v : state->reads) v = TensorValue();
   }
+  if (!state->resources.empty()) state->resources.Clear();
   for (const Tensor& t : state->fetched) state->pool.ReserveFor(t);  // Their return won't allocate.
   if (!status.ok() && outputs != nullptr) outputs->clear();
   ReleaseState(std::move(state));
@@ -168,6 +170,7 @@ absl::Status ExecutionPlan::RunSteps(absl::Span<const Tensor> feeds, VariableSto
     OpKernelContext ctx(node, absl::MakeConstSpan(state.inputs.data(), n_in),
                         absl::MakeSpan(slots.data() + step.first_output_slot, node.num_outputs()),
                         variables, CpuEngine(), state.stream, &state.pool);
+    ctx.set_resources(&state.resources);
     if (threads > 1) {
       SetTeamFor(absl::MakeConstSpan(state.inputs.data(), n_in), threads, &current_threads);
     }
