@@ -105,6 +105,54 @@ absl::StatusOr<Output> Graph::FindOutput(absl::string_view name) const {
   return Output(node, parsed.second);
 }
 
+namespace {
+
+// The most specific shape that both `a` and `b` are instances of.
+PartialTensorShape Generalize(const PartialTensorShape& a, const PartialTensorShape& b) {
+  if (a.unknown_rank() || b.unknown_rank() || a.dims() != b.dims()) return PartialTensorShape();
+  std::vector<int64_t> dims(a.dims());
+  for (int d = 0; d < a.dims(); ++d) dims[d] = a.dim_size(d) == b.dim_size(d) ? a.dim_size(d) : -1;
+  return PartialTensorShape(absl::MakeConstSpan(dims));
+}
+
+}  // namespace
+
+absl::Status Graph::AddBackEdge(Node* merge, int index, const Output& source) {
+  auto belongs = [this](const Node* n) {
+    return n != nullptr && n->id() < num_nodes() && nodes_[n->id()].get() == n;
+  };
+  if (!belongs(merge) || !belongs(source.node())) {
+    return absl::InvalidArgumentError("back edge between nodes of another graph");
+  }
+  if (merge->op() != "Merge" && merge->op() != "RefMerge") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "node ", merge->DebugString(), ": only a Merge may take a back edge (a loop input)"));
+  }
+  const std::string& src_op = source.node()->op();
+  if (src_op != "NextIteration" && src_op != "RefNextIteration") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "node ", merge->DebugString(), ": loop input ", source.node()->DebugString(),
+        " is not a NextIteration"));
+  }
+  if (index < 0 || index >= merge->num_inputs() || source.index() != 0 ||
+      source.type() != merge->input_type(index)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "node ", merge->DebugString(), ": bad back edge from ", source.node()->DebugString()));
+  }
+  Node* old = merge->spec_.inputs[index].node();
+  auto& old_edges = old->out_edges_;
+  for (auto it = old_edges.begin(); it != old_edges.end(); ++it) {
+    if (it->first == merge && it->second == index) {
+      old_edges.erase(it);
+      break;
+    }
+  }
+  merge->spec_.inputs[index] = source;
+  source.node()->out_edges_.emplace_back(merge, index);
+  merge->spec_.output_shapes[0] = Generalize(merge->spec_.output_shapes[0], source.shape());
+  return absl::OkStatus();
+}
+
 std::vector<Node*> Graph::nodes() const {
   std::vector<Node*> out;
   out.reserve(nodes_.size());

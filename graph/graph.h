@@ -1,6 +1,7 @@
 // The dataflow graph: nodes with data inputs (Output = producer node + output index) and
 // control inputs. Nodes are only ever appended and every input must already exist, so node ids
-// are a topological order and a Graph can never hold a cycle.
+// are a topological order. The one exception is a while loop's back edge (AddBackEdge: a Merge
+// input from a NextIteration added later); ignoring back edges, ids stay a topological order.
 //
 // The graph layer knows nothing about op schemas: ops/ validates a node (types, attrs, shapes)
 // before calling Graph::AddNode, and fills in the typing fields of NodeSpec.
@@ -87,6 +88,8 @@ class Node {
   DataType input_type(int i) const { return spec_.input_types[i]; }
   bool input_is_ref(int i) const { return spec_.input_is_ref[i]; }
   const std::vector<Node*>& control_inputs() const { return spec_.control_inputs; }
+  // Input i comes from a later node: a while loop's NextIteration -> Merge edge.
+  bool is_back_edge(int i) const { return spec_.inputs[i].node()->id() >= id_; }
 
   int num_outputs() const { return static_cast<int>(spec_.output_types.size()); }
   DataType output_type(int i) const { return spec_.output_types[i]; }
@@ -120,6 +123,12 @@ class Graph {
   // Appends a node. Fails on a duplicate or empty name, an input from another graph or out of
   // range, an input whose type is not the expected one, or inconsistent typing vectors.
   absl::StatusOr<Node*> AddNode(NodeSpec spec);
+
+  // Makes input `index` of `merge` (a Merge or RefMerge, built with a stand-in of the same type
+  // there) come from `source`, an output of a NextIteration/RefNextIteration node: a while
+  // loop's back edge, the only cycle a Graph may hold. Merge's output shape becomes the most
+  // specific shape both its old shape and the new input's fit.
+  absl::Status AddBackEdge(Node* merge, int index, const Output& source);
 
   Node* FindNode(absl::string_view name) const;
   // Parses "node", "node:1" (no "^"); fails naming the missing node or bad index.

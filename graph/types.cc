@@ -10,6 +10,7 @@ int DataTypeSize(DataType dtype) {
     case DT_INT64: return 8;
     case DT_UINT8: return 1;
     case DT_BOOL: return 1;
+    case DT_RESOURCE: return 8;  // A handle: an id of a run's resource (kernels/run_resources.h).
     default: return 0;
   }
 }
@@ -26,6 +27,7 @@ std::string DataTypeString(DataType dtype) {
     case DT_STRING: return "string";
     case DT_INT64: return "int64";
     case DT_BOOL: return "bool";
+    case DT_RESOURCE: return "resource";
     case DT_HALF: return "half";
     case DT_BFLOAT16: return "bfloat16";
     case DT_INVALID: return "invalid";

@@ -9,7 +9,8 @@
 
 namespace dflow {
 
-// Bytes per element; 0 for types dflow cannot store (strings, complex, resources).
+// Bytes per element; 0 for types dflow cannot store (strings, complex). A resource handle is
+// stored as an int64 id.
 int DataTypeSize(DataType dtype);
 
 // "float", "int32", ... as TensorFlow prints them; "float_ref" for reference types.

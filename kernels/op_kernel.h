@@ -35,6 +35,7 @@
 #include "graph/graph.h"
 #include "graph/tensor.h"
 #include "kernels/random_state.h"
+#include "kernels/run_resources.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
 namespace dflow {
@@ -108,6 +109,9 @@ class OpKernelContext {
   }
 
   VariableStore* variables() const { return variables_; }
+  // This run's TensorArrays and stacks; null outside a run (constant folding).
+  RunResources* resources() const { return resources_; }
+  void set_resources(RunResources* resources) { resources_ = resources; }
   const dnnl::engine& engine() const { return engine_; }
   dnnl::stream& stream() const { return stream_; }
 
@@ -125,6 +129,7 @@ class OpKernelContext {
   const dnnl::engine& engine_;
   dnnl::stream& stream_;
   BufferPool* pool_;
+  RunResources* resources_ = nullptr;
 };
 
 class OpKernel {

@@ -21,7 +21,13 @@ struct ParsedNode {
   const NodeDef* def;
   std::vector<std::pair<std::string, int>> data_inputs;
   std::vector<std::string> control_inputs;
+  std::vector<bool> back_edge;  // By data input: a while loop's NextIteration -> Merge edge.
 };
+
+bool IsMerge(absl::string_view op) { return op == "Merge" || op == "RefMerge"; }
+bool IsNextIteration(absl::string_view op) {
+  return op == "NextIteration" || op == "RefNextIteration";
+}
 
 }  // namespace
 
@@ -63,18 +69,24 @@ absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptio
     }
   }
 
-  // Kahn's algorithm over data and control edges.
+  // Kahn's algorithm over data and control edges, except a while loop's back edges (a Merge's
+  // input from a NextIteration), which are added once both ends exist.
   std::vector<std::vector<int>> consumers(nodes.size());
   std::vector<int> pending(nodes.size(), 0);
   for (size_t i = 0; i < nodes.size(); ++i) {
-    std::vector<std::string> deps;
-    for (const auto& [name, idx] : nodes[i].data_inputs) deps.push_back(name);
-    for (const std::string& name : nodes[i].control_inputs) deps.push_back(name);
-    for (const std::string& name : deps) {
+    ParsedNode& pn = nodes[i];
+    const int n_data = static_cast<int>(pn.data_inputs.size());
+    pn.back_edge.assign(n_data, false);
+    for (int k = 0; k < n_data + static_cast<int>(pn.control_inputs.size()); ++k) {
+      const std::string& name = k < n_data ? pn.data_inputs[k].first : pn.control_inputs[k - n_data];
       auto it = index.find(name);
       if (it == index.end()) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "node '", nodes[i].def->name(), "': input '", name, "' is not a node in the graph"));
+            "node '", pn.def->name(), "': input '", name, "' is not a node in the graph"));
+      }
+      if (k < n_data && IsMerge(pn.def->op()) && IsNextIteration(nodes[it->second].def->op())) {
+        pn.back_edge[k] = true;
+        continue;
       }
       consumers[it->second].push_back(static_cast<int>(i));
       ++pending[i];
@@ -113,6 +125,12 @@ absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptio
     Graph scratch;
     Graph* target = pass == 0 ? &scratch : graph;
     absl::flat_hash_map<std::string, Node*> built;
+    struct BackEdge {
+      std::string merge;
+      int input;
+      std::pair<std::string, int> source;
+    };
+    std::vector<BackEdge> back_edges;
     for (int i : order) {
       const ParsedNode& pn = nodes[i];
       const NodeDef& nd = *pn.def;
@@ -130,13 +148,38 @@ absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptio
         }
       }
       std::vector<Output> inputs;
-      for (const auto& [name, idx] : pn.data_inputs) inputs.push_back(Output(built[name], idx));
+      for (size_t k = 0; k < pn.data_inputs.size(); ++k) {
+        const auto& [name, idx] = pn.data_inputs[k];
+        inputs.push_back(pn.back_edge[k] ? Output() : Output(built[name], idx));
+      }
+      // A back edge's source is built later: the Merge is built with a forward input standing
+      // in for it (same type, as Merge requires), then patched.
+      for (size_t k = 0; k < inputs.size(); ++k) {
+        if (!pn.back_edge[k]) continue;
+        inputs[k] = Output();
+        for (size_t f = 0; f < inputs.size(); ++f) {
+          if (!pn.back_edge[f]) {
+            inputs[k] = inputs[f];
+            break;
+          }
+        }
+        if (inputs[k].node() == nullptr) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("node '", nd.name(), "': every input of this Merge is a NextIteration"));
+        }
+        back_edges.push_back({nd.name(), static_cast<int>(k), pn.data_inputs[k]});
+      }
       DFLOW_ASSIGN_OR_RETURN(
           std::vector<std::vector<Output>> args,
           GroupInputsByArg(nd.name(), *op, builder.attrs(), inputs));
       for (std::vector<Output>& arg : args) builder.Input(std::move(arg));
       for (const std::string& c : pn.control_inputs) builder.ControlInput(built[c]);
       DFLOW_ASSIGN_OR_RETURN(built[nd.name()], builder.Finalize(target));
+    }
+    for (const BackEdge& e : back_edges) {
+      const absl::Status s = target->AddBackEdge(
+          built[e.merge], e.input, Output(built[e.source.first], e.source.second));
+      if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("node '", e.merge, "': ", s.message()));
     }
   }
   if (graph->num_nodes() == static_cast<int>(nodes.size()) && def.has_versions()) {

@@ -51,6 +51,12 @@ Scope Scope::WithControlDependencies(const Output& dep) const {
   return WithControlDependencies(absl::MakeConstSpan(&op, 1));
 }
 
+Scope Scope::WithNoControlDependencies() const {
+  Scope scope = *this;
+  scope.control_deps_.clear();
+  return scope;
+}
+
 void Scope::UpdateStatus(const absl::Status& status) const {
   if (shared_->status.ok() && !status.ok()) shared_->status = status;
 }

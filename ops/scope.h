@@ -52,6 +52,9 @@ class Scope {
   // Ops built in the returned scope run only after `deps`.
   Scope WithControlDependencies(absl::Span<const Operation> deps) const;
   Scope WithControlDependencies(const Output& dep) const;
+  // The same scope without its control dependencies (a while loop's inner ops must not depend
+  // on nodes outside the loop's frame).
+  Scope WithNoControlDependencies() const;
 
   Graph* graph() const { return shared_->graph.get(); }
   std::shared_ptr<Graph> graph_as_shared_ptr() const { return shared_->graph; }

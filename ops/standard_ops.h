@@ -5,6 +5,7 @@
 
 #include "ops/array_ops.h"
 #include "ops/concat_ops.h"
+#include "ops/control_flow_ops.h"
 #include "ops/conv_ops.h"
 #include "ops/gradients.h"
 #include "ops/math_ops.h"
@@ -16,6 +17,7 @@
 #include "ops/shape_ops.h"
 #include "ops/state_ops.h"
 #include "ops/strided_slice_ops.h"
+#include "ops/tensor_array_ops.h"
 #include "ops/training.h"
 
 #endif  // DFLOW_OPS_STANDARD_OPS_H_

@@ -8,18 +8,10 @@
 #include "graph/buffer_pool.h"
 #include "graph/status_macros.h"
 #include "kernels/dnnl_util.h"
+#include "runtime/step_inputs.h"
 #include "runtime/thread_policy.h"
 
 namespace dflow {
-namespace {
-
-// "<op> node '<name>': <message>", keeping the code.
-absl::Status NodeError(const Node& node, const absl::Status& s) {
-  return absl::Status(s.code(), absl::StrCat(node.op(), " node '", node.name(), "': ", s.message()));
-}
-
-}  // namespace
-
 // One run's mutable state; kept between runs so that a warm run allocates nothing.
 struct ExecutionPlan::RunState {
   explicit RunState(const ExecutionPlan& plan)
@@ -32,6 +24,7 @@ struct ExecutionPlan::RunState {
 
   dnnl::stream stream;
   BufferPool pool;
+  RunResources resources;  // TensorArrays and stacks, emptied after each run.
   std::vector<TensorValue> slots;
   std::vector<TensorValue> reads;      // Variable values read by one step.
   std::vector<TensorValue*> inputs;    // One step's inputs.
@@ -51,6 +44,10 @@ absl::StatusOr<std::unique_ptr<ExecutionPlan>> ExecutionPlan::Build(const Graph&
   }
   const std::vector<bool> needed =
       NodesNeededFor(graph, signature.feeds, signature.fetches, signature.targets);
+  if (DataflowPlan::NeedsDataflow(graph, needed)) {
+    DFLOW_ASSIGN_OR_RETURN(plan->dataflow_, DataflowPlan::Build(graph, signature, needed));
+    return plan;
+  }
 
   // Node ids are a topological order, so ascending ids is a valid schedule.
   absl::flat_hash_map<const Node*, int> first_slot;
@@ -120,7 +117,9 @@ void ExecutionPlan::ReleaseState(std::unique_ptr<RunState> state) const {
 
 absl::Status ExecutionPlan::Run(absl::Span<const Tensor> feeds, VariableStore* variables,
                                 std::vector<Tensor>* outputs, RunMetadata* trace,
-                                std::chrono::steady_clock::time_point start) const {
+                                std::chrono::steady_clock::time_point start,
+                                std::chrono::steady_clock::time_point deadline) const {
+  if (dataflow_ != nullptr) return dataflow_->Run(feeds, variables, outputs, trace, start, deadline);
   std::unique_ptr<RunState> state = AcquireState();
   if (outputs != nullptr) outputs->clear();
   // Buffers the caller let go of since this state's last run can be reused by this one.
@@ -141,6 +140,7 @@ absl::Status ExecutionPlan::Run(absl::Span<const Tensor> feeds, VariableStore* v
     for (int slot = 0; slot < num_slots_; ++slot) drop(slot);
     for (TensorValue& v : state->reads) v = TensorValue();
   }
+  if (!state->resources.empty()) state->resources.Clear();
   for (const Tensor& t : state->fetched) state->pool.ReserveFor(t);  // Their return won't allocate.
   if (!status.ok() && outputs != nullptr) outputs->clear();
   ReleaseState(std::move(state));
@@ -164,35 +164,15 @@ absl::Status ExecutionPlan::RunSteps(absl::Span<const Tensor> feeds, VariableSto
     const Node& node = *step.node;
     const int n_in = node.num_inputs();
     for (int i = 0; i < n_in; ++i) {
-      TensorValue& v = slots[step.input_slots[i]];
-      if (node.input_is_ref(i) && v.ref == nullptr) {
-        // A fed tensor replaced the variable this input must update.
-        return absl::InvalidArgumentError(absl::StrCat(
-            node.op(), " node '", node.name(), "': input ", i, " ('", node.input(i).name(),
-            "') must be a variable, but a fed tensor was given for it"));
-      }
-      if (node.input_is_ref(i) || v.ref == nullptr) {
-        state.inputs[i] = &v;
-        continue;
-      }
-      // Reading a variable: share its current buffer (writers copy on write).
-      std::lock_guard<std::mutex> var_lock(v.ref->mu);
-      if (!v.ref->value.IsInitialized()) {
-        const absl::Status s = UninitializedError(*v.ref);
-        return absl::Status(s.code(),
-                            absl::StrCat(s.message(), " (read by node ", node.DebugString(), ")"));
-      }
-      state.reads[i].tensor = v.ref->value;
-      state.inputs[i] = &state.reads[i];
+      DFLOW_RETURN_IF_ERROR(ResolveInput(node, i, slots[step.input_slots[i]], state.reads[i],
+                                         &state.inputs[i]));
     }
     OpKernelContext ctx(node, absl::MakeConstSpan(state.inputs.data(), n_in),
                         absl::MakeSpan(slots.data() + step.first_output_slot, node.num_outputs()),
                         variables, CpuEngine(), state.stream, &state.pool);
+    ctx.set_resources(&state.resources);
     if (threads > 1) {
-      int64_t elements = 0;
-      for (int i = 0; i < n_in; ++i) elements += state.inputs[i]->tensor.NumElements();
-      const int wanted = ThreadPolicy::Global().TeamSize(threads, elements);
-      if (wanted != current_threads) omp_set_num_threads(current_threads = wanted);
+      SetTeamFor(absl::MakeConstSpan(state.inputs.data(), n_in), threads, &current_threads);
     }
     const int64_t node_start = trace != nullptr ? since_start() : 0;
     const absl::Status s = RunKernel(*step.kernel, &ctx);

@@ -19,6 +19,7 @@
 #include "absl/types/span.h"
 #include "graph/graph.h"
 #include "kernels/op_kernel.h"
+#include "runtime/dataflow_executor.h"
 #include "runtime/run_options.h"
 #include "runtime/signature.h"
 
@@ -26,7 +27,9 @@ namespace dflow {
 
 class ExecutionPlan {
  public:
-  // Plans `signature`, which the caller has validated against `graph`. Fails naming the node
+  // Plans `signature`, which the caller has validated against `graph`. A signature whose
+  // pruned graph holds control flow gets a dataflow plan (runtime/dataflow_executor.h) behind
+  // the same interface; all others run straight-line, as a list of steps. Fails naming the node
   // when a needed node has no kernel or its kernel rejects the node.
   static absl::StatusOr<std::unique_ptr<ExecutionPlan>> Build(const Graph& graph,
                                                               const Signature& signature);
@@ -39,9 +42,13 @@ class ExecutionPlan {
   // and dtypes (the caller checked). On success `outputs` (may be null) holds one tensor per
   // fetch; on failure it is empty. With `trace`, appends each node's times, measured from
   // `start`, to trace->nodes. Thread-safe: concurrent calls run concurrently.
+  // A run of a plan with control flow that passes `deadline` fails with DeadlineExceeded
+  // (a straight-line plan always ends and ignores it).
   absl::Status Run(absl::Span<const Tensor> feeds, VariableStore* variables,
                    std::vector<Tensor>* outputs, RunMetadata* trace = nullptr,
-                   std::chrono::steady_clock::time_point start = {}) const;
+                   std::chrono::steady_clock::time_point start = {},
+                   std::chrono::steady_clock::time_point deadline =
+                       std::chrono::steady_clock::time_point::max()) const;
 
  private:
   struct Step {
@@ -65,6 +72,7 @@ class ExecutionPlan {
 
   // Immutable after Build.
   std::unique_ptr<Graph> owned_graph_;
+  std::unique_ptr<DataflowPlan> dataflow_;  // Set for graphs with control flow; then no steps.
   std::vector<Step> steps_;
   std::vector<int> feed_slots_;
   std::vector<int> fetch_slots_;

@@ -11,6 +11,9 @@ namespace dflow {
 // Per-run options, as TensorFlow's RunOptions.
 struct RunOptions {
   bool trace = false;  // Record each node's execution time in RunMetadata.
+  // When > 0, a run of a graph with control flow that takes longer fails with DeadlineExceeded
+  // (TensorFlow's name; a loop that never ends is stopped this way).
+  int64_t timeout_in_ms = 0;
 };
 
 // One node's execution in a traced run; times are nanoseconds since the run started.

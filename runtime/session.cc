@@ -159,7 +159,13 @@ absl::Status Session::CheckSignature(absl::Span<const std::pair<Output, Tensor>>
 
 absl::StatusOr<std::unique_ptr<ExecutionPlan>> Session::BuildPlan(
     const Signature& signature) const {
-  if (!options_.optimize_graph) return ExecutionPlan::Build(*graph_, signature);
+  // The optimizer's rewrites (folding, CSE, fusion) know nothing of dead tensors and frames, so
+  // graphs with control flow run as written.
+  if (!options_.optimize_graph ||
+      DataflowPlan::NeedsDataflow(*graph_, NodesNeededFor(*graph_, signature.feeds,
+                                                          signature.fetches, signature.targets))) {
+    return ExecutionPlan::Build(*graph_, signature);
+  }
   DFLOW_ASSIGN_OR_RETURN(OptimizedGraph optimized,
                          OptimizeGraph(*graph_, signature, options_.optimizer));
   DFLOW_ASSIGN_OR_RETURN(std::unique_ptr<ExecutionPlan> plan,
@@ -215,8 +221,11 @@ absl::Status Session::Run(const RunOptions& options,
   for (const auto& feed : feeds) feed_values.push_back(feed.second);
   // oneDNN uses OpenMP; the thread count is per calling thread, so set it on each run.
   if (options_.intra_op_threads > 0) omp_set_num_threads(options_.intra_op_threads);
-  absl::Status status =
-      plan->Run(feed_values, variables_.get(), outputs, trace ? metadata : nullptr, start);
+  const auto deadline = options.timeout_in_ms > 0
+                            ? start + std::chrono::milliseconds(options.timeout_in_ms)
+                            : std::chrono::steady_clock::time_point::max();
+  absl::Status status = plan->Run(feed_values, variables_.get(), outputs,
+                                  trace ? metadata : nullptr, start, deadline);
   if (trace) {
     metadata->duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                 std::chrono::steady_clock::now() - start)

@@ -1,0 +1,37 @@
+// What the straight-line and the dataflow executors share about calling one kernel: how an
+// input value becomes a kernel input, and how many OpenMP threads a node gets.
+#ifndef DFLOW_RUNTIME_STEP_INPUTS_H_
+#define DFLOW_RUNTIME_STEP_INPUTS_H_
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "graph/graph.h"
+#include "kernels/op_kernel.h"
+
+namespace dflow {
+
+// Makes *input point at what input `i` of `node` passes to its kernel, given the edge's value
+// `v`: the value itself for tensors and for reference inputs, or, for a variable read, `read`
+// filled with the variable's current buffer (shared; writers copy on write). Fails when a fed
+// tensor stands where a variable must be updated, or when a read variable is uninitialized.
+absl::Status ResolveRefInput(const Node& node, int i, TensorValue& v, TensorValue& read,
+                             TensorValue** input);
+inline absl::Status ResolveInput(const Node& node, int i, TensorValue& v, TensorValue& read,
+                                 TensorValue** input) {
+  if (v.ref == nullptr && !node.input_is_ref(i)) {  // The common case, inline.
+    *input = &v;
+    return absl::OkStatus();
+  }
+  return ResolveRefInput(node, i, v, read, input);
+}
+
+// With at most `threads` OpenMP threads for the run, sets the team size (ThreadPolicy) for a
+// node reading `inputs`; *current is the size set last. Call it only when threads > 1.
+void SetTeamFor(absl::Span<TensorValue* const> inputs, int threads, int* current);
+
+// "<op> node '<name>': <message>", keeping the code.
+absl::Status NodeError(const Node& node, const absl::Status& s);
+
+}  // namespace dflow
+
+#endif  // DFLOW_RUNTIME_STEP_INPUTS_H_
