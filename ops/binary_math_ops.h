@@ -13,7 +13,8 @@ namespace ops {
 
 // x^y (float, int32, int64). An integer to a negative integer power is an error.
 Output Pow(const Scope& scope, Input x, Input y);
-// min(x, y) (float, int32, int64); NaN if either is NaN.
+// min(x, y) (float, int32, int64). As with Maximum, a NaN operand need not give NaN on float
+// (oneDNN's min decides; TensorFlow 1.x did not define it either).
 Output Minimum(const Scope& scope, Input x, Input y);
 // (x - y)^2 (float, int32, int64).
 Output SquaredDifference(const Scope& scope, Input x, Input y);
