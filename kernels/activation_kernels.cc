@@ -2,6 +2,7 @@
 // where it has the function (logistic, tanh, clip_v2 for Relu6, elu, relu with a negative slope
 // for LeakyRelu, soft_relu for Softplus; forward and backward); loops for Selu and Softsign.
 #include <cmath>
+#include <limits>
 
 #include "kernels/unary_kernels.h"
 
@@ -66,8 +67,15 @@ struct SoftplusFn : EltwiseFnDefaults {
   static constexpr const char* kInput = "features";
   static constexpr bool kDnnl = true;
   static constexpr algorithm kAlg = algorithm::eltwise_soft_relu;
+  // TensorFlow's thresholds: x itself where exp(x) + 1 rounds to exp(x), exp(x) where the 1
+  // swamps it.
   template <typename T>
-  static T Apply(T x, float) { return x > T{20} ? x : std::log1p(std::exp(x)); }
+  static T Apply(T x, float) {
+    const T threshold = std::log(std::numeric_limits<T>::epsilon()) + T{2};
+    if (x > -threshold) return x;
+    if (x < threshold) return std::exp(x);
+    return std::log1p(std::exp(x));
+  }
 };
 struct SoftsignFn : EltwiseFnDefaults {
   static constexpr const char* kInput = "features";

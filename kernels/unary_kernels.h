@@ -1,19 +1,16 @@
 // The two kernel shapes of element-wise functions: y = f(x) (UnaryKernel) and the gradient ops
 // z = f'(a, b) of two same-shaped tensors (EltwiseGradKernel). Each is parameterized by a
-// function struct Fn naming its types, inputs, the oneDNN eltwise algorithm when oneDNN has the
-// function (float only; forward or backward primitive, made once per element count), and the
-// scalar loop used otherwise:
+// function struct Fn, derived from EltwiseFnDefaults, naming its types, inputs, the oneDNN
+// eltwise algorithm when oneDNN has the function (float only; a forward or backward primitive
+// made once per element count), and the scalar loop used otherwise:
 //
-//   struct SigmoidFn {
-//     static constexpr int kTypes = kF32;              // Bit set of the types the op takes.
-//     static constexpr const char* kInput = "x";
-//     static constexpr bool kDnnl = true;              // oneDNN eltwise for float.
+//   struct SigmoidFn : EltwiseFnDefaults {
+//     static constexpr const char* kInput = "x";        // For input errors.
+//     static constexpr bool kDnnl = true;               // oneDNN eltwise on float.
 //     static constexpr dnnl::algorithm kAlg = dnnl::algorithm::eltwise_logistic;
-//     static float Alpha(float) { return 0.0f; }       // oneDNN's alpha/beta from the op's
-//     static float Beta(float) { return 0.0f; }        // `alpha` attr (kHasAlpha).
-//     static constexpr bool kHasAlpha = false;
-//     template <typename T> static T Apply(T x, float alpha);  // The loop.
+//     template <typename T> static T Apply(T x, float alpha) { ... }  // The loop.
 //   };
+//   REGISTER_KERNEL("Sigmoid", UnaryKernel<SigmoidFn>, "T", {DT_FLOAT});
 #ifndef DFLOW_KERNELS_UNARY_KERNELS_H_
 #define DFLOW_KERNELS_UNARY_KERNELS_H_
 
@@ -52,7 +49,7 @@ struct EltwiseFnDefaults {
   static float Beta(float) { return 0.0f; }
 };
 
-// Reads the node's `alpha` attr when Fn has one; a construction error otherwise.
+// Reads the node's `alpha` attr into *alpha when Fn has one (kHasAlpha).
 template <typename Fn>
 absl::Status ReadAlpha(const Node& node, float* alpha) {
   if constexpr (Fn::kHasAlpha) return GetNodeAttr(node, "alpha", alpha);
