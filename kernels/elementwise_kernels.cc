@@ -1,7 +1,7 @@
 // Kernels for element-wise math ops. Float work goes to oneDNN primitives (binary, eltwise),
 // created once per input shape and cached in the kernel; integer types, and the cases oneDNN
-// cannot express (src0 broadcast in a non-commutative op, Equal, Cast, Floor), use the
-// broadcasting loop of kernels/broadcast.h.
+// cannot express (src0 broadcast in a non-commutative op, Pow, Cast, Floor), use the
+// broadcasting loop of kernels/broadcast.h. Equal and NotEqual are in logical_kernels.cc.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -61,30 +61,35 @@ class BroadcastBinaryKernel : public OpKernel {
 // operands of commutative ops when it is the first), else a broadcasting loop.
 
 struct AddFn {
+  static constexpr bool kSquareResult = false;
   static constexpr dnnl::algorithm kAlg = dnnl::algorithm::binary_add;
   static constexpr bool kCommutative = true;
   template <typename T>
   static T Apply(T a, T b) { return WrapAdd(a, b); }
 };
 struct SubFn {
+  static constexpr bool kSquareResult = false;
   static constexpr dnnl::algorithm kAlg = dnnl::algorithm::binary_sub;
   static constexpr bool kCommutative = false;
   template <typename T>
   static T Apply(T a, T b) { return WrapSub(a, b); }
 };
 struct MulFn {
+  static constexpr bool kSquareResult = false;
   static constexpr dnnl::algorithm kAlg = dnnl::algorithm::binary_mul;
   static constexpr bool kCommutative = true;
   template <typename T>
   static T Apply(T a, T b) { return WrapMul(a, b); }
 };
 struct DivFn {
+  static constexpr bool kSquareResult = false;
   static constexpr dnnl::algorithm kAlg = dnnl::algorithm::binary_div;
   static constexpr bool kCommutative = false;
   template <typename T>
   static T Apply(T a, T b) { return a / b; }  // Float only (RealDiv).
 };
 struct MaxFn {
+  static constexpr bool kSquareResult = false;
   static constexpr dnnl::algorithm kAlg = dnnl::algorithm::binary_max;
   static constexpr bool kCommutative = true;
   template <typename T>
@@ -93,6 +98,30 @@ struct MaxFn {
       if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
     }
     return a >= b ? a : b;
+  }
+};
+
+struct MinFn {
+  static constexpr bool kSquareResult = false;
+  static constexpr dnnl::algorithm kAlg = dnnl::algorithm::binary_min;
+  static constexpr bool kCommutative = true;
+  template <typename T>
+  static T Apply(T a, T b) {
+    if constexpr (std::is_floating_point_v<T>) {
+      if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
+    }
+    return a <= b ? a : b;
+  }
+};
+// (a - b)^2: oneDNN's sub with a square post-op; commutative since the square is even.
+struct SquaredDifferenceFn {
+  static constexpr bool kSquareResult = true;
+  static constexpr dnnl::algorithm kAlg = dnnl::algorithm::binary_sub;
+  static constexpr bool kCommutative = true;
+  template <typename T>
+  static T Apply(T a, T b) {
+    const T d = WrapSub(a, b);
+    return WrapMul(d, d);
   }
 };
 
@@ -166,8 +195,14 @@ class BinaryOp : public BroadcastBinaryKernel<BinaryOp<Fn>> {
     // Should oneDNN refuse the problem, the loop handles it (and is remembered); a fallback,
     // not an error, so this is the one exception a kernel catches.
     try {
+      dnnl::primitive_attr attr;
+      if constexpr (Fn::kSquareResult) {
+        dnnl::post_ops square;
+        square.append_eltwise(1.0f, dnnl::algorithm::eltwise_square, 0.0f, 0.0f);
+        attr.set_post_ops(square);
+      }
       entry->prim = Primitive(dnnl::binary::primitive_desc(
-          dnnl::binary::desc(Fn::kAlg, md0, md1, mdd), KernelAttr(), ctx->engine()));
+          dnnl::binary::desc(Fn::kAlg, md0, md1, mdd), KernelAttr(attr), ctx->engine()));
     } catch (const dnnl::error&) {
       entry->mode = Mode::kLoop;
       return entry;
@@ -187,6 +222,55 @@ REGISTER_KERNEL("Mul", BinaryOp<MulFn>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
 REGISTER_KERNEL("RealDiv", BinaryOp<DivFn>, "T", {DT_FLOAT});
 REGISTER_KERNEL("Div", BinaryOp<DivFn>, "T", {DT_FLOAT});
 REGISTER_KERNEL("Maximum", BinaryOp<MaxFn>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
+REGISTER_KERNEL("Minimum", BinaryOp<MinFn>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
+REGISTER_KERNEL("SquaredDifference", BinaryOp<SquaredDifferenceFn>, "T",
+                {DT_FLOAT, DT_INT32, DT_INT64});
+
+// ---------------------------------------------------------------------------------------------
+// Pow: a broadcasting loop (oneDNN's binary has no pow). Integers are raised by repeated
+// squaring, wrapping; a negative integer exponent is an error, as in TensorFlow.
+
+template <typename T>
+T IntPow(T base, T exp) {
+  T result = 1;
+  while (exp > 0) {
+    if (exp & 1) result = WrapMul(result, base);
+    base = WrapMul(base, base);
+    exp >>= 1;
+  }
+  return result;
+}
+
+class PowOp : public BroadcastBinaryKernel<PowOp> {
+ public:
+  explicit PowOp(const Node& node) : BroadcastBinaryKernel(node) {}
+
+  absl::Status ComputeOutput(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
+                             const TensorShape& out_shape, Tensor* out) {
+    switch (node().input_type(0)) {
+      case DT_FLOAT:
+        BroadcastLoop<float, float>(a, b, out_shape, out,
+                                    [](float x, float y) { return std::pow(x, y); });
+        return absl::OkStatus();
+      case DT_INT32: return IntLoop<int32_t>(ctx, a, b, out_shape, out);
+      case DT_INT64: return IntLoop<int64_t>(ctx, a, b, out_shape, out);
+      default:
+        return ctx->InvalidArgument("unsupported type ", DataTypeString(node().input_type(0)));
+    }
+  }
+
+ private:
+  template <typename T>
+  static absl::Status IntLoop(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
+                              const TensorShape& out_shape, Tensor* out) {
+    for (T v : b.flat<T>()) {  // Every element of y is used when the output is not empty.
+      if (v < 0) return ctx->InvalidArgument("Integers to negative integer powers are not allowed");
+    }
+    BroadcastLoop<T, T>(a, b, out_shape, out, [](T x, T y) { return IntPow<T>(x, y); });
+    return absl::OkStatus();
+  }
+};
+REGISTER_KERNEL("Pow", PowOp, "T", {DT_FLOAT, DT_INT32, DT_INT64});
 
 // ---------------------------------------------------------------------------------------------
 // FloorDiv and FloorMod: broadcasting loops. Integer division by zero is an error; the integer
@@ -426,45 +510,6 @@ class FloorOp : public OpKernel {
   }
 };
 REGISTER_KERNEL("Floor", FloorOp, "T", {DT_FLOAT, DT_DOUBLE});
-
-// ---------------------------------------------------------------------------------------------
-// Equal: a broadcasting loop.
-
-class EqualOp : public OpKernel {
- public:
-  explicit EqualOp(const Node& node) : OpKernel(node) {
-    absl::Status s = GetNodeAttr(node, "incompatible_shape_error", &incompatible_shape_error_);
-    if (!s.ok()) SetConstructionError(s);
-  }
-
-  absl::Status Compute(OpKernelContext* ctx) override {
-    const Tensor& a = ctx->input(0);
-    const Tensor& b = ctx->input(1);
-    const DataType type = node().input_type(0);
-    DFLOW_RETURN_IF_ERROR(CheckInput(a, "x", type));
-    DFLOW_RETURN_IF_ERROR(CheckInput(b, "y", type));
-    absl::StatusOr<TensorShape> out_shape = BroadcastShapes(a.shape(), b.shape());
-    if (!out_shape.ok()) {
-      if (incompatible_shape_error_) {
-        return ctx->InvalidArgument("incompatible shapes: ", a.shape().DebugString(), " vs ",
-                                    b.shape().DebugString());
-      }
-      ctx->allocate_output(0, TensorShape())->flat<bool>()[0] = false;
-      return absl::OkStatus();
-    }
-    Tensor* out = ctx->allocate_output(0, *out_shape);
-    const bool known = VisitDataType(type, [&](auto tag) {
-      using T = decltype(tag);
-      BroadcastLoop<T, bool>(a, b, *out_shape, out, [](T x, T y) { return x == y; });
-    });
-    if (!known) return ctx->InvalidArgument("unsupported type ", DataTypeString(type));
-    return absl::OkStatus();
-  }
-
- private:
-  bool incompatible_shape_error_ = true;
-};
-REGISTER_KERNEL("Equal", EqualOp);
 
 // ---------------------------------------------------------------------------------------------
 // Cast: a loop. Float to integer truncates toward zero and saturates; NaN becomes 0.

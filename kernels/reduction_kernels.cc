@@ -1,6 +1,8 @@
-// Kernels for reductions: Sum, Mean and Prod (oneDNN reduction on float, loops otherwise), AddN
-// (oneDNN sum on float), ArgMax and ReducedShape (loops).
+// Kernels for reductions: Sum, Mean, Prod, Max and Min (oneDNN reduction on float, loops
+// otherwise), AddN (oneDNN sum on float), ArgMax, ArgMin and ReducedShape (loops). Cumsum is in
+// cumsum_kernels.cc, All and Any in logical_kernels.cc.
 #include <algorithm>
+#include <limits>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -43,7 +45,31 @@ absl::StatusOr<DimMask> ReducedDims(absl::Span<const int64_t> axes, const Tensor
 // Reductions: oneDNN reduction on float (src and dst of equal rank: dst has the keep_dims
 // shape, then the output is presented with the requested one); loops for integers.
 
-enum class ReduceKind { kSum, kMean, kProd };
+enum class ReduceKind { kSum, kMean, kProd, kMax, kMin };
+
+// The identity of a reduction, which an empty one gives: TensorFlow's -inf / +inf for float
+// Max / Min, the type's lowest / highest for integers.
+template <ReduceKind kKind, typename T>
+T ReduceInit() {
+  using L = std::numeric_limits<T>;
+  switch (kKind) {
+    case ReduceKind::kProd: return T{1};
+    case ReduceKind::kMax: return L::has_infinity ? -L::infinity() : L::lowest();
+    case ReduceKind::kMin: return L::has_infinity ? L::infinity() : L::max();
+    default: return T{0};
+  }
+}
+
+// acc combined with v (integer sums and products wrap).
+template <ReduceKind kKind, typename T>
+T ReduceCombine(T acc, T v) {
+  switch (kKind) {
+    case ReduceKind::kProd: return WrapMul<T>(acc, v);
+    case ReduceKind::kMax: return v > acc ? v : acc;
+    case ReduceKind::kMin: return v < acc ? v : acc;
+    default: return WrapAdd<T>(acc, v);
+  }
+}
 
 template <ReduceKind kKind>
 class ReductionOp : public OpKernel {
@@ -141,19 +167,13 @@ class ReductionOp : public OpKernel {
     AsBlock(x, reduced, &b);
     const float* px = x.flat<float>().data();
     float* po = result->flat<float>().data();
-    const float init = kKind == ReduceKind::kProd ? 1.0f : 0.0f;
+    const float init = ReduceInit<kKind, float>();
     for (int64_t o = 0; o < b.outer; ++o) {
       float* out = po + o * b.inner;
       for (int64_t i = 0; i < b.inner; ++i) out[i] = init;
       for (int64_t k = 0; k < b.r; ++k) {
         const float* in = px + (o * b.r + k) * b.inner;
-        for (int64_t i = 0; i < b.inner; ++i) {
-          if constexpr (kKind == ReduceKind::kProd) {
-            out[i] *= in[i];
-          } else {
-            out[i] += in[i];
-          }
-        }
+        for (int64_t i = 0; i < b.inner; ++i) out[i] = ReduceCombine<kKind>(out[i], in[i]);
       }
       if constexpr (kKind == ReduceKind::kMean) {
         const float scale = 1.0f / static_cast<float>(b.r);
@@ -166,18 +186,14 @@ class ReductionOp : public OpKernel {
   template <typename T, typename Acc>
   void Loop(const Tensor& x, const TensorShape& keep_shape, Tensor* result) {
     const int64_t out_n = keep_shape.num_elements();
-    const Acc init = kKind == ReduceKind::kProd ? Acc{1} : Acc{0};
+    const Acc init = ReduceInit<kKind, Acc>();
     absl::InlinedVector<Acc, 16> acc(out_n, init);  // Shapes' products stay inline.
     const T* px = x.flat<T>().data();
     const int rank = x.dims();
     const Strides out_strides = BroadcastStrides(keep_shape, rank);
     const Strides unused(rank, 0);
     ForEachIndex(x.shape(), out_strides, unused, [&](int64_t i, int64_t o, int64_t) {
-      if constexpr (kKind == ReduceKind::kProd) {
-        acc[o] = WrapMul<Acc>(acc[o], static_cast<Acc>(px[i]));
-      } else {
-        acc[o] = WrapAdd<Acc>(acc[o], static_cast<Acc>(px[i]));
-      }
+      acc[o] = ReduceCombine<kKind, Acc>(acc[o], static_cast<Acc>(px[i]));
     });
     const int64_t count = out_n > 0 ? x.NumElements() / out_n : 0;
     T* po = result->flat<T>().data();
@@ -200,6 +216,8 @@ class ReductionOp : public OpKernel {
       const auto f32 = memory::data_type::f32;
       const dnnl::algorithm alg = kKind == ReduceKind::kSum    ? dnnl::algorithm::reduction_sum
                                   : kKind == ReduceKind::kMean ? dnnl::algorithm::reduction_mean
+                                  : kKind == ReduceKind::kMax  ? dnnl::algorithm::reduction_max
+                                  : kKind == ReduceKind::kMin  ? dnnl::algorithm::reduction_min
                                                                : dnnl::algorithm::reduction_mul;
       memory::desc src_md = PlainDesc(x.shape(), f32);
       memory::desc dst_md = PlainDesc(keep_shape, f32);
@@ -220,6 +238,8 @@ class ReductionOp : public OpKernel {
 REGISTER_KERNEL("Sum", ReductionOp<ReduceKind::kSum>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
 REGISTER_KERNEL("Mean", ReductionOp<ReduceKind::kMean>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
 REGISTER_KERNEL("Prod", ReductionOp<ReduceKind::kProd>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
+REGISTER_KERNEL("Max", ReductionOp<ReduceKind::kMax>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
+REGISTER_KERNEL("Min", ReductionOp<ReduceKind::kMin>, "T", {DT_FLOAT, DT_INT32, DT_INT64});
 
 // ---------------------------------------------------------------------------------------------
 // AddN: oneDNN sum on float, a loop for integers.
@@ -304,8 +324,9 @@ class AddNOp : public OpKernel {
 REGISTER_KERNEL("AddN", AddNOp, "T", {DT_FLOAT, DT_INT32, DT_INT64});
 
 // ---------------------------------------------------------------------------------------------
-// ArgMax: a loop (oneDNN has no index-producing reduction).
+// ArgMax, ArgMin: loops (oneDNN has no index-producing reduction).
 
+template <bool kMin>
 class ArgMaxOp : public OpKernel {
  public:
   explicit ArgMaxOp(const Node& node) : OpKernel(node) {}
@@ -330,7 +351,8 @@ class ArgMaxOp : public OpKernel {
     TensorShape out_shape = x.shape();
     out_shape.RemoveDim(axis);
     if (len == 0 && out_shape.num_elements() > 0) {
-      return ctx->InvalidArgument("cannot take the argmax over empty dimension ", axis,
+      return ctx->InvalidArgument("cannot take the ", kMin ? "argmin" : "argmax",
+                                  " over empty dimension ", axis,
                                   " of shape ", x.shape().DebugString());
     }
     Tensor* out = ctx->allocate_output(0, out_shape);
@@ -367,14 +389,16 @@ class ArgMaxOp : public OpKernel {
       for (int64_t i = 0; i < inner; ++i) {
         int64_t best = 0;
         for (int64_t k = 1; k < len; ++k) {
-          if (base[k * inner + i] > base[best * inner + i]) best = k;
+          const T v = base[k * inner + i], b = base[best * inner + i];
+          if (kMin ? v < b : v > b) best = k;
         }
         po[o * inner + i] = static_cast<Index>(best);
       }
     }
   }
 };
-REGISTER_KERNEL("ArgMax", ArgMaxOp);
+REGISTER_KERNEL("ArgMax", ArgMaxOp<false>);
+REGISTER_KERNEL("ArgMin", ArgMaxOp<true>);
 
 // ---------------------------------------------------------------------------------------------
 // ReducedShape: input_shape with the reduced axes set to 1.

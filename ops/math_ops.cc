@@ -1,7 +1,8 @@
 // Math ops: MatMul, element-wise arithmetic (Add, AddV2, Sub, Mul, RealDiv, Div, Maximum,
-// FloorDiv, FloorMod), comparisons (Less, LessEqual, Greater, GreaterEqual, Equal), element-wise
+// FloorDiv, FloorMod), comparisons (Less, LessEqual, Greater, GreaterEqual), element-wise
 // functions (Log, Exp, Sqrt, Floor, Neg, Square), AddN and Cast. Op by op: the schema, its
-// shape function, its gradient and its builder. Reductions are in reduction_ops.cc.
+// shape function, its gradient and its builder. Reductions are in reduction_ops.cc, Equal and
+// the logical ops in logical_ops.cc.
 #include "ops/math_ops.h"
 
 #include <string>
@@ -13,6 +14,7 @@
 #include "ops/gradients.h"
 #include "ops/op_registry.h"
 #include "ops/shape_inference.h"
+#include "ops/unary_math_ops.h"
 
 namespace dflow {
 namespace {
@@ -331,42 +333,6 @@ Output ops::GreaterEqual(const Scope& scope, Input x, Input y) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Equal
-
-namespace {
-
-absl::Status EqualShape(InferenceContext* ctx) {
-  bool incompatible_shape_error = true;
-  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("incompatible_shape_error", &incompatible_shape_error));
-  absl::StatusOr<PartialTensorShape> out = BroadcastShapes(ctx->input(0), ctx->input(1));
-  if (!out.ok()) {
-    if (incompatible_shape_error) return ctx->Error(out.status().message());
-    ctx->set_output(0, PartialTensorShape({}));
-    return absl::OkStatus();
-  }
-  // Without the error, shapes found incompatible only at run time make a scalar, so unless
-  // both are known the output shape is unknown.
-  const bool known = ctx->input(0).IsFullyDefined() && ctx->input(1).IsFullyDefined();
-  ctx->set_output(0, incompatible_shape_error || known ? *out : PartialTensorShape::Unknown());
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-REGISTER_OP("Equal")
-    .Input("x: T")
-    .Input("y: T")
-    .Output("z: bool")
-    .Attr("T: {float, int32, int64, uint8, bool}")
-    .Attr("incompatible_shape_error: bool = true")
-    .SetShapeFn(EqualShape)
-    .NotDifferentiable();
-
-ops::Equal::Equal(const Scope& scope, Input x, Input y, const Attrs& attrs)
-    : Output(AddOp(scope, "Equal", {x, y},
-                   {{"incompatible_shape_error", MakeAttr(attrs.incompatible_shape_error)}})) {}
-
-// ---------------------------------------------------------------------------------------------
 // Log
 
 namespace {
@@ -413,12 +379,12 @@ Output ops::Exp(const Scope& scope, Input x) { return AddOp(scope, "Exp", {x}); 
 
 namespace {
 
-// y = sqrt(x): dy/dx = 1 / (2 sqrt(x)) = 1 / (2y).
+// y = sqrt(x): dy/dx = 1 / (2 sqrt(x)) = 1 / (2y), as TensorFlow's SqrtGrad(y, g).
 absl::Status SqrtGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
                       std::vector<Output>* grad_inputs) {
   return UnaryGrad(scope, node, grads, grad_inputs,
                    [&](const Output&, const Output& y, const Output& g) {
-                     return ops::RealDiv(scope, g, ops::Add(scope, y, y));  // g / (2 sqrt(x))
+                     return ops::SqrtGrad(scope, y, g);
                    });
 }
 

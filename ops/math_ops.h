@@ -1,6 +1,7 @@
 // Builder functions for math ops: matrix multiplication, element-wise arithmetic with numpy
 // broadcasting, element-wise functions, comparisons and casts; reductions (Sum, Mean, Prod,
-// ArgMax) are declared in reduction_ops.h, included here.
+// ArgMax, ...) are declared in reduction_ops.h and Equal, NotEqual, the logical ops and Select in
+// logical_ops.h, both included here.
 //
 //   auto logits = ops::Add(scope, ops::MatMul(scope, x, w), b);
 //   auto loss = ops::Mean(scope, ops::Square(scope, ops::Sub(scope, logits, y)), {0, 1});
@@ -11,6 +12,7 @@
 #include "absl/types/span.h"
 #include "graph/graph.h"
 #include "graph/types.h"
+#include "ops/logical_ops.h"
 #include "ops/reduction_ops.h"
 #include "ops/scope.h"
 
@@ -66,24 +68,6 @@ Output Floor(const Scope& scope, Input x);
 
 // The element-wise sum of one or more tensors of the same shape and type.
 Output AddN(const Scope& scope, absl::Span<const Output> inputs);
-
-// x == y element-wise with broadcasting; a bool tensor. With IncompatibleShapeError(false),
-// shapes that cannot be broadcast give a scalar false instead of an error.
-class Equal : public Output {
- public:
-  struct Attrs {
-    Attrs IncompatibleShapeError(bool v) const {
-      Attrs a = *this;
-      a.incompatible_shape_error = v;
-      return a;
-    }
-    bool incompatible_shape_error = true;
-  };
-  static Attrs IncompatibleShapeError(bool v) { return Attrs().IncompatibleShapeError(v); }
-  Equal(const Scope& scope, Input x, Input y)
-      : Equal(scope, x, y, Attrs()) {}
-  Equal(const Scope& scope, Input x, Input y, const Attrs& attrs);
-};
 
 // Converts `x` to `DstT` (float, double, int32, int64, uint8, bool). Float to integer rounds
 // toward zero and saturates (NaN becomes 0); to bool is x != 0. Gradients flow only between

@@ -1,4 +1,5 @@
-// Reductions: Sum, Mean, Prod and ArgMax, and ReducedShape, the helper their gradients use.
+// Reductions: Sum, Mean, Prod, Max, Min, All, Any, ArgMax, ArgMin and Cumsum, and
+// ReducedShape, the helper their gradients use.
 // Op by op: the schema, its shape function, its gradient and its builder.
 #include "ops/reduction_ops.h"
 
@@ -7,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/status_macros.h"
 #include "ops/array_ops.h"
+#include "ops/logical_ops.h"
 #include "ops/math_ops.h"
 #include "ops/op_registry.h"
 #include "ops/shape_inference.h"
@@ -185,7 +187,67 @@ ops::Prod::Prod(const Scope& scope, Input input, Input axis, const Attrs& attrs)
     : Output(AddOp(scope, "Prod", {input, axis}, {{"keep_dims", MakeAttr(attrs.keep_dims)}})) {}
 
 // ---------------------------------------------------------------------------------------------
-// ArgMax
+// Max, Min
+
+namespace {
+
+// y = max (or min) of x over axes: the gradient is shared evenly among the elements equal to
+// their group's result (TensorFlow's rule for ties).
+absl::Status MinOrMaxGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
+                          std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(2, Output());
+  const Output x = node.input(0), axes = node.input(1);
+  if (x.type() != DT_FLOAT) {
+    return absl::InvalidArgumentError(absl::StrCat("the gradient of ", node.op(), " node '",
+                                                   node.name(), "' needs float input, not ",
+                                                   DataTypeString(x.type())));
+  }
+  Output keep_dims_shape = ops::ReducedShape(scope, ops::Shape(scope, x), axes);
+  Output y = ops::Reshape(scope, OutputOf(node, 0), keep_dims_shape);
+  Output g = ops::Reshape(scope, grads[0], keep_dims_shape);
+  Output indicators = ops::Cast(scope, ops::Equal(scope, y, x), DT_FLOAT);
+  Output count = ops::Reshape(scope, ops::Sum(scope, indicators, axes), keep_dims_shape);
+  (*grad_inputs)[0] = ops::Mul(scope, ops::RealDiv(scope, indicators, count), g);
+  return scope.status();
+}
+
+}  // namespace
+
+DFLOW_REDUCTION_OP("Max");
+REGISTER_GRADIENT("Max", MinOrMaxGrad);
+DFLOW_REDUCTION_OP("Min");
+REGISTER_GRADIENT("Min", MinOrMaxGrad);
+
+ops::Max::Max(const Scope& scope, Input input, Input axis, const Attrs& attrs)
+    : Output(AddOp(scope, "Max", {input, axis}, {{"keep_dims", MakeAttr(attrs.keep_dims)}})) {}
+ops::Min::Min(const Scope& scope, Input input, Input axis, const Attrs& attrs)
+    : Output(AddOp(scope, "Min", {input, axis}, {{"keep_dims", MakeAttr(attrs.keep_dims)}})) {}
+
+// ---------------------------------------------------------------------------------------------
+// All, Any
+
+#define DFLOW_BOOL_REDUCTION_OP(name)              \
+  REGISTER_OP(name)                                \
+      .Input("input: bool")                        \
+      .Input("reduction_indices: Tidx")            \
+      .Output("output: bool")                      \
+      .Attr("keep_dims: bool = false")             \
+      .Attr("Tidx: {int32, int64} = DT_INT32")     \
+      .SetShapeFn(ReductionShape)                  \
+      .NotDifferentiable()
+
+DFLOW_BOOL_REDUCTION_OP("All");
+DFLOW_BOOL_REDUCTION_OP("Any");
+
+ops::All::All(const Scope& scope, Input input, Input axis, const Attrs& attrs)
+    : Output(AddOp(scope, "All", {input, axis}, {{"keep_dims", MakeAttr(attrs.keep_dims)}})) {}
+ops::Any::Any(const Scope& scope, Input input, Input axis, const Attrs& attrs)
+    : Output(AddOp(scope, "Any", {input, axis}, {{"keep_dims", MakeAttr(attrs.keep_dims)}})) {}
+
+#undef DFLOW_BOOL_REDUCTION_OP
+
+// ---------------------------------------------------------------------------------------------
+// ArgMax, ArgMin
 
 namespace {
 
@@ -232,9 +294,66 @@ REGISTER_OP("ArgMax")
     .SetShapeFn(ArgMaxShape)
     .NotDifferentiable();
 
+REGISTER_OP("ArgMin")
+    .Input("input: T")
+    .Input("dimension: Tidx")
+    .Output("output: output_type")
+    .Attr("T: {float, int32, int64, uint8}")
+    .Attr("Tidx: {int32, int64} = DT_INT32")
+    .Attr("output_type: {int32, int64} = DT_INT64")
+    .SetShapeFn(ArgMaxShape)
+    .NotDifferentiable();
+
 ops::ArgMax::ArgMax(const Scope& scope, Input input, Input dimension, const Attrs& attrs)
     : Output(AddOp(scope, "ArgMax", {input, dimension},
                    {{"output_type", MakeAttr(attrs.output_type)}})) {}
+ops::ArgMin::ArgMin(const Scope& scope, Input input, Input dimension, const Attrs& attrs)
+    : Output(AddOp(scope, "ArgMin", {input, dimension},
+                   {{"output_type", MakeAttr(attrs.output_type)}})) {}
+
+// ---------------------------------------------------------------------------------------------
+// Cumsum
+
+namespace {
+
+absl::Status CumsumShape(InferenceContext* ctx) {
+  if (ctx->input(1).dims() > 0) {
+    return ctx->Error(absl::StrCat("axis must be a scalar, got shape ",
+                                   ctx->input(1).DebugString()));
+  }
+  return UnchangedShape(ctx);
+}
+
+// y = cumsum(x): each x_i feeds every y_j at or after it (before it, when reversed), so
+// dx = cumsum(g) in the opposite direction, exclusive as the forward op.
+absl::Status CumsumGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
+                        std::vector<Output>* grad_inputs) {
+  bool exclusive = false, reverse = false;
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "exclusive", &exclusive));
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "reverse", &reverse));
+  *grad_inputs = {ops::Cumsum(scope, grads[0], node.input(1),
+                              ops::Cumsum::Exclusive(exclusive).Reverse(!reverse)),
+                  Output()};
+  return scope.status();
+}
+
+}  // namespace
+
+REGISTER_OP("Cumsum")
+    .Input("x: T")
+    .Input("axis: Tidx")
+    .Output("out: T")
+    .Attr("exclusive: bool = false")
+    .Attr("reverse: bool = false")
+    .Attr("T: {float, int32, int64}")
+    .Attr("Tidx: {int32, int64} = DT_INT32")
+    .SetShapeFn(CumsumShape);
+REGISTER_GRADIENT("Cumsum", CumsumGrad);
+
+ops::Cumsum::Cumsum(const Scope& scope, Input x, Input axis, const Attrs& attrs)
+    : Output(AddOp(scope, "Cumsum", {x, axis},
+                   {{"exclusive", MakeAttr(attrs.exclusive)},
+                    {"reverse", MakeAttr(attrs.reverse)}})) {}
 
 // ---------------------------------------------------------------------------------------------
 // ReducedShape

@@ -3,11 +3,14 @@
 #ifndef DFLOW_OPS_STANDARD_OPS_H_
 #define DFLOW_OPS_STANDARD_OPS_H_
 
+#include "ops/activation_ops.h"
 #include "ops/array_ops.h"
+#include "ops/binary_math_ops.h"
 #include "ops/concat_ops.h"
 #include "ops/control_flow_ops.h"
 #include "ops/conv_ops.h"
 #include "ops/gradients.h"
+#include "ops/logical_ops.h"
 #include "ops/math_ops.h"
 #include "ops/nn_ops.h"
 #include "ops/pooling_ops.h"
@@ -19,5 +22,6 @@
 #include "ops/strided_slice_ops.h"
 #include "ops/tensor_array_ops.h"
 #include "ops/training.h"
+#include "ops/unary_math_ops.h"
 
 #endif  // DFLOW_OPS_STANDARD_OPS_H_

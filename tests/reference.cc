@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 
@@ -378,6 +379,51 @@ SoftmaxTrainingRef TrainSoftmaxRef(const std::vector<float>& x,
   }
   ref.accuracy = static_cast<double>(right) / m;
   return ref;
+}
+
+std::vector<double> ReduceExtremeRef(const Tensor& x, const std::vector<bool>& reduced, bool max) {
+  TensorShape keep;
+  for (int d = 0; d < x.dims(); ++d) keep.AddDim(reduced[d] ? 1 : x.dim_size(d));
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<double> acc(keep.num_elements(), max ? -inf : inf);
+  auto xv = x.flat<float>();
+  for (int64_t i = 0; i < x.NumElements(); ++i) {
+    std::vector<int64_t> idx = Unravel(i, x.shape());
+    int64_t o = 0;
+    for (int d = 0; d < x.dims(); ++d) o = o * keep.dim_size(d) + (reduced[d] ? 0 : idx[d]);
+    acc[o] = max ? std::max<double>(acc[o], xv[i]) : std::min<double>(acc[o], xv[i]);
+  }
+  return acc;
+}
+
+std::vector<double> CumsumRef(const Tensor& x, int axis, bool exclusive, bool reverse) {
+  auto xv = x.flat<float>();
+  std::vector<double> out(x.NumElements());
+  int64_t stride = 1;
+  for (int d = axis + 1; d < x.dims(); ++d) stride *= x.dim_size(d);
+  for (int64_t i = 0; i < x.NumElements(); ++i) {
+    const int64_t j = Unravel(i, x.shape())[axis];
+    const int64_t line_start = i - j * stride;
+    double sum = 0;
+    for (int64_t k = 0; k < x.dim_size(axis); ++k) {
+      const bool in = reverse ? (exclusive ? k > j : k >= j) : (exclusive ? k < j : k <= j);
+      if (in) sum += xv[line_start + k * stride];
+    }
+    out[i] = sum;
+  }
+  return out;
+}
+
+std::vector<float> SelectV2Ref(const Tensor& cond, const Tensor& t, const Tensor& e,
+                               const TensorShape& out_shape) {
+  std::vector<float> out(out_shape.num_elements());
+  for (int64_t i = 0; i < out_shape.num_elements(); ++i) {
+    std::vector<int64_t> idx = Unravel(i, out_shape);
+    out[i] = cond.flat<bool>()[BroadcastSource(idx, cond.shape())]
+                 ? t.flat<float>()[BroadcastSource(idx, t.shape())]
+                 : e.flat<float>()[BroadcastSource(idx, e.shape())];
+  }
+  return out;
 }
 
 }  // namespace test

@@ -168,6 +168,21 @@ SoftmaxTrainingRef TrainSoftmaxRef(const std::vector<float>& x,
                                    double lr, const std::vector<float>& test_x,
                                    const std::vector<int32_t>& test_labels);
 
+// ---------------------------------------------------------------------------------------------
+// Max / min reductions, scans and selection.
+
+// Max (max = true) or min of float `x` over the dims flagged in `reduced`, into the keep_dims
+// layout; an empty group gives -inf (max) or +inf (min).
+std::vector<double> ReduceExtremeRef(const Tensor& x, const std::vector<bool>& reduced, bool max);
+
+// The cumulative sum of float `x` along `axis` (0 <= axis < rank): element j sums the elements
+// k of its line with k <= j (k < j when exclusive; k >= j, k > j when reversed).
+std::vector<double> CumsumRef(const Tensor& x, int axis, bool exclusive, bool reverse);
+
+// out[i] = cond[.] ? t[.] : e[.] over `out_shape`, each operand broadcast by numpy's rules.
+std::vector<float> SelectV2Ref(const Tensor& cond, const Tensor& t, const Tensor& e,
+                               const TensorShape& out_shape);
+
 }  // namespace test
 }  // namespace dflow
 
