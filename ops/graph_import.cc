@@ -1,12 +1,12 @@
 #include "ops/graph_import.h"
 
-#include <set>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "graph/attr_value_util.h"
 #include "graph/status_macros.h"
 #include "ops/node_builder.h"
 #include "ops/op_registry.h"
@@ -16,6 +16,8 @@ namespace {
 
 // Producers before this wrote scalar-looking Placeholder shapes to mean "unknown".
 constexpr int kPlaceholderShapeScalarVersion = 22;
+// Bounds an opaque node's output count, which its consumers' input strings decide.
+constexpr size_t kMaxOpaqueOutputs = 1 << 16;
 
 struct ParsedNode {
   const NodeDef* def;
@@ -23,19 +25,48 @@ struct ParsedNode {
   std::vector<std::string> control_inputs;
 };
 
+// An opaque node's outputs, from what its consumers take.
+struct OpaqueOutputs {
+  std::vector<DataType> types;
+  std::vector<bool> is_ref;
+  std::vector<bool> typed;  // Some consumer gave this output's type.
+};
+
+// The type each data input of `nd` takes by `op`'s schema, with `nd`'s attrs (or the schema's
+// defaults); DT_INVALID where they do not say. Grouped as GroupInputsByArg does.
+std::vector<std::pair<DataType, bool>> ExpectedInputTypes(const NodeDef& nd, const OpDef& op,
+                                                          size_t num_data_inputs) {
+  auto attr = [&](const std::string& name) -> const AttrValue* {
+    auto it = nd.attr().find(name);
+    if (it != nd.attr().end()) return &it->second;
+    const AttrDef* def = op.FindAttr(name);
+    return def != nullptr && def->default_value ? &*def->default_value : nullptr;
+  };
+  std::vector<std::pair<DataType, bool>> types;
+  for (const ArgDef& arg : op.inputs) {
+    size_t count = 1;
+    if (!arg.number_attr.empty()) {
+      const AttrValue* n = attr(arg.number_attr);
+      count = n != nullptr && n->i() > 0 ? static_cast<size_t>(n->i())
+                                         : num_data_inputs - types.size();
+    }
+    DataType type = arg.type;
+    if (type == DT_INVALID && !arg.type_attr.empty()) {
+      const AttrValue* t = attr(arg.type_attr);
+      if (t != nullptr && t->value_case() == AttrValue::kType) type = t->type();
+    }
+    for (size_t k = 0; k < count && types.size() < num_data_inputs; ++k) {
+      types.emplace_back(type, arg.is_ref);
+    }
+  }
+  types.resize(num_data_inputs, {DT_INVALID, false});  // Too many inputs: the builder reports it.
+  return types;
+}
+
 }  // namespace
 
 absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptions& options) {
   const OpRegistry& registry = *OpRegistry::Global();
-  std::set<std::string> unknown_ops;
-  for (const NodeDef& nd : def.node()) {
-    if (registry.Find(nd.op()) == nullptr) unknown_ops.insert(nd.op());
-  }
-  if (!unknown_ops.empty()) {
-    return absl::UnimplementedError(absl::StrCat("graph uses ops dflow does not support: ",
-                                                 absl::StrJoin(unknown_ops, ", ")));
-  }
-
   absl::flat_hash_map<std::string, int> index;
   std::vector<ParsedNode> nodes(def.node_size());
   for (int i = 0; i < def.node_size(); ++i) {
@@ -60,6 +91,45 @@ absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptio
         }
         nodes[i].data_inputs.push_back(*parsed);
       }
+    }
+  }
+
+  // Nodes of unknown ops become opaque: each has as many outputs as its consumers use, typed
+  // as they take them (DT_INVALID where they do not say or disagree).
+  absl::flat_hash_map<std::string, OpaqueOutputs> opaque;
+  for (const NodeDef& nd : def.node()) {
+    if (registry.Find(nd.op()) == nullptr) opaque[nd.name()];
+  }
+  for (const ParsedNode& pn : nodes) {
+    const OpDef* op = registry.Find(pn.def->op());
+    const std::vector<std::pair<DataType, bool>> expected =
+        op == nullptr ? std::vector<std::pair<DataType, bool>>(pn.data_inputs.size(),
+                                                               {DT_INVALID, false})
+                      : ExpectedInputTypes(*pn.def, *op, pn.data_inputs.size());
+    for (size_t k = 0; k < pn.data_inputs.size(); ++k) {
+      auto it = opaque.find(pn.data_inputs[k].first);
+      if (it == opaque.end()) continue;
+      const size_t index = static_cast<size_t>(pn.data_inputs[k].second);
+      if (index >= kMaxOpaqueOutputs) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "node '", pn.def->name(), "': input '", pn.def->input(k), "' asks for output ", index,
+            " of '", it->first, "', an op dflow does not know; at most ", kMaxOpaqueOutputs,
+            " outputs are accepted"));
+      }
+      OpaqueOutputs& outs = it->second;
+      if (index >= outs.types.size()) {
+        outs.types.resize(index + 1, DT_INVALID);
+        outs.is_ref.resize(index + 1, false);
+        outs.typed.resize(index + 1, false);
+      }
+      if (expected[k].first == DT_INVALID) continue;
+      if (!outs.typed[index]) {
+        outs.types[index] = expected[k].first;
+        outs.typed[index] = true;
+      } else if (outs.types[index] != expected[k].first) {
+        outs.types[index] = DT_INVALID;
+      }
+      outs.is_ref[index] = outs.is_ref[index] || expected[k].second;
     }
   }
 
@@ -117,6 +187,20 @@ absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptio
       const ParsedNode& pn = nodes[i];
       const NodeDef& nd = *pn.def;
       const OpDef* op = registry.Find(nd.op());
+      if (op == nullptr) {
+        NodeSpec spec;
+        spec.name = prefix + nd.name();
+        spec.op = nd.op();
+        spec.device = nd.device();
+        spec.attrs.insert(nd.attr().begin(), nd.attr().end());
+        for (const auto& [name, idx] : pn.data_inputs) spec.inputs.push_back(Output(built[name], idx));
+        for (const std::string& c : pn.control_inputs) spec.control_inputs.push_back(built[c]);
+        const OpaqueOutputs& outs = opaque.at(nd.name());
+        spec.output_types = outs.types;
+        spec.output_is_ref = outs.is_ref;
+        DFLOW_ASSIGN_OR_RETURN(built[nd.name()], AddOpaqueNode(std::move(spec), target));
+        continue;
+      }
       NodeBuilder builder(prefix + nd.name(), nd.op());
       builder.Device(nd.device());
       for (const auto& [name, value] : nd.attr()) builder.Attr(name, value);

@@ -40,6 +40,25 @@ absl::StatusOr<std::vector<std::vector<Output>>> GroupInputsByArg(absl::string_v
   return args;
 }
 
+absl::StatusOr<Node*> AddOpaqueNode(NodeSpec spec, Graph* graph) {
+  spec.opaque = true;
+  spec.input_types.clear();
+  spec.input_is_ref.clear();
+  for (const Output& in : spec.inputs) {
+    if (in.node() == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(spec.op, " node '", spec.name, "': an input is an invalid (null) output"));
+    }
+    const bool valid = in.index() >= 0 && in.index() < in.node()->num_outputs();
+    // An out-of-range input is left for Graph::AddNode to report.
+    spec.input_types.push_back(valid ? in.type() : DT_INVALID);
+    spec.input_is_ref.push_back(false);
+  }
+  if (spec.output_is_ref.empty()) spec.output_is_ref.assign(spec.output_types.size(), false);
+  spec.output_shapes.assign(spec.output_types.size(), PartialTensorShape());
+  return graph->AddNode(std::move(spec));
+}
+
 NodeBuilder& NodeBuilder::Input(Output input) {
   args_.push_back({input});
   return *this;
@@ -140,7 +159,8 @@ absl::StatusOr<Node*> NodeBuilder::Finalize(Graph* graph) const {
       DFLOW_RETURN_IF_ERROR(
           set_inferred(arg.number_attr, MakeAttr(static_cast<int64_t>(given.size()))));
     }
-    if (!arg.type_attr.empty()) {
+    // An opaque node's output of unknown type implies nothing: the attr must be given.
+    if (!arg.type_attr.empty() && given[0].type() != DT_INVALID) {
       DFLOW_RETURN_IF_ERROR(set_inferred(arg.type_attr, MakeAttr(BaseType(given[0].type()))));
     }
   }

@@ -27,6 +27,12 @@ absl::StatusOr<std::vector<std::vector<Output>>> GroupInputsByArg(absl::string_v
                                                                   const AttrMap& attrs,
                                                                   absl::Span<const Output> inputs);
 
+// Adds an opaque node (graph/graph.h) for an op dflow does not know: `spec` gives its name, op,
+// device, attrs, flat inputs, control inputs and output types (DT_INVALID where unknown, with
+// output_is_ref alongside or empty for none); input typing is taken from the inputs and every
+// output shape is unknown. Nothing is validated against a schema, since there is none.
+absl::StatusOr<Node*> AddOpaqueNode(NodeSpec spec, Graph* graph);
+
 class NodeBuilder {
  public:
   NodeBuilder(std::string name, std::string op) {
