@@ -1,5 +1,7 @@
 #include "ops/graph_import.h"
 
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -63,7 +65,30 @@ std::vector<std::pair<DataType, bool>> ExpectedInputTypes(const NodeDef& nd, con
   return types;
 }
 
+// A type attr's dtype dflow cannot store (string, complex, resource), if any.
+template <typename Attrs>
+std::optional<DataType> UnstorableType(const Attrs& attrs) {
+  for (const auto& [name, value] : attrs) {
+    if (value.value_case() == AttrValue::kType && DataTypeSize(value.type()) == 0) {
+      return value.type();
+    }
+    if (value.value_case() == AttrValue::kList) {
+      for (int t : value.list().type()) {
+        if (DataTypeSize(static_cast<DataType>(t)) == 0) return static_cast<DataType>(t);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::string UnsupportedWhat(const Node& node) {
+  if (OpRegistry::Global()->Find(node.op()) == nullptr) return node.op();
+  const std::optional<DataType> type = UnstorableType(node.attrs());
+  return absl::StrCat(node.op(), " on ", type ? DataTypeString(*type) : "such",
+                      " tensors");
+}
 
 absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptions& options) {
   const OpRegistry& registry = *OpRegistry::Global();
@@ -98,10 +123,28 @@ absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptio
   // as they take them (DT_INVALID where they do not say or disagree).
   absl::flat_hash_map<std::string, OpaqueOutputs> opaque;
   for (const NodeDef& nd : def.node()) {
-    if (registry.Find(nd.op()) == nullptr) opaque[nd.name()];
+    const OpDef* op = registry.Find(nd.op());
+    if (op != nullptr && !UnstorableType(nd.attr()).has_value()) continue;
+    OpaqueOutputs& outs = opaque[nd.name()];
+    // A known op on a dtype dflow cannot store has its schema's outputs, typed by its attrs.
+    for (const ArgDef& arg : op != nullptr ? op->outputs : std::vector<ArgDef>{}) {
+      auto attr = [&](const std::string& name) -> const AttrValue* {
+        auto it = nd.attr().find(name);
+        return it == nd.attr().end() ? nullptr : &it->second;
+      };
+      const AttrValue* n = arg.number_attr.empty() ? nullptr : attr(arg.number_attr);
+      const AttrValue* t = arg.type_attr.empty() ? nullptr : attr(arg.type_attr);
+      const DataType type = t != nullptr && t->value_case() == AttrValue::kType ? t->type() : arg.type;
+      const int64_t count = arg.number_attr.empty() ? 1 : n != nullptr ? n->i() : 0;
+      for (int64_t k = 0; k < count && outs.types.size() < kMaxOpaqueOutputs; ++k) {
+        outs.types.push_back(type);
+        outs.is_ref.push_back(arg.is_ref);
+        outs.typed.push_back(type != DT_INVALID);
+      }
+    }
   }
   for (const ParsedNode& pn : nodes) {
-    const OpDef* op = registry.Find(pn.def->op());
+    const OpDef* op = opaque.contains(pn.def->name()) ? nullptr : registry.Find(pn.def->op());
     const std::vector<std::pair<DataType, bool>> expected =
         op == nullptr ? std::vector<std::pair<DataType, bool>>(pn.data_inputs.size(),
                                                                {DT_INVALID, false})
@@ -187,7 +230,7 @@ absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptio
       const ParsedNode& pn = nodes[i];
       const NodeDef& nd = *pn.def;
       const OpDef* op = registry.Find(nd.op());
-      if (op == nullptr) {
+      if (opaque.contains(nd.name())) {
         NodeSpec spec;
         spec.name = prefix + nd.name();
         spec.op = nd.op();

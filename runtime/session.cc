@@ -57,7 +57,7 @@ absl::Status LookupError(absl::string_view what, const absl::Status& s) {
 absl::Status UnsupportedNodesError(absl::Span<const OpaqueNeed> needed) {
   const OpaqueNeed& first = needed.front();
   std::string message = absl::StrCat(
-      "dflow does not support op ", first.node->op(), ", and ", first.needed_by,
+      "dflow does not support op ", UnsupportedWhat(*first.node), ", and ", first.needed_by,
       " needs its node '", first.node->name(), "'",
       first.consumer != nullptr ? absl::StrCat(" (an input of '", first.consumer->name(), "')")
                                 : "");
@@ -78,7 +78,7 @@ absl::StatusOr<Output> ResolveFetch(const Graph& graph, const std::string& name)
     Node* node = parsed.ok() ? graph.FindNode(parsed->first) : nullptr;
     if (node != nullptr && node->is_opaque()) {
       // Its outputs are only those its consumers use: say why it cannot be fetched instead.
-      return absl::UnimplementedError(absl::StrCat("dflow does not support op ", node->op(),
+      return absl::UnimplementedError(absl::StrCat("dflow does not support op ", UnsupportedWhat(*node),
                                                    " of node '", node->name(), "'"));
     }
     if (node != nullptr && node->num_outputs() == 0) return NoOutputsError(*node);
@@ -149,7 +149,7 @@ absl::Status Session::CheckSignature(absl::Span<const std::pair<Output, Tensor>>
     if (out.type() == DT_INVALID) {
       return absl::InvalidArgumentError(absl::StrCat(
           "feed '", out.name(), "': its dtype is unknown, since dflow does not support op ",
-          out.node()->op(), " and no op it supports reads that output"));
+          UnsupportedWhat(*out.node()), " and no op it supports reads that output"));
     }
     if (value.dtype() != out.type()) {
       return absl::InvalidArgumentError(absl::StrCat(

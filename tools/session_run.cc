@@ -287,7 +287,7 @@ std::string FileNameFor(std::string name) {
 absl::Status ListUnsupported(const Options& o, const Graph& graph) {
   std::map<std::string, int> by_op;
   for (const Node* n : graph.nodes()) {
-    if (n->is_opaque()) ++by_op[n->op()];
+    if (n->is_opaque()) ++by_op[UnsupportedWhat(*n)];
   }
   int total = 0;
   for (const auto& [op, count] : by_op) total += count;
@@ -335,7 +335,8 @@ absl::Status ListUnsupported(const Options& o, const Graph& graph) {
   }
   std::cout << "the fetches and targets need " << needed.size() << " of them:\n";
   for (const OpaqueNeed& n : needed) {
-    std::cout << "  node '" << n.node->name() << "' (" << n.node->op() << "), needed by "
+    std::cout << "  node '" << n.node->name() << "' (" << UnsupportedWhat(*n.node)
+              << "), needed by "
               << n.needed_by;
     if (n.consumer != nullptr) std::cout << " (an input of '" << n.consumer->name() << "')";
     std::cout << "\n";
