@@ -52,13 +52,20 @@ std::vector<std::pair<DataType, bool>> ExpectedInputTypes(const NodeDef& nd, con
       count = n != nullptr && n->i() > 0 ? static_cast<size_t>(n->i())
                                          : num_data_inputs - types.size();
     }
+    const AttrValue* list = arg.type_list_attr.empty() ? nullptr : attr(arg.type_list_attr);
+    if (!arg.type_list_attr.empty()) {
+      count = list != nullptr ? static_cast<size_t>(list->list().type_size())
+                              : num_data_inputs - types.size();
+    }
     DataType type = arg.type;
     if (type == DT_INVALID && !arg.type_attr.empty()) {
       const AttrValue* t = attr(arg.type_attr);
       if (t != nullptr && t->value_case() == AttrValue::kType) type = t->type();
     }
     for (size_t k = 0; k < count && types.size() < num_data_inputs; ++k) {
-      types.emplace_back(type, arg.is_ref);
+      const DataType listed =
+          list != nullptr ? static_cast<DataType>(list->list().type(static_cast<int>(k))) : type;
+      types.emplace_back(listed, arg.is_ref);
     }
   }
   types.resize(num_data_inputs, {DT_INVALID, false});  // Too many inputs: the builder reports it.

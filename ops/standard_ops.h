@@ -7,6 +7,7 @@
 #include "ops/concat_ops.h"
 #include "ops/conv_ops.h"
 #include "ops/gradients.h"
+#include "ops/logging_ops.h"
 #include "ops/math_ops.h"
 #include "ops/nn_ops.h"
 #include "ops/pooling_ops.h"
