@@ -1,5 +1,5 @@
-// Array ops: Placeholder, PlaceholderWithDefault, Const, Identity, NoOp, Shape, Rank, Fill, ZerosLike, OnesLike, Range,
-// BroadcastGradientArgs and PreventGradient. Op by op: the schema, its shape function, its
+// Array ops: Placeholder, PlaceholderWithDefault, Const, Identity, NoOp, Shape, Rank, Fill,
+// ZerosLike, OnesLike, Range, BroadcastGradientArgs and PreventGradient. Op by op: the schema, its shape function, its
 // gradient and its builder. The other array families: shape_ops.cc (Reshape, ExpandDims,
 // Squeeze, Tile), concat_ops.cc (Pack, ConcatV2, DynamicStitch), strided_slice_ops.cc.
 #include "ops/array_ops.h"

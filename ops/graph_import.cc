@@ -141,7 +141,8 @@ absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptio
       };
       const AttrValue* n = arg.number_attr.empty() ? nullptr : attr(arg.number_attr);
       const AttrValue* t = arg.type_attr.empty() ? nullptr : attr(arg.type_attr);
-      const DataType type = t != nullptr && t->value_case() == AttrValue::kType ? t->type() : arg.type;
+      const DataType type =
+          t != nullptr && t->value_case() == AttrValue::kType ? t->type() : arg.type;
       const int64_t count = arg.number_attr.empty() ? 1 : n != nullptr ? n->i() : 0;
       for (int64_t k = 0; k < count && outs.types.size() < kMaxOpaqueOutputs; ++k) {
         outs.types.push_back(type);
@@ -243,7 +244,9 @@ absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptio
         spec.op = nd.op();
         spec.device = nd.device();
         spec.attrs.insert(nd.attr().begin(), nd.attr().end());
-        for (const auto& [name, idx] : pn.data_inputs) spec.inputs.push_back(Output(built[name], idx));
+        for (const auto& [name, idx] : pn.data_inputs) {
+          spec.inputs.push_back(Output(built[name], idx));
+        }
         for (const std::string& c : pn.control_inputs) spec.control_inputs.push_back(built[c]);
         const OpaqueOutputs& outs = opaque.at(nd.name());
         spec.output_types = outs.types;

@@ -30,7 +30,9 @@ Operation ops::Assert(const Scope& scope, Input condition, absl::Span<const Outp
   const Output cond = condition.ToOutput(scope.WithOpName(""));
   if (cond.node() == nullptr) return Operation();
   NodeBuilder builder(scope.GetUniqueNameForOp("Assert"), "Assert");
-  builder.Input(cond).Input(std::vector<Output>(data.begin(), data.end())).Attr("summarize", summarize);
+  builder.Input(cond)
+      .Input(std::vector<Output>(data.begin(), data.end()))
+      .Attr("summarize", summarize);
   return Operation(scope.Finalize(builder));
 }
 

@@ -260,7 +260,9 @@ OpDef OpDefBuilder::Build() const {
   for (std::vector<ArgDef>* args : {&op.inputs, &op.outputs}) {
     for (ArgDef& arg : *args) {
       const AttrDef* attr = arg.type_attr.empty() ? nullptr : op.FindAttr(arg.type_attr);
-      if (attr != nullptr && attr->type == "list(type)") std::swap(arg.type_list_attr, arg.type_attr);
+      if (attr != nullptr && attr->type == "list(type)") {
+        std::swap(arg.type_list_attr, arg.type_attr);
+      }
     }
   }
   return op;

@@ -63,7 +63,9 @@ absl::StatusOr<Node*> AddNodeLike(const Node& like, const std::string& name,
     spec.inputs.assign(inputs.begin(), inputs.end());
     spec.control_inputs.assign(controls.begin(), controls.end());
     spec.output_types = like.output_types();
-    for (int i = 0; i < like.num_outputs(); ++i) spec.output_is_ref.push_back(like.output_is_ref(i));
+    for (int i = 0; i < like.num_outputs(); ++i) {
+      spec.output_is_ref.push_back(like.output_is_ref(i));
+    }
     return AddOpaqueNode(std::move(spec), graph);
   }
   return AddNode(like.op(), like.attrs(), like.device(), name, inputs, controls, graph);

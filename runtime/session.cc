@@ -78,8 +78,8 @@ absl::StatusOr<Output> ResolveFetch(const Graph& graph, const std::string& name)
     Node* node = parsed.ok() ? graph.FindNode(parsed->first) : nullptr;
     if (node != nullptr && node->is_opaque()) {
       // Its outputs are only those its consumers use: say why it cannot be fetched instead.
-      return absl::UnimplementedError(absl::StrCat("dflow does not support op ", UnsupportedWhat(*node),
-                                                   " of node '", node->name(), "'"));
+      return absl::UnimplementedError(absl::StrCat(
+          "dflow does not support op ", UnsupportedWhat(*node), " of node '", node->name(), "'"));
     }
     if (node != nullptr && node->num_outputs() == 0) return NoOutputsError(*node);
   }

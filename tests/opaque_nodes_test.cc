@@ -13,6 +13,7 @@
 #include "ops/standard_ops.h"
 #include "runtime/graph_optimizer.h"
 #include "tests/test_util.h"
+#include "tools/graph_dot.h"
 
 namespace dflow {
 namespace {
@@ -151,6 +152,16 @@ TEST(OpaqueNodes, ExportWritesThemBackUnchanged) {
   std::vector<Tensor> out;
   ASSERT_TRUE((*again)->Run({{"r", test::FloatTensor({1, 2}, {1, 2})}}, {"z"}, {}, &out).ok());
   test::ExpectTensorNear(out[0], {1, 2}, {2, 4});
+}
+
+TEST(OpaqueNodes, GraphVizDrawsThemAsUnsupported) {
+  Graph graph;
+  ASSERT_TRUE(ImportGraphDef(ParseGraph(kGraph), &graph).ok());
+  const std::string dot = GraphToDot(graph, nullptr, false);
+  EXPECT_TRUE(
+      absl::StrContains(dot, "\"features\" [label=\"features\nFrobFeatures (unsupported)\""))
+      << dot;
+  EXPECT_TRUE(absl::StrContains(dot, "\"decode\" -> \"features\" [label=\"? <unknown>\"")) << dot;
 }
 
 TEST(OpaqueNodes, TheOptimizerCopiesThemAsTheyAreNeverFoldingOrMergingThem) {

@@ -37,9 +37,10 @@ std::string GraphToDot(const Graph& graph, const std::vector<bool>* needed, bool
   for (const Node* node : graph.nodes()) {
     if (hide_pruned && pruned(node)) continue;
     for (const Output& in : node->inputs()) {
-      const std::string label =
-          absl::StrCat(in.type() == DT_INVALID ? "?" : DataTypeString(in.type()), " ", in.shape().DebugString(),
-                       in.index() > 0 ? absl::StrCat(" :", in.index()) : "");
+      // An opaque node's output no supported op reads has no known type.
+      const std::string type = in.type() == DT_INVALID ? "?" : DataTypeString(in.type());
+      const std::string label = absl::StrCat(type, " ", in.shape().DebugString(),
+                                             in.index() > 0 ? absl::StrCat(" :", in.index()) : "");
       absl::StrAppend(&out, "  ", Quote(in.node()->name()), " -> ", Quote(node->name()),
                       " [label=", Quote(label));
       if (pruned(node) || pruned(in.node())) absl::StrAppend(&out, ", color=gray70, fontcolor=gray60");
