@@ -56,7 +56,8 @@ absl::StatusOr<Node*> Graph::AddNode(NodeSpec spec) {
           "node '", spec.name, "': input ", i, " refers to output ", in.index(), " of '",
           in.node()->name(), "', which has ", in.node()->num_outputs(), " outputs"));
     }
-    if (in.type() != spec.input_types[i]) {
+    // An opaque node's output of unknown type (DT_INVALID) is accepted wherever it goes.
+    if (in.type() != spec.input_types[i] && in.type() != DT_INVALID) {
       return absl::InvalidArgumentError(absl::StrCat(
           "node '", spec.name, "' (", spec.op, "): input ", i, " from '", in.name(), "' is ",
           DataTypeString(in.type()), " but ", DataTypeString(spec.input_types[i]),
@@ -209,6 +210,35 @@ std::vector<bool> NodesNeededFor(const Graph& graph, absl::Span<const Output> fe
     for (const Node* c : n->control_inputs()) need(c);
   }
   return needed;
+}
+
+std::vector<OpaqueNeed> OpaqueNodesNeededFor(const Graph& graph, absl::Span<const Output> feeds,
+                                             absl::Span<const Output> fetches,
+                                             absl::Span<const Node* const> targets) {
+  absl::flat_hash_set<Output> fed(feeds.begin(), feeds.end());
+  std::vector<bool> seen(graph.num_nodes(), false);
+  std::vector<OpaqueNeed> found;
+  // (node, consumer) pairs; each root's search continues where earlier roots have not been.
+  std::vector<std::pair<const Node*, const Node*>> stack;
+  auto search = [&](const Node* root, const std::string& needed_by) {
+    stack.push_back({root, nullptr});
+    while (!stack.empty()) {
+      auto [n, consumer] = stack.back();
+      stack.pop_back();
+      if (seen[n->id()]) continue;
+      seen[n->id()] = true;
+      if (n->is_opaque()) found.push_back({n, needed_by, consumer});
+      for (const Output& in : n->inputs()) {
+        if (!fed.contains(in)) stack.push_back({in.node(), n});
+      }
+      for (const Node* c : n->control_inputs()) stack.push_back({c, n});
+    }
+  };
+  for (const Output& f : fetches) {
+    if (!fed.contains(f)) search(f.node(), absl::StrCat("fetch '", f.name(), "'"));
+  }
+  for (const Node* t : targets) search(t, absl::StrCat("target '", t->name(), "'"));
+  return found;
 }
 
 absl::StatusOr<std::pair<std::string, int>> ParseInputName(absl::string_view input) {

@@ -71,6 +71,10 @@ struct NodeSpec {
   std::vector<DataType> output_types;
   std::vector<bool> output_is_ref;     // Output is a variable reference (VariableV2's `ref`).
   std::vector<PartialTensorShape> output_shapes;
+  // An op dflow does not know, kept so that a graph whose fetches never reach it still loads
+  // and exports unchanged: its inputs are a flat list accepted as typed, its output types are
+  // DT_INVALID where unknown and its shapes unknown, and a run that needs it fails.
+  bool opaque = false;
 };
 
 class Node {
@@ -96,6 +100,8 @@ class Node {
   bool output_is_ref(int i) const { return spec_.output_is_ref[i]; }
   const PartialTensorShape& output_shape(int i) const { return spec_.output_shapes[i]; }
   const std::vector<DataType>& output_types() const { return spec_.output_types; }
+  // See NodeSpec::opaque.
+  bool is_opaque() const { return spec_.opaque; }
 
   // Consumers: (node, input slot) for each data edge out of this node, in insertion order.
   const std::vector<std::pair<Node*, int>>& out_edges() const { return out_edges_; }
@@ -121,7 +127,8 @@ class Graph {
   ~Graph();
 
   // Appends a node. Fails on a duplicate or empty name, an input from another graph or out of
-  // range, an input whose type is not the expected one, or inconsistent typing vectors.
+  // range, an input whose type is not the expected one (an opaque node's DT_INVALID output
+  // matches any), or inconsistent typing vectors.
   absl::StatusOr<Node*> AddNode(NodeSpec spec);
 
   // Makes input `index` of `merge` (a Merge or RefMerge, built with a stand-in of the same type
@@ -161,6 +168,17 @@ class Graph {
 std::vector<bool> NodesNeededFor(const Graph& graph, absl::Span<const Output> feeds,
                                  absl::Span<const Output> fetches,
                                  absl::Span<const Node* const> targets);
+
+// An opaque node (NodeSpec::opaque) a run needs, with what needs it.
+struct OpaqueNeed {
+  const Node* node;
+  std::string needed_by;   // "fetch 'y'" or "target 't'": the first of them found to need it.
+  const Node* consumer;    // The needed node reading it on the way there; null for the root.
+};
+// The opaque nodes among NodesNeededFor(...), in the order the fetches, then targets, reach them.
+std::vector<OpaqueNeed> OpaqueNodesNeededFor(const Graph& graph, absl::Span<const Output> feeds,
+                                             absl::Span<const Output> fetches,
+                                             absl::Span<const Node* const> targets);
 
 // Splits a GraphDef input string: "^ctrl" -> ("ctrl", -1); "node:2" -> ("node", 2);
 // "node" -> ("node", 0). Fails on an empty name or a malformed index.

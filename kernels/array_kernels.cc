@@ -274,6 +274,7 @@ class RankOp : public OpKernel {
 REGISTER_KERNEL("Rank", RankOp);
 
 REGISTER_KERNEL("PreventGradient", IdentityOp);
+REGISTER_KERNEL("PlaceholderWithDefault", IdentityOp);  // Runs only when not fed.
 
 class SqueezeOp : public OpKernel {
  public:

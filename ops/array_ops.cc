@@ -1,5 +1,5 @@
-// Array ops: Placeholder, Const, Identity, NoOp, Shape, Rank, Fill, ZerosLike, OnesLike, Range,
-// BroadcastGradientArgs and PreventGradient. Op by op: the schema, its shape function, its
+// Array ops: Placeholder, PlaceholderWithDefault, Const, Identity, NoOp, Shape, Rank, Fill,
+// ZerosLike, OnesLike, Range, BroadcastGradientArgs and PreventGradient. Op by op: the schema, its shape function, its
 // gradient and its builder. The other array families: shape_ops.cc (Reshape, ExpandDims,
 // Squeeze, Tile), concat_ops.cc (Pack, ConcatV2, DynamicStitch), strided_slice_ops.cc.
 #include "ops/array_ops.h"
@@ -86,6 +86,45 @@ REGISTER_OP("Placeholder")
 ops::Placeholder::Placeholder(const Scope& scope, DataType dtype, const Attrs& attrs)
     : Output(AddOp(scope, "Placeholder", {}, {{"dtype", MakeAttr(dtype)},
                                               {"shape", MakeAttr(attrs.shape)}})) {}
+
+// ---------------------------------------------------------------------------------------------
+// PlaceholderWithDefault: the fed value, or `input` when nothing is fed.
+
+namespace {
+
+// The declared shape, which the default must fit; not the default's own, which may be more precise
+// than what may be fed.
+absl::Status PlaceholderWithDefaultShape(InferenceContext* ctx) {
+  PartialTensorShape shape;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("shape", &shape));
+  if (!ctx->input(0).IsCompatibleWith(shape)) {
+    return ctx->Error(absl::StrCat("the default input has shape ", ctx->input(0).DebugString(),
+                                   ", incompatible with the shape attr ", shape.DebugString()));
+  }
+  ctx->set_output(0, shape);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+REGISTER_OP("PlaceholderWithDefault")
+    .Input("input: dtype")
+    .Output("output: dtype")
+    .Attr("dtype: type")
+    .Attr("shape: shape")
+    .SetShapeFn(PlaceholderWithDefaultShape);
+// d(output)/d(input) = 1 when nothing is fed (as TensorFlow's _IdGrad).
+REGISTER_GRADIENT("PlaceholderWithDefault", [](const Scope& scope, const Node& node,
+                                               absl::Span<const Output> grad_outputs,
+                                               std::vector<Output>* grad_inputs) {
+  *grad_inputs = {grad_outputs[0]};
+  return absl::OkStatus();
+});
+
+Output ops::PlaceholderWithDefault(const Scope& scope, Input input,
+                                   const PartialTensorShape& shape) {
+  return AddOp(scope, "PlaceholderWithDefault", {input}, {{"shape", MakeAttr(shape)}});
+}
 
 // ---------------------------------------------------------------------------------------------
 // Const

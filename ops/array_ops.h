@@ -32,6 +32,9 @@ class Placeholder : public Output {
   Placeholder(const Scope& scope, DataType dtype, const Attrs& attrs = Attrs());
 };
 
+// `input` unless a value is fed for it; a fed value must fit `shape`, which `input` must fit too.
+Output PlaceholderWithDefault(const Scope& scope, Input input, const PartialTensorShape& shape);
+
 // A constant tensor: Const(scope, Tensor), or a literal (Const(scope, 0.5f), Const(scope, {1, 2})).
 Output Const(const Scope& scope, const Input& value);
 // A constant of `shape` with every element `value`.

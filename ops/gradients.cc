@@ -137,6 +137,10 @@ absl::Status AddSymbolicGradients(const Scope& scope, absl::Span<const Output> y
     for (const Output& in : node.inputs()) has_path_input |= between[in.node()->id()];
     if (!has_path_input) continue;  // A source (an x itself): nothing further to propagate.
 
+    if (node.is_opaque()) {
+      return absl::UnimplementedError(absl::StrCat("no gradient through node '", node.name(),
+                                                   "': dflow does not support op ", node.op()));
+    }
     const OpDef* op = OpRegistry::Global()->Find(node.op());
     if (op == nullptr || !op->differentiable) continue;  // Gradients stop here.
     if (!op->grad_fn) {

@@ -1,12 +1,14 @@
 #include "ops/graph_import.h"
 
-#include <set>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "graph/attr_value_util.h"
 #include "graph/status_macros.h"
 #include "ops/node_builder.h"
 #include "ops/op_registry.h"
@@ -16,6 +18,8 @@ namespace {
 
 // Producers before this wrote scalar-looking Placeholder shapes to mean "unknown".
 constexpr int kPlaceholderShapeScalarVersion = 22;
+// Bounds an opaque node's output count, which its consumers' input strings decide.
+constexpr size_t kMaxOpaqueOutputs = 1 << 16;
 
 struct ParsedNode {
   const NodeDef* def;
@@ -29,19 +33,78 @@ bool IsNextIteration(absl::string_view op) {
   return op == "NextIteration" || op == "RefNextIteration";
 }
 
+// An opaque node's outputs, from what its consumers take.
+struct OpaqueOutputs {
+  std::vector<DataType> types;
+  std::vector<bool> is_ref;
+  std::vector<bool> typed;  // Some consumer gave this output's type.
+};
+
+// The type each data input of `nd` takes by `op`'s schema, with `nd`'s attrs (or the schema's
+// defaults); DT_INVALID where they do not say. Grouped as GroupInputsByArg does.
+std::vector<std::pair<DataType, bool>> ExpectedInputTypes(const NodeDef& nd, const OpDef& op,
+                                                          size_t num_data_inputs) {
+  auto attr = [&](const std::string& name) -> const AttrValue* {
+    auto it = nd.attr().find(name);
+    if (it != nd.attr().end()) return &it->second;
+    const AttrDef* def = op.FindAttr(name);
+    return def != nullptr && def->default_value ? &*def->default_value : nullptr;
+  };
+  std::vector<std::pair<DataType, bool>> types;
+  for (const ArgDef& arg : op.inputs) {
+    size_t count = 1;
+    if (!arg.number_attr.empty()) {
+      const AttrValue* n = attr(arg.number_attr);
+      count = n != nullptr && n->i() > 0 ? static_cast<size_t>(n->i())
+                                         : num_data_inputs - types.size();
+    }
+    const AttrValue* list = arg.type_list_attr.empty() ? nullptr : attr(arg.type_list_attr);
+    if (!arg.type_list_attr.empty()) {
+      count = list != nullptr ? static_cast<size_t>(list->list().type_size())
+                              : num_data_inputs - types.size();
+    }
+    DataType type = arg.type;
+    if (type == DT_INVALID && !arg.type_attr.empty()) {
+      const AttrValue* t = attr(arg.type_attr);
+      if (t != nullptr && t->value_case() == AttrValue::kType) type = t->type();
+    }
+    for (size_t k = 0; k < count && types.size() < num_data_inputs; ++k) {
+      const DataType listed =
+          list != nullptr ? static_cast<DataType>(list->list().type(static_cast<int>(k))) : type;
+      types.emplace_back(listed, arg.is_ref);
+    }
+  }
+  types.resize(num_data_inputs, {DT_INVALID, false});  // Too many inputs: the builder reports it.
+  return types;
+}
+
+// A type attr's dtype dflow cannot store (string, complex, resource), if any.
+template <typename Attrs>
+std::optional<DataType> UnstorableType(const Attrs& attrs) {
+  for (const auto& [name, value] : attrs) {
+    if (value.value_case() == AttrValue::kType && DataTypeSize(value.type()) == 0) {
+      return value.type();
+    }
+    if (value.value_case() == AttrValue::kList) {
+      for (int t : value.list().type()) {
+        if (DataTypeSize(static_cast<DataType>(t)) == 0) return static_cast<DataType>(t);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::string UnsupportedWhat(const Node& node) {
+  if (OpRegistry::Global()->Find(node.op()) == nullptr) return node.op();
+  const std::optional<DataType> type = UnstorableType(node.attrs());
+  return absl::StrCat(node.op(), " on ", type ? DataTypeString(*type) : "such",
+                      " tensors");
+}
 
 absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptions& options) {
   const OpRegistry& registry = *OpRegistry::Global();
-  std::set<std::string> unknown_ops;
-  for (const NodeDef& nd : def.node()) {
-    if (registry.Find(nd.op()) == nullptr) unknown_ops.insert(nd.op());
-  }
-  if (!unknown_ops.empty()) {
-    return absl::UnimplementedError(absl::StrCat("graph uses ops dflow does not support: ",
-                                                 absl::StrJoin(unknown_ops, ", ")));
-  }
-
   absl::flat_hash_map<std::string, int> index;
   std::vector<ParsedNode> nodes(def.node_size());
   for (int i = 0; i < def.node_size(); ++i) {
@@ -66,6 +129,64 @@ absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptio
         }
         nodes[i].data_inputs.push_back(*parsed);
       }
+    }
+  }
+
+  // Nodes of unknown ops become opaque: each has as many outputs as its consumers use, typed
+  // as they take them (DT_INVALID where they do not say or disagree).
+  absl::flat_hash_map<std::string, OpaqueOutputs> opaque;
+  for (const NodeDef& nd : def.node()) {
+    const OpDef* op = registry.Find(nd.op());
+    if (op != nullptr && !UnstorableType(nd.attr()).has_value()) continue;
+    OpaqueOutputs& outs = opaque[nd.name()];
+    // A known op on a dtype dflow cannot store has its schema's outputs, typed by its attrs.
+    for (const ArgDef& arg : op != nullptr ? op->outputs : std::vector<ArgDef>{}) {
+      auto attr = [&](const std::string& name) -> const AttrValue* {
+        auto it = nd.attr().find(name);
+        return it == nd.attr().end() ? nullptr : &it->second;
+      };
+      const AttrValue* n = arg.number_attr.empty() ? nullptr : attr(arg.number_attr);
+      const AttrValue* t = arg.type_attr.empty() ? nullptr : attr(arg.type_attr);
+      const DataType type =
+          t != nullptr && t->value_case() == AttrValue::kType ? t->type() : arg.type;
+      const int64_t count = arg.number_attr.empty() ? 1 : n != nullptr ? n->i() : 0;
+      for (int64_t k = 0; k < count && outs.types.size() < kMaxOpaqueOutputs; ++k) {
+        outs.types.push_back(type);
+        outs.is_ref.push_back(arg.is_ref);
+        outs.typed.push_back(type != DT_INVALID);
+      }
+    }
+  }
+  for (const ParsedNode& pn : nodes) {
+    const OpDef* op = opaque.contains(pn.def->name()) ? nullptr : registry.Find(pn.def->op());
+    const std::vector<std::pair<DataType, bool>> expected =
+        op == nullptr ? std::vector<std::pair<DataType, bool>>(pn.data_inputs.size(),
+                                                               {DT_INVALID, false})
+                      : ExpectedInputTypes(*pn.def, *op, pn.data_inputs.size());
+    for (size_t k = 0; k < pn.data_inputs.size(); ++k) {
+      auto it = opaque.find(pn.data_inputs[k].first);
+      if (it == opaque.end()) continue;
+      const size_t index = static_cast<size_t>(pn.data_inputs[k].second);
+      if (index >= kMaxOpaqueOutputs) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "node '", pn.def->name(), "': input '", pn.def->input(k), "' asks for output ", index,
+            " of '", it->first, "', an op dflow does not know; at most ", kMaxOpaqueOutputs,
+            " outputs are accepted"));
+      }
+      OpaqueOutputs& outs = it->second;
+      if (index >= outs.types.size()) {
+        outs.types.resize(index + 1, DT_INVALID);
+        outs.is_ref.resize(index + 1, false);
+        outs.typed.resize(index + 1, false);
+      }
+      if (expected[k].first == DT_INVALID) continue;
+      if (!outs.typed[index]) {
+        outs.types[index] = expected[k].first;
+        outs.typed[index] = true;
+      } else if (outs.types[index] != expected[k].first) {
+        outs.types[index] = DT_INVALID;
+      }
+      outs.is_ref[index] = outs.is_ref[index] || expected[k].second;
     }
   }
 
@@ -135,6 +256,22 @@ absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptio
       const ParsedNode& pn = nodes[i];
       const NodeDef& nd = *pn.def;
       const OpDef* op = registry.Find(nd.op());
+      if (opaque.contains(nd.name())) {
+        NodeSpec spec;
+        spec.name = prefix + nd.name();
+        spec.op = nd.op();
+        spec.device = nd.device();
+        spec.attrs.insert(nd.attr().begin(), nd.attr().end());
+        for (const auto& [name, idx] : pn.data_inputs) {
+          spec.inputs.push_back(Output(built[name], idx));
+        }
+        for (const std::string& c : pn.control_inputs) spec.control_inputs.push_back(built[c]);
+        const OpaqueOutputs& outs = opaque.at(nd.name());
+        spec.output_types = outs.types;
+        spec.output_is_ref = outs.is_ref;
+        DFLOW_ASSIGN_OR_RETURN(built[nd.name()], AddOpaqueNode(std::move(spec), target));
+        continue;
+      }
       NodeBuilder builder(prefix + nd.name(), nd.op());
       builder.Device(nd.device());
       for (const auto& [name, value] : nd.attr()) builder.Attr(name, value);

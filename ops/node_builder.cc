@@ -25,6 +25,11 @@ absl::StatusOr<std::vector<std::vector<Output>>> GroupInputsByArg(absl::string_v
       const bool given = it != attrs.end() && it->second.i() > 0;
       count = given ? static_cast<size_t>(it->second.i()) : left;
     }
+    if (!arg.type_list_attr.empty()) {
+      auto it = attrs.find(arg.type_list_attr);
+      const bool given = it != attrs.end() && it->second.value_case() == AttrValue::kList;
+      count = given ? static_cast<size_t>(it->second.list().type_size()) : left;
+    }
     if (count > left) {
       return absl::InvalidArgumentError(absl::StrCat(op.name, " node '", node, "' has ",
                                                      inputs.size(), " inputs, too few for its '",
@@ -38,6 +43,25 @@ absl::StatusOr<std::vector<std::vector<Output>>> GroupInputsByArg(absl::string_v
                                                    " inputs but has ", inputs.size()));
   }
   return args;
+}
+
+absl::StatusOr<Node*> AddOpaqueNode(NodeSpec spec, Graph* graph) {
+  spec.opaque = true;
+  spec.input_types.clear();
+  spec.input_is_ref.clear();
+  for (const Output& in : spec.inputs) {
+    if (in.node() == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(spec.op, " node '", spec.name, "': an input is an invalid (null) output"));
+    }
+    const bool valid = in.index() >= 0 && in.index() < in.node()->num_outputs();
+    // An out-of-range input is left for Graph::AddNode to report.
+    spec.input_types.push_back(valid ? in.type() : DT_INVALID);
+    spec.input_is_ref.push_back(false);
+  }
+  if (spec.output_is_ref.empty()) spec.output_is_ref.assign(spec.output_types.size(), false);
+  spec.output_shapes.assign(spec.output_types.size(), PartialTensorShape());
+  return graph->AddNode(std::move(spec));
 }
 
 NodeBuilder& NodeBuilder::Input(Output input) {
@@ -132,6 +156,18 @@ absl::StatusOr<Node*> NodeBuilder::Finalize(Graph* graph) const {
   for (size_t a = 0; a < op->inputs.size(); ++a) {
     const ArgDef& arg = op->inputs[a];
     const std::vector<Output>& given = args_[a];
+    if (!arg.type_list_attr.empty()) {
+      AttrValue types;
+      types.mutable_list();  // An empty list is still a list.
+      for (const Output& o : given) {
+        if (o.type() == DT_INVALID) break;  // From an opaque node: the attr must say.
+        types.mutable_list()->add_type(BaseType(o.type()));
+      }
+      if (types.list().type_size() == static_cast<int>(given.size())) {
+        DFLOW_RETURN_IF_ERROR(set_inferred(arg.type_list_attr, types));
+      }
+      continue;
+    }
     if (arg.number_attr.empty() && given.size() != 1) {
       return error("input '", arg.name, "' takes one tensor, got ", given.size());
     }
@@ -140,7 +176,8 @@ absl::StatusOr<Node*> NodeBuilder::Finalize(Graph* graph) const {
       DFLOW_RETURN_IF_ERROR(
           set_inferred(arg.number_attr, MakeAttr(static_cast<int64_t>(given.size()))));
     }
-    if (!arg.type_attr.empty()) {
+    // An opaque node's output of unknown type implies nothing: the attr must be given.
+    if (!arg.type_attr.empty() && given[0].type() != DT_INVALID) {
       DFLOW_RETURN_IF_ERROR(set_inferred(arg.type_attr, MakeAttr(BaseType(given[0].type()))));
     }
   }
@@ -161,23 +198,34 @@ absl::StatusOr<Node*> NodeBuilder::Finalize(Graph* graph) const {
     }
   }
 
-  auto arg_type = [&](const ArgDef& arg) -> DataType {
+  // The type of element k of `arg`.
+  auto arg_type = [&](const ArgDef& arg, int k) -> DataType {
     if (arg.type != DT_INVALID) return arg.type;
+    if (!arg.type_list_attr.empty()) {
+      return static_cast<DataType>(spec.attrs[arg.type_list_attr].list().type(k));
+    }
     return spec.attrs[arg.type_attr].type();
   };
   for (size_t a = 0; a < op->inputs.size(); ++a) {
     const ArgDef& arg = op->inputs[a];
-    for (const Output& o : args_[a]) {
-      spec.inputs.push_back(o);
-      spec.input_types.push_back(arg_type(arg));
+    if (!arg.type_list_attr.empty() &&
+        spec.attrs[arg.type_list_attr].list().type_size() != static_cast<int>(args_[a].size())) {
+      return error("input list '", arg.name, "' has ", args_[a].size(), " tensors but attr '",
+                   arg.type_list_attr, "' lists ",
+                   spec.attrs[arg.type_list_attr].list().type_size(), " types");
+    }
+    for (size_t k = 0; k < args_[a].size(); ++k) {
+      spec.inputs.push_back(args_[a][k]);
+      spec.input_types.push_back(arg_type(arg, static_cast<int>(k)));
       spec.input_is_ref.push_back(arg.is_ref);
     }
   }
   for (const ArgDef& arg : op->outputs) {
     int count = 1;
     if (!arg.number_attr.empty()) count = static_cast<int>(spec.attrs[arg.number_attr].i());
+    if (!arg.type_list_attr.empty()) count = spec.attrs[arg.type_list_attr].list().type_size();
     for (int i = 0; i < count; ++i) {
-      spec.output_types.push_back(arg_type(arg));
+      spec.output_types.push_back(arg_type(arg, i));
       spec.output_is_ref.push_back(arg.is_ref);
     }
   }

@@ -20,12 +20,19 @@ struct OpDef;
 // Groups a node's flat input list (as a NodeDef or a Node holds it) into `op`'s input args, in
 // order, one entry per arg for NodeBuilder::Input: a single-tensor arg takes the next input; a
 // list arg ("values: N * T") takes as many as `attrs` says for N, or, where `attrs` holds no
-// positive N, every input left. Fails naming the `op` node `node` when the inputs run out or
-// some are left over. Checks nothing else (types, list lengths against N: Finalize does).
+// positive N, every input left; a type-list arg ("data: T", T a list(type)) as many as T lists,
+// or, where `attrs` holds no T, every input left. Fails naming the `op` node `node` when the
+// inputs run out or some are left over. Checks nothing else (types, list lengths: Finalize does).
 absl::StatusOr<std::vector<std::vector<Output>>> GroupInputsByArg(absl::string_view node,
                                                                   const OpDef& op,
                                                                   const AttrMap& attrs,
                                                                   absl::Span<const Output> inputs);
+
+// Adds an opaque node (graph/graph.h) for a node dflow cannot run: `spec` gives its name, op,
+// device, attrs, flat inputs, control inputs and output types (DT_INVALID where unknown, with
+// output_is_ref alongside or empty for none); input typing is taken from the inputs and every
+// output shape is unknown. Nothing is validated against a schema, since there is none.
+absl::StatusOr<Node*> AddOpaqueNode(NodeSpec spec, Graph* graph);
 
 class NodeBuilder {
  public:

@@ -256,7 +256,17 @@ OpDef OpDefBuilder::Build() const {
     std::fprintf(stderr, "dflow: bad registration of op '%s':%s\n", op_.name.c_str(), error.c_str());
     std::abort();
   }
-  return op_;
+  OpDef op = op_;
+  // An arg typed by a list(type) attr is a list of tensors of those types.
+  for (std::vector<ArgDef>* args : {&op.inputs, &op.outputs}) {
+    for (ArgDef& arg : *args) {
+      const AttrDef* attr = arg.type_attr.empty() ? nullptr : op.FindAttr(arg.type_attr);
+      if (attr != nullptr && attr->type == "list(type)") {
+        std::swap(arg.type_list_attr, arg.type_attr);
+      }
+    }
+  }
+  return op;
 }
 
 namespace {

@@ -33,6 +33,7 @@ struct ArgDef {
   DataType type = DT_INVALID;  // A fixed type ("x: float") ...
   std::string type_attr;       // ... or the attr naming it ("x: T").
   std::string number_attr;     // "values: N * T": a list of N inputs.
+  std::string type_list_attr;  // "data: T" with T a list(type): one tensor per listed type.
   bool is_ref = false;         // "ref: Ref(T)": a variable reference.
 };
 

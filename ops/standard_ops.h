@@ -10,6 +10,7 @@
 #include "ops/control_flow_ops.h"
 #include "ops/conv_ops.h"
 #include "ops/gradients.h"
+#include "ops/logging_ops.h"
 #include "ops/logical_ops.h"
 #include "ops/math_ops.h"
 #include "ops/nn_ops.h"

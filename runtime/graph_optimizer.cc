@@ -54,6 +54,20 @@ absl::StatusOr<Node*> AddNode(const std::string& op_name, const AttrMap& attrs,
 absl::StatusOr<Node*> AddNodeLike(const Node& like, const std::string& name,
                                   absl::Span<const Output> inputs, absl::Span<Node* const> controls,
                                   Graph* graph) {
+  if (like.is_opaque()) {
+    NodeSpec spec;
+    spec.name = name;
+    spec.op = like.op();
+    spec.device = like.device();
+    spec.attrs = like.attrs();
+    spec.inputs.assign(inputs.begin(), inputs.end());
+    spec.control_inputs.assign(controls.begin(), controls.end());
+    spec.output_types = like.output_types();
+    for (int i = 0; i < like.num_outputs(); ++i) {
+      spec.output_is_ref.push_back(like.output_is_ref(i));
+    }
+    return AddOpaqueNode(std::move(spec), graph);
+  }
   return AddNode(like.op(), like.attrs(), like.device(), name, inputs, controls, graph);
 }
 

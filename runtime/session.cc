@@ -52,11 +52,35 @@ absl::Status LookupError(absl::string_view what, const absl::Status& s) {
   return absl::Status(s.code(), absl::StrCat(what, ": ", s.message()));
 }
 
+// A run that needs an opaque node fails before planning, naming the node, its op and what
+// needs it; at most a few more are listed.
+absl::Status UnsupportedNodesError(absl::Span<const OpaqueNeed> needed) {
+  const OpaqueNeed& first = needed.front();
+  std::string message = absl::StrCat(
+      "dflow does not support op ", UnsupportedWhat(*first.node), ", and ", first.needed_by,
+      " needs its node '", first.node->name(), "'",
+      first.consumer != nullptr ? absl::StrCat(" (an input of '", first.consumer->name(), "')")
+                                : "");
+  if (needed.size() > 1) {
+    absl::StrAppend(&message, "; it also needs ", needed.size() - 1, " more unsupported node(s):");
+    for (size_t i = 1; i < needed.size() && i <= 5; ++i) {
+      absl::StrAppend(&message, i > 1 ? ", " : " ", needed[i].node->DebugString());
+    }
+    if (needed.size() > 6) absl::StrAppend(&message, ", ...");
+  }
+  return absl::UnimplementedError(message);
+}
+
 absl::StatusOr<Output> ResolveFetch(const Graph& graph, const std::string& name) {
   absl::StatusOr<Output> out = graph.FindOutput(name);
   if (!out.ok() && out.status().code() == absl::StatusCode::kOutOfRange) {
     absl::StatusOr<std::pair<std::string, int>> parsed = ParseInputName(name);
     Node* node = parsed.ok() ? graph.FindNode(parsed->first) : nullptr;
+    if (node != nullptr && node->is_opaque()) {
+      // Its outputs are only those its consumers use: say why it cannot be fetched instead.
+      return absl::UnimplementedError(absl::StrCat(
+          "dflow does not support op ", UnsupportedWhat(*node), " of node '", node->name(), "'"));
+    }
     if (node != nullptr && node->num_outputs() == 0) return NoOutputsError(*node);
   }
   return out;
@@ -122,6 +146,11 @@ absl::Status Session::CheckSignature(absl::Span<const std::pair<Output, Tensor>>
     if (!value.IsInitialized()) {
       return absl::InvalidArgumentError(absl::StrCat("feed '", out.name(), "' is an empty tensor"));
     }
+    if (out.type() == DT_INVALID) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "feed '", out.name(), "': its dtype is unknown, since dflow does not support op ",
+          UnsupportedWhat(*out.node()), " and no op it supports reads that output"));
+    }
     if (value.dtype() != out.type()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "feed '", out.name(), "' is ", DataTypeString(value.dtype()), " but the graph expects ",
@@ -159,6 +188,9 @@ absl::Status Session::CheckSignature(absl::Span<const std::pair<Output, Tensor>>
 
 absl::StatusOr<std::unique_ptr<ExecutionPlan>> Session::BuildPlan(
     const Signature& signature) const {
+  const std::vector<OpaqueNeed> unsupported =
+      OpaqueNodesNeededFor(*graph_, signature.feeds, signature.fetches, signature.targets);
+  if (!unsupported.empty()) return UnsupportedNodesError(unsupported);
   // The optimizer's rewrites (folding, CSE, fusion) know nothing of dead tensors and frames, so
   // graphs with control flow run as written.
   if (!options_.optimize_graph ||

@@ -197,10 +197,6 @@ absl::Status Simplifier::Visit(const Node& n) {
     controls_[&n] = {fed_.at(OutputOf(n, 0)).node()};
     return absl::OkStatus();
   }
-  const OpDef* op = OpRegistry::Global()->Find(n.op());
-  if (op == nullptr) {
-    return absl::NotFoundError(absl::StrCat("node ", n.DebugString(), ": unknown op"));
-  }
   std::vector<Output> inputs;
   for (const Output& in : n.inputs()) {
     inputs.push_back(Map(in));
@@ -210,6 +206,19 @@ absl::Status Simplifier::Visit(const Node& n) {
     }
   }
   std::vector<Node*> controls = MapControls(n);
+  if (n.is_opaque()) {
+    // Nothing is known of what it computes: copied as it is, never folded or merged, and taken
+    // to change state.
+    DFLOW_ASSIGN_OR_RETURN(Node * copy, AddNodeLike(n, n.name(), inputs, controls, dst_.get()));
+    for (int i = 0; i < n.num_outputs(); ++i) outputs_[OutputOf(n, i)] = Output(copy, i);
+    controls_[&n] = {copy};
+    effectful_.insert(copy);
+    return absl::OkStatus();
+  }
+  const OpDef* op = OpRegistry::Global()->Find(n.op());
+  if (op == nullptr) {
+    return absl::NotFoundError(absl::StrCat("node ", n.DebugString(), ": unknown op"));
+  }
   bool fed = false, fetched = false;
   for (int i = 0; i < n.num_outputs(); ++i) {
     fed |= fed_.contains(OutputOf(n, i)) || ref_feeds_.contains(OutputOf(n, i));

@@ -191,13 +191,6 @@ constexpr char kConstA[] =
     "node { name: 'a' op: 'Const' attr { key: 'dtype' value { type: DT_FLOAT } } "
     "attr { key: 'value' value { tensor { dtype: DT_FLOAT float_val: 1 } } } } ";
 
-TEST(ImportGraphDef, ListsEveryUnknownOpInOneError) {
-  ExpectImportError(std::string(kConstA) +
-                        "node { name: 'b' op: 'Frobnicate' input: 'a' } "
-                        "node { name: 'c' op: 'Zorp' input: 'b' }",
-                    "Frobnicate, Zorp");
-}
-
 TEST(ImportGraphDef, RejectsAnInputNamingAMissingNode) {
   ExpectImportError("node { name: 'b' op: 'Identity' input: 'nope' "
                     "attr { key: 'T' value { type: DT_FLOAT } } }",

@@ -108,5 +108,34 @@ TEST_F(GroupInputsByArgTest, TheGroupsBuildTheNode) {
   EXPECT_EQ(n, 2);
 }
 
+// Assert's "data: T" with T a list(type): as many inputs as T lists, typed each by its entry.
+TEST_F(GroupInputsByArgTest, ATypeListArgTakesAsManyAsItsListAndInfersIt) {
+  auto cond = ops::Const(root_.WithOpName("cond"), Tensor::Scalar<bool>(true));
+  AttrValue two_floats;
+  two_floats.mutable_list()->add_type(DT_FLOAT);
+  two_floats.mutable_list()->add_type(DT_FLOAT);
+  absl::StatusOr<Groups> groups =
+      GroupInputsByArg("check", Op("Assert"), {{"T", two_floats}}, {cond, in_[0], in_[1]});
+  ASSERT_TRUE(groups.ok()) << groups.status();
+  EXPECT_EQ(*groups, (Groups{{cond}, {in_[0], in_[1]}}));
+  groups = GroupInputsByArg("check", Op("Assert"), {{"T", two_floats}}, {cond, in_[0]});
+  EXPECT_FALSE(groups.ok());
+  // Without T, the list takes the rest and Finalize infers T from the inputs' types.
+  groups = GroupInputsByArg("check", Op("Assert"), {}, {cond, in_[0], axis_});
+  ASSERT_TRUE(groups.ok()) << groups.status();
+  NodeBuilder builder("check", "Assert");
+  for (const std::vector<Output>& arg : *groups) builder.Input(arg);
+  absl::StatusOr<Node*> node = builder.Finalize(root_.graph());
+  ASSERT_TRUE(node.ok()) << node.status();
+  EXPECT_EQ((*node)->FindAttr("T")->list().type(0), DT_FLOAT);
+  EXPECT_EQ((*node)->FindAttr("T")->list().type(1), DT_INT32);
+  EXPECT_EQ((*node)->input_type(2), DT_INT32);
+  // A T that contradicts the inputs is an error naming the node.
+  NodeBuilder wrong("check2", "Assert");
+  wrong.Input(cond).Input(std::vector<Output>{in_[0]}).Attr("T", two_floats);
+  EXPECT_TRUE(absl::StrContains(wrong.Finalize(root_.graph()).status().message(),
+                                "Assert node 'check2': attr 'T' is"));
+}
+
 }  // namespace
 }  // namespace dflow

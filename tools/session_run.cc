@@ -16,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "graph/graph_def_io.h"
 #include "graph/status_macros.h"
+#include "ops/graph_import.h"
 #include "runtime/checkpoint.h"
 #include "runtime/profile.h"
 #include "runtime/session.h"
@@ -28,6 +29,7 @@ constexpr char kUsage[] = R"(Usage: session_run --graph=FILE [--feed=NAME=FILE|V
                    [--target=OP ...] [--init=OP] [--steps=N] [--batch_size=B]
                    [--restore=CKPT] [--save=CKPT] [--output_dir=DIR] [--print]
                    [--profile=TRACE.json]
+       session_run --graph=FILE --list_unsupported [--feed=NAME=... ...] [--fetch=NAME ...]
 
 Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow Session.
 
@@ -58,6 +60,10 @@ Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow 
                       slowest nodes (the first step, which builds the plan, is left out of it
                       when there are more) and write all steps as a Chrome trace to FILE
                       (open it in chrome://tracing or ui.perfetto.dev)
+  --list_unsupported  run nothing: list the ops of the graph dflow does not support, with
+                      how many nodes use each, and which of those nodes the --fetch and
+                      --target list needs (a --feed cuts off what is upstream of it; its
+                      file is not read); exit 0
   --help              this message
 
 Example, the MNIST tutorial (graph written by `mnist_softmax --write_graph=mnist_softmax.pb`):
@@ -79,6 +85,7 @@ struct Options {
   int64_t steps = 1;
   int64_t batch_size = 0;
   bool print = false;
+  bool list_unsupported = false;
 };
 
 absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
@@ -109,6 +116,8 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
     absl::Status s;
     if (name == "print") {
       o.print = true;
+    } else if (name == "list_unsupported") {
+      o.list_unsupported = true;
     } else if (name == "steps") {
       s = to_int(&o.steps, 1);
       steps_given = true;
@@ -139,7 +148,8 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
     DFLOW_RETURN_IF_ERROR(s);
   }
   if (o.graph.empty()) return absl::InvalidArgumentError("--graph is required (see --help)");
-  if (o.fetches.empty() && o.targets.empty() && o.init.empty() && o.save.empty()) {
+  if (o.fetches.empty() && o.targets.empty() && o.init.empty() && o.save.empty() &&
+      !o.list_unsupported) {
     return absl::InvalidArgumentError("nothing to do: give --fetch, --target, --init or --save");
   }
   if (o.batch_size > 0 && !steps_given) {
@@ -277,9 +287,78 @@ std::string FileNameFor(std::string name) {
   return name + ".npy";
 }
 
+// --list_unsupported: the graph's opaque nodes by op, and those the fetches and targets need.
+absl::Status ListUnsupported(const Options& o, const Graph& graph) {
+  std::map<std::string, int> by_op;
+  for (const Node* n : graph.nodes()) {
+    if (n->is_opaque()) ++by_op[UnsupportedWhat(*n)];
+  }
+  int total = 0;
+  for (const auto& [op, count] : by_op) total += count;
+  if (by_op.empty()) {
+    std::cout << "dflow supports every op of the graph (" << graph.num_nodes() << " nodes)\n";
+  } else {
+    std::cout << by_op.size() << " op(s) dflow does not support, in " << total << " of "
+              << graph.num_nodes() << " nodes:\n";
+    size_t width = 0;
+    for (const auto& [op, count] : by_op) width = std::max(width, op.size());
+    for (const auto& [op, count] : by_op) {
+      std::cout << "  " << op << std::string(width - op.size() + 2, ' ') << count
+                << (count == 1 ? " node\n" : " nodes\n");
+    }
+  }
+  if (o.fetches.empty() && o.targets.empty()) return absl::OkStatus();
+  // A fetch of an opaque node may name an output no consumer uses: only its node matters here.
+  auto resolve = [&](const std::string& name, const char* what) -> absl::StatusOr<Output> {
+    absl::StatusOr<std::pair<std::string, int>> parsed = ParseInputName(name);
+    Node* node = parsed.ok() && parsed->second >= 0 ? graph.FindNode(parsed->first) : nullptr;
+    if (node != nullptr && node->is_opaque()) return Output(node, parsed->second);
+    absl::StatusOr<Output> out = graph.FindOutput(name);
+    if (!out.ok()) return absl::Status(out.status().code(), absl::StrCat(what, ": ", out.status().message()));
+    return out;
+  };
+  std::vector<Output> feeds, fetches;
+  std::vector<const Node*> targets;
+  for (const auto& feed : o.feeds) {
+    DFLOW_ASSIGN_OR_RETURN(Output out, resolve(feed.first, "feed"));
+    feeds.push_back(out);
+  }
+  for (const std::string& name : o.fetches) {
+    DFLOW_ASSIGN_OR_RETURN(Output out, resolve(name, "fetch"));
+    fetches.push_back(out);
+  }
+  for (const std::string& name : o.targets) {
+    const Node* node = graph.FindNode(name);
+    if (node == nullptr) return absl::NotFoundError(absl::StrCat("target: no node named '", name, "' in the graph"));
+    targets.push_back(node);
+  }
+  const std::vector<OpaqueNeed> needed = OpaqueNodesNeededFor(graph, feeds, fetches, targets);
+  if (needed.empty()) {
+    std::cout << "the fetches and targets need none of them: they can run\n";
+    return absl::OkStatus();
+  }
+  std::cout << "the fetches and targets need " << needed.size() << " of them:\n";
+  for (const OpaqueNeed& n : needed) {
+    std::cout << "  node '" << n.node->name() << "' (" << UnsupportedWhat(*n.node)
+              << "), needed by "
+              << n.needed_by;
+    if (n.consumer != nullptr) std::cout << " (an input of '" << n.consumer->name() << "')";
+    std::cout << "\n";
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Main(const Options& o) {
   GraphDef def;
   DFLOW_RETURN_IF_ERROR(ReadGraphDefFile(o.graph, &def));
+  if (o.list_unsupported) {
+    Graph graph;
+    const absl::Status imported = ImportGraphDef(def, &graph);
+    if (!imported.ok()) {
+      return absl::Status(imported.code(), absl::StrCat("graph '", o.graph, "': ", imported.message()));
+    }
+    return ListUnsupported(o, graph);
+  }
   absl::StatusOr<std::unique_ptr<Session>> created = Session::Create(def);
   if (!created.ok()) {
     return absl::Status(created.status().code(),
