@@ -261,3 +261,33 @@ TEST(SavedModelTest, InitOpPrecedence) {
 
 }  // namespace
 }  // namespace dflow
+
+namespace dflow {
+namespace {
+
+TEST(SavedModelToolTest, SignatureKeysShowAndErrors) {
+  SKIP_WITHOUT_CORPUS();
+  const std::string counter = "--saved_model=" + CorpusFiles() + "/tfserving_saved_model_counter";
+  // incr_counter_by twice from the checkpoint's 0: 2.5, then 5.
+  test::CommandResult r = test::RunBinary(
+      "tools/session_run", counter + " --signature_def=incr_counter_by --feed=delta=2.5 --fetch=output --steps=2");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(absl::StrContains(r.output, "\noutput = 5 (float [])")) << r.output;
+  r = test::RunBinary("tools/session_run", counter + " --show");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(absl::StrContains(r.output, "signature_def['reset_counter']:\n")) << r.output;
+  EXPECT_TRUE(absl::StrContains(r.output, "  Method name is: tensorflow/serving/predict\n")) << r.output;
+  r = test::RunBinary("tools/session_run", counter + " --signature_def=nope --fetch=output");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(r.output, "no signature_def 'nope'")) << r.output;
+  r = test::RunBinary("tools/session_run", counter + " --tag_set=gpu --fetch=output");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(r.output, "no MetaGraphDef with tag set {gpu}; the tag sets there: {serve}"))
+      << r.output;
+  r = test::RunBinary("tools/session_run", counter + " --graph=x.pb --fetch=output");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(r.output, "exactly one of --graph, --meta_graph and --saved_model"));
+}
+
+}  // namespace
+}  // namespace dflow
