@@ -284,6 +284,17 @@ TEST(SavedModelToolTest, SignatureKeysShowAndErrors) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(absl::StrContains(r.output, "no MetaGraphDef with tag set {gpu}; the tag sets there: {serve}"))
       << r.output;
+  // A .meta file: keys of its serving_default-less signatures need --signature_def; variables
+  // come from --restore.
+  SavedModel sm;
+  ASSERT_TRUE(ReadSavedModel(CorpusFiles() + "/tfserving_saved_model_counter", &sm).ok());
+  const std::string meta = test::TempDir("saved_model_tool") + "/counter.meta";
+  ASSERT_TRUE(WriteProtoFile(meta, sm.meta_graphs(0), ProtoFormat::kBinary).ok());
+  r = test::RunBinary("tools/session_run", "--meta_graph=" + meta + " --restore=" + CorpusFiles() +
+                                               "/tfserving_saved_model_counter/variables/variables"
+                                               " --signature_def=incr_counter --fetch=output");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(absl::StrContains(r.output, "\noutput = 1 (float [])")) << r.output;
   r = test::RunBinary("tools/session_run", counter + " --graph=x.pb --fetch=output");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(absl::StrContains(r.output, "exactly one of --graph, --meta_graph and --saved_model"));
