@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "graph/graph_def_io.h"
@@ -19,21 +20,34 @@
 #include "ops/graph_import.h"
 #include "runtime/checkpoint.h"
 #include "runtime/profile.h"
+#include "runtime/saved_model.h"
 #include "runtime/session.h"
 #include "tools/tensor_io.h"
 
 namespace dflow {
 namespace {
 
-constexpr char kUsage[] = R"(Usage: session_run --graph=FILE [--feed=NAME=FILE|VALUE ...] [--fetch=NAME[:i] ...]
+constexpr char kUsage[] = R"(Usage: session_run --graph=FILE | --meta_graph=FILE | --saved_model=DIR [--feed=NAME=FILE|VALUE ...] [--fetch=NAME[:i] ...]
                    [--target=OP ...] [--init=OP] [--steps=N] [--batch_size=B]
                    [--restore=CKPT] [--save=CKPT] [--output_dir=DIR] [--print]
-                   [--profile=TRACE.json]
+                   [--profile=TRACE.json] [--tag_set=TAGS] [--signature_def=KEY] [--show]
        session_run --graph=FILE --list_unsupported [--feed=NAME=... ...] [--fetch=NAME ...]
 
 Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow Session.
 
   --graph=FILE        the graph (.pb or .pbtxt, as written by dflow or TensorFlow 1.x)
+  --meta_graph=FILE   instead: the graph_def of a MetaGraphDef (.meta, binary or text);
+                      variables come from --restore (dflow's restore, not the graph's Saver ops)
+  --saved_model=DIR   instead: a SavedModel (DIR/saved_model.pb or .pbtxt): the meta graph
+                      tagged --tag_set, its variables restored from DIR/variables/variables
+                      and its init op run, as TensorFlow's loader does
+  --tag_set=TAGS      the meta graph's tags, comma-separated (default serve, or the tags of
+                      the only meta graph when there is one and it is tagged otherwise)
+  --signature_def=KEY with --saved_model/--meta_graph: --feed and --fetch names may be this
+                      signature's input and output keys (default serving_default, if present);
+                      tensor names still work
+  --show              print the tag sets and signatures (inputs and outputs with dtypes,
+                      shapes and tensor names), as saved_model_cli show --all does
   --feed=NAME=SOURCE  feeds tensor NAME ("x", "x:0"); SOURCE is a file (.npy, or IDX as
                       MNIST ships it; either may be gzipped) or a literal: 0.5, 3, true,
                       [1,2,3]. Repeatable. Data is adapted to the placeholder: uint8 IDX
@@ -80,6 +94,8 @@ Exit status: 0 on success; 1 on any error, with one line naming the file or node
 
 struct Options {
   std::string graph, init, restore, save, output_dir, profile;
+  std::string meta_graph, saved_model, tag_set, signature_def;
+  bool show = false;
   std::vector<std::pair<std::string, std::string>> feeds;
   std::vector<std::string> fetches, targets;
   int64_t steps = 1;
@@ -118,6 +134,15 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
       o.print = true;
     } else if (name == "list_unsupported") {
       o.list_unsupported = true;
+    } else if (name == "show") {
+      o.show = true;
+    } else if (name == "meta_graph" || name == "saved_model" || name == "tag_set" ||
+               name == "signature_def") {
+      s = need_value();
+      if (name == "meta_graph") o.meta_graph = value;
+      if (name == "saved_model") o.saved_model = value;
+      if (name == "tag_set") o.tag_set = value;
+      if (name == "signature_def") o.signature_def = value;
     } else if (name == "steps") {
       s = to_int(&o.steps, 1);
       steps_given = true;
@@ -147,9 +172,19 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
     }
     DFLOW_RETURN_IF_ERROR(s);
   }
-  if (o.graph.empty()) return absl::InvalidArgumentError("--graph is required (see --help)");
-  if (o.fetches.empty() && o.targets.empty() && o.init.empty() && o.save.empty() &&
-      !o.list_unsupported) {
+  const int models = !o.graph.empty() + !o.meta_graph.empty() + !o.saved_model.empty();
+  if (models != 1) {
+    return absl::InvalidArgumentError(
+        "give exactly one of --graph, --meta_graph and --saved_model (see --help)");
+  }
+  if (o.show && !o.graph.empty()) {
+    return absl::InvalidArgumentError("--show needs --saved_model or --meta_graph");
+  }
+  if (o.list_unsupported && o.graph.empty()) {
+    return absl::InvalidArgumentError("--list_unsupported needs --graph");
+  }
+  if (!o.show && !o.list_unsupported && o.fetches.empty() && o.targets.empty() && o.init.empty() &&
+      o.save.empty()) {
     return absl::InvalidArgumentError("nothing to do: give --fetch, --target, --init or --save");
   }
   if (o.batch_size > 0 && !steps_given) {
@@ -348,10 +383,82 @@ absl::Status ListUnsupported(const Options& o, const Graph& graph) {
   return absl::OkStatus();
 }
 
+// The session of --graph, --meta_graph or --saved_model, and the meta graph of the latter two.
+struct Model {
+  std::unique_ptr<Session> session;
+  MetaGraphDef meta_graph;
+  const SignatureDef* signature = nullptr;  // Whose keys --feed and --fetch may use.
+};
+
+absl::Status LoadModel(const Options& o, Model* m) {
+  absl::StatusOr<std::unique_ptr<Session>> created;
+  std::string what;
+  if (!o.saved_model.empty()) {
+    std::vector<std::string> tags = absl::StrSplit(o.tag_set, ',', absl::SkipEmpty());
+    if (o.tag_set.empty()) {
+      tags = {kSavedModelTagServe};
+      SavedModel saved_model;
+      DFLOW_RETURN_IF_ERROR(ReadSavedModel(o.saved_model, &saved_model));
+      if (saved_model.meta_graphs_size() == 1 && !FindMetaGraph(saved_model, tags).ok()) {
+        const auto& only = saved_model.meta_graphs(0).meta_info_def().tags();
+        tags.assign(only.begin(), only.end());
+        std::cerr << "using the only meta graph, tagged " << absl::StrJoin(tags, ",") << std::endl;
+      }
+    }
+    SavedModelBundle bundle;
+    DFLOW_RETURN_IF_ERROR(LoadSavedModel({}, o.saved_model, tags, &bundle));
+    created = std::move(bundle.session);
+    m->meta_graph = std::move(bundle.meta_graph_def);
+  } else if (!o.meta_graph.empty()) {
+    DFLOW_RETURN_IF_ERROR(LoadMetaGraph(o.meta_graph, &m->meta_graph));
+    created = CreateSessionFromMetaGraph({}, m->meta_graph);
+    what = absl::StrCat("meta graph '", o.meta_graph, "'");
+  } else {
+    GraphDef def;
+    DFLOW_RETURN_IF_ERROR(ReadGraphDefFile(o.graph, &def));
+    created = Session::Create(def);
+    what = absl::StrCat("graph '", o.graph, "'");
+  }
+  if (!created.ok()) {
+    return absl::Status(created.status().code(),
+                        absl::StrCat(what, ": ", created.status().message()));
+  }
+  m->session = *std::move(created);
+  const std::string key = o.signature_def.empty() ? kDefaultServingSignatureDefKey : o.signature_def;
+  auto sig = m->meta_graph.signature_def().find(key);
+  if (sig != m->meta_graph.signature_def().end()) {
+    m->signature = &sig->second;
+  } else if (!o.signature_def.empty()) {
+    return absl::NotFoundError(absl::StrCat("no signature_def '", key, "' in the meta graph"));
+  }
+  return absl::OkStatus();
+}
+
+// --show: the tag sets and signatures, without loading the graph.
+absl::Status Show(const Options& o) {
+  std::vector<const MetaGraphDef*> meta_graphs;
+  SavedModel saved_model;
+  if (!o.saved_model.empty()) {
+    DFLOW_RETURN_IF_ERROR(ReadSavedModel(o.saved_model, &saved_model));
+  } else {
+    DFLOW_RETURN_IF_ERROR(LoadMetaGraph(o.meta_graph, saved_model.add_meta_graphs()));
+  }
+  for (const MetaGraphDef& mg : saved_model.meta_graphs()) meta_graphs.push_back(&mg);
+  std::cout << DescribeMetaGraphs(meta_graphs);
+  return absl::OkStatus();
+}
+
+// A signature key's tensor, else `name` itself.
+std::string TensorNameFor(const Model& m, const std::string& name, bool input) {
+  if (m.signature == nullptr) return name;
+  absl::StatusOr<std::string> tensor = SignatureTensorName(*m.signature, name, input);
+  return tensor.ok() ? *tensor : name;
+}
+
 absl::Status Main(const Options& o) {
-  GraphDef def;
-  DFLOW_RETURN_IF_ERROR(ReadGraphDefFile(o.graph, &def));
   if (o.list_unsupported) {
+    GraphDef def;
+    DFLOW_RETURN_IF_ERROR(ReadGraphDefFile(o.graph, &def));
     Graph graph;
     const absl::Status imported = ImportGraphDef(def, &graph);
     if (!imported.ok()) {
@@ -359,17 +466,23 @@ absl::Status Main(const Options& o) {
     }
     return ListUnsupported(o, graph);
   }
-  absl::StatusOr<std::unique_ptr<Session>> created = Session::Create(def);
-  if (!created.ok()) {
-    return absl::Status(created.status().code(),
-                        absl::StrCat("graph '", o.graph, "': ", created.status().message()));
+  if (o.show) {
+    DFLOW_RETURN_IF_ERROR(Show(o));
+    if (o.fetches.empty() && o.targets.empty() && o.init.empty() && o.save.empty()) {
+      return absl::OkStatus();
+    }
   }
-  Session& session = **created;
+  Model model;
+  DFLOW_RETURN_IF_ERROR(LoadModel(o, &model));
+  Session& session = *model.session;
   const Graph& graph = session.graph();
+  std::vector<std::string> fetches;
+  for (const std::string& f : o.fetches) fetches.push_back(TensorNameFor(model, f, false));
 
   // Feeds, loaded and adapted up front so that a bad file fails before anything runs.
   std::vector<std::pair<std::string, Tensor>> feeds;
-  for (const auto& [name, source] : o.feeds) {
+  for (const auto& [key, source] : o.feeds) {
+    const std::string name = TensorNameFor(model, key, true);
     absl::StatusOr<Output> target = graph.FindOutput(name);
     if (!target.ok()) return absl::NotFoundError(absl::StrCat("feed: ", target.status().message()));
     absl::StatusOr<Tensor> value;
@@ -419,7 +532,7 @@ absl::Status Main(const Options& o) {
     if (o.fetches.empty() && o.targets.empty()) break;
     RunMetadata trace;
     DFLOW_RETURN_IF_ERROR(
-        session.Run(run_options, step_feeds, o.fetches, o.targets, &outputs, &trace));
+        session.Run(run_options, step_feeds, fetches, o.targets, &outputs, &trace));
     if (run_options.trace) traces.push_back(std::move(trace));
     if (o.steps > 1 && (step % report_every == 0 || step == 1)) {
       std::string line = absl::StrCat("step ", step, "/", o.steps);
