@@ -11,6 +11,7 @@
 #include "ops/array_ops.h"
 #include "ops/math_ops.h"
 #include "ops/op_registry.h"
+#include "ops/reduction_ops.h"
 #include "ops/shape_inference.h"
 #include "ops/slice_ops.h"
 #include "ops/transpose_ops.h"
@@ -171,14 +172,42 @@ absl::Status GatherV2Grad(const Scope& scope, const Node& node, absl::Span<const
                           std::vector<Output>* grad_inputs) {
   int64_t batch_dims = 0;
   DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "batch_dims", &batch_dims));
-  if (batch_dims != 0) {
+  grad_inputs->assign(3, Output());
+  const Output params = node.input(0), indices = node.input(1);
+  if (batch_dims == 0) {
+    (*grad_inputs)[0] = GatherAnyAxisGrad(scope, params, indices, node.input(2), grads[0]);
+    return scope.status();
+  }
+  // With batch dims, the case TensorFlow's Keras graphs use: axis == batch_dims.
+  const int ri = indices.shape().dims(), rp = params.shape().dims();
+  if (batch_dims < 0 && ri >= 0) batch_dims += ri;
+  Tensor axis_t;
+  std::optional<int64_t> axis;
+  if (node.input(2).node()->op() == "Const" &&
+      GetAttr(node.input(2).node()->attrs(), "value", &axis_t).ok()) {
+    absl::StatusOr<IntList> v = IntValues(axis_t, "axis");
+    if (v.ok() && v->size() == 1) axis = (*v)[0] < 0 && rp >= 0 ? (*v)[0] + rp : (*v)[0];
+  }
+  if (batch_dims < 0 || !axis || *axis != batch_dims) {
     return absl::UnimplementedError(absl::StrCat(
         "the gradient of GatherV2 node '", node.name(), "' with batch_dims ", batch_dims,
-        " is not implemented (only batch_dims 0)"));
+        " is implemented only for a constant axis equal to batch_dims"));
   }
-  grad_inputs->assign(3, Output());
-  (*grad_inputs)[0] =
-      GatherAnyAxisGrad(scope, node.input(0), node.input(1), node.input(2), grads[0]);
+  // Batch b's indices are offset by b * N into params seen as [B * N, inner...].
+  const int b = static_cast<int>(batch_dims);
+  Output params_shape = ops::Shape(scope, params);
+  Output batch = ops::Prod(scope, ops::Slice(scope, params_shape, {0}, {b}), 0);
+  Output n = ElementAt(scope, params_shape, b);
+  Output inner = ops::Slice(scope, params_shape, {b + 1}, {-1});
+  Output ids = ops::Reshape(scope, ops::Cast(scope, indices, DT_INT32),
+                            ops::Pack(scope, {batch, ops::Const(scope, -1)}));
+  Output starts = ops::Reshape(scope, ops::Mul(scope, ops::Range(scope, 0, batch, 1), n), {-1, 1});
+  Output flat_ids = ops::Reshape(scope, ops::Add(scope, ids, starts), {-1});
+  Output values = ops::Reshape(
+      scope, grads[0], ops::ConcatV2(scope, {ops::Const(scope, {-1}), inner}, 0));
+  Output summed =
+      ops::UnsortedSegmentSum(scope, values, flat_ids, ops::Mul(scope, batch, n));
+  (*grad_inputs)[0] = ops::Reshape(scope, summed, params_shape);
   return scope.status();
 }
 

@@ -35,7 +35,15 @@ absl::Status PaddedShape(InferenceContext* ctx, int sign, const std::string& mod
   if (!mode.empty() && mode != "REFLECT" && mode != "SYMMETRIC") {
     return ctx->Error(absl::StrCat("mode must be REFLECT or SYMMETRIC, got '", mode, "'"));
   }
-  std::optional<std::vector<int64_t>> p = ConstInts(ctx, 1);
+  // paddings is a matrix: read its values through a 1-D view.
+  std::optional<std::vector<int64_t>> p;
+  if (const Tensor* t = ctx->input_tensor(1); t != nullptr) {
+    absl::StatusOr<Tensor> flat = t->Reshaped(TensorShape({t->NumElements()}));
+    if (flat.ok()) {
+      absl::StatusOr<IntList> v = IntValues(*flat, "paddings");
+      if (v.ok()) p = std::vector<int64_t>(v->begin(), v->end());
+    }
+  }
   if (!p || rank < 0) {
     ctx->set_output(0, rank < 0 ? PartialTensorShape::Unknown()
                                 : PartialTensorShape::UnknownDims(rank));
