@@ -89,7 +89,8 @@ Output GatherAxis0Grad(const Scope& scope, const Output& params, const Output& i
                        const Output& grad) {
   Output params_shape = ops::Shape(scope, params);
   Output inner = ops::Slice(scope, params_shape, {1}, {-1});
-  Output values = ops::Reshape(scope, grad, ops::ConcatV2(scope, {ops::Const(scope, {-1}), inner}, 0));
+  Output values =
+      ops::Reshape(scope, grad, ops::ConcatV2(scope, {ops::Const(scope, {-1}), inner}, 0));
   return ops::UnsortedSegmentSum(scope, values, ops::Reshape(scope, indices, {-1}),
                                  ElementAt(scope, params_shape, 0));
 }

@@ -63,7 +63,8 @@ TEST(GatherV2, MatchesReferenceAlongEveryAxisWithBatchDims) {
       auto x = ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape(c.params));
       Tensor idx = Make<int64_t>(c.indices_shape, c.indices);
       if (index_type == DT_INT32) {
-        idx = Make<int32_t>(c.indices_shape, std::vector<int32_t>(c.indices.begin(), c.indices.end()));
+        idx = Make<int32_t>(c.indices_shape,
+                            std::vector<int32_t>(c.indices.begin(), c.indices.end()));
       }
       auto y = ops::GatherV2(root, x, idx, c.axis, ops::GatherV2::BatchDims(c.batch_dims));
       ASSERT_TRUE(root.ok()) << root.status();
@@ -208,7 +209,8 @@ TEST(UnsortedSegmentSum, SumsRowsDroppingNegativeIds) {
   auto y = ops::UnsortedSegmentSum(root, FloatTensor({4, 2}, {1, 2, 3, 4, 5, 6, 7, 8}),
                                    IntTensor<int32_t>({0, 2, -1, 0}), 4);
   auto ints = ops::UnsortedSegmentSum(root, Make<int64_t>({2, 2}, {1, 2, 3, 4}),
-                                      Make<int64_t>({2, 2}, {1, 1, 0, 1}), Tensor::Scalar<int64_t>(2));
+                                      Make<int64_t>({2, 2}, {1, 1, 0, 1}),
+                                      Tensor::Scalar<int64_t>(2));
   ASSERT_TRUE(root.ok()) << root.status();
   EXPECT_EQ(y.shape(), PartialTensorShape({4, 2}));
   absl::StatusOr<std::vector<Tensor>> out = RunGraph(root, {}, {y, ints});
@@ -240,7 +242,9 @@ TEST(TopKV2, MatchesReferenceWithTiesByLowerIndex) {
     // Values from a few levels, so that ties are common.
     Tensor x(DT_FLOAT, c.shape);
     Tensor r = RandomTensor(c.shape, 15);
-    for (int64_t i = 0; i < x.NumElements(); ++i) x.flat<float>()[i] = std::floor(r.flat<float>()[i] * 3);
+    for (int64_t i = 0; i < x.NumElements(); ++i) {
+      x.flat<float>()[i] = std::floor(r.flat<float>()[i] * 3);
+    }
     const int64_t n = c.shape.dim_size(c.shape.dims() - 1);
     const TopKRefResult want = TopKRef(Floats(x), n, c.k);
     Scope root = Scope::NewRootScope();

@@ -352,7 +352,9 @@ TEST(Unpack, MatchesReferenceAlongPositiveAndNegativeAxes) {
     absl::StatusOr<std::vector<Tensor>> out = RunGraph(root, {{x, t}}, u.output);
     ASSERT_TRUE(out.ok()) << out.status();
     const auto src = PieceSources(in, a, std::vector<int64_t>(in.dim_size(a), 1));
-    for (size_t i = 0; i < src.size(); ++i) ExpectMoved<int64_t>((*out)[i], piece, t, src[i], 0, "unpack");
+    for (size_t i = 0; i < src.size(); ++i) {
+      ExpectMoved<int64_t>((*out)[i], piece, t, src[i], 0, "unpack");
+    }
   }
   Scope root = Scope::NewRootScope();
   auto x = ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape(in));
