@@ -424,6 +424,158 @@ std::vector<float> SelectV2Ref(const Tensor& cond, const Tensor& t, const Tensor
                  : e.flat<float>()[BroadcastSource(idx, e.shape())];
   }
   return out;
+// ---------------------------------------------------------------------------------------------
+// Data movement.
+
+namespace {
+
+// The flat index of multi-index `idx` in `shape`.
+int64_t Ravel(const std::vector<int64_t>& idx, const TensorShape& shape) {
+  int64_t flat = 0;
+  for (int d = 0; d < shape.dims(); ++d) flat = flat * shape.dim_size(d) + idx[d];
+  return flat;
+}
+
+}  // namespace
+
+std::vector<int64_t> TransposeSourceRef(const TensorShape& in, const std::vector<int>& perm) {
+  TensorShape out;
+  for (int p : perm) out.AddDim(in.dim_size(p));
+  std::vector<int64_t> src(out.num_elements());
+  for (int64_t i = 0; i < out.num_elements(); ++i) {
+    const std::vector<int64_t> o = Unravel(i, out);
+    std::vector<int64_t> x(in.dims());
+    for (size_t k = 0; k < perm.size(); ++k) x[perm[k]] = o[k];
+    src[i] = Ravel(x, in);
+  }
+  return src;
+}
+
+std::vector<int64_t> SliceSourceRef(const TensorShape& in, const std::vector<int64_t>& begin,
+                                    const std::vector<int64_t>& size) {
+  const TensorShape out(size);
+  std::vector<int64_t> src(out.num_elements());
+  for (int64_t i = 0; i < out.num_elements(); ++i) {
+    std::vector<int64_t> o = Unravel(i, out);
+    for (int d = 0; d < in.dims(); ++d) o[d] += begin[d];
+    src[i] = Ravel(o, in);
+  }
+  return src;
+}
+
+std::vector<int64_t> PadSourceRef(const TensorShape& in,
+                                  const std::vector<std::pair<int64_t, int64_t>>& pads,
+                                  const std::string& mode) {
+  TensorShape out;
+  for (int d = 0; d < in.dims(); ++d) out.AddDim(in.dim_size(d) + pads[d].first + pads[d].second);
+  std::vector<int64_t> src(out.num_elements());
+  for (int64_t i = 0; i < out.num_elements(); ++i) {
+    std::vector<int64_t> o = Unravel(i, out);
+    bool fill = false;
+    for (int d = 0; d < in.dims(); ++d) {
+      int64_t j = o[d] - pads[d].first;
+      const int64_t n = in.dim_size(d);
+      // Mirror by walking: each step past an edge turns back (REFLECT skips the edge itself).
+      if (mode == "CONSTANT") {
+        fill = fill || j < 0 || j >= n;
+      } else if (mode == "REFLECT") {
+        if (j < 0) j = -j;
+        if (j >= n) j = (n - 1) - (j - (n - 1));
+      } else {
+        if (j < 0) j = -1 - j;
+        if (j >= n) j = n - 1 - (j - n);
+      }
+      o[d] = j;
+    }
+    src[i] = fill ? -1 : Ravel(o, in);
+  }
+  return src;
+}
+
+std::vector<int64_t> GatherSourceRef(const TensorShape& params, const std::vector<int64_t>& indices,
+                                     const TensorShape& indices_shape, int axis, int batch_dims) {
+  TensorShape out;
+  for (int d = 0; d < axis; ++d) out.AddDim(params.dim_size(d));
+  for (int d = batch_dims; d < indices_shape.dims(); ++d) out.AddDim(indices_shape.dim_size(d));
+  for (int d = axis + 1; d < params.dims(); ++d) out.AddDim(params.dim_size(d));
+  const int ni = indices_shape.dims() - batch_dims;
+  std::vector<int64_t> src(out.num_elements());
+  for (int64_t i = 0; i < out.num_elements(); ++i) {
+    const std::vector<int64_t> o = Unravel(i, out);
+    // The index element: batch coordinates then the indices' own coordinates.
+    std::vector<int64_t> ii(o.begin(), o.begin() + batch_dims);
+    ii.insert(ii.end(), o.begin() + axis, o.begin() + axis + ni);
+    std::vector<int64_t> p(o.begin(), o.begin() + axis);
+    p.push_back(indices[Ravel(ii, indices_shape)]);
+    p.insert(p.end(), o.begin() + axis + ni, o.end());
+    src[i] = Ravel(p, params);
+  }
+  return src;
+}
+
+std::vector<int64_t> ReverseSourceRef(const TensorShape& in, const std::vector<bool>& reversed) {
+  std::vector<int64_t> src(in.num_elements());
+  for (int64_t i = 0; i < in.num_elements(); ++i) {
+    std::vector<int64_t> o = Unravel(i, in);
+    for (int d = 0; d < in.dims(); ++d) {
+      if (reversed[d]) o[d] = in.dim_size(d) - 1 - o[d];
+    }
+    src[i] = Ravel(o, in);
+  }
+  return src;
+}
+
+std::vector<int64_t> ReverseSequenceSourceRef(const TensorShape& in,
+                                              const std::vector<int64_t>& lens, int seq_dim,
+                                              int batch_dim) {
+  std::vector<int64_t> src(in.num_elements());
+  for (int64_t i = 0; i < in.num_elements(); ++i) {
+    std::vector<int64_t> o = Unravel(i, in);
+    const int64_t len = lens[o[batch_dim]];
+    if (o[seq_dim] < len) o[seq_dim] = len - 1 - o[seq_dim];
+    src[i] = Ravel(o, in);
+  }
+  return src;
+}
+
+std::vector<int64_t> DepthSpaceSourceRef(const TensorShape& in, int64_t b, bool to_space) {
+  const int64_t n = in.dim_size(0), h = in.dim_size(1), w = in.dim_size(2), c = in.dim_size(3);
+  std::vector<int64_t> src;
+  if (to_space) {
+    const TensorShape out({n, h * b, w * b, c / (b * b)});
+    const int64_t co = c / (b * b);
+    for (int64_t i = 0; i < out.num_elements(); ++i) {
+      const std::vector<int64_t> o = Unravel(i, out);
+      src.push_back(Ravel({o[0], o[1] / b, o[2] / b, ((o[1] % b) * b + o[2] % b) * co + o[3]},
+                          in));
+    }
+  } else {
+    const TensorShape out({n, h / b, w / b, c * b * b});
+    for (int64_t i = 0; i < out.num_elements(); ++i) {
+      const std::vector<int64_t> o = Unravel(i, out);
+      const int64_t block = o[3] / c;  // (row in block) * b + column in block.
+      src.push_back(Ravel({o[0], o[1] * b + block / b, o[2] * b + block % b, o[3] % c}, in));
+    }
+  }
+  return src;
+}
+
+TopKRefResult TopKRef(const std::vector<float>& x, int64_t n, int64_t k) {
+  TopKRefResult r;
+  const int64_t rows = n == 0 ? 0 : static_cast<int64_t>(x.size()) / n;
+  for (int64_t row = 0; row < rows; ++row) {
+    std::vector<bool> taken(n, false);
+    for (int64_t j = 0; j < k; ++j) {  // Selection: the first largest not yet taken.
+      int64_t best = -1;
+      for (int64_t i = 0; i < n; ++i) {
+        if (!taken[i] && (best < 0 || x[row * n + i] > x[row * n + best])) best = i;
+      }
+      taken[best] = true;
+      r.values.push_back(x[row * n + best]);
+      r.indices.push_back(best);
+    }
+  }
+  return r;
 }
 
 }  // namespace test

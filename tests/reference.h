@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/types/span.h"
@@ -182,6 +183,41 @@ std::vector<double> CumsumRef(const Tensor& x, int axis, bool exclusive, bool re
 // out[i] = cond[.] ? t[.] : e[.] over `out_shape`, each operand broadcast by numpy's rules.
 std::vector<float> SelectV2Ref(const Tensor& cond, const Tensor& t, const Tensor& e,
                                const TensorShape& out_shape);
+
+// ---------------------------------------------------------------------------------------------
+// Data movement, as index maps: for each output element (row-major), the flat index of the
+// input element it copies, or -1 where the op writes a fill value (Pad). Any element type can
+// then be checked against them.
+
+// Transpose: out.dim(k) = in.dim(perm[k]).
+std::vector<int64_t> TransposeSourceRef(const TensorShape& in, const std::vector<int>& perm);
+// Slice of `size` at `begin` (sizes resolved: no -1).
+std::vector<int64_t> SliceSourceRef(const TensorShape& in, const std::vector<int64_t>& begin,
+                                    const std::vector<int64_t>& size);
+// Pad with (before, after) per dim; mode "CONSTANT" (-1 in the padding), "REFLECT" or
+// "SYMMETRIC".
+std::vector<int64_t> PadSourceRef(const TensorShape& in,
+                                  const std::vector<std::pair<int64_t, int64_t>>& pads,
+                                  const std::string& mode);
+// GatherV2 of `indices` (values and shape) along `axis` with `batch_dims`.
+std::vector<int64_t> GatherSourceRef(const TensorShape& params, const std::vector<int64_t>& indices,
+                                     const TensorShape& indices_shape, int axis, int batch_dims);
+// ReverseV2 along the dims flagged in `reversed`.
+std::vector<int64_t> ReverseSourceRef(const TensorShape& in, const std::vector<bool>& reversed);
+// ReverseSequence: along seq_dim, the first lens[b] elements reversed for batch index b.
+std::vector<int64_t> ReverseSequenceSourceRef(const TensorShape& in,
+                                              const std::vector<int64_t>& lens, int seq_dim,
+                                              int batch_dim);
+// DepthToSpace (to_space) or SpaceToDepth of an NHWC input, block size b: output element
+// [n, h, w, c] of DepthToSpace reads input [n, h / b, w / b, ((h % b) * b + w % b) * C + c].
+std::vector<int64_t> DepthSpaceSourceRef(const TensorShape& in, int64_t b, bool to_space);
+
+// TopK of each row of `n` values: the k largest, larger first, equal values by lower index.
+struct TopKRefResult {
+  std::vector<float> values;
+  std::vector<int64_t> indices;
+};
+TopKRefResult TopKRef(const std::vector<float>& x, int64_t n, int64_t k);
 
 }  // namespace test
 }  // namespace dflow
