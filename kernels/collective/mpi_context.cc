@@ -1,9 +1,14 @@
 #include "kernels/collective/mpi_context.h"
 
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace dflow {
 namespace {
@@ -66,9 +71,11 @@ absl::Status MpiContext::Init() {
     }
   }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  absl::Status s = MpiStatus(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
-  if (!s.ok()) return s;
-  MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+  for (MPI_Comm* comm : {&comm_, &exit_comm_}) {
+    absl::Status s = MpiStatus(MPI_Comm_dup(MPI_COMM_WORLD, comm), "MPI_Comm_dup");
+    if (!s.ok()) return s;
+    MPI_Comm_set_errhandler(*comm, MPI_ERRORS_RETURN);
+  }
   int rank = 0, size = 0;
   MPI_Comm_rank(comm_, &rank);
   MPI_Comm_size(comm_, &size);
@@ -83,9 +90,36 @@ absl::Status MpiContext::Init() {
 MpiContext::~MpiContext() {
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (finalized) return;
-  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
-  if (initialized_mpi_) MPI_Finalize();
+  if (finalized || !initialized_mpi_ || exit_comm_ == MPI_COMM_NULL) return;
+  int timeout_seconds = 60;
+  if (const char* env = std::getenv("DFLOW_MPI_EXIT_TIMEOUT_SECONDS")) {
+    if (!absl::SimpleAtoi(env, &timeout_seconds)) timeout_seconds = 60;
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(timeout_seconds);
+  bool all_exiting = false;
+  MPI_Request request;
+  if (MPI_Ibarrier(exit_comm_, &request) == MPI_SUCCESS) {
+    while (absl::Now() < deadline) {
+      int done = 0;
+      if (MPI_Test(&request, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) break;
+      if (done) {
+        all_exiting = true;
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+  }
+  if (!all_exiting) {
+    std::fprintf(stderr,
+                 "dflow: rank %d: the other ranks did not reach exit within %d s "
+                 "(DFLOW_MPI_EXIT_TIMEOUT_SECONDS); exiting without MPI_Finalize, so mpirun "
+                 "ends the job\n",
+                 world_.rank, timeout_seconds);
+    return;
+  }
+  MPI_Comm_free(&comm_);
+  MPI_Comm_free(&exit_comm_);
+  MPI_Finalize();
 }
 
 absl::Status MpiContext::AllgatherInt64(const int64_t* in, int count, int64_t* out) {

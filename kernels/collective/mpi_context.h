@@ -6,6 +6,12 @@
 // of aborting; MPI is finalized at exit. A lone process (no mpirun) never touches MPI: it is
 // rank 0 of 1 and every collective is local.
 //
+// At exit, MPI is finalized only once every rank is exiting too (a barrier on a communicator of
+// its own, waited for DFLOW_MPI_EXIT_TIMEOUT_SECONDS, default 60): MPI_Finalize waits for all
+// ranks, so a rank that fails and exits while the others are blocked in a collective would
+// otherwise hang the job. Past the timeout it exits without finalizing, and mpirun ends the job
+// with an error naming that rank.
+//
 // Collectives are blocking and matched by call order: every rank must make the same calls in
 // the same order (the kernels check this with a header exchange, horovod_kernels.cc).
 #ifndef DFLOW_KERNELS_COLLECTIVE_MPI_CONTEXT_H_
@@ -60,6 +66,7 @@ class MpiContext {
   MpiWorld world_;
   bool initialized_mpi_ = false;
   MPI_Comm comm_ = MPI_COMM_NULL;  // A duplicate of MPI_COMM_WORLD, with MPI_ERRORS_RETURN.
+  MPI_Comm exit_comm_ = MPI_COMM_NULL;  // Another, for the exit barrier only.
   std::mutex mu_;
 };
 
