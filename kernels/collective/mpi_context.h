@@ -30,7 +30,14 @@
 namespace dflow {
 
 // Horovod's reduce_op values (horovod/common: AVERAGE 0, SUM 1, ADASUM 2, MIN 3, MAX 4, PRODUCT 5).
-enum class ReduceOp : int64_t { kAverage = 0, kSum = 1, kAdasum = 2, kMin = 3, kMax = 4, kProduct = 5 };
+enum class ReduceOp : int64_t {
+  kAverage = 0,
+  kSum = 1,
+  kAdasum = 2,
+  kMin = 3,
+  kMax = 4,
+  kProduct = 5,
+};
 
 class MpiContext {
  public:

@@ -49,7 +49,8 @@ TEST_F(HorovodMpiTest, SumFloat) {
   const float r = r_, n = n_;
   absl::StatusOr<Tensor> y = Allreduce(Make<float>({3}, {r + 1, 2 * (r + 1), -r}), {});
   ASSERT_TRUE(y.ok()) << y.status();
-  EXPECT_EQ(Values<float>(*y), (std::vector<float>{n * (n + 1) / 2, n * (n + 1), -n * (n - 1) / 2}));
+  EXPECT_EQ(Values<float>(*y),
+            (std::vector<float>{n * (n + 1) / 2, n * (n + 1), -n * (n - 1) / 2}));
 }
 
 TEST_F(HorovodMpiTest, AverageFloat) {
@@ -119,7 +120,8 @@ TEST_F(HorovodMpiTest, BroadcastFromRoot1) {
   // Rank r: [10 r + 1, 10 r + 2]; every rank gets rank 1's [11, 12].
   Scope root = Scope::NewRootScope();
   const float r = r_;
-  auto f = ops::HorovodBroadcast(root.WithOpName("bf"), Make<float>({2}, {10 * r + 1, 10 * r + 2}), 1);
+  auto f = ops::HorovodBroadcast(root.WithOpName("bf"),
+                                 Make<float>({2}, {10 * r + 1, 10 * r + 2}), 1);
   auto i = ops::HorovodBroadcast(root.WithOpName("bi"), Make<int64_t>({1}, {int64_t{r_} * 7}), 1);
   absl::StatusOr<std::vector<Tensor>> out = test::Run(root, {f, i});
   ASSERT_TRUE(out.ok()) << out.status();

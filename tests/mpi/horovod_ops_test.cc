@@ -152,7 +152,8 @@ TEST(HorovodOpsTest, BroadcastGradientOnRootAndAllgatherHasNone) {
   auto loss = ops::Sum(root, ops::Mul(root, ops::HorovodBroadcast(root, x, 0), 3.0f), {0});
   std::vector<Output> grads;
   ASSERT_TRUE(AddSymbolicGradients(root, {loss}, {x}, &grads).ok()) << root.status();
-  absl::StatusOr<std::vector<Tensor>> g = test::Run(root, {grads[0]}, {{x, Make<float>({2}, {1, 2})}});
+  absl::StatusOr<std::vector<Tensor>> g =
+      test::Run(root, {grads[0]}, {{x, Make<float>({2}, {1, 2})}});
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_EQ(Values<float>((*g)[0]), (std::vector<float>{3, 3}));
 
