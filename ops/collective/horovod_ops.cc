@@ -11,6 +11,8 @@
 #include "ops/array_ops.h"
 #include "ops/collective/mpi_world.h"
 #include "ops/math_ops.h"
+#include "ops/reduction_ops.h"
+#include "ops/strided_slice_ops.h"
 #include "ops/op_registry.h"
 #include "ops/shape_inference.h"
 
@@ -122,10 +124,31 @@ absl::Status HorovodAllgatherShape(InferenceContext* ctx) {
   return absl::OkStatus();
 }
 
+// y = concat_s x_s: dL/dx_r = sum_s g_s[rows of rank r]. As Horovod: the average of the
+// gradients (every rank runs the allreduce), sliced at this rank's rows, whose offset is the sum
+// of the lower ranks' dimension 0 (gathered from every rank at run time).
+absl::Status HorovodAllgatherGrad(const Scope& scope, const Node& node,
+                                  absl::Span<const Output> grads,
+                                  std::vector<Output>* grad_inputs) {
+  DFLOW_ASSIGN_OR_RETURN(MpiWorld world, MpiWorldFromEnv());
+  const Scope& s = scope;
+  const Output x = node.input(0);
+  const Output g = ops::HorovodAllreduce(s, grads[0],
+                                         ops::HorovodAllreduce::ReduceOp(ops::kHorovodAverage));
+  const Output shape = ops::Shape(s, x);  // int32 [rank].
+  const Output sizes = ops::HorovodAllgather(s, ops::StridedSlice(s, shape, {0}, {1}, {1}));
+  const Output offset =
+      ops::Sum(s, ops::StridedSlice(s, sizes, {0}, {world.rank}, {1}), {0});  // Scalar.
+  const Output on_dim0 = ops::Cast(
+      s, ops::Equal(s, ops::Range(s, 0, ops::Rank(s, x), 1), 0), DT_INT32);
+  const Output begin = ops::Mul(s, on_dim0, offset);
+  grad_inputs->assign(1, ops::StridedSlice(s, g, begin, ops::Add(s, begin, shape),
+                                           ops::OnesLike(s, begin)));
+  return scope.status();
+}
+
 }  // namespace
 
-// No gradient yet (Horovod's: this rank's slice of the allreduced gradient; a follow-up), so
-// differentiating through it fails rather than giving zeros.
 REGISTER_OP("HorovodAllgather")
     .Attr("T: {uint8, int8, int16, int32, int64, half, float, double, bool}")
     .Attr("ignore_name_scope: bool = false")
@@ -134,6 +157,7 @@ REGISTER_OP("HorovodAllgather")
     .Output("output: T")
     .SetIsStateful()
     .SetShapeFn(HorovodAllgatherShape);
+REGISTER_GRADIENT("HorovodAllgather", HorovodAllgatherGrad);
 
 Output ops::HorovodAllgather(const Scope& scope, Input tensor) {
   return AddOp(scope, "HorovodAllgather", {tensor});

@@ -211,6 +211,32 @@ TEST_F(HorovodMpiTest, Gradients) {
   EXPECT_EQ(Values<float>((*out)[1]), (std::vector<float>(2, r_ == 1 ? (n + 1) / 2 : 0)));
 }
 
+TEST_F(HorovodMpiTest, AllgatherGradient) {
+  // Rank r gathers r + 1 rows of 2; L_r = sum(W_r * gathered), W_r[i][k] = (r + 1)(10 i + k).
+  // Horovod's gradient: the average of the W_s, (n+1)/2 (10 i + k), at rank r's rows, which
+  // start at r(r+1)/2.
+  const int rows = n_ * (n_ + 1) / 2, offset = r_ * (r_ + 1) / 2;
+  std::vector<float> w;
+  for (int i = 0; i < rows; ++i) {
+    for (int k = 0; k < 2; ++k) w.push_back((r_ + 1) * (10.0f * i + k));
+  }
+  std::vector<float> expected;
+  for (int j = 0; j <= r_; ++j) {
+    for (int k = 0; k < 2; ++k) expected.push_back((n_ + 1) / 2.0f * (10.0f * (offset + j) + k));
+  }
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
+  auto gathered = ops::HorovodAllgather(root.WithOpName("gather"), x);
+  auto loss = ops::Sum(root, ops::Mul(root, gathered, Make<float>({rows, 2}, w)), {0, 1});
+  std::vector<Output> grads;
+  ASSERT_TRUE(AddSymbolicGradients(root, {loss}, {x}, &grads).ok()) << root.status();
+  absl::StatusOr<std::vector<Tensor>> out = test::Run(
+      root, {grads[0]}, {{x, Make<float>({r_ + 1, 2}, std::vector<float>(2 * (r_ + 1), 1))}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].shape(), TensorShape({r_ + 1, 2}));
+  EXPECT_EQ(Values<float>((*out)[0]), expected);
+}
+
 // Only with DFLOW_MPI_TEST_EXIT_RANK=k (horovod_mpi_test.sh): rank k exits before the
 // collective the others are blocked in; mpirun must then end the job with a non-zero status
 // naming that rank, not hang (the script checks).

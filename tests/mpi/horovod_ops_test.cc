@@ -145,7 +145,7 @@ TEST(HorovodOpsTest, AllreduceGradientMatchesCentralDifferences) {
   }
 }
 
-TEST(HorovodOpsTest, BroadcastGradientOnRootAndAllgatherHasNone) {
+TEST(HorovodOpsTest, BroadcastAndAllgatherGradientsOnOneRank) {
   // One rank is the root: the gradient is the (average over one rank of the) incoming one.
   Scope root = Scope::NewRootScope();
   auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
@@ -157,13 +157,17 @@ TEST(HorovodOpsTest, BroadcastGradientOnRootAndAllgatherHasNone) {
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_EQ(Values<float>((*g)[0]), (std::vector<float>{3, 3}));
 
+  // L = sum(w * Allgather(x)), one rank: the gathered tensor is x, so dL/dx = w.
   Scope root2 = Scope::NewRootScope();
   auto x2 = ops::Placeholder(root2.WithOpName("x"), DT_FLOAT);
-  auto gathered = ops::Sum(root2, ops::HorovodAllgather(root2, x2), {0});
-  std::vector<Output> none;
-  absl::Status s = AddSymbolicGradients(root2, {gathered}, {x2}, &none);
-  EXPECT_NE(s.message().find("no gradient registered for op HorovodAllgather"), std::string::npos)
-      << s;
+  const Tensor w = Make<float>({3, 2}, {1, 2, 3, 4, 5, 6});
+  auto loss2 = ops::Sum(root2, ops::Mul(root2, ops::HorovodAllgather(root2, x2), w), {0, 1});
+  std::vector<Output> grads2;
+  ASSERT_TRUE(AddSymbolicGradients(root2, {loss2}, {x2}, &grads2).ok()) << root2.status();
+  g = test::Run(root2, {grads2[0]}, {{x2, Make<float>({3, 2}, {0, 0, 0, 0, 0, 0})}});
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ((*g)[0].shape(), TensorShape({3, 2}));
+  EXPECT_EQ(Values<float>((*g)[0]), Values<float>(w));
 }
 
 TEST(HorovodOpsTest, WorldFromEnvironment) {
