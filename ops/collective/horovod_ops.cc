@@ -1,7 +1,7 @@
 // Horovod's collectives: HorovodAllreduce, HorovodBroadcast and HorovodAllgather. Op by op: the
 // schema (Horovod's names, attrs and type lists, in dflow's type spelling), its shape function,
 // its gradient (as horovod/tensorflow/mpi_ops.py's) and its builder. All three are stateful:
-// every rank must run them, so they are never constant-folded, deduplicated or pruned as dead.
+// every rank must run them, so they are never constant-folded or deduplicated.
 #include "ops/collective/horovod_ops.h"
 
 #include <vector>

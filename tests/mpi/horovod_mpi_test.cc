@@ -11,10 +11,13 @@
 #include "kernels/collective/mpi_context.h"
 #include "ops/array_ops.h"
 #include "ops/collective/horovod_ops.h"
+#include "ops/collective/horovod_training.h"
 #include "ops/gradients.h"
 #include "ops/math_ops.h"
 #include "ops/node_builder.h"
 #include "ops/reduction_ops.h"
+#include "ops/state_ops.h"
+#include "ops/training.h"
 #include "tests/mpi/horovod_test_util.h"
 
 namespace dflow {
@@ -235,6 +238,29 @@ TEST_F(HorovodMpiTest, AllgatherGradient) {
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ((*out)[0].shape(), TensorShape({r_ + 1, 2}));
   EXPECT_EQ(Values<float>((*out)[0]), expected);
+}
+
+TEST_F(HorovodMpiTest, BroadcastGlobalVariablesFromRoot1) {
+  // Rank r initializes a = [r, r + 1] (float) and b = [10 r] (int32); after the broadcast every
+  // rank holds rank 1's a = [1, 2], b = [10].
+  Scope root = Scope::NewRootScope();
+  auto a = ops::Variable(root.WithOpName("a"), {2}, DT_FLOAT);
+  auto b = ops::Variable(root.WithOpName("b"), {1}, DT_INT32);
+  ops::Assign(root, a, Make<float>({2}, {static_cast<float>(r_), r_ + 1.0f}));
+  ops::Assign(root, b, Make<int32_t>({1}, {10 * r_}));
+  Operation init = GlobalVariablesInitializer(root);
+  Operation sync = BroadcastGlobalVariables(root, 1);
+  ASSERT_TRUE(root.ok()) << root.status();
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(root);
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)->Run({init}).ok());
+  absl::Status s = (*session)->Run({sync});
+  ASSERT_TRUE(s.ok()) << s;
+  std::vector<Tensor> out;
+  s = (*session)->Run({}, {a, b}, {}, &out);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(Values<float>(out[0]), (std::vector<float>{1, 2}));
+  EXPECT_EQ(Values<int32_t>(out[1]), (std::vector<int32_t>{10}));
 }
 
 // Only with DFLOW_MPI_TEST_EXIT_RANK=k (horovod_mpi_test.sh): rank k exits before the

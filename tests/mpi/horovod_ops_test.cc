@@ -10,6 +10,7 @@
 #include "kernels/collective/mpi_context.h"
 #include "ops/array_ops.h"
 #include "ops/collective/horovod_ops.h"
+#include "ops/collective/horovod_training.h"
 #include "ops/collective/mpi_world.h"
 #include "ops/gradients.h"
 #include "ops/math_ops.h"
@@ -168,6 +169,14 @@ TEST(HorovodOpsTest, BroadcastAndAllgatherGradientsOnOneRank) {
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_EQ((*g)[0].shape(), TensorShape({3, 2}));
   EXPECT_EQ(Values<float>((*g)[0]), Values<float>(w));
+}
+
+TEST(HorovodOpsTest, BroadcastGlobalVariablesNeedsVariables) {
+  Scope root = Scope::NewRootScope();
+  ops::Const(root, 1.0f);
+  BroadcastGlobalVariables(root, 0);
+  EXPECT_NE(root.status().message().find("the graph has no variables"), std::string::npos)
+      << root.status();
 }
 
 TEST(HorovodOpsTest, WorldFromEnvironment) {
