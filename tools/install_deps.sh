@@ -18,6 +18,8 @@ PACKAGES=(
   libgmock-dev        # a separate package on Debian 12 (libgmock.a)
   libbenchmark-dev
   zlib1g-dev
+  libopenmpi-dev      # Open MPI, for the Horovod-compatible collectives (docs/distributed.md)
+  openmpi-bin         # mpirun
   g++
 )
 
