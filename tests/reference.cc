@@ -424,6 +424,8 @@ std::vector<float> SelectV2Ref(const Tensor& cond, const Tensor& t, const Tensor
                  : e.flat<float>()[BroadcastSource(idx, e.shape())];
   }
   return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Data movement.
 
