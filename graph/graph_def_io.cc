@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 
 namespace dflow {
@@ -26,6 +27,22 @@ bool LooksLikeText(const std::string& data) {
   return !data.empty();
 }
 
+// Keeps the first error of a text parse (with its 1-based line and column) instead of
+// protobuf's logging it.
+class FirstError : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (!message_.empty()) return;
+    message_ = absl::StrCat("line ", line + 1, " column ", column + 1, ": ", message);
+  }
+  void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
+  const std::string& message() const { return message_; }
+
+ private:
+  std::string message_;
+};
+
 }  // namespace
 
 absl::Status ReadProtoFile(const std::string& path, google::protobuf::Message* message) {
@@ -40,9 +57,12 @@ absl::Status ReadProtoFile(const std::string& path, google::protobuf::Message* m
   if (LooksLikeText(data)) {
     google::protobuf::TextFormat::Parser parser;
     parser.AllowUnknownField(true);  // TensorFlow fields dflow does not model.
+    FirstError error;
+    parser.RecordErrorsTo(&error);
     if (parser.ParseFromString(data, message)) return absl::OkStatus();
     return absl::InvalidArgumentError(
-        absl::StrCat("'", path, "' is not a valid text ", message->GetTypeName()));
+        absl::StrCat("'", path, "' is not a valid text ", message->GetTypeName(),
+                     error.message().empty() ? "" : ": ", error.message()));
   }
   if (!message->ParseFromString(data)) {
     return absl::InvalidArgumentError(absl::StrCat("'", path, "' is not a valid binary ",

@@ -62,4 +62,10 @@ if [[ -n ${found} ]]; then
   echo "run_fuzzer: saved $(echo "${found}" | wc -l) failing input(s) to tools/fuzz/regressions/"
   exit 1
 fi
-echo "run_fuzzer: no failures (libFuzzer exit ${status})"
+if [[ ${status} -ne 0 ]]; then
+  # libFuzzer exits 0 only when the time ran out without a finding; anything else (an abort
+  # of the sanitizer runtime itself, a signal, a bad flag) is a failure even with no input saved.
+  echo "run_fuzzer: FAILED: libFuzzer exited with status ${status} and saved no input" >&2
+  exit 1
+fi
+echo "run_fuzzer: no failures (libFuzzer ran ${seconds} s and exited 0)"
