@@ -219,14 +219,11 @@ absl::StatusOr<Tensor> AdaptFeed(const LoadedTensor& loaded, const Output& targe
   // Reshape the trailing dims when the placeholder fixes them: [N,28,28] -> [N,784].
   if (!want_shape.unknown_rank() && want_shape.dims() >= 1 && t.dims() >= 1 &&
       !want_shape.IsCompatibleWith(t.shape())) {
-    int64_t per_row = 1;
-    bool known = true;
-    for (int d = 1; d < want_shape.dims(); ++d) {
-      known &= want_shape.dim_size(d) >= 0;
-      per_row *= want_shape.dim_size(d);
-    }
+    // Overflow-checked: -1 when a trailing dim is unknown or they multiply past the limit.
+    const int64_t per_row = CheckedNumElements(want_shape.dim_sizes().subspan(1));
     const int64_t rows = t.dim_size(0);
-    if (known && rows > 0 && per_row * rows == t.NumElements()) {
+    if (per_row > 0 && rows > 0 && t.NumElements() / rows == per_row &&
+        t.NumElements() % rows == 0) {
       TensorShape shape({rows});
       for (int d = 1; d < want_shape.dims(); ++d) shape.AddDim(want_shape.dim_size(d));
       t = *t.Reshaped(shape);
