@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
@@ -50,9 +51,20 @@ absl::Status ReadProtoFile(const std::string& path, google::protobuf::Message* m
   if (!in) {
     return absl::NotFoundError(absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string data = buffer.str();
+  // One copy of the bytes (a stringstream would hold two): graphs may be hundreds of MB.
+  std::error_code ec;
+  const bool regular = std::filesystem::is_regular_file(path, ec);
+  const uintmax_t size = regular ? std::filesystem::file_size(path, ec) : 0;
+  std::string data;
+  if (regular && !ec && size > 0) {
+    data.resize(static_cast<size_t>(size));
+    in.read(data.data(), static_cast<std::streamsize>(size));
+    if (!in) return absl::DataLossError(absl::StrCat("cannot read '", path, "'"));
+  } else {
+    std::stringstream buffer;  // Not a regular file (a pipe): read it as a stream.
+    buffer << in.rdbuf();
+    data = buffer.str();
+  }
   if (data.empty()) return absl::InvalidArgumentError(absl::StrCat("'", path, "' is empty"));
   if (LooksLikeText(data)) {
     google::protobuf::TextFormat::Parser parser;

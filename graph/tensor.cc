@@ -142,8 +142,8 @@ absl::Status FillFromField(const Field& src, absl::Span<T> dst, const std::strin
     return absl::InvalidArgumentError(absl::StrCat("tensor has ", src.size(), " values in ", what,
                                                    " but its shape holds ", dst.size()));
   }
-  for (const auto v : src) {
-    if constexpr (std::is_same_v<T, uint8_t>) {
+  if constexpr (std::is_same_v<T, uint8_t>) {  // uint8 comes in int_val, which holds int32s.
+    for (const auto v : src) {
       if (v < 0 || v > 255) {
         return absl::InvalidArgumentError(
             absl::StrCat(what, " holds ", v, ", which does not fit uint8"));

@@ -272,6 +272,7 @@ absl::Status Main(const Options& o) {
     return absl::Status(created.status().code(),
                         absl::StrCat("graph '", o.graph, "': ", created.status().message()));
   }
+  { GraphDef().Swap(&def); }  // The session has its own graph; a large GraphDef is freed now.
   Session& session = **created;
   const Graph& graph = session.graph();
 
