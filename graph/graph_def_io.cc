@@ -5,11 +5,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 
 namespace dflow {
@@ -26,6 +28,22 @@ bool LooksLikeText(const std::string& data) {
   return !data.empty();
 }
 
+// Keeps the first error of a text parse (with its 1-based line and column) instead of
+// protobuf's logging it.
+class FirstError : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (!message_.empty()) return;
+    message_ = absl::StrCat("line ", line + 1, " column ", column + 1, ": ", message);
+  }
+  void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
+  const std::string& message() const { return message_; }
+
+ private:
+  std::string message_;
+};
+
 }  // namespace
 
 absl::Status ReadProtoFile(const std::string& path, google::protobuf::Message* message) {
@@ -33,16 +51,30 @@ absl::Status ReadProtoFile(const std::string& path, google::protobuf::Message* m
   if (!in) {
     return absl::NotFoundError(absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string data = buffer.str();
+  // One copy of the bytes (a stringstream would hold two): graphs may be hundreds of MB.
+  std::error_code ec;
+  const bool regular = std::filesystem::is_regular_file(path, ec);
+  const uintmax_t size = regular ? std::filesystem::file_size(path, ec) : 0;
+  std::string data;
+  if (regular && !ec && size > 0) {
+    data.resize(static_cast<size_t>(size));
+    in.read(data.data(), static_cast<std::streamsize>(size));
+    if (!in) return absl::DataLossError(absl::StrCat("cannot read '", path, "'"));
+  } else {
+    std::stringstream buffer;  // Not a regular file (a pipe): read it as a stream.
+    buffer << in.rdbuf();
+    data = buffer.str();
+  }
   if (data.empty()) return absl::InvalidArgumentError(absl::StrCat("'", path, "' is empty"));
   if (LooksLikeText(data)) {
     google::protobuf::TextFormat::Parser parser;
     parser.AllowUnknownField(true);  // TensorFlow fields dflow does not model.
+    FirstError error;
+    parser.RecordErrorsTo(&error);
     if (parser.ParseFromString(data, message)) return absl::OkStatus();
     return absl::InvalidArgumentError(
-        absl::StrCat("'", path, "' is not a valid text ", message->GetTypeName()));
+        absl::StrCat("'", path, "' is not a valid text ", message->GetTypeName(),
+                     error.message().empty() ? "" : ": ", error.message()));
   }
   if (!message->ParseFromString(data)) {
     return absl::InvalidArgumentError(absl::StrCat("'", path, "' is not a valid binary ",

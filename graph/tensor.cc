@@ -1,7 +1,11 @@
 #include "graph/tensor.h"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -10,6 +14,49 @@
 
 namespace dflow {
 
+namespace {
+
+std::atomic<int64_t> live_tensor_bytes{0};
+thread_local int64_t thread_memory_limit = 0;  // 0: the default.
+constexpr int64_t kCheckedAllocation = int64_t{1} << 20;
+
+// Counts `bytes` as live, or explains why they may not be.
+absl::Status Reserve(int64_t bytes) {
+  const int64_t before = live_tensor_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  if (bytes < kCheckedAllocation) return absl::OkStatus();
+  const int64_t limit = CurrentMemoryLimit();
+  if (bytes > limit - before) {
+    live_tensor_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot allocate ", bytes, " bytes: the memory limit is ", limit,
+                     " bytes and ", before, " are in use"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int64_t DefaultMemoryLimit() {
+  static const int64_t limit = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return int64_t{1} << 32;
+    return static_cast<int64_t>(pages) / 4 * 3 * page;
+  }();
+  return limit;
+}
+
+int64_t LiveTensorBytes() { return live_tensor_bytes.load(std::memory_order_relaxed); }
+
+int64_t CurrentMemoryLimit() {
+  return thread_memory_limit > 0 ? thread_memory_limit : DefaultMemoryLimit();
+}
+
+ScopedMemoryLimit::ScopedMemoryLimit(int64_t bytes) : previous_(thread_memory_limit) {
+  thread_memory_limit = bytes > 0 ? bytes : 0;
+}
+
+ScopedMemoryLimit::~ScopedMemoryLimit() { thread_memory_limit = previous_; }
+
 size_t Tensor::Buffer::RoundedSize(size_t bytes) {
   // aligned_alloc needs a size that is a multiple of the alignment; never zero.
   const size_t rounded = ((bytes + kAlignment - 1) / kAlignment) * kAlignment;
@@ -17,17 +64,51 @@ size_t Tensor::Buffer::RoundedSize(size_t bytes) {
 }
 
 Tensor::Buffer::Buffer(size_t bytes) : capacity(RoundedSize(bytes)) {
+  const absl::Status reserved = Reserve(static_cast<int64_t>(capacity));
+  if (!reserved.ok()) throw TensorAllocationError(std::string(reserved.message()));
   data = std::aligned_alloc(kAlignment, capacity);
+  if (data == nullptr) {
+    live_tensor_bytes.fetch_sub(static_cast<int64_t>(capacity), std::memory_order_relaxed);
+    throw TensorAllocationError(
+        absl::StrCat("cannot allocate ", capacity, " bytes: the system refused the memory"));
+  }
 }
 
-Tensor::Buffer::~Buffer() { std::free(data); }
+Tensor::Buffer::~Buffer() {
+  std::free(data);
+  live_tensor_bytes.fetch_sub(static_cast<int64_t>(capacity), std::memory_order_relaxed);
+}
 
 Tensor::Tensor(DataType dtype, const TensorShape& shape) : Tensor(dtype, shape, nullptr) {}
 
 Tensor::Tensor(DataType dtype, const TensorShape& shape, BufferPool* pool)
-    : dtype_(dtype), shape_(shape), num_elements_(shape.num_elements()) {
+    : dtype_(dtype), shape_(shape), num_elements_(CheckedNumElements(shape.dim_sizes())) {
   assert(DataTypeSize(dtype) > 0);
+  if (num_elements_ < 0) {
+    const int64_t n = shape.num_elements();
+    int64_t bytes;
+    const bool fits = n >= 0 && !__builtin_mul_overflow(n, DataTypeSize(dtype), &bytes);
+    throw TensorAllocationError(absl::StrCat(
+        "cannot allocate ", fits ? absl::StrCat(bytes) : "more than 2^63", " bytes for a ",
+        DataTypeString(dtype), " tensor of shape ", shape.DebugString(), ": more than ",
+        MaxTensorElements(), " elements"));
+  }
   buffer_ = pool != nullptr ? pool->Get(TotalBytes()) : std::make_shared<Buffer>(TotalBytes());
+}
+
+absl::StatusOr<Tensor> Tensor::Allocate(DataType dtype, const TensorShape& shape) {
+  if (DataTypeSize(dtype) == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot allocate a tensor of type ", DataTypeString(dtype)));
+  }
+  try {
+    return Tensor(dtype, shape);
+  } catch (const TensorAllocationError& e) {
+    return absl::ResourceExhaustedError(e.what());
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot allocate a tensor of shape ", shape.DebugString()));
+  }
 }
 
 Tensor Tensor::DeepCopy() const {
@@ -61,6 +142,14 @@ absl::Status FillFromField(const Field& src, absl::Span<T> dst, const std::strin
     return absl::InvalidArgumentError(absl::StrCat("tensor has ", src.size(), " values in ", what,
                                                    " but its shape holds ", dst.size()));
   }
+  if constexpr (std::is_same_v<T, uint8_t>) {  // uint8 comes in int_val, which holds int32s.
+    for (const auto v : src) {
+      if (v < 0 || v > 255) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(what, " holds ", v, ", which does not fit uint8"));
+      }
+    }
+  }
   for (size_t i = 0; i < dst.size(); ++i) {
     dst[i] = static_cast<T>(src[std::min<size_t>(i, src.size() - 1)]);
   }
@@ -83,11 +172,21 @@ absl::StatusOr<Tensor> Tensor::FromProto(const TensorProto& proto) {
           "tensor_content has ", proto.tensor_content().size(), " bytes but a ",
           DataTypeString(dtype), " tensor of shape ", shape.DebugString(), " needs ", expected));
     }
-    Tensor t(dtype, shape);
+    if (dtype == DT_BOOL) {
+      // Only bytes 0 and 1 are bools; any other would make reads of it undefined.
+      for (const char c : proto.tensor_content()) {
+        if (static_cast<unsigned char>(c) > 1) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "bool tensor_content holds byte ", static_cast<int>(static_cast<unsigned char>(c)),
+              " (a bool is 0 or 1)"));
+        }
+      }
+    }
+    DFLOW_ASSIGN_OR_RETURN(Tensor t, Allocate(dtype, shape));
     if (expected > 0) std::memcpy(t.data(), proto.tensor_content().data(), expected);
     return t;
   }
-  Tensor t(dtype, shape);
+  DFLOW_ASSIGN_OR_RETURN(Tensor t, Allocate(dtype, shape));
   absl::Status status;
   switch (dtype) {
     case DT_FLOAT: status = FillFromField(proto.float_val(), t.flat<float>(), "float_val"); break;

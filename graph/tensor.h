@@ -6,6 +6,7 @@
 #include <cassert>
 #include <cstddef>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,37 @@ namespace dflow {
 
 class BufferPool;
 
+// Tensor memory limits. Every tensor buffer counts against LiveTensorBytes() while it exists
+// (buffers kept by a BufferPool included); an allocation that would take it past the calling
+// thread's limit fails instead of being made. The limit is DefaultMemoryLimit() (3/4 of physical
+// memory) unless a ScopedMemoryLimit on the thread says otherwise (Session::Run installs its
+// SessionOptions::memory_limit_bytes). Checked only for allocations of at least 1 MiB.
+int64_t DefaultMemoryLimit();
+int64_t LiveTensorBytes();
+int64_t CurrentMemoryLimit();
+class ScopedMemoryLimit {
+ public:
+  explicit ScopedMemoryLimit(int64_t bytes);  // 0 or less: DefaultMemoryLimit().
+  ~ScopedMemoryLimit();
+  ScopedMemoryLimit(const ScopedMemoryLimit&) = delete;
+  ScopedMemoryLimit& operator=(const ScopedMemoryLimit&) = delete;
+
+ private:
+  int64_t previous_;
+};
+
+// Thrown by Tensor's allocating constructors when a shape has too many elements, the memory
+// limit would be exceeded or the system refuses the memory. RunKernel turns it into
+// ResourceExhausted; code outside kernels uses Tensor::Allocate, which returns the status.
+class TensorAllocationError : public std::bad_alloc {
+ public:
+  explicit TensorAllocationError(std::string message) : message_(std::move(message)) {}
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  std::string message_;
+};
+
 class Tensor {
  public:
   static constexpr size_t kAlignment = 64;
@@ -30,6 +62,8 @@ class Tensor {
   Tensor(DataType dtype, const TensorShape& shape);
   // The same, reusing a buffer `pool` kept from an earlier tensor when one fits (null: allocate).
   Tensor(DataType dtype, const TensorShape& shape, BufferPool* pool);
+  // The same, failing with ResourceExhausted (naming the bytes) instead of throwing.
+  static absl::StatusOr<Tensor> Allocate(DataType dtype, const TensorShape& shape);
 
   template <typename T>
   static Tensor Scalar(T value) {

@@ -38,6 +38,8 @@ class TensorShape {
   int dims() const { return static_cast<int>(dims_.size()); }
   int64_t dim_size(int d) const { return dims_[d]; }
   absl::Span<const int64_t> dim_sizes() const { return dims_; }
+  // The product of the dims; -1 when it overflows int64 (a Tensor of such a shape is never made:
+  // allocation checks CheckedNumElements).
   int64_t num_elements() const;
 
   void AddDim(int64_t size) { dims_.push_back(size); }

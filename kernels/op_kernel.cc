@@ -13,6 +13,8 @@ absl::Status RunKernel(OpKernel& kernel, OpKernelContext* ctx) {
     return kernel.Compute(ctx);
   } catch (const dnnl::error& e) {
     return absl::InternalError(absl::StrCat("oneDNN error: ", e.what()));
+  } catch (const TensorAllocationError& e) {
+    return absl::ResourceExhaustedError(e.what());
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError("out of memory");
   }

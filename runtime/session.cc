@@ -239,6 +239,7 @@ absl::Status Session::Run(const RunOptions& options,
                           const std::vector<Output>& fetches, const std::vector<Operation>& targets,
                           std::vector<Tensor>* outputs, RunMetadata* metadata) {
   const bool trace = options.trace && metadata != nullptr;
+  const ScopedMemoryLimit memory_limit(options_.memory_limit_bytes);
   const auto start = std::chrono::steady_clock::now();
   if (trace) {
     metadata->start_unix_ns = absl::GetCurrentTimeNanos();

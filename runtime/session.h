@@ -39,6 +39,9 @@ struct SessionOptions {
   // (runtime/graph_optimizer.h); false runs the graph's nodes as they are.
   bool optimize_graph = true;
   GraphOptimizerOptions optimizer;
+  // The most tensor memory the process may hold while this session runs (graph/tensor.h); an
+  // allocation past it fails the run with ResourceExhausted. 0: 3/4 of physical memory.
+  int64_t memory_limit_bytes = 0;
 };
 
 class Session {

@@ -1,4 +1,8 @@
 // graph_viz: writes a Graphviz DOT picture of a graph file (and an SVG when `dot` is installed).
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -12,6 +16,8 @@
 #include "graph/status_macros.h"
 #include "ops/graph_import.h"
 #include "tools/graph_dot.h"
+
+extern char** environ;
 
 namespace {
 
@@ -39,6 +45,30 @@ struct Options {
   std::vector<std::string> fetches, targets, feeds;
   bool svg = false, hide_pruned = false;
 };
+
+// Runs `dot -Tsvg DOT -o SVG` directly (no shell, so no path is ever interpreted as a command).
+absl::Status RunDot(const std::string& dot_path, const std::string& svg_path) {
+  std::vector<std::string> args = {"dot", "-Tsvg", dot_path, "-o", svg_path};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid;
+  const int err = posix_spawnp(&pid, "dot", nullptr, nullptr, argv.data(), environ);
+  if (err == ENOENT) {
+    return absl::FailedPreconditionError("--svg needs Graphviz's `dot` (apt-get install graphviz)");
+  }
+  if (err != 0) {
+    return absl::InternalError(absl::StrCat("cannot run `dot`: ", std::strerror(err)));
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return absl::InternalError("lost track of `dot`");
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::InternalError(absl::StrCat("`dot -Tsvg` failed writing '", svg_path, "'"));
+  }
+  return absl::OkStatus();
+}
 
 // Reads, imports and draws the graph (and its SVG with --svg).
 absl::Status Draw(const Options& o) {
@@ -74,15 +104,8 @@ absl::Status Draw(const Options& o) {
       o.output, dflow::GraphToDot(graph, needed.empty() ? nullptr : &needed, o.hide_pruned)));
   std::cout << "wrote " << o.output << " (" << graph.num_nodes() << " nodes)" << std::endl;
   if (o.svg) {
-    if (std::system("command -v dot >/dev/null 2>&1") != 0) {
-      return absl::FailedPreconditionError(
-          "--svg needs Graphviz's `dot` (apt-get install graphviz)");
-    }
     const std::string svg_path = absl::StrCat(o.output, ".svg");
-    const std::string command = absl::StrCat("dot -Tsvg '", o.output, "' -o '", svg_path, "'");
-    if (std::system(command.c_str()) != 0) {
-      return absl::InternalError(absl::StrCat("`", command, "` failed"));
-    }
+    DFLOW_RETURN_IF_ERROR(RunDot(o.output, svg_path));
     std::cout << "wrote " << svg_path << std::endl;
   }
   return absl::OkStatus();

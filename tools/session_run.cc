@@ -2,7 +2,9 @@
 // docs/session_run.md.
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,6 +33,7 @@ constexpr char kUsage[] = R"(Usage: session_run --graph=FILE | --meta_graph=FILE
                    [--target=OP ...] [--init=OP] [--steps=N] [--batch_size=B]
                    [--restore=CKPT] [--save=CKPT] [--output_dir=DIR] [--print]
                    [--profile=TRACE.json] [--tag_set=TAGS] [--signature_def=KEY] [--show]
+                   [--memory_limit=BYTES]
        session_run --graph=FILE --list_unsupported [--feed=NAME=... ...] [--fetch=NAME ...]
 
 Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow Session.
@@ -78,6 +81,9 @@ Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow 
                       how many nodes use each, and which of those nodes the --fetch and
                       --target list needs (a --feed cuts off what is upstream of it; its
                       file is not read); exit 0
+  --memory_limit=BYTES  the most tensor memory a run may hold (suffix K, M or G allowed;
+                      default 3/4 of physical memory); a node that would allocate past it
+                      fails the run with an error naming it and the bytes
   --help              this message
 
 Example, the MNIST tutorial (graph written by `mnist_softmax --write_graph=mnist_softmax.pb`):
@@ -100,9 +106,29 @@ struct Options {
   std::vector<std::string> fetches, targets;
   int64_t steps = 1;
   int64_t batch_size = 0;
+  int64_t memory_limit = 0;
   bool print = false;
   bool list_unsupported = false;
 };
+
+// "1000", "64K", "512M", "2G" as bytes; false when malformed or not positive.
+bool ParseBytes(absl::string_view text, int64_t* bytes) {
+  int shift = 0;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'K': case 'k': shift = 10; break;
+      case 'M': case 'm': shift = 20; break;
+      case 'G': case 'g': shift = 30; break;
+    }
+  }
+  if (shift > 0) text.remove_suffix(1);
+  int64_t n;
+  if (!absl::SimpleAtoi(text, &n) || n <= 0 || n > (std::numeric_limits<int64_t>::max() >> shift)) {
+    return false;
+  }
+  *bytes = n << shift;
+  return true;
+}
 
 absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
   Options o;
@@ -148,6 +174,12 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
       steps_given = true;
     } else if (name == "batch_size") {
       s = to_int(&o.batch_size, 1);
+    } else if (name == "memory_limit") {
+      s = need_value();
+      if (s.ok() && !ParseBytes(value, &o.memory_limit)) {
+        s = absl::InvalidArgumentError(absl::StrCat(
+            "--memory_limit must be a positive byte count (K, M or G allowed), got '", value, "'"));
+      }
     } else if (name == "feed") {
       s = need_value();
       const size_t sep = value.find('=');
@@ -193,43 +225,6 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
   return o;
 }
 
-// A literal: a number, true/false, or a flat list [a,b,...], converted to `dtype`.
-absl::StatusOr<Tensor> ParseLiteral(const std::string& text, DataType dtype, const std::string& name) {
-  std::vector<std::string> items;
-  bool is_list = false;
-  if (absl::StartsWith(text, "[") && absl::EndsWith(text, "]")) {
-    is_list = true;
-    for (absl::string_view part : absl::StrSplit(absl::string_view(text).substr(1, text.size() - 2),
-                                                 ',', absl::SkipWhitespace())) {
-      items.emplace_back(absl::StripAsciiWhitespace(part));
-    }
-  } else {
-    items.push_back(text);
-  }
-  TensorShape shape = is_list ? TensorShape({static_cast<int64_t>(items.size())}) : TensorShape();
-  if (DataTypeSize(dtype) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("feed '", name, "': cannot feed ", DataTypeString(dtype)));
-  }
-  Tensor t(dtype, shape);
-  for (size_t i = 0; i < items.size(); ++i) {
-    double v;
-    if (items[i] == "true" || items[i] == "false") {
-      v = items[i] == "true";
-    } else if (!absl::SimpleAtod(items[i], &v)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("feed '", name, "': '", text, "' is neither a file nor a literal"));
-    }
-    VisitDataType(dtype, [&](auto zero) { t.flat<decltype(zero)>()[i] = static_cast<decltype(zero)>(v); });
-  }
-  return t;
-}
-
-bool LooksLikeLiteral(const std::string& text) {
-  double v;
-  return absl::StartsWith(text, "[") || text == "true" || text == "false" ||
-         absl::SimpleAtod(text, &v);
-}
-
 // Converts file data to what the placeholder takes (see --help for the rules).
 absl::StatusOr<Tensor> AdaptFeed(const LoadedTensor& loaded, const Output& target,
                                  const std::string& source) {
@@ -244,7 +239,8 @@ absl::StatusOr<Tensor> AdaptFeed(const LoadedTensor& loaded, const Output& targe
                        (t.dtype() == DT_UINT8 || t.dtype() == DT_INT32 || t.dtype() == DT_INT64);
   if (one_hot) {
     const int64_t classes = want_shape.dim_size(1);
-    Tensor out(DT_FLOAT, TensorShape({t.dim_size(0), classes}));
+    DFLOW_ASSIGN_OR_RETURN(Tensor out,
+                           Tensor::Allocate(DT_FLOAT, TensorShape({t.dim_size(0), classes})));
     std::fill(out.flat<float>().begin(), out.flat<float>().end(), 0.f);
     for (int64_t i = 0; i < t.dim_size(0); ++i) {
       int64_t label = 0;
@@ -266,25 +262,18 @@ absl::StatusOr<Tensor> AdaptFeed(const LoadedTensor& loaded, const Output& targe
     }
     // IDX images (uint8, rank >= 3) become pixels in [0,1], as the tutorials read them.
     const double scale = loaded.from_idx && t.dtype() == DT_UINT8 && t.dims() >= 3 && to_float ? 1.0 / 255 : 1.0;
-    Tensor out(want, t.shape());
-    for (int64_t i = 0; i < t.NumElements(); ++i) {
-      double v = 0;
-      VisitDataType(t.dtype(), [&](auto zero) { v = static_cast<double>(t.flat<decltype(zero)>()[i]); });
-      VisitDataType(want, [&](auto zero) { out.flat<decltype(zero)>()[i] = static_cast<decltype(zero)>(v * scale); });
-    }
-    t = out;
+    DFLOW_ASSIGN_OR_RETURN(
+        t, ConvertValues(t, want, scale,
+                         absl::StrCat("feed '", target.name(), "' from '", source, "'")));
   }
   // Reshape the trailing dims when the placeholder fixes them: [N,28,28] -> [N,784].
   if (!want_shape.unknown_rank() && want_shape.dims() >= 1 && t.dims() >= 1 &&
       !want_shape.IsCompatibleWith(t.shape())) {
-    int64_t per_row = 1;
-    bool known = true;
-    for (int d = 1; d < want_shape.dims(); ++d) {
-      known &= want_shape.dim_size(d) >= 0;
-      per_row *= want_shape.dim_size(d);
-    }
+    // Overflow-checked: -1 when a trailing dim is unknown or they multiply past the limit.
+    const int64_t per_row = CheckedNumElements(want_shape.dim_sizes().subspan(1));
     const int64_t rows = t.dim_size(0);
-    if (known && rows > 0 && per_row * rows == t.NumElements()) {
+    if (per_row > 0 && rows > 0 && t.NumElements() / rows == per_row &&
+        t.NumElements() % rows == 0) {
       TensorShape shape({rows});
       for (int d = 1; d < want_shape.dims(); ++d) shape.AddDim(want_shape.dim_size(d));
       t = *t.Reshaped(shape);
@@ -391,6 +380,8 @@ struct Model {
 };
 
 absl::Status LoadModel(const Options& o, Model* m) {
+  SessionOptions session_options;
+  session_options.memory_limit_bytes = o.memory_limit;
   absl::StatusOr<std::unique_ptr<Session>> created;
   std::string what;
   if (!o.saved_model.empty()) {
@@ -406,17 +397,17 @@ absl::Status LoadModel(const Options& o, Model* m) {
       }
     }
     SavedModelBundle bundle;
-    DFLOW_RETURN_IF_ERROR(LoadSavedModel({}, o.saved_model, tags, &bundle));
+    DFLOW_RETURN_IF_ERROR(LoadSavedModel(session_options, o.saved_model, tags, &bundle));
     created = std::move(bundle.session);
     m->meta_graph = std::move(bundle.meta_graph_def);
   } else if (!o.meta_graph.empty()) {
     DFLOW_RETURN_IF_ERROR(LoadMetaGraph(o.meta_graph, &m->meta_graph));
-    created = CreateSessionFromMetaGraph({}, m->meta_graph);
+    created = CreateSessionFromMetaGraph(session_options, m->meta_graph);
     what = absl::StrCat("meta graph '", o.meta_graph, "'");
   } else {
     GraphDef def;
     DFLOW_RETURN_IF_ERROR(ReadGraphDefFile(o.graph, &def));
-    created = Session::Create(def);
+    created = Session::Create(def, session_options);  // `def` is freed on leaving this block.
     what = absl::StrCat("graph '", o.graph, "'");
   }
   if (!created.ok()) {
@@ -472,6 +463,7 @@ absl::Status Main(const Options& o) {
       return absl::OkStatus();
     }
   }
+  const ScopedMemoryLimit memory_limit(o.memory_limit);  // Also for loading feeds.
   Model model;
   DFLOW_RETURN_IF_ERROR(LoadModel(o, &model));
   Session& session = *model.session;
@@ -559,6 +551,12 @@ absl::Status Main(const Options& o) {
     std::cout << Summary(o.fetches[i], outputs[i], o.print) << std::endl;
   }
   if (!o.output_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.output_dir, ec);  // Fine when another run made it.
+    if (ec || !std::filesystem::is_directory(o.output_dir)) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "--output_dir: cannot create '", o.output_dir, "': ", ec ? ec.message() : "not a folder"));
+    }
     for (size_t i = 0; i < outputs.size(); ++i) {
       absl::StatusOr<std::string> npy = EncodeNpy(outputs[i]);
       if (!npy.ok()) return absl::InvalidArgumentError(absl::StrCat("fetch '", o.fetches[i], "': ", npy.status().message()));
@@ -581,7 +579,12 @@ int main(int argc, char** argv) {
     }
   }
   absl::StatusOr<dflow::Options> options = dflow::ParseArgs(argc, argv);
-  absl::Status s = options.ok() ? dflow::Main(*options) : options.status();
+  absl::Status s = options.status();
+  try {
+    if (options.ok()) s = dflow::Main(*options);
+  } catch (const std::bad_alloc& e) {  // A tensor made outside any kernel.
+    s = absl::ResourceExhaustedError(e.what());
+  }
   if (!s.ok()) {
     std::cerr << "session_run: error: " << s.message() << std::endl;
     return 1;

@@ -1,9 +1,13 @@
 #include "tools/tensor_io.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
-#include <filesystem>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <limits>
+#include <type_traits>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -41,6 +45,16 @@ bool HeaderValue(absl::string_view header, absl::string_view key, std::string* v
   }
   *value = std::string(absl::StripAsciiWhitespace(header.substr(pos + 1, end - pos - 1)));
   return true;
+}
+
+// The element count of a shape read from a file, checked against overflow and the element limit.
+absl::StatusOr<int64_t> CheckedElements(const TensorShape& shape, const std::string& what) {
+  const int64_t n = CheckedNumElements(shape.dim_sizes());
+  if (n < 0 || n > kMaxElements) {
+    return Bad(what, absl::StrCat("shape ", shape.DebugString(), " has too many elements (at most ",
+                                  kMaxElements, ")"));
+  }
+  return n;
 }
 
 uint32_t BigEndian32(const unsigned char* p) {
@@ -87,24 +101,22 @@ absl::StatusOr<Tensor> ParseNpy(const std::string& data, const std::string& what
     return Bad(what, absl::StrCat("malformed .npy shape '", shape_text, "'"));
   }
   TensorShape shape;
-  int64_t elements = 1;
   for (absl::string_view part : absl::StrSplit(
            absl::string_view(shape_text).substr(1, shape_text.size() - 2), ',', absl::SkipWhitespace())) {
     int64_t d;
-    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(part), &d) || d < 0 || d > kMaxElements) {
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(part), &d) || d < 0) {
       return Bad(what, absl::StrCat("malformed .npy shape '", shape_text, "'"));
     }
-    elements *= d;
-    if (elements > kMaxElements) return Bad(what, "array too large");
     shape.AddDim(d);
   }
+  DFLOW_ASSIGN_OR_RETURN(const int64_t elements, CheckedElements(shape, what));
   const size_t bytes = static_cast<size_t>(elements) * DataTypeSize(dtype);
   const size_t available = data.size() - offset - header_len;
   if (available != bytes) {
     return Bad(what, absl::StrCat("shape ", shape.DebugString(), " of ", descr, " needs ", bytes,
                                   " data bytes but the file has ", available));
   }
-  Tensor t(dtype, shape);
+  DFLOW_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, shape));
   if (bytes > 0) std::memcpy(t.data(), data.data() + offset + header_len, bytes);
   if (dtype == DT_BOOL) {
     for (bool& b : t.flat<bool>()) {
@@ -165,20 +177,15 @@ absl::StatusOr<Tensor> ParseIdx(const std::string& data, const std::string& what
   }
   if (rank == 0 || data.size() < 4 + 4 * size_t(rank)) return Bad(what, "truncated IDX header");
   TensorShape shape;
-  int64_t elements = 1;
-  for (int i = 0; i < rank; ++i) {
-    const int64_t d = BigEndian32(p + 4 + 4 * i);
-    elements *= d;
-    if (elements > kMaxElements) return Bad(what, "IDX array too large");
-    shape.AddDim(d);
-  }
+  for (int i = 0; i < rank; ++i) shape.AddDim(BigEndian32(p + 4 + 4 * i));
+  DFLOW_ASSIGN_OR_RETURN(const int64_t elements, CheckedElements(shape, what));
   const size_t offset = 4 + 4 * size_t(rank);
   const size_t bytes = static_cast<size_t>(elements) * width;
   if (data.size() - offset != bytes) {
     return Bad(what, absl::StrCat("IDX shape ", shape.DebugString(), " needs ", bytes,
                                   " data bytes but the file has ", data.size() - offset));
   }
-  Tensor t(dtype, shape);
+  DFLOW_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, shape));
   const unsigned char* src = p + offset;
   for (int64_t i = 0; i < elements; ++i, src += width) {
     switch (type) {
@@ -199,6 +206,145 @@ absl::StatusOr<Tensor> ParseIdx(const std::string& data, const std::string& what
     }
   }
   return t;
+}
+
+namespace {
+
+// One value on its way to a tensor element: exact as an integer when it was one.
+struct Value {
+  bool is_int = false;
+  int64_t i = 0;
+  double d = 0;
+  bool overflowed = false;  // Parsed from text too large for a double (1e999).
+  std::string text() const { return is_int ? absl::StrCat(i) : absl::StrCat(d); }
+};
+
+// Writes `v` as a T into *out, or says why it does not fit.
+template <typename T>
+absl::Status Store(const Value& v, T* out) {
+  const auto misfit = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("value ", v.text(), " does not fit ",
+                                                   DataTypeString(DataTypeOf<T>::value), why));
+  };
+  if (v.overflowed) return misfit(" (it is beyond the range of a double)");
+  if constexpr (std::is_same_v<T, bool>) {
+    const double x = v.is_int ? static_cast<double>(v.i) : v.d;
+    if (x != 0 && x != 1) return misfit(" (a bool is 0 or 1, true or false)");
+    *out = x == 1;
+  } else if constexpr (std::is_integral_v<T>) {
+    int64_t i = v.i;
+    if (!v.is_int) {
+      // Doubles in [-2^63, 2^63) convert to int64 exactly when integral.
+      if (!std::isfinite(v.d) || v.d < -9223372036854775808.0 || v.d >= 9223372036854775808.0) {
+        return misfit("");
+      }
+      if (v.d != std::trunc(v.d)) return misfit(" (it is not an integer)");
+      i = static_cast<int64_t>(v.d);
+    }
+    if (i < std::numeric_limits<T>::min() || i > std::numeric_limits<T>::max()) return misfit("");
+    *out = static_cast<T>(i);
+  } else {
+    const double x = v.is_int ? static_cast<double>(v.i) : v.d;
+    if (std::isfinite(x) && std::fabs(x) > std::numeric_limits<T>::max()) return misfit("");
+    *out = static_cast<T>(x);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StoreAs(const Value& v, Tensor* t, int64_t index) {
+  absl::Status s;
+  VisitDataType(t->dtype(), [&](auto zero) { s = Store(v, &t->flat<decltype(zero)>()[index]); });
+  return s;
+}
+
+// Parses one literal item: an integer (kept exact), a number strtod reads whole, true or false.
+bool ParseItem(absl::string_view text, Value* v) {
+  *v = Value();
+  if (text == "true" || text == "false") {
+    v->is_int = true;
+    v->i = text == "true";
+    return true;
+  }
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return false;
+  if (absl::SimpleAtoi(text, &v->i)) {
+    v->is_int = true;
+    return true;
+  }
+  const std::string s(text);
+  char* end = nullptr;
+  errno = 0;
+  v->d = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size()) return false;
+  v->overflowed = errno == ERANGE && std::isinf(v->d);
+  return true;
+}
+
+}  // namespace
+
+bool LooksLikeLiteral(absl::string_view text) {
+  Value v;
+  return absl::StartsWith(text, "[") || ParseItem(text, &v);
+}
+
+absl::StatusOr<Tensor> ParseLiteral(absl::string_view text, DataType dtype,
+                                    const std::string& what) {
+  const auto fail = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("feed '", what, "': ", why));
+  };
+  if (DataTypeSize(dtype) == 0) return fail(absl::StrCat("cannot feed ", DataTypeString(dtype)));
+  std::vector<absl::string_view> items;
+  const bool is_list = absl::StartsWith(text, "[");
+  if (is_list) {
+    if (!absl::EndsWith(text, "]") || text.size() < 2) {
+      return fail(absl::StrCat("'", text, "' is not a list: it must end with ']'"));
+    }
+    const absl::string_view inside = absl::StripAsciiWhitespace(text.substr(1, text.size() - 2));
+    if (!inside.empty()) {
+      for (absl::string_view part : absl::StrSplit(inside, ',')) {
+        items.push_back(absl::StripAsciiWhitespace(part));
+      }
+    }
+  } else {
+    items.push_back(text);
+  }
+  DFLOW_ASSIGN_OR_RETURN(
+      Tensor t, Tensor::Allocate(dtype, is_list ? TensorShape({static_cast<int64_t>(items.size())})
+                                                : TensorShape()));
+  for (size_t i = 0; i < items.size(); ++i) {
+    Value v;
+    if (!ParseItem(items[i], &v)) {
+      return fail(items[i].empty()
+                      ? absl::StrCat("'", text, "' has an empty item at position ", i)
+                      : absl::StrCat("'", items[i], "' in '", text, "' is not a number"));
+    }
+    const absl::Status s = StoreAs(v, &t, static_cast<int64_t>(i));
+    if (!s.ok()) return fail(absl::StrCat(s.message(), is_list ? absl::StrCat(" (item ", i, ")") : ""));
+  }
+  return t;
+}
+
+absl::StatusOr<Tensor> ConvertValues(const Tensor& t, DataType dtype, double scale,
+                                     const std::string& what) {
+  DFLOW_ASSIGN_OR_RETURN(Tensor out, Tensor::Allocate(dtype, t.shape()));
+  absl::Status s;
+  VisitDataType(t.dtype(), [&](auto zero) {
+    using From = decltype(zero);
+    const auto in = t.flat<From>();
+    for (int64_t i = 0; i < t.NumElements() && s.ok(); ++i) {
+      Value v;
+      if constexpr (std::is_integral_v<From>) {
+        v.is_int = scale == 1;
+        v.i = static_cast<int64_t>(in[i]);
+        v.d = static_cast<double>(in[i]) * scale;
+      } else {
+        v.d = static_cast<double>(in[i]) * scale;
+      }
+      s = StoreAs(v, &out, i);
+      if (!s.ok()) s = absl::InvalidArgumentError(absl::StrCat(what, ": element ", i, ": ", s.message()));
+    }
+  });
+  DFLOW_RETURN_IF_ERROR(s);
+  return out;
 }
 
 namespace {

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Builds the GraphDef fuzzer (libFuzzer + AddressSanitizer + UndefinedBehaviorSanitizer, with
-# Debian's clang) and runs it for a bounded time over tools/fuzz/corpus. A crash is copied
-# into tools/fuzz/regressions/ (replayed by //tests:graph_fuzz_test) and the script exits 1.
+# Builds a fuzz target (libFuzzer + AddressSanitizer + UndefinedBehaviorSanitizer, with
+# Debian's clang) and runs it for a bounded time over its seed corpus. A crash is copied into
+# its regressions folder (replayed by //tests:graph_fuzz_test or //tests:feed_fuzz_test) and the
+# script exits 1, as it does for any other abnormal libFuzzer exit. See docs/hostile_input.md.
 #
-#   tools/fuzz/run_fuzzer.sh [SECONDS]      default 60
+#   tools/fuzz/run_fuzzer.sh [SECONDS] [TARGET]   default 60 s, target graph
+#     graph  arbitrary bytes as a GraphDef: import, Session, Run (corpus/, regressions/)
+#     feed   .npy, IDX and literal feeds (feed_corpus/, feed_regressions/)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 seconds=${1:-60}
+target=${2:-graph}
 out=${FUZZ_BUILD_DIR:-/tmp/dflow_fuzz}
+case "${target}" in
+  graph) corpus=tools/fuzz/corpus; regressions=tools/fuzz/regressions ;;
+  feed) corpus=tools/fuzz/feed_corpus; regressions=tools/fuzz/feed_regressions ;;
+  *) echo "run_fuzzer: unknown target '${target}' (graph or feed)" >&2; exit 2 ;;
+esac
 
 missing=()
 for package in clang libclang-rt-14-dev; do
@@ -19,16 +28,21 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
-mkdir -p "${out}/gen" "${out}/obj" "${out}/corpus"
+mkdir -p "${out}/gen" "${out}/obj" "${out}/corpus_${target}"
 protoc --proto_path=. --cpp_out="${out}/gen" proto/graph.proto proto/checkpoint.proto
 flags=(-std=c++17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined
        -fsanitize=fuzzer-no-link -I. -I"${out}/gen")
-sources=(graph/*.cc ops/*.cc kernels/*.cc runtime/*.cc tools/fuzz/graph_fuzz.cc
-         tools/fuzz/fuzz_entry.cc "${out}"/gen/proto/*.pb.cc)
+if [[ ${target} == graph ]]; then
+  sources=(graph/*.cc ops/*.cc kernels/*.cc runtime/*.cc tools/fuzz/graph_fuzz.cc
+           tools/fuzz/fuzz_entry.cc "${out}"/gen/proto/*.pb.cc)
+else
+  sources=(graph/*.cc tools/tensor_io.cc tools/fuzz/feed_fuzz.cc tools/fuzz/feed_fuzz_entry.cc
+           "${out}"/gen/proto/*.pb.cc)
+fi
 echo "run_fuzzer: compiling ${#sources[@]} files with clang (objects cached in ${out}/obj)"
 # Objects are reused unless their source changed; a changed header rebuilds everything.
 stamp="${out}/obj/.built"
-if [[ -f ${stamp} ]] && [[ -n $(find graph ops kernels runtime tools/fuzz -name '*.h' -newer "${stamp}" | head -n 1) ]]; then
+if [[ -f ${stamp} ]] && [[ -n $(find graph ops kernels runtime tools -name '*.h' -newer "${stamp}" | head -n 1) ]]; then
   rm -f "${out}"/obj/*.o
 fi
 objects=()
@@ -44,22 +58,32 @@ if [[ ${#stale[@]} -gt 0 ]]; then
 fi
 touch "${stamp}"
 absl_libs=$(ls /usr/lib/x86_64-linux-gnu/libabsl_*.so | sed 's|.*/lib\(.*\)\.so|-l\1|' | tr '\n' ' ')
-clang++ "${flags[@]}" -fsanitize=fuzzer "${objects[@]}" -o "${out}/graph_fuzzer" \
+clang++ "${flags[@]}" -fsanitize=fuzzer "${objects[@]}" -o "${out}/${target}_fuzzer" \
   -lprotobuf -ldnnl -lz -lgomp -lpthread ${absl_libs}
 
-echo "run_fuzzer: fuzzing for ${seconds} s"
-cd "${out}"
+echo "run_fuzzer: fuzzing ${target} for ${seconds} s"
+mkdir -p "${out}/run_${target}"
+cd "${out}/run_${target}"
+rm -f crash-* leak-* timeout-* oom-*
 set +e
-./graph_fuzzer -max_total_time="${seconds}" -rss_limit_mb=3072 -malloc_limit_mb=2048 \
-  -max_len=2048 -timeout=10 -print_final_stats=1 "${out}/corpus" "$OLDPWD/tools/fuzz/corpus" 2>&1 |
+"${out}/${target}_fuzzer" -max_total_time="${seconds}" -rss_limit_mb=3072 -malloc_limit_mb=2048 \
+  -max_len=2048 -timeout=10 -print_final_stats=1 "${out}/corpus_${target}" "$OLDPWD/${corpus}" 2>&1 |
   tail -n 40
 status=${PIPESTATUS[0]}
 set -e
 cd "$OLDPWD"
-found=$(ls "${out}"/crash-* "${out}"/leak-* "${out}"/timeout-* "${out}"/oom-* 2>/dev/null || true)
+run="${out}/run_${target}"
+found=$(ls "${run}"/crash-* "${run}"/leak-* "${run}"/timeout-* "${run}"/oom-* 2>/dev/null || true)
 if [[ -n ${found} ]]; then
-  cp ${found} tools/fuzz/regressions/
-  echo "run_fuzzer: saved $(echo "${found}" | wc -l) failing input(s) to tools/fuzz/regressions/"
+  mkdir -p "${regressions}"
+  cp ${found} "${regressions}/"
+  echo "run_fuzzer: saved $(echo "${found}" | wc -l) failing input(s) to ${regressions}/"
   exit 1
 fi
-echo "run_fuzzer: no failures (libFuzzer exit ${status})"
+if [[ ${status} -ne 0 ]]; then
+  # libFuzzer exits 0 only when the time ran out without a finding; anything else (an abort
+  # of the sanitizer runtime itself, a signal, a bad flag) is a failure even with no input saved.
+  echo "run_fuzzer: FAILED: libFuzzer exited with status ${status} and saved no input" >&2
+  exit 1
+fi
+echo "run_fuzzer: no failures (libFuzzer ran ${seconds} s and exited 0)"
