@@ -6,6 +6,7 @@
 #include "ops/array_ops.h"
 #include "ops/concat_ops.h"
 #include "ops/conv_ops.h"
+#include "ops/depthwise_ops.h"
 #include "ops/gradients.h"
 #include "ops/math_ops.h"
 #include "ops/nn_ops.h"

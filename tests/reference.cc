@@ -380,5 +380,70 @@ SoftmaxTrainingRef TrainSoftmaxRef(const std::vector<float>& x,
   return ref;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Depthwise convolution.
+
+std::string DepthwiseCase::Name() const {
+  return absl::StrCat("input [", n, ",", h, ",", w, ",", c, "] filter [", kh, ",", kw, ",", c,
+                      ",", m, "] strides ", sh, "x", sw, " dilations ", dh, "x", dw, " ",
+                      same ? "SAME" : "VALID");
+}
+
+namespace {
+
+// Calls tap(x_index, f_index, y_index) for every (input, filter, output) triple the depthwise
+// convolution multiplies, taps outside the image skipped.
+template <typename Tap>
+void ForEachDepthwiseTap(const DepthwiseCase& c, Tap tap) {
+  const WinDim rows = c.Rows(), cols = c.Cols();
+  for (int64_t b = 0; b < c.n; ++b)
+    for (int64_t oy = 0; oy < rows.out; ++oy)
+      for (int64_t ox = 0; ox < cols.out; ++ox)
+        for (int64_t k = 0; k < c.c; ++k)
+          for (int64_t q = 0; q < c.m; ++q)
+            for (int64_t i = 0; i < c.kh; ++i)
+              for (int64_t j = 0; j < c.kw; ++j) {
+                const int64_t iy = oy * c.sh + i * c.dh - rows.pad;
+                const int64_t ix = ox * c.sw + j * c.dw - cols.pad;
+                if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
+                tap(((b * c.h + iy) * c.w + ix) * c.c + k, ((i * c.kw + j) * c.c + k) * c.m + q,
+                    ((b * rows.out + oy) * cols.out + ox) * (c.c * c.m) + k * c.m + q);
+              }
+}
+
+}  // namespace
+
+std::vector<float> DepthwiseConv2DRef(const DepthwiseCase& c, const Tensor& x, const Tensor& f) {
+  std::vector<double> y(c.Out().num_elements(), 0.0);
+  auto xv = x.flat<float>();
+  auto fv = f.flat<float>();
+  ForEachDepthwiseTap(c, [&](int64_t xi, int64_t fi, int64_t yi) {
+    y[yi] += static_cast<double>(xv[xi]) * fv[fi];
+  });
+  return ToFloats(y);
+}
+
+std::vector<float> DepthwiseBackpropInputRef(const DepthwiseCase& c, const Tensor& f,
+                                             const Tensor& dy) {
+  std::vector<double> dx(c.In().num_elements(), 0.0);
+  auto fv = f.flat<float>();
+  auto g = dy.flat<float>();
+  ForEachDepthwiseTap(c, [&](int64_t xi, int64_t fi, int64_t yi) {
+    dx[xi] += static_cast<double>(g[yi]) * fv[fi];
+  });
+  return ToFloats(dx);
+}
+
+std::vector<float> DepthwiseBackpropFilterRef(const DepthwiseCase& c, const Tensor& x,
+                                              const Tensor& dy) {
+  std::vector<double> df(c.Filter().num_elements(), 0.0);
+  auto xv = x.flat<float>();
+  auto g = dy.flat<float>();
+  ForEachDepthwiseTap(c, [&](int64_t xi, int64_t fi, int64_t yi) {
+    df[fi] += static_cast<double>(g[yi]) * xv[xi];
+  });
+  return ToFloats(df);
+}
+
 }  // namespace test
 }  // namespace dflow

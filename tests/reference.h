@@ -168,6 +168,36 @@ SoftmaxTrainingRef TrainSoftmaxRef(const std::vector<float>& x,
                                    double lr, const std::vector<float>& test_x,
                                    const std::vector<int32_t>& test_labels);
 
+// ---------------------------------------------------------------------------------------------
+// Depthwise convolution, NHWC, filter [kh, kw, c, m].
+
+// A DepthwiseConv2dNative: input [n, h, w, c], filter [kh, kw, c, m], strides sh, sw,
+// dilations dh, dw (the window spans (k - 1) * d + 1 pixels).
+struct DepthwiseCase {
+  int64_t n, h, w, c, kh, kw, m, sh, sw;
+  bool same;
+  int64_t dh = 1, dw = 1;
+
+  std::string Name() const;
+  WinDim Rows() const { return WindowDim(h, (kh - 1) * dh + 1, sh, same); }
+  WinDim Cols() const { return WindowDim(w, (kw - 1) * dw + 1, sw, same); }
+  TensorShape In() const { return TensorShape({n, h, w, c}); }
+  TensorShape Filter() const { return TensorShape({kh, kw, c, m}); }
+  TensorShape Out() const { return TensorShape({n, Rows().out, Cols().out, c * m}); }
+  std::vector<int64_t> Strides() const { return {1, sh, sw, 1}; }
+  std::vector<int64_t> Dilations() const { return {1, dh, dw, 1}; }
+  const char* Padding() const { return same ? "SAME" : "VALID"; }
+};
+
+// y[n, oh, ow, k * m + q] = sum over taps inside the image of x[n, ih, iw, k] * f[i, j, k, q],
+// with ih = oh * sh + i * dh - pad_top and iw = ow * sw + j * dw - pad_left.
+std::vector<float> DepthwiseConv2DRef(const DepthwiseCase& c, const Tensor& x, const Tensor& f);
+// dL/dx and dL/df of that convolution for dL/dy = dy.
+std::vector<float> DepthwiseBackpropInputRef(const DepthwiseCase& c, const Tensor& f,
+                                             const Tensor& dy);
+std::vector<float> DepthwiseBackpropFilterRef(const DepthwiseCase& c, const Tensor& x,
+                                              const Tensor& dy);
+
 }  // namespace test
 }  // namespace dflow
 
