@@ -4,6 +4,7 @@
 #define DFLOW_OPS_STANDARD_OPS_H_
 
 #include "ops/array_ops.h"
+#include "ops/batch_norm_ops.h"
 #include "ops/concat_ops.h"
 #include "ops/conv_ops.h"
 #include "ops/depthwise_ops.h"

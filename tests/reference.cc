@@ -445,5 +445,86 @@ std::vector<float> DepthwiseBackpropFilterRef(const DepthwiseCase& c, const Tens
   return ToFloats(df);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Batch normalization.
+
+BatchNormRefResult FusedBatchNormRef(const BatchNormDims& d, const Tensor& x, const Tensor& scale,
+                                     const Tensor& offset, const Tensor& mean, const Tensor& var,
+                                     float epsilon, bool is_training, float factor) {
+  auto xv = x.flat<float>();
+  auto at = [&](int64_t o, int64_t c, int64_t i) { return (o * d.c + c) * d.inner + i; };
+  const int64_t n = d.outer * d.inner;
+  BatchNormRefResult r;
+  r.y.resize(x.NumElements());
+  for (int64_t c = 0; c < d.c; ++c) {
+    double m = 0, v = 0;
+    if (is_training) {
+      for (int64_t o = 0; o < d.outer; ++o)
+        for (int64_t i = 0; i < d.inner; ++i) m += xv[at(o, c, i)];
+      m /= n;
+      for (int64_t o = 0; o < d.outer; ++o)
+        for (int64_t i = 0; i < d.inner; ++i) v += (xv[at(o, c, i)] - m) * (xv[at(o, c, i)] - m);
+      v /= n;
+      r.saved_mean.push_back(static_cast<float>(m));
+      r.saved_var.push_back(static_cast<float>(v));
+      const double corrected = v * n / std::max<int64_t>(n - 1, 1);
+      if (factor == 1.0f) {
+        r.batch_mean.push_back(static_cast<float>(m));
+        r.batch_var.push_back(static_cast<float>(corrected));
+      } else {
+        r.batch_mean.push_back(
+            static_cast<float>((1.0 - factor) * mean.flat<float>()[c] + factor * m));
+        r.batch_var.push_back(
+            static_cast<float>((1.0 - factor) * var.flat<float>()[c] + factor * corrected));
+      }
+    } else {
+      m = mean.flat<float>()[c];
+      v = var.flat<float>()[c];
+      r.batch_mean.push_back(static_cast<float>(m));
+      r.batch_var.push_back(static_cast<float>(v));
+    }
+    const double k = scale.flat<float>()[c] / std::sqrt(v + epsilon);
+    for (int64_t o = 0; o < d.outer; ++o)
+      for (int64_t i = 0; i < d.inner; ++i) {
+        r.y[at(o, c, i)] = static_cast<float>((xv[at(o, c, i)] - m) * k + offset.flat<float>()[c]);
+      }
+  }
+  return r;
+}
+
+BatchNormGradRefResult FusedBatchNormGradRef(const BatchNormDims& d, const Tensor& dy,
+                                             const Tensor& x, const Tensor& scale,
+                                             const Tensor& mean, const Tensor& var,
+                                             float epsilon, bool is_training) {
+  auto xv = x.flat<float>();
+  auto g = dy.flat<float>();
+  auto at = [&](int64_t o, int64_t c, int64_t i) { return (o * d.c + c) * d.inner + i; };
+  const int64_t n = d.outer * d.inner;
+  BatchNormGradRefResult r;
+  r.dx.resize(x.NumElements());
+  for (int64_t c = 0; c < d.c; ++c) {
+    const double m = mean.flat<float>()[c];
+    const double inv = 1.0 / std::sqrt(var.flat<float>()[c] + static_cast<double>(epsilon));
+    double sum_g = 0, sum_gx = 0;  // sum(dy), sum(dy * (x - m)).
+    for (int64_t o = 0; o < d.outer; ++o)
+      for (int64_t i = 0; i < d.inner; ++i) {
+        sum_g += g[at(o, c, i)];
+        sum_gx += g[at(o, c, i)] * (xv[at(o, c, i)] - m);
+      }
+    r.doffset.push_back(static_cast<float>(sum_g));
+    r.dscale.push_back(static_cast<float>(sum_gx * inv));
+    const double s = scale.flat<float>()[c];
+    for (int64_t o = 0; o < d.outer; ++o)
+      for (int64_t i = 0; i < d.inner; ++i) {
+        const int64_t j = at(o, c, i);
+        // Training: y = s * (x - m(x)) * inv(x) + b differentiated through m and v as well.
+        r.dx[j] = static_cast<float>(
+            is_training ? s * inv * (g[j] - sum_g / n - (xv[j] - m) * inv * inv * sum_gx / n)
+                        : s * inv * g[j]);
+      }
+  }
+  return r;
+}
+
 }  // namespace test
 }  // namespace dflow

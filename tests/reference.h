@@ -198,6 +198,32 @@ std::vector<float> DepthwiseBackpropInputRef(const DepthwiseCase& c, const Tenso
 std::vector<float> DepthwiseBackpropFilterRef(const DepthwiseCase& c, const Tensor& x,
                                               const Tensor& dy);
 
+// ---------------------------------------------------------------------------------------------
+// Batch normalization, x viewed as [outer, c, inner] (channels last: inner = 1; channels first:
+// outer = batch, inner = spatial size).
+
+struct BatchNormDims {
+  int64_t outer, c, inner;
+};
+// FusedBatchNorm's outputs: y and the four statistics outputs.
+struct BatchNormRefResult {
+  std::vector<float> y, batch_mean, batch_var, saved_mean, saved_var;
+};
+// Training: batch mean and biased variance per channel (saved_*), running statistics
+// batch_mean = (1 - f) * mean + f * m, batch_var = (1 - f) * var + f * v * n / max(n - 1, 1);
+// f = 1 ignores mean and var. Inference: mean and var used and passed through.
+BatchNormRefResult FusedBatchNormRef(const BatchNormDims& d, const Tensor& x, const Tensor& scale,
+                                     const Tensor& offset, const Tensor& mean, const Tensor& var,
+                                     float epsilon, bool is_training, float factor = 1.0f);
+// FusedBatchNormGrad's dx, dscale, doffset for saved (training) or given (inference) statistics.
+struct BatchNormGradRefResult {
+  std::vector<float> dx, dscale, doffset;
+};
+BatchNormGradRefResult FusedBatchNormGradRef(const BatchNormDims& d, const Tensor& dy,
+                                             const Tensor& x, const Tensor& scale,
+                                             const Tensor& mean, const Tensor& var,
+                                             float epsilon, bool is_training);
+
 }  // namespace test
 }  // namespace dflow
 
