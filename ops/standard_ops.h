@@ -4,14 +4,17 @@
 #define DFLOW_OPS_STANDARD_OPS_H_
 
 #include "ops/array_ops.h"
+#include "ops/batch_matmul_ops.h"
 #include "ops/batch_norm_ops.h"
 #include "ops/concat_ops.h"
 #include "ops/conv_ops.h"
 #include "ops/depthwise_ops.h"
 #include "ops/gradients.h"
+#include "ops/image_ops.h"
 #include "ops/math_ops.h"
 #include "ops/nn_ops.h"
 #include "ops/pooling_ops.h"
+#include "ops/quantize_ops.h"
 #include "ops/random_ops.h"
 #include "ops/reduction_ops.h"
 #include "ops/scope.h"

@@ -224,6 +224,44 @@ BatchNormGradRefResult FusedBatchNormGradRef(const BatchNormDims& d, const Tenso
                                              const Tensor& mean, const Tensor& var,
                                              float epsilon, bool is_training);
 
+// ---------------------------------------------------------------------------------------------
+// Image resizing (NHWC), TensorFlow's coordinate rules: scale = (in - 1) / (out - 1) with
+// align_corners (out > 1) else in / out; source coordinate out * scale, or with
+// half_pixel_centers (out + 0.5) * scale - 0.5 (bilinear) / (out + 0.5) * scale (nearest).
+
+// Bilinear resize of float x to [n, oh, ow, c], taps clamped to the image.
+std::vector<float> ResizeBilinearRef(const Tensor& x, int64_t oh, int64_t ow, bool align_corners,
+                                     bool half_pixel_centers);
+// Its gradient: dy [n, oh, ow, c] scattered with the same weights onto [n, h, w, c].
+std::vector<float> ResizeBilinearGradRef(const Tensor& dy, int64_t h, int64_t w,
+                                         bool align_corners, bool half_pixel_centers);
+// Nearest-neighbour resize (floor, or round half away from zero with align_corners).
+std::vector<float> ResizeNearestRef(const Tensor& x, int64_t oh, int64_t ow, bool align_corners,
+                                    bool half_pixel_centers);
+std::vector<float> ResizeNearestGradRef(const Tensor& dy, int64_t h, int64_t w,
+                                        bool align_corners, bool half_pixel_centers);
+
+// ---------------------------------------------------------------------------------------------
+// Fake quantization, as TensorFlow documents it: levels q in [quant_min, quant_max] (quant_min =
+// narrow_range ? 1 : 0, quant_max = 2^num_bits - 1), scale = (max - min) / (quant_max -
+// quant_min), the zero point quant_min - min / scale rounded (half away from zero) and clamped
+// to the levels, the range shifted to put 0 on it, inputs clamped to that range and rounded to
+// the nearest level (the range in float as TensorFlow computes it, the rest in double).
+struct FakeQuantRange {
+  double min, max, scale;
+};
+FakeQuantRange NudgeRef(float min, float max, int num_bits, bool narrow_range);
+double FakeQuantRef(float x, const FakeQuantRange& r);
+
+// ---------------------------------------------------------------------------------------------
+// Batched matrix products.
+
+// x [..., r, c] times y [..., r', c'] per batch index (batch dims broadcast numpy-style), each
+// operand transposed in its last two dims when adj; double accumulation. `out` is the product's
+// shape, worked out by the caller.
+std::vector<float> BatchMatMulRef(const Tensor& x, const Tensor& y, bool adj_x, bool adj_y,
+                                  const TensorShape& out);
+
 }  // namespace test
 }  // namespace dflow
 
