@@ -2,6 +2,7 @@
 // per input channel. Images are NHWC; the [KH, KW, C, M] filter is oneDNN's grouped weights
 // {G = C, OC = M, IC = 1, KH, KW} in format_tag::hwigo, reordered (with the primitive's own
 // reorder, built with it) into the layout the primitive picked. Built once per shape.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 
@@ -61,11 +62,11 @@ absl::StatusOr<Geometry> GeometryOf(const DepthwiseWindow& win, const TensorShap
   w2.stride_h = win.stride_h;
   w2.stride_w = win.stride_w;
   w2.padding = win.padding;
+  // An empty filter (checked by the caller) still gets a 1-tap window for the output size.
+  const int64_t wh = std::max<int64_t>(1, DepthwiseWindow::Effective(g.kh, win.dilation_h));
+  const int64_t ww = std::max<int64_t>(1, DepthwiseWindow::Effective(g.kw, win.dilation_w));
   DFLOW_ASSIGN_OR_RETURN(static_cast<WindowedSize2D&>(g),
-                         WindowedSize2DOf(w2, g.h, g.w,
-                                          std::max<int64_t>(1, DepthwiseWindow::Effective(g.kh, win.dilation_h)),
-                                          std::max<int64_t>(1, DepthwiseWindow::Effective(g.kw, win.dilation_w)),
-                                          "filter"));
+                         WindowedSize2DOf(w2, g.h, g.w, wh, ww, "filter"));
   return g;
 }
 

@@ -197,7 +197,8 @@ class ResizeNearestNeighborOp : public ResizeKernel {
     const int64_t n = x.dim_size(0), h = x.dim_size(1), w = x.dim_size(2), c = x.dim_size(3);
     const int64_t oh = size.first, ow = size.second;
     Tensor* out = ctx->allocate_output(0, TensorShape({n, oh, ow, c}));
-    const float sy = resize::Scale(h, oh, align_corners_), sx = resize::Scale(w, ow, align_corners_);
+    const float sy = resize::Scale(h, oh, align_corners_);
+    const float sx = resize::Scale(w, ow, align_corners_);
     std::vector<int64_t> cols(ow);
     for (int64_t j = 0; j < ow; ++j) {
       cols[j] = NearestSource(j, w, sx, align_corners_, half_pixel_centers_);
@@ -236,7 +237,8 @@ class ResizeNearestNeighborGradOp : public ResizeKernel {
                   c = grads.dim_size(3);
     const int64_t h = size.first, w = size.second;
     Tensor* out = ctx->allocate_output(0, TensorShape({n, h, w, c}));
-    const float sy = resize::Scale(h, gh, align_corners_), sx = resize::Scale(w, gw, align_corners_);
+    const float sy = resize::Scale(h, gh, align_corners_);
+    const float sx = resize::Scale(w, gw, align_corners_);
     VisitDataType(grads.dtype(), [&](auto zero) {
       using T = decltype(zero);
       T* dx = out->flat<T>().data();

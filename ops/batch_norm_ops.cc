@@ -256,8 +256,21 @@ ops::FusedBatchNormV3::FusedBatchNormV3(const Scope& scope, Input x, Input scale
 }
 
 // ---------------------------------------------------------------------------------------------
-// FusedBatchNormGrad, FusedBatchNormGradV2, FusedBatchNormGradV3 (no gradient here: TensorFlow's
-// second-order one is not implemented, so differentiating through them fails cleanly).
+// FusedBatchNormGrad, FusedBatchNormGradV2, FusedBatchNormGradV3
+
+namespace {
+
+// TensorFlow's second-order gradient (differentiating the unfused formula) is not implemented
+// yet: differentiating through a grad op fails, naming it, rather than passing zeros.
+absl::Status GradGradUnimplemented(const Scope& scope, const Node& node,
+                                   absl::Span<const Output> grad_outputs,
+                                   std::vector<Output>* grad_inputs) {
+  return absl::UnimplementedError(absl::StrCat(
+      "the gradient of ", node.op(), " (a second-order batch norm gradient) is not implemented; "
+      "node '", node.name(), "'"));
+}
+
+}  // namespace
 
 REGISTER_OP("FusedBatchNormGrad")
     .Input("y_backprop: T")
@@ -273,6 +286,7 @@ REGISTER_OP("FusedBatchNormGrad")
     .Attr("T: {float}")
     .Attrs(kGradAttrs)
     .SetShapeFn([](InferenceContext* ctx) { return GradShape(ctx, false); });
+REGISTER_GRADIENT("FusedBatchNormGrad", GradGradUnimplemented);
 
 REGISTER_OP("FusedBatchNormGradV2")
     .Input("y_backprop: T")
@@ -289,6 +303,7 @@ REGISTER_OP("FusedBatchNormGradV2")
     .Attr("U: {float}")
     .Attrs(kGradAttrs)
     .SetShapeFn([](InferenceContext* ctx) { return GradShape(ctx, false); });
+REGISTER_GRADIENT("FusedBatchNormGradV2", GradGradUnimplemented);
 
 REGISTER_OP("FusedBatchNormGradV3")
     .Input("y_backprop: T")
@@ -306,6 +321,7 @@ REGISTER_OP("FusedBatchNormGradV3")
     .Attr("U: {float}")
     .Attrs(kGradAttrs)
     .SetShapeFn([](InferenceContext* ctx) { return GradShape(ctx, true); });
+REGISTER_GRADIENT("FusedBatchNormGradV3", GradGradUnimplemented);
 
 void ops::FusedBatchNormGrad::Init(const Scope& scope, absl::string_view op,
                                    absl::Span<const Input> inputs,

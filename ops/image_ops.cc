@@ -119,7 +119,29 @@ Output ops::ResizeBilinear(const Scope& scope, Input images, Input size,
 }
 
 // ---------------------------------------------------------------------------------------------
-// ResizeBilinearGrad (no gradient, as in TensorFlow)
+// ResizeBilinearGrad
+
+namespace {
+
+// Rows 1 and 2 of t's shape: the {height, width} a resize of t would take as its size.
+Output HeightWidth(const Scope& scope, const Output& t) {
+  return ops::StridedSlice(scope, ops::Shape(scope, t), ops::Const(scope, {1}),
+                           ops::Const(scope, {3}), ops::Const(scope, {1}));
+}
+
+// dx = ResizeBilinearGrad(g, x) is linear in g with ResizeBilinear's weights transposed, so its
+// adjoint is ResizeBilinear itself: d/dg = ResizeBilinear(G, size of g). original_image only
+// lends its shape: none. (TensorFlow registers none; this one is exact.)
+absl::Status ResizeBilinearGradGrad(const Scope& scope, const Node& node,
+                                    absl::Span<const Output> grad_outputs,
+                                    std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(2, Output());
+  (*grad_inputs)[0] = ops::ResizeBilinear(scope, grad_outputs[0], HeightWidth(scope, node.input(0)),
+                                          ResizeAttrsOf(node));
+  return scope.status();
+}
+
+}  // namespace
 
 REGISTER_OP("ResizeBilinearGrad")
     .Input("grads: float")
@@ -134,6 +156,7 @@ REGISTER_OP("ResizeBilinearGrad")
       ctx->set_output(0, original);
       return absl::OkStatus();
     });
+REGISTER_GRADIENT("ResizeBilinearGrad", ResizeBilinearGradGrad);
 
 Output ops::ResizeBilinearGrad(const Scope& scope, Input grads, Input original_image,
                                const ResizeAttrs& attrs) {
@@ -177,7 +200,23 @@ Output ops::ResizeNearestNeighbor(const Scope& scope, Input images, Input size,
 }
 
 // ---------------------------------------------------------------------------------------------
-// ResizeNearestNeighborGrad (no gradient, as in TensorFlow)
+// ResizeNearestNeighborGrad
+
+namespace {
+
+// dx = ResizeNearestNeighborGrad(g, size) sums g into source pixels; its adjoint gathers them
+// back: d/dg = ResizeNearestNeighbor(G, size of g). size gets none. (TensorFlow registers
+// none; this one is exact.)
+absl::Status ResizeNearestNeighborGradGrad(const Scope& scope, const Node& node,
+                                           absl::Span<const Output> grad_outputs,
+                                           std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(2, Output());
+  (*grad_inputs)[0] = ops::ResizeNearestNeighbor(
+      scope, grad_outputs[0], HeightWidth(scope, node.input(0)), ResizeAttrsOf(node));
+  return scope.status();
+}
+
+}  // namespace
 
 REGISTER_OP("ResizeNearestNeighborGrad")
     .Input("grads: T")
@@ -193,6 +232,7 @@ REGISTER_OP("ResizeNearestNeighborGrad")
                                              grads.dim_size(3)}));
       return absl::OkStatus();
     });
+REGISTER_GRADIENT("ResizeNearestNeighborGrad", ResizeNearestNeighborGradGrad);
 
 Output ops::ResizeNearestNeighborGrad(const Scope& scope, Input grads, Input size,
                                       const ResizeAttrs& attrs) {

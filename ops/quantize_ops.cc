@@ -132,6 +132,25 @@ absl::Status ArgsGrad(const Scope& scope, const Node& node, absl::Span<const Out
   return scope.status();
 }
 
+// dx = g * in_range(x) is linear in g: d/dg = G * in_range(x), the op itself applied to G; x's
+// mask is piecewise constant: none. (TensorFlow registers none; this one is exact.)
+absl::Status ArgsGradientGrad(const Scope& scope, const Node& node,
+                              absl::Span<const Output> grad_outputs,
+                              std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(2, Output());
+  (*grad_inputs)[0] =
+      ops::FakeQuantWithMinMaxArgsGradient(scope, grad_outputs[0], node.input(1), AttrsOf(node));
+  return scope.status();
+}
+
+// Not implemented yet for the Vars gradient ops: differentiating through one fails, naming it.
+absl::Status VarsGradientGradUnimplemented(const Scope& scope, const Node& node,
+                                           absl::Span<const Output> grad_outputs,
+                                           std::vector<Output>* grad_inputs) {
+  return absl::UnimplementedError(absl::StrCat("the gradient of ", node.op(),
+                                               " is not implemented; node '", node.name(), "'"));
+}
+
 }  // namespace
 
 REGISTER_OP("FakeQuantWithMinMaxArgs")
@@ -155,6 +174,7 @@ REGISTER_OP("FakeQuantWithMinMaxArgsGradient")
       ctx->set_output(0, s);
       return absl::OkStatus();
     });
+REGISTER_GRADIENT("FakeQuantWithMinMaxArgsGradient", ArgsGradientGrad);
 
 Output ops::FakeQuantWithMinMaxArgs(const Scope& scope, Input inputs,
                                     const FakeQuantAttrs& attrs) {
@@ -217,6 +237,7 @@ REGISTER_OP("FakeQuantWithMinMaxVarsGradient")
       ctx->set_output(2, PartialTensorShape(absl::Span<const int64_t>()));
       return absl::OkStatus();
     });
+REGISTER_GRADIENT("FakeQuantWithMinMaxVarsGradient", VarsGradientGradUnimplemented);
 
 Output ops::FakeQuantWithMinMaxVars(const Scope& scope, Input inputs, Input min, Input max,
                                     const FakeQuantAttrs& attrs) {
@@ -278,6 +299,7 @@ REGISTER_OP("FakeQuantWithMinMaxVarsPerChannelGradient")
       ctx->set_output(2, PartialTensorShape({d}));
       return absl::OkStatus();
     });
+REGISTER_GRADIENT("FakeQuantWithMinMaxVarsPerChannelGradient", VarsGradientGradUnimplemented);
 
 Output ops::FakeQuantWithMinMaxVarsPerChannel(const Scope& scope, Input inputs, Input min,
                                               Input max, const FakeQuantAttrs& attrs) {

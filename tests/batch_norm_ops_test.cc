@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "ops/array_ops.h"
 #include "ops/batch_norm_ops.h"
+#include "ops/gradients.h"
 #include "ops/math_ops.h"
 #include "runtime/session.h"
 #include "tests/gradient_checker.h"
@@ -313,6 +314,18 @@ TEST(FusedBatchNormImportTest, TensorFlowStyleGraphDef) {
   const float k = 2.0f / std::sqrt(3.001f);
   ExpectTensorNear(out[0], TensorShape({1, 1, 2, 2}),
                    {2.0f * k + 1, 0.5f - 1, -2.0f * k + 1, -1}, 1e-5f);
+}
+
+TEST(FusedBatchNormGradientTest, SecondOrderFailsNamingTheOp) {
+  Scope root = Scope::NewRootScope();
+  auto dy = ops::Placeholder(root, DT_FLOAT);
+  ops::FusedBatchNormGradV3 grad(root, dy, ops::Const(root, 1.0f, {1, 2, 2, 2}),
+                                 ops::Const(root, {1.0f, 1.0f}), ops::Const(root, {0.0f, 0.0f}),
+                                 ops::Const(root, {1.0f, 1.0f}), ops::Const(root, 0.0f));
+  std::vector<Output> out;
+  absl::Status s = AddSymbolicGradients(root, {grad.x_backprop}, {dy}, &out);
+  EXPECT_THAT(ErrorOf(s), HasSubstr("FusedBatchNormGradV3"));
+  EXPECT_THAT(ErrorOf(s), HasSubstr("not implemented"));
 }
 
 }  // namespace

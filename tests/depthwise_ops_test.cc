@@ -236,9 +236,10 @@ constexpr double kGradTolerance = 2e-3;
 constexpr double kStep = 1e-2;
 
 TEST(DepthwiseGradientTest, Forward) {
-  for (const DepthwiseCase& c : std::vector<DepthwiseCase>{{1, 5, 4, 2, 3, 3, 2, 1, 1, true},
-                                                           {2, 5, 6, 3, 3, 2, 1, 2, 2, false},
-                                                           {1, 6, 5, 2, 2, 2, 1, 1, 1, true, 2, 2}}) {
+  const std::vector<DepthwiseCase> cases = {{1, 5, 4, 2, 3, 3, 2, 1, 1, true},
+                                            {2, 5, 6, 3, 3, 2, 1, 2, 2, false},
+                                            {1, 6, 5, 2, 2, 2, 1, 1, 1, true, 2, 2}};
+  for (const DepthwiseCase& c : cases) {
     SCOPED_TRACE(c.Name());
     Scope root = Scope::NewRootScope();
     auto x = ops::Placeholder(root, DT_FLOAT);

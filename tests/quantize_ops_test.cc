@@ -14,6 +14,7 @@
 #include "ops/gradients.h"
 #include "ops/quantize_ops.h"
 #include "runtime/session.h"
+#include "tests/gradient_checker.h"
 #include "tests/reference.h"
 #include "tests/test_util.h"
 
@@ -120,7 +121,8 @@ TEST(FakeQuantGradientTest, StraightThrough) {
   ASSERT_TRUE(AddSymbolicGradients(root, {vars}, {xp, mn, mx}, {gp}, &d_vars).ok());
   ASSERT_TRUE(root.ok()) << root.status();
   absl::StatusOr<std::vector<Tensor>> out =
-      RunGraph(root, {{xp, x}, {gp, g}, {mn, Tensor::Scalar<float>(-1)}, {mx, Tensor::Scalar<float>(1)}},
+      RunGraph(root,
+               {{xp, x}, {gp, g}, {mn, Tensor::Scalar<float>(-1)}, {mx, Tensor::Scalar<float>(1)}},
                {d_args[0], d_vars[0], d_vars[1], d_vars[2]});
   ASSERT_TRUE(out.ok()) << out.status();
   ExpectTensorNear((*out)[0], TensorShape({2, 3}), {0, 2, 3, 4, 0, 0});
@@ -180,6 +182,20 @@ TEST(FakeQuantTest, Errors) {
   absl::StatusOr<Tensor> out =
       RunOne(root, y, {{x, RandomTensor({2, 3}, 1)}, {mn, RandomTensor({2}, 2)}}, Unoptimized());
   EXPECT_THAT(ErrorOf(out.status()), HasSubstr("one element per channel"));
+}
+
+// FakeQuantWithMinMaxArgsGradient is linear in its gradients input (inputs fixed away from the
+// range ends), so central differences check its gradient.
+TEST(FakeQuantGradientTest, ArgsGradientOpAgainstCentralDifferences) {
+  Scope root = Scope::NewRootScope();
+  auto g = ops::Placeholder(root, DT_FLOAT);
+  auto x = ops::Placeholder(root, DT_FLOAT);
+  auto dx = ops::FakeQuantWithMinMaxArgsGradient(root, g, x, ops::FakeQuantAttrs().Min(-1).Max(1));
+  absl::StatusOr<double> err =
+      MaxGradientError(root, {{g, RandomTensor({2, 3}, 3)}}, dx,
+                       {{x, FloatTensor({2, 3}, {-5, -0.5f, 0.2f, 0.9f, 3, 1.1f})}}, 1e-2);
+  ASSERT_TRUE(err.ok()) << err.status();
+  EXPECT_LT(*err, 1e-3);
 }
 
 }  // namespace
