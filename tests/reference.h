@@ -218,6 +218,98 @@ struct TopKRefResult {
   std::vector<int64_t> indices;
 };
 TopKRefResult TopKRef(const std::vector<float>& x, int64_t n, int64_t k);
+// Depthwise convolution, NHWC, filter [kh, kw, c, m].
+
+// A DepthwiseConv2dNative: input [n, h, w, c], filter [kh, kw, c, m], strides sh, sw,
+// dilations dh, dw (the window spans (k - 1) * d + 1 pixels).
+struct DepthwiseCase {
+  int64_t n, h, w, c, kh, kw, m, sh, sw;
+  bool same;
+  int64_t dh = 1, dw = 1;
+
+  std::string Name() const;
+  WinDim Rows() const { return WindowDim(h, (kh - 1) * dh + 1, sh, same); }
+  WinDim Cols() const { return WindowDim(w, (kw - 1) * dw + 1, sw, same); }
+  TensorShape In() const { return TensorShape({n, h, w, c}); }
+  TensorShape Filter() const { return TensorShape({kh, kw, c, m}); }
+  TensorShape Out() const { return TensorShape({n, Rows().out, Cols().out, c * m}); }
+  std::vector<int64_t> Strides() const { return {1, sh, sw, 1}; }
+  std::vector<int64_t> Dilations() const { return {1, dh, dw, 1}; }
+  const char* Padding() const { return same ? "SAME" : "VALID"; }
+};
+
+// y[n, oh, ow, k * m + q] = sum over taps inside the image of x[n, ih, iw, k] * f[i, j, k, q],
+// with ih = oh * sh + i * dh - pad_top and iw = ow * sw + j * dw - pad_left.
+std::vector<float> DepthwiseConv2DRef(const DepthwiseCase& c, const Tensor& x, const Tensor& f);
+// dL/dx and dL/df of that convolution for dL/dy = dy.
+std::vector<float> DepthwiseBackpropInputRef(const DepthwiseCase& c, const Tensor& f,
+                                             const Tensor& dy);
+std::vector<float> DepthwiseBackpropFilterRef(const DepthwiseCase& c, const Tensor& x,
+                                              const Tensor& dy);
+
+// ---------------------------------------------------------------------------------------------
+// Batch normalization, x viewed as [outer, c, inner] (channels last: inner = 1; channels first:
+// outer = batch, inner = spatial size).
+
+struct BatchNormDims {
+  int64_t outer, c, inner;
+};
+// FusedBatchNorm's outputs: y and the four statistics outputs.
+struct BatchNormRefResult {
+  std::vector<float> y, batch_mean, batch_var, saved_mean, saved_var;
+};
+// Training: batch mean and biased variance per channel (saved_*), running statistics
+// batch_mean = (1 - f) * mean + f * m, batch_var = (1 - f) * var + f * v * n / max(n - 1, 1);
+// f = 1 ignores mean and var. Inference: mean and var used and passed through.
+BatchNormRefResult FusedBatchNormRef(const BatchNormDims& d, const Tensor& x, const Tensor& scale,
+                                     const Tensor& offset, const Tensor& mean, const Tensor& var,
+                                     float epsilon, bool is_training, float factor = 1.0f);
+// FusedBatchNormGrad's dx, dscale, doffset for saved (training) or given (inference) statistics.
+struct BatchNormGradRefResult {
+  std::vector<float> dx, dscale, doffset;
+};
+BatchNormGradRefResult FusedBatchNormGradRef(const BatchNormDims& d, const Tensor& dy,
+                                             const Tensor& x, const Tensor& scale,
+                                             const Tensor& mean, const Tensor& var,
+                                             float epsilon, bool is_training);
+
+// ---------------------------------------------------------------------------------------------
+// Image resizing (NHWC), TensorFlow's coordinate rules: scale = (in - 1) / (out - 1) with
+// align_corners (out > 1) else in / out; source coordinate out * scale, or with
+// half_pixel_centers (out + 0.5) * scale - 0.5 (bilinear) / (out + 0.5) * scale (nearest).
+
+// Bilinear resize of float x to [n, oh, ow, c], taps clamped to the image.
+std::vector<float> ResizeBilinearRef(const Tensor& x, int64_t oh, int64_t ow, bool align_corners,
+                                     bool half_pixel_centers);
+// Its gradient: dy [n, oh, ow, c] scattered with the same weights onto [n, h, w, c].
+std::vector<float> ResizeBilinearGradRef(const Tensor& dy, int64_t h, int64_t w,
+                                         bool align_corners, bool half_pixel_centers);
+// Nearest-neighbour resize (floor, or round half away from zero with align_corners).
+std::vector<float> ResizeNearestRef(const Tensor& x, int64_t oh, int64_t ow, bool align_corners,
+                                    bool half_pixel_centers);
+std::vector<float> ResizeNearestGradRef(const Tensor& dy, int64_t h, int64_t w,
+                                        bool align_corners, bool half_pixel_centers);
+
+// ---------------------------------------------------------------------------------------------
+// Fake quantization, as TensorFlow documents it: levels q in [quant_min, quant_max] (quant_min =
+// narrow_range ? 1 : 0, quant_max = 2^num_bits - 1), scale = (max - min) / (quant_max -
+// quant_min), the zero point quant_min - min / scale rounded (half away from zero) and clamped
+// to the levels, the range shifted to put 0 on it, inputs clamped to that range and rounded to
+// the nearest level (the range in float as TensorFlow computes it, the rest in double).
+struct FakeQuantRange {
+  double min, max, scale;
+};
+FakeQuantRange NudgeRef(float min, float max, int num_bits, bool narrow_range);
+double FakeQuantRef(float x, const FakeQuantRange& r);
+
+// ---------------------------------------------------------------------------------------------
+// Batched matrix products.
+
+// x [..., r, c] times y [..., r', c'] per batch index (batch dims broadcast numpy-style), each
+// operand transposed in its last two dims when adj; double accumulation. `out` is the product's
+// shape, worked out by the caller.
+std::vector<float> BatchMatMulRef(const Tensor& x, const Tensor& y, bool adj_x, bool adj_y,
+                                  const TensorShape& out);
 
 }  // namespace test
 }  // namespace dflow

@@ -1,0 +1,247 @@
+// Kernels for the fake-quantization ops, plain loops after TensorFlow's fake_quant functors: the
+// range [min, max] is nudged so that 0 falls on a level (zero point rounded half away from zero
+// and clamped to the levels), inputs are clamped to the nudged range and rounded to the nearest
+// level. Float arithmetic in TensorFlow's order, so the levels come out bit for bit.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "graph/status_macros.h"
+#include "graph/tensor.h"
+#include "kernels/op_kernel.h"
+
+namespace dflow {
+namespace {
+
+struct Nudged {
+  float min, max, scale, inv_scale, quant_zero;
+};
+
+Nudged Nudge(float min, float max, int quant_min, int quant_max) {
+  const float qmin = static_cast<float>(quant_min), qmax = static_cast<float>(quant_max);
+  Nudged n;
+  n.scale = (max - min) / (qmax - qmin);
+  n.inv_scale = (qmax - qmin) / (max - min);  // Not 1 / scale: that loses precision.
+  const float zero_from_min = qmin - min / n.scale;
+  const uint16_t zero = zero_from_min < qmin   ? static_cast<uint16_t>(quant_min)
+                        : zero_from_min > qmax ? static_cast<uint16_t>(quant_max)
+                                               : static_cast<uint16_t>(std::round(zero_from_min));
+  n.min = (qmin - zero) * n.scale;
+  n.max = (qmax - zero) * n.scale;
+  n.quant_zero = std::floor(-n.min * n.inv_scale + 0.5f);
+  return n;
+}
+
+class FakeQuantKernel : public OpKernel {
+ public:
+  explicit FakeQuantKernel(const Node& node) : OpKernel(node) {
+    int64_t bits = 8;
+    bool narrow = false;
+    absl::Status s = GetNodeAttr(node, "num_bits", &bits);
+    if (s.ok()) s = GetNodeAttr(node, "narrow_range", &narrow);
+    if (s.ok() && (bits < 2 || bits > 16)) {
+      s = absl::InvalidArgumentError(
+          absl::StrCat("num_bits must be between 2 and 16, inclusive, but is ", bits));
+    }
+    if (!s.ok()) {
+      SetConstructionError(s);
+      return;
+    }
+    quant_min_ = narrow ? 1 : 0;
+    quant_max_ = (1 << bits) - 1;
+  }
+
+ protected:
+  // `n` elements of x quantized with range (min, max) into y, `stride` apart.
+  void Quantize(const float* x, float* y, int64_t n, int64_t stride, float min, float max,
+                bool divide) const {
+    if (min == 0.0f && max == 0.0f) {  // TensorFlow's rule for an unset range (Vars ops).
+      for (int64_t i = 0; i < n; ++i) y[i * stride] = 0.0f;
+      return;
+    }
+    const Nudged q = Nudge(min, max, quant_min_, quant_max_);
+    for (int64_t i = 0; i < n; ++i) {
+      const float shifted = std::max(std::min(x[i * stride], q.max), q.min) - q.min;
+      // FakeQuantWithMinMaxVars divides by the scale; the others multiply by its inverse.
+      const float level = divide ? shifted / q.scale : shifted * q.inv_scale;
+      y[i * stride] = std::floor(level - q.quant_zero + 0.5f) * q.scale;
+    }
+  }
+
+  // The straight-through gradient of the same, with the sums below and above the range (the
+  // Vars ops; null dmin / dmax for FakeQuantWithMinMaxArgsGradient).
+  void Backprop(const float* g, const float* x, float* dx, int64_t n, int64_t stride, float min,
+                float max, float* dmin, float* dmax) const {
+    float below = 0.0f, above = 0.0f;
+    if (dmin != nullptr && min == 0.0f && max == 0.0f) {  // Vars ops: everything to x.
+      for (int64_t i = 0; i < n; ++i) dx[i * stride] = g[i * stride];
+      *dmin = 0.0f;
+      *dmax = 0.0f;
+      return;
+    }
+    const Nudged q = Nudge(min, max, quant_min_, quant_max_);
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = x[i * stride], gi = g[i * stride];
+      const bool inside = v >= q.min && v <= q.max;
+      dx[i * stride] = inside ? gi : 0.0f;
+      if (v < q.min) below += gi;
+      if (v > q.max) above += gi;
+    }
+    if (dmin != nullptr) {
+      *dmin = below;
+      *dmax = above;
+    }
+  }
+
+  int quant_min_ = 0, quant_max_ = 255;
+};
+
+class FakeQuantArgsKernel : public FakeQuantKernel {
+ public:
+  explicit FakeQuantArgsKernel(const Node& node) : FakeQuantKernel(node) {
+    if (!construction_status().ok()) return;
+    absl::Status s = GetNodeAttr(node, "min", &min_);
+    if (s.ok()) s = GetNodeAttr(node, "max", &max_);
+    if (s.ok() && !(min_ < max_)) {
+      s = absl::InvalidArgumentError(
+          absl::StrCat("min has to be smaller than max, was: ", min_, " >= ", max_));
+    }
+    if (!s.ok()) SetConstructionError(s);
+  }
+
+ protected:
+  float min_ = -6.0f, max_ = 6.0f;
+};
+
+class FakeQuantWithMinMaxArgsOp : public FakeQuantArgsKernel {
+ public:
+  using FakeQuantArgsKernel::FakeQuantArgsKernel;
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& x = ctx->input(0);
+    DFLOW_RETURN_IF_ERROR(CheckInput(x, "inputs", DT_FLOAT));
+    Tensor* y = ctx->allocate_output(0, x.shape());
+    Quantize(x.flat<float>().data(), y->flat<float>().data(), x.NumElements(), 1, min_, max_,
+             false);
+    return absl::OkStatus();
+  }
+};
+
+class FakeQuantWithMinMaxArgsGradientOp : public FakeQuantArgsKernel {
+ public:
+  using FakeQuantArgsKernel::FakeQuantArgsKernel;
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& g = ctx->input(0);
+    const Tensor& x = ctx->input(1);
+    DFLOW_RETURN_IF_ERROR(CheckInput(g, "gradients", DT_FLOAT));
+    DFLOW_RETURN_IF_ERROR(CheckInput(x, "inputs", DT_FLOAT));
+    if (g.shape() != x.shape()) {
+      return OpKernelContext::InvalidArgument("gradients ", g.shape().DebugString(),
+                                              " and inputs ", x.shape().DebugString(),
+                                              " must have the same shape");
+    }
+    Tensor* dx = ctx->allocate_output(0, x.shape());
+    Backprop(g.flat<float>().data(), x.flat<float>().data(), dx->flat<float>().data(),
+             x.NumElements(), 1, min_, max_, nullptr, nullptr);
+    return absl::OkStatus();
+  }
+};
+
+// min and max of a Vars op: float scalars, or [d] vectors for the per-channel ops.
+absl::Status CheckRange(const Tensor& min, const Tensor& max, int64_t depth) {
+  for (const Tensor* t : {&min, &max}) {
+    const char* what = t == &min ? "min" : "max";
+    DFLOW_RETURN_IF_ERROR(CheckInput(*t, what, DT_FLOAT));
+    if (depth < 0 && t->dims() != 0) {
+      return OpKernelContext::InvalidArgument(what, " must be a scalar but has shape ",
+                                              t->shape().DebugString());
+    }
+    if (depth >= 0 && (t->dims() != 1 || t->dim_size(0) != depth)) {
+      return OpKernelContext::InvalidArgument(
+          what, " must be 1-D with one element per channel (the last dimension of inputs, ",
+          depth, ") but has shape ", t->shape().DebugString());
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The per-channel depth of inputs (its last dimension), or -1 for the per-tensor ops.
+absl::StatusOr<int64_t> Depth(const Tensor& x, bool per_channel) {
+  if (!per_channel) return int64_t{-1};
+  if (x.dims() < 1) {
+    return OpKernelContext::InvalidArgument("inputs must have rank >= 1 but is a scalar");
+  }
+  return x.dim_size(x.dims() - 1);
+}
+
+template <bool kPerChannel>
+class FakeQuantVarsOp : public FakeQuantKernel {
+ public:
+  using FakeQuantKernel::FakeQuantKernel;
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& x = ctx->input(0);
+    DFLOW_RETURN_IF_ERROR(CheckInput(x, "inputs", DT_FLOAT));
+    DFLOW_ASSIGN_OR_RETURN(int64_t d, Depth(x, kPerChannel));
+    DFLOW_RETURN_IF_ERROR(CheckRange(ctx->input(1), ctx->input(2), d));
+    Tensor* y = ctx->allocate_output(0, x.shape());
+    const float* min = ctx->input(1).flat<float>().data();
+    const float* max = ctx->input(2).flat<float>().data();
+    if (!kPerChannel) {
+      Quantize(x.flat<float>().data(), y->flat<float>().data(), x.NumElements(), 1, *min, *max,
+               true);
+      return absl::OkStatus();
+    }
+    const int64_t rows = d == 0 ? 0 : x.NumElements() / d;
+    for (int64_t c = 0; c < d; ++c) {
+      Quantize(x.flat<float>().data() + c, y->flat<float>().data() + c, rows, d, min[c], max[c],
+               false);
+    }
+    return absl::OkStatus();
+  }
+};
+
+template <bool kPerChannel>
+class FakeQuantVarsGradientOp : public FakeQuantKernel {
+ public:
+  using FakeQuantKernel::FakeQuantKernel;
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& g = ctx->input(0);
+    const Tensor& x = ctx->input(1);
+    DFLOW_RETURN_IF_ERROR(CheckInput(g, "gradients", DT_FLOAT));
+    DFLOW_RETURN_IF_ERROR(CheckInput(x, "inputs", DT_FLOAT));
+    if (g.shape() != x.shape()) {
+      return OpKernelContext::InvalidArgument("gradients ", g.shape().DebugString(),
+                                              " and inputs ", x.shape().DebugString(),
+                                              " must have the same shape");
+    }
+    DFLOW_ASSIGN_OR_RETURN(int64_t d, Depth(x, kPerChannel));
+    DFLOW_RETURN_IF_ERROR(CheckRange(ctx->input(2), ctx->input(3), d));
+    const float* min = ctx->input(2).flat<float>().data();
+    const float* max = ctx->input(3).flat<float>().data();
+    Tensor* dx = ctx->allocate_output(0, x.shape());
+    const TensorShape range_shape = kPerChannel ? TensorShape({d}) : TensorShape({});
+    float* dmin = ctx->allocate_output(1, range_shape)->flat<float>().data();
+    float* dmax = ctx->allocate_output(2, range_shape)->flat<float>().data();
+    if (!kPerChannel) {
+      Backprop(g.flat<float>().data(), x.flat<float>().data(), dx->flat<float>().data(),
+               x.NumElements(), 1, *min, *max, dmin, dmax);
+      return absl::OkStatus();
+    }
+    const int64_t rows = d == 0 ? 0 : x.NumElements() / d;
+    for (int64_t c = 0; c < d; ++c) {
+      Backprop(g.flat<float>().data() + c, x.flat<float>().data() + c,
+               dx->flat<float>().data() + c, rows, d, min[c], max[c], dmin + c, dmax + c);
+    }
+    return absl::OkStatus();
+  }
+};
+
+REGISTER_KERNEL("FakeQuantWithMinMaxArgs", FakeQuantWithMinMaxArgsOp);
+REGISTER_KERNEL("FakeQuantWithMinMaxArgsGradient", FakeQuantWithMinMaxArgsGradientOp);
+REGISTER_KERNEL("FakeQuantWithMinMaxVars", FakeQuantVarsOp<false>);
+REGISTER_KERNEL("FakeQuantWithMinMaxVarsGradient", FakeQuantVarsGradientOp<false>);
+REGISTER_KERNEL("FakeQuantWithMinMaxVarsPerChannel", FakeQuantVarsOp<true>);
+REGISTER_KERNEL("FakeQuantWithMinMaxVarsPerChannelGradient", FakeQuantVarsGradientOp<true>);
+
+}  // namespace
+}  // namespace dflow

@@ -1,0 +1,316 @@
+// Fake-quantization ops: FakeQuantWithMinMaxArgs, FakeQuantWithMinMaxVars,
+// FakeQuantWithMinMaxVarsPerChannel and their gradient ops. Op by op: the schema, its shape
+// function, its gradient and its builder. The gradients are TensorFlow's straight-through
+// estimator (the quantizer's true derivative is 0 almost everywhere).
+#include "ops/quantize_ops.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
+#include "ops/op_registry.h"
+#include "ops/shape_inference.h"
+
+namespace dflow {
+namespace {
+
+absl::Status CheckNumBits(InferenceContext* ctx) {
+  int64_t num_bits = 8;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("num_bits", &num_bits));
+  if (num_bits < 2 || num_bits > 16) {
+    return ctx->Error(absl::StrCat("num_bits must be between 2 and 16, inclusive, but is ",
+                                   num_bits));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckArgsRange(InferenceContext* ctx) {
+  float min = 0, max = 0;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("min", &min));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("max", &max));
+  if (!(min < max)) {
+    return ctx->Error(absl::StrCat("min has to be smaller than max, was: ", min, " >= ", max));
+  }
+  return CheckNumBits(ctx);
+}
+
+absl::Status CheckScalar(InferenceContext* ctx, int i, absl::string_view what) {
+  const PartialTensorShape& s = ctx->input(i);
+  if (!s.unknown_rank() && s.dims() != 0) {
+    return ctx->Error(absl::StrCat(what, " must be a scalar but has shape ", s.DebugString()));
+  }
+  return absl::OkStatus();
+}
+
+// inputs of rank >= 1 and min / max [d] with d the last dimension; returns d (-1 unknown).
+absl::StatusOr<int64_t> PerChannelDepth(InferenceContext* ctx, int inputs) {
+  const PartialTensorShape& x = ctx->input(inputs);
+  int64_t d = -1;
+  if (!x.unknown_rank()) {
+    if (x.dims() < 1) return ctx->Error("inputs must have rank >= 1 but is a scalar");
+    d = x.dim_size(x.dims() - 1);
+  }
+  for (int i : {inputs + 1, inputs + 2}) {
+    const PartialTensorShape& s = ctx->input(i);
+    if (s.unknown_rank()) continue;
+    const char* what = i == inputs + 1 ? "min" : "max";
+    if (s.dims() != 1) {
+      return ctx->Error(absl::StrCat(what, " must be 1-D but has shape ", s.DebugString()));
+    }
+    if (s.dim_size(0) >= 0 && d >= 0 && s.dim_size(0) != d) {
+      return ctx->Error(absl::StrCat(what, " must have one element per channel (the last "
+                                           "dimension of inputs, ", d, ") but has ",
+                                     s.dim_size(0)));
+    }
+    if (d < 0) d = s.dim_size(0);
+  }
+  return d;
+}
+
+absl::StatusOr<PartialTensorShape> MergeGradShape(InferenceContext* ctx) {
+  absl::StatusOr<PartialTensorShape> m = ctx->input(0).Merge(ctx->input(1));
+  if (!m.ok()) {
+    return ctx->Error(absl::StrCat("gradients ", ctx->input(0).DebugString(), " and inputs ",
+                                   ctx->input(1).DebugString(), " must have the same shape"));
+  }
+  return m;
+}
+
+ops::FakeQuantAttrs AttrsOf(const Node& node) {
+  ops::FakeQuantAttrs a;
+  GetNodeAttr(node, "min", &a.min).IgnoreError();
+  GetNodeAttr(node, "max", &a.max).IgnoreError();
+  int64_t bits = 8;
+  GetNodeAttr(node, "num_bits", &bits).IgnoreError();
+  a.num_bits = static_cast<int>(bits);
+  GetNodeAttr(node, "narrow_range", &a.narrow_range).IgnoreError();
+  return a;
+}
+
+AttrMap BitsAttrMap(const ops::FakeQuantAttrs& a) {
+  return {{"num_bits", MakeAttr(int64_t{a.num_bits})}, {"narrow_range", MakeAttr(a.narrow_range)}};
+}
+
+AttrMap ArgsAttrMap(const ops::FakeQuantAttrs& a) {
+  AttrMap m = BitsAttrMap(a);
+  m["min"] = MakeAttr(a.min);
+  m["max"] = MakeAttr(a.max);
+  return m;
+}
+
+constexpr absl::string_view kArgsAttrs[] = {
+    "min: float = -6", "max: float = 6", "num_bits: int = 8", "narrow_range: bool = false"};
+constexpr absl::string_view kVarsAttrs[] = {"num_bits: int = 8", "narrow_range: bool = false"};
+
+ops::FakeQuantVarsGradient VarsGradient(const Scope& scope, absl::string_view op,
+                                        Input gradients, Input inputs, Input min, Input max,
+                                        const ops::FakeQuantAttrs& attrs) {
+  ops::FakeQuantVarsGradient g;
+  Node* node = AddOp(scope, op, {gradients, inputs, min, max}, BitsAttrMap(attrs));
+  if (node == nullptr) return g;
+  g.operation = Operation(node);
+  g.backprops_wrt_input = Output(node, 0);
+  g.backprop_wrt_min = Output(node, 1);
+  g.backprop_wrt_max = Output(node, 2);
+  return g;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// FakeQuantWithMinMaxArgs, FakeQuantWithMinMaxArgsGradient
+
+namespace {
+
+// Straight-through: dx = g inside the nudged range, 0 outside.
+absl::Status ArgsGrad(const Scope& scope, const Node& node, absl::Span<const Output> grad_outputs,
+                      std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(1, Output());
+  (*grad_inputs)[0] =
+      ops::FakeQuantWithMinMaxArgsGradient(scope, grad_outputs[0], node.input(0), AttrsOf(node));
+  return scope.status();
+}
+
+// dx = g * in_range(x) is linear in g: d/dg = G * in_range(x), the op itself applied to G; x's
+// mask is piecewise constant: none. (TensorFlow registers none; this one is exact.)
+absl::Status ArgsGradientGrad(const Scope& scope, const Node& node,
+                              absl::Span<const Output> grad_outputs,
+                              std::vector<Output>* grad_inputs) {
+  grad_inputs->assign(2, Output());
+  (*grad_inputs)[0] =
+      ops::FakeQuantWithMinMaxArgsGradient(scope, grad_outputs[0], node.input(1), AttrsOf(node));
+  return scope.status();
+}
+
+// Not implemented yet for the Vars gradient ops: differentiating through one fails, naming it.
+absl::Status VarsGradientGradUnimplemented(const Scope& scope, const Node& node,
+                                           absl::Span<const Output> grad_outputs,
+                                           std::vector<Output>* grad_inputs) {
+  return absl::UnimplementedError(absl::StrCat("the gradient of ", node.op(),
+                                               " is not implemented; node '", node.name(), "'"));
+}
+
+}  // namespace
+
+REGISTER_OP("FakeQuantWithMinMaxArgs")
+    .Input("inputs: float")
+    .Output("outputs: float")
+    .Attrs(kArgsAttrs)
+    .SetShapeFn([](InferenceContext* ctx) {
+      DFLOW_RETURN_IF_ERROR(CheckArgsRange(ctx));
+      return UnchangedShape(ctx);
+    });
+REGISTER_GRADIENT("FakeQuantWithMinMaxArgs", ArgsGrad);
+
+REGISTER_OP("FakeQuantWithMinMaxArgsGradient")
+    .Input("gradients: float")
+    .Input("inputs: float")
+    .Output("backprops: float")
+    .Attrs(kArgsAttrs)
+    .SetShapeFn([](InferenceContext* ctx) {
+      DFLOW_RETURN_IF_ERROR(CheckArgsRange(ctx));
+      DFLOW_ASSIGN_OR_RETURN(PartialTensorShape s, MergeGradShape(ctx));
+      ctx->set_output(0, s);
+      return absl::OkStatus();
+    });
+REGISTER_GRADIENT("FakeQuantWithMinMaxArgsGradient", ArgsGradientGrad);
+
+Output ops::FakeQuantWithMinMaxArgs(const Scope& scope, Input inputs,
+                                    const FakeQuantAttrs& attrs) {
+  return AddOp(scope, "FakeQuantWithMinMaxArgs", {inputs}, ArgsAttrMap(attrs));
+}
+Output ops::FakeQuantWithMinMaxArgsGradient(const Scope& scope, Input gradients, Input inputs,
+                                            const FakeQuantAttrs& attrs) {
+  return AddOp(scope, "FakeQuantWithMinMaxArgsGradient", {gradients, inputs},
+               ArgsAttrMap(attrs));
+}
+
+// ---------------------------------------------------------------------------------------------
+// FakeQuantWithMinMaxVars, FakeQuantWithMinMaxVarsGradient
+
+namespace {
+
+// Straight-through for x; the clamped values follow the range ends: dmin = sum of g below the
+// range, dmax = sum of g above it.
+absl::Status VarsGrad(const Scope& scope, const Node& node, absl::Span<const Output> grad_outputs,
+                      std::vector<Output>* grad_inputs) {
+  ops::FakeQuantVarsGradient g =
+      ops::FakeQuantWithMinMaxVarsGradient(scope, grad_outputs[0], node.input(0), node.input(1),
+                                           node.input(2), AttrsOf(node));
+  *grad_inputs = {g.backprops_wrt_input, g.backprop_wrt_min, g.backprop_wrt_max};
+  return scope.status();
+}
+
+}  // namespace
+
+REGISTER_OP("FakeQuantWithMinMaxVars")
+    .Input("inputs: float")
+    .Input("min: float")
+    .Input("max: float")
+    .Output("outputs: float")
+    .Attrs(kVarsAttrs)
+    .SetShapeFn([](InferenceContext* ctx) {
+      DFLOW_RETURN_IF_ERROR(CheckNumBits(ctx));
+      DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 1, "min"));
+      DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 2, "max"));
+      return UnchangedShape(ctx);
+    });
+REGISTER_GRADIENT("FakeQuantWithMinMaxVars", VarsGrad);
+
+REGISTER_OP("FakeQuantWithMinMaxVarsGradient")
+    .Input("gradients: float")
+    .Input("inputs: float")
+    .Input("min: float")
+    .Input("max: float")
+    .Output("backprops_wrt_input: float")
+    .Output("backprop_wrt_min: float")
+    .Output("backprop_wrt_max: float")
+    .Attrs(kVarsAttrs)
+    .SetShapeFn([](InferenceContext* ctx) {
+      DFLOW_RETURN_IF_ERROR(CheckNumBits(ctx));
+      DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 2, "min"));
+      DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 3, "max"));
+      DFLOW_ASSIGN_OR_RETURN(PartialTensorShape s, MergeGradShape(ctx));
+      ctx->set_output(0, s);
+      ctx->set_output(1, PartialTensorShape(absl::Span<const int64_t>()));
+      ctx->set_output(2, PartialTensorShape(absl::Span<const int64_t>()));
+      return absl::OkStatus();
+    });
+REGISTER_GRADIENT("FakeQuantWithMinMaxVarsGradient", VarsGradientGradUnimplemented);
+
+Output ops::FakeQuantWithMinMaxVars(const Scope& scope, Input inputs, Input min, Input max,
+                                    const FakeQuantAttrs& attrs) {
+  return AddOp(scope, "FakeQuantWithMinMaxVars", {inputs, min, max}, BitsAttrMap(attrs));
+}
+ops::FakeQuantVarsGradient ops::FakeQuantWithMinMaxVarsGradient(const Scope& scope,
+                                                                Input gradients, Input inputs,
+                                                                Input min, Input max,
+                                                                const FakeQuantAttrs& attrs) {
+  return VarsGradient(scope, "FakeQuantWithMinMaxVarsGradient", gradients, inputs, min, max,
+                      attrs);
+}
+
+// ---------------------------------------------------------------------------------------------
+// FakeQuantWithMinMaxVarsPerChannel, FakeQuantWithMinMaxVarsPerChannelGradient
+
+namespace {
+
+// VarsGrad per channel of the last dimension.
+absl::Status PerChannelGrad(const Scope& scope, const Node& node,
+                            absl::Span<const Output> grad_outputs,
+                            std::vector<Output>* grad_inputs) {
+  ops::FakeQuantVarsGradient g = ops::FakeQuantWithMinMaxVarsPerChannelGradient(
+      scope, grad_outputs[0], node.input(0), node.input(1), node.input(2), AttrsOf(node));
+  *grad_inputs = {g.backprops_wrt_input, g.backprop_wrt_min, g.backprop_wrt_max};
+  return scope.status();
+}
+
+}  // namespace
+
+REGISTER_OP("FakeQuantWithMinMaxVarsPerChannel")
+    .Input("inputs: float")
+    .Input("min: float")
+    .Input("max: float")
+    .Output("outputs: float")
+    .Attrs(kVarsAttrs)
+    .SetShapeFn([](InferenceContext* ctx) {
+      DFLOW_RETURN_IF_ERROR(CheckNumBits(ctx));
+      DFLOW_RETURN_IF_ERROR(PerChannelDepth(ctx, 0).status());
+      return UnchangedShape(ctx);
+    });
+REGISTER_GRADIENT("FakeQuantWithMinMaxVarsPerChannel", PerChannelGrad);
+
+REGISTER_OP("FakeQuantWithMinMaxVarsPerChannelGradient")
+    .Input("gradients: float")
+    .Input("inputs: float")
+    .Input("min: float")
+    .Input("max: float")
+    .Output("backprops_wrt_input: float")
+    .Output("backprop_wrt_min: float")
+    .Output("backprop_wrt_max: float")
+    .Attrs(kVarsAttrs)
+    .SetShapeFn([](InferenceContext* ctx) {
+      DFLOW_RETURN_IF_ERROR(CheckNumBits(ctx));
+      DFLOW_ASSIGN_OR_RETURN(int64_t d, PerChannelDepth(ctx, 1));
+      DFLOW_ASSIGN_OR_RETURN(PartialTensorShape s, MergeGradShape(ctx));
+      ctx->set_output(0, s);
+      ctx->set_output(1, PartialTensorShape({d}));
+      ctx->set_output(2, PartialTensorShape({d}));
+      return absl::OkStatus();
+    });
+REGISTER_GRADIENT("FakeQuantWithMinMaxVarsPerChannelGradient", VarsGradientGradUnimplemented);
+
+Output ops::FakeQuantWithMinMaxVarsPerChannel(const Scope& scope, Input inputs, Input min,
+                                              Input max, const FakeQuantAttrs& attrs) {
+  return AddOp(scope, "FakeQuantWithMinMaxVarsPerChannel", {inputs, min, max},
+               BitsAttrMap(attrs));
+}
+ops::FakeQuantVarsGradient ops::FakeQuantWithMinMaxVarsPerChannelGradient(
+    const Scope& scope, Input gradients, Input inputs, Input min, Input max,
+    const FakeQuantAttrs& attrs) {
+  return VarsGradient(scope, "FakeQuantWithMinMaxVarsPerChannelGradient", gradients, inputs, min,
+                      max, attrs);
+}
+
+}  // namespace dflow
