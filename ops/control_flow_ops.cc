@@ -203,6 +203,30 @@ Output ops::LoopCond(const Scope& scope, Input input) { return AddOp(scope, "Loo
 REGISTER_OP("ControlTrigger").SetShapeFn(NoOutputs).NotDifferentiable();
 
 // ---------------------------------------------------------------------------------------------
+// Gradients through while loops (a backward loop popping the forward values from stacks, as
+// TensorFlow's control_flow_grad builds it) are not built yet: asking for one is an error, not
+// a silent zero.
+
+absl::Status LoopGradUnimplemented(const Scope& scope, const Node& node,
+                                   absl::Span<const Output> grads,
+                                   std::vector<Output>* grad_inputs) {
+  (void)scope;
+  (void)grads;
+  (void)grad_inputs;
+  return absl::UnimplementedError(absl::StrCat(
+      "gradient of ", node.op(), " node '", node.name(),
+      "': gradients through while loops (and TensorArrays and stacks) are not supported yet"));
+}
+REGISTER_GRADIENT("Enter", LoopGradUnimplemented);
+REGISTER_GRADIENT("RefEnter", LoopGradUnimplemented);
+REGISTER_GRADIENT("Exit", LoopGradUnimplemented);
+REGISTER_GRADIENT("RefExit", LoopGradUnimplemented);
+REGISTER_GRADIENT("NextIteration", LoopGradUnimplemented);
+REGISTER_GRADIENT("RefNextIteration", LoopGradUnimplemented);
+REGISTER_GRADIENT("RefSwitch", LoopGradUnimplemented);
+REGISTER_GRADIENT("RefMerge", LoopGradUnimplemented);
+
+// ---------------------------------------------------------------------------------------------
 // Cond and WhileLoop: the node patterns tf.cond and tf.while_loop build.
 
 absl::Status ops::Cond(const Scope& scope, const Output& pred, const std::vector<Output>& inputs,

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "ops/scope.h"
@@ -17,6 +18,13 @@ namespace dflow {
 
 // True for the ops above: a graph that runs any of them needs the dataflow executor.
 bool IsControlFlowOp(absl::string_view op);
+
+class Node;
+// The gradient of the ops inside while loops (Enter, Exit, NextIteration, the TensorArray
+// accesses): Unimplemented, naming the node, until while-loop gradients are built.
+absl::Status LoopGradUnimplemented(const Scope& scope, const Node& node,
+                                   absl::Span<const Output> grads,
+                                   std::vector<Output>* grad_inputs);
 
 namespace ops {
 

@@ -1,8 +1,11 @@
 // TensorArray and stack ops: schemas and shape functions (TensorFlow's names, attrs and
-// shapes; a handle has shape [2] as in TensorFlow). No gradients yet.
+// shapes; a handle has shape [2] as in TensorFlow). TensorArrayV3, TensorArrayGradV3,
+// TensorArraySizeV3, TensorArrayCloseV3 and the stack ops are not differentiable, as in
+// TensorFlow; the gradients of the others are not built yet (ops/control_flow_ops.cc).
 #include "ops/tensor_array_ops.h"
 
 #include "graph/status_macros.h"
+#include "ops/control_flow_ops.h"
 #include "ops/op_registry.h"
 #include "ops/shape_inference.h"
 
@@ -37,7 +40,8 @@ REGISTER_OP("TensorArrayV3")
       Scalar(ctx, 1);
       return absl::OkStatus();
     })
-    .SetIsStateful();
+    .SetIsStateful()
+    .NotDifferentiable();
 
 // ---------------------------------------------------------------------------------------------
 // TensorArrayGradV3
@@ -52,7 +56,8 @@ REGISTER_OP("TensorArrayGradV3")
       Scalar(ctx, 1);
       return absl::OkStatus();
     })
-    .SetIsStateful();
+    .SetIsStateful()
+    .NotDifferentiable();
 
 // ---------------------------------------------------------------------------------------------
 // TensorArrayWriteV3, TensorArrayScatterV3, TensorArraySplitV3: write, return a flow.
@@ -68,6 +73,7 @@ REGISTER_OP("TensorArrayWriteV3")
       return absl::OkStatus();
     })
     .SetIsStateful();
+REGISTER_GRADIENT("TensorArrayWriteV3", LoopGradUnimplemented);
 
 REGISTER_OP("TensorArrayScatterV3")
     .Input("handle: resource").Input("indices: int32").Input("value: T").Input("flow_in: float")
@@ -80,6 +86,7 @@ REGISTER_OP("TensorArrayScatterV3")
       return absl::OkStatus();
     })
     .SetIsStateful();
+REGISTER_GRADIENT("TensorArrayScatterV3", LoopGradUnimplemented);
 
 REGISTER_OP("TensorArraySplitV3")
     .Input("handle: resource").Input("value: T").Input("lengths: int64").Input("flow_in: float")
@@ -92,6 +99,7 @@ REGISTER_OP("TensorArraySplitV3")
       return absl::OkStatus();
     })
     .SetIsStateful();
+REGISTER_GRADIENT("TensorArraySplitV3", LoopGradUnimplemented);
 
 // ---------------------------------------------------------------------------------------------
 // TensorArrayReadV3, TensorArrayGatherV3, TensorArrayConcatV3: read.
@@ -107,6 +115,7 @@ REGISTER_OP("TensorArrayReadV3")
       return absl::OkStatus();
     })
     .SetIsStateful();
+REGISTER_GRADIENT("TensorArrayReadV3", LoopGradUnimplemented);
 
 REGISTER_OP("TensorArrayGatherV3")
     .Input("handle: resource").Input("indices: int32").Input("flow_in: float")
@@ -127,6 +136,7 @@ REGISTER_OP("TensorArrayGatherV3")
       return absl::OkStatus();
     })
     .SetIsStateful();
+REGISTER_GRADIENT("TensorArrayGatherV3", LoopGradUnimplemented);
 
 REGISTER_OP("TensorArrayConcatV3")
     .Input("handle: resource").Input("flow_in: float")
@@ -139,6 +149,7 @@ REGISTER_OP("TensorArrayConcatV3")
       return absl::OkStatus();
     })
     .SetIsStateful();
+REGISTER_GRADIENT("TensorArrayConcatV3", LoopGradUnimplemented);
 
 // ---------------------------------------------------------------------------------------------
 // TensorArraySizeV3, TensorArrayCloseV3
@@ -151,9 +162,11 @@ REGISTER_OP("TensorArraySizeV3")
       Scalar(ctx, 0);
       return absl::OkStatus();
     })
-    .SetIsStateful();
+    .SetIsStateful()
+    .NotDifferentiable();
 
-REGISTER_OP("TensorArrayCloseV3").Input("handle: resource").SetShapeFn(NoOutputs).SetIsStateful();
+REGISTER_OP("TensorArrayCloseV3").Input("handle: resource").SetShapeFn(NoOutputs).SetIsStateful()
+    .NotDifferentiable();
 
 // ---------------------------------------------------------------------------------------------
 // StackV2, StackPushV2, StackPopV2, StackCloseV2
@@ -165,7 +178,8 @@ REGISTER_OP("StackV2")
       ctx->set_output(0, PartialTensorShape({2}));
       return absl::OkStatus();
     })
-    .SetIsStateful();
+    .SetIsStateful()
+    .NotDifferentiable();
 
 REGISTER_OP("StackPushV2")
     .Input("handle: resource").Input("elem: T").Output("output: T")
@@ -174,13 +188,16 @@ REGISTER_OP("StackPushV2")
       ctx->set_output(0, ctx->input(1));
       return absl::OkStatus();
     })
-    .SetIsStateful();
+    .SetIsStateful()
+    .NotDifferentiable();
 
 REGISTER_OP("StackPopV2")
     .Input("handle: resource").Output("elem: elem_type").Attr("elem_type: type")
     .SetShapeFn(UnknownShape)
-    .SetIsStateful();
+    .SetIsStateful()
+    .NotDifferentiable();
 
-REGISTER_OP("StackCloseV2").Input("handle: resource").SetShapeFn(NoOutputs).SetIsStateful();
+REGISTER_OP("StackCloseV2").Input("handle: resource").SetShapeFn(NoOutputs).SetIsStateful()
+    .NotDifferentiable();
 
 }  // namespace dflow

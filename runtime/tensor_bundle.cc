@@ -199,7 +199,8 @@ absl::StatusOr<Tensor> ReadEntry(const std::string& name, const BundleEntryProto
     return absl::UnimplementedError(absl::StrCat("checkpoint index '", index, "': tensor '", name,
                                                  "' is a string tensor, which dflow lacks"));
   }
-  if (IsRefType(dtype) || DataTypeSize(dtype) == 0) {
+  // A resource handle names state of one run; it is never a checkpoint's value.
+  if (IsRefType(dtype) || DataTypeSize(dtype) == 0 || dtype == DT_RESOURCE) {
     return bad(absl::StrCat("dtype ", DataTypeString(dtype), " cannot be restored"));
   }
   absl::StatusOr<TensorShape> shape = TensorShape::FromProto(entry.shape());
