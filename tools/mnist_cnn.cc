@@ -48,7 +48,7 @@ namespace {
 constexpr char kUsage[] =
     "Usage: mnist_cnn [--data_dir=DIR] [--steps=N | --quick] [--batch_size=50]\n"
     "                 [--learning_rate=1e-4] [--keep_prob=0.5] [--seed=0] [--log_every=100]\n"
-    "                 [--eval_batch_size=1000] [--checkpoint=FILE [--save_every=N] [--restore]]\n"
+    "                 [--eval_batch_size=1000] [--checkpoint=PREFIX [--save_every=N] [--restore]]\n"
     "                 [--threads=0] [--write_graph=FILE]\n"
     "\n"
     "TensorFlow's \"Deep MNIST for experts\" tutorial on dflow: a convolutional network\n"
@@ -74,8 +74,9 @@ constexpr char kUsage[] =
     "                          of the training images (default 0; every seed is reproducible)\n"
     "  --log_every=N           progress line every N steps, N >= 1 (default 100)\n"
     "  --eval_batch_size=B     test images per evaluation run, B >= 1 (default 1000)\n"
-    "  --checkpoint=FILE       save the session's state (weights, Adam's, global_step and the\n"
-    "                          dropout's random stream) to FILE after training\n"
+    "  --checkpoint=PREFIX     save the session's state (weights, Adam's, global_step and the\n"
+    "                          dropout's random stream) after training as a TensorFlow V2\n"
+    "                          checkpoint: PREFIX.index + PREFIX.data-00000-of-00001\n"
     "  --save_every=N          also save every N steps (needs --checkpoint; default 0)\n"
     "  --restore               resume from --checkpoint: its global_step is the last step done,\n"
     "                          training continues to --steps in all with the same data order\n"
@@ -167,10 +168,10 @@ int main(int argc, char** argv) {
     return Fail(absl::StrCat("--save_every must be >= 0, got ", options.save_every));
   }
   if (options.save_every > 0 && options.checkpoint.empty()) {
-    return Fail("--save_every needs --checkpoint=FILE");
+    return Fail("--save_every needs --checkpoint=PREFIX");
   }
   if (options.restore && options.checkpoint.empty()) {
-    return Fail("--restore needs --checkpoint=FILE");
+    return Fail("--restore needs --checkpoint=PREFIX");
   }
   if (options.threads < 0) {
     return Fail(absl::StrCat("--threads must be >= 0, got ", options.threads));
