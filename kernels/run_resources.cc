@@ -25,6 +25,8 @@ Tensor RunResources::AddStack(std::unique_ptr<Stack> stack) {
   return Handle(kStack, static_cast<int64_t>(stacks_.size()) - 1);
 }
 
+Tensor RunResources::TensorArrayHandle(int64_t id) { return Handle(kTensorArray, id); }
+
 int64_t RunResources::Id(const Tensor& handle) {
   return static_cast<const int64_t*>(handle.data())[1];
 }

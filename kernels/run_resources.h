@@ -45,8 +45,10 @@ class RunResources {
   // The resource a handle names; InvalidArgument when it names none of this run's.
   absl::StatusOr<TensorArray*> GetTensorArray(const Tensor& handle);
   absl::StatusOr<Stack*> GetStack(const Tensor& handle);
-  // The id a handle names, for TensorArrayGradV3's bookkeeping.
+  // The id a handle names, and the handle of an existing TensorArray's id, for
+  // TensorArrayGradV3's bookkeeping.
   static int64_t Id(const Tensor& handle);
+  static Tensor TensorArrayHandle(int64_t id);
   // Frees every resource (at the end of a run).
   void Clear();
   bool empty() const { return arrays_.empty() && stacks_.empty(); }

@@ -175,10 +175,7 @@ class TensorArrayGradOp : public OpKernel {
       forward->grads[source_] = RunResources::Id(handle);
       ctx->set_output(0, handle);
     } else {
-      Tensor handle(DT_RESOURCE, TensorShape({2}));
-      static_cast<int64_t*>(handle.data())[0] = RunResources::kTensorArray;
-      static_cast<int64_t*>(handle.data())[1] = it->second;
-      ctx->set_output(0, handle);
+      ctx->set_output(0, RunResources::TensorArrayHandle(it->second));
     }
     ctx->set_output(1, ctx->input(1));
     return absl::OkStatus();

@@ -487,9 +487,8 @@ absl::Status DataflowPlan::Run_::Process(const Task& task) {
       --to->pending_enters;
       if (item.constant) {
         to->invariants.push_back({task.item, outs_[0], dead});
-        const std::vector<TensorValue> value = {outs_[0]};
         for (int64_t i = 0; i < static_cast<int64_t>(to->iterations.size()); ++i) {
-          DeliverOutputs(item, to, i, value, dead);
+          DeliverOutputs(item, to, i, absl::MakeConstSpan(outs_.data(), 1), dead);
         }
         return absl::OkStatus();
       }
@@ -514,7 +513,6 @@ absl::Status DataflowPlan::Run_::Process(const Task& task) {
     default:
       break;
   }
-  // outs_ is reused by the items DeliverOutputs may run (none: it only queues), so pass it.
   DeliverOutputs(item, to, to_iteration, absl::MakeConstSpan(outs_.data(), n_out), dead);
   return absl::OkStatus();
 }
