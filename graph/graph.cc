@@ -1,5 +1,7 @@
 #include "graph/graph.h"
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
@@ -19,8 +21,44 @@ std::string Output::name() const {
 }
 
 const AttrValue* Node::FindAttr(absl::string_view name) const {
-  auto it = spec_.attrs.find(std::string(name));
-  return it == spec_.attrs.end() ? nullptr : &it->second;
+  auto it = attrs_.find(name);
+  return it == attrs_.end() ? nullptr : &it->second;
+}
+
+Node::Node(int id, NodeSpec spec, const std::string* op, const std::string* device)
+    : id_(id),
+      opaque_(spec.opaque),
+      op_(op),
+      device_(device),
+      name_(std::move(spec.name)),
+      inputs_(std::move(spec.inputs)),
+      attrs_(std::move(spec.attrs)),
+      input_types_(spec.input_types.begin(), spec.input_types.end()),
+      output_types_(spec.output_types.begin(), spec.output_types.end()),
+      output_shapes_(std::make_move_iterator(spec.output_shapes.begin()),
+                     std::make_move_iterator(spec.output_shapes.end())) {
+  const auto is_true = [](bool b) { return b; };
+  if (std::any_of(spec.input_is_ref.begin(), spec.input_is_ref.end(), is_true) ||
+      std::any_of(spec.output_is_ref.begin(), spec.output_is_ref.end(), is_true)) {
+    refs_ = std::move(spec.input_is_ref);
+    refs_.insert(refs_.end(), spec.output_is_ref.begin(), spec.output_is_ref.end());
+  }
+  if (!spec.control_inputs.empty()) control().inputs = std::move(spec.control_inputs);
+}
+
+const std::vector<Node*>& Node::control_inputs() const {
+  static const std::vector<Node*> kNone;
+  return control_ == nullptr ? kNone : control_->inputs;
+}
+
+const std::vector<Node*>& Node::control_outputs() const {
+  static const std::vector<Node*> kNone;
+  return control_ == nullptr ? kNone : control_->outputs;
+}
+
+Node::ControlEdges& Node::control() {
+  if (control_ == nullptr) control_ = std::make_unique<ControlEdges>();
+  return *control_;
 }
 
 std::string Node::DebugString() const { return absl::StrCat("'", name(), "' (", op(), ")"); }
@@ -75,13 +113,43 @@ absl::StatusOr<Node*> Graph::AddNode(NodeSpec spec) {
           absl::StrCat("node '", spec.name, "': a control input is not a node of this graph"));
     }
   }
-  auto node = std::unique_ptr<Node>(new Node(num_nodes(), std::move(spec)));
+  const std::string* op = &*interned_.insert(spec.op).first;
+  const std::string* device = &*interned_.insert(spec.device).first;
+  auto node = std::unique_ptr<Node>(new Node(num_nodes(), std::move(spec), op, device));
   Node* raw = node.get();
   for (int i = 0; i < raw->num_inputs(); ++i) raw->input(i).node()->out_edges_.push_back({raw, i});
-  for (Node* c : raw->control_inputs()) c->control_outputs_.push_back(raw);
+  for (Node* c : raw->control_inputs()) c->control().outputs.push_back(raw);
   by_name_[raw->name()] = raw;
   nodes_.push_back(std::move(node));
   return raw;
+}
+
+void Graph::Reserve(int n) {
+  nodes_.reserve(nodes_.size() + n);
+  by_name_.reserve(by_name_.size() + n);
+}
+
+void Graph::TruncateTo(int num_nodes) {
+  // Unlink everything first, freeing nothing: a removed Merge may take a back edge from a
+  // removed NextIteration, which is newer.
+  auto kept = [num_nodes](const Node* n) { return n->id() < num_nodes; };
+  for (int id = num_nodes; id < this->num_nodes(); ++id) {
+    Node* node = nodes_[id].get();
+    for (const Output& in : node->inputs()) {
+      if (!kept(in.node())) continue;
+      auto& edges = in.node()->out_edges_;
+      edges.erase(std::remove_if(edges.begin(), edges.end(),
+                                 [node](const auto& e) { return e.first == node; }),
+                  edges.end());
+    }
+    for (Node* c : node->control_inputs()) {
+      if (!kept(c)) continue;
+      auto& outs = c->control().outputs;
+      outs.erase(std::remove(outs.begin(), outs.end(), node), outs.end());
+    }
+    by_name_.erase(node->name());
+  }
+  nodes_.resize(num_nodes);
 }
 
 Node* Graph::FindNode(absl::string_view name) const {
@@ -140,7 +208,7 @@ absl::Status Graph::AddBackEdge(Node* merge, int index, const Output& source) {
     return absl::InvalidArgumentError(absl::StrCat(
         "node ", merge->DebugString(), ": bad back edge from ", source.node()->DebugString()));
   }
-  Node* old = merge->spec_.inputs[index].node();
+  Node* old = merge->inputs_[index].node();
   auto& old_edges = old->out_edges_;
   for (auto it = old_edges.begin(); it != old_edges.end(); ++it) {
     if (it->first == merge && it->second == index) {
@@ -148,9 +216,9 @@ absl::Status Graph::AddBackEdge(Node* merge, int index, const Output& source) {
       break;
     }
   }
-  merge->spec_.inputs[index] = source;
+  merge->inputs_[index] = source;
   source.node()->out_edges_.emplace_back(merge, index);
-  merge->spec_.output_shapes[0] = Generalize(merge->spec_.output_shapes[0], source.shape());
+  merge->output_shapes_[0] = Generalize(merge->output_shapes_[0], source.shape());
   return absl::OkStatus();
 }
 
@@ -241,22 +309,27 @@ std::vector<OpaqueNeed> OpaqueNodesNeededFor(const Graph& graph, absl::Span<cons
   return found;
 }
 
-absl::StatusOr<std::pair<std::string, int>> ParseInputName(absl::string_view input) {
+absl::StatusOr<std::pair<absl::string_view, int>> SplitInputName(absl::string_view input) {
   if (!input.empty() && input[0] == '^') {
     if (input.size() == 1) return absl::InvalidArgumentError("empty control input name '^'");
-    return std::make_pair(std::string(input.substr(1)), -1);
+    return std::make_pair(input.substr(1), -1);
   }
   const size_t colon = input.rfind(':');
   if (colon == absl::string_view::npos) {
     if (input.empty()) return absl::InvalidArgumentError("empty input name");
-    return std::make_pair(std::string(input), 0);
+    return std::make_pair(input, 0);
   }
   int index = 0;
   if (colon == 0 || !absl::SimpleAtoi(input.substr(colon + 1), &index) || index < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("malformed input '", input, "': expected 'node' or 'node:index'"));
   }
-  return std::make_pair(std::string(input.substr(0, colon)), index);
+  return std::make_pair(input.substr(0, colon), index);
+}
+
+absl::StatusOr<std::pair<std::string, int>> ParseInputName(absl::string_view input) {
+  DFLOW_ASSIGN_OR_RETURN(auto parts, SplitInputName(input));
+  return std::make_pair(std::string(parts.first), parts.second);
 }
 
 }  // namespace dflow

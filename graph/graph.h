@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/container/node_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
@@ -26,7 +28,7 @@ namespace dflow {
 
 class Node;
 
-using AttrMap = std::map<std::string, AttrValue>;
+using AttrMap = std::map<std::string, AttrValue, std::less<>>;  // Looked up by string_view.
 
 // One output of a node. Also the handle the C++ builder API passes around.
 class Output {
@@ -80,43 +82,60 @@ struct NodeSpec {
 class Node {
  public:
   int id() const { return id_; }
-  const std::string& name() const { return spec_.name; }
-  const std::string& op() const { return spec_.op; }
-  const std::string& device() const { return spec_.device; }
-  const AttrMap& attrs() const { return spec_.attrs; }
+  const std::string& name() const { return name_; }
+  const std::string& op() const { return *op_; }
+  const std::string& device() const { return *device_; }
+  const AttrMap& attrs() const { return attrs_; }
   const AttrValue* FindAttr(absl::string_view name) const;
 
-  int num_inputs() const { return static_cast<int>(spec_.inputs.size()); }
-  const Output& input(int i) const { return spec_.inputs[i]; }
-  const std::vector<Output>& inputs() const { return spec_.inputs; }
-  DataType input_type(int i) const { return spec_.input_types[i]; }
-  bool input_is_ref(int i) const { return spec_.input_is_ref[i]; }
-  const std::vector<Node*>& control_inputs() const { return spec_.control_inputs; }
+  int num_inputs() const { return static_cast<int>(inputs_.size()); }
+  const Output& input(int i) const { return inputs_[i]; }
+  const std::vector<Output>& inputs() const { return inputs_; }
+  DataType input_type(int i) const { return input_types_[i]; }
+  bool input_is_ref(int i) const { return !refs_.empty() && refs_[i]; }
+  const std::vector<Node*>& control_inputs() const;
   // Input i comes from a later node: a while loop's NextIteration -> Merge edge.
-  bool is_back_edge(int i) const { return spec_.inputs[i].node()->id() >= id_; }
+  bool is_back_edge(int i) const { return inputs_[i].node()->id() >= id_; }
 
-  int num_outputs() const { return static_cast<int>(spec_.output_types.size()); }
-  DataType output_type(int i) const { return spec_.output_types[i]; }
-  bool output_is_ref(int i) const { return spec_.output_is_ref[i]; }
-  const PartialTensorShape& output_shape(int i) const { return spec_.output_shapes[i]; }
-  const std::vector<DataType>& output_types() const { return spec_.output_types; }
+  int num_outputs() const { return static_cast<int>(output_types_.size()); }
+  DataType output_type(int i) const { return output_types_[i]; }
+  bool output_is_ref(int i) const { return !refs_.empty() && refs_[inputs_.size() + i]; }
+  const PartialTensorShape& output_shape(int i) const { return output_shapes_[i]; }
+  absl::Span<const DataType> output_types() const { return output_types_; }
   // See NodeSpec::opaque.
-  bool is_opaque() const { return spec_.opaque; }
+  bool is_opaque() const { return opaque_; }
 
   // Consumers: (node, input slot) for each data edge out of this node, in insertion order.
   const std::vector<std::pair<Node*, int>>& out_edges() const { return out_edges_; }
-  const std::vector<Node*>& control_outputs() const { return control_outputs_; }
+  const std::vector<Node*>& control_outputs() const;
 
   std::string DebugString() const;  // "'linear/MatMul' (MatMul)"
 
  private:
   friend class Graph;
-  Node(int id, NodeSpec spec) : id_(id), spec_(std::move(spec)) {}
+  // `op` and `device` are the graph's interned copies of spec.op and spec.device.
+  Node(int id, NodeSpec spec, const std::string* op, const std::string* device);
 
+  // Kept compact (inline storage for the common small counts): a graph may hold millions.
   int id_;
-  NodeSpec spec_;
+  bool opaque_;
+  const std::string* op_;
+  const std::string* device_;
+  std::string name_;
+  std::vector<Output> inputs_;
+  AttrMap attrs_;
+  absl::InlinedVector<DataType, 4> input_types_;
+  absl::InlinedVector<DataType, 4> output_types_;
+  absl::InlinedVector<PartialTensorShape, 1> output_shapes_;
   std::vector<std::pair<Node*, int>> out_edges_;
-  std::vector<Node*> control_outputs_;
+  // Is-reference flags of the inputs, then the outputs; empty when none is (the usual case).
+  std::vector<bool> refs_;
+  // Most nodes have no control edges: allocated at the first one.
+  struct ControlEdges {
+    std::vector<Node*> inputs, outputs;
+  };
+  std::unique_ptr<ControlEdges> control_;
+  ControlEdges& control();
 };
 
 class Graph {
@@ -149,6 +168,12 @@ class Graph {
   // A name not yet used in this graph: `base`, else `base_1`, `base_2`, ...
   std::string UniqueName(absl::string_view base);
 
+  // Room for `n` more nodes without reallocating the node table and name index.
+  void Reserve(int n);
+  // Removes the nodes with id >= `num_nodes` (and their edges into earlier nodes), newest
+  // first: undoes a failed import into a graph that held `num_nodes` nodes.
+  void TruncateTo(int num_nodes);
+
   const VersionDef& versions() const { return versions_; }
   VersionDef* mutable_versions() { return &versions_; }
 
@@ -157,8 +182,9 @@ class Graph {
 
  private:
   std::vector<std::unique_ptr<Node>> nodes_;
-  absl::flat_hash_map<std::string, Node*> by_name_;
+  absl::flat_hash_map<absl::string_view, Node*> by_name_;  // Keys view each node's own name.
   absl::flat_hash_map<std::string, int> name_counters_;
+  absl::node_hash_set<std::string> interned_;  // Op and device names, each once, for Nodes.
   VersionDef versions_;
 };
 
@@ -181,7 +207,9 @@ std::vector<OpaqueNeed> OpaqueNodesNeededFor(const Graph& graph, absl::Span<cons
                                              absl::Span<const Node* const> targets);
 
 // Splits a GraphDef input string: "^ctrl" -> ("ctrl", -1); "node:2" -> ("node", 2);
-// "node" -> ("node", 0). Fails on an empty name or a malformed index.
+// "node" -> ("node", 0). Fails on an empty name or a malformed index. SplitInputName's name
+// views `input`.
+absl::StatusOr<std::pair<absl::string_view, int>> SplitInputName(absl::string_view input);
 absl::StatusOr<std::pair<std::string, int>> ParseInputName(absl::string_view input);
 
 }  // namespace dflow

@@ -21,11 +21,26 @@ constexpr int kPlaceholderShapeScalarVersion = 22;
 // Bounds an opaque node's output count, which its consumers' input strings decide.
 constexpr size_t kMaxOpaqueOutputs = 1 << 16;
 
-struct ParsedNode {
-  const NodeDef* def;
-  std::vector<std::pair<std::string, int>> data_inputs;
-  std::vector<std::string> control_inputs;
-  std::vector<bool> back_edge;  // By data input: a while loop's NextIteration -> Merge edge.
+// The GraphDef's nodes with their inputs resolved to node indices, in flat arrays: a graph may
+// hold millions of nodes, and per-node vectors would double the import's peak memory.
+struct ParsedGraph {
+  using Edge = std::pair<int, int>;  // (producer's index, output index; -1 for a control input)
+  std::vector<const NodeDef*> defs;
+  std::vector<int> first_input;  // Per node, plus one past the end: where its inputs start.
+  std::vector<int> num_data;     // Per node: how many of its inputs are data inputs (first).
+  std::vector<Edge> inputs;
+  std::vector<bool> back_edge;   // Per input: a while loop's NextIteration -> Merge edge.
+  std::vector<int> opaque;       // Per node: index into the opaque nodes' outputs, or -1.
+
+  int size() const { return static_cast<int>(defs.size()); }
+  absl::Span<const Edge> data_inputs(int i) const {
+    return absl::MakeConstSpan(inputs).subspan(first_input[i], num_data[i]);
+  }
+  absl::Span<const Edge> control_inputs(int i) const {
+    return absl::MakeConstSpan(inputs).subspan(first_input[i] + num_data[i],
+                                               first_input[i + 1] - first_input[i] - num_data[i]);
+  }
+  bool is_back_edge(int i, int k) const { return back_edge[first_input[i] + k]; }
 };
 
 bool IsMerge(absl::string_view op) { return op == "Merge" || op == "RefMerge"; }
@@ -103,42 +118,69 @@ std::string UnsupportedWhat(const Node& node) {
                       " tensors");
 }
 
-absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptions& options) {
-  const OpRegistry& registry = *OpRegistry::Global();
-  absl::flat_hash_map<std::string, int> index;
-  std::vector<ParsedNode> nodes(def.node_size());
+namespace {
+
+// Resolves every node's inputs to indices; fails on duplicate names, malformed or dangling
+// inputs, and data inputs after control inputs.
+absl::Status ParseNodes(const GraphDef& def, ParsedGraph* g) {
+  absl::flat_hash_map<absl::string_view, int> index;
+  index.reserve(def.node_size());
+  size_t num_inputs = 0;
   for (int i = 0; i < def.node_size(); ++i) {
     const NodeDef& nd = def.node(i);
     if (nd.name().empty()) return absl::InvalidArgumentError(absl::StrCat("node #", i, " has no name"));
     if (!index.emplace(nd.name(), i).second) {
       return absl::InvalidArgumentError(absl::StrCat("duplicate node name '", nd.name(), "'"));
     }
-    nodes[i].def = &nd;
+    num_inputs += nd.input_size();
+  }
+  g->defs.reserve(def.node_size());
+  g->first_input.reserve(def.node_size() + 1);
+  g->num_data.reserve(def.node_size());
+  g->inputs.reserve(num_inputs);
+  for (int i = 0; i < def.node_size(); ++i) {
+    const NodeDef& nd = def.node(i);
+    g->defs.push_back(&nd);
+    g->first_input.push_back(static_cast<int>(g->inputs.size()));
+    int num_data = 0;
     for (const std::string& in : nd.input()) {
-      absl::StatusOr<std::pair<std::string, int>> parsed = ParseInputName(in);
+      absl::StatusOr<std::pair<absl::string_view, int>> parsed = SplitInputName(in);
       if (!parsed.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat("node '", nd.name(), "': ", parsed.status().message()));
       }
-      if (parsed->second < 0) {
-        nodes[i].control_inputs.push_back(parsed->first);
-      } else {
-        if (!nodes[i].control_inputs.empty()) {
+      auto it = index.find(parsed->first);
+      if (it == index.end()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "node '", nd.name(), "': input '", parsed->first, "' is not a node in the graph"));
+      }
+      if (parsed->second >= 0) {
+        if (static_cast<int>(g->inputs.size()) - g->first_input.back() > num_data) {
           return absl::InvalidArgumentError(absl::StrCat(
               "node '", nd.name(), "': data input '", in, "' comes after a control input"));
         }
-        nodes[i].data_inputs.push_back(*parsed);
+        ++num_data;
       }
+      g->inputs.emplace_back(it->second, parsed->second);
     }
+    g->num_data.push_back(num_data);
   }
+  g->first_input.push_back(static_cast<int>(g->inputs.size()));
+  g->opaque.assign(g->defs.size(), -1);
+  return absl::OkStatus();
+}
 
-  // Nodes of unknown ops become opaque: each has as many outputs as its consumers use, typed
-  // as they take them (DT_INVALID where they do not say or disagree).
-  absl::flat_hash_map<std::string, OpaqueOutputs> opaque;
-  for (const NodeDef& nd : def.node()) {
+// Nodes of unknown ops become opaque: each has as many outputs as its consumers use, typed as
+// they take them (DT_INVALID where they do not say or disagree). Sets ParsedGraph::opaque.
+absl::StatusOr<std::vector<OpaqueOutputs>> OpaqueOutputsOf(ParsedGraph* g) {
+  const OpRegistry& registry = *OpRegistry::Global();
+  std::vector<OpaqueOutputs> opaque;
+  for (int i = 0; i < g->size(); ++i) {
+    const NodeDef& nd = *g->defs[i];
     const OpDef* op = registry.Find(nd.op());
     if (op != nullptr && !UnstorableType(nd.attr()).has_value()) continue;
-    OpaqueOutputs& outs = opaque[nd.name()];
+    g->opaque[i] = static_cast<int>(opaque.size());
+    OpaqueOutputs& outs = opaque.emplace_back();
     // A known op on a dtype dflow cannot store has its schema's outputs, typed by its attrs.
     for (const ArgDef& arg : op != nullptr ? op->outputs : std::vector<ArgDef>{}) {
       auto attr = [&](const std::string& name) -> const AttrValue* {
@@ -157,23 +199,25 @@ absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptio
       }
     }
   }
-  for (const ParsedNode& pn : nodes) {
-    const OpDef* op = opaque.contains(pn.def->name()) ? nullptr : registry.Find(pn.def->op());
+  if (opaque.empty()) return opaque;
+  for (int i = 0; i < g->size(); ++i) {
+    const NodeDef& nd = *g->defs[i];
+    const absl::Span<const ParsedGraph::Edge> data = g->data_inputs(i);
+    const OpDef* op = g->opaque[i] >= 0 ? nullptr : registry.Find(nd.op());
     const std::vector<std::pair<DataType, bool>> expected =
-        op == nullptr ? std::vector<std::pair<DataType, bool>>(pn.data_inputs.size(),
-                                                               {DT_INVALID, false})
-                      : ExpectedInputTypes(*pn.def, *op, pn.data_inputs.size());
-    for (size_t k = 0; k < pn.data_inputs.size(); ++k) {
-      auto it = opaque.find(pn.data_inputs[k].first);
-      if (it == opaque.end()) continue;
-      const size_t index = static_cast<size_t>(pn.data_inputs[k].second);
+        op == nullptr ? std::vector<std::pair<DataType, bool>>(data.size(), {DT_INVALID, false})
+                      : ExpectedInputTypes(nd, *op, data.size());
+    for (size_t k = 0; k < data.size(); ++k) {
+      const int producer = data[k].first;
+      if (g->opaque[producer] < 0) continue;
+      const size_t index = static_cast<size_t>(data[k].second);
       if (index >= kMaxOpaqueOutputs) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "node '", pn.def->name(), "': input '", pn.def->input(k), "' asks for output ", index,
-            " of '", it->first, "', an op dflow does not know; at most ", kMaxOpaqueOutputs,
-            " outputs are accepted"));
+            "node '", nd.name(), "': input '", nd.input(k), "' asks for output ", index, " of '",
+            g->defs[producer]->name(), "', an op dflow does not know; at most ",
+            kMaxOpaqueOutputs, " outputs are accepted"));
       }
-      OpaqueOutputs& outs = it->second;
+      OpaqueOutputs& outs = opaque[g->opaque[producer]];
       if (index >= outs.types.size()) {
         outs.types.resize(index + 1, DT_INVALID);
         outs.is_ref.resize(index + 1, false);
@@ -189,140 +233,180 @@ absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptio
       outs.is_ref[index] = outs.is_ref[index] || expected[k].second;
     }
   }
+  return opaque;
+}
 
-  // Kahn's algorithm over data and control edges, except a while loop's back edges (a Merge's
-  // input from a NextIteration), which are added once both ends exist.
-  std::vector<std::vector<int>> consumers(nodes.size());
-  std::vector<int> pending(nodes.size(), 0);
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    ParsedNode& pn = nodes[i];
-    const int n_data = static_cast<int>(pn.data_inputs.size());
-    pn.back_edge.assign(n_data, false);
-    for (int k = 0; k < n_data + static_cast<int>(pn.control_inputs.size()); ++k) {
-      const std::string& name = k < n_data ? pn.data_inputs[k].first : pn.control_inputs[k - n_data];
-      auto it = index.find(name);
-      if (it == index.end()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "node '", pn.def->name(), "': input '", name, "' is not a node in the graph"));
+// A topological order by Kahn's algorithm over data and control edges, except a while loop's
+// back edges (a Merge's input from a NextIteration), which are marked in ParsedGraph::back_edge
+// and added once both ends exist.
+absl::StatusOr<std::vector<int>> TopologicalOrder(ParsedGraph* g) {
+  const int n = g->size();
+  g->back_edge.assign(g->inputs.size(), false);
+  std::vector<int> consumer_start(n + 1, 0), pending(n, 0);
+  for (int i = 0; i < n; ++i) {
+    const bool merge = IsMerge(g->defs[i]->op());
+    for (int e = g->first_input[i]; e < g->first_input[i + 1]; ++e) {
+      const int p = g->inputs[e].first;
+      if (merge && g->inputs[e].second >= 0 && IsNextIteration(g->defs[p]->op())) {
+        g->back_edge[e] = true;
+      } else {
+        ++consumer_start[p + 1];
+        ++pending[i];
       }
-      if (k < n_data && IsMerge(pn.def->op()) && IsNextIteration(nodes[it->second].def->op())) {
-        pn.back_edge[k] = true;
-        continue;
-      }
-      consumers[it->second].push_back(static_cast<int>(i));
-      ++pending[i];
+    }
+  }
+  for (int i = 0; i < n; ++i) consumer_start[i + 1] += consumer_start[i];
+  std::vector<int> consumers(consumer_start[n]);
+  std::vector<int> fill(consumer_start.begin(), consumer_start.end() - 1);
+  for (int i = 0; i < n; ++i) {
+    for (int e = g->first_input[i]; e < g->first_input[i + 1]; ++e) {
+      if (!g->back_edge[e]) consumers[fill[g->inputs[e].first]++] = i;
     }
   }
   std::vector<int> order;
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    if (pending[i] == 0) order.push_back(static_cast<int>(i));
+  order.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    if (pending[i] == 0) order.push_back(i);
   }
   for (size_t k = 0; k < order.size(); ++k) {
-    for (int c : consumers[order[k]]) {
-      if (--pending[c] == 0) order.push_back(c);
+    const int p = order[k];
+    for (int e = consumer_start[p]; e < consumer_start[p + 1]; ++e) {
+      if (--pending[consumers[e]] == 0) order.push_back(consumers[e]);
     }
   }
-  if (order.size() != nodes.size()) {
+  if (static_cast<int>(order.size()) != n) {
     std::vector<std::string> stuck;
-    for (size_t i = 0; i < nodes.size() && stuck.size() < 5; ++i) {
-      if (pending[i] > 0) stuck.push_back(absl::StrCat("'", nodes[i].def->name(), "'"));
+    for (int i = 0; i < n && stuck.size() < 5; ++i) {
+      if (pending[i] > 0) stuck.push_back(absl::StrCat("'", g->defs[i]->name(), "'"));
     }
     return absl::InvalidArgumentError(
         absl::StrCat("graph has a cycle through ", absl::StrJoin(stuck, ", ")));
   }
+  return order;
+}
 
-  const std::string prefix0 = options.prefix.empty() ? "" : options.prefix + "/";
-  for (const ParsedNode& pn : nodes) {
-    if (graph->FindNode(prefix0 + pn.def->name()) != nullptr) {
-      return absl::AlreadyExistsError(absl::StrCat("node '", prefix0 + pn.def->name(),
-                                                   "' already exists in the graph"));
-    }
-  }
+// Adds the parsed nodes to `graph` in `order`; on failure some may have been added. With
+// `consume` (the GraphDef `g` was parsed from), empties each NodeDef once its node is built.
+absl::Status BuildNodes(const GraphDef& def, const ParsedGraph& g,
+                        absl::Span<const OpaqueOutputs> opaque, absl::Span<const int> order,
+                        const std::string& prefix, GraphDef* consume, Graph* graph) {
+  const OpRegistry& registry = *OpRegistry::Global();
   const int producer = def.has_versions() ? def.versions().producer() : 0;
-  const std::string prefix = options.prefix.empty() ? "" : options.prefix + "/";
-  // Build into a scratch graph first so that a failure leaves `graph` untouched: replay into
-  // `graph` only once everything has validated.
-  for (int pass = 0; pass < 2; ++pass) {
-    Graph scratch;
-    Graph* target = pass == 0 ? &scratch : graph;
-    absl::flat_hash_map<std::string, Node*> built;
-    struct BackEdge {
-      std::string merge;
-      int input;
-      std::pair<std::string, int> source;
-    };
-    std::vector<BackEdge> back_edges;
-    for (int i : order) {
-      const ParsedNode& pn = nodes[i];
-      const NodeDef& nd = *pn.def;
-      const OpDef* op = registry.Find(nd.op());
-      if (opaque.contains(nd.name())) {
-        NodeSpec spec;
-        spec.name = prefix + nd.name();
-        spec.op = nd.op();
-        spec.device = nd.device();
-        spec.attrs.insert(nd.attr().begin(), nd.attr().end());
-        for (const auto& [name, idx] : pn.data_inputs) {
-          spec.inputs.push_back(Output(built[name], idx));
-        }
-        for (const std::string& c : pn.control_inputs) spec.control_inputs.push_back(built[c]);
-        const OpaqueOutputs& outs = opaque.at(nd.name());
-        spec.output_types = outs.types;
-        spec.output_is_ref = outs.is_ref;
-        DFLOW_ASSIGN_OR_RETURN(built[nd.name()], AddOpaqueNode(std::move(spec), target));
-        continue;
-      }
-      NodeBuilder builder(prefix + nd.name(), nd.op());
-      builder.Device(nd.device());
-      for (const auto& [name, value] : nd.attr()) builder.Attr(name, value);
-      if (nd.op() == "Placeholder" && producer < kPlaceholderShapeScalarVersion) {
-        auto it = nd.attr().find("shape");
-        if (it != nd.attr().end() && it->second.has_shape() &&
-            it->second.shape().dim_size() == 0 && !it->second.shape().unknown_rank()) {
-          AttrValue unknown;
-          unknown.mutable_shape()->set_unknown_rank(true);
-          builder.Attr("shape", unknown);
-        }
-      }
-      std::vector<Output> inputs;
-      for (size_t k = 0; k < pn.data_inputs.size(); ++k) {
-        const auto& [name, idx] = pn.data_inputs[k];
-        inputs.push_back(pn.back_edge[k] ? Output() : Output(built[name], idx));
-      }
-      // A back edge's source is built later: the Merge is built with a forward input standing
-      // in for it (same type, as Merge requires), then patched.
-      for (size_t k = 0; k < inputs.size(); ++k) {
-        if (!pn.back_edge[k]) continue;
-        inputs[k] = Output();
-        for (size_t f = 0; f < inputs.size(); ++f) {
-          if (!pn.back_edge[f]) {
-            inputs[k] = inputs[f];
-            break;
-          }
-        }
-        if (inputs[k].node() == nullptr) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("node '", nd.name(), "': every input of this Merge is a NextIteration"));
-        }
-        back_edges.push_back({nd.name(), static_cast<int>(k), pn.data_inputs[k]});
-      }
-      DFLOW_ASSIGN_OR_RETURN(
-          std::vector<std::vector<Output>> args,
-          GroupInputsByArg(nd.name(), *op, builder.attrs(), inputs));
-      for (std::vector<Output>& arg : args) builder.Input(std::move(arg));
-      for (const std::string& c : pn.control_inputs) builder.ControlInput(built[c]);
-      DFLOW_ASSIGN_OR_RETURN(built[nd.name()], builder.Finalize(target));
+  std::vector<Node*> built(g.size(), nullptr);
+  struct BackEdge {
+    int merge, input;
+    ParsedGraph::Edge source;
+  };
+  std::vector<BackEdge> back_edges;
+  std::vector<Output> inputs;
+  for (int i : order) {
+    const NodeDef& nd = *g.defs[i];
+    const absl::Span<const ParsedGraph::Edge> data = g.data_inputs(i);
+    if (g.opaque[i] >= 0) {
+      NodeSpec spec;
+      spec.name = prefix + nd.name();
+      spec.op = nd.op();
+      spec.device = nd.device();
+      spec.attrs.insert(nd.attr().begin(), nd.attr().end());
+      for (const auto& [p, idx] : data) spec.inputs.push_back(Output(built[p], idx));
+      for (const auto& c : g.control_inputs(i)) spec.control_inputs.push_back(built[c.first]);
+      spec.output_types = opaque[g.opaque[i]].types;
+      spec.output_is_ref = opaque[g.opaque[i]].is_ref;
+      DFLOW_ASSIGN_OR_RETURN(built[i], AddOpaqueNode(std::move(spec), graph));
+      if (consume != nullptr) NodeDef().Swap(consume->mutable_node(i));
+      continue;
     }
-    for (const BackEdge& e : back_edges) {
-      const absl::Status s = target->AddBackEdge(
-          built[e.merge], e.input, Output(built[e.source.first], e.source.second));
-      if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("node '", e.merge, "': ", s.message()));
+    const OpDef* op = registry.Find(nd.op());
+    NodeBuilder builder(prefix + nd.name(), nd.op());
+    builder.Device(nd.device());
+    for (const auto& [name, value] : nd.attr()) builder.Attr(name, value);
+    if (nd.op() == "Placeholder" && producer < kPlaceholderShapeScalarVersion) {
+      auto it = nd.attr().find("shape");
+      if (it != nd.attr().end() && it->second.has_shape() &&
+          it->second.shape().dim_size() == 0 && !it->second.shape().unknown_rank()) {
+        AttrValue unknown;
+        unknown.mutable_shape()->set_unknown_rank(true);
+        builder.Attr("shape", unknown);
+      }
     }
+    inputs.clear();
+    for (size_t k = 0; k < data.size(); ++k) {
+      inputs.push_back(g.is_back_edge(i, k) ? Output() : Output(built[data[k].first], data[k].second));
+    }
+    // A back edge's source is built later: the Merge is built with a forward input standing
+    // in for it (same type, as Merge requires), then patched.
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      if (!g.is_back_edge(i, k)) continue;
+      for (size_t f = 0; f < inputs.size(); ++f) {
+        if (!g.is_back_edge(i, f)) {
+          inputs[k] = inputs[f];
+          break;
+        }
+      }
+      if (inputs[k].node() == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("node '", nd.name(), "': every input of this Merge is a NextIteration"));
+      }
+      back_edges.push_back({i, static_cast<int>(k), data[k]});
+    }
+    DFLOW_ASSIGN_OR_RETURN(std::vector<std::vector<Output>> args,
+                           GroupInputsByArg(nd.name(), *op, builder.attrs(), inputs));
+    for (std::vector<Output>& arg : args) builder.Input(std::move(arg));
+    for (const auto& c : g.control_inputs(i)) builder.ControlInput(built[c.first]);
+    DFLOW_ASSIGN_OR_RETURN(built[i], std::move(builder).Finalize(graph));
+    if (consume != nullptr) NodeDef().Swap(consume->mutable_node(i));  // Frees its memory.
   }
-  if (graph->num_nodes() == static_cast<int>(nodes.size()) && def.has_versions()) {
-    *graph->mutable_versions() = def.versions();
+  for (const BackEdge& e : back_edges) {
+    const absl::Status s = graph->AddBackEdge(built[e.merge], e.input,
+                                              Output(built[e.source.first], e.source.second));
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("node '", built[e.merge]->name(), "': ", s.message()));
+    }
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+namespace {
+
+absl::Status Import(const GraphDef& def, GraphDef* consume, Graph* graph,
+                    const ImportOptions& options) {
+  ParsedGraph nodes;
+  DFLOW_RETURN_IF_ERROR(ParseNodes(def, &nodes));
+  DFLOW_ASSIGN_OR_RETURN(std::vector<OpaqueOutputs> opaque, OpaqueOutputsOf(&nodes));
+  DFLOW_ASSIGN_OR_RETURN(std::vector<int> order, TopologicalOrder(&nodes));
+  const std::string prefix = options.prefix.empty() ? "" : options.prefix + "/";
+  if (graph->num_nodes() > 0) {
+    for (const NodeDef* nd : nodes.defs) {
+      if (graph->FindNode(prefix + nd->name()) != nullptr) {
+        return absl::AlreadyExistsError(absl::StrCat("node '", prefix + nd->name(),
+                                                     "' already exists in the graph"));
+      }
+    }
+  }
+  // A failure leaves `graph` as it was: the nodes added so far are removed again.
+  const int first = graph->num_nodes();
+  graph->Reserve(def.node_size());
+  const absl::Status built = BuildNodes(def, nodes, opaque, order, prefix, consume, graph);
+  if (!built.ok()) {
+    graph->TruncateTo(first);
+    return built;
+  }
+  if (first == 0 && def.has_versions()) *graph->mutable_versions() = def.versions();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptions& options) {
+  return Import(def, nullptr, graph, options);
+}
+
+absl::Status ImportGraphDef(GraphDef&& def, Graph* graph, const ImportOptions& options) {
+  GraphDef consumed = std::move(def);
+  return Import(consumed, &consumed, graph, options);
 }
 
 }  // namespace dflow

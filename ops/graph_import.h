@@ -24,6 +24,9 @@ struct ImportOptions {
 // shapes). Every message names the node. Handles TensorFlow's compatibility rules: old op names
 // (Variable, Div), and for producer < 22 a Placeholder `shape` with zero dims meaning "unknown".
 absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptions& options = {});
+// The same, taking `def` over: each NodeDef is freed as soon as its node is built, so a very
+// large graph does not need the memory of the GraphDef and the Graph together.
+absl::Status ImportGraphDef(GraphDef&& def, Graph* graph, const ImportOptions& options = {});
 
 // What dflow lacks to run opaque `node`, for "dflow does not support op ...": "Mfcc", or, for an
 // op it has whose type attrs name a dtype it cannot store (string, complex), "Const on string

@@ -102,8 +102,17 @@ bool KindMatches(const std::string& schema_type, const AttrValue& value) {
 
 }  // namespace
 
-absl::StatusOr<Node*> NodeBuilder::Finalize(Graph* graph) const {
-  NodeSpec spec = spec_;
+absl::StatusOr<Node*> NodeBuilder::Finalize(Graph* graph) const& {
+  return Build(spec_, args_, graph);
+}
+
+absl::StatusOr<Node*> NodeBuilder::Finalize(Graph* graph) && {
+  return Build(std::move(spec_), args_, graph);
+}
+
+absl::StatusOr<Node*> NodeBuilder::Build(NodeSpec spec,
+                                         const std::vector<std::vector<Output>>& args,
+                                         Graph* graph) {
   auto error = [&](auto&&... parts) {
     return absl::InvalidArgumentError(
         absl::StrCat(spec.op, " node '", spec.name, "': ", parts...));
@@ -114,10 +123,10 @@ absl::StatusOr<Node*> NodeBuilder::Finalize(Graph* graph) const {
         absl::StrCat("node '", spec.name, "': unknown op '", spec.op, "'"));
   }
   spec.op = op->name;  // Aliases ("Variable") become the op they stand for.
-  if (args_.size() != op->inputs.size()) {
-    return error("expects ", op->inputs.size(), " inputs but got ", args_.size());
+  if (args.size() != op->inputs.size()) {
+    return error("expects ", op->inputs.size(), " inputs but got ", args.size());
   }
-  for (const auto& arg : args_) {
+  for (const auto& arg : args) {
     for (const Output& o : arg) {
       if (o.node() == nullptr) return error("an input is an invalid (null) output");
       // Checked before anything reads the input's type or shape.
@@ -147,7 +156,10 @@ absl::StatusOr<Node*> NodeBuilder::Finalize(Graph* graph) const {
       spec.attrs[attr] = value;
       return absl::OkStatus();
     }
-    if (it->second.SerializeAsString() != value.SerializeAsString()) {
+    const bool same = it->second.value_case() == AttrValue::kType && value.value_case() == AttrValue::kType
+                          ? it->second.type() == value.type()
+                          : it->second.SerializeAsString() == value.SerializeAsString();
+    if (!same) {
       return error("attr '", attr, "' is ", it->second.ShortDebugString(),
                    " but the inputs imply ", value.ShortDebugString());
     }
@@ -155,7 +167,7 @@ absl::StatusOr<Node*> NodeBuilder::Finalize(Graph* graph) const {
   };
   for (size_t a = 0; a < op->inputs.size(); ++a) {
     const ArgDef& arg = op->inputs[a];
-    const std::vector<Output>& given = args_[a];
+    const std::vector<Output>& given = args[a];
     if (!arg.type_list_attr.empty()) {
       AttrValue types;
       types.mutable_list();  // An empty list is still a list.
@@ -209,13 +221,13 @@ absl::StatusOr<Node*> NodeBuilder::Finalize(Graph* graph) const {
   for (size_t a = 0; a < op->inputs.size(); ++a) {
     const ArgDef& arg = op->inputs[a];
     if (!arg.type_list_attr.empty() &&
-        spec.attrs[arg.type_list_attr].list().type_size() != static_cast<int>(args_[a].size())) {
-      return error("input list '", arg.name, "' has ", args_[a].size(), " tensors but attr '",
+        spec.attrs[arg.type_list_attr].list().type_size() != static_cast<int>(args[a].size())) {
+      return error("input list '", arg.name, "' has ", args[a].size(), " tensors but attr '",
                    arg.type_list_attr, "' lists ",
                    spec.attrs[arg.type_list_attr].list().type_size(), " types");
     }
-    for (size_t k = 0; k < args_[a].size(); ++k) {
-      spec.inputs.push_back(args_[a][k]);
+    for (size_t k = 0; k < args[a].size(); ++k) {
+      spec.inputs.push_back(args[a][k]);
       spec.input_types.push_back(arg_type(arg, static_cast<int>(k)));
       spec.input_is_ref.push_back(arg.is_ref);
     }
@@ -231,19 +243,7 @@ absl::StatusOr<Node*> NodeBuilder::Finalize(Graph* graph) const {
   }
 
   // Shape inference, with constant inputs visible to the shape function.
-  std::vector<PartialTensorShape> in_shapes;
-  std::vector<Tensor> const_values(spec.inputs.size());
-  std::vector<const Tensor*> in_tensors;
-  for (size_t i = 0; i < spec.inputs.size(); ++i) {
-    const Output& in = spec.inputs[i];
-    in_shapes.push_back(in.shape());
-    in_tensors.push_back(nullptr);
-    if (in.node()->op() == "Const" &&
-        GetAttr(in.node()->attrs(), "value", &const_values[i]).ok()) {
-      in_tensors.back() = &const_values[i];
-    }
-  }
-  InferenceContext ctx(spec.name, *op, spec.attrs, in_shapes, in_tensors,
+  InferenceContext ctx(spec.name, *op, spec.attrs, spec.inputs,
                        static_cast<int>(spec.output_types.size()));
   if (op->shape_fn) DFLOW_RETURN_IF_ERROR(op->shape_fn(&ctx));
   for (int i = 0; i < ctx.num_outputs(); ++i) spec.output_shapes.push_back(ctx.output(i));

@@ -58,9 +58,14 @@ class NodeBuilder {
   // Checks the op exists, input count and types, attrs (present, right kind, allowed type),
   // fills defaults and type attrs inferred from the inputs, runs the shape function, and adds
   // the node. Every error names the node.
-  absl::StatusOr<Node*> Finalize(Graph* graph) const;
+  // The rvalue form moves the attrs instead of copying them: std::move(builder).Finalize(g).
+  absl::StatusOr<Node*> Finalize(Graph* graph) const&;
+  absl::StatusOr<Node*> Finalize(Graph* graph) &&;
 
  private:
+  static absl::StatusOr<Node*> Build(NodeSpec spec, const std::vector<std::vector<Output>>& args,
+                                     Graph* graph);
+
   NodeSpec spec_;
   std::vector<std::vector<Output>> args_;  // One entry per schema input arg.
 };

@@ -17,6 +17,36 @@ InferenceContext::InferenceContext(const std::string& node_name, const OpDef& op
       input_tensors_(std::move(input_tensors)),
       outputs_(num_outputs) {}
 
+InferenceContext::InferenceContext(const std::string& node_name, const OpDef& op,
+                                   const AttrMap& attrs, absl::Span<const Output> inputs,
+                                   int num_outputs)
+    : node_name_(node_name),
+      op_(op),
+      attrs_(attrs),
+      input_tensors_(inputs.size(), nullptr),
+      const_values_(inputs.size(), nullptr),
+      outputs_(num_outputs) {
+  inputs_.reserve(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    inputs_.push_back(inputs[i].shape());
+    if (inputs[i].node()->op() == "Const") const_values_[i] = inputs[i].node()->FindAttr("value");
+  }
+}
+
+const Tensor* InferenceContext::input_tensor(int i) const {
+  if (input_tensors_[i] != nullptr || const_values_.empty() || const_values_[i] == nullptr) {
+    return input_tensors_[i];
+  }
+  if (decoded_.empty()) decoded_.resize(const_values_.size());
+  if (decoded_[i] == nullptr) {
+    if (!const_values_[i]->has_tensor()) return nullptr;
+    absl::StatusOr<Tensor> value = Tensor::FromProto(const_values_[i]->tensor());
+    if (!value.ok()) return nullptr;
+    decoded_[i] = std::make_unique<Tensor>(*std::move(value));
+  }
+  return decoded_[i].get();
+}
+
 absl::Status InferenceContext::Error(absl::string_view message) const {
   return absl::InvalidArgumentError(absl::StrCat(op_.name, " node '", node_name_, "': ", message));
 }

@@ -3,6 +3,7 @@
 #define DFLOW_OPS_SHAPE_INFERENCE_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,10 @@ class InferenceContext {
   InferenceContext(const std::string& node_name, const OpDef& op, const AttrMap& attrs,
                    std::vector<PartialTensorShape> input_shapes,
                    std::vector<const Tensor*> input_tensors, int num_outputs);
+  // For a node about to be built on `inputs`: their shapes, and the values of those that are
+  // Consts, decoded only when the shape function asks (most never do).
+  InferenceContext(const std::string& node_name, const OpDef& op, const AttrMap& attrs,
+                   absl::Span<const Output> inputs, int num_outputs);
 
   const std::string& node_name() const { return node_name_; }
   const AttrMap& attrs() const { return attrs_; }
@@ -31,7 +36,7 @@ class InferenceContext {
   int num_inputs() const { return static_cast<int>(inputs_.size()); }
   const PartialTensorShape& input(int i) const { return inputs_[i]; }
   // The value of input i when it is a constant known at graph time (a Const), else null.
-  const Tensor* input_tensor(int i) const { return input_tensors_[i]; }
+  const Tensor* input_tensor(int i) const;
 
   int num_outputs() const { return static_cast<int>(outputs_.size()); }
   void set_output(int i, PartialTensorShape shape) { outputs_[i] = std::move(shape); }
@@ -55,6 +60,8 @@ class InferenceContext {
   const AttrMap& attrs_;
   std::vector<PartialTensorShape> inputs_;
   std::vector<const Tensor*> input_tensors_;
+  std::vector<const AttrValue*> const_values_;  // A Const input's "value", not yet decoded.
+  mutable std::vector<std::unique_ptr<Tensor>> decoded_;
   std::vector<PartialTensorShape> outputs_;
 };
 

@@ -48,7 +48,7 @@ absl::StatusOr<Node*> AddNode(const std::string& op_name, const AttrMap& attrs,
                          GroupInputsByArg(name, *op, attrs, inputs));
   for (std::vector<Output>& arg : args) builder.Input(std::move(arg));
   for (Node* c : controls) builder.ControlInput(c);
-  return builder.Finalize(graph);
+  return std::move(builder).Finalize(graph);
 }
 
 absl::StatusOr<Node*> AddNodeLike(const Node& like, const std::string& name,
@@ -62,7 +62,7 @@ absl::StatusOr<Node*> AddNodeLike(const Node& like, const std::string& name,
     spec.attrs = like.attrs();
     spec.inputs.assign(inputs.begin(), inputs.end());
     spec.control_inputs.assign(controls.begin(), controls.end());
-    spec.output_types = like.output_types();
+    spec.output_types.assign(like.output_types().begin(), like.output_types().end());
     for (int i = 0; i < like.num_outputs(); ++i) {
       spec.output_is_ref.push_back(like.output_is_ref(i));
     }

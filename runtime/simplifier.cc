@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "graph/attr_value_util.h"
 #include "graph/status_macros.h"
@@ -106,10 +107,16 @@ class Simplifier {
   absl::flat_hash_set<Output> fed_refs_in_dst_;  // The same in the copy.
   absl::flat_hash_set<Output> fetched_;
   absl::flat_hash_set<const Node*> targeted_;
-  absl::flat_hash_map<Output, Output> outputs_;  // Source output -> output in the copy.
+  // Source output -> output in the copy (null until copied), by source node id and index:
+  // flat, as a graph may hold millions of nodes.
+  std::vector<int> first_output_;
+  std::vector<Output> outputs_;
+  Output& Mapped(const Output& source) {
+    return outputs_[first_output_[source.node()->id()] + source.index()];
+  }
   // Source node -> what a control edge from it becomes: its copy, its replacement, or (for a
   // removed NoOp) its own control inputs.
-  absl::flat_hash_map<const Node*, std::vector<Node*>> controls_;
+  std::vector<absl::InlinedVector<Node*, 1>> controls_;  // By source node id.
   // Source output of a removed Identity that had control inputs -> those inputs in the copy,
   // which every reader of the output inherits (TensorFlow's gradients wrap each one so).
   absl::flat_hash_map<Output, std::vector<Node*>> carried_;
@@ -138,7 +145,15 @@ absl::StatusOr<OptimizedGraph> Simplifier::Run(const Signature& signature) {
     targeted_.insert(t);
   }
   *dst_->mutable_versions() = src_.versions();
-  for (const Node* n : src_.nodes()) {
+  first_output_.reserve(src_.num_nodes() + 1);
+  first_output_.push_back(0);
+  for (int id = 0; id < src_.num_nodes(); ++id) {
+    first_output_.push_back(first_output_.back() + src_.node(id)->num_outputs());
+  }
+  outputs_.assign(first_output_.back(), Output());
+  controls_.resize(src_.num_nodes());
+  for (int id = 0; id < src_.num_nodes(); ++id) {
+    const Node* n = src_.node(id);
     bool validate = true;
     if (n->op() == "Assign" && GetAttr(n->attrs(), "validate_shape", &validate).ok() && !validate) {
       variable_shapes_fixed_ = false;
@@ -159,11 +174,10 @@ absl::StatusOr<OptimizedGraph> Simplifier::Run(const Signature& signature) {
   for (const Output& f : feeds) result.signature.feeds.push_back(Map(f));
   for (const Output& f : fetches) result.signature.fetches.push_back(Map(f));
   for (const Node* t : targets) {
-    auto it = controls_.find(t);
-    if (it == controls_.end() || it->second.empty()) {
+    if (controls_[t->id()].empty()) {
       return absl::InternalError(absl::StrCat("target ", t->DebugString(), " was not copied"));
     }
-    result.signature.targets.push_back(it->second.front());
+    result.signature.targets.push_back(controls_[t->id()].front());
   }
   result.graph = std::move(dst_);
   return result;
@@ -194,7 +208,7 @@ absl::Status Simplifier::AddFeed(const Output& feed, const TensorShape& shape) {
 
 absl::Status Simplifier::Visit(const Node& n) {
   if (n.op() == "Placeholder" && fed_.contains(OutputOf(n, 0))) {
-    controls_[&n] = {fed_.at(OutputOf(n, 0)).node()};
+    controls_[n.id()] = {fed_.at(OutputOf(n, 0)).node()};
     return absl::OkStatus();
   }
   std::vector<Output> inputs;
@@ -210,8 +224,8 @@ absl::Status Simplifier::Visit(const Node& n) {
     // Nothing is known of what it computes: copied as it is, never folded or merged, and taken
     // to change state.
     DFLOW_ASSIGN_OR_RETURN(Node * copy, AddNodeLike(n, n.name(), inputs, controls, dst_.get()));
-    for (int i = 0; i < n.num_outputs(); ++i) outputs_[OutputOf(n, i)] = Output(copy, i);
-    controls_[&n] = {copy};
+    for (int i = 0; i < n.num_outputs(); ++i) Mapped(OutputOf(n, i)) = Output(copy, i);
+    controls_[n.id()] = {copy};
     effectful_.insert(copy);
     return absl::OkStatus();
   }
@@ -231,15 +245,15 @@ absl::Status Simplifier::Visit(const Node& n) {
     // Identity of a variable snapshots its value. Readers of a removed one inherit its control
     // inputs; control edges from it come from its input and its control inputs instead.
     if ((n.op() == "Identity" || IsIdentityForShapes(n, *op, inputs)) && !IsRef(inputs[0])) {
-      outputs_[OutputOf(n, 0)] = inputs[0];
+      Mapped(OutputOf(n, 0)) = inputs[0];
       if (!controls.empty()) carried_[OutputOf(n, 0)] = controls;
       controls.push_back(inputs[0].node());
-      controls_[&n] = std::move(controls);
+      controls_[n.id()].assign(controls.begin(), controls.end());
       return absl::OkStatus();
     }
     // A NoOp that is not run for itself only orders its consumers after its control inputs.
     if (n.op() == "NoOp") {
-      controls_[&n] = std::move(controls);
+      controls_[n.id()].assign(controls.begin(), controls.end());
       return absl::OkStatus();
     }
   }
@@ -252,9 +266,9 @@ absl::Status Simplifier::Visit(const Node& n) {
         const std::string name =
             i == 0 ? n.name() : FreshName(absl::StrCat(n.name(), "/output_", i));
         DFLOW_ASSIGN_OR_RETURN(Node * c, AddConst(name, n.device(), (*values)[i]));
-        outputs_[OutputOf(n, i)] = Output(c, 0);
+        Mapped(OutputOf(n, i)) = Output(c, 0);
       }
-      controls_[&n] = {};
+      controls_[n.id()].clear();
       return absl::OkStatus();
     }
   }
@@ -275,10 +289,10 @@ absl::Status Simplifier::Visit(const Node& n) {
                     mergeable ? CseKey(n.op(), n.device(), n.attrs(), inputs, controls) : "",
                     [&] { return AddNodeLike(n, n.name(), inputs, controls, dst_.get()); }));
   for (int i = 0; i < n.num_outputs(); ++i) {
-    outputs_[OutputOf(n, i)] = Output(copy, i);
+    Mapped(OutputOf(n, i)) = Output(copy, i);
     if (ref_feeds_.contains(OutputOf(n, i))) fed_refs_in_dst_.insert(Output(copy, i));
   }
-  controls_[&n] = {copy};
+  controls_[n.id()] = {copy};
   bool effectful = op->is_stateful && n.op() != "VariableV2";
   for (const Output& in : inputs) effectful |= effectful_.contains(in.node());
   for (const Node* c : controls) effectful |= effectful_.contains(c);
@@ -414,13 +428,12 @@ absl::StatusOr<Node*> Simplifier::AddConst(const std::string& name, const std::s
 Output Simplifier::Map(const Output& o) const {
   auto fed = fed_.find(o);
   if (fed != fed_.end()) return fed->second;
-  auto it = outputs_.find(o);
-  return it == outputs_.end() ? Output() : it->second;  // Null: NodeBuilder reports it.
+  return outputs_[first_output_[o.node()->id()] + o.index()];  // Null: NodeBuilder reports it.
 }
 
 std::vector<Node*> Simplifier::MapControls(const Node& n) const {
   std::vector<Node*> result;
-  auto add = [&](const std::vector<Node*>& nodes) {
+  auto add = [&](absl::Span<Node* const> nodes) {
     for (Node* m : nodes) {
       // A node that only computes values from tensors already computed (no state change
       // before it, no variable read in it) gives the same values whenever it runs, and
@@ -433,8 +446,7 @@ std::vector<Node*> Simplifier::MapControls(const Node& n) const {
     }
   };
   for (const Node* c : n.control_inputs()) {
-    auto it = controls_.find(c);
-    if (it != controls_.end()) add(it->second);
+    add(controls_[c->id()]);
   }
   for (const Output& in : n.inputs()) {
     auto it = carried_.find(in);

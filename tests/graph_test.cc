@@ -256,5 +256,34 @@ TEST(ImportGraphDef, AddsAPrefixToEveryNodeAndInput) {
   EXPECT_EQ(graph.FindNode("imported/b")->input(0).node()->name(), "imported/a");
 }
 
+// A failure after some nodes were built removes them again, edges included, also when the
+// GraphDef is taken over (and so emptied as the import goes).
+TEST(GraphImportTest, LateFailureRemovesTheNodesItAdded) {
+  Graph graph;
+  ASSERT_TRUE(ImportText("node { name: 'z' op: 'NoOp' }", &graph).ok());
+  GraphDef def;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      std::string(kConstA) +
+          "node { name: 'b' op: 'Identity' input: 'a' input: '^a' } "
+          "node { name: 'c' op: 'Identity' input: 'b' } "
+          "node { name: 'd' op: 'MatMul' input: 'c' input: 'c' "
+          "       attr { key: 'T' value { type: DT_INT32 } } }",
+      &def));
+  const absl::Status s = ImportGraphDef(std::move(def), &graph);
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(absl::StrContains(s.message(), "'d'")) << s.message();
+  EXPECT_EQ(graph.num_nodes(), 1);
+  EXPECT_EQ(graph.FindNode("a"), nullptr);
+  EXPECT_EQ(graph.FindNode("c"), nullptr);
+  // The names are free again, and the new nodes' edges are their own.
+  ASSERT_TRUE(ImportText(std::string(kConstA) + "node { name: 'b' op: 'Identity' input: 'a' }",
+                         &graph)
+                  .ok());
+  EXPECT_EQ(graph.num_nodes(), 3);
+  EXPECT_EQ(graph.FindNode("a")->out_edges().size(), 1u);
+  EXPECT_TRUE(graph.FindNode("a")->control_outputs().empty());
+}
+
 }  // namespace
 }  // namespace dflow
+
