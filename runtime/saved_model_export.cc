@@ -1,6 +1,7 @@
 #include "runtime/saved_model_export.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "graph/graph_def_io.h"
 #include "graph/status_macros.h"
@@ -56,6 +58,19 @@ absl::Status CheckSignatures(const Graph& graph,
     }
   }
   return absl::OkStatus();
+}
+
+// Removes `<base>.tmp.<pid>` folders beside `base` whose writer no longer runs (killed mid-export).
+void RemoveStaleExports(const std::string& base) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const std::string stem = Basename(base) + ".tmp.";
+  for (const auto& entry : fs::directory_iterator(Dirname(base), ec)) {
+    const std::string name = entry.path().filename().string();
+    int pid = 0;
+    if (name.rfind(stem, 0) != 0 || !absl::SimpleAtoi(name.substr(stem.size()), &pid)) continue;
+    if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) fs::remove_all(entry.path(), ec);
+  }
 }
 
 void SyncDirectory(const std::string& dir) {
@@ -120,6 +135,7 @@ absl::Status SaveSavedModel(Session& session, const std::string& export_dir,
   while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
   fs::create_directories(Dirname(trimmed), ec);
   const std::string tmp = absl::StrCat(trimmed, ".tmp.", getpid());
+  RemoveStaleExports(trimmed);
   fs::remove_all(tmp, ec);
   if (!fs::create_directories(tmp, ec)) {
     return WithContext(absl::PermissionDeniedError(absl::StrCat(

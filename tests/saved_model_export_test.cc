@@ -223,6 +223,13 @@ TEST(SavedModelExportTest, RefusesWithoutWritingAnything) {
   EXPECT_TRUE(absl::StrContains(s.message(), "nope")) << s;
   EXPECT_FALSE(PredictSignature(tiny->session->graph(), {{"x", "missing"}}, {}).ok());
 
+  // A killed exporter's temporary (pid 2^22 + 1 is above Linux's pid limit, so never running) is
+  // removed by the next export beside it.
+  std::filesystem::create_directories(base + "/empty.tmp.4194305/variables");
+  std::filesystem::remove_all(base + "/empty");
+  EXPECT_TRUE(SaveSavedModel(*tiny->session, base + "/empty", {"serve"}, sigs).ok());
+  EXPECT_FALSE(std::filesystem::exists(base + "/empty.tmp.4194305"));
+
   auto uninit = MakeTiny(/*initialize=*/false);
   s = SaveSavedModel(*uninit->session, base + "/uninit", {"serve"}, sigs);
   EXPECT_FALSE(s.ok());
