@@ -40,8 +40,9 @@ absl::StatusOr<SignatureDef> PredictSignature(
 
 // Writes `session`'s graph, `tags` and `signatures` and the current values of all its variables
 // (and started random streams) as a SavedModel in `export_dir`. Everything is written into a
-// temporary folder beside it, synced, and renamed to `export_dir` in one step, so a reader sees
-// the whole model or none. As TensorFlow's builder, fails when `export_dir` exists and is not
+// temporary folder beside it (`export_dir.tmp.<pid>`; those of killed exporters are removed
+// first), synced, and renamed to `export_dir` in one step, so a reader sees the whole model or
+// none. As TensorFlow's builder, fails when `export_dir` exists and is not
 // empty; also when `tags` is empty, a signature names a tensor the graph lacks, or a variable is
 // uninitialized. Errors name export_dir.
 absl::Status SaveSavedModel(Session& session, const std::string& export_dir,
