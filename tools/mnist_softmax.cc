@@ -19,6 +19,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "graph/status_macros.h"
+#include "runtime/saved_model.h"
+#include "runtime/saved_model_export.h"
 #include "tools/mnist_data.h"
 #include "tools/tool_flags.h"
 #include "tools/mnist_softmax_lib.h"
@@ -37,12 +39,16 @@ ABSL_FLAG(std::string, write_graph, "",
 ABSL_FLAG(std::string, loss, "tutorial",
           "'tutorial': Mean(-Sum(y_ * Log(y), 1)), as the tutorial writes it; 'logits': "
           "Mean(SoftmaxCrossEntropyWithLogits(logits, y_)), the numerically stable form.");
+ABSL_FLAG(std::string, export_saved_model, "",
+          "After training, write the model as a SavedModel in this (new or empty) folder, "
+          "tag 'serve', signature 'serving_default': input 'x' -> output 'y'.");
 
 namespace {
 
 constexpr char kUsage[] =
     "Usage: mnist_softmax [--data_dir=DIR] [--steps=1000] [--batch_size=100]\n"
     "                     [--learning_rate=0.5] [--seed=0] [--loss=tutorial|logits]\n"
+    "                     [--export_saved_model=DIR]\n"
     "\n"
     "TensorFlow's \"MNIST for ML beginners\" tutorial on dflow: softmax regression\n"
     "y = softmax(x W + b) on 28x28 digit images, trained with gradient descent on\n"
@@ -64,6 +70,10 @@ constexpr char kUsage[] =
     "  --write_graph=FILE   write the untrained tutorial graph (x, y_, y, loss, accuracy,\n"
     "                       train/GradientDescent, init) to FILE (.pbtxt: text, else\n"
     "                       binary) and exit; no data needed. Train it with session_run.\n"
+    "  --export_saved_model=DIR  after training, write the trained model as a\n"
+    "                       SavedModel in DIR (new or empty): tag serve, signature\n"
+    "                       serving_default with input x [?,784] and output y [?,10]\n"
+    "                       (the probabilities); serve it with session_run --saved_model\n"
     "  --help               show this message\n"
     "\n"
     "Exit status: 0 on success, 1 on any error (the message names its cause).\n";
@@ -97,6 +107,47 @@ absl::Status TrainAndReport(const mnist::SoftmaxOptions& options, double learnin
   return absl::OkStatus();
 }
 
+// --export_saved_model: the same training as TrainSoftmax's, kept here because the export
+// needs the trained session, which TrainSoftmax does not hand out.
+absl::Status TrainAndExport(const mnist::SoftmaxOptions& options, double learning_rate,
+                            const std::string& export_dir) {
+  DFLOW_ASSIGN_OR_RETURN(mnist::DataSets data,
+                         mnist::LoadDataSetsForTraining(absl::GetFlag(FLAGS_data_dir),
+                                                        absl::GetFlag(FLAGS_seed),
+                                                        options.batch_size, std::cout));
+  std::cout << absl::StrFormat("training %d steps of %d images, learning rate %g, loss %s",
+                               options.steps, options.batch_size, learning_rate,
+                               absl::GetFlag(FLAGS_loss))
+            << std::endl;
+  dflow::Scope root = dflow::Scope::NewRootScope();
+  DFLOW_ASSIGN_OR_RETURN(const mnist::SoftmaxGraph graph,
+                         mnist::BuildSoftmaxGraph(root, data.train.image_size(),
+                                                  data.train.num_classes(), options));
+  DFLOW_ASSIGN_OR_RETURN(std::unique_ptr<dflow::Session> session, dflow::Session::Create(root));
+  DFLOW_RETURN_IF_ERROR(session->Run({graph.init}));
+  std::vector<dflow::Tensor> out;
+  for (int step = 1; step <= options.steps; ++step) {
+    DFLOW_ASSIGN_OR_RETURN(const mnist::Batch batch, data.train.NextBatch(options.batch_size));
+    const bool log = step == 1 || step % options.log_every == 0 || step == options.steps;
+    DFLOW_RETURN_IF_ERROR(session->Run({{graph.x, batch.images}, {graph.y_, batch.labels}},
+                                       log ? std::vector<dflow::Output>{graph.loss}
+                                           : std::vector<dflow::Output>{},
+                                       {graph.train}, &out));
+    if (log) std::cout << absl::StrFormat("step %d: loss %.6f", step, out[0].scalar<float>()) << std::endl;
+  }
+  DFLOW_RETURN_IF_ERROR(session->Run({{graph.x, data.test.images()}, {graph.y_, data.test.labels()}},
+                                     {graph.accuracy}, {}, &out));
+  std::cout << absl::StrFormat("test accuracy: %.4f", out[0].scalar<float>()) << std::endl;
+  DFLOW_ASSIGN_OR_RETURN(dflow::SignatureDef sig,
+                         dflow::PredictSignature(session->graph(), {{"x", graph.x.name()}},
+                                                 {{"y", graph.y.name()}}));
+  DFLOW_RETURN_IF_ERROR(dflow::SaveSavedModel(*session, export_dir, {dflow::kSavedModelTagServe},
+                                              {{dflow::kDefaultServingSignatureDefKey, sig}}));
+  std::cout << "wrote SavedModel " << export_dir << " (signature serving_default: x -> y)"
+            << std::endl;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,7 +175,10 @@ int main(int argc, char** argv) {
   options.loss = *loss;
 
   const std::string graph_path = absl::GetFlag(FLAGS_write_graph);
+  const std::string export_dir = absl::GetFlag(FLAGS_export_saved_model);
   const absl::Status status =
-      graph_path.empty() ? TrainAndReport(options, learning_rate) : WriteGraph(graph_path, options);
+      !graph_path.empty()  ? WriteGraph(graph_path, options)
+      : export_dir.empty() ? TrainAndReport(options, learning_rate)
+                           : TrainAndExport(options, learning_rate, export_dir);
   return status.ok() ? 0 : Fail(status);
 }
