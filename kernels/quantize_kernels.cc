@@ -5,8 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
+#include <string>
+#include <type_traits>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "graph/status_macros.h"
 #include "graph/tensor.h"
 #include "kernels/op_kernel.h"
@@ -242,6 +246,102 @@ REGISTER_KERNEL("FakeQuantWithMinMaxVars", FakeQuantVarsOp<false>);
 REGISTER_KERNEL("FakeQuantWithMinMaxVarsGradient", FakeQuantVarsGradientOp<false>);
 REGISTER_KERNEL("FakeQuantWithMinMaxVarsPerChannel", FakeQuantVarsOp<true>);
 REGISTER_KERNEL("FakeQuantWithMinMaxVarsPerChannelGradient", FakeQuantVarsGradientOp<true>);
+
+// Dequantize, in TensorFlow's float arithmetic per mode (dequantize_op.cc and
+// quantization_utils.h's Eigen path); the quantized types are read as the integers they wrap.
+class DequantizeOp : public OpKernel {
+ public:
+  explicit DequantizeOp(const Node& node) : OpKernel(node) {
+    absl::Status s = GetAttr(node.attrs(), "mode", &mode_);
+    if (s.ok()) s = GetAttr(node.attrs(), "narrow_range", &narrow_range_);
+    if (s.ok()) s = GetAttr(node.attrs(), "axis", &axis_);
+    if (s.ok() && node.output_type(0) != DT_FLOAT) {
+      s = absl::UnimplementedError("Dequantize: dflow computes float outputs only");
+    }
+    if (s.ok() && mode_ != "MIN_COMBINED" && mode_ != "MIN_FIRST" && mode_ != "SCALED") {
+      s = absl::InvalidArgumentError(absl::StrCat(
+          "Mode string must be 'MIN_COMBINED', 'MIN_FIRST', or 'SCALED', is '", mode_, "'"));
+    }
+    SetConstructionError(s);
+  }
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& in = ctx->input(0);
+    const Tensor& min_t = ctx->input(1);
+    const Tensor& max_t = ctx->input(2);
+    DFLOW_RETURN_IF_ERROR(CheckInput(min_t, "min_range", DT_FLOAT));
+    DFLOW_RETURN_IF_ERROR(CheckInput(max_t, "max_range", DT_FLOAT));
+    if (axis_ >= in.dims()) {
+      return ctx->InvalidArgument("Axis must be less than input dimension(", in.dims(), "), got ",
+                                  axis_);
+    }
+    const int64_t slices = axis_ >= 0 ? in.dim_size(axis_) : 1;
+    if (min_t.NumElements() != slices || max_t.NumElements() != slices) {
+      return ctx->InvalidArgument("min_range and max_range must have as many elements as input "
+                                  "on the dequantization axis (", axis_, "), got ",
+                                  min_t.NumElements(), " and ", max_t.NumElements(),
+                                  ", expected ", slices);
+    }
+    if (slices > 1 && mode_ == "MIN_FIRST") {
+      return absl::UnimplementedError(
+          "MIN_FIRST mode is not implemented for Dequantize with axis != -1.");
+    }
+    Tensor* out = ctx->allocate_output(0, in.shape());
+    int64_t inner = 1;
+    for (int d = axis_ + 1; axis_ >= 0 && d < in.dims(); ++d) inner *= in.dim_size(d);
+    const float* mins = min_t.flat<float>().data();
+    const float* maxs = max_t.flat<float>().data();
+    float* po = out->flat<float>().data();
+    auto run = [&](auto zero) {
+      using Q = decltype(zero);
+      const Q* pq = static_cast<const Q*>(in.data());
+      for (int64_t i = 0; i < in.NumElements(); ++i) {
+        const int64_t s = slices == 1 ? 0 : (i / inner) % slices;
+        po[i] = Value<Q>(pq[i], mins[s], maxs[s]);
+      }
+    };
+    switch (in.dtype()) {
+      case DT_QINT8: run(int8_t{}); break;
+      case DT_QUINT8: run(uint8_t{}); break;
+      case DT_QINT16: run(int16_t{}); break;
+      case DT_QUINT16: run(uint16_t{}); break;
+      case DT_QINT32: run(int32_t{}); break;
+      default:
+        return ctx->InvalidArgument("input must be qint8, quint8, qint16, quint16 or qint32, got ",
+                                    DataTypeString(in.dtype()));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  template <typename Q>
+  float Value(Q q, float min, float max) const {
+    const float lowest = static_cast<float>(std::numeric_limits<Q>::lowest());
+    const float highest = static_cast<float>(std::numeric_limits<Q>::max());
+    if (mode_ == "MIN_COMBINED") {
+      const float half = std::is_signed_v<Q> ? (highest - lowest + 1) / 2.0f : 0.0f;
+      const float scale = (max - min) / (highest - lowest);
+      return (static_cast<float>(q) + half) * scale + min;
+    }
+    if (mode_ == "SCALED") {
+      const int min_out = static_cast<int>(std::numeric_limits<Q>::lowest()) + (narrow_range_ ? 1 : 0);
+      const float scale = std::numeric_limits<Q>::lowest() == 0
+                              ? max / highest
+                              : std::max(min / min_out, max / highest);
+      return static_cast<float>(static_cast<int>(q)) * scale;
+    }
+    // MIN_FIRST: min rounded to a whole number of steps.
+    const double steps = static_cast<double>(int64_t{1} << (8 * sizeof(Q)));
+    const float step = static_cast<float>((max - min) / (steps - 1.0));
+    const float min_rounded = max == min ? min : std::round(min / step) * step;
+    return (min_rounded - lowest * step) + static_cast<float>(q) * step;
+  }
+
+  std::string mode_;
+  bool narrow_range_ = false;
+  int64_t axis_ = -1;
+};
+REGISTER_KERNEL("Dequantize", DequantizeOp);
 
 }  // namespace
 }  // namespace dflow

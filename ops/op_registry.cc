@@ -75,7 +75,9 @@ std::optional<DataType> ParseDataType(absl::string_view name) {
       {"float", DT_FLOAT}, {"double", DT_DOUBLE}, {"int32", DT_INT32}, {"int64", DT_INT64},
       {"uint8", DT_UINT8}, {"bool", DT_BOOL},     {"string", DT_STRING}, {"int8", DT_INT8},
       {"int16", DT_INT16}, {"half", DT_HALF},     {"bfloat16", DT_BFLOAT16},
-      {"resource", DT_RESOURCE}};
+      {"resource", DT_RESOURCE},
+      {"qint8", DT_QINT8}, {"quint8", DT_QUINT8}, {"qint16", DT_QINT16}, {"quint16", DT_QUINT16},
+      {"qint32", DT_QINT32}};
   std::string lower = absl::AsciiStrToLower(name);
   absl::ConsumePrefix(&name, "DT_");
   if (absl::StartsWith(lower, "dt_")) lower = lower.substr(3);

@@ -313,4 +313,62 @@ ops::FakeQuantVarsGradient ops::FakeQuantWithMinMaxVarsPerChannelGradient(
                       max, attrs);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Dequantize
+
+namespace {
+
+// Output: the input's shape. min_range and max_range: scalars, or [d] for the input's dim d at
+// axis >= 0.
+absl::Status DequantizeShape(InferenceContext* ctx) {
+  int64_t axis = -1;
+  std::string mode;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("axis", &axis));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("mode", &mode));
+  if (mode != "MIN_COMBINED" && mode != "MIN_FIRST" && mode != "SCALED") {
+    return ctx->Error(absl::StrCat("Mode string must be 'MIN_COMBINED', 'MIN_FIRST', or "
+                                   "'SCALED', is '", mode, "'"));
+  }
+  if (axis < -1) return ctx->Error(absl::StrCat("axis should be at least -1, got ", axis));
+  const PartialTensorShape& in = ctx->input(0);
+  if (axis >= 0 && !in.unknown_rank() && axis >= in.dims()) {
+    return ctx->Error(absl::StrCat("Axis must be less than input dimension(", in.dims(),
+                                   "), got ", axis));
+  }
+  for (int i = 1; i < 3; ++i) {
+    DFLOW_ASSIGN_OR_RETURN(PartialTensorShape r, ctx->WithRank(i, axis < 0 ? 0 : 1));
+    if (axis >= 0 && !in.unknown_rank() && in.dim_size(axis) >= 0 && r.dim_size(0) >= 0 &&
+        r.dim_size(0) != in.dim_size(axis)) {
+      return ctx->Error(absl::StrCat("min_range and max_range must have ", in.dim_size(axis),
+                                     " elements (the input's dim ", axis, "), got ",
+                                     r.DebugString()));
+    }
+  }
+  ctx->set_output(0, in);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// TensorFlow registers no gradient for Dequantize.
+REGISTER_OP("Dequantize")
+    .Input("input: T")
+    .Input("min_range: float")
+    .Input("max_range: float")
+    .Output("output: dtype")
+    .Attr("T: {qint8, quint8, qint32, qint16, quint16}")
+    .Attr("mode: string = 'MIN_COMBINED'")
+    .Attr("narrow_range: bool = false")
+    .Attr("axis: int = -1")
+    .Attr("dtype: {bfloat16, float} = DT_FLOAT")
+    .SetShapeFn(DequantizeShape);
+
+Output ops::Dequantize(const Scope& scope, Input input, Input min_range, Input max_range,
+                       const DequantizeAttrs& attrs) {
+  return AddOp(scope, "Dequantize", {input, min_range, max_range},
+               {{"mode", MakeAttr(attrs.mode)},
+                {"narrow_range", MakeAttr(attrs.narrow_range)},
+                {"axis", MakeAttr(attrs.axis)}});
+}
+
 }  // namespace dflow

@@ -5,6 +5,9 @@
 #ifndef DFLOW_OPS_QUANTIZE_OPS_H_
 #define DFLOW_OPS_QUANTIZE_OPS_H_
 
+#include <string>
+#include <utility>
+
 #include "graph/graph.h"
 #include "ops/scope.h"
 
@@ -64,6 +67,34 @@ FakeQuantVarsGradient FakeQuantWithMinMaxVarsGradient(
 FakeQuantVarsGradient FakeQuantWithMinMaxVarsPerChannelGradient(
     const Scope& scope, Input gradients, Input inputs, Input min, Input max,
     const FakeQuantAttrs& attrs = FakeQuantAttrs());
+
+// Dequantize: a quantized tensor (qint8, quint8, qint16, quint16, qint32) back to float, over
+// [min_range, max_range] (float scalars, or [d] vectors along `axis` when axis >= 0). mode:
+// "MIN_COMBINED" (min + (q + half the type's range if signed) * (max - min) / type range),
+// "MIN_FIRST" (min rounded to a step, plus (q - lowest) steps of (max - min) / (2^bits - 1)) or
+// "SCALED" (q * the larger of min / lowest and max / highest; lowest + 1 when narrow_range).
+struct DequantizeAttrs {
+  DequantizeAttrs Mode(std::string v) const {
+    DequantizeAttrs a = *this;
+    a.mode = std::move(v);
+    return a;
+  }
+  DequantizeAttrs NarrowRange(bool v) const {
+    DequantizeAttrs a = *this;
+    a.narrow_range = v;
+    return a;
+  }
+  DequantizeAttrs Axis(int v) const {
+    DequantizeAttrs a = *this;
+    a.axis = v;
+    return a;
+  }
+  std::string mode = "MIN_COMBINED";
+  bool narrow_range = false;
+  int axis = -1;
+};
+Output Dequantize(const Scope& scope, Input input, Input min_range, Input max_range,
+                  const DequantizeAttrs& attrs = DequantizeAttrs());
 
 }  // namespace ops
 }  // namespace dflow
