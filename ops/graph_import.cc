@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "graph/attr_value_util.h"
 #include "graph/status_macros.h"
+#include "ops/function_lowering.h"
 #include "ops/node_builder.h"
 #include "ops/op_registry.h"
 
@@ -104,6 +105,11 @@ std::string UnsupportedWhat(const Node& node) {
 }
 
 absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptions& options) {
+  if (HasFunctionalOps(def)) {  // TF2 functional control flow: imported lowered.
+    GraphDef lowered = def;
+    DFLOW_RETURN_IF_ERROR(LowerFunctionalOps(&lowered));
+    return ImportGraphDef(lowered, graph, options);
+  }
   const OpRegistry& registry = *OpRegistry::Global();
   absl::flat_hash_map<std::string, int> index;
   std::vector<ParsedNode> nodes(def.node_size());
