@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "graph/attr_value_util.h"
 #include "graph/status_macros.h"
+#include "ops/function_lowering.h"
 #include "ops/node_builder.h"
 #include "ops/op_registry.h"
 
@@ -401,11 +402,14 @@ absl::Status Import(const GraphDef& def, GraphDef* consume, Graph* graph,
 }  // namespace
 
 absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptions& options) {
+  if (HasFunctionalOps(def)) return ImportGraphDef(GraphDef(def), graph, options);
   return Import(def, nullptr, graph, options);
 }
 
 absl::Status ImportGraphDef(GraphDef&& def, Graph* graph, const ImportOptions& options) {
   GraphDef consumed = std::move(def);
+  // TF2 functional control flow (If, While, calls) is imported lowered to Switch/Merge frames.
+  if (HasFunctionalOps(consumed)) DFLOW_RETURN_IF_ERROR(LowerFunctionalOps(&consumed));
   return Import(consumed, &consumed, graph, options);
 }
 

@@ -23,6 +23,8 @@ struct ImportOptions {
 // control input, a cycle, or a node its op's schema rejects (wrong attr type, input type,
 // shapes). Every message names the node. Handles TensorFlow's compatibility rules: old op names
 // (Variable, Div), and for producer < 22 a Placeholder `shape` with zero dims meaning "unknown".
+// Functional control flow (If, While, PartitionedCall and their variants, with bodies in
+// def.library) is lowered first (ops/function_lowering.h).
 absl::Status ImportGraphDef(const GraphDef& def, Graph* graph, const ImportOptions& options = {});
 // The same, taking `def` over: each NodeDef is freed as soon as its node is built, so a very
 // large graph does not need the memory of the GraphDef and the Graph together.
