@@ -34,7 +34,7 @@ constexpr char kUsage[] = R"(Usage: session_run --graph=FILE | --meta_graph=FILE
                    [--restore=CKPT] [--save=CKPT] [--output_dir=DIR] [--print]
                    [--profile=TRACE.json] [--tag_set=TAGS] [--signature_def=KEY] [--show]
                    [--memory_limit=BYTES]
-       session_run --graph=FILE --list_unsupported [--feed=NAME=... ...] [--fetch=NAME ...]
+       session_run --graph=FILE|--meta_graph=FILE --list_unsupported [--feed=NAME=... ...] [--fetch=NAME ...]
 
 Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow Session.
 
@@ -212,8 +212,8 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
   if (o.show && !o.graph.empty()) {
     return absl::InvalidArgumentError("--show needs --saved_model or --meta_graph");
   }
-  if (o.list_unsupported && o.graph.empty()) {
-    return absl::InvalidArgumentError("--list_unsupported needs --graph");
+  if (o.list_unsupported && o.graph.empty() && o.meta_graph.empty()) {
+    return absl::InvalidArgumentError("--list_unsupported needs --graph or --meta_graph");
   }
   if (!o.show && !o.list_unsupported && o.fetches.empty() && o.targets.empty() && o.init.empty() &&
       o.save.empty()) {
@@ -449,11 +449,18 @@ std::string TensorNameFor(const Model& m, const std::string& name, bool input) {
 absl::Status Main(const Options& o) {
   if (o.list_unsupported) {
     GraphDef def;
-    DFLOW_RETURN_IF_ERROR(ReadGraphDefFile(o.graph, &def));
+    MetaGraphDef meta_graph;
+    if (!o.meta_graph.empty()) {
+      DFLOW_RETURN_IF_ERROR(LoadMetaGraph(o.meta_graph, &meta_graph));
+      def.Swap(meta_graph.mutable_graph_def());
+    } else {
+      DFLOW_RETURN_IF_ERROR(ReadGraphDefFile(o.graph, &def));
+    }
+    const std::string& file = o.meta_graph.empty() ? o.graph : o.meta_graph;
     Graph graph;
     const absl::Status imported = ImportGraphDef(def, &graph);
     if (!imported.ok()) {
-      return absl::Status(imported.code(), absl::StrCat("graph '", o.graph, "': ", imported.message()));
+      return absl::Status(imported.code(), absl::StrCat(o.meta_graph.empty() ? "graph '" : "meta graph '", file, "': ", imported.message()));
     }
     return ListUnsupported(o, graph);
   }
