@@ -2,10 +2,12 @@
 // Reshape, Shape, Fill, ZerosLike, OnesLike, ExpandDims, BroadcastGradientArgs, Range, Rank,
 // PreventGradient and Squeeze. None has a oneDNN primitive.
 #include <algorithm>
+#include <limits>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "graph/status_macros.h"
 #include "kernels/op_kernel.h"
@@ -310,6 +312,54 @@ class SqueezeOp : public OpKernel {
   std::vector<int64_t> axes_;
 };
 REGISTER_KERNEL("Squeeze", SqueezeOp);
+
+REGISTER_KERNEL("StopGradient", IdentityOp);
+
+// Unique: a hash map from value to its first position; y in order of first appearance.
+class UniqueOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& x = ctx->input(0);
+    if (x.dims() != 1) {
+      return ctx->InvalidArgument("unique expects a 1D vector, got shape ",
+                                  x.shape().DebugString());
+    }
+    const DataType out_idx = node().output_type(1);
+    if (out_idx == DT_INT32 && x.NumElements() > std::numeric_limits<int32_t>::max()) {
+      return ctx->InvalidArgument("unique does not support input sizes that fit int32 only, got ",
+                                  x.NumElements(), " elements");
+    }
+    bool typed = false;
+    VisitDataType(x.dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      typed = true;
+      const auto in = x.flat<T>();
+      // Keyed by value (==), as TensorFlow: 0.0 and -0.0 are one value, each NaN its own.
+      absl::flat_hash_map<T, int64_t> first;
+      std::vector<int64_t> idx(in.size());
+      std::vector<T> values;
+      for (size_t i = 0; i < in.size(); ++i) {
+        auto [it, inserted] = first.try_emplace(in[i], static_cast<int64_t>(values.size()));
+        if (inserted) values.push_back(in[i]);
+        idx[i] = it->second;
+      }
+      Tensor* y = ctx->allocate_output(0, TensorShape({static_cast<int64_t>(values.size())}));
+      std::copy(values.begin(), values.end(), y->flat<T>().begin());
+      Tensor* out = ctx->allocate_output(1, x.shape());
+      if (out_idx == DT_INT32) {
+        auto o = out->flat<int32_t>();
+        for (size_t i = 0; i < idx.size(); ++i) o[i] = static_cast<int32_t>(idx[i]);
+      } else {
+        auto o = out->flat<int64_t>();
+        for (size_t i = 0; i < idx.size(); ++i) o[i] = idx[i];
+      }
+    });
+    if (!typed) return ctx->InvalidArgument("unsupported type ", DataTypeString(x.dtype()));
+    return absl::OkStatus();
+  }
+};
+REGISTER_KERNEL("Unique", UniqueOp);
 
 }  // namespace
 }  // namespace dflow

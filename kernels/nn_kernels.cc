@@ -405,5 +405,38 @@ REGISTER_KERNEL("ReluGrad", ReluGradOp, "T", {DT_FLOAT});
 REGISTER_KERNEL("SoftmaxCrossEntropyWithLogits", SoftmaxXentOp, "T", {DT_FLOAT});
 REGISTER_KERNEL("SparseSoftmaxCrossEntropyWithLogits", SparseSoftmaxXentOp, "T", {DT_FLOAT});
 
+// ---------------------------------------------------------------------------------------------
+// LogSoftmax over the last axis, viewed as [outer, C] (oneDNN's logsoftmax_forward).
+
+class LogSoftmaxOp : public OpKernel {
+ public:
+  explicit LogSoftmaxOp(const Node& node) : OpKernel(node) {}
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& x = ctx->input(0);
+    DFLOW_RETURN_IF_ERROR(CheckInput(x, "logits", DT_FLOAT));
+    if (x.dims() < 1) {
+      return ctx->InvalidArgument("logits must have rank >= 1 but has shape ",
+                                  x.shape().DebugString());
+    }
+    Tensor* y = ctx->allocate_output(0, x.shape());
+    if (x.NumElements() == 0) return absl::OkStatus();
+    const int64_t c = x.dim_size(x.dims() - 1);
+    const int64_t outer = x.NumElements() / c;
+    logsoftmax_.Run({outer, c}, x.data(), y->data(), ctx->engine(), ctx->stream(),
+                    [](const memory::desc& md, const dnnl::engine& engine) {
+                      return dnnl::logsoftmax_forward::primitive_desc(
+                          dnnl::logsoftmax_forward::desc(dnnl::prop_kind::forward_inference, md,
+                                                         1),
+                          KernelAttr(), engine);
+                    });
+    return absl::OkStatus();
+  }
+
+ private:
+  SrcDstPrimitive logsoftmax_;
+};
+REGISTER_KERNEL("LogSoftmax", LogSoftmaxOp, "T", {DT_FLOAT});
+
 }  // namespace
 }  // namespace dflow

@@ -49,6 +49,8 @@ Variable* VariableStore::LookupOrCreate(const std::string& name) {
   if (slot == nullptr) {
     slot = std::make_unique<Variable>();
     slot->name = name;
+    slot->id = static_cast<int64_t>(by_id_.size());
+    by_id_.push_back(slot.get());
   }
   return slot.get();
 }
@@ -57,6 +59,11 @@ Variable* VariableStore::Find(const std::string& name) const {
   absl::MutexLock lock(&mu_);
   auto it = vars_.find(name);
   return it == vars_.end() ? nullptr : it->second.get();
+}
+
+Variable* VariableStore::FindById(int64_t id) const {
+  absl::MutexLock lock(&mu_);
+  return id >= 0 && id < static_cast<int64_t>(by_id_.size()) ? by_id_[id] : nullptr;
 }
 
 std::vector<std::string> VariableStore::Names() const {

@@ -43,6 +43,7 @@ namespace dflow {
 // A variable's state, owned by a Session. Reads share the buffer; writers replace or update it.
 struct Variable {
   std::string name;
+  int64_t id = -1;  // Its position in the store: what a resource handle (VarHandleOp) holds.
   // Guards value. A plain mutex: several are taken per step, and absl::Mutex's deadlock
   // detection (compiled into Debian's Abseil) costs on each.
   std::mutex mu;
@@ -63,6 +64,8 @@ class VariableStore {
  public:
   Variable* LookupOrCreate(const std::string& name);
   Variable* Find(const std::string& name) const;
+  // The variable whose `id` is `id`; null when none has it.
+  Variable* FindById(int64_t id) const;
   std::vector<std::string> Names() const;  // Sorted.
   // The session's random-op streams, kept beside its variables (kernels/random_state.h).
   RandomStateStore* random_states() { return &random_states_; }
@@ -70,6 +73,7 @@ class VariableStore {
  private:
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<Variable>> vars_;
+  std::vector<Variable*> by_id_;
   RandomStateStore random_states_;
 };
 

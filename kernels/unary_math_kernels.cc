@@ -137,5 +137,28 @@ REGISTER_KERNEL("RsqrtGrad", EltwiseGradKernel<RsqrtGradFn>, "T", {DT_FLOAT});
 REGISTER_KERNEL("ReciprocalGrad", EltwiseGradKernel<ReciprocalGradFn>, "T", {DT_FLOAT});
 REGISTER_KERNEL("SqrtGrad", EltwiseGradKernel<SqrtGradFn>, "T", {DT_FLOAT});
 
+// IsFinite: a loop; the output is bool.
+class IsFiniteOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) override {
+    const Tensor& x = ctx->input(0);
+    if (x.dtype() != DT_FLOAT && x.dtype() != DT_DOUBLE) {
+      return ctx->InvalidArgument("x must be float or double, got ", DataTypeString(x.dtype()));
+    }
+    Tensor* y = ctx->allocate_output(0, x.shape());
+    auto out = y->flat<bool>();
+    if (x.dtype() == DT_FLOAT) {
+      auto in = x.flat<float>();
+      for (size_t i = 0; i < in.size(); ++i) out[i] = std::isfinite(in[i]);
+    } else {
+      auto in = x.flat<double>();
+      for (size_t i = 0; i < in.size(); ++i) out[i] = std::isfinite(in[i]);
+    }
+    return absl::OkStatus();
+  }
+};
+REGISTER_KERNEL("IsFinite", IsFiniteOp);
+
 }  // namespace
 }  // namespace dflow

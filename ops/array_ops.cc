@@ -359,3 +359,46 @@ ops::PreventGradient::PreventGradient(const Scope& scope, Input input, const Att
     : Output(AddOp(scope, "PreventGradient", {input}, {{"message", MakeAttr(attrs.message)}})) {}
 
 }  // namespace dflow
+
+namespace dflow {
+
+// ---------------------------------------------------------------------------------------------
+// StopGradient (Identity through which no gradient flows)
+
+REGISTER_OP("StopGradient")
+    .Input("input: T")
+    .Output("output: T")
+    .Attr("T: type")
+    .SetShapeFn(UnchangedShape)
+    .NotDifferentiable();
+
+Output ops::StopGradient(const Scope& scope, Input input) {
+  return AddOp(scope, "StopGradient", {input});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unique (not differentiable, as in TensorFlow)
+
+REGISTER_OP("Unique")
+    .Input("x: T")
+    .Output("y: T")
+    .Output("idx: out_idx")
+    .Attr("T: type")
+    .Attr("out_idx: {int32, int64} = DT_INT32")
+    .SetShapeFn([](InferenceContext* ctx) -> absl::Status {
+      DFLOW_ASSIGN_OR_RETURN(PartialTensorShape x, ctx->WithRank(0, 1));
+      ctx->set_output(0, PartialTensorShape({-1}));
+      ctx->set_output(1, x);
+      return absl::OkStatus();
+    })
+    .NotDifferentiable();
+
+ops::Unique::Unique(const Scope& scope, Input x, DataType out_idx) {
+  Node* node = AddOp(scope, "Unique", {x}, {{"out_idx", MakeAttr(out_idx)}});
+  if (node == nullptr) return;
+  operation = Operation(node);
+  y = Output(node, 0);
+  idx = Output(node, 1);
+}
+
+}  // namespace dflow

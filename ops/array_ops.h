@@ -77,6 +77,19 @@ class PreventGradient : public Output {
   PreventGradient(const Scope& scope, Input input, const Attrs& attrs);
 };
 
+// Identity in the forward pass; no gradient flows back through it.
+Output StopGradient(const Scope& scope, Input input);
+
+// The distinct values of the 1-D x in order of first appearance (y) and, for each element of
+// x, the position of its value in y (idx, int32 or int64 by out_idx): x[i] == y[idx[i]].
+class Unique {
+ public:
+  Unique(const Scope& scope, Input x, DataType out_idx = DT_INT32);
+  Operation operation;
+  Output y;
+  Output idx;
+};
+
 }  // namespace ops
 
 // The element count of Range(start, limit, delta) (scalars of one type: int32, int64 or float);

@@ -12,6 +12,7 @@
 #include "ops/gradients.h"
 #include "ops/math_ops.h"
 #include "ops/op_registry.h"
+#include "ops/reduction_ops.h"
 #include "ops/shape_inference.h"
 
 namespace dflow {
@@ -368,6 +369,39 @@ REGISTER_OP("InTopKV2")
 
 Output ops::InTopKV2(const Scope& scope, Input predictions, Input targets, Input k) {
   return AddOp(scope, "InTopKV2", {predictions, targets, k});
+}
+
+}  // namespace dflow
+
+namespace dflow {
+
+// ---------------------------------------------------------------------------------------------
+// LogSoftmax
+
+namespace {
+
+// y = x - log(sum(exp(x), -1)): dy_j/dx_k = delta_jk - softmax_k, so
+// dx = g - sum(g, -1, keepdims) * exp(y).
+absl::Status LogSoftmaxGrad(const Scope& scope, const Node& node,
+                            absl::Span<const Output> grad_outputs,
+                            std::vector<Output>* grad_inputs) {
+  const Output& g = grad_outputs[0];
+  Output sum = ops::Sum(scope, g, ops::Const(scope, -1), ops::Sum::KeepDims(true));
+  *grad_inputs = {ops::Sub(scope, g, ops::Mul(scope, sum, ops::Exp(scope, OutputOf(node, 0))))};
+  return scope.status();
+}
+
+}  // namespace
+
+REGISTER_OP("LogSoftmax")
+    .Input("logits: T")
+    .Output("logsoftmax: T")
+    .Attr("T: {float}")
+    .SetShapeFn(SoftmaxShape);
+REGISTER_GRADIENT("LogSoftmax", LogSoftmaxGrad);
+
+Output ops::LogSoftmax(const Scope& scope, Input logits) {
+  return AddOp(scope, "LogSoftmax", {logits});
 }
 
 }  // namespace dflow

@@ -73,6 +73,9 @@ class SparseSoftmaxCrossEntropyWithLogits {
 // row gives false.
 Output InTopKV2(const Scope& scope, Input predictions, Input targets, Input k);
 
+// logits - log(sum(exp(logits), -1)) over the last axis (float; rank >= 1).
+Output LogSoftmax(const Scope& scope, Input logits);
+
 }  // namespace ops
 }  // namespace dflow
 

@@ -38,5 +38,7 @@
 #include "ops/transpose_ops.h"
 #include "ops/unary_math_ops.h"
 #include "ops/detection_ops.h"
+#include "ops/resource_variable_ops.h"
+#include "ops/scatter_ops.h"
 
 #endif  // DFLOW_OPS_STANDARD_OPS_H_

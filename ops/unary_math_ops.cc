@@ -295,3 +295,19 @@ Output ops::Erf(const Scope& scope, Input x) { return AddOp(scope, "Erf", {x}); 
 #undef DFLOW_UNARY_GRAD_OP
 
 }  // namespace dflow
+
+namespace dflow {
+
+// ---------------------------------------------------------------------------------------------
+// IsFinite (TensorFlow registers it as not differentiable)
+
+REGISTER_OP("IsFinite")
+    .Input("x: T")
+    .Output("y: bool")
+    .Attr("T: {float, double}")
+    .SetShapeFn(UnchangedShape)
+    .NotDifferentiable();
+
+Output ops::IsFinite(const Scope& scope, Input x) { return AddOp(scope, "IsFinite", {x}); }
+
+}  // namespace dflow

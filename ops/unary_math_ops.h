@@ -37,6 +37,9 @@ Output RsqrtGrad(const Scope& scope, Input y, Input dy);       // dy * -0.5 * y^
 Output ReciprocalGrad(const Scope& scope, Input y, Input dy);  // -dy * y^2 ("InvGrad")
 Output SqrtGrad(const Scope& scope, Input y, Input dy);        // dy * 0.5 / y
 
+// True where x is neither infinite nor NaN (float, double); a bool tensor of x's shape.
+Output IsFinite(const Scope& scope, Input x);
+
 }  // namespace ops
 }  // namespace dflow
 

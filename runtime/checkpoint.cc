@@ -49,7 +49,8 @@ std::string RandomStateEntry(const std::string& node) {
 absl::StatusOr<Selection> Select(const Graph& graph, const std::vector<std::string>& names) {
   std::map<std::string, VariableInfo> all;
   for (const Node* node : graph.nodes()) {
-    if (node->op() != "VariableV2") continue;
+    const bool resource = node->op() == "VarHandleOp";  // Same store, declared by attrs.
+    if (node->op() != "VariableV2" && !resource) continue;
     VariableInfo info;
     std::string shared;
     GetAttr(node->attrs(), "shared_name", &shared).IgnoreError();
@@ -57,6 +58,10 @@ absl::StatusOr<Selection> Select(const Graph& graph, const std::vector<std::stri
     if (absl::StartsWith(info.name, kRandomStatePrefix)) continue;
     info.dtype = node->output_type(0);
     info.shape = node->output_shape(0);
+    if (resource) {
+      GetAttr(node->attrs(), "dtype", &info.dtype).IgnoreError();
+      GetAttr(node->attrs(), "shape", &info.shape).IgnoreError();
+    }
     all[info.name] = info;
   }
   Selection selection;

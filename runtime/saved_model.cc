@@ -108,11 +108,6 @@ absl::StatusOr<std::unique_ptr<Session>> CreateSessionFromMetaGraph(
   const std::string scope = SaverScope(meta_graph) + "/";
   bool unknown_outside_saver = false, unknown_in_saver = false;
   for (const NodeDef& nd : def.node()) {
-    if (nd.op() == "VarHandleOp") {
-      return absl::UnimplementedError(absl::StrCat(
-          "node '", nd.name(), "' is a resource variable (VarHandleOp), which dflow does not "
-          "support; export the model with reference variables (use_resource=False)"));
-    }
     if (registry.Find(nd.op()) != nullptr) continue;
     (absl::StartsWith(nd.name(), scope) ? unknown_in_saver : unknown_outside_saver) = true;
   }

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -34,7 +36,7 @@ constexpr char kUsage[] = R"(Usage: session_run --graph=FILE | --meta_graph=FILE
                    [--restore=CKPT] [--save=CKPT] [--output_dir=DIR] [--print]
                    [--profile=TRACE.json] [--tag_set=TAGS] [--signature_def=KEY] [--show]
                    [--memory_limit=BYTES]
-       session_run --graph=FILE --list_unsupported [--feed=NAME=... ...] [--fetch=NAME ...]
+       session_run --graph=FILE|--meta_graph=FILE --list_unsupported [--feed=NAME=... ...] [--fetch=NAME ...]
 
 Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow Session.
 
@@ -59,7 +61,10 @@ Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow 
                       trailing dims are reshaped ([N,28,28] -> [?,784] or [?,28,28,1]).
   --fetch=NAME[:i]    tensor to fetch and report. Repeatable.
   --target=OP         op to run for its effect (a train step). Repeatable.
-  --init=OP           op run once before anything else (skipped with --restore)
+  --init=OP           op run once before anything else (skipped with --restore); OP,OP,...
+                      runs several; with --meta_graph, @variables runs the initializer of
+                      every variable of the `variables` collection (a graph without an
+                      `init` op, as tf.global_variables_initializer would build)
   --steps=N           run the targets and fetches N times (default 1), printing progress
   --batch_size=B      with --steps: serve every feed whose first dimension is larger than B
                       in batches of B rows, cycling through it
@@ -212,8 +217,8 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
   if (o.show && !o.graph.empty()) {
     return absl::InvalidArgumentError("--show needs --saved_model or --meta_graph");
   }
-  if (o.list_unsupported && o.graph.empty()) {
-    return absl::InvalidArgumentError("--list_unsupported needs --graph");
+  if (o.list_unsupported && o.graph.empty() && o.meta_graph.empty()) {
+    return absl::InvalidArgumentError("--list_unsupported needs --graph or --meta_graph");
   }
   if (!o.show && !o.list_unsupported && o.fetches.empty() && o.targets.empty() && o.init.empty() &&
       o.save.empty()) {
@@ -439,6 +444,46 @@ absl::Status Show(const Options& o) {
   return absl::OkStatus();
 }
 
+// The initializer_name (field 2) of a serialized VariableDef, read with the wire format: dflow
+// has no VariableDef message.
+std::string InitializerOf(const std::string& variable_def) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(variable_def.data()), static_cast<int>(variable_def.size()));
+  std::string name;
+  while (uint32_t tag = in.ReadTag()) {
+    if (tag == WireFormatLite::MakeTag(2, WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
+      if (!WireFormatLite::ReadString(&in, &name)) return "";
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return "";
+    }
+  }
+  return name;
+}
+
+// --init's ops: a comma-separated list; @variables expands to the meta graph's variables'
+// initializers.
+absl::StatusOr<std::vector<std::string>> InitOps(const std::string& flag,
+                                                 const MetaGraphDef& meta_graph) {
+  std::vector<std::string> ops;
+  for (absl::string_view op : absl::StrSplit(flag, ',', absl::SkipEmpty())) {
+    if (op != "@variables") {
+      ops.emplace_back(op);
+      continue;
+    }
+    auto c = meta_graph.collection_def().find("variables");
+    if (c == meta_graph.collection_def().end() || c->second.bytes_list().value_size() == 0) {
+      return absl::NotFoundError("--init=@variables: the meta graph has no `variables` collection");
+    }
+    for (const std::string& def : c->second.bytes_list().value()) {
+      std::string name = InitializerOf(def);
+      if (name.empty()) return absl::InvalidArgumentError("--init=@variables: a VariableDef without an initializer_name");
+      ops.push_back(std::move(name));
+    }
+  }
+  return ops;
+}
+
 // A signature key's tensor, else `name` itself.
 std::string TensorNameFor(const Model& m, const std::string& name, bool input) {
   if (m.signature == nullptr) return name;
@@ -449,11 +494,18 @@ std::string TensorNameFor(const Model& m, const std::string& name, bool input) {
 absl::Status Main(const Options& o) {
   if (o.list_unsupported) {
     GraphDef def;
-    DFLOW_RETURN_IF_ERROR(ReadGraphDefFile(o.graph, &def));
+    MetaGraphDef meta_graph;
+    if (!o.meta_graph.empty()) {
+      DFLOW_RETURN_IF_ERROR(LoadMetaGraph(o.meta_graph, &meta_graph));
+      def.Swap(meta_graph.mutable_graph_def());
+    } else {
+      DFLOW_RETURN_IF_ERROR(ReadGraphDefFile(o.graph, &def));
+    }
+    const std::string& file = o.meta_graph.empty() ? o.graph : o.meta_graph;
     Graph graph;
     const absl::Status imported = ImportGraphDef(def, &graph);
     if (!imported.ok()) {
-      return absl::Status(imported.code(), absl::StrCat("graph '", o.graph, "': ", imported.message()));
+      return absl::Status(imported.code(), absl::StrCat(o.meta_graph.empty() ? "graph '" : "meta graph '", file, "': ", imported.message()));
     }
     return ListUnsupported(o, graph);
   }
@@ -508,7 +560,8 @@ absl::Status Main(const Options& o) {
     DFLOW_RETURN_IF_ERROR(RestoreCheckpoint(session, checkpoint));
     std::cerr << "restored variables from " << checkpoint << std::endl;
   } else if (!o.init.empty()) {
-    DFLOW_RETURN_IF_ERROR(session.Run({}, {}, {o.init}, nullptr));
+    DFLOW_ASSIGN_OR_RETURN(const std::vector<std::string> init, InitOps(o.init, model.meta_graph));
+    DFLOW_RETURN_IF_ERROR(session.Run({}, {}, init, nullptr));
   }
 
   std::vector<Tensor> outputs;
