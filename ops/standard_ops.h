@@ -37,5 +37,7 @@
 #include "ops/training.h"
 #include "ops/transpose_ops.h"
 #include "ops/unary_math_ops.h"
+#include "ops/string_ops.h"
+#include "ops/io_ops.h"
 
 #endif  // DFLOW_OPS_STANDARD_OPS_H_
