@@ -384,9 +384,11 @@ class LiteralReader {
           ++pos_;
         }
       }
-      if (static_cast<size_t>(depth) == dims_.size()) {
-        dims_.push_back(count);
-      } else if (static_cast<size_t>(depth) > dims_.size() || dims_[depth] != count) {
+      // Inner lists end first: a depth's length is known once its first list ends.
+      if (static_cast<size_t>(depth) >= dims_.size()) dims_.resize(depth + 1, -1);
+      if (dims_[depth] < 0) {
+        dims_[depth] = count;
+      } else if (dims_[depth] != count) {
         return Fail(absl::StrCat("is ragged: lists at depth ", depth, " have ", dims_[depth],
                                  " and ", count, " items"));
       }
@@ -394,7 +396,7 @@ class LiteralReader {
     }
     // An item.
     if (leaf_depth_ < 0) leaf_depth_ = depth;
-    if (leaf_depth_ != depth || static_cast<size_t>(depth) < dims_.size()) {
+    if (leaf_depth_ != depth || static_cast<size_t>(depth) < dims_.size()) {  // [[1],2]
       return Fail("is ragged: items at different depths");
     }
     if (pos_ < text_.size() && text_[pos_] == '"') {
