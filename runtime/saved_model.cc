@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <set>
@@ -187,6 +188,12 @@ absl::Status SaveThroughSaver(Session& session, const MetaGraphDef& meta_graph,
   if (!HasSaverSave(meta_graph)) {
     return absl::FailedPreconditionError(
         "the meta graph has no Saver (saver_def filename tensor and save tensor)");
+  }
+  // As SaveCheckpoint (TensorFlow's Python Saver would refuse a missing folder instead).
+  const size_t slash = prefix.rfind('/');
+  if (slash != std::string::npos && slash > 0) {
+    std::error_code ec;
+    std::filesystem::create_directories(prefix.substr(0, slash), ec);
   }
   std::vector<Tensor> out;
   return SaverError(session.Run({{saver.filename_tensor_name(), Tensor::Scalar(prefix)}},

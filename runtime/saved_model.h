@@ -73,7 +73,8 @@ bool HasSaverSave(const MetaGraphDef& meta_graph);
 absl::Status RestoreThroughSaver(Session& session, const MetaGraphDef& meta_graph,
                                  const std::string& prefix);
 // TensorFlow's Saver.save: fetches saver_def.save_tensor_name with filename_tensor_name fed
-// with `prefix` (the graph's SaveV2 writes the checkpoint, sharded Savers merge it).
+// with `prefix` (the graph's SaveV2 writes the checkpoint, sharded Savers merge it), creating
+// prefix's folder first as SaveCheckpoint does.
 absl::Status SaveThroughSaver(Session& session, const MetaGraphDef& meta_graph,
                               const std::string& prefix);
 
