@@ -20,6 +20,7 @@ void BufferPool::Recycle(Tensor* t) {
   std::shared_ptr<Tensor::Buffer> buffer = std::move(t->buffer_);
   *t = Tensor();
   if (buffer == nullptr || buffer.use_count() != 1) return;
+  if (buffer->strings > 0) return;  // Holds std::strings: freed (and destroyed) on return.
   if (free_bytes_ + buffer->capacity > max_free_bytes_) return;  // Freed on return.
   free_bytes_ += buffer->capacity;
   free_[buffer->capacity].push_back(std::move(buffer));

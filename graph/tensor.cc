@@ -5,9 +5,11 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <type_traits>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "graph/buffer_pool.h"
 #include "graph/status_macros.h"
@@ -75,6 +77,7 @@ Tensor::Buffer::Buffer(size_t bytes) : capacity(RoundedSize(bytes)) {
 }
 
 Tensor::Buffer::~Buffer() {
+  if (strings > 0) std::destroy_n(static_cast<std::string*>(data), strings);
   std::free(data);
   live_tensor_bytes.fetch_sub(static_cast<int64_t>(capacity), std::memory_order_relaxed);
 }
@@ -83,21 +86,30 @@ Tensor::Tensor(DataType dtype, const TensorShape& shape) : Tensor(dtype, shape, 
 
 Tensor::Tensor(DataType dtype, const TensorShape& shape, BufferPool* pool)
     : dtype_(dtype), shape_(shape), num_elements_(CheckedNumElements(shape.dim_sizes())) {
-  assert(DataTypeSize(dtype) > 0);
+  assert(HasStorage(dtype));
+  const int64_t element_bytes =
+      BaseType(dtype) == DT_STRING ? sizeof(std::string) : DataTypeSize(dtype);
   if (num_elements_ < 0) {
     const int64_t n = shape.num_elements();
     int64_t bytes;
-    const bool fits = n >= 0 && !__builtin_mul_overflow(n, DataTypeSize(dtype), &bytes);
+    const bool fits = n >= 0 && !__builtin_mul_overflow(n, element_bytes, &bytes);
     throw TensorAllocationError(absl::StrCat(
         "cannot allocate ", fits ? absl::StrCat(bytes) : "more than 2^63", " bytes for a ",
         DataTypeString(dtype), " tensor of shape ", shape.DebugString(), ": more than ",
         MaxTensorElements(), " elements"));
   }
+  if (BaseType(dtype) == DT_STRING) {
+    buffer_ = std::make_shared<Buffer>(static_cast<size_t>(num_elements_) * sizeof(std::string));
+    std::string* s = static_cast<std::string*>(buffer_->data);
+    for (int64_t i = 0; i < num_elements_; ++i) new (s + i) std::string();
+    buffer_->strings = num_elements_;
+    return;
+  }
   buffer_ = pool != nullptr ? pool->Get(TotalBytes()) : std::make_shared<Buffer>(TotalBytes());
 }
 
 absl::StatusOr<Tensor> Tensor::Allocate(DataType dtype, const TensorShape& shape) {
-  if (DataTypeSize(dtype) == 0) {
+  if (!HasStorage(dtype)) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot allocate a tensor of type ", DataTypeString(dtype)));
   }
@@ -114,6 +126,12 @@ absl::StatusOr<Tensor> Tensor::Allocate(DataType dtype, const TensorShape& shape
 Tensor Tensor::DeepCopy() const {
   if (!IsInitialized()) return Tensor();
   Tensor copy(dtype_, shape_);
+  if (BaseType(dtype_) == DT_STRING) {
+    const std::string* from = static_cast<const std::string*>(data());
+    std::string* to = static_cast<std::string*>(copy.data());
+    for (int64_t i = 0; i < num_elements_; ++i) to[i] = from[i];
+    return copy;
+  }
   if (TotalBytes() > 0) std::memcpy(copy.data(), data(), TotalBytes());
   return copy;
 }
@@ -156,10 +174,63 @@ absl::Status FillFromField(const Field& src, absl::Span<T> dst, const std::strin
   return absl::OkStatus();
 }
 
+// Reads a varint32 at *pos of `bytes`, advancing *pos; false when it is cut off or too long.
+bool ReadVarint32(absl::string_view bytes, size_t* pos, uint32_t* value) {
+  uint32_t result = 0;
+  for (int shift = 0; shift <= 28 && *pos < bytes.size(); shift += 7) {
+    const uint8_t byte = static_cast<uint8_t>(bytes[(*pos)++]);
+    result |= static_cast<uint32_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      *value = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+absl::StatusOr<Tensor> StringsFromProto(const TensorProto& proto) {
+  DFLOW_ASSIGN_OR_RETURN(TensorShape shape, TensorShape::FromProto(proto.tensor_shape()));
+  DFLOW_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(DT_STRING, shape));
+  absl::Span<std::string> dst = t.flat<std::string>();
+  if (!proto.tensor_content().empty()) {
+    // TensorFlow's string-list encoding: every length as a varint32, then every string's bytes.
+    const absl::string_view content = proto.tensor_content();
+    std::vector<uint32_t> lengths(dst.size());
+    size_t pos = 0;
+    uint64_t total = 0;
+    for (uint32_t& length : lengths) {
+      if (!ReadVarint32(content, &pos, &length)) {
+        return absl::InvalidArgumentError("string tensor_content: cut-off or bad length varint");
+      }
+      total += length;
+    }
+    if (total != content.size() - pos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "string tensor_content: the lengths add up to ", total, " bytes but ",
+          content.size() - pos, " follow them (shape ", shape.DebugString(), ")"));
+    }
+    for (size_t i = 0; i < dst.size(); ++i) {
+      dst[i].assign(content.data() + pos, lengths[i]);
+      pos += lengths[i];
+    }
+    return t;
+  }
+  const auto& src = proto.string_val();
+  if (static_cast<size_t>(src.size()) > dst.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("tensor has ", src.size(),
+                                                   " values in string_val but its shape holds ",
+                                                   dst.size()));
+  }
+  if (src.size() == 0) return t;  // Empty strings.
+  for (size_t i = 0; i < dst.size(); ++i) dst[i] = src[std::min<size_t>(i, src.size() - 1)];
+  return t;
+}
+
 }  // namespace
 
 absl::StatusOr<Tensor> Tensor::FromProto(const TensorProto& proto) {
   const DataType dtype = proto.dtype();
+  if (dtype == DT_STRING) return StringsFromProto(proto);
   if (DataTypeSize(dtype) == 0) {
     return absl::UnimplementedError(
         absl::StrCat("tensors of type ", DataTypeString(dtype), " are not supported"));
@@ -205,6 +276,10 @@ void Tensor::ToProto(TensorProto* proto) const {
   proto->Clear();
   proto->set_dtype(dtype_);
   shape_.ToProto(proto->mutable_tensor_shape());
+  if (BaseType(dtype_) == DT_STRING) {
+    for (const std::string& v : flat<std::string>()) proto->add_string_val(v);
+    return;
+  }
   if (TotalBytes() > 0) {
     proto->set_tensor_content(std::string(static_cast<const char*>(data()), TotalBytes()));
   }
@@ -214,6 +289,12 @@ std::string Tensor::DebugString(int max_values) const {
   if (!IsInitialized()) return "<uninitialized tensor>";
   std::string out = absl::StrCat(DataTypeString(dtype_), " ", shape_.DebugString(), " {");
   const int64_t n = std::min<int64_t>(num_elements_, max_values);
+  if (BaseType(dtype_) == DT_STRING) {
+    const std::string* values = static_cast<const std::string*>(data());
+    for (int64_t i = 0; i < n; ++i) {
+      absl::StrAppend(&out, i > 0 ? ", " : "", "\"", absl::CHexEscape(values[i]), "\"");
+    }
+  }
   VisitDataType(dtype_, [&](auto zero) {
     using T = decltype(zero);
     auto values = flat<T>();

@@ -1,5 +1,8 @@
 // Tensor: a dtype, a shape and a 64-byte-aligned buffer shared between copies. Copying a Tensor
-// is cheap (the buffer is shared); DeepCopy() makes an independent one.
+// is cheap (the buffer is shared); DeepCopy() makes an independent one. A DT_STRING tensor's
+// buffer holds std::string elements (flat<std::string>()), constructed empty with the buffer and
+// destroyed with it; such buffers are never pooled, and TotalBytes() is 0 for them (no
+// plain-bytes copies).
 #ifndef DFLOW_GRAPH_TENSOR_H_
 #define DFLOW_GRAPH_TENSOR_H_
 
@@ -58,7 +61,7 @@ class Tensor {
   static constexpr size_t kAlignment = 64;
 
   Tensor() = default;  // Uninitialized: dtype DT_INVALID, no buffer.
-  // Allocates an uninitialized buffer for `shape`; dtype must have storage (DataTypeSize > 0).
+  // Allocates an uninitialized buffer for `shape` (strings: empty ones); HasStorage(dtype).
   Tensor(DataType dtype, const TensorShape& shape);
   // The same, reusing a buffer `pool` kept from an earlier tensor when one fits (null: allocate).
   Tensor(DataType dtype, const TensorShape& shape, BufferPool* pool);
@@ -83,8 +86,10 @@ class Tensor {
   }
 
   // Parses tensor_content or the typed *_val fields (one value is repeated to fill the shape).
+  // Strings: string_val, or tensor_content as TensorFlow encodes string lists (all lengths as
+  // varint32s, then all bytes).
   static absl::StatusOr<Tensor> FromProto(const TensorProto& proto);
-  // Writes dtype, shape and all values as tensor_content.
+  // Writes dtype, shape and all values as tensor_content (strings: as string_val).
   void ToProto(TensorProto* proto) const;
 
   bool IsInitialized() const { return dtype_ != DT_INVALID; }
@@ -135,6 +140,7 @@ class Tensor {
     static size_t RoundedSize(size_t bytes);
     void* data = nullptr;
     size_t capacity = 0;
+    int64_t strings = 0;  // std::string elements constructed in data, destroyed with it.
   };
 
   DataType dtype_ = DT_INVALID;

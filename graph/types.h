@@ -9,8 +9,9 @@
 
 namespace dflow {
 
-// Bytes per element; 0 for types dflow cannot store (strings, complex). A resource handle is
-// stored as an int64 id.
+// Bytes per element of a plain-bytes type; 0 for types without plain-bytes storage (strings,
+// complex). A resource handle is stored as an int64 id. Code that copies elements as bytes relies
+// on the 0 for strings: a string tensor holds std::string objects (see HasStorage).
 int DataTypeSize(DataType dtype);
 
 // "float", "int32", ... as TensorFlow prints them; "float_ref" for reference types.
@@ -22,6 +23,12 @@ inline bool IsRefType(DataType dtype) {
 }
 inline DataType BaseType(DataType dtype) {
   return IsRefType(dtype) ? static_cast<DataType>(static_cast<int>(dtype) - 100) : dtype;
+}
+
+// True for the types a Tensor can hold: the plain-bytes ones and DT_STRING (std::string
+// elements, constructed and destroyed with the buffer).
+inline bool HasStorage(DataType dtype) {
+  return DataTypeSize(dtype) > 0 || BaseType(dtype) == DT_STRING;
 }
 
 // Maps a C++ element type to its DataType: DataTypeOf<float>::value == DT_FLOAT.
@@ -39,8 +46,11 @@ template <>
 struct DataTypeOf<uint8_t> { static constexpr DataType value = DT_UINT8; };
 template <>
 struct DataTypeOf<bool> { static constexpr DataType value = DT_BOOL; };
+template <>
+struct DataTypeOf<std::string> { static constexpr DataType value = DT_STRING; };
 
-// Calls fn(T{}) with T the C++ type of `dtype`; returns false for types without storage.
+// Calls fn(T{}) with T the C++ type of `dtype`; returns false for types without plain-bytes
+// storage (strings included: kernels opt in to strings one by one).
 template <typename Fn>
 bool VisitDataType(DataType dtype, Fn&& fn) {
   switch (dtype) {

@@ -3,6 +3,7 @@
 // take any type with storage.
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -127,7 +128,11 @@ class PackOp : public OpKernel {
                                     ctx->input(i).shape().DebugString());
       }
     }
-    DFLOW_ASSIGN_OR_RETURN(size_t bytes, ElementBytes(first.dtype()));
+    const bool strings = first.dtype() == DT_STRING;
+    size_t bytes = sizeof(std::string);
+    if (!strings) {
+      DFLOW_ASSIGN_OR_RETURN(bytes, ElementBytes(first.dtype()));
+    }
     const int out_rank = first.dims() + 1;
     int64_t axis = axis_;
     if (axis < -out_rank || axis >= out_rank) {
@@ -142,6 +147,16 @@ class PackOp : public OpKernel {
     dims.insert(dims.begin() + axis, n);
     Tensor* out = ctx->allocate_output(0, TensorShape(dims));
     if (out->NumElements() == 0) return absl::OkStatus();
+    if (strings) {  // std::string elements are copied as objects.
+      absl::Span<std::string> so = out->flat<std::string>();
+      for (int64_t o = 0; o < outer; ++o) {
+        for (int i = 0; i < n; ++i) {
+          absl::Span<const std::string> si = ctx->input(i).flat<std::string>();
+          std::copy_n(si.begin() + o * inner, inner, so.begin() + (o * n + i) * inner);
+        }
+      }
+      return absl::OkStatus();
+    }
     char* po = static_cast<char*>(out->data());
     const size_t row = static_cast<size_t>(inner) * bytes;
     for (int64_t o = 0; o < outer; ++o) {

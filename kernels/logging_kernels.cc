@@ -1,11 +1,12 @@
-// Kernels for logging ops: Assert, whose message prints its data as TensorFlow's
-// Tensor::SummarizeValue does.
+// Kernels for logging ops: Assert, whose message prints its data (numbers or strings) as
+// TensorFlow's Tensor::SummarizeValue does.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "graph/attr_value_util.h"
 #include "graph/status_macros.h"
@@ -31,6 +32,7 @@ std::string FormatElement(float v) { return FormatFloat(v, 6, 9); }
 std::string FormatElement(double v) { return FormatFloat(v, 15, 17); }
 std::string FormatElement(bool v) { return v ? "1" : "0"; }
 std::string FormatElement(uint8_t v) { return absl::StrCat(static_cast<int>(v)); }
+std::string FormatElement(const std::string& v) { return absl::Utf8SafeCEscape(v); }
 template <typename T>
 std::string FormatElement(T v) {
   return absl::StrCat(v);
@@ -66,7 +68,7 @@ std::string Summarize(const Tensor& t, int64_t max_entries) {
   const int64_t n = t.NumElements();
   const int64_t limit = max_entries < 0 ? n : std::min(max_entries, n);
   std::string out;
-  VisitDataType(t.dtype(), [&](auto zero) {
+  auto print = [&](auto zero) {
     using T = decltype(zero);
     const T* data = t.flat<T>().data();
     if (t.dims() == 0) {
@@ -78,7 +80,12 @@ std::string Summarize(const Tensor& t, int64_t max_entries) {
       int64_t next = 0;
       PrintDim(0, t.shape(), limit, data, &next, &out);
     }
-  });
+  };
+  if (t.dtype() == DT_STRING) {
+    print(std::string());
+  } else {
+    VisitDataType(t.dtype(), print);
+  }
   if (n > limit) absl::StrAppend(&out, "...");
   return out;
 }

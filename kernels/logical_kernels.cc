@@ -2,6 +2,7 @@
 // Select, SelectV2) and the bool reductions All and Any: loops (oneDNN has no bool type), the
 // binary ones through the broadcasting loop of kernels/broadcast.h.
 #include <cstring>
+#include <string>
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
@@ -44,6 +45,12 @@ class EqualityOp : public OpKernel {
       using T = decltype(tag);
       BroadcastLoop<T, bool>(a, b, *out_shape, out, [](T x, T y) { return (x == y) != kNot; });
     });
+    if (type == DT_STRING) {
+      BroadcastLoop<std::string, bool>(
+          a, b, *out_shape, out,
+          [](const std::string& x, const std::string& y) { return (x == y) != kNot; });
+      return absl::OkStatus();
+    }
     if (!known) return ctx->InvalidArgument("unsupported type ", DataTypeString(type));
     return absl::OkStatus();
   }

@@ -98,12 +98,12 @@ std::vector<std::pair<DataType, bool>> ExpectedInputTypes(const NodeDef& nd, con
 template <typename Attrs>
 std::optional<DataType> UnstorableType(const Attrs& attrs) {
   for (const auto& [name, value] : attrs) {
-    if (value.value_case() == AttrValue::kType && DataTypeSize(value.type()) == 0) {
+    if (value.value_case() == AttrValue::kType && !HasStorage(value.type())) {
       return value.type();
     }
     if (value.value_case() == AttrValue::kList) {
       for (int t : value.list().type()) {
-        if (DataTypeSize(static_cast<DataType>(t)) == 0) return static_cast<DataType>(t);
+        if (!HasStorage(static_cast<DataType>(t))) return static_cast<DataType>(t);
       }
     }
   }

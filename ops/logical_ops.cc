@@ -37,7 +37,7 @@ absl::Status EqualityShape(InferenceContext* ctx) {
       .Input("x: T")                                     \
       .Input("y: T")                                     \
       .Output("z: bool")                                 \
-      .Attr("T: {float, double, int32, int64, uint8, bool}") \
+      .Attr("T: {float, double, int32, int64, uint8, bool, string}") \
       .Attr("incompatible_shape_error: bool = true")     \
       .SetShapeFn(EqualityShape)                         \
       .NotDifferentiable()

@@ -150,7 +150,13 @@ absl::Status AddGrad(const Scope& scope, const Node& node, absl::Span<const Outp
 
 }  // namespace
 
-DFLOW_BINARY_OP("Add");
+// Add also concatenates strings (TensorFlow's Add allows string; AddV2 does not).
+REGISTER_OP("Add")
+    .Input("x: T")
+    .Input("y: T")
+    .Output("z: T")
+    .Attr("T: {float, int32, int64, string}")
+    .SetShapeFn(BroadcastBinaryShape);
 REGISTER_GRADIENT("Add", AddGrad);
 DFLOW_BINARY_OP("AddV2");
 REGISTER_GRADIENT("AddV2", AddGrad);

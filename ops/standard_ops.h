@@ -40,5 +40,7 @@
 #include "ops/detection_ops.h"
 #include "ops/resource_variable_ops.h"
 #include "ops/scatter_ops.h"
+#include "ops/string_ops.h"
+#include "ops/io_ops.h"
 
 #endif  // DFLOW_OPS_STANDARD_OPS_H_

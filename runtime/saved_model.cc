@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <set>
@@ -133,6 +134,68 @@ absl::StatusOr<std::unique_ptr<Session>> CreateSessionFromMetaGraph(
   return Session::Create(pruned, options);
 }
 
+namespace {
+
+bool GraphHasNode(const MetaGraphDef& meta_graph, const std::string& tensor) {
+  if (tensor.empty()) return false;
+  const std::string node = NodeOf(tensor);
+  for (const NodeDef& nd : meta_graph.graph_def().node()) {
+    if (nd.name() == node) return true;
+  }
+  return false;
+}
+
+absl::Status SaverError(const absl::Status& s, absl::string_view what, const std::string& op) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(what, " through the graph's Saver ('", op,
+                                             "'): ", s.message()));
+}
+
+}  // namespace
+
+bool HasSaverRestore(const MetaGraphDef& meta_graph) {
+  const SaverDef& saver = meta_graph.saver_def();
+  return GraphHasNode(meta_graph, saver.filename_tensor_name()) &&
+         GraphHasNode(meta_graph, saver.restore_op_name());
+}
+
+bool HasSaverSave(const MetaGraphDef& meta_graph) {
+  const SaverDef& saver = meta_graph.saver_def();
+  return GraphHasNode(meta_graph, saver.filename_tensor_name()) &&
+         GraphHasNode(meta_graph, saver.save_tensor_name());
+}
+
+absl::Status RestoreThroughSaver(Session& session, const MetaGraphDef& meta_graph,
+                                 const std::string& prefix) {
+  const SaverDef& saver = meta_graph.saver_def();
+  if (!HasSaverRestore(meta_graph)) {
+    return absl::FailedPreconditionError(
+        "the meta graph has no Saver (saver_def filename tensor and restore op)");
+  }
+  return SaverError(session.Run({{saver.filename_tensor_name(), Tensor::Scalar(prefix)}}, {},
+                                {NodeOf(saver.restore_op_name())}, nullptr),
+                    absl::StrCat("restoring '", prefix, "'"), saver.restore_op_name());
+}
+
+absl::Status SaveThroughSaver(Session& session, const MetaGraphDef& meta_graph,
+                              const std::string& prefix) {
+  const SaverDef& saver = meta_graph.saver_def();
+  if (!HasSaverSave(meta_graph)) {
+    return absl::FailedPreconditionError(
+        "the meta graph has no Saver (saver_def filename tensor and save tensor)");
+  }
+  // As SaveCheckpoint (TensorFlow's Python Saver would refuse a missing folder instead).
+  const size_t slash = prefix.rfind('/');
+  if (slash != std::string::npos && slash > 0) {
+    std::error_code ec;
+    std::filesystem::create_directories(prefix.substr(0, slash), ec);
+  }
+  std::vector<Tensor> out;
+  return SaverError(session.Run({{saver.filename_tensor_name(), Tensor::Scalar(prefix)}},
+                                {saver.save_tensor_name()}, {}, &out),
+                    absl::StrCat("saving '", prefix, "'"), saver.save_tensor_name());
+}
+
 std::string InitOpName(const MetaGraphDef& meta_graph) {
   auto sig = meta_graph.signature_def().find(kSavedModelInitOpSignatureKey);
   if (sig != meta_graph.signature_def().end()) {
@@ -163,7 +226,10 @@ absl::Status LoadSavedModel(const SessionOptions& options, const std::string& ex
   // As TensorFlow's loader: no variables checkpoint means nothing to restore.
   const std::string prefix = absl::StrCat(export_dir, "/", kSavedModelVariablesPrefix);
   if (FileExists(prefix + ".index")) {
-    DFLOW_RETURN_IF_ERROR(WithContext(RestoreCheckpoint(**session, prefix), context));
+    DFLOW_RETURN_IF_ERROR(WithContext(HasSaverRestore(mg)
+                                          ? RestoreThroughSaver(**session, mg, prefix)
+                                          : RestoreCheckpoint(**session, prefix),
+                                      context));
   } else {
     std::cerr << context << " has no " << kSavedModelVariablesPrefix
               << ".index; no variables were restored" << std::endl;

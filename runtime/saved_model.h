@@ -6,10 +6,10 @@
 //   const SignatureDef& sig = bundle.meta_graph_def.signature_def().at("get_counter");
 //   bundle.session->Run({}, {sig.outputs().at("output").name()}, {}, &out);
 //
-// dflow has no DT_STRING, so the graph's own Saver subgraph (SaveV2/RestoreV2 under the
-// SaverDef's name scope, "save/") cannot run: variables are restored with RestoreCheckpoint
-// (runtime/checkpoint.h) instead, each from the checkpoint entry named as TensorFlow's Saver
-// names it, the VariableV2 node's name.
+// Variables are restored as TensorFlow restores them, through the graph's own Saver subgraph
+// (SaverDef: feed filename_tensor_name with the prefix, run restore_op_name; RestoreV2 under
+// "save/"), when the meta graph has one; otherwise with RestoreCheckpoint (runtime/checkpoint.h),
+// each from the checkpoint entry named as TensorFlow's Saver names it, the VariableV2 node's name.
 #ifndef DFLOW_RUNTIME_SAVED_MODEL_H_
 #define DFLOW_RUNTIME_SAVED_MODEL_H_
 
@@ -57,10 +57,26 @@ absl::StatusOr<std::unique_ptr<Session>> CreateSessionFromMetaGraph(
     const SessionOptions& options, const MetaGraphDef& meta_graph);
 
 // Loads the SavedModel in `export_dir`: picks the meta graph tagged `tags`, imports its graph,
-// restores its variables from export_dir/variables/variables (skipped, as TensorFlow does, when
-// that checkpoint does not exist) and runs its init op, if any. Errors name export_dir.
+// restores its variables from export_dir/variables/variables (through the graph's Saver when
+// HasSaverRestore, else RestoreCheckpoint; skipped, as TensorFlow does, when that checkpoint
+// does not exist) and runs its init op, if any. Errors name export_dir.
 absl::Status LoadSavedModel(const SessionOptions& options, const std::string& export_dir,
                             const std::vector<std::string>& tags, SavedModelBundle* bundle);
+
+// True when the meta graph's SaverDef names a filename tensor and a restore op (and the save
+// tensor, for HasSaverSave) that its graph has.
+bool HasSaverRestore(const MetaGraphDef& meta_graph);
+bool HasSaverSave(const MetaGraphDef& meta_graph);
+
+// TensorFlow's Saver.restore: runs saver_def.restore_op_name with filename_tensor_name fed with
+// `prefix`. Errors name the restore op.
+absl::Status RestoreThroughSaver(Session& session, const MetaGraphDef& meta_graph,
+                                 const std::string& prefix);
+// TensorFlow's Saver.save: fetches saver_def.save_tensor_name with filename_tensor_name fed
+// with `prefix` (the graph's SaveV2 writes the checkpoint, sharded Savers merge it), creating
+// prefix's folder first as SaveCheckpoint does.
+absl::Status SaveThroughSaver(Session& session, const MetaGraphDef& meta_graph,
+                              const std::string& prefix);
 
 // The init op TensorFlow's loader runs after restoring: the `__saved_model_init_op`
 // signature's output, else the `saved_model_main_op` collection's node, else

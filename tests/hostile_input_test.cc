@@ -123,7 +123,7 @@ TEST(LiteralFeeds, AnEmptyListItemIsAnError) {
   EXPECT_TRUE(absl::StrContains(t.status().message(), "empty item at position 2")) << t.status();
   EXPECT_FALSE(ParseLiteral("[1,2,3,]", DT_FLOAT, "x").ok());
   EXPECT_FALSE(ParseLiteral("[1,2", DT_FLOAT, "x").ok());
-  EXPECT_FALSE(ParseLiteral("[[1,2]]", DT_FLOAT, "x").ok());
+  EXPECT_FALSE(ParseLiteral("[[1,2],[3]]", DT_FLOAT, "x").ok());  // Ragged.
   absl::StatusOr<Tensor> ok = ParseLiteral("[1, 2, 3]", DT_FLOAT, "x");
   ASSERT_TRUE(ok.ok()) << ok.status();
   test::ExpectTensorNear(*ok, {3}, {1, 2, 3});

@@ -217,22 +217,27 @@ node { name: 'y' op: 'Neg' input: 'u:2000000000' attr { key: 'T' value { type: D
 }
 
 TEST(OpaqueNodes, NodesOnDtypesDflowCannotStoreAreOpaqueToo) {
-  // TensorFlow's asserts carry string Consts; only a run that needs them fails.
+  // Half-precision nodes (dflow stores no DT_HALF); only a run that needs them fails. (String
+  // nodes, once opaque here, now run: tests/string_ops_test.cc.)
   absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(ParseGraph(R"(
-node { name: 'msg' op: 'Const' attr { key: 'dtype' value { type: DT_STRING } }
-       attr { key: 'value' value { tensor { dtype: DT_STRING tensor_shape { } string_val: 'hi' } } } }
-node { name: 'msg_copy' op: 'Identity' input: 'msg' attr { key: 'T' value { type: DT_STRING } } }
+node { name: 'msg' op: 'Const' attr { key: 'dtype' value { type: DT_HALF } }
+       attr { key: 'value' value { tensor { dtype: DT_HALF tensor_shape { } half_val: 15360 } } } }
+node { name: 'msg_copy' op: 'Identity' input: 'msg' attr { key: 'T' value { type: DT_HALF } } }
 node { name: 'one' op: 'Const' attr { key: 'dtype' value { type: DT_FLOAT } }
        attr { key: 'value' value { tensor { dtype: DT_FLOAT tensor_shape { } float_val: 1 } } } }
+node { name: 's' op: 'Const' attr { key: 'dtype' value { type: DT_STRING } }
+       attr { key: 'value' value { tensor { dtype: DT_STRING tensor_shape { } string_val: 'hi' } } } }
 )"));
   ASSERT_TRUE(session.ok()) << session.status();
   EXPECT_TRUE((*session)->graph().FindNode("msg")->is_opaque());
-  EXPECT_EQ(UnsupportedWhat(*(*session)->graph().FindNode("msg_copy")), "Identity on string tensors");
-  EXPECT_EQ(UnsupportedWhat(*(*session)->graph().FindNode("msg")), "Const on string tensors");
+  EXPECT_FALSE((*session)->graph().FindNode("s")->is_opaque());
+  EXPECT_EQ(UnsupportedWhat(*(*session)->graph().FindNode("msg_copy")), "Identity on half tensors");
+  EXPECT_EQ(UnsupportedWhat(*(*session)->graph().FindNode("msg")), "Const on half tensors");
   std::vector<Tensor> out;
   EXPECT_TRUE((*session)->Run({}, {"one"}, {}, &out).ok());
+  EXPECT_TRUE((*session)->Run({}, {"s"}, {}, &out).ok());
   absl::Status s = (*session)->Run({}, {"msg_copy"}, {}, &out);
-  EXPECT_TRUE(absl::StrContains(s.message(), "dflow does not support op Identity on string "
+  EXPECT_TRUE(absl::StrContains(s.message(), "dflow does not support op Identity on half "
                                              "tensors, and fetch 'msg_copy' needs its node 'msg_copy'"))
       << s;
 }

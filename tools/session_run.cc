@@ -42,7 +42,8 @@ Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow 
 
   --graph=FILE        the graph (.pb or .pbtxt, as written by dflow or TensorFlow 1.x)
   --meta_graph=FILE   instead: the graph_def of a MetaGraphDef (.meta, binary or text);
-                      variables come from --restore (dflow's restore, not the graph's Saver ops)
+                      variables come from --restore (through the graph's own Saver ops when
+                      its SaverDef has them, else dflow's restore); --save likewise
   --saved_model=DIR   instead: a SavedModel (DIR/saved_model.pb or .pbtxt): the meta graph
                       tagged --tag_set, its variables restored from DIR/variables/variables
                       and its init op run, as TensorFlow's loader does
@@ -55,8 +56,8 @@ Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow 
                       shapes and tensor names), as saved_model_cli show --all does
   --feed=NAME=SOURCE  feeds tensor NAME ("x", "x:0"); SOURCE is a file (.npy, or IDX as
                       MNIST ships it; either may be gzipped) or a literal: 0.5, 3, true,
-                      [1,2,3]. Repeatable. Data is adapted to the placeholder: uint8 IDX
-                      images become float in [0,1] when the placeholder is float; 1-D class
+                      [1,2,3], [[1,0],[1,1]], "a string" (string tensors). Repeatable.
+                      Data is adapted to the placeholder: uint8 IDX images become float in [0,1] when the placeholder is float; 1-D class
                       labels become one-hot when it is float [?,C], or int32/int64 ids;
                       trailing dims are reshaped ([N,28,28] -> [?,784] or [?,28,28,1]).
   --fetch=NAME[:i]    tensor to fetch and report. Repeatable.
@@ -557,8 +558,13 @@ absl::Status Main(const Options& o) {
 
   if (!o.restore.empty()) {
     DFLOW_ASSIGN_OR_RETURN(const std::string checkpoint, ResolveCheckpoint(o.restore));
-    DFLOW_RETURN_IF_ERROR(RestoreCheckpoint(session, checkpoint));
-    std::cerr << "restored variables from " << checkpoint << std::endl;
+    const bool saver = o.graph.empty() && HasSaverRestore(model.meta_graph);
+    DFLOW_RETURN_IF_ERROR(saver ? RestoreThroughSaver(session, model.meta_graph, checkpoint)
+                                : RestoreCheckpoint(session, checkpoint));
+    std::cerr << "restored variables from " << checkpoint
+              << (saver ? absl::StrCat(" through ", model.meta_graph.saver_def().restore_op_name())
+                        : "")
+              << std::endl;
   } else if (!o.init.empty()) {
     DFLOW_ASSIGN_OR_RETURN(const std::vector<std::string> init, InitOps(o.init, model.meta_graph));
     DFLOW_RETURN_IF_ERROR(session.Run({}, {}, init, nullptr));
@@ -597,8 +603,13 @@ absl::Status Main(const Options& o) {
               << std::endl;
   }
   if (!o.save.empty()) {
-    DFLOW_RETURN_IF_ERROR(SaveCheckpoint(session, o.save));
-    std::cerr << "saved variables to " << o.save << std::endl;
+    const bool saver = o.graph.empty() && HasSaverSave(model.meta_graph);
+    DFLOW_RETURN_IF_ERROR(saver ? SaveThroughSaver(session, model.meta_graph, o.save)
+                                : SaveCheckpoint(session, o.save));
+    std::cerr << "saved variables to " << o.save
+              << (saver ? absl::StrCat(" through ", model.meta_graph.saver_def().save_tensor_name())
+                        : "")
+              << std::endl;
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
     std::cout << Summary(o.fetches[i], outputs[i], o.print) << std::endl;

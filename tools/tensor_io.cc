@@ -1,14 +1,17 @@
 #include "tools/tensor_io.h"
 
 #include <cerrno>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cctype>
 #include <cstring>
 #include <filesystem>
 #include <limits>
 #include <type_traits>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -90,12 +93,15 @@ absl::StatusOr<Tensor> ParseNpy(const std::string& data, const std::string& what
   if (fortran != "False") return Bad(what, "Fortran-order arrays are not supported");
   descr = std::string(absl::StripSuffix(absl::StripPrefix(descr, "'"), "'"));
   DataType dtype;
+  int64_t string_width = 0;  // |S<n>: n bytes per element, NUL-padded.
   if (descr == "<f4") dtype = DT_FLOAT;
   else if (descr == "<f8") dtype = DT_DOUBLE;
   else if (descr == "<i4") dtype = DT_INT32;
   else if (descr == "<i8") dtype = DT_INT64;
   else if (descr == "|u1" || descr == "<u1") dtype = DT_UINT8;
   else if (descr == "|b1") dtype = DT_BOOL;
+  else if (absl::StartsWith(descr, "|S") && absl::SimpleAtoi(descr.substr(2), &string_width) &&
+           string_width >= 0) dtype = DT_STRING;
   else return Bad(what, absl::StrCat("unsupported .npy dtype '", descr, "'"));
   if (shape_text.size() < 2 || shape_text.front() != '(' || shape_text.back() != ')') {
     return Bad(what, absl::StrCat("malformed .npy shape '", shape_text, "'"));
@@ -110,13 +116,33 @@ absl::StatusOr<Tensor> ParseNpy(const std::string& data, const std::string& what
     shape.AddDim(d);
   }
   DFLOW_ASSIGN_OR_RETURN(const int64_t elements, CheckedElements(shape, what));
-  const size_t bytes = static_cast<size_t>(elements) * DataTypeSize(dtype);
+  const size_t element_bytes =
+      dtype == DT_STRING ? static_cast<size_t>(string_width) : DataTypeSize(dtype);
+  if (dtype == DT_STRING && string_width > (int64_t{1} << 31)) {
+    return Bad(what, absl::StrCat("string width ", string_width, " is too large"));
+  }
+  if (element_bytes > 0 && static_cast<size_t>(elements) > (data.size() / element_bytes)) {
+    return Bad(what, absl::StrCat("shape ", shape.DebugString(), " of ", descr,
+                                  " needs more data bytes than the file has"));
+  }
+  const size_t bytes = static_cast<size_t>(elements) * element_bytes;
   const size_t available = data.size() - offset - header_len;
   if (available != bytes) {
     return Bad(what, absl::StrCat("shape ", shape.DebugString(), " of ", descr, " needs ", bytes,
                                   " data bytes but the file has ", available));
   }
   DFLOW_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, shape));
+  if (dtype == DT_STRING) {
+    // numpy's bytes_ elements drop their trailing NULs.
+    const char* p = data.data() + offset + header_len;
+    for (std::string& v : t.flat<std::string>()) {
+      size_t n = element_bytes;
+      while (n > 0 && p[n - 1] == '\0') --n;
+      v.assign(p, n);
+      p += element_bytes;
+    }
+    return t;
+  }
   if (bytes > 0) std::memcpy(t.data(), data.data() + offset + header_len, bytes);
   if (dtype == DT_BOOL) {
     for (bool& b : t.flat<bool>()) {
@@ -137,6 +163,12 @@ absl::StatusOr<std::string> EncodeNpy(const Tensor& tensor) {
     case DT_INT64: descr = "<i8"; break;
     case DT_UINT8: descr = "|u1"; break;
     case DT_BOOL: descr = "|b1"; break;
+    case DT_STRING: {
+      size_t width = 1;  // numpy's narrowest bytes_ type, also for empty strings.
+      for (const std::string& v : tensor.flat<std::string>()) width = std::max(width, v.size());
+      descr = absl::StrCat("|S", width);
+      break;
+    }
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("cannot write ", DataTypeString(tensor.dtype()), " as .npy"));
@@ -156,6 +188,14 @@ absl::StatusOr<std::string> EncodeNpy(const Tensor& tensor) {
   out += static_cast<char>(header.size() & 0xff);
   out += static_cast<char>(header.size() >> 8);
   out += header;
+  if (tensor.dtype() == DT_STRING) {
+    const size_t width = std::stoul(descr.substr(2));
+    for (const std::string& v : tensor.flat<std::string>()) {
+      out += v;
+      out.append(width - v.size(), '\0');
+    }
+    return out;
+  }
   out.append(static_cast<const char*>(tensor.data()), tensor.TotalBytes());
   return out;
 }
@@ -283,42 +323,153 @@ bool ParseItem(absl::string_view text, Value* v) {
 
 bool LooksLikeLiteral(absl::string_view text) {
   Value v;
-  return absl::StartsWith(text, "[") || ParseItem(text, &v);
+  return absl::StartsWith(text, "[") || absl::StartsWith(text, "\"") || ParseItem(text, &v);
 }
+
+namespace {
+
+// Reads the nested lists of a literal: their shape (every sublist at one depth of one length,
+// every item at one depth) and their items' text, flat in row-major order. A string item is in
+// double quotes, with C escapes (\" \\ \n \x41 ...) inside; other items end at ',' or ']'.
+class LiteralReader {
+ public:
+  explicit LiteralReader(absl::string_view text) : text_(text) {}
+
+  absl::Status Read(std::vector<int64_t>* dims, std::vector<std::string>* items,
+                    std::vector<bool>* quoted) {
+    DFLOW_RETURN_IF_ERROR(Value(0));
+    SkipSpace();
+    if (pos_ != text_.size()) {
+      return Fail(absl::StrCat("unexpected '", text_.substr(pos_, 1), "' at offset ", pos_));
+    }
+    const size_t rank = leaf_depth_ >= 0 ? static_cast<size_t>(leaf_depth_) : dims_.size();
+    if (dims_.size() != rank) return Fail("its lists are nested to different depths");
+    *dims = dims_;
+    *items = std::move(items_);
+    *quoted = std::move(quoted_);
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status Fail(absl::string_view why) const {
+    return absl::InvalidArgumentError(absl::StrCat("'", text_, "' ", why));
+  }
+  void SkipSpace() {
+    while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+  }
+
+  absl::Status Value(int depth) {
+    SkipSpace();
+    if (pos_ < text_.size() && text_[pos_] == '[') {
+      if (leaf_depth_ >= 0 && leaf_depth_ <= depth) return Fail("is ragged: a list among items");
+      ++pos_;
+      int64_t count = 0;
+      SkipSpace();
+      if (pos_ < text_.size() && text_[pos_] == ']') {
+        ++pos_;
+      } else {
+        while (true) {
+          DFLOW_RETURN_IF_ERROR(Value(depth + 1));
+          ++count;
+          SkipSpace();
+          if (pos_ >= text_.size()) return Fail("is not a list: it must end with ']'");
+          if (text_[pos_] == ']') {
+            ++pos_;
+            break;
+          }
+          if (text_[pos_] != ',') {
+            return Fail(absl::StrCat("has '", text_.substr(pos_, 1), "' at offset ", pos_,
+                                     " where ',' or ']' belongs"));
+          }
+          ++pos_;
+        }
+      }
+      // Inner lists end first: a depth's length is known once its first list ends.
+      if (static_cast<size_t>(depth) >= dims_.size()) dims_.resize(depth + 1, -1);
+      if (dims_[depth] < 0) {
+        dims_[depth] = count;
+      } else if (dims_[depth] != count) {
+        return Fail(absl::StrCat("is ragged: lists at depth ", depth, " have ", dims_[depth],
+                                 " and ", count, " items"));
+      }
+      return absl::OkStatus();
+    }
+    // An item.
+    if (leaf_depth_ < 0) leaf_depth_ = depth;
+    if (leaf_depth_ != depth || static_cast<size_t>(depth) < dims_.size()) {  // [[1],2]
+      return Fail("is ragged: items at different depths");
+    }
+    if (pos_ < text_.size() && text_[pos_] == '"') {
+      size_t end = pos_ + 1;
+      while (end < text_.size() && text_[end] != '"') end += text_[end] == '\\' ? 2 : 1;
+      if (end >= text_.size()) return Fail("has a string without its closing '\"'");
+      std::string value, error;
+      if (!absl::CUnescape(text_.substr(pos_ + 1, end - pos_ - 1), &value, &error)) {
+        return Fail(absl::StrCat("has a bad escape in a string: ", error));
+      }
+      items_.push_back(std::move(value));
+      quoted_.push_back(true);
+      pos_ = end + 1;
+      return absl::OkStatus();
+    }
+    size_t end = pos_;
+    while (end < text_.size() && text_[end] != ',' && text_[end] != ']') ++end;
+    items_.emplace_back(absl::StripAsciiWhitespace(text_.substr(pos_, end - pos_)));
+    quoted_.push_back(false);
+    if (items_.back().empty()) {
+      return Fail(absl::StrCat("has an empty item at position ", items_.size() - 1));
+    }
+    pos_ = end;
+    return absl::OkStatus();
+  }
+
+  absl::string_view text_;
+  size_t pos_ = 0;
+  int leaf_depth_ = -1;
+  std::vector<int64_t> dims_;
+  std::vector<std::string> items_;
+  std::vector<bool> quoted_;
+};
+
+}  // namespace
 
 absl::StatusOr<Tensor> ParseLiteral(absl::string_view text, DataType dtype,
                                     const std::string& what) {
   const auto fail = [&](absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat("feed '", what, "': ", why));
   };
-  if (DataTypeSize(dtype) == 0) return fail(absl::StrCat("cannot feed ", DataTypeString(dtype)));
-  std::vector<absl::string_view> items;
-  const bool is_list = absl::StartsWith(text, "[");
-  if (is_list) {
-    if (!absl::EndsWith(text, "]") || text.size() < 2) {
-      return fail(absl::StrCat("'", text, "' is not a list: it must end with ']'"));
-    }
-    const absl::string_view inside = absl::StripAsciiWhitespace(text.substr(1, text.size() - 2));
-    if (!inside.empty()) {
-      for (absl::string_view part : absl::StrSplit(inside, ',')) {
-        items.push_back(absl::StripAsciiWhitespace(part));
-      }
-    }
-  } else {
-    items.push_back(text);
+  if (!HasStorage(dtype) || dtype == DT_RESOURCE) {
+    return fail(absl::StrCat("cannot feed ", DataTypeString(dtype)));
   }
-  DFLOW_ASSIGN_OR_RETURN(
-      Tensor t, Tensor::Allocate(dtype, is_list ? TensorShape({static_cast<int64_t>(items.size())})
-                                                : TensorShape()));
+  std::vector<int64_t> dims;
+  std::vector<std::string> items;
+  std::vector<bool> quoted;
+  const absl::Status read = LiteralReader(text).Read(&dims, &items, &quoted);
+  if (!read.ok()) return fail(read.message());
+  const TensorShape shape(dims);
+  if (shape.num_elements() != static_cast<int64_t>(items.size())) {
+    return fail(absl::StrCat("'", text, "' holds ", items.size(), " items for shape ",
+                             shape.DebugString()));
+  }
+  DFLOW_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, shape));
+  const bool is_list = !dims.empty();
   for (size_t i = 0; i < items.size(); ++i) {
+    const std::string where = is_list ? absl::StrCat(" (item ", i, ")") : "";
+    if (dtype == DT_STRING) {
+      if (!quoted[i]) {
+        return fail(absl::StrCat("'", items[i], "' is not a string in double quotes", where));
+      }
+      t.flat<std::string>()[i] = std::move(items[i]);
+      continue;
+    }
     Value v;
-    if (!ParseItem(items[i], &v)) {
-      return fail(items[i].empty()
-                      ? absl::StrCat("'", text, "' has an empty item at position ", i)
-                      : absl::StrCat("'", items[i], "' in '", text, "' is not a number"));
+    if (quoted[i] || !ParseItem(items[i], &v)) {
+      return fail(absl::StrCat("'", items[i], "' in '", text, "' is not a number", where,
+                               quoted[i] ? absl::StrCat(" (the feed is ", DataTypeString(dtype), ")")
+                                         : ""));
     }
     const absl::Status s = StoreAs(v, &t, static_cast<int64_t>(i));
-    if (!s.ok()) return fail(absl::StrCat(s.message(), is_list ? absl::StrCat(" (item ", i, ")") : ""));
+    if (!s.ok()) return fail(absl::StrCat(s.message(), where));
   }
   return t;
 }

@@ -1,4 +1,4 @@
-#include "runtime/crc32c.h"
+#include "kernels/crc32c.h"
 
 #include <array>
 

@@ -1,4 +1,4 @@
-#include "runtime/tensor_bundle.h"
+#include "kernels/tensor_bundle.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <map>
 #include <memory>
 
@@ -24,7 +25,7 @@
 #include "leveldb/table.h"
 #include "leveldb/table_builder.h"
 #include "proto/tensor_bundle.pb.h"
-#include "runtime/crc32c.h"
+#include "kernels/crc32c.h"
 
 namespace dflow {
 namespace {
@@ -182,6 +183,104 @@ absl::Status CheckHeader(const BundleHeaderProto& header, const std::string& ind
   return absl::OkStatus();
 }
 
+// TensorFlow's data-file encoding of a string tensor: every length as a varint64, the masked
+// crc32c of the lengths, then every string's bytes. The entry's crc32c covers the lengths (each
+// as a little-endian uint32, or uint64 past 2^32-1, not as varints), the 4 length-checksum bytes
+// and the strings' bytes.
+uint32_t ExtendWithLength(uint32_t crc, uint64_t length) {
+  if (length <= UINT32_MAX) {
+    const uint32_t narrow = static_cast<uint32_t>(length);
+    return crc32c::Extend(crc, &narrow, sizeof(narrow));
+  }
+  return crc32c::Extend(crc, &length, sizeof(length));
+}
+
+void PutVarint64(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+bool GetVarint64(absl::string_view in, size_t* pos, uint64_t* v) {
+  uint64_t result = 0;
+  for (int shift = 0; shift <= 63 && *pos < in.size(); shift += 7) {
+    const uint8_t byte = static_cast<uint8_t>(in[(*pos)++]);
+    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      *v = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Appends the encoding of string tensor `t` to *out; returns the entry's (unmasked) crc32c.
+uint32_t EncodeStringTensor(const Tensor& t, std::string* out) {
+  uint32_t crc = 0;
+  for (const std::string& v : t.flat<std::string>()) {
+    PutVarint64(out, v.size());
+    crc = ExtendWithLength(crc, v.size());
+  }
+  const uint32_t length_checksum = crc32c::Mask(crc);
+  char le[4];
+  std::memcpy(le, &length_checksum, 4);  // Little-endian machines only (see CheckHeader).
+  out->append(le, 4);
+  crc = crc32c::Extend(crc, le, 4);
+  for (const std::string& v : t.flat<std::string>()) {
+    out->append(v);
+    crc = crc32c::Extend(crc, v.data(), v.size());
+  }
+  return crc;
+}
+
+}  // namespace
+
+absl::StatusOr<Tensor> DecodeStringTensor(absl::string_view encoded, const TensorShape& shape,
+                                          uint32_t masked_crc32c) {
+  DFLOW_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(DT_STRING, shape));
+  absl::Span<std::string> out = t.flat<std::string>();
+  std::vector<uint64_t> lengths(out.size());
+  size_t pos = 0;
+  uint32_t crc = 0;
+  uint64_t total = 0;
+  for (uint64_t& length : lengths) {
+    if (!GetVarint64(encoded, &pos, &length)) {
+      return absl::DataLossError("the string lengths are cut off or malformed");
+    }
+    crc = ExtendWithLength(crc, length);
+    total += length;
+  }
+  if (encoded.size() - pos < 4) return absl::DataLossError("the length checksum is cut off");
+  uint32_t length_checksum;
+  std::memcpy(&length_checksum, encoded.data() + pos, 4);
+  if (length_checksum != crc32c::Mask(crc)) {
+    return absl::DataLossError(absl::StrFormat(
+        "the string lengths fail their checksum (0x%08x, stored 0x%08x): the file is corrupt",
+        crc32c::Mask(crc), length_checksum));
+  }
+  crc = crc32c::Extend(crc, encoded.data() + pos, 4);
+  pos += 4;
+  if (total != encoded.size() - pos) {
+    return absl::DataLossError(absl::StrCat("the lengths add up to ", total, " bytes but the entry has ",
+                                            encoded.size() - pos, " after them"));
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].assign(encoded.data() + pos, lengths[i]);
+    crc = crc32c::Extend(crc, encoded.data() + pos, lengths[i]);
+    pos += lengths[i];
+  }
+  if (crc != crc32c::Unmask(masked_crc32c)) {
+    return absl::DataLossError(absl::StrFormat(
+        "fails its checksum (crc32c 0x%08x, index says 0x%08x): the file is corrupt", crc,
+        crc32c::Unmask(masked_crc32c)));
+  }
+  return t;
+}
+
+namespace {
+
 // Reads and checks the tensor described by `entry`.
 absl::StatusOr<Tensor> ReadEntry(const std::string& name, const BundleEntryProto& entry,
                                  int num_shards, const std::string& index, DataFiles& data) {
@@ -195,12 +294,8 @@ absl::StatusOr<Tensor> ReadEntry(const std::string& name, const BundleEntryProto
         "' is partitioned into slices, which dflow does not restore"));
   }
   const DataType dtype = entry.dtype();
-  if (dtype == DT_STRING) {
-    return absl::UnimplementedError(absl::StrCat("checkpoint index '", index, "': tensor '", name,
-                                                 "' is a string tensor, which dflow lacks"));
-  }
   // A resource handle names state of one run; it is never a checkpoint's value.
-  if (IsRefType(dtype) || DataTypeSize(dtype) == 0 || dtype == DT_RESOURCE) {
+  if (IsRefType(dtype) || !HasStorage(dtype) || dtype == DT_RESOURCE) {
     return bad(absl::StrCat("dtype ", DataTypeString(dtype), " cannot be restored"));
   }
   absl::StatusOr<TensorShape> shape = TensorShape::FromProto(entry.shape());
@@ -208,7 +303,9 @@ absl::StatusOr<Tensor> ReadEntry(const std::string& name, const BundleEntryProto
   if (entry.shard_id() < 0 || entry.shard_id() >= num_shards) {
     return bad(absl::StrCat("shard ", entry.shard_id(), " is out of range [0, ", num_shards, ")"));
   }
-  const uint64_t bytes = static_cast<uint64_t>(shape->num_elements()) * DataTypeSize(dtype);
+  const uint64_t bytes = dtype == DT_STRING
+                             ? static_cast<uint64_t>(entry.size())
+                             : static_cast<uint64_t>(shape->num_elements()) * DataTypeSize(dtype);
   if (entry.size() < 0 || static_cast<uint64_t>(entry.size()) != bytes) {
     return bad(absl::StrCat("size ", entry.size(), " is not the ", bytes, " bytes of ",
                             DataTypeString(dtype), " ", shape->DebugString()));
@@ -219,6 +316,16 @@ absl::StatusOr<Tensor> ReadEntry(const std::string& name, const BundleEntryProto
     return absl::DataLossError(absl::StrCat(
         "checkpoint data '", file->path, "' (", file->size, " bytes) is too short for tensor '",
         name, "' (", bytes, " bytes at offset ", entry.offset(), ")"));
+  }
+  if (dtype == DT_STRING) {
+    std::string encoded(bytes, '\0');
+    DFLOW_RETURN_IF_ERROR(ReadFully(*file, entry.offset(), encoded.data(), bytes));
+    absl::StatusOr<Tensor> value = DecodeStringTensor(encoded, *shape, entry.crc32c());
+    if (!value.ok()) {
+      return absl::DataLossError(absl::StrCat("checkpoint data '", file->path, "': string tensor '",
+                                              name, "': ", value.status().message()));
+    }
+    return value;
   }
   Tensor value(dtype, *shape);
   DFLOW_RETURN_IF_ERROR(ReadFully(*file, entry.offset(), value.data(), bytes));
@@ -271,7 +378,8 @@ absl::Status WriteTensorBundle(const std::string& prefix, const NamedTensors& te
     if (entries.count(name) > 0) {
       return absl::InvalidArgumentError(absl::StrCat("cannot save tensor '", name, "' twice"));
     }
-    if (!value.IsInitialized() || DataTypeSize(value.dtype()) == 0) {
+    if (!value.IsInitialized() || !HasStorage(value.dtype()) || IsRefType(value.dtype()) ||
+        value.dtype() == DT_RESOURCE) {
       return absl::InvalidArgumentError(
           absl::StrCat("cannot save tensor '", name, "' of dtype ", DataTypeString(value.dtype())));
     }
@@ -287,12 +395,17 @@ absl::Status WriteTensorBundle(const std::string& prefix, const NamedTensors& te
     value.shape().ToProto(entry.mutable_shape());
     entry.set_shard_id(0);
     entry.set_offset(static_cast<int64_t>(offset));
-    const size_t bytes = value.TotalBytes();
-    // A copy, so that the crc covers exactly the bytes written even if a concurrent run updates
-    // the variable in place meanwhile.
-    const std::string contents(static_cast<const char*>(value.data()), bytes);
+    std::string contents;
+    if (value.dtype() == DT_STRING) {
+      entry.set_crc32c(crc32c::Mask(EncodeStringTensor(value, &contents)));
+    } else {
+      // A copy, so that the crc covers exactly the bytes written even if a concurrent run
+      // updates the variable in place meanwhile.
+      contents.assign(static_cast<const char*>(value.data()), value.TotalBytes());
+      entry.set_crc32c(crc32c::Mask(crc32c::Value(contents.data(), contents.size())));
+    }
+    const size_t bytes = contents.size();
     entry.set_size(static_cast<int64_t>(bytes));
-    entry.set_crc32c(crc32c::Mask(crc32c::Value(contents.data(), bytes)));
     DFLOW_RETURN_IF_ERROR(FromLevelDb(data.file()->Append(contents),
                                       absl::StrCat("failed writing '", data.temp(), "'")));
     offset += bytes;
@@ -323,8 +436,13 @@ absl::Status WriteTensorBundle(const std::string& prefix, const NamedTensors& te
   return absl::OkStatus();
 }
 
-absl::StatusOr<NamedTensors> ReadTensorBundle(const std::string& prefix) {
-  const std::string index_path = BundleIndexPath(prefix);
+namespace {
+
+using IndexEntries = std::vector<std::pair<std::string, BundleEntryProto>>;
+
+// Reads the index table at `index_path`: its checked header and its entries in key order.
+absl::Status ReadIndex(const std::string& index_path, BundleHeaderProto* header,
+                       IndexEntries* entries) {
   leveldb::Env* env = leveldb::Env::Default();
   uint64_t index_size = 0;
   leveldb::RandomAccessFile* raw_file = nullptr;
@@ -352,15 +470,11 @@ absl::StatusOr<NamedTensors> ReadTensorBundle(const std::string& prefix) {
     return absl::DataLossError(
         absl::StrCat("checkpoint index '", index_path, "' has no header entry (empty key)"));
   }
-  BundleHeaderProto header;
-  if (!header.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+  if (!header->ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
     return absl::DataLossError(
         absl::StrCat("checkpoint index '", index_path, "': the header does not parse"));
   }
-  DFLOW_RETURN_IF_ERROR(CheckHeader(header, index_path));
-
-  DataFiles data(prefix, header.num_shards());
-  NamedTensors tensors;
+  DFLOW_RETURN_IF_ERROR(CheckHeader(*header, index_path));
   std::string previous;
   for (it->Next(); it->Valid(); it->Next()) {
     std::string name = it->key().ToString();
@@ -375,13 +489,122 @@ absl::StatusOr<NamedTensors> ReadTensorBundle(const std::string& prefix) {
       return absl::DataLossError(absl::StrCat("checkpoint index '", index_path,
                                               "': the entry of tensor '", name, "' does not parse"));
     }
+    previous = name;
+    entries->emplace_back(std::move(name), std::move(entry));
+  }
+  return FromLevelDb(it->status(), absl::StrCat("checkpoint index '", index_path, "'"));
+}
+
+}  // namespace
+
+absl::StatusOr<NamedTensors> ReadTensorBundle(const std::string& prefix) {
+  const std::string index_path = BundleIndexPath(prefix);
+  BundleHeaderProto header;
+  IndexEntries entries;
+  DFLOW_RETURN_IF_ERROR(ReadIndex(index_path, &header, &entries));
+  DataFiles data(prefix, header.num_shards());
+  NamedTensors tensors;
+  for (const auto& [name, entry] : entries) {
     DFLOW_ASSIGN_OR_RETURN(Tensor value,
                            ReadEntry(name, entry, header.num_shards(), index_path, data));
     tensors.emplace_back(name, std::move(value));
-    previous = std::move(name);
   }
-  DFLOW_RETURN_IF_ERROR(FromLevelDb(it->status(), absl::StrCat("checkpoint index '", index_path, "'")));
   return tensors;
+}
+
+absl::Status MergeTensorBundles(const std::vector<std::string>& prefixes,
+                                const std::string& merged_prefix, bool allow_missing_files,
+                                bool delete_old_dirs) {
+  struct Source {
+    std::string prefix;
+    int num_shards;
+  };
+  std::vector<Source> sources;
+  std::map<std::string, BundleEntryProto> merged;
+  std::map<std::string, int> new_shard;  // Source data file -> shard id in the merged bundle.
+  std::vector<std::string> data_files;
+  for (const std::string& prefix : prefixes) {
+    if (!BundleExists(prefix)) {
+      if (allow_missing_files) continue;
+      return absl::InvalidArgumentError(absl::StrCat(
+          "allow_missing_files is false and checkpoint '", prefix, "' does not exist"));
+    }
+    BundleHeaderProto header;
+    IndexEntries entries;
+    DFLOW_RETURN_IF_ERROR(ReadIndex(BundleIndexPath(prefix), &header, &entries));
+    for (auto& [name, entry] : entries) {
+      if (merged.count(name) > 0) {
+        return absl::InvalidArgumentError(absl::StrCat("tensor '", name, "' is in two of the ",
+                                                       "checkpoints merged into '", merged_prefix,
+                                                       "' (again in '", prefix, "')"));
+      }
+      if (entry.shard_id() < 0 || entry.shard_id() >= header.num_shards()) {
+        return absl::DataLossError(absl::StrCat("checkpoint index '", BundleIndexPath(prefix),
+                                                "', tensor '", name, "': shard ",
+                                                entry.shard_id(), " is out of range"));
+      }
+      const std::string file = BundleDataPath(prefix, entry.shard_id(), header.num_shards());
+      auto [it, inserted] = new_shard.emplace(file, static_cast<int>(data_files.size()));
+      if (inserted) data_files.push_back(file);
+      entry.set_shard_id(it->second);
+      merged.emplace(name, std::move(entry));
+    }
+    sources.push_back({prefix, header.num_shards()});
+  }
+  if (sources.empty()) {
+    return absl::InvalidArgumentError(
+        "at least one checkpoint to merge must exist, but none of them does");
+  }
+  const int num_shards = static_cast<int>(data_files.size());
+  // A bundle without tensors still has its (empty) data file: keep one shard, as TensorFlow's
+  // merge of such bundles renames nothing and reads nothing.
+  for (int i = 0; i < num_shards; ++i) {
+    const std::string target = BundleDataPath(merged_prefix, i, num_shards);
+    if (std::rename(data_files[i].c_str(), target.c_str()) != 0) {
+      return absl::PermissionDeniedError(absl::StrCat("cannot rename '", data_files[i], "' to '",
+                                                      target, "': ", std::strerror(errno)));
+    }
+  }
+  TempFile index(BundleIndexPath(merged_prefix));
+  DFLOW_RETURN_IF_ERROR(index.Open());
+  {
+    leveldb::TableBuilder builder(TableOptions(), index.file());
+    BundleHeaderProto header;
+    header.set_num_shards(std::max(num_shards, 1));
+    header.set_endianness(BundleHeaderProto::LITTLE);
+    header.mutable_version()->set_producer(kTensorBundleVersion);
+    header.mutable_version()->set_min_consumer(kTensorBundleMinConsumer);
+    builder.Add("", header.SerializeAsString());
+    for (const auto& [name, entry] : merged) builder.Add(name, entry.SerializeAsString());
+    DFLOW_RETURN_IF_ERROR(
+        FromLevelDb(builder.Finish(), absl::StrCat("failed writing '", index.temp(), "'")));
+  }
+  DFLOW_RETURN_IF_ERROR(index.SyncAndClose());
+  if (num_shards == 0) {
+    // No tensors: the merged bundle still gets its one (empty) data file.
+    TempFile data(BundleDataPath(merged_prefix, 0, 1));
+    DFLOW_RETURN_IF_ERROR(data.Open());
+    DFLOW_RETURN_IF_ERROR(data.SyncAndClose());
+    DFLOW_RETURN_IF_ERROR(data.Rename());
+  }
+  DFLOW_RETURN_IF_ERROR(index.Rename());
+  for (const Source& source : sources) {
+    std::remove(BundleIndexPath(source.prefix).c_str());
+    // An empty bundle's data file was never renamed (no entry names it).
+    for (int shard = 0; shard < source.num_shards; ++shard) {
+      const std::string file = BundleDataPath(source.prefix, shard, source.num_shards);
+      if (new_shard.count(file) == 0) std::remove(file.c_str());
+    }
+  }
+  if (delete_old_dirs) {
+    const std::string merged_dir = Dirname(merged_prefix);
+    for (const Source& source : sources) {
+      const std::string dir = Dirname(source.prefix);
+      if (dir != merged_dir) rmdir(dir.c_str());  // Only when empty, as TensorFlow's DeleteDir.
+    }
+  }
+  SyncDirectory(Dirname(merged_prefix));
+  return absl::OkStatus();
 }
 
 int RemoveStaleTemporaries(const std::string& prefix) {
