@@ -264,26 +264,44 @@ absl::Status ops::Cond(const Scope& scope, const Output& pred, const std::vector
 absl::Status ops::WhileLoop(const Scope& scope, const std::vector<Output>& inputs,
                             const CondFn& cond, const BranchFn& body,
                             std::vector<Output>* outputs, absl::string_view frame_name) {
+  WhileLoopOptions options;
+  options.frame_name = std::string(frame_name);
+  return WhileLoop(scope, inputs, cond, body, outputs, options);
+}
+
+absl::Status ops::WhileLoop(const Scope& scope, const std::vector<Output>& inputs,
+                            const CondFn& cond, const BranchFn& body,
+                            std::vector<Output>* outputs, const WhileLoopOptions& options) {
   outputs->clear();
   if (inputs.empty()) return absl::InvalidArgumentError("WhileLoop needs at least one loop variable");
   const Scope loop = scope.NewSubScope("while");
-  const std::string frame =
-      frame_name.empty() ? loop.GetUniqueNameForOp("while_context") : std::string(frame_name);
+  const std::string frame = options.frame_name.empty() ? loop.GetUniqueNameForOp("while_context")
+                                                       : options.frame_name;
+  EnterAttrs enter_attrs;
+  enter_attrs.parallel_iterations = options.parallel_iterations;
+  EnterAttrs invariant_attrs = enter_attrs;
+  invariant_attrs.is_constant = true;
   // Ops in the loop's frame depend only on the loop: the scope's control dependencies (outside
   // the frame) go to the Enters alone.
   const Scope inner = loop.WithNoControlDependencies();
   std::vector<Node*> merges;
   std::vector<Output> values;
   for (const Output& in : inputs) {
-    const Output enter = ops::Enter(loop, in, frame);
+    const Output enter = ops::Enter(loop, in, frame, enter_attrs);
     ops::Merge merge(inner, {enter, enter});  // Input 1 becomes the back edge below.
     merges.push_back(merge.output.node());
     values.push_back(merge.output);
   }
+  std::vector<Output> invariants;
+  for (const Output& in : options.invariants) {
+    invariants.push_back(ops::Enter(loop, in, frame, invariant_attrs));
+  }
   DFLOW_RETURN_IF_ERROR(loop.status());
+  std::vector<Output> cond_in = values;
+  cond_in.insert(cond_in.end(), invariants.begin(), invariants.end());
   Output pred;
   DFLOW_RETURN_IF_ERROR(
-      cond(inner.NewSubScope("cond").WithControlDependencies(values[0]), values, &pred));
+      cond(inner.NewSubScope("cond").WithControlDependencies(values[0]), cond_in, &pred));
   const Output loop_cond = ops::LoopCond(inner, pred);
   std::vector<Output> body_in;
   for (size_t i = 0; i < values.size(); ++i) {
@@ -292,9 +310,11 @@ absl::Status ops::WhileLoop(const Scope& scope, const std::vector<Output>& input
     body_in.push_back(ops::Identity(inner, s.output_true));
   }
   DFLOW_RETURN_IF_ERROR(loop.status());
+  const Output pivot = body_in[0];
+  body_in.insert(body_in.end(), invariants.begin(), invariants.end());
   std::vector<Output> body_out;
   DFLOW_RETURN_IF_ERROR(
-      body(inner.NewSubScope("body").WithControlDependencies(body_in[0]), body_in, &body_out));
+      body(inner.NewSubScope("body").WithControlDependencies(pivot), body_in, &body_out));
   if (body_out.size() != inputs.size()) {
     return absl::InvalidArgumentError(absl::StrCat("WhileLoop: the body returns ", body_out.size(),
                                                    " values for ", inputs.size(), " loop variables"));

@@ -20,11 +20,24 @@ namespace dflow {
 bool IsControlFlowOp(absl::string_view op);
 
 class Node;
-// The gradient of the ops inside while loops (Enter, Exit, NextIteration, the TensorArray
-// accesses): Unimplemented, naming the node, until while-loop gradients are built.
+// The gradient of loop ops reached one by one (TensorArray accesses, Ref loop ops, a loop op
+// outside the pattern a while loop's gradient handles as a whole): Unimplemented, naming it.
 absl::Status LoopGradUnimplemented(const Scope& scope, const Node& node,
                                    absl::Span<const Output> grads,
                                    std::vector<Output>* grad_inputs);
+
+// For AddSymbolicGradients (ops/control_flow_grad.cc): the gradient of the whole while loop that
+// `exit` (one of its Exit nodes) leaves. `exit_grad(o)` is the summed gradient reaching Exit
+// output `o`, null for none. Builds, under `scope`, a trip counter and stack pushes in the
+// forward loop and a backward loop running as many iterations (see docs/design/control_flow.md,
+// section 6); marks every node of the loop's frame (nested frames included) in `*in_loop`
+// (indexed by node id) and returns the gradients of the loop's inputs from outside as
+// (outer value, gradient): each loop variable's initial value and each loop-invariant Enter's
+// input (summed over iterations).
+absl::Status AddWhileLoopGradient(const Scope& scope, const Node& exit,
+                                  const std::function<Output(const Output&)>& exit_grad,
+                                  std::vector<bool>* in_loop,
+                                  std::vector<std::pair<Output, Output>>* input_grads);
 
 namespace ops {
 
@@ -72,10 +85,25 @@ absl::Status Cond(const Scope& scope, const Output& pred, const std::vector<Outp
                   const BranchFn& true_fn, const BranchFn& false_fn,
                   std::vector<Output>* outputs);
 
+struct WhileLoopOptions {
+  // The loop's frame; by default the scope's unique name "while_context".
+  std::string frame_name;
+  // Loop-invariant values (weights, TensorArray handles) the cond and body use: each goes
+  // through one `is_constant` Enter, as tf.while_loop captures an outside tensor, and is passed
+  // to cond and body after the loop variables.
+  std::vector<Output> invariants;
+  int parallel_iterations = 10;
+};
+
 // while (cond(vars)) vars = body(vars); outputs = vars, as tf.while_loop builds it (Enter, Merge,
 // LoopCond, Switch, Identity, NextIteration and Exit per variable, in the frame `frame_name`, by
-// default the scope's unique name "while"). The cond and body may use only the loop variables and
-// constants (their ops depend on the loop's pivot, which puts constants in the loop's frame).
+// default the scope's unique name "while"). The cond and body may use only their inputs (the loop
+// variables, then options.invariants) and constants (their ops depend on the loop's pivot, which
+// puts constants in the loop's frame); the body returns one value per loop variable.
+// AddSymbolicGradients differentiates through the loop (docs/design/control_flow.md, section 6).
+absl::Status WhileLoop(const Scope& scope, const std::vector<Output>& inputs, const CondFn& cond,
+                       const BranchFn& body, std::vector<Output>* outputs,
+                       const WhileLoopOptions& options);
 absl::Status WhileLoop(const Scope& scope, const std::vector<Output>& inputs, const CondFn& cond,
                        const BranchFn& body, std::vector<Output>* outputs,
                        absl::string_view frame_name = "");

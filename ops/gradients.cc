@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/status_macros.h"
 #include "ops/array_ops.h"
+#include "ops/control_flow_ops.h"
 #include "ops/op_registry.h"
 
 namespace dflow {
@@ -117,11 +118,30 @@ absl::Status AddSymbolicGradients(const Scope& scope, absl::Span<const Output> y
   }
   absl::flat_hash_set<Output> wanted(xs.begin(), xs.end());
   absl::flat_hash_map<Output, Output> x_grads;
+  // Nodes of while loops already differentiated as a whole (control_flow_grad.cc).
+  std::vector<bool> in_loop(num_nodes_before, false);
 
-  // Node ids are a topological order: visiting them downwards sees every consumer first.
+  // Node ids are a topological order (back edges aside): visiting them downwards sees every
+  // consumer first. A while loop's Exits come after all its other nodes but its body, which no
+  // gradient reaches from outside, so the first Exit reached sees every Exit's final gradient.
   for (int id = num_nodes_before - 1; id >= 0; --id) {
-    if (!between[id]) continue;
+    if (!between[id] || in_loop[id]) continue;
     const Node& node = *graph.node(id);
+    if (node.op() == "Exit") {
+      auto exit_grad = [&](const Output& o) -> Output {
+        auto it = contributions.find(o);
+        Output g = it == contributions.end() ? Output() : SumContributions(grad_scope, it->second);
+        if (g.node() != nullptr && wanted.contains(o)) x_grads[o] = g;
+        return g;
+      };
+      std::vector<std::pair<Output, Output>> input_grads;
+      DFLOW_RETURN_IF_ERROR(
+          AddWhileLoopGradient(grad_scope, node, exit_grad, &in_loop, &input_grads));
+      for (const auto& [input, g] : input_grads) {
+        if (between[input.node()->id()]) contributions[input].push_back(g);
+      }
+      continue;
+    }
     std::vector<Output> out_grads(node.num_outputs());
     bool any = false;
     for (int i = 0; i < node.num_outputs(); ++i) {
