@@ -177,45 +177,82 @@ std::vector<Output> VariablesReachableFrom(const Output& output) {
   return vars;
 }
 
-Operation GradientDescentOptimizer::Minimize(const Scope& scope, const Output& loss,
-                                             const std::vector<Output>& var_list) {
-  if (!scope.ok()) return Operation();
-  std::vector<Output> vars = var_list.empty() ? VariablesReachableFrom(loss) : var_list;
-  if (vars.empty()) {
-    scope.UpdateStatus(absl::InvalidArgumentError(
-        absl::StrCat("Minimize: loss '", loss.name(), "' depends on no variables")));
-    return Operation();
+std::vector<GradAndVar> Optimizer::ComputeGradients(const Scope& scope, const Output& loss,
+                                                    const std::vector<Output>& var_list) {
+  std::vector<Output> vars, grads;
+  if (!VariablesAndGradients(scope, loss, var_list, &vars, &grads)) return {};
+  std::vector<GradAndVar> result;
+  for (size_t i = 0; i < vars.size(); ++i) result.push_back({grads[i], vars[i]});
+  return result;
+}
+
+Operation Optimizer::MinimizeImpl(const Scope& scope, const Output& loss,
+                                  const std::vector<Output>& var_list,
+                                  const Output& global_step) {
+  std::vector<GradAndVar> grads_and_vars = ComputeGradients(scope, loss, var_list);
+  if (grads_and_vars.empty()) return Operation();
+  return ApplyGradients(scope, grads_and_vars, global_step);
+}
+
+namespace {
+
+// False (with the error in the scope) unless every pair has a gradient and a VariableV2.
+bool CheckGradsAndVars(const Scope& scope, const std::vector<GradAndVar>& grads_and_vars) {
+  if (!scope.ok()) return false;
+  if (grads_and_vars.empty()) {
+    scope.UpdateStatus(absl::InvalidArgumentError("ApplyGradients: no (gradient, variable) pairs"));
+    return false;
   }
-  std::vector<Output> grads;
-  absl::Status s = AddSymbolicGradients(scope, {loss}, vars, &grads);
-  if (!s.ok()) {
-    scope.UpdateStatus(s);
-    return Operation();
+  for (const GradAndVar& gv : grads_and_vars) {
+    if (gv.variable.node() == nullptr || gv.variable.node()->op() != "VariableV2") {
+      scope.UpdateStatus(absl::InvalidArgumentError(absl::StrCat(
+          "ApplyGradients: '", gv.variable.node() == nullptr ? "<null>" : gv.variable.name(),
+          "' is not a variable")));
+      return false;
+    }
+    if (gv.gradient.node() == nullptr) {
+      scope.UpdateStatus(absl::InvalidArgumentError(absl::StrCat(
+          "ApplyGradients: the gradient for '", gv.variable.name(), "' is null")));
+      return false;
+    }
   }
+  return true;
+}
+
+}  // namespace
+
+Operation GradientDescentOptimizer::ApplyGradients(const Scope& scope,
+                                                   const std::vector<GradAndVar>& grads_and_vars,
+                                                   const Output& global_step) {
+  if (!CheckGradsAndVars(scope, grads_and_vars)) return Operation();
   // TensorFlow's names: GradientDescent/learning_rate, GradientDescent/update_<var>, and the
   // grouping NoOp GradientDescent itself.
   Output lr = ops::Const(scope.WithOpName("GradientDescent/learning_rate"), learning_rate_);
   std::vector<Operation> updates;
-  for (size_t i = 0; i < vars.size(); ++i) {
-    const std::string var_name = vars[i].node()->name();
+  for (const GradAndVar& gv : grads_and_vars) {
+    const std::string var_name = gv.variable.node()->name();
     updates.push_back(ops::ApplyGradientDescent(
-        scope.WithOpName(absl::StrCat("GradientDescent/update_", var_name)), vars[i], lr,
-        grads[i]));
+        scope.WithOpName(absl::StrCat("GradientDescent/update_", var_name)), gv.variable, lr,
+        gv.gradient));
   }
-  return ops::NoOp(scope.WithControlDependencies(updates).WithUniqueOpName("GradientDescent"));
+  if (global_step.node() == nullptr) {
+    return ops::NoOp(scope.WithControlDependencies(updates).WithUniqueOpName("GradientDescent"));
+  }
+  if (!scope.ok()) return Operation();
+  const Scope opt = scope.NewSubScope("GradientDescent");
+  return FinishMinimize(scope, opt, ScopeNameOf(lr, "learning_rate"), updates, global_step);
 }
 
-Operation AdamOptimizer::Minimize(const Scope& scope, const Output& loss,
-                                  const std::vector<Output>& var_list,
-                                  const Output& global_step) {
-  std::vector<Output> vars, grads;
-  if (!VariablesAndGradients(scope, loss, var_list, &vars, &grads)) return Operation();
+Operation AdamOptimizer::ApplyGradients(const Scope& scope,
+                                        const std::vector<GradAndVar>& grads_and_vars,
+                                        const Output& global_step) {
+  if (!CheckGradsAndVars(scope, grads_and_vars)) return Operation();
   // TensorFlow's layout: slots "<var>/Adam", "<var>/Adam_1"; "beta1_power", "beta2_power";
   // constants and updates under "Adam/"; the target "Adam".
   std::vector<Output> m_slots, v_slots;
-  for (const Output& var : vars) {
-    m_slots.push_back(ZerosSlot(scope, var, "Adam"));
-    v_slots.push_back(ZerosSlot(scope, var, "Adam_1"));
+  for (const GradAndVar& gv : grads_and_vars) {
+    m_slots.push_back(ZerosSlot(scope, gv.variable, "Adam"));
+    v_slots.push_back(ZerosSlot(scope, gv.variable, "Adam_1"));
   }
   Output beta1_power = ScalarVariable(scope, "beta1_power", beta1_);
   Output beta2_power = ScalarVariable(scope, "beta2_power", beta2_);
@@ -226,10 +263,11 @@ Operation AdamOptimizer::Minimize(const Scope& scope, const Output& loss,
   Output epsilon = ops::Const(opt.WithOpName("epsilon"), epsilon_);
   if (!scope.ok()) return Operation();
   std::vector<Operation> updates;
-  for (size_t i = 0; i < vars.size(); ++i) {
-    updates.push_back(ops::ApplyAdam(
-        opt.WithOpName(absl::StrCat("update_", vars[i].node()->name())), vars[i], m_slots[i],
-        v_slots[i], beta1_power, beta2_power, lr, beta1, beta2, epsilon, grads[i]));
+  for (size_t i = 0; i < grads_and_vars.size(); ++i) {
+    const Output& var = grads_and_vars[i].variable;
+    updates.push_back(ops::ApplyAdam(opt.WithOpName(absl::StrCat("update_", var.node()->name())),
+                                     var, m_slots[i], v_slots[i], beta1_power, beta2_power, lr,
+                                     beta1, beta2, epsilon, grads_and_vars[i].gradient));
   }
   // The beta powers advance once every variable is updated (ids order the run, and the
   // control dependencies say so in the graph).
@@ -242,22 +280,24 @@ Operation AdamOptimizer::Minimize(const Scope& scope, const Output& loss,
   return FinishMinimize(scope, opt, ScopeNameOf(lr, "learning_rate"), updates, global_step);
 }
 
-Operation MomentumOptimizer::Minimize(const Scope& scope, const Output& loss,
-                                      const std::vector<Output>& var_list,
-                                      const Output& global_step) {
-  std::vector<Output> vars, grads;
-  if (!VariablesAndGradients(scope, loss, var_list, &vars, &grads)) return Operation();
+Operation MomentumOptimizer::ApplyGradients(const Scope& scope,
+                                            const std::vector<GradAndVar>& grads_and_vars,
+                                            const Output& global_step) {
+  if (!CheckGradsAndVars(scope, grads_and_vars)) return Operation();
   std::vector<Output> accums;
-  for (const Output& var : vars) accums.push_back(ZerosSlot(scope, var, "Momentum"));
+  for (const GradAndVar& gv : grads_and_vars) {
+    accums.push_back(ZerosSlot(scope, gv.variable, "Momentum"));
+  }
   const Scope opt = scope.NewSubScope("Momentum");
   Output lr = ops::Const(opt.WithOpName("learning_rate"), learning_rate_);
   Output momentum = ops::Const(opt.WithOpName("momentum"), momentum_);
   if (!scope.ok()) return Operation();
   std::vector<Operation> updates;
-  for (size_t i = 0; i < vars.size(); ++i) {
+  for (size_t i = 0; i < grads_and_vars.size(); ++i) {
+    const GradAndVar& gv = grads_and_vars[i];
     updates.push_back(ops::ApplyMomentum(
-        opt.WithOpName(absl::StrCat("update_", vars[i].node()->name())), vars[i], accums[i], lr,
-        grads[i], momentum, ops::ApplyMomentum::UseNesterov(use_nesterov_)));
+        opt.WithOpName(absl::StrCat("update_", gv.variable.node()->name())), gv.variable,
+        accums[i], lr, gv.gradient, momentum, ops::ApplyMomentum::UseNesterov(use_nesterov_)));
   }
   if (!scope.ok()) return Operation();
   return FinishMinimize(scope, opt, ScopeNameOf(lr, "learning_rate"), updates, global_step);

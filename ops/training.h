@@ -3,6 +3,7 @@
 #define DFLOW_OPS_TRAINING_H_
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "graph/graph.h"
@@ -10,7 +11,41 @@
 
 namespace dflow {
 
-class GradientDescentOptimizer {
+// A gradient and the variable it is for, as TensorFlow's compute_gradients returns them.
+struct GradAndVar {
+  Output gradient;
+  Output variable;
+};
+
+// The optimizers' common interface, split as TensorFlow's tf.train.Optimizer:
+// Minimize(loss) is ApplyGradients(ComputeGradients(loss)), and a wrapper (the distributed
+// optimizer of ops/collective/horovod_training.h) transforms the gradients in between.
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+
+  // The gradients of `loss` w.r.t. `var_list` (every variable `loss` depends on when empty),
+  // in var_list's order. Errors (no variables, a non-variable, no gradient path) are recorded
+  // in the scope and the result is then empty.
+  virtual std::vector<GradAndVar> ComputeGradients(const Scope& scope, const Output& loss,
+                                                   const std::vector<Output>& var_list = {});
+
+  // Appends the updates of every (gradient, variable) pair, grouped as the optimizer's
+  // Minimize describes, and returns the target. Errors are recorded in the scope (null result).
+  virtual Operation ApplyGradients(const Scope& scope,
+                                   const std::vector<GradAndVar>& grads_and_vars,
+                                   const Output& global_step = Output()) = 0;
+
+  // A copy of this optimizer (its hyperparameters; it holds no graph state).
+  virtual std::unique_ptr<Optimizer> Clone() const = 0;
+
+ protected:
+  // ComputeGradients, then ApplyGradients.
+  Operation MinimizeImpl(const Scope& scope, const Output& loss,
+                         const std::vector<Output>& var_list, const Output& global_step);
+};
+
+class GradientDescentOptimizer : public Optimizer {
  public:
   explicit GradientDescentOptimizer(float learning_rate) : learning_rate_(learning_rate) {}
 
@@ -18,7 +53,17 @@ class GradientDescentOptimizer {
   // and one ApplyGradientDescent per variable, grouped by a NoOp named "<name>" under the scope;
   // returns that NoOp. Errors are recorded in the scope (the result is then null).
   Operation Minimize(const Scope& scope, const Output& loss,
-                     const std::vector<Output>& var_list = {});
+                     const std::vector<Output>& var_list = {}) {
+    return MinimizeImpl(scope, loss, var_list, Output());
+  }
+
+  // The updates "GradientDescent/update_<var>" and the NoOp "GradientDescent" (made unique);
+  // with a `global_step`, an AssignAdd "GradientDescent" after them instead (as Adam's).
+  Operation ApplyGradients(const Scope& scope, const std::vector<GradAndVar>& grads_and_vars,
+                           const Output& global_step = Output()) override;
+  std::unique_ptr<Optimizer> Clone() const override {
+    return std::make_unique<GradientDescentOptimizer>(*this);
+  }
 
  private:
   float learning_rate_;
@@ -38,7 +83,7 @@ class GradientDescentOptimizer {
 // Minimize creates variables, each with an Assign initializer: build GlobalVariablesInitializer
 // AFTER Minimize, or the slots and beta powers are left out of it. The slots and beta powers are
 // ordinary variables, so SaveCheckpoint / RestoreCheckpoint carry the optimizer's state.
-class AdamOptimizer {
+class AdamOptimizer : public Optimizer {
  public:
   explicit AdamOptimizer(float learning_rate = 0.001f, float beta1 = 0.9f, float beta2 = 0.999f,
                          float epsilon = 1e-8f)
@@ -46,7 +91,14 @@ class AdamOptimizer {
 
   Operation Minimize(const Scope& scope, const Output& loss,
                      const std::vector<Output>& var_list = {},
-                     const Output& global_step = Output());
+                     const Output& global_step = Output()) {
+    return MinimizeImpl(scope, loss, var_list, global_step);
+  }
+  Operation ApplyGradients(const Scope& scope, const std::vector<GradAndVar>& grads_and_vars,
+                           const Output& global_step = Output()) override;
+  std::unique_ptr<Optimizer> Clone() const override {
+    return std::make_unique<AdamOptimizer>(*this);
+  }
 
  private:
   float learning_rate_, beta1_, beta2_, epsilon_;
@@ -56,14 +108,21 @@ class AdamOptimizer {
 // slot "<var>/Momentum" (the accumulation) per variable and an ApplyMomentum node
 // "<name>/update_<var>" (<name> is "Momentum", made unique), grouped like AdamOptimizer's (and
 // with the same `global_step` option and initializer-order rule).
-class MomentumOptimizer {
+class MomentumOptimizer : public Optimizer {
  public:
   MomentumOptimizer(float learning_rate, float momentum, bool use_nesterov = false)
       : learning_rate_(learning_rate), momentum_(momentum), use_nesterov_(use_nesterov) {}
 
   Operation Minimize(const Scope& scope, const Output& loss,
                      const std::vector<Output>& var_list = {},
-                     const Output& global_step = Output());
+                     const Output& global_step = Output()) {
+    return MinimizeImpl(scope, loss, var_list, global_step);
+  }
+  Operation ApplyGradients(const Scope& scope, const std::vector<GradAndVar>& grads_and_vars,
+                           const Output& global_step = Output()) override;
+  std::unique_ptr<Optimizer> Clone() const override {
+    return std::make_unique<MomentumOptimizer>(*this);
+  }
 
  private:
   float learning_rate_, momentum_;

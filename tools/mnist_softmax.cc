@@ -21,6 +21,7 @@
 #include "graph/status_macros.h"
 #include "runtime/saved_model.h"
 #include "runtime/saved_model_export.h"
+#include "ops/collective/mpi_world.h"
 #include "tools/mnist_data.h"
 #include "tools/tool_flags.h"
 #include "tools/mnist_softmax_lib.h"
@@ -76,6 +77,10 @@ constexpr char kUsage[] =
     "                       (the probabilities); serve it with session_run --saved_model\n"
     "  --help               show this message\n"
     "\n"
+    "Under mpirun (mpirun -np 2 mnist_softmax ...) every rank trains on its rows of each\n"
+    "batch and the gradients are averaged across ranks (docs/distributed.md): the same\n"
+    "updates as one process with the whole batch. Only rank 0 prints and evaluates.\n"
+    "\n"
     "Exit status: 0 on success, 1 on any error (the message names its cause).\n";
 
 int Fail(const absl::Status& status) { return dflow::ToolFail("mnist_softmax", status.message()); }
@@ -90,18 +95,29 @@ absl::Status WriteGraph(const std::string& path, const mnist::SoftmaxOptions& op
   return dflow::WriteGraphFlag(*root.graph(), path, "tutorial graph", std::cout);
 }
 
-// Reads MNIST, trains and scores the model, printing progress and timings.
+// Reads MNIST, trains and scores the model, printing progress and timings (on rank 0 only
+// under mpirun).
 absl::Status TrainAndReport(const mnist::SoftmaxOptions& options, double learning_rate) {
+  std::ostream quiet(nullptr);  // Discards everything: ranks other than 0 print nothing.
+  std::ostream& out = options.rank == 0 ? std::cout : quiet;
   DFLOW_ASSIGN_OR_RETURN(mnist::DataSets data,
                          mnist::LoadDataSetsForTraining(absl::GetFlag(FLAGS_data_dir),
                                                         absl::GetFlag(FLAGS_seed),
-                                                        options.batch_size, std::cout));
-  std::cout << absl::StrFormat("training %d steps of %d images, learning rate %g, loss %s",
-                               options.steps, options.batch_size, learning_rate,
-                               absl::GetFlag(FLAGS_loss))
-            << std::endl;
+                                                        options.batch_size, out));
+  out << absl::StrFormat("training %d steps of %d images, learning rate %g, loss %s",
+                         options.steps, options.batch_size, learning_rate,
+                         absl::GetFlag(FLAGS_loss))
+      << std::endl;
+  if (options.num_ranks > 1) {
+    out << absl::StrFormat("data-parallel on %d ranks: each batch split by rows, %d to %d per "
+                           "rank (losses printed: rank 0's rows)",
+                           options.num_ranks, options.batch_size / options.num_ranks,
+                           (options.batch_size + options.num_ranks - 1) / options.num_ranks)
+        << std::endl;
+  }
   DFLOW_ASSIGN_OR_RETURN(const mnist::SoftmaxResult result,
                          mnist::TrainSoftmax(data.train, data.test, options));
+  if (!result.evaluated) return absl::OkStatus();
   mnist::PrintTrainingReport(std::cout, result.test_accuracy, result.train_seconds, options.steps,
                              3, result.eval_seconds, data.test.num_examples());
   return absl::OkStatus();
@@ -159,7 +175,11 @@ int main(int argc, char** argv) {
   options.steps = absl::GetFlag(FLAGS_steps);
   options.batch_size = absl::GetFlag(FLAGS_batch_size);
   const double learning_rate = absl::GetFlag(FLAGS_learning_rate);
-  options.log = &std::cout;
+  absl::StatusOr<dflow::MpiWorld> world = dflow::MpiWorldFromEnv();
+  if (!world.ok()) return Fail(world.status());
+  options.rank = world->rank;
+  options.num_ranks = world->size;
+  options.log = options.rank == 0 ? &std::cout : nullptr;
   if (options.steps < 0) {
     return Fail(absl::StrCat("--steps must be >= 0, got ", options.steps));
   }
@@ -176,6 +196,9 @@ int main(int argc, char** argv) {
 
   const std::string graph_path = absl::GetFlag(FLAGS_write_graph);
   const std::string export_dir = absl::GetFlag(FLAGS_export_saved_model);
+  if (!export_dir.empty() && options.num_ranks > 1) {
+    return Fail("--export_saved_model runs in one process, not under mpirun");
+  }
   const absl::Status status =
       !graph_path.empty()  ? WriteGraph(graph_path, options)
       : export_dir.empty() ? TrainAndReport(options, learning_rate)

@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "graph/status_macros.h"
+#include "ops/collective/horovod_training.h"
+#include "ops/collective/shard.h"
 #include "ops/standard_ops.h"
 #include "runtime/session.h"
 
@@ -44,22 +46,28 @@ absl::StatusOr<SoftmaxGraph> BuildSoftmaxGraph(const Scope& root, int64_t featur
   auto y = ops::Softmax(root.WithOpName("y"), logits);
   auto y_ =
       ops::Placeholder(root.WithOpName("y_"), DT_FLOAT, ops::Placeholder::Shape({-1, classes}));
-  Output loss;
+  Output loss, per_example;
   if (options.loss == SoftmaxLoss::kTutorial) {
-    auto cross_entropy = ops::Neg(root, ops::Sum(root, ops::Mul(root, y_, ops::Log(root, y)), {1}));
-    loss = ops::Mean(root.WithOpName("loss"), cross_entropy, {0});
+    per_example = ops::Neg(root, ops::Sum(root, ops::Mul(root, y_, ops::Log(root, y)), {1}));
   } else {
-    ops::SoftmaxCrossEntropyWithLogits xent(root, logits, y_);
-    loss = ops::Mean(root.WithOpName("loss"), xent.loss, {0});
+    per_example = ops::SoftmaxCrossEntropyWithLogits(root, logits, y_).loss;
   }
+  loss = ops::Mean(root.WithOpName("loss"), per_example, {0});
   SoftmaxGraph graph;
   graph.x = x;
   graph.y_ = y_;
   graph.y = y;
   graph.loss = loss;
-  graph.train =
-      GradientDescentOptimizer(options.learning_rate).Minimize(root.NewSubScope("train"), loss);
+  const GradientDescentOptimizer sgd(options.learning_rate);
+  if (options.num_ranks > 1) {
+    DistributedOptimizer opt(sgd);
+    opt.WeightedByRows(ops::Size(root, per_example));
+    graph.train = opt.Minimize(root.NewSubScope("train"), loss);
+  } else {
+    graph.train = GradientDescentOptimizer(sgd).Minimize(root.NewSubScope("train"), loss);
+  }
   graph.init = GlobalVariablesInitializer(root);
+  if (options.num_ranks > 1) graph.broadcast = BroadcastGlobalVariables(root, 0);
   auto correct = ops::Equal(root, ops::ArgMax(root, y, 1), ops::ArgMax(root, y_, 1));
   graph.accuracy =
       ops::Mean(root.WithOpName("accuracy"), ops::Cast(root, correct, DT_FLOAT), {0});
@@ -84,6 +92,15 @@ absl::StatusOr<SoftmaxResult> TrainSoftmax(DataSet& train, const DataSet& test,
     return absl::InvalidArgumentError(
         absl::StrCat("log interval must be >= 1, got ", options.log_every));
   }
+  if (options.num_ranks < 1 || options.rank < 0 || options.rank >= options.num_ranks) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rank ", options.rank, " of ", options.num_ranks, " is not a valid rank"));
+  }
+  if (options.batch_size < options.num_ranks) {
+    return absl::InvalidArgumentError(absl::StrCat("batch size ", options.batch_size,
+                                                   " is smaller than the ", options.num_ranks,
+                                                   " ranks: every rank needs a row"));
+  }
   DFLOW_RETURN_IF_ERROR(CheckTrainAndTestSets(train, test));
   const int64_t features = train.image_size();
   const int64_t classes = train.num_classes();
@@ -96,12 +113,19 @@ absl::StatusOr<SoftmaxResult> TrainSoftmax(DataSet& train, const DataSet& test,
 
   DFLOW_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Create(root));
   DFLOW_RETURN_IF_ERROR(session->Run({init}));
+  if (graph.broadcast.node() != nullptr) DFLOW_RETURN_IF_ERROR(session->Run({graph.broadcast}));
 
   SoftmaxResult result;
   auto train_start = std::chrono::steady_clock::now();
   std::vector<Tensor> outputs;
   for (int step = 1; step <= options.steps; ++step) {
-    DFLOW_ASSIGN_OR_RETURN(const Batch batch, train.NextBatch(options.batch_size));
+    DFLOW_ASSIGN_OR_RETURN(Batch batch, train.NextBatch(options.batch_size));
+    if (options.num_ranks > 1) {
+      DFLOW_ASSIGN_OR_RETURN(batch.images,
+                             ShardRows(batch.images, options.rank, options.num_ranks));
+      DFLOW_ASSIGN_OR_RETURN(batch.labels,
+                             ShardRows(batch.labels, options.rank, options.num_ranks));
+    }
     const bool record = step == 1 || step % options.log_every == 0 || step == options.steps;
     if (record) {
       DFLOW_RETURN_IF_ERROR(session->Run({{x, batch.images}, {y_, batch.labels}}, {loss},
@@ -118,6 +142,16 @@ absl::StatusOr<SoftmaxResult> TrainSoftmax(DataSet& train, const DataSet& test,
   }
   result.train_seconds = SecondsSince(train_start);
 
+  // The variables, then (on rank 0 only) the accuracy.
+  std::vector<Output> vars = VariablesReachableFrom(loss);
+  DFLOW_RETURN_IF_ERROR(session->Run({}, vars, {}, &outputs));
+  for (size_t i = 0; i < vars.size(); ++i) {
+    result.variables.emplace_back(vars[i].node()->name(), outputs[i]);
+  }
+  if (options.rank != 0) {
+    result.evaluated = false;
+    return result;
+  }
   auto eval_start = std::chrono::steady_clock::now();
   DFLOW_RETURN_IF_ERROR(
       session->Run({{x, test.images()}, {y_, test.labels()}}, {accuracy}, {}, &outputs));

@@ -4,6 +4,8 @@
 #define DFLOW_TOOLS_MNIST_SOFTMAX_LIB_H_
 
 #include <ostream>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -30,6 +32,15 @@ struct SoftmaxOptions {
   int log_every = 100;
   // Progress lines ("step 100: loss 0.3512") go here when non-null.
   std::ostream* log = nullptr;
+  // Data-parallel training under mpirun (docs/distributed.md): this process is rank `rank` of
+  // `num_ranks`. With num_ranks > 1, every rank draws the same global batches of batch_size
+  // (so every rank must use the same data and seed) and trains on its rows
+  // [rank*B/num_ranks, (rank+1)*B/num_ranks); the gradients are combined by a row-weighted
+  // allreduce (DistributedOptimizer), so the updates are those of one process with the whole
+  // batch. Rank 0's initial variables are broadcast; only rank 0 evaluates. The recorded losses
+  // are those of this rank's rows. Needs batch_size >= num_ranks.
+  int rank = 0;
+  int num_ranks = 1;
 };
 
 struct LossAtStep {
@@ -42,14 +53,18 @@ struct SoftmaxResult {
   std::vector<LossAtStep> losses;
   double train_seconds = 0;  // The training steps (batching included, graph building excluded).
   double eval_seconds = 0;   // The accuracy run on the test set.
+  bool evaluated = true;     // False on ranks other than 0 (test_accuracy is then 0).
+  // The trained variables, by name ("W", "b").
+  std::vector<std::pair<std::string, Tensor>> variables;
 };
 
 // The tutorial's graph: placeholders x [?,features] and y_ [?,classes], probabilities y, the
 // scalar loss and accuracy, and the train and init targets (named "x", "y_", "y", "loss",
-// "accuracy", "train/GradientDescent" and "init" in the graph).
+// "accuracy", "train/GradientDescent" and "init" in the graph). With options.num_ranks > 1 the
+// gradients go through DistributedOptimizer and `broadcast` sets every variable to rank 0's.
 struct SoftmaxGraph {
   Output x, y_, y, loss, accuracy;
-  Operation train, init;
+  Operation train, init, broadcast;
 };
 absl::StatusOr<SoftmaxGraph> BuildSoftmaxGraph(const Scope& root, int64_t features,
                                                int64_t classes, const SoftmaxOptions& options);

@@ -3,8 +3,11 @@
 #define DFLOW_OPS_COLLECTIVE_HOROVOD_TRAINING_H_
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "ops/scope.h"
+#include "ops/training.h"
 
 namespace dflow {
 
@@ -13,6 +16,54 @@ namespace dflow {
 // HorovodBroadcast per variable. Run it once after the initializer, on every rank; build it
 // after all variables exist (later ones are left out). Fails in the scope when there are none.
 Operation BroadcastGlobalVariables(const Scope& scope, int64_t root_rank);
+
+// horovod.tensorflow's DistributedOptimizer: wraps another optimizer and combines every
+// gradient across ranks before the wrapped optimizer applies it.
+//
+//   DistributedOptimizer opt(AdamOptimizer(1e-4f));
+//   Operation train = opt.Minimize(scope, loss, {}, global_step);
+//
+// By default each gradient goes through a HorovodAllreduce with reduce_op average, named
+// "DistributedOptimizer_Allreduce/HorovodAllreduce_<var>" under the scope, as Horovod does.
+// With WeightedByRows(rows) (a scalar: the number of examples this rank's loss averages over),
+// each rank's gradient is instead scaled by rows / (sum of rows over ranks) and summed, so that
+// ranks holding different shares of a global batch compute exactly the gradient of the loss
+// averaged over the whole batch (one more allreduce, of the row count, per step). Every rank
+// must build the same graph; a rank's row count must not be 0 (its mean loss is then NaN).
+class DistributedOptimizer : public Optimizer {
+ public:
+  explicit DistributedOptimizer(const Optimizer& optimizer) : inner_(optimizer.Clone()) {}
+  DistributedOptimizer(const DistributedOptimizer& other)
+      : inner_(other.inner_->Clone()), rows_(other.rows_) {}
+
+  DistributedOptimizer& WeightedByRows(const Output& rows) {
+    rows_ = rows;
+    return *this;
+  }
+
+  // The wrapped optimizer's Minimize, with the gradients combined across ranks.
+  Operation Minimize(const Scope& scope, const Output& loss,
+                     const std::vector<Output>& var_list = {},
+                     const Output& global_step = Output()) {
+    return MinimizeImpl(scope, loss, var_list, global_step);
+  }
+
+  // The local gradients, each replaced by its allreduce (see above).
+  std::vector<GradAndVar> ComputeGradients(const Scope& scope, const Output& loss,
+                                           const std::vector<Output>& var_list = {}) override;
+  // The wrapped optimizer's ApplyGradients (the gradients given are used as they are).
+  Operation ApplyGradients(const Scope& scope, const std::vector<GradAndVar>& grads_and_vars,
+                           const Output& global_step = Output()) override {
+    return inner_->ApplyGradients(scope, grads_and_vars, global_step);
+  }
+  std::unique_ptr<Optimizer> Clone() const override {
+    return std::make_unique<DistributedOptimizer>(*this);
+  }
+
+ private:
+  std::unique_ptr<Optimizer> inner_;
+  Output rows_;
+};
 
 }  // namespace dflow
 
