@@ -57,8 +57,8 @@ Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow 
   --feed=NAME=SOURCE  feeds tensor NAME ("x", "x:0"); SOURCE is a file (.npy, or IDX as
                       MNIST ships it; either may be gzipped) or a literal: 0.5, 3, true,
                       [1,2,3], [[1,0],[1,1]], "a string" (string tensors). Repeatable.
-                      Data is adapted to the placeholder: uint8 IDX images become float in [0,1] when the placeholder is float; 1-D class
-                      labels become one-hot when it is float [?,C], or int32/int64 ids;
+                      Data is adapted to the placeholder: uint8 IDX images become float
+                      in [0,1] when the placeholder is float; 1-D class labels become one-hot when it is float [?,C], or int32/int64 ids;
                       trailing dims are reshaped ([N,28,28] -> [?,784] or [?,28,28,1]).
   --fetch=NAME[:i]    tensor to fetch and report. Repeatable.
   --target=OP         op to run for its effect (a train step). Repeatable.
