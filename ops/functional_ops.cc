@@ -41,8 +41,9 @@ bool IsFunctionalOp(absl::string_view op) {
       .Attrs({"Tcond: type", "Tin: list(type) >= 0", "Tout: list(type) >= 0",               \
               "then_branch: func", "else_branch: func", "output_shapes: list(shape)"}) \
       .SetShapeFn(UnknownOutputs)
-DFLOW_IF_OP("If").SetIsStateful();
-DFLOW_IF_OP("StatelessIf");
+// Lowered at import (ops/function_lowering.h): never run or differentiated as themselves.
+DFLOW_IF_OP("If").SetIsStateful().NotDifferentiable();
+DFLOW_IF_OP("StatelessIf").NotDifferentiable();
 #undef DFLOW_IF_OP
 
 // ---------------------------------------------------------------------------------------------
@@ -55,8 +56,8 @@ DFLOW_IF_OP("StatelessIf");
       .Attrs({"T: list(type) >= 0", "cond: func", "body: func",                         \
               "output_shapes: list(shape)", "parallel_iterations: int = 10"})      \
       .SetShapeFn(UnknownOutputs)
-DFLOW_WHILE_OP("While").SetIsStateful();
-DFLOW_WHILE_OP("StatelessWhile");
+DFLOW_WHILE_OP("While").SetIsStateful().NotDifferentiable();
+DFLOW_WHILE_OP("StatelessWhile").NotDifferentiable();
 #undef DFLOW_WHILE_OP
 
 // ---------------------------------------------------------------------------------------------
@@ -70,8 +71,8 @@ DFLOW_WHILE_OP("StatelessWhile");
               "config: string = ''", "config_proto: string = ''",                       \
               "executor_type: string = ''"})                                            \
       .SetShapeFn(UnknownOutputs)
-DFLOW_CALL_OP("PartitionedCall");
-DFLOW_CALL_OP("StatefulPartitionedCall").SetIsStateful();
+DFLOW_CALL_OP("PartitionedCall").NotDifferentiable();
+DFLOW_CALL_OP("StatefulPartitionedCall").SetIsStateful().NotDifferentiable();
 #undef DFLOW_CALL_OP
 
 // ---------------------------------------------------------------------------------------------

@@ -94,7 +94,8 @@ REGISTER_OP("LRNGrad")
     .Attr("alpha: float = 1.0")
     .Attr("beta: float = 0.5")
     .Attr("T: {half, bfloat16, float} = DT_FLOAT")
-    .SetShapeFn(LrnGradShape);
+    .SetShapeFn(LrnGradShape)
+    .NotDifferentiable();  // TensorFlow registers no gradient for it either.
 
 Output ops::LRNGrad(const Scope& scope, Input input_grads, Input input_image, Input output_image,
                     const LRNAttrs& attrs) {

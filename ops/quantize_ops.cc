@@ -361,7 +361,8 @@ REGISTER_OP("Dequantize")
     .Attr("narrow_range: bool = false")
     .Attr("axis: int = -1")
     .Attr("dtype: {bfloat16, float} = DT_FLOAT")
-    .SetShapeFn(DequantizeShape);
+    .SetShapeFn(DequantizeShape)
+    .NotDifferentiable();  // As in TensorFlow.
 
 Output ops::Dequantize(const Scope& scope, Input input, Input min_range, Input max_range,
                        const DequantizeAttrs& attrs) {

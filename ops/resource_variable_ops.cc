@@ -153,7 +153,8 @@ REGISTER_OP("ResourceGather")
       ctx->set_output(0, PartialTensorShape());
       return absl::OkStatus();
     })
-    .SetIsStateful();
+    .SetIsStateful()
+    .NotDifferentiable();
 
 Output ops::ResourceGather(const Scope& scope, Input resource, Input indices, DataType dtype) {
   return AddOp(scope, "ResourceGather", {resource, indices}, {{"dtype", MakeAttr(dtype)}});
