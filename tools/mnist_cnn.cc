@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "graph/status_macros.h"
+#include "ops/collective/mpi_world.h"
 #include "ops/scope.h"
 #include "tools/mnist_cnn_lib.h"
 #include "tools/mnist_data.h"
@@ -87,6 +88,10 @@ constexpr char kUsage[] =
     "                          binary) and exit; no data needed. Run it with session_run.\n"
     "  --help                  show this message\n"
     "\n"
+    "Under mpirun (mpirun -np 2 mnist_cnn ...) every rank trains on its rows of each\n"
+    "batch and the gradients are averaged across ranks (docs/distributed.md); only rank 0\n"
+    "prints, saves checkpoints and evaluates.\n"
+    "\n"
     "Exit status: 0 on success, 1 on any error (the message names its cause).\n";
 
 int Fail(const absl::Status& status) { return dflow::ToolFail("mnist_cnn", status.message()); }
@@ -104,17 +109,27 @@ absl::Status WriteGraph(const std::string& path, const mnist::CnnOptions& option
 // Reads MNIST, trains and scores the model, printing progress and timings.
 absl::Status TrainAndReport(const mnist::CnnOptions& options, double learning_rate,
                             double keep_prob) {
+  std::ostream quiet(nullptr);  // Discards everything: ranks other than 0 print nothing.
+  std::ostream& out = options.rank == 0 ? std::cout : quiet;
   DFLOW_ASSIGN_OR_RETURN(
       mnist::DataSets data,
       mnist::LoadDataSetsForTraining(absl::GetFlag(FLAGS_data_dir),
                                      static_cast<uint64_t>(options.seed), options.batch_size,
-                                     std::cout));
-  std::cout << absl::StrFormat(
-                   "training %d steps of %d images: Adam at %g, dropout keep_prob %g, seed %d",
-                   options.steps, options.batch_size, learning_rate, keep_prob, options.seed)
-            << std::endl;
+                                     out));
+  out << absl::StrFormat(
+             "training %d steps of %d images: Adam at %g, dropout keep_prob %g, seed %d",
+             options.steps, options.batch_size, learning_rate, keep_prob, options.seed)
+      << std::endl;
+  if (options.num_ranks > 1) {
+    out << absl::StrFormat("data-parallel on %d ranks: each batch split by rows, %d to %d per "
+                           "rank (loss and accuracy printed: rank 0's rows)",
+                           options.num_ranks, options.batch_size / options.num_ranks,
+                           (options.batch_size + options.num_ranks - 1) / options.num_ranks)
+        << std::endl;
+  }
   DFLOW_ASSIGN_OR_RETURN(const mnist::CnnResult result,
                          mnist::TrainCnn(data.train, data.test, options));
+  if (!result.evaluated) return absl::OkStatus();
   mnist::PrintTrainingReport(std::cout, result.test_accuracy, result.train_seconds,
                              result.last_step - result.first_step + 1, 2, result.eval_seconds,
                              data.test.num_examples());
@@ -145,7 +160,11 @@ int main(int argc, char** argv) {
   options.save_every = absl::GetFlag(FLAGS_save_every);
   options.restore = absl::GetFlag(FLAGS_restore);
   options.threads = absl::GetFlag(FLAGS_threads);
-  options.log = &std::cout;
+  absl::StatusOr<dflow::MpiWorld> world = dflow::MpiWorldFromEnv();
+  if (!world.ok()) return Fail(world.status());
+  options.rank = world->rank;
+  options.num_ranks = world->size;
+  options.log = options.rank == 0 ? &std::cout : nullptr;
 
   if (options.batch_size < 1) {
     return Fail(absl::StrCat("--batch_size must be >= 1, got ", options.batch_size));

@@ -14,6 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "graph/status_macros.h"
+#include "ops/collective/horovod_training.h"
+#include "ops/collective/shard.h"
 #include "kernels/op_kernel.h"
 #include "ops/standard_ops.h"
 #include "runtime/checkpoint.h"
@@ -119,6 +121,13 @@ absl::Status CheckCnnOptions(const CnnOptions& options, int64_t image_size, int 
   if (options.restore && options.checkpoint.empty()) {
     return bad("restoring needs a checkpoint path");
   }
+  if (options.num_ranks < 1 || options.rank < 0 || options.rank >= options.num_ranks) {
+    return bad("rank ", options.rank, " of ", options.num_ranks, " is not a valid rank");
+  }
+  if (options.batch_size < options.num_ranks) {
+    return bad("batch size ", options.batch_size, " is smaller than the ", options.num_ranks,
+               " ranks: every rank needs a row");
+  }
   if (options.threads < 0) return bad("threads must be >= 0, got ", options.threads);
   return absl::OkStatus();
 }
@@ -168,7 +177,7 @@ absl::StatusOr<CnnGraph> BuildCnnGraph(const Scope& root, int classes, const Cnn
   // Dropout, then the read-out layer.
   DFLOW_RETURN_IF_ERROR(root.status());
   const int last_before_dropout = root.graph()->num_nodes() - 1;
-  Output h_fc1_drop = ops::Dropout(root, h_fc1, g.keep_prob, seed, 4);
+  Output h_fc1_drop = ops::Dropout(root, h_fc1, g.keep_prob, seed, 4 + options.rank);
   DFLOW_RETURN_IF_ERROR(root.status());
   Node* noise = DropoutNoiseNode(h_fc1_drop, last_before_dropout);
   if (noise == nullptr) return absl::InternalError("dropout built no RandomUniform node");
@@ -182,9 +191,17 @@ absl::StatusOr<CnnGraph> BuildCnnGraph(const Scope& root, int classes, const Cnn
 
   g.global_step = ops::Variable(root.WithOpName("global_step"), PartialTensorShape({}), DT_INT64);
   ops::Assign(root.WithOpName("global_step/Assign"), g.global_step, Input(int64_t{0}));
-  g.train = AdamOptimizer(options.learning_rate).Minimize(root, g.loss, {}, g.global_step);
+  const AdamOptimizer adam(options.learning_rate);
+  if (options.num_ranks > 1) {
+    DistributedOptimizer opt(adam);
+    opt.WeightedByRows(ops::Size(root, xent.loss));
+    g.train = opt.Minimize(root, g.loss, {}, g.global_step);
+  } else {
+    g.train = AdamOptimizer(adam).Minimize(root, g.loss, {}, g.global_step);
+  }
   // After Minimize, so that Adam's slots and beta powers are initialized too.
   g.init = GlobalVariablesInitializer(root);
+  if (options.num_ranks > 1) g.broadcast = BroadcastGlobalVariables(root, 0);
 
   Output correct_prediction =
       ops::Equal(root, ops::ArgMax(root, g.logits, 1), ops::ArgMax(root, g.y_, 1));
@@ -242,6 +259,7 @@ absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
       *options.log << "restored step " << start << " from " << options.checkpoint << std::endl;
     }
   }
+  if (g.broadcast.node() != nullptr) DFLOW_RETURN_IF_ERROR(session.Run({g.broadcast}));
   result.first_step = start + 1;
   result.last_step = std::max(start, options.steps);
 
@@ -258,6 +276,7 @@ absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
     return it->second;
   };
   auto save = [&](int step) -> absl::Status {
+    if (options.rank != 0) return absl::OkStatus();  // Rank 0 alone writes the checkpoint.
     DFLOW_RETURN_IF_ERROR(SaveCheckpoint(session, options.checkpoint));
     if (options.log != nullptr) {
       *options.log << "saved step " << step << " to " << options.checkpoint << std::endl;
@@ -270,14 +289,20 @@ absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
   int last_record_step = start;
   int last_saved = start;
   for (int step = start + 1; step <= options.steps; ++step) {
-    DFLOW_ASSIGN_OR_RETURN(const Batch batch, train.NextBatch(options.batch_size));
+    DFLOW_ASSIGN_OR_RETURN(Batch batch, train.NextBatch(options.batch_size));
+    if (options.num_ranks > 1) {
+      DFLOW_ASSIGN_OR_RETURN(batch.images,
+                             ShardRows(batch.images, options.rank, options.num_ranks));
+      DFLOW_ASSIGN_OR_RETURN(batch.labels,
+                             ShardRows(batch.labels, options.rank, options.num_ranks));
+    }
     const bool record = step == 1 || step % options.log_every == 0 || step == options.steps;
     CnnProgress progress{step, 0, 0, 0};
     if (record) {
       DFLOW_RETURN_IF_ERROR(session.Run({{g.x, batch.images},
                                          {g.y_, batch.labels},
                                          {g.keep_prob, eval_keep},
-                                         {noise, zeros_for(options.batch_size)}},
+                                         {noise, zeros_for(batch.images.dim_size(0))}},
                                         {g.loss, g.accuracy}, {}, &outputs));
       progress.loss = outputs[0].scalar<float>();
       progress.train_accuracy = outputs[1].scalar<float>();
@@ -313,22 +338,25 @@ absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
   }
   result.train_seconds = SecondsSince(train_start);
 
-  // The test set in batches: memory stays bounded whatever its size.
-  const auto eval_start = std::chrono::steady_clock::now();
-  const int64_t n = test.num_examples();
-  int64_t correct = 0;
-  for (int64_t begin = 0; begin < n; begin += options.eval_batch_size) {
-    const int64_t size = std::min<int64_t>(options.eval_batch_size, n - begin);
-    DFLOW_RETURN_IF_ERROR(session.Run({{g.x, Rows(test.images(), begin, size)},
-                                       {g.y_, Rows(test.labels(), begin, size)},
-                                       {g.keep_prob, eval_keep},
-                                       {noise, zeros_for(size)}},
-                                      {g.correct}, {}, &outputs));
-    correct += static_cast<int64_t>(std::lround(outputs[0].scalar<float>()));
+  if (options.rank != 0) result.evaluated = false;
+  if (result.evaluated) {
+    // The test set in batches: memory stays bounded whatever its size.
+    const auto eval_start = std::chrono::steady_clock::now();
+    const int64_t n = test.num_examples();
+    int64_t correct = 0;
+    for (int64_t begin = 0; begin < n; begin += options.eval_batch_size) {
+      const int64_t size = std::min<int64_t>(options.eval_batch_size, n - begin);
+      DFLOW_RETURN_IF_ERROR(session.Run({{g.x, Rows(test.images(), begin, size)},
+                                         {g.y_, Rows(test.labels(), begin, size)},
+                                         {g.keep_prob, eval_keep},
+                                         {noise, zeros_for(size)}},
+                                        {g.correct}, {}, &outputs));
+      correct += static_cast<int64_t>(std::lround(outputs[0].scalar<float>()));
+    }
+    result.test_correct = correct;
+    result.test_accuracy = static_cast<double>(correct) / static_cast<double>(n);
+    result.eval_seconds = SecondsSince(eval_start);
   }
-  result.test_correct = correct;
-  result.test_accuracy = static_cast<double>(correct) / static_cast<double>(n);
-  result.eval_seconds = SecondsSince(eval_start);
 
   // Every variable's final value.
   std::vector<Output> vars;

@@ -51,6 +51,15 @@ struct CnnOptions {
   int threads = 0;
   // Progress lines go here when non-null.
   std::ostream* log = nullptr;
+  // Data-parallel training under mpirun (docs/distributed.md): this process is rank `rank` of
+  // `num_ranks`. With num_ranks > 1 every rank draws the same global batches (same data and
+  // seed on every rank) and trains on its rows [rank*B/num_ranks, (rank+1)*B/num_ranks); the
+  // gradients are combined by a row-weighted allreduce before Adam applies them, rank 0's
+  // initial (or restored) variables are broadcast, and only rank 0 saves checkpoints and
+  // evaluates. The dropout masks differ from one process's (rank r's dropout seed2 is 4 + r).
+  // Recorded losses and accuracies are those of this rank's rows. Needs batch_size >= num_ranks.
+  int rank = 0;
+  int num_ranks = 1;
 };
 
 struct CnnProgress {
@@ -68,6 +77,7 @@ struct CnnResult {
   int64_t test_correct = 0;
   double train_seconds = 0;   // The training loop (batching, logging and saving included).
   double eval_seconds = 0;    // The test-set evaluation.
+  bool evaluated = true;      // False on ranks other than 0 (no test accuracy).
   // Every variable's final value, by name (sorted), as a checkpoint would hold them.
   std::vector<std::pair<std::string, Tensor>> variables;
   // Every random stream's final position (the dropout's), by node name (sorted).
@@ -82,9 +92,11 @@ struct CnnResult {
 // `dropout_noise` is the dropout's RandomUniform output: evaluation feeds it zeros along with
 // keep_prob 1 (which keeps every unit whatever the noise), so that it neither runs nor advances
 // the random stream (the session's state for that node, which checkpoints carry).
+// With options.num_ranks > 1 the gradients go through DistributedOptimizer and `broadcast`
+// sets every variable to rank 0's.
 struct CnnGraph {
   Output x, y_, keep_prob, logits, loss, accuracy, correct, global_step, dropout_noise;
-  Operation train, init;
+  Operation train, init, broadcast;
 };
 absl::StatusOr<CnnGraph> BuildCnnGraph(const Scope& root, int classes, const CnnOptions& options);
 
