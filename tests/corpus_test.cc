@@ -34,7 +34,7 @@ using google::protobuf::Value;
 // The cases expected to fail, with why. Remove a case once it passes.
 const std::map<std::string, std::string>& ExpectedFailures() {
   static const auto* failures = new std::map<std::string, std::string>{
-      {"minakhan01_ssd_mobilenet", "NonMaxSuppressionV3 is missing"},
+      {"minakhan01_ssd_mobilenet", "fails in the run (not yet investigated); --list_unsupported lists nothing missing"},
       // The expected FakeQuantWithMinMaxVars output lies off TensorFlow's quantization grid
       // (nudged_min + k * (max - min) / 255, k an integer: e.g. 0.0577 with min -9.2457, max
       // 16.2693 gives k = 92.58), so the oracle did not quantize; dflow's values are on the grid.
