@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <new>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -441,8 +442,8 @@ namespace {
 using IndexEntries = std::vector<std::pair<std::string, BundleEntryProto>>;
 
 // Reads the index table at `index_path`: its checked header and its entries in key order.
-absl::Status ReadIndex(const std::string& index_path, BundleHeaderProto* header,
-                       IndexEntries* entries) {
+absl::Status ReadIndexUnguarded(const std::string& index_path, BundleHeaderProto* header,
+                                IndexEntries* entries) {
   leveldb::Env* env = leveldb::Env::Default();
   uint64_t index_size = 0;
   leveldb::RandomAccessFile* raw_file = nullptr;
@@ -493,6 +494,18 @@ absl::Status ReadIndex(const std::string& index_path, BundleHeaderProto* header,
     entries->emplace_back(std::move(name), std::move(entry));
   }
   return FromLevelDb(it->status(), absl::StrCat("checkpoint index '", index_path, "'"));
+}
+
+// LevelDB allocates a block of the size a block handle states before checking it against the
+// file, so a corrupt handle (found by the checkpoint fuzz target) asks for up to 2^64 bytes.
+absl::Status ReadIndex(const std::string& index_path, BundleHeaderProto* header,
+                       IndexEntries* entries) {
+  try {
+    return ReadIndexUnguarded(index_path, header, entries);
+  } catch (const std::bad_alloc&) {
+    return absl::DataLossError(absl::StrCat("checkpoint index '", index_path,
+                                            "' is corrupt: a block handle states an impossible size"));
+  }
 }
 
 }  // namespace
