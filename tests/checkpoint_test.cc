@@ -277,13 +277,6 @@ TEST(Checkpoint, AnOldGraphsAliasVariableIsNotSavedTwice) {
   EXPECT_TRUE(SameBits(Fetch(*second, {model.u})[0], next));
 }
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Saves write TensorFlow's two files and name the prefix in the folder's state file, which
 // restoring from the folder follows to the newest checkpoint.
 TEST(Checkpoint, SavesTensorFlowsFilesAndTheStateFile) {
@@ -297,7 +290,7 @@ TEST(Checkpoint, SavesTensorFlowsFilesAndTheStateFile) {
                         "model.ckpt-2.index", "model.ckpt-2.data-00000-of-00001"}) {
     EXPECT_TRUE(std::ifstream(dir + "/" + f).good()) << f;
   }
-  const std::string state = ReadAll(dir + "/checkpoint");
+  const std::string state = test::ReadFileBytes(dir + "/checkpoint");
   EXPECT_TRUE(absl::StartsWith(state,
                                "model_checkpoint_path: \"model.ckpt-2\"\n"
                                "all_model_checkpoint_paths: \"model.ckpt-1\"\n"
@@ -338,7 +331,7 @@ TEST(Checkpoint, ACorruptTensorFailsTheWholeRestore) {
   auto s1 = saved.NewSession(true);
   ASSERT_TRUE(SaveCheckpoint(*s1, path).ok());
   const std::string data_path = path + ".data-00000-of-00001";
-  std::string data = ReadAll(data_path);
+  std::string data = test::ReadFileBytes(data_path);
   ASSERT_EQ(data.size(), 12u);  // a [2] then b [1], floats.
   data[9] ^= 0x10;
   std::ofstream(data_path, std::ios::binary | std::ios::trunc) << data;

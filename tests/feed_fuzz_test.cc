@@ -8,34 +8,20 @@
 #include <sstream>
 
 #include "gtest/gtest.h"
+#include "tests/test_util.h"
 
 namespace dflow {
 namespace {
-
-std::string ReadAll(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::vector<std::filesystem::path> Files(const std::string& dir) {
-  std::vector<std::filesystem::path> files;
-  if (!std::filesystem::exists(dir)) return files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) files.push_back(entry.path());
-  std::sort(files.begin(), files.end());
-  return files;
-}
 
 absl::Status Feed(const std::string& data) {
   return RunFeedBytes(reinterpret_cast<const uint8_t*>(data.data()), data.size());
 }
 
 TEST(FeedFuzz, SeedsParseCleanly) {
-  const std::vector<std::filesystem::path> seeds = Files("tools/fuzz/feed_corpus");
+  const std::vector<std::string> seeds = test::FilesIn("tools/fuzz/feed_corpus");
   ASSERT_GE(seeds.size(), 6u);
   for (const auto& path : seeds) {
-    const absl::Status s = Feed(ReadAll(path));
+    const absl::Status s = Feed(test::ReadFileBytes(path));
     EXPECT_TRUE(s.ok()) << path << ": " << s;
   }
 }
@@ -47,8 +33,8 @@ TEST(FeedFuzz, BadInputsAreErrorsNotRoundTripFailures) {
     EXPECT_FALSE(s.ok());
     EXPECT_NE(s.code(), absl::StatusCode::kInternal) << s;
   }
-  for (const auto& path : Files("tools/fuzz/feed_regressions")) {
-    EXPECT_NE(Feed(ReadAll(path)).code(), absl::StatusCode::kInternal) << path;
+  for (const auto& path : test::FilesIn("tools/fuzz/feed_regressions")) {
+    EXPECT_NE(Feed(test::ReadFileBytes(path)).code(), absl::StatusCode::kInternal) << path;
   }
 }
 

@@ -15,37 +15,22 @@
 namespace dflow {
 namespace {
 
-std::string ReadAll(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::vector<std::filesystem::path> Files(const std::string& dir) {
-  std::vector<std::filesystem::path> files;
-  if (!std::filesystem::exists(dir)) return files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) files.push_back(entry.path());
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 absl::Status RunCheckpoint(const std::string& data) {
   return RunCheckpointBytes(reinterpret_cast<const uint8_t*>(data.data()), data.size());
 }
 
 TEST(CheckpointFuzz, SeedsRestore) {
-  const std::vector<std::filesystem::path> seeds = Files("tools/fuzz/checkpoint_corpus");
+  const std::vector<std::string> seeds = test::FilesIn("tools/fuzz/checkpoint_corpus");
   ASSERT_GE(seeds.size(), 3u);
   for (const auto& path : seeds) {
-    const absl::Status s = RunCheckpoint(ReadAll(path));
+    const absl::Status s = RunCheckpoint(test::ReadFileBytes(path));
     EXPECT_TRUE(s.ok()) << path << ": " << s;
   }
 }
 
 TEST(CheckpointFuzz, SeedDecodesToItsHandWrittenValues) {
   const std::string prefix = test::TempDir("file_fuzz_seed") + "/ckpt";
-  ASSERT_TRUE(WriteFuzzCheckpoint(ReadAll("tools/fuzz/checkpoint_corpus/ab_built"), prefix).ok());
+  ASSERT_TRUE(WriteFuzzCheckpoint(test::ReadFileBytes("tools/fuzz/checkpoint_corpus/ab_built"), prefix).ok());
   absl::StatusOr<NamedTensors> read = ReadTensorBundle(prefix);
   ASSERT_TRUE(read.ok()) << read.status();
   ASSERT_EQ(read->size(), 3u);  // make_file_seeds.cc: a = {3, 4}, b = {1, 2, 3, 4}, c = -5.
@@ -56,8 +41,8 @@ TEST(CheckpointFuzz, SeedDecodesToItsHandWrittenValues) {
 }
 
 TEST(CheckpointFuzz, CorruptSeedsFailWithoutChangingVariables) {
-  const std::string raw = ReadAll("tools/fuzz/checkpoint_corpus/ab_raw");
-  const std::string built = ReadAll("tools/fuzz/checkpoint_corpus/ab_built");
+  const std::string raw = test::ReadFileBytes("tools/fuzz/checkpoint_corpus/ab_raw");
+  const std::string built = test::ReadFileBytes("tools/fuzz/checkpoint_corpus/ab_built");
   ASSERT_GT(raw.size(), 8u);
   ASSERT_GT(built.size(), 8u);
   // Every byte of the raw form flipped (after its flags and length), and every byte of the built
@@ -78,17 +63,17 @@ TEST(CheckpointFuzz, CorruptSeedsFailWithoutChangingVariables) {
 }
 
 TEST(CheckpointFuzz, PastFindingsAreHandled) {
-  for (const auto& path : Files("tools/fuzz/checkpoint_regressions")) {
-    const absl::Status s = RunCheckpoint(ReadAll(path));
+  for (const auto& path : test::FilesIn("tools/fuzz/checkpoint_regressions")) {
+    const absl::Status s = RunCheckpoint(test::ReadFileBytes(path));
     EXPECT_FALSE(absl::StrContains(s.message(), "changed a variable")) << path << ": " << s;
   }
 }
 
 TEST(SavedModelFuzz, SeedsLoadAndRun) {
-  const std::vector<std::filesystem::path> seeds = Files("tools/fuzz/saved_model_corpus");
+  const std::vector<std::string> seeds = test::FilesIn("tools/fuzz/saved_model_corpus");
   ASSERT_GE(seeds.size(), 1u);
   for (const auto& path : seeds) {
-    const std::string data = ReadAll(path);
+    const std::string data = test::ReadFileBytes(path);
     const absl::Status s =
         RunSavedModelBytes(reinterpret_cast<const uint8_t*>(data.data()), data.size());
     EXPECT_TRUE(s.ok()) << path << ": " << s;
@@ -96,8 +81,8 @@ TEST(SavedModelFuzz, SeedsLoadAndRun) {
 }
 
 TEST(SavedModelFuzz, PastFindingsAreHandled) {
-  for (const auto& path : Files("tools/fuzz/saved_model_regressions")) {
-    const std::string data = ReadAll(path);
+  for (const auto& path : test::FilesIn("tools/fuzz/saved_model_regressions")) {
+    const std::string data = test::ReadFileBytes(path);
     RunSavedModelBytes(reinterpret_cast<const uint8_t*>(data.data()), data.size()).IgnoreError();
     SUCCEED() << path;  // Reaching here is the assertion.
   }

@@ -7,38 +7,24 @@
 #include <sstream>
 
 #include "gtest/gtest.h"
+#include "tests/test_util.h"
 
 namespace dflow {
 namespace {
 
-std::string ReadAll(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::vector<std::filesystem::path> Files(const std::string& dir) {
-  std::vector<std::filesystem::path> files;
-  if (!std::filesystem::exists(dir)) return files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) files.push_back(entry.path());
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 TEST(GraphFuzz, SeedGraphsImportAndRun) {
-  std::vector<std::filesystem::path> seeds = Files("tools/fuzz/corpus");
+  std::vector<std::string> seeds = test::FilesIn("tools/fuzz/corpus");
   ASSERT_GE(seeds.size(), 4u);
   for (const auto& path : seeds) {
-    const std::string data = ReadAll(path);
+    const std::string data = test::ReadFileBytes(path);
     absl::Status s = RunGraphDefBytes(reinterpret_cast<const uint8_t*>(data.data()), data.size());
     EXPECT_TRUE(s.ok()) << path << ": " << s;
   }
 }
 
 TEST(GraphFuzz, PastCrashesAreHandledWithoutCrashing) {
-  for (const auto& path : Files("tools/fuzz/regressions")) {
-    const std::string data = ReadAll(path);
+  for (const auto& path : test::FilesIn("tools/fuzz/regressions")) {
+    const std::string data = test::ReadFileBytes(path);
     absl::Status s = RunGraphDefBytes(reinterpret_cast<const uint8_t*>(data.data()), data.size());
     SUCCEED() << path << ": " << s;  // Reaching here is the assertion.
   }

@@ -73,13 +73,6 @@ std::vector<Field> Only(const std::vector<Field>& fields, int number) {
   return out;
 }
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // y = x w with w a [2,1] variable set to [[2],[3]]; x: float [?,2].
 struct Tiny {
   Scope root = Scope::NewRootScope();
@@ -113,7 +106,7 @@ TEST(SavedModelExportTest, SavedModelPbFieldByField) {
   const std::string dir = test::TempDir("export_fields") + "/model";
   ASSERT_TRUE(SaveSavedModel(*tiny->session, dir, {"serve"},
                              ServingSignature(tiny->session->graph())).ok());
-  const std::vector<Field> top = Decode(ReadAll(dir + "/saved_model.pb"));
+  const std::vector<Field> top = Decode(test::ReadFileBytes(dir + "/saved_model.pb"));
   // SavedModel: saved_model_schema_version = 1 (field 1), one meta_graphs (field 2).
   ASSERT_EQ(top.size(), 2u);
   EXPECT_EQ(top[0].number, 1);
@@ -255,7 +248,7 @@ TEST(SavedModelExportTest, SessionRunServesTheExport) {
       "tools/session_run", "--saved_model=" + dir + " --signature_def=serving_default --feed=x=" +
                                feed + " --fetch=y --output_dir=" + dir + "/../out");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  absl::StatusOr<Tensor> y = ParseNpy(ReadAll(dir + "/../out/y.npy"), "y.npy");
+  absl::StatusOr<Tensor> y = ParseNpy(test::ReadFileBytes(dir + "/../out/y.npy"), "y.npy");
   ASSERT_TRUE(y.ok()) << y.status() << "\n" << r.output;
   test::ExpectTensorNear(*y, TensorShape({2, 1}), {5, 1}, 0);
 }

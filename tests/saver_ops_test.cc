@@ -24,13 +24,6 @@ Tensor Strings(const TensorShape& shape, std::vector<std::string> values) {
   return *Tensor::FromVector<std::string>(values, shape);
 }
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 uint32_t Le32(const std::string& s, size_t at) {
   uint32_t v = 0;
   for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(s[at + i]);
@@ -55,7 +48,7 @@ TEST(SaveV2, StringTensorBytesAreTensorFlowsEncoding) {
   ASSERT_TRUE(root.ok()) << root.status();
   ASSERT_TRUE(test::NewSession(root)->Run({}, {}, {save}, nullptr).ok());
   // Data in input order: s (lengths, their checksum, bytes) at 0, then f's 4 bytes of 1.5f.
-  const std::string data = ReadAll(prefix + ".data-00000-of-00001");
+  const std::string data = test::ReadFileBytes(prefix + ".data-00000-of-00001");
   ASSERT_EQ(data.size(), 2u + 4 + 2 + 4);
   EXPECT_EQ(data.substr(0, 2), std::string("\x02\x00", 2)) << "varint64 lengths 2 and 0";
   // The lengths' checksum covers them as little-endian uint32s, not as varints.

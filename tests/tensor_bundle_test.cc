@@ -26,13 +26,6 @@
 namespace dflow {
 namespace {
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 void WriteAll(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
@@ -162,13 +155,13 @@ TEST(TensorBundle, DflowsFilesDecodeByHandWithTensorFlowsSchema) {
 
   // Data file: the tensors' little-endian bytes back to back, in the order given, as
   // TensorFlow's BundleWriter appends them (weights, then bias).
-  const std::string data = ReadAll(prefix + ".data-00000-of-00001");
+  const std::string data = test::ReadFileBytes(prefix + ".data-00000-of-00001");
   const unsigned char expected_data[] = {0, 0, 0xc0, 0x3f, 0, 0, 0, 0xc0,
                                          7, 0, 0, 0, 0xf8, 0xff, 0xff, 0xff, 9, 0, 0, 0};
   ASSERT_EQ(data, std::string(reinterpret_cast<const char*>(expected_data), sizeof(expected_data)));
 
   // Index: a LevelDB table. Footer = metaindex and index block handles, padding to 40 bytes, magic.
-  const std::string index = ReadAll(prefix + ".index");
+  const std::string index = test::ReadFileBytes(prefix + ".index");
   ASSERT_GE(index.size(), 48u);
   const std::string footer = index.substr(index.size() - 48);
   EXPECT_EQ(Fixed32(footer, 40), 0x8b80fb57u);
@@ -257,7 +250,7 @@ TEST(TensorBundle, EveryFlippedBitIsCaught) {
   const std::string prefix = Prefix("flips");
   ASSERT_TRUE(WriteTensorBundle(prefix, TwoTensors()).ok());
   const std::string data_path = prefix + ".data-00000-of-00001";
-  const std::string data = ReadAll(data_path);
+  const std::string data = test::ReadFileBytes(data_path);
   for (size_t bit = 0; bit < data.size() * 8; ++bit) {
     std::string bad = data;
     bad[bit / 8] ^= static_cast<char>(1 << (bit % 8));
@@ -271,7 +264,7 @@ TEST(TensorBundle, EveryFlippedBitIsCaught) {
   WriteAll(data_path, data);
 
   const std::string index_path = prefix + ".index";
-  const std::string index = ReadAll(index_path);
+  const std::string index = test::ReadFileBytes(index_path);
   for (size_t byte = 0; byte < index.size(); ++byte) {
     const size_t bit = byte * 8 + (byte * 5) % 8;
     std::string bad = index;
@@ -292,7 +285,7 @@ TEST(TensorBundle, TruncatedOrMissingFilesAreErrorsNamingThem) {
   const std::string prefix = Prefix("truncated");
   ASSERT_TRUE(WriteTensorBundle(prefix, TwoTensors()).ok());
   const std::string data_path = prefix + ".data-00000-of-00001";
-  const std::string data = ReadAll(data_path);
+  const std::string data = test::ReadFileBytes(data_path);
   WriteAll(data_path, data.substr(0, data.size() - 1));
   absl::Status s = ReadTensorBundle(prefix).status();
   EXPECT_TRUE(absl::StrContains(s.message(), "too short for tensor 'bias'")) << s;
@@ -301,7 +294,7 @@ TEST(TensorBundle, TruncatedOrMissingFilesAreErrorsNamingThem) {
   EXPECT_TRUE(absl::StrContains(s.message(), data_path)) << s;
   WriteAll(data_path, data);
 
-  const std::string index = ReadAll(prefix + ".index");
+  const std::string index = test::ReadFileBytes(prefix + ".index");
   for (size_t n : {size_t{0}, size_t{10}, index.size() - 1}) {
     WriteAll(prefix + ".index", index.substr(0, n));
     s = ReadTensorBundle(prefix).status();
@@ -482,15 +475,15 @@ TEST(TensorBundle, WritesTheBytesTensorFlowWrites) {
   std::memcpy(w.data(), w_bytes, 4);
   const std::string prefix = Prefix("as_tensorflow");
   ASSERT_TRUE(WriteTensorBundle(prefix, {{"b", test::FloatTensor({1}, {0.f})}, {"w", w}}).ok());
-  EXPECT_EQ(ReadAll(prefix + ".data-00000-of-00001"), ReadAll(tf + ".data-00000-of-00001"));
-  EXPECT_EQ(ReadAll(prefix + ".index"), ReadAll(tf + ".index"));
+  EXPECT_EQ(test::ReadFileBytes(prefix + ".data-00000-of-00001"), test::ReadFileBytes(tf + ".data-00000-of-00001"));
+  EXPECT_EQ(test::ReadFileBytes(prefix + ".index"), test::ReadFileBytes(tf + ".index"));
 
   // TensorFlow 1.5's counter: one float scalar (its shape an empty, present TensorShapeProto).
   const std::string counter =
       shared + "/tf_graphs/corpus/files/tfserving_saved_model_counter/variables/variables";
   ASSERT_TRUE(WriteTensorBundle(prefix, {{"counter", Tensor::Scalar<float>(0.f)}}).ok());
-  EXPECT_EQ(ReadAll(prefix + ".data-00000-of-00001"), ReadAll(counter + ".data-00000-of-00001"));
-  EXPECT_EQ(ReadAll(prefix + ".index"), ReadAll(counter + ".index"));
+  EXPECT_EQ(test::ReadFileBytes(prefix + ".data-00000-of-00001"), test::ReadFileBytes(counter + ".data-00000-of-00001"));
+  EXPECT_EQ(test::ReadFileBytes(prefix + ".index"), test::ReadFileBytes(counter + ".index"));
 }
 
 }  // namespace

@@ -118,6 +118,11 @@ void WriteGzipFile(const std::string& path, const std::string& bytes);
 // image, with noise), as the four official gzipped IDX files; returns its path.
 std::string WriteEasyMnist(const std::string& name, int train_count, int test_count);
 
+// The whole file at `path` ("" when it cannot be read), and the entries of folder `dir` in
+// name order (none when it is missing).
+std::string ReadFileBytes(const std::string& path);
+std::vector<std::string> FilesIn(const std::string& dir);
+
 // The ../shared folder (DFLOW_SHARED_DIR), or "" when it is absent.
 std::string SharedDir();
 
