@@ -107,7 +107,7 @@ class Stage {
     const double cpu = std::max(CpuSeconds() - cpu_, 1e-6);
     std::cout << name_ << ": " << cpu << " s CPU (" << wall << " s wall), "
               << static_cast<int64_t>(nodes_ / cpu) << " nodes per CPU second, peak RSS "
-              << PeakRssMb() << " MB (" << RssMb() << " MB now, heap in use " << HeapInUseMb() << " MB)" << std::endl;
+              << PeakRssMb() << " MiB (" << RssMb() << " MiB now, heap in use " << HeapInUseMb() << " MiB)" << std::endl;
   }
 
  private:
@@ -120,7 +120,7 @@ class Stage {
 absl::Status Main(int64_t n, bool add, bool run) {
   GraphDef def = ChainGraph(n, add);
   std::cout << "built a GraphDef of " << def.node_size() << " nodes (" << (add ? "Add" : "Identity")
-            << " chain), peak RSS " << PeakRssMb() << " MB" << std::endl;
+            << " chain), peak RSS " << PeakRssMb() << " MiB" << std::endl;
   const double cpu_start = CpuSeconds();
   Graph graph;
   {
@@ -146,7 +146,7 @@ absl::Status Main(int64_t n, bool add, bool run) {
   }
   std::cout << "import + optimize + plan: " << CpuSeconds() - cpu_start << " s CPU for " << n
             << " nodes, peak RSS "
-            << PeakRssMb() << " MB" << std::endl;
+            << PeakRssMb() << " MiB" << std::endl;
   if (run) {
     Stage stage("run", optimized->graph->num_nodes());
     VariableStore variables;

@@ -40,25 +40,26 @@ Node::Node(int id, NodeSpec spec, const std::string* op, const std::string* devi
   const auto is_true = [](bool b) { return b; };
   if (std::any_of(spec.input_is_ref.begin(), spec.input_is_ref.end(), is_true) ||
       std::any_of(spec.output_is_ref.begin(), spec.output_is_ref.end(), is_true)) {
-    refs_ = std::move(spec.input_is_ref);
-    refs_.insert(refs_.end(), spec.output_is_ref.begin(), spec.output_is_ref.end());
+    std::vector<bool>& refs = rare().refs;
+    refs = std::move(spec.input_is_ref);
+    refs.insert(refs.end(), spec.output_is_ref.begin(), spec.output_is_ref.end());
   }
-  if (!spec.control_inputs.empty()) control().inputs = std::move(spec.control_inputs);
+  if (!spec.control_inputs.empty()) rare().control_inputs = std::move(spec.control_inputs);
 }
 
 const std::vector<Node*>& Node::control_inputs() const {
   static const std::vector<Node*> kNone;
-  return control_ == nullptr ? kNone : control_->inputs;
+  return rare_ == nullptr ? kNone : rare_->control_inputs;
 }
 
 const std::vector<Node*>& Node::control_outputs() const {
   static const std::vector<Node*> kNone;
-  return control_ == nullptr ? kNone : control_->outputs;
+  return rare_ == nullptr ? kNone : rare_->control_outputs;
 }
 
-Node::ControlEdges& Node::control() {
-  if (control_ == nullptr) control_ = std::make_unique<ControlEdges>();
-  return *control_;
+Node::Rare& Node::rare() {
+  if (rare_ == nullptr) rare_ = std::make_unique<Rare>();
+  return *rare_;
 }
 
 std::string Node::DebugString() const { return absl::StrCat("'", name(), "' (", op(), ")"); }
@@ -118,7 +119,7 @@ absl::StatusOr<Node*> Graph::AddNode(NodeSpec spec) {
   auto node = std::unique_ptr<Node>(new Node(num_nodes(), std::move(spec), op, device));
   Node* raw = node.get();
   for (int i = 0; i < raw->num_inputs(); ++i) raw->input(i).node()->out_edges_.push_back({raw, i});
-  for (Node* c : raw->control_inputs()) c->control().outputs.push_back(raw);
+  for (Node* c : raw->control_inputs()) c->rare().control_outputs.push_back(raw);
   by_name_[raw->name()] = raw;
   nodes_.push_back(std::move(node));
   return raw;
@@ -144,7 +145,7 @@ void Graph::TruncateTo(int num_nodes) {
     }
     for (Node* c : node->control_inputs()) {
       if (!kept(c)) continue;
-      auto& outs = c->control().outputs;
+      auto& outs = c->rare().control_outputs;
       outs.erase(std::remove(outs.begin(), outs.end(), node), outs.end());
     }
     by_name_.erase(node->name());

@@ -92,14 +92,16 @@ class Node {
   const Output& input(int i) const { return inputs_[i]; }
   const std::vector<Output>& inputs() const { return inputs_; }
   DataType input_type(int i) const { return input_types_[i]; }
-  bool input_is_ref(int i) const { return !refs_.empty() && refs_[i]; }
+  bool input_is_ref(int i) const { return rare_ != nullptr && !rare_->refs.empty() && rare_->refs[i]; }
   const std::vector<Node*>& control_inputs() const;
   // Input i comes from a later node: a while loop's NextIteration -> Merge edge.
   bool is_back_edge(int i) const { return inputs_[i].node()->id() >= id_; }
 
   int num_outputs() const { return static_cast<int>(output_types_.size()); }
   DataType output_type(int i) const { return output_types_[i]; }
-  bool output_is_ref(int i) const { return !refs_.empty() && refs_[inputs_.size() + i]; }
+  bool output_is_ref(int i) const {
+    return rare_ != nullptr && !rare_->refs.empty() && rare_->refs[inputs_.size() + i];
+  }
   const PartialTensorShape& output_shape(int i) const { return output_shapes_[i]; }
   absl::Span<const DataType> output_types() const { return output_types_; }
   // See NodeSpec::opaque.
@@ -128,14 +130,13 @@ class Node {
   absl::InlinedVector<DataType, 4> output_types_;
   absl::InlinedVector<PartialTensorShape, 1> output_shapes_;
   std::vector<std::pair<Node*, int>> out_edges_;
-  // Is-reference flags of the inputs, then the outputs; empty when none is (the usual case).
-  std::vector<bool> refs_;
-  // Most nodes have no control edges: allocated at the first one.
-  struct ControlEdges {
-    std::vector<Node*> inputs, outputs;
+  // Control edges and reference flags are rare: allocated at the first one.
+  struct Rare {
+    std::vector<Node*> control_inputs, control_outputs;
+    std::vector<bool> refs;  // Is-reference flags of the inputs, then the outputs; or empty.
   };
-  std::unique_ptr<ControlEdges> control_;
-  ControlEdges& control();
+  std::unique_ptr<Rare> rare_;
+  Rare& rare();
 };
 
 class Graph {
