@@ -304,6 +304,31 @@ TEST(TensorBundle, TruncatedOrMissingFilesAreErrorsNamingThem) {
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
 }
 
+// LevelDB sizes its block buffer from the handle before reading, so a handle stating 2^56 bytes
+// must be refused before LevelDB sees it (under ASan the allocation itself is fatal).
+TEST(TensorBundle, AFooterHandlePastTheFileIsDataLoss) {
+  const std::string prefix = Prefix("footer");
+  ASSERT_TRUE(WriteTensorBundle(prefix, TwoTensors()).ok());
+  std::string index = test::ReadFileBytes(prefix + ".index");
+  ASSERT_GT(index.size(), 48u);
+  // Footer (LevelDB's table format): metaindex handle, index handle (varint64 offset and size),
+  // zero padding to 40 bytes, then the magic number's 8 bytes, kept from the real file.
+  std::string footer = {0x00, 0x00, 0x00};  // metaindex (0, 0); index offset 0
+  uint64_t size = uint64_t{1} << 56;
+  while (size >= 0x80) {
+    footer.push_back(static_cast<char>((size & 0x7f) | 0x80));
+    size >>= 7;
+  }
+  footer.push_back(static_cast<char>(size));
+  footer.resize(40, '\0');
+  index.replace(index.size() - 48, 40, footer);
+  WriteAll(prefix + ".index", index);
+  const absl::Status s = ReadTensorBundle(prefix).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "index block handle lies outside the file")) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), prefix + ".index")) << s;
+}
+
 // Takes keys in any order, repeated or backwards, which LevelDB's TableBuilder otherwise refuses
 // to write (the reader iterates in file order, never comparing keys).
 class AnyOrder : public leveldb::Comparator {
