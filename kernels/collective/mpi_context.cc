@@ -126,6 +126,11 @@ MpiContext::~MpiContext() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized || !initialized_mpi_ || exit_comm_ == MPI_COMM_NULL) return;
+  if (absl::IsUnavailable(broken_)) {  // A rank is lost: no barrier or MPI_Finalize can finish.
+    std::fprintf(stderr, "dflow: rank %d: exiting without MPI_Finalize (%s)\n", world_.rank,
+                 std::string(broken_.message()).c_str());
+    return;
+  }
   int timeout_seconds = 60;
   if (const char* env = std::getenv("DFLOW_MPI_EXIT_TIMEOUT_SECONDS")) {
     if (!absl::SimpleAtoi(env, &timeout_seconds)) timeout_seconds = 60;

@@ -304,9 +304,9 @@ CycleResponse Coordinator::Decide(absl::Time now, std::vector<std::string>* warn
           now - e.last_warned >= options_.stall_check) {
         e.last_warned = now;
         warnings->push_back(absl::StrCat(
-            "stall: ", what, RankList(present), " have waited ",
-            absl::FormatDuration(absl::Trunc(now - e.first_seen, absl::Seconds(1))), " for ",
-            RankList(missing), " (error after ", absl::FormatDuration(options_.stall_shutdown),
+            "stall: ", what, RankList(present), " waiting for ", RankList(missing), " for ",
+            absl::FormatDuration(absl::Trunc(now - e.first_seen, absl::Seconds(1))),
+            " (error after ", absl::FormatDuration(options_.stall_shutdown),
             ", HOROVOD_STALL_SHUTDOWN_TIME_SECONDS)"));
       }
       ++it;

@@ -128,7 +128,7 @@ TEST(NegotiationTest, StallWarnsThenFailsNamingTheMissingRanks) {
   EXPECT_TRUE(warnings.empty());
   EXPECT_TRUE(c.Decide(kT0 + absl::Seconds(6), &warnings).actions.empty());
   ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_NE(warnings[0].find("HorovodAllreduce 'x': ranks 0, 2 have waited 6s for rank 1"),
+  EXPECT_NE(warnings[0].find("HorovodAllreduce 'x': ranks 0, 2 waiting for rank 1 for 6s"),
             std::string::npos)
       << warnings[0];
   CycleResponse r = c.Decide(kT0 + absl::Seconds(61), &warnings);
