@@ -17,6 +17,8 @@ namespace {
 
 constexpr int kMessageTag = 1;   // A rank's CycleMessage to rank 0.
 constexpr int kResponseTag = 2;  // Rank 0's CycleResponse.
+constexpr char kCoordinatorShutDown[] =
+    "rank 0 (the coordinator) shut down: its program ended or failed";
 
 // An MPI return code as a status naming the call; OK for MPI_SUCCESS.
 absl::Status MpiStatus(int code, const char* call) {
@@ -236,7 +238,9 @@ void MpiContext::Loop() {
       }
     }
     if (!response->fatal.empty()) {
-      FailAll(absl::UnavailableError(response->fatal));
+      // Unavailable only for a lost rank: the exit then skips MPI_Finalize, which cannot finish.
+      FailAll(response->fatal == kCoordinatorShutDown ? absl::AbortedError(response->fatal)
+                                                      : absl::UnavailableError(response->fatal));
       return;
     }
     if (stop) {
@@ -315,7 +319,7 @@ absl::StatusOr<CycleResponse> MpiContext::Exchange(const CycleMessage& mine, boo
   CycleResponse response = coordinator_->Decide(absl::Now(), &warnings);
   for (const std::string& w : warnings) std::fprintf(stderr, "dflow: rank 0: %s\n", w.c_str());
   if (own.shutdown) {
-    response.fatal = "rank 0 (the coordinator) shut down: its program ended or failed";
+    response.fatal = kCoordinatorShutDown;
   }
   const std::string bytes = SerializeCycleResponse(response);
   for (int r = 1; r < size(); ++r) {
