@@ -442,16 +442,17 @@ absl::Status MpiContext::Execute(const CollectiveAction& action) {
 }
 
 absl::Status MpiContext::Wait(MPI_Request* request, absl::Time deadline) {
-  // MPI progresses non-blocking collectives only inside MPI_Test: spin at first, then back off.
+  // MPI progresses non-blocking collectives only inside MPI_Test: spin (yielding) through any
+  // collective that is moving data, back off only once it looks stalled (a second).
   const absl::Time start = absl::Now();
-  absl::Duration nap = absl::Microseconds(20);
+  absl::Duration nap = absl::Microseconds(50);
   for (;;) {
     int done = 0;
     absl::Status s = MpiStatus(MPI_Test(request, &done, MPI_STATUS_IGNORE), "MPI_Test");
     if (!s.ok() || done) return s;
     const absl::Time now = absl::Now();
     if (now >= deadline) return absl::DeadlineExceededError("timed out");
-    if (now - start < absl::Milliseconds(2)) {
+    if (now - start < absl::Seconds(1)) {
       sched_yield();
     } else {
       absl::SleepFor(nap);
@@ -482,11 +483,12 @@ absl::StatusOr<std::string> MpiContext::Receive(int source, int tag, absl::Time 
     }
     const absl::Time now = absl::Now();
     if (now >= deadline) return absl::DeadlineExceededError("timed out");
+    // A cycle message is due within a cycle: short naps keep the answer's latency low.
     if (now - start < absl::Microseconds(200)) {
       sched_yield();
     } else {
       absl::SleepFor(nap);
-      nap = std::min(nap * 2, absl::Milliseconds(1));
+      nap = std::min(nap * 2, absl::Microseconds(100));
     }
   }
 }
