@@ -26,13 +26,14 @@
 #include "runtime/profile.h"
 #include "runtime/saved_model.h"
 #include "runtime/session.h"
+#include "tools/feed_shard.h"
 #include "tools/tensor_io.h"
 
 namespace dflow {
 namespace {
 
 constexpr char kUsage[] = R"(Usage: session_run --graph=FILE | --meta_graph=FILE | --saved_model=DIR [--feed=NAME=FILE|VALUE ...] [--fetch=NAME[:i] ...]
-                   [--target=OP ...] [--init=OP] [--steps=N] [--batch_size=B]
+                   [--target=OP ...] [--init=OP] [--steps=N] [--batch_size=B] [--shard]
                    [--restore=CKPT] [--save=CKPT] [--output_dir=DIR] [--print]
                    [--profile=TRACE.json] [--tag_set=TAGS] [--signature_def=KEY] [--show]
                    [--memory_limit=BYTES]
@@ -69,6 +70,9 @@ Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow 
   --steps=N           run the targets and fetches N times (default 1), printing progress
   --batch_size=B      with --steps: serve every feed whose first dimension is larger than B
                       in batches of B rows, cycling through it
+  --shard             under mpirun, rank r of N is fed rows [r*n/N, (r+1)*n/N) of dimension 0
+                      of every feed (with --batch_size: of each global batch); scalars whole.
+                      Without mpirun: rank 0 of 1, the whole feed (docs/distributed.md)
   --restore=CKPT      restore all variables and random-op streams from CKPT before running:
                       a checkpoint prefix (CKPT.index + CKPT.data-00000-of-00001, TensorFlow's
                       V2 format, as tf.train.Saver writes), a folder (its newest checkpoint, as
@@ -115,6 +119,7 @@ struct Options {
   int64_t memory_limit = 0;
   bool print = false;
   bool list_unsupported = false;
+  bool shard = false;
 };
 
 // "1000", "64K", "512M", "2G" as bytes; false when malformed or not positive.
@@ -164,6 +169,8 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
     absl::Status s;
     if (name == "print") {
       o.print = true;
+    } else if (name == "shard") {
+      o.shard = true;
     } else if (name == "list_unsupported") {
       o.list_unsupported = true;
     } else if (name == "show") {
@@ -556,6 +563,16 @@ absl::Status Main(const Options& o) {
     }
   }
 
+  FeedShard shard;
+  if (o.shard) {
+    DFLOW_ASSIGN_OR_RETURN(shard, FeedShardFromEnv());
+    std::cerr << DescribeShard(shard) << std::endl;
+    for (size_t i = 0; i < feeds.size(); ++i) {
+      if (batched[i]) continue;  // Sharded per global batch below.
+      DFLOW_ASSIGN_OR_RETURN(feeds[i].second, ShardFeed(feeds[i].second, feeds[i].first, shard));
+    }
+  }
+
   if (!o.restore.empty()) {
     DFLOW_ASSIGN_OR_RETURN(const std::string checkpoint, ResolveCheckpoint(o.restore));
     const bool saver = o.graph.empty() && HasSaverRestore(model.meta_graph);
@@ -578,7 +595,12 @@ absl::Status Main(const Options& o) {
   for (int64_t step = 1; step <= o.steps; ++step) {
     std::vector<std::pair<std::string, Tensor>> step_feeds = feeds;
     for (size_t i = 0; i < feeds.size(); ++i) {
-      if (batched[i]) step_feeds[i].second = Rows(feeds[i].second, ((step - 1) * o.batch_size) % rows, o.batch_size);
+      if (!batched[i]) continue;
+      step_feeds[i].second = Rows(feeds[i].second, ((step - 1) * o.batch_size) % rows, o.batch_size);
+      if (o.shard) {
+        DFLOW_ASSIGN_OR_RETURN(step_feeds[i].second,
+                               ShardFeed(step_feeds[i].second, feeds[i].first, shard));
+      }
     }
     if (o.fetches.empty() && o.targets.empty()) break;
     RunMetadata trace;

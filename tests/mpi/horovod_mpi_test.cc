@@ -1,11 +1,19 @@
 // The Horovod collectives across ranks: run by horovod_mpi_test.sh under
 // `mpirun --allow-run-as-root --oversubscribe -np 2` and `-np 3`. Every rank runs the same
 // tests in the same order and checks its own results against values computed by hand from the
-// rank formulas below (rank r of n contributes values made from r).
+// rank formulas below (rank r of n contributes values made from r). HorovodMpiFailureTest
+// needs a short HOROVOD_STALL_SHUTDOWN_TIME_SECONDS (the script sets 3) and skips without it.
+#include <chrono>
+#include <cstdio>
+#include <functional>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "graph/status_macros.h"
 #include "gtest/gtest.h"
 #include "kernels/collective/mpi_context.h"
@@ -16,6 +24,7 @@
 #include "ops/math_ops.h"
 #include "ops/node_builder.h"
 #include "ops/reduction_ops.h"
+#include "ops/shape_ops.h"
 #include "ops/state_ops.h"
 #include "ops/training.h"
 #include "tests/mpi/horovod_test_util.h"
@@ -174,17 +183,6 @@ TEST_F(HorovodMpiTest, MismatchedShapesFailOnEveryRankThenRecover) {
   EXPECT_EQ(Values<float>(*ok)[0], n_);
 }
 
-TEST_F(HorovodMpiTest, DifferentCollectivesFailInsteadOfMixing) {
-  // Rank 0 runs node "a", the others node "b": the handshake sees different names.
-  Scope root = Scope::NewRootScope();
-  auto y = ops::HorovodAllreduce(root.WithOpName(r_ == 0 ? "a" : "b"), Make<float>({1}, {1}));
-  absl::StatusOr<std::vector<Tensor>> out = test::Run(root, {y});
-  ASSERT_FALSE(out.ok());
-  EXPECT_EQ(out.status().code(), absl::StatusCode::kFailedPrecondition) << out.status();
-  EXPECT_NE(out.status().message().find("different collective"), std::string::npos)
-      << out.status();
-}
-
 TEST_F(HorovodMpiTest, MismatchedRootRankFails) {
   Scope root = Scope::NewRootScope();
   auto y = ops::HorovodBroadcast(root.WithOpName("b"), Make<float>({1}, {1}), r_ == 0 ? 0 : 1);
@@ -263,16 +261,144 @@ TEST_F(HorovodMpiTest, BroadcastGlobalVariablesFromRoot1) {
   EXPECT_EQ(Values<int32_t>(out[1]), (std::vector<int32_t>{10}));
 }
 
-// Only with DFLOW_MPI_TEST_EXIT_RANK=k (horovod_mpi_test.sh): rank k exits before the
-// collective the others are blocked in; mpirun must then end the job with a non-zero status
-// naming that rank, not hang (the script checks).
-TEST_F(HorovodMpiTest, ExitingRankEndsTheJob) {
-  const char* exit_rank = std::getenv("DFLOW_MPI_TEST_EXIT_RANK");
-  if (exit_rank == nullptr) GTEST_SKIP() << "run by horovod_mpi_test.sh";
-  if (r_ == std::atoi(exit_rank)) std::exit(3);
-  absl::StatusOr<Tensor> y = Allreduce(Make<float>({1}, {1}), {});
-  ADD_FAILURE() << "the allreduce returned without the exited rank: "
-                << (y.ok() ? "ok" : y.status().ToString());
+
+// One allreduce (sum) of `x` named `name`, in a session of its own: for concurrent runs.
+absl::StatusOr<Tensor> NamedAllreduce(const std::string& name, const Tensor& x) {
+  Scope root = Scope::NewRootScope();
+  auto y = ops::HorovodAllreduce(root.WithOpName(name), ops::Const(root, x));
+  DFLOW_ASSIGN_OR_RETURN(std::vector<Tensor> out, test::Run(root, {y}));
+  return out[0];
+}
+
+TEST_F(HorovodMpiTest, OppositeOrdersComplete) {
+  // Rank 0 submits "first" and, 200 ms later, "second"; the other ranks the other way round.
+  // Matched by name, both finish: first sums r + 1 -> n(n+1)/2, second sums 10 -> 10 n.
+  absl::StatusOr<Tensor> first, second;
+  auto run_first = [&] { first = NamedAllreduce("first", Make<float>({1}, {r_ + 1.0f})); };
+  auto run_second = [&] { second = NamedAllreduce("second", Make<int64_t>({2}, {10, 10})); };
+  std::thread early(r_ == 0 ? std::function<void()>(run_first) : run_second);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::thread late(r_ == 0 ? std::function<void()>(run_second) : run_first);
+  early.join();
+  late.join();
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(Values<float>(*first)[0], n_ * (n_ + 1) / 2.0f);
+  EXPECT_EQ(Values<int64_t>(*second), (std::vector<int64_t>{10 * n_, 10 * n_}));
+}
+
+TEST_F(HorovodMpiTest, ManySmallConcurrentAllreducesSum) {
+  // 24 concurrent allreduces of 3 floats [k, r, 1] (k: the tensor, r: the rank), fused when
+  // they meet in one cycle: tensor k sums to [n k, n(n-1)/2, n].
+  constexpr int kTensors = 24;
+  MpiContext* mpi = *MpiContext::Get();
+  const int64_t calls_before = mpi->allreduce_calls();
+  std::vector<absl::StatusOr<Tensor>> out(kTensors);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < kTensors; ++k) {
+    threads.emplace_back([&, k] {
+      out[k] = NamedAllreduce(absl::StrCat("small_", k),
+                              Make<float>({3}, {float(k), float(r_), 1.0f}));
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int k = 0; k < kTensors; ++k) {
+    ASSERT_TRUE(out[k].ok()) << out[k].status();
+    EXPECT_EQ(Values<float>(*out[k]),
+              (std::vector<float>{float(n_ * k), n_ * (n_ - 1) / 2.0f, float(n_)}))
+        << "tensor " << k;
+  }
+  const int64_t calls = mpi->allreduce_calls() - calls_before;
+  EXPECT_LE(calls, kTensors);
+  if (r_ == 0) {
+    std::printf("%d allreduces ran as %lld MPI calls (%lld tensors fused so far)\n", kTensors,
+                static_cast<long long>(calls), static_cast<long long>(mpi->fused_tensors()));
+  }
+}
+
+TEST_F(HorovodMpiTest, AllgatherInt64UnevenAndAllEmpty) {
+  // Rank r has 2 - (r % 2) rows [r, 2^40 + r] (int64): rows of 2, 1, 2, ...
+  std::vector<int64_t> mine, expected;
+  const int64_t big = int64_t{1} << 40;
+  for (int s = 0; s < n_; ++s) {
+    for (int j = 0; j < 2 - (s % 2); ++j) {
+      expected.insert(expected.end(), {s, big + s});
+      if (s == r_) mine.insert(mine.end(), {s, big + s});
+    }
+  }
+  Scope root = Scope::NewRootScope();
+  auto p = ops::Placeholder(root.WithOpName("x"), DT_INT64);
+  auto y = ops::HorovodAllgather(root.WithOpName("gather64"), p);
+  auto q = ops::Placeholder(root.WithOpName("e"), DT_INT32);
+  auto empty = ops::HorovodAllgather(root.WithOpName("gather_empty"), q);
+  absl::StatusOr<std::vector<Tensor>> out = test::Run(
+      root, {y, empty},
+      {{p, Make<int64_t>({2 - (r_ % 2), 2}, mine)}, {q, Make<int32_t>({0, 5}, {})}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].shape(), TensorShape({static_cast<int64_t>(expected.size() / 2), 2}));
+  EXPECT_EQ(Values<int64_t>((*out)[0]), expected);
+  EXPECT_EQ((*out)[1].shape(), TensorShape({0, 5}));
+}
+
+TEST_F(HorovodMpiTest, EmptyBroadcastAndInt32Average) {
+  // An empty broadcast; an int32 average of [2r + 1] is (n^2) / n = n (exact).
+  Scope root = Scope::NewRootScope();
+  auto b = ops::HorovodBroadcast(root.WithOpName("empty_bcast"), Make<float>({0}, {}), 0);
+  auto a = ops::HorovodAllreduce(root.WithOpName("avg32"), Make<int32_t>({1}, {2 * r_ + 1}),
+                                 ops::HorovodAllreduce::ReduceOp(ops::kHorovodAverage));
+  absl::StatusOr<std::vector<Tensor>> out = test::Run(root, {b, a});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].shape(), TensorShape({0}));
+  EXPECT_EQ(Values<int32_t>((*out)[1]), (std::vector<int32_t>{n_}));
+}
+
+// Needs a short stall shutdown time: each case waits for it once.
+class HorovodMpiFailureTest : public HorovodMpiTest {
+ protected:
+  void SetUp() override {
+    HorovodMpiTest::SetUp();
+    if (std::getenv("HOROVOD_STALL_SHUTDOWN_TIME_SECONDS") == nullptr) {
+      GTEST_SKIP() << "run by horovod_mpi_test.sh with HOROVOD_STALL_SHUTDOWN_TIME_SECONDS=3";
+    }
+  }
+};
+
+TEST_F(HorovodMpiFailureTest, RankRaisingAnErrorFailsTheOthersNamingIt) {
+  // Rank 1's Reshape of 2 elements to [3] fails before its allreduce: it never submits it, and
+  // the others fail after the shutdown time naming rank 1, not hang. Then all recover.
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
+  auto y = ops::HorovodAllreduce(root.WithOpName("after_reshape"),
+                                 ops::Reshape(root, x, Make<int32_t>({1}, {3})));
+  const Tensor feed = r_ == 1 ? Make<float>({2}, {1, 2}) : Make<float>({3}, {1, 2, 3});
+  absl::StatusOr<std::vector<Tensor>> out = test::Run(root, {y}, {{x, feed}});
+  ASSERT_FALSE(out.ok());
+  if (r_ != 1) {
+    EXPECT_EQ(out.status().code(), absl::StatusCode::kDeadlineExceeded) << out.status();
+    EXPECT_NE(out.status().message().find("HorovodAllreduce 'after_reshape': rank 1 did not "
+                                          "reach it"),
+              std::string::npos)
+        << out.status();
+  }
+  // The failed rank is out at once; it waits past the others' timeout before the next one.
+  if (r_ == 1) {
+    absl::SleepFor((*MpiContext::Get())->options().stall_shutdown + absl::Seconds(1));
+  }
+  absl::StatusOr<Tensor> ok = NamedAllreduce("after_failure", Make<float>({1}, {1}));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(Values<float>(*ok)[0], n_);
+}
+
+TEST_F(HorovodMpiFailureTest, DifferentNamesStallThenFailNamingTheMissingRanks) {
+  // Rank 0 runs "only_on_0", the others "not_on_0": each waits for the other side, is warned
+  // about, and fails after the shutdown time naming the ranks that never came.
+  absl::StatusOr<Tensor> y =
+      NamedAllreduce(r_ == 0 ? "only_on_0" : "not_on_0", Make<float>({1}, {1}));
+  ASSERT_FALSE(y.ok());
+  EXPECT_EQ(y.status().code(), absl::StatusCode::kDeadlineExceeded) << y.status();
+  const std::string missing =
+      r_ == 0 ? (n_ == 2 ? "rank 1 did not" : "ranks 1, 2 did not") : "rank 0 did not";
+  EXPECT_NE(y.status().message().find(missing), std::string::npos) << y.status();
 }
 
 }  // namespace

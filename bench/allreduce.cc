@@ -1,0 +1,121 @@
+// Allreduce latency and bandwidth, 4 B to 64 MiB of float32, run under mpirun (every rank runs
+// the same benchmarks with the same fixed iteration counts; only rank 0 reports):
+//   BM_MpiAllreduce      MPI_Allreduce(MPI_IN_PLACE, sum) called directly on the buffer;
+//   BM_DflowCollective   the same buffer through MpiContext::Run (negotiation with rank 0, then
+//                        MPI_Iallreduce polled by the background thread): the collective layer;
+//   BM_DflowSession      Session::Run of a graph fetching HorovodAllreduce of a fed tensor:
+//                        what a training step pays (adds the kernel's copy and the run).
+// bytes_per_second counts the buffer once per iteration; docs/benchmarks.md ("Issue 15") has the
+// commands and how to read the ring-allreduce arithmetic. Never timed by tests.
+#include <mpi.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "kernels/collective/mpi_context.h"
+#include "ops/array_ops.h"
+#include "ops/collective/horovod_ops.h"
+#include "runtime/session.h"
+
+namespace dflow {
+namespace {
+
+// Same on every rank, so the ranks make the same calls: ~256 MiB moved per benchmark.
+int64_t Iterations(int64_t bytes) {
+  return std::max<int64_t>(20, std::min<int64_t>(20000, (int64_t{256} << 20) / bytes));
+}
+
+void BM_MpiAllreduce(benchmark::State& state) {
+  std::vector<float> buffer(state.range(0) / sizeof(float), 1.0f);
+  for (auto _ : state) {
+    MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(buffer.size()), MPI_FLOAT,
+                  MPI_SUM, MPI_COMM_WORLD);
+    std::fill(buffer.begin(), buffer.begin() + 1, 1.0f);  // Keep the values finite.
+  }
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+
+void BM_DflowCollective(benchmark::State& state) {
+  MpiContext* mpi = *MpiContext::Get();
+  std::vector<float> buffer(state.range(0) / sizeof(float), 1.0f);
+  for (auto _ : state) {
+    CollectiveWork work;
+    work.request.name = "bench_allreduce";
+    work.request.kind = CollectiveKind::kAllreduce;
+    work.request.dtype = DT_FLOAT;
+    work.request.dims = {static_cast<int64_t>(buffer.size())};
+    work.request.attr = 1;  // Sum.
+    work.buffer = buffer.data();
+    work.count = static_cast<int64_t>(buffer.size());
+    absl::Status s = mpi->Run(&work);
+    if (!s.ok()) {
+      state.SkipWithError(std::string(s.message()).c_str());
+      break;
+    }
+    std::fill(buffer.begin(), buffer.begin() + 1, 1.0f);
+  }
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+
+void BM_DflowSession(benchmark::State& state) {
+  const int64_t n = state.range(0) / sizeof(float);
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
+  auto y = ops::HorovodAllreduce(root.WithOpName("bench_session_allreduce"), x);
+  std::unique_ptr<Session> session = *Session::Create(root);
+  Tensor feed(DT_FLOAT, TensorShape({n}));
+  std::fill(feed.flat<float>().begin(), feed.flat<float>().end(), 1.0f);
+  std::vector<Tensor> out;
+  for (auto _ : state) {
+    absl::Status s = session->Run({{x, feed}}, {y}, {}, &out);
+    if (!s.ok()) {
+      state.SkipWithError(std::string(s.message()).c_str());
+      break;
+    }
+  }
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+
+void Sizes(benchmark::internal::Benchmark* b) {
+  for (int64_t bytes = 4; bytes <= (int64_t{64} << 20); bytes *= 4) {
+    b->Arg(bytes)->Iterations(Iterations(bytes));
+  }
+  b->Unit(benchmark::kMicrosecond)->UseRealTime();
+}
+
+BENCHMARK(BM_MpiAllreduce)->Apply(Sizes);
+BENCHMARK(BM_DflowCollective)->Apply(Sizes);
+BENCHMARK(BM_DflowSession)->Apply(Sizes);
+
+void FinalizeMpi() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+}  // namespace
+}  // namespace dflow
+
+int main(int argc, char** argv) {
+  // MPI_THREAD_MULTIPLE: BM_MpiAllreduce calls MPI while MpiContext's thread polls. Registered
+  // before MpiContext exists, FinalizeMpi runs after its destructor has stopped that thread.
+  int provided = 0;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+  if (provided < MPI_THREAD_MULTIPLE) {
+    std::fprintf(stderr, "allreduce bench: this MPI lacks MPI_THREAD_MULTIPLE\n");
+    return 1;
+  }
+  std::atexit(dflow::FinalizeMpi);
+  absl::StatusOr<dflow::MpiContext*> mpi = dflow::MpiContext::Get();
+  if (!mpi.ok()) {
+    std::fprintf(stderr, "allreduce bench: %s\n", mpi.status().ToString().c_str());
+    return 1;
+  }
+  if ((*mpi)->rank() != 0 && std::freopen("/dev/null", "w", stdout) == nullptr) return 1;
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  return 0;
+}
