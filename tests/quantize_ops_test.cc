@@ -93,6 +93,31 @@ TEST(FakeQuantTest, PerChannel) {
   ExpectNear(ValuesOf<float>(*out), expected, 1e-5, "PerChannel");
 }
 
+// The corpus case octogonapus_keras_fakequant: dense_1/act_quant's range as its graph stores it
+// (Consts min -9.24566650390625, max 16.269325256347656, num_bits 8, narrow_range false), fed
+// the oracle's expected outputs. By hand: scale s = (max - min) / 255 = 0.10005879; the zero
+// point -min / s = 92.40 rounds to 92, so the grid is (k - 92) s, k = 0..255. TensorFlow's
+// output is a fixed point of the op (it is on the grid); the oracle's values are not, so
+// TensorFlow.js did not fake-quantize (its converter maps the op to a copy of its input).
+TEST(FakeQuantTest, CorpusRangeHandComputedAndTheOracleIsOffTheGrid) {
+  const float min = -9.24566650390625f, max = 16.269325256347656f;
+  const float s = (max - min) / 255;
+  const Tensor oracle = FloatTensor({4}, {0.05770115554332733f, 7.1382317543029785f,
+                                          -2.017756938934326f, 11.125977516174316f});
+  Scope root = Scope::NewRootScope();
+  auto y = ops::FakeQuantWithMinMaxVars(root, ops::Const(root, oracle), ops::Const(root, min),
+                                        ops::Const(root, max));
+  auto twice = ops::FakeQuantWithMinMaxVars(root, y, ops::Const(root, min), ops::Const(root, max));
+  absl::StatusOr<std::vector<Tensor>> out = RunGraph(root, {}, {y, twice});
+  ASSERT_TRUE(out.ok()) << out.status();
+  // Levels (x + 92 s) / s = 92.58, 163.34, 71.83, 203.19 round to 93, 163, 72, 203.
+  ExpectTensorNear((*out)[0], TensorShape({4}), {1 * s, 71 * s, -20 * s, 111 * s}, 1e-5f);
+  ExpectTensorNear((*out)[1], TensorShape({4}), {1 * s, 71 * s, -20 * s, 111 * s}, 1e-5f);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_GT(std::fabs((*out)[0].flat<float>()[i] - oracle.flat<float>()[i]), 0.01f) << i;  // atol 1e-4
+  }
+}
+
 TEST(FakeQuantTest, UnsetRangeGivesZeros) {
   Scope root = Scope::NewRootScope();
   auto y = ops::FakeQuantWithMinMaxVars(root, ops::Const(root, {1.0f, -2.0f}),
