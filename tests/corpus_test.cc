@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <iomanip>
 #include <iostream>
 #include <map>
 #include <string>
@@ -34,7 +35,11 @@ using google::protobuf::Value;
 // The cases expected to fail, with why. Remove a case once it passes.
 const std::map<std::string, std::string>& ExpectedFailures() {
   static const auto* failures = new std::map<std::string, std::string>{
-      {"minakhan01_ssd_mobilenet", "fails in the run (not yet investigated); --list_unsupported lists nothing missing"},
+      // Runs; scores, classes and counts match, but two class-3 detections of image 1 come
+      // out in the other order: their logits differ by one float32 ulp, which TensorFlow.js's
+      // sums round to equal (so the lower anchor wins the tie) and dflow's do not. Exact
+      // arithmetic orders them as dflow does (SsdMobilenetDiffersOnlyByANearTieSwap).
+      {"minakhan01_ssd_mobilenet", "two near-tied detections swapped (a 1-ulp logit difference)"},
       // A known oracle defect: TensorFlow.js 4.22's converter runs FakeQuantWithMinMaxVars as
       // a copy of its input ("currently ignored"), so the expected output is the unquantized
       // dense_1/BiasAdd (bit for bit), off TensorFlow's grid (k - 92) * (max - min) / 255:
@@ -229,6 +234,99 @@ TEST(Corpus, EveryCaseMatchesTheOracleOrIsAListedExpectedFailure) {
         << "ExpectedFailures() lists '" << name << "', which is not a corpus case";
   }
   std::cout << passed << "/" << compared << " corpus cases match the oracle\n";
+}
+
+// minakhan01_ssd_mobilenet, why it is listed above: the only difference from the oracle is the
+// order of detections 42 and 43 of image 1, whose oracle scores are bit-equal, and the order
+// dflow gives is the one exact arithmetic gives. Their anchors are from BoxPredictor_0 (16x16
+// cells, 3 anchors each, 21 classes); their class-3 logits are recomputed here in double from
+// dflow's features and the predictor's 1x1 weights (a plain loop), independently of the order
+// either engine's float32 sums round to.
+TEST(Corpus, SsdMobilenetDiffersOnlyByANearTieSwap) {
+  if (test::SharedDir().empty()) GTEST_SKIP() << "DFLOW_SHARED_DIR is not set";
+  const std::string corpus = test::SharedDir() + "/tf_graphs/corpus";
+  const std::string dir = corpus + "/cases/minakhan01_ssd_mobilenet";
+  if (!std::filesystem::exists(dir + "/case.json")) GTEST_SKIP() << "no case " << dir;
+  GraphDef def;
+  ASSERT_TRUE(
+      ReadGraphDefFile(corpus + "/files/minakhan01_ssd_mobilenet_frozen_inference_graph.pb", &def)
+          .ok());
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(def);
+  ASSERT_TRUE(session.ok()) << session.status();
+  absl::StatusOr<LoadedTensor> image = ReadTensorFile(dir + "/inputs/image_tensor.npy");
+  ASSERT_TRUE(image.ok()) << image.status();
+  const std::vector<std::string> fetches = {
+      "detection_boxes", "detection_scores", "detection_classes", "num_detections",
+      "Postprocessor/raw_box_locations",
+      "FeatureExtractor/MobilenetV1/MobilenetV1/Conv2d_11_pointwise/Relu6",
+      "BoxPredictor_0/ClassPredictor/weights",
+      "BoxPredictor_0/ClassPredictor/biases"};
+  std::vector<Tensor> out;
+  ASSERT_TRUE((*session)
+                  ->Run({{"image_tensor", Converted(image->tensor, DT_UINT8)}}, fetches, {}, &out)
+                  .ok());
+  std::vector<Tensor> want;
+  for (const char* name :
+       {"detection_boxes", "detection_scores", "detection_classes", "num_detections"}) {
+    absl::StatusOr<LoadedTensor> t = ReadTensorFile(dir + "/expected/" + name + ".npy");
+    ASSERT_TRUE(t.ok()) << t.status();
+    want.push_back(t->tensor);
+  }
+  EXPECT_TRUE(Compare("detection_scores", out[1], want[1], 1e-4, 1e-5).ok());
+  EXPECT_TRUE(Compare("detection_classes", out[2], want[2], 0, 0).ok());
+  EXPECT_TRUE(Compare("num_detections", out[3], want[3], 0, 0).ok());
+  ASSERT_EQ(out[0].shape(), want[0].shape());
+  auto box = [](const Tensor& t, int64_t image, int64_t d, int c) {
+    return ValueAt(t, (image * t.dim_size(1) + d) * 4 + c);
+  };
+  auto same_box = [&](const Tensor& a, int64_t ia, int64_t da, const Tensor& b, int64_t ib,
+                      int64_t db) {
+    for (int c = 0; c < 4; ++c) {
+      if (std::fabs(box(a, ia, da, c) - box(b, ib, db, c)) > 1e-4) return false;
+    }
+    return true;
+  };
+  std::vector<std::pair<int64_t, int64_t>> differ;
+  for (int64_t i = 0; i < out[0].dim_size(0); ++i) {
+    for (int64_t d = 0; d < out[0].dim_size(1); ++d) {
+      if (!same_box(out[0], i, d, want[0], i, d)) differ.emplace_back(i, d);
+    }
+  }
+  ASSERT_EQ(differ, (std::vector<std::pair<int64_t, int64_t>>{{1, 42}, {1, 43}}));
+  EXPECT_TRUE(same_box(out[0], 1, 42, want[0], 1, 43));
+  EXPECT_TRUE(same_box(out[0], 1, 43, want[0], 1, 42));
+  EXPECT_EQ(want[1].flat<float>()[100 + 42], want[1].flat<float>()[100 + 43]);  // Bit-equal.
+  EXPECT_EQ(ValueAt(out[2], 100 + 42), 3);
+
+  // The anchors of dflow's detections 42 and 43 (found by their decoded boxes), and their logits.
+  const Tensor& anchors = out[4];  // [2, 1278, 4]
+  auto anchor_of = [&](int64_t d) {
+    for (int64_t a = 0; a < anchors.dim_size(1); ++a) {
+      if (same_box(anchors, 1, a, out[0], 1, d)) return a;
+    }
+    return int64_t{-1};
+  };
+  const int64_t first = anchor_of(42), second = anchor_of(43);
+  ASSERT_GE(first, 0);
+  ASSERT_GE(second, 0);
+  const Tensor& features = out[5];  // [2, 16, 16, 64]
+  const Tensor& weights = out[6];   // [1, 1, 64, 63]
+  const Tensor& biases = out[7];
+  const int64_t depth = features.dim_size(3), channels = weights.dim_size(3);
+  ASSERT_LT(std::max(first, second), 16 * 16 * 3);
+  auto logit = [&](int64_t anchor) {
+    const int64_t cell = anchor / 3, channel = (anchor % 3) * 21 + 3;  // Class 3 (0: background).
+    double sum = biases.flat<float>()[channel];
+    for (int64_t c = 0; c < depth; ++c) {
+      sum += static_cast<double>(features.flat<float>()[(256 + cell) * depth + c]) *
+             weights.flat<float>()[c * channels + channel];
+    }
+    return sum;
+  };
+  std::cout << "anchors " << first << " and " << second << ": logits " << std::setprecision(10)
+            << logit(first) << " and " << logit(second) << " in double\n";
+  EXPECT_GT(logit(first), logit(second));  // dflow's order is the exact one.
+  EXPECT_LT(logit(first) - logit(second), 1e-6);  // A near-tie: about one float32 ulp at 2.6.
 }
 
 }  // namespace

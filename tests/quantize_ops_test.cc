@@ -102,8 +102,8 @@ TEST(FakeQuantTest, PerChannel) {
 TEST(FakeQuantTest, CorpusRangeHandComputedAndTheOracleIsOffTheGrid) {
   const float min = -9.24566650390625f, max = 16.269325256347656f;
   const float s = (max - min) / 255;
-  const Tensor oracle = FloatTensor({4}, {0.05770115554332733f, 7.1382317543029785f,
-                                          -2.017756938934326f, 11.125977516174316f});
+  const Tensor oracle = FloatTensor(
+      {4}, {0.05770115554332733f, 7.1382317543029785f, -2.017756938934326f, 11.125977516174316f});
   Scope root = Scope::NewRootScope();
   auto y = ops::FakeQuantWithMinMaxVars(root, ops::Const(root, oracle), ops::Const(root, min),
                                         ops::Const(root, max));
@@ -114,7 +114,8 @@ TEST(FakeQuantTest, CorpusRangeHandComputedAndTheOracleIsOffTheGrid) {
   ExpectTensorNear((*out)[0], TensorShape({4}), {1 * s, 71 * s, -20 * s, 111 * s}, 1e-5f);
   ExpectTensorNear((*out)[1], TensorShape({4}), {1 * s, 71 * s, -20 * s, 111 * s}, 1e-5f);
   for (int i = 0; i < 4; ++i) {
-    EXPECT_GT(std::fabs((*out)[0].flat<float>()[i] - oracle.flat<float>()[i]), 0.01f) << i;  // atol 1e-4
+    // Off the grid by 100 times the case's atol (1e-4) or more.
+    EXPECT_GT(std::fabs((*out)[0].flat<float>()[i] - oracle.flat<float>()[i]), 0.01f) << i;
   }
 }
 
