@@ -45,7 +45,8 @@ const std::map<std::string, std::string>& ExpectedFailures() {
       // dense_1/BiasAdd (bit for bit), off TensorFlow's grid (k - 92) * (max - min) / 255:
       // 0.0577 with min -9.2457, max 16.2693 is level 92.58. dflow's values are on the grid
       // (FakeQuantTest.CorpusRangeHandComputedAndTheOracleIsOffTheGrid), and with its six
-      // FakeQuant nodes made Identity the graph matches the oracle within 3e-6.
+      // FakeQuant nodes made Identity the graph matches the oracle within 3e-6
+      // (FakeQuantCaseMatchesTheOracleWithFakeQuantAsIdentity).
       {"octogonapus_keras_fakequant", "the oracle (TensorFlow.js) does not fake-quantize"},
   };
   return *failures;
@@ -327,6 +328,44 @@ TEST(Corpus, SsdMobilenetDiffersOnlyByANearTieSwap) {
             << logit(first) << " and " << logit(second) << " in double\n";
   EXPECT_GT(logit(first), logit(second));  // dflow's order is the exact one.
   EXPECT_LT(logit(first) - logit(second), 1e-6);  // A near-tie: about one float32 ulp at 2.6.
+}
+
+// octogonapus_keras_fakequant, why it is listed above: with its six FakeQuantWithMinMaxVars
+// nodes made Identity (what TensorFlow.js 4.22's converter runs them as), the graph matches the
+// oracle's outputs, including the FakeQuant node's own, within the case's tolerances.
+TEST(Corpus, FakeQuantCaseMatchesTheOracleWithFakeQuantAsIdentity) {
+  if (test::SharedDir().empty()) GTEST_SKIP() << "DFLOW_SHARED_DIR is not set";
+  const std::string corpus = test::SharedDir() + "/tf_graphs/corpus";
+  const std::string dir = corpus + "/cases/octogonapus_keras_fakequant";
+  if (!std::filesystem::exists(dir + "/case.json")) GTEST_SKIP() << "no case " << dir;
+  GraphDef def;
+  ASSERT_TRUE(
+      ReadGraphDefFile(corpus + "/files/octogonapus_keras_fakequant_frozen_model.pb", &def).ok());
+  int replaced = 0;
+  for (NodeDef& node : *def.mutable_node()) {
+    if (node.op() != "FakeQuantWithMinMaxVars") continue;
+    node.set_op("Identity");
+    node.mutable_input()->DeleteSubrange(1, node.input_size() - 1);  // Drops min and max.
+    node.mutable_attr()->clear();
+    (*node.mutable_attr())["T"].set_type(DT_FLOAT);
+    ++replaced;
+  }
+  EXPECT_EQ(replaced, 6);
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(def);
+  ASSERT_TRUE(session.ok()) << session.status();
+  absl::StatusOr<LoadedTensor> x = ReadTensorFile(dir + "/inputs/flatten_input.npy");
+  ASSERT_TRUE(x.ok()) << x.status();
+  std::vector<Tensor> out;
+  const std::vector<std::string> fetches = {"dense_1/Softmax",
+                                            "dense_1/act_quant/FakeQuantWithMinMaxVars"};
+  ASSERT_TRUE((*session)->Run({{"flatten_input", x->tensor}}, fetches, {}, &out).ok());
+  absl::StatusOr<LoadedTensor> softmax = ReadTensorFile(dir + "/expected/dense_1_Softmax.npy");
+  absl::StatusOr<LoadedTensor> quant =
+      ReadTensorFile(dir + "/expected/dense_1_act_quant_FakeQuantWithMinMaxVars.npy");
+  ASSERT_TRUE(softmax.ok() && quant.ok());
+  EXPECT_TRUE(Compare(fetches[0], out[0], softmax->tensor, 1e-4, 1e-5).ok());
+  const absl::Status s = Compare(fetches[1], out[1], quant->tensor, 1e-4, 1e-4);
+  EXPECT_TRUE(s.ok()) << s;
 }
 
 }  // namespace
