@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <memory>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "graph/status_macros.h"
 #include "graph/tensor.h"
 #include "kernels/conv_util.h"
 #include "kernels/dnnl_util.h"
+#include "kernels/fused_post_ops.h"
 #include "kernels/op_kernel.h"
 #include "oneapi/dnnl/dnnl.hpp"
 #include "ops/depthwise_ops.h"
@@ -109,13 +111,24 @@ class DepthwiseKernel : public OpKernel {
 // A primitive reading the filter: its data input, its output and the weights.
 struct FilterEntry {
   Primitive prim;
-  memory in, out;
+  memory in, out, bias;
   Weights weights;
 };
 
+// DepthwiseConv2dNative, and with `fused` _FusedDepthwiseConv2dNative: a bias (input 2) and
+// an activation as a post-op (ops/fused_ops.h).
 class DepthwiseConv2dNativeOp : public DepthwiseKernel {
  public:
-  using DepthwiseKernel::DepthwiseKernel;
+  explicit DepthwiseConv2dNativeOp(const Node& node, bool fused = false)
+      : DepthwiseKernel(node), fused_(fused) {
+    if (!fused) return;
+    absl::StatusOr<fused::PostOps> post = PostOpsOf(node);
+    if (post.ok()) {
+      post_ = *post;
+    } else if (construction_status().ok()) {
+      SetConstructionError(post.status());
+    }
+  }
 
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& input = ctx->input(0);
@@ -123,32 +136,53 @@ class DepthwiseConv2dNativeOp : public DepthwiseKernel {
     DFLOW_RETURN_IF_ERROR(CheckImage(input, "input", kImageLayout));
     DFLOW_RETURN_IF_ERROR(CheckImage(filter, "filter", kDepthwiseFilterLayout));
     DFLOW_ASSIGN_OR_RETURN(Geometry g, GeometryOf(window_, input.shape(), filter.shape()));
+    const Tensor* bias = fused_ ? &ctx->input(2) : nullptr;
+    if (bias != nullptr) {
+      DFLOW_RETURN_IF_ERROR(CheckBias(*bias, g.c * g.m, "output's channel count"));
+    }
     Tensor* out = ctx->allocate_output(0, g.OutputShape());
     if (out->NumElements() == 0) return absl::OkStatus();
     if (input.NumElements() == 0 || filter.NumElements() == 0) {
-      FillZero(out);
+      bias != nullptr ? FillWithBias(*bias, post_, out) : FillZero(out);
       return absl::OkStatus();
     }
     ShapeCache<FilterEntry>::Lease e = cache_.Get(g.Key(), [&] {
+      const memory::desc bias_md({g.c * g.m}, memory::data_type::f32, memory::format_tag::a);
+      const dnnl::prop_kind kind = dnnl::prop_kind::forward_inference;
       dnnl::convolution_forward::primitive_desc pd(
-          ForwardDesc(g, dnnl::prop_kind::forward_inference), KernelAttr(), ctx->engine());
+          bias != nullptr
+              ? dnnl::convolution_forward::desc(kind, dnnl::algorithm::convolution_direct,
+                                                g.Src(), g.AnyWeights(), bias_md, g.Dst(),
+                                                Strides(), Dilates(), PadL(g), PadR(g))
+              : ForwardDesc(g, kind),
+          KernelAttr(PostOpsAttr(post_)), ctx->engine());
       auto entry = std::make_unique<FilterEntry>();
       entry->prim = Primitive(pd);
       entry->in = memory(pd.src_desc(), ctx->engine(), nullptr);
       entry->out = memory(pd.dst_desc(), ctx->engine(), nullptr);
+      entry->bias = memory(bias_md, ctx->engine(), nullptr);
       entry->weights.Init(g.UserWeights(), pd.weights_desc(), ctx->engine(), true);
       return entry;
     });
     e->weights.Load(ctx->stream(), filter.data());
-    RunPrimitive(e->prim, ctx->stream(),
-                 {{DNNL_ARG_SRC, e->in, input.data()},
-                  {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
-                  {DNNL_ARG_DST, e->out, out->data()}});
+    absl::InlinedVector<BoundArg, 4> args = {
+        {DNNL_ARG_SRC, e->in, input.data()},
+        {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
+        {DNNL_ARG_DST, e->out, out->data()}};
+    if (bias != nullptr) args.push_back({DNNL_ARG_BIAS, e->bias, bias->data()});
+    RunPrimitive(e->prim, ctx->stream(), args);
     return absl::OkStatus();
   }
 
  private:
+  const bool fused_;
+  fused::PostOps post_;  // No activation unless fused.
   ShapeCache<FilterEntry> cache_;
+};
+
+class FusedDepthwiseConv2dNativeOp : public DepthwiseConv2dNativeOp {
+ public:
+  explicit FusedDepthwiseConv2dNativeOp(const Node& node) : DepthwiseConv2dNativeOp(node, true) {}
 };
 
 class DepthwiseBackpropInputOp : public DepthwiseKernel {
@@ -248,6 +282,7 @@ class DepthwiseBackpropFilterOp : public DepthwiseKernel {
 };
 
 REGISTER_KERNEL("DepthwiseConv2dNative", DepthwiseConv2dNativeOp, "T", {DT_FLOAT});
+REGISTER_KERNEL("_FusedDepthwiseConv2dNative", FusedDepthwiseConv2dNativeOp, "T", {DT_FLOAT});
 REGISTER_KERNEL("DepthwiseConv2dNativeBackpropInput", DepthwiseBackpropInputOp, "T", {DT_FLOAT});
 REGISTER_KERNEL("DepthwiseConv2dNativeBackpropFilter", DepthwiseBackpropFilterOp, "T",
                 {DT_FLOAT});

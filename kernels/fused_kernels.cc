@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "kernels/conv_util.h"
 #include "kernels/dnnl_util.h"
+#include "kernels/fused_post_ops.h"
 #include "kernels/op_kernel.h"
 #include "oneapi/dnnl/dnnl.hpp"
 #include "ops/conv_ops.h"
@@ -31,54 +32,16 @@ namespace {
 
 using dnnl::memory;
 
-absl::Status CheckBias(const Tensor& bias, int64_t channels, absl::string_view what) {
-  DFLOW_RETURN_IF_ERROR(CheckInput(bias, "bias", DT_FLOAT, 1));
-  if (bias.dim_size(0) != channels) {
-    return OpKernelContext::InvalidArgument("bias has ", bias.dim_size(0), " values but the ", what,
-                                            " has ", channels);
-  }
-  return absl::OkStatus();
-}
-
-// The post-ops attr for fused_ops: Relu, or nothing (the bias is a primitive input).
-dnnl::primitive_attr PostOpsAttr(const fused::PostOps& post) {
-  dnnl::primitive_attr attr;
-  if (post.relu) {
-    dnnl::post_ops ops;
-    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-    attr.set_post_ops(ops);
-  }
-  return attr;
-}
-
-// Each row of the [rows, bias size] `out` set to the bias (after Relu if fused): the result
-// when the product itself is empty (a zero inner dimension or no input channels).
-void FillWithBias(const Tensor& bias, const fused::PostOps& post, Tensor* out) {
-  absl::Span<const float> b = bias.flat<float>();
-  absl::Span<float> o = out->flat<float>();
-  for (size_t i = 0; i < o.size(); ++i) {
-    const float v = b[i % b.size()];
-    o[i] = post.relu ? std::max(v, 0.0f) : v;
-  }
-}
-
 // Reads fused_ops and num_args, recording a construction error for unsupported ones.
 class FusedKernel : public OpKernel {
  public:
   explicit FusedKernel(const Node& node) : OpKernel(node) {
-    std::vector<std::string> fused_ops;
-    int64_t num_args = 0;
-    absl::Status s = GetNodeAttr(node, "fused_ops", &fused_ops);
-    if (s.ok()) s = GetNodeAttr(node, "num_args", &num_args);
-    if (s.ok()) {
-      absl::StatusOr<fused::PostOps> post = fused::ParsePostOps(fused_ops, num_args);
-      if (post.ok()) {
-        post_ = *post;
-      } else {
-        s = post.status();
-      }
+    absl::StatusOr<fused::PostOps> post = PostOpsOf(node);
+    if (post.ok()) {
+      post_ = *post;
+    } else {
+      SetConstructionError(post.status());
     }
-    if (!s.ok()) SetConstructionError(s);
   }
 
  protected:

@@ -2,6 +2,9 @@
 // the schema and its shape function. They have no builders and no gradients.
 #include "ops/fused_ops.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/status_macros.h"
@@ -11,15 +14,43 @@
 namespace dflow {
 namespace fused {
 
-absl::StatusOr<PostOps> ParsePostOps(const std::vector<std::string>& fused_ops, int64_t num_args) {
-  PostOps post;
-  if (fused_ops == std::vector<std::string>{"BiasAdd", "Relu"}) {
-    post.relu = true;
-  } else if (fused_ops != std::vector<std::string>{"BiasAdd"}) {
-    return absl::UnimplementedError(
-        absl::StrCat("fused_ops [", absl::StrJoin(fused_ops, ", "),
-                     "] is not supported; supported: [BiasAdd], [BiasAdd, Relu]"));
+std::optional<Activation> ActivationOf(absl::string_view op) {
+  if (op == "Relu") return Activation::kRelu;
+  if (op == "Relu6") return Activation::kRelu6;
+  if (op == "Elu") return Activation::kElu;
+  if (op == "LeakyRelu") return Activation::kLeakyRelu;
+  if (op == "Tanh") return Activation::kTanh;
+  if (op == "Sigmoid") return Activation::kSigmoid;
+  return std::nullopt;
+}
+
+float Activate(const PostOps& post, float x) {
+  switch (post.activation) {
+    case Activation::kNone: return x;
+    case Activation::kRelu: return std::max(x, 0.0f);
+    case Activation::kRelu6: return std::min(std::max(x, 0.0f), 6.0f);
+    case Activation::kElu: return x < 0 ? std::expm1(x) : x;
+    case Activation::kLeakyRelu: return x < 0 ? x * post.leakyrelu_alpha : x;
+    case Activation::kTanh: return std::tanh(x);
+    case Activation::kSigmoid: return 1.0f / (1.0f + std::exp(-x));
   }
+  return x;
+}
+
+absl::StatusOr<PostOps> ParsePostOps(const std::vector<std::string>& fused_ops, int64_t num_args,
+                                     float leakyrelu_alpha) {
+  PostOps post;
+  post.leakyrelu_alpha = leakyrelu_alpha;
+  std::optional<Activation> activation;
+  if (fused_ops.size() == 2) activation = ActivationOf(fused_ops[1]);
+  if (fused_ops.empty() || fused_ops[0] != "BiasAdd" || fused_ops.size() > 2 ||
+      (fused_ops.size() == 2 && !activation.has_value())) {
+    return absl::UnimplementedError(absl::StrCat(
+        "fused_ops [", absl::StrJoin(fused_ops, ", "),
+        "] is not supported; supported: [BiasAdd] and [BiasAdd, A] for A in Relu, Relu6, Elu, "
+        "LeakyRelu, Tanh, Sigmoid"));
+  }
+  if (activation.has_value()) post.activation = *activation;
   if (num_args != 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("fused_ops [", absl::StrJoin(fused_ops, ", "),
@@ -39,7 +70,7 @@ bool IsCommutativeBinaryOp(absl::string_view op) {
 }  // namespace fused
 
 // ---------------------------------------------------------------------------------------------
-// _FusedMatMul, _FusedConv2D
+// _FusedMatMul, _FusedConv2D, _FusedDepthwiseConv2dNative
 
 namespace {
 
@@ -49,8 +80,10 @@ absl::Status FusedShape(InferenceContext* ctx, absl::string_view base_op) {
   std::vector<std::string> fused_ops;
   int64_t num_args = 0;
   DFLOW_RETURN_IF_ERROR(ctx->GetAttr("fused_ops", &fused_ops));
+  float leakyrelu_alpha = 0.2f;
   DFLOW_RETURN_IF_ERROR(ctx->GetAttr("num_args", &num_args));
-  absl::StatusOr<fused::PostOps> post = fused::ParsePostOps(fused_ops, num_args);
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("leakyrelu_alpha", &leakyrelu_alpha));
+  absl::StatusOr<fused::PostOps> post = fused::ParsePostOps(fused_ops, num_args, leakyrelu_alpha);
   if (!post.ok()) return ctx->Error(post.status().message());
   DFLOW_RETURN_IF_ERROR(OpRegistry::Global()->Find(base_op)->shape_fn(ctx));
   const PartialTensorShape& bias = ctx->input(2);
@@ -81,6 +114,7 @@ REGISTER_OP("_FusedMatMul")
     .Attr("num_args: int >= 0")
     .Attr("fused_ops: list(string) = []")
     .Attr("epsilon: float = 0.0001")
+    .Attr("leakyrelu_alpha: float = 0.2")
     .SetShapeFn([](InferenceContext* ctx) { return FusedShape(ctx, "MatMul"); })
     .NotDifferentiable();  // Only in optimized graphs, which are never differentiated.
 REGISTER_OP("_FusedConv2D")
@@ -98,7 +132,25 @@ REGISTER_OP("_FusedConv2D")
     .Attr("use_cudnn_on_gpu: bool = true")
     .Attr("fused_ops: list(string) = []")
     .Attr("epsilon: float = 0.0001")
+    .Attr("leakyrelu_alpha: float = 0.2")
     .SetShapeFn([](InferenceContext* ctx) { return FusedShape(ctx, "Conv2D"); })
+    .NotDifferentiable();  // Only in optimized graphs, which are never differentiated.
+REGISTER_OP("_FusedDepthwiseConv2dNative")
+    .Input("input: T")
+    .Input("filter: T")
+    .Input("args: num_args * T")
+    .Output("output: T")
+    .Attr("T: {float}")
+    .Attr("num_args: int >= 0")
+    .Attr("strides: list(int)")
+    .Attr("padding: string")
+    .Attr("explicit_paddings: list(int) = []")
+    .Attr("data_format: string = 'NHWC'")
+    .Attr("dilations: list(int) = [1, 1, 1, 1]")
+    .Attr("fused_ops: list(string) = []")
+    .Attr("epsilon: float = 0.0001")
+    .Attr("leakyrelu_alpha: float = 0.2")
+    .SetShapeFn([](InferenceContext* ctx) { return FusedShape(ctx, "DepthwiseConv2dNative"); })
     .NotDifferentiable();  // Only in optimized graphs, which are never differentiated.
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // Pass 2 of the graph optimizer (optimizer_passes.h): prune what pass 1 left dead and replace
 // chains of nodes by one fused node (ops/fused_ops.h).
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -29,18 +30,184 @@ struct Fusion {
   std::string op;
   AttrMap attrs;
   std::vector<Output> inputs;  // Flat, in the graph being fused.
+  // Inputs replaced by new Consts (folded weights): input index -> value.
+  std::vector<std::pair<size_t, Tensor>> folded;
 };
 
-// The one needed node reading output 0 of a node, when nothing else (a fetch, a control edge,
-// another reader) needs that output to exist; else null.
-using SoleConsumer = std::function<const Node*(const Node&)>;
+// What the matchers ask of the needed nodes' edges. Called as a function: the one needed node
+// reading output 0 of a node, when nothing else (a fetch, a control edge, another reader) needs
+// that output to exist; else null.
+struct SoleConsumer {
+  std::function<const Node*(const Node&)> sole;
+  std::function<bool(const Output&)> used;  // Fetched or read by a needed node.
+  const Node* operator()(const Node& n) const { return sole(n); }
+};
 
 bool IsFloat(const Node& n) { return n.num_outputs() > 0 && n.output_type(0) == DT_FLOAT; }
 
-// A MatMul or Conv2D, the BiasAdd (or Add of a 1-D bias) that is its only consumer, and the
-// Relu that is the bias add's only consumer, if any -> _FusedMatMul / _FusedConv2D.
+// The activation reading `last` (the fused chain's end so far), if any, appended to `f`, and
+// fused_ops and num_args set for a bias and that activation.
+void AddActivation(const Node& last, const SoleConsumer& sole_consumer, Fusion* f) {
+  std::vector<std::string> fused_ops = {"BiasAdd"};
+  const Node* act = sole_consumer(last);
+  if (act != nullptr && fused::ActivationOf(act->op()).has_value() && IsFloat(*act) &&
+      act->input(0) == OutputOf(last, 0)) {
+    f->parts.push_back(act);
+    fused_ops.push_back(act->op());
+    float alpha = 0.2f;
+    if (act->op() == "LeakyRelu" && GetAttr(act->attrs(), "alpha", &alpha).ok()) {
+      f->attrs["leakyrelu_alpha"] = MakeAttr(alpha);
+    }
+  }
+  f->attrs["fused_ops"] = MakeStringListAttr(fused_ops);
+  f->attrs["num_args"] = MakeAttr(int64_t{1});
+}
+
+// Per-output-channel y * scale + shift: what the affine nodes after a convolution compute.
+struct Affine {
+  std::vector<float> scale, shift;
+  bool scaled = false;  // Some node multiplies: the filter is rewritten.
+};
+
+// The values of a float Const broadcasting along the last axis of a [..., channels] result (a
+// scalar when `scalar_ok`, else [channels] with any leading 1s), one per channel; else nullopt.
+std::optional<std::vector<float>> ChannelValues(const Output& o, int64_t channels,
+                                                bool scalar_ok) {
+  std::optional<Tensor> t = ConstValue(o);
+  if (!t.has_value() || t->dtype() != DT_FLOAT) return std::nullopt;
+  const TensorShape& shape = t->shape();
+  for (int d = 0; d + 1 < shape.dims(); ++d) {
+    if (shape.dim_size(d) != 1) return std::nullopt;
+  }
+  const bool scalar = t->NumElements() == 1 && scalar_ok;
+  if (!scalar && (shape.dims() == 0 || shape.dim_size(shape.dims() - 1) != channels)) {
+    return std::nullopt;
+  }
+  absl::Span<const float> v = t->flat<float>();
+  std::vector<float> values(channels);
+  for (int64_t c = 0; c < channels; ++c) values[c] = v[scalar ? 0 : c];
+  return values;
+}
+
+// Folds `n`, which reads `chain`, into `a` when it is a per-channel affine node with Const
+// parameters keeping chain's shape: BiasAdd, Add/AddV2, Sub (chain first), Mul, or an inference
+// FusedBatchNorm/V2/V3 whose other outputs nothing reads. `a` is unchanged otherwise.
+bool FoldAffine(const Node& n, const Output& chain, int64_t channels,
+                const SoleConsumer& readers, Affine* a) {
+  if (!IsFloat(n) || !(OutputOf(n, 0).shape() == chain.shape())) return false;
+  const std::string& op = n.op();
+  const bool first = n.input(0) == chain;
+  const Output other = n.num_inputs() == 2 ? n.input(first ? 1 : 0) : Output();
+  std::string format;
+  if (op == "BiasAdd" || op == "Add" || op == "AddV2" || (op == "Sub" && first)) {
+    if (op == "BiasAdd" && (!first || !GetAttr(n.attrs(), "data_format", &format).ok() ||
+                            format != "NHWC")) {
+      return false;
+    }
+    std::optional<std::vector<float>> c = ChannelValues(other, channels, op != "BiasAdd");
+    if (!c.has_value()) return false;
+    for (int64_t i = 0; i < channels; ++i) a->shift[i] += op == "Sub" ? -(*c)[i] : (*c)[i];
+    return true;
+  }
+  if (op == "Mul") {
+    std::optional<std::vector<float>> c = ChannelValues(other, channels, true);
+    if (!c.has_value()) return false;
+    for (int64_t i = 0; i < channels; ++i) {
+      a->scale[i] *= (*c)[i];
+      a->shift[i] *= (*c)[i];
+    }
+    a->scaled = true;
+    return true;
+  }
+  if (op != "FusedBatchNorm" && op != "FusedBatchNormV2" && op != "FusedBatchNormV3") {
+    return false;
+  }
+  bool training = true;
+  float epsilon = 1e-4f;
+  if (!first || !GetAttr(n.attrs(), "is_training", &training).ok() || training ||
+      !GetAttr(n.attrs(), "data_format", &format).ok() || format != "NHWC" ||
+      !GetAttr(n.attrs(), "epsilon", &epsilon).ok()) {
+    return false;
+  }
+  for (int i = 1; i < n.num_outputs(); ++i) {
+    if (readers.used(OutputOf(n, i))) return false;
+  }
+  std::optional<std::vector<float>> p[4];  // scale, offset, mean, variance
+  for (int i = 0; i < 4; ++i) {
+    p[i] = ChannelValues(n.input(i + 1), channels, false);
+    if (!p[i].has_value()) return false;
+  }
+  // TensorFlow's inference: (x - mean) * rsqrt(variance + epsilon) * scale + offset.
+  for (int64_t i = 0; i < channels; ++i) {
+    const float k = (*p[0])[i] / std::sqrt((*p[3])[i] + epsilon);
+    a->scale[i] *= k;
+    a->shift[i] = (a->shift[i] - (*p[2])[i]) * k + (*p[1])[i];
+  }
+  a->scaled = true;
+  return true;
+}
+
+// A Conv2D or DepthwiseConv2dNative (NHWC) with a Const filter, then, each the only reader of
+// the one before, per-channel affine nodes with Const parameters (FoldAffine: bias adds, the
+// Mul/Add form of a batch norm, FusedBatchNorm) and an activation -> _FusedConv2D or
+// _FusedDepthwiseConv2dNative with the affine chain folded into a new filter (each output
+// channel's weights times its scale) and bias (its shift).
+std::optional<Fusion> MatchFoldedConvolution(const Node& base, const SoleConsumer& sole_consumer) {
+  const bool depthwise = base.op() == "DepthwiseConv2dNative";
+  std::string format;
+  if ((base.op() != "Conv2D" && !depthwise) || !IsFloat(base) ||
+      !GetAttr(base.attrs(), "data_format", &format).ok() || format != "NHWC") {
+    return std::nullopt;
+  }
+  const std::optional<Tensor> filter = ConstValue(base.input(1));
+  const PartialTensorShape& shape = OutputOf(base, 0).shape();
+  const int64_t channels = shape.unknown_rank() || shape.dims() != 4 ? -1 : shape.dim_size(3);
+  if (!filter.has_value() || filter->dtype() != DT_FLOAT || filter->dims() != 4 ||
+      channels <= 0 || filter->NumElements() % channels != 0) {
+    return std::nullopt;
+  }
+  Affine a;
+  a.scale.assign(channels, 1.0f);
+  a.shift.assign(channels, 0.0f);
+  Fusion f;
+  f.parts = {&base};
+  for (const Node* next = sole_consumer(base);
+       next != nullptr && FoldAffine(*next, OutputOf(*f.parts.back(), 0), channels,
+                                     sole_consumer, &a);
+       next = sole_consumer(*next)) {
+    f.parts.push_back(next);
+  }
+  if (f.parts.size() == 1) return std::nullopt;
+  f.op = depthwise ? "_FusedDepthwiseConv2dNative" : "_FusedConv2D";
+  f.attrs = base.attrs();
+  // Input 2, the bias, is always a new Const; the filter only when scaled.
+  f.inputs = {base.input(0), base.input(1), base.input(1)};
+  absl::StatusOr<Tensor> bias = Tensor::FromVector<float>(a.shift, TensorShape({channels}));
+  if (!bias.ok()) return std::nullopt;
+  f.folded.emplace_back(2, *std::move(bias));
+  if (a.scaled) {
+    // The output channel is the filter's last index for both ([..., in, out] and
+    // [..., in, multiplier] with output channel in * multiplier + m).
+    Tensor w = filter->DeepCopy();
+    absl::Span<float> v = w.flat<float>();
+    for (size_t i = 0; i < v.size(); ++i) v[i] *= a.scale[i % channels];
+    f.folded.emplace_back(1, std::move(w));
+  }
+  AddActivation(*f.parts.back(), sole_consumer, &f);
+  return f;
+}
+
+// A MatMul, Conv2D or DepthwiseConv2dNative, the BiasAdd (or Add of a 1-D bias) that is its only
+// consumer, and the activation that is the bias add's only consumer, if any -> _FusedMatMul,
+// _FusedConv2D or _FusedDepthwiseConv2dNative.
 std::optional<Fusion> MatchBiasAdd(const Node& base, const SoleConsumer& sole_consumer) {
-  if ((base.op() != "MatMul" && base.op() != "Conv2D") || !IsFloat(base)) return std::nullopt;
+  const bool conv = base.op() == "Conv2D" || base.op() == "DepthwiseConv2dNative";
+  std::string base_format;
+  if ((base.op() != "MatMul" && !conv) || !IsFloat(base) ||
+      (conv && (!GetAttr(base.attrs(), "data_format", &base_format).ok() ||
+                base_format != "NHWC"))) {
+    return std::nullopt;
+  }
   const Node* add = sole_consumer(base);
   if (add == nullptr) return std::nullopt;
   const Output product = OutputOf(base, 0);
@@ -66,17 +233,12 @@ std::optional<Fusion> MatchBiasAdd(const Node& base, const SoleConsumer& sole_co
   }
   Fusion f;
   f.parts = {&base, add};
-  f.op = base.op() == "MatMul" ? "_FusedMatMul" : "_FusedConv2D";
+  f.op = base.op() == "MatMul"   ? "_FusedMatMul"
+         : base.op() == "Conv2D" ? "_FusedConv2D"
+                                 : "_FusedDepthwiseConv2dNative";
   f.attrs = base.attrs();
-  std::vector<std::string> fused_ops = {"BiasAdd"};
-  const Node* relu = sole_consumer(*add);
-  if (relu != nullptr && relu->op() == "Relu") {
-    f.parts.push_back(relu);
-    fused_ops.push_back("Relu");
-  }
-  f.attrs["fused_ops"] = MakeStringListAttr(fused_ops);
-  f.attrs["num_args"] = MakeAttr(int64_t{1});
   f.inputs = {base.input(0), base.input(1), bias};
+  AddActivation(*add, sole_consumer, &f);
   return f;
 }
 
@@ -224,7 +386,15 @@ absl::StatusOr<OptimizedGraph> FuseAndPrune(const OptimizedGraph& in, bool fuse)
 
   // The one needed node reading output 0 of `n`, when nothing else (fetch, control edge, other
   // reader) needs that output to exist.
-  auto sole_consumer = [&](const Node& n) -> const Node* {
+  SoleConsumer sole_consumer;
+  sole_consumer.used = [&](const Output& o) {
+    if (pinned.contains(o)) return true;
+    for (const auto& [c, slot] : o.node()->out_edges()) {
+      if (needed[c->id()] && c->input(slot) == o) return true;
+    }
+    return false;
+  };
+  sole_consumer.sole = [&](const Node& n) -> const Node* {
     if (pinned.contains(OutputOf(n, 0)) || targeted.contains(&n)) return nullptr;
     for (const Node* c : n.control_outputs()) {
       if (needed[c->id()]) return nullptr;
@@ -250,7 +420,8 @@ absl::StatusOr<OptimizedGraph> FuseAndPrune(const OptimizedGraph& in, bool fuse)
   // Element-wise chains last: their ops are also parts of the larger patterns.
   using Matcher = std::optional<Fusion> (*)(const Node&, const SoleConsumer&);
   for (const std::vector<Matcher>& sweep :
-       {std::vector<Matcher>{MatchBiasAdd, MatchGradientDescentMatMul, MatchSoftmaxGrad},
+       {std::vector<Matcher>{MatchFoldedConvolution, MatchBiasAdd, MatchGradientDescentMatMul,
+                             MatchSoftmaxGrad},
         std::vector<Matcher>{MatchBinaryChain}}) {
     for (int id = 0; fuse && id < src.num_nodes(); ++id) {
       if (!needed[id]) continue;
@@ -262,6 +433,30 @@ absl::StatusOr<OptimizedGraph> FuseAndPrune(const OptimizedGraph& in, bool fuse)
         fusion_at[last] = *std::move(f);
         break;
       }
+    }
+  }
+
+  // What the fused graph still reads: a part's inputs that a fusion replaced by folded Consts
+  // (the original filter, the batch norm's parameters) are left behind. Ids are topological, so
+  // one sweep from the last node back reaches every input.
+  std::vector<bool> live(src.num_nodes(), false);
+  for (const Output& f : sig.fetches) live[f.node()->id()] = true;
+  for (const Output& f : sig.feeds) live[f.node()->id()] = true;
+  for (const Node* t : sig.targets) live[t->id()] = true;
+  for (int id = src.num_nodes() - 1; id >= 0; --id) {
+    const Node& n = *src.node(id);
+    if (!live[id] || absorbed.contains(&n)) continue;
+    auto fusion = fusion_at.find(&n);
+    const Fusion* f = fusion == fusion_at.end() ? nullptr : &fusion->second;
+    const std::vector<Output>& inputs = f != nullptr ? f->inputs : n.inputs();
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const bool replaced =
+          f != nullptr && std::any_of(f->folded.begin(), f->folded.end(),
+                                      [i](const auto& folded) { return folded.first == i; });
+      if (!replaced) live[inputs[i].node()->id()] = true;
+    }
+    for (const Node* part : f != nullptr ? f->parts : std::vector<const Node*>{&n}) {
+      for (const Node* c : part->control_inputs()) live[c->id()] = true;
     }
   }
 
@@ -289,7 +484,7 @@ absl::StatusOr<OptimizedGraph> FuseAndPrune(const OptimizedGraph& in, bool fuse)
   };
   for (int id = 0; id < src.num_nodes(); ++id) {
     const Node& n = *src.node(id);
-    if (!needed[id] || absorbed.contains(&n)) continue;
+    if (!needed[id] || !live[id] || absorbed.contains(&n)) continue;
     auto fusion = fusion_at.find(&n);
     const Fusion* f = fusion == fusion_at.end() ? nullptr : &fusion->second;
     std::vector<Node*> controls;
@@ -298,6 +493,13 @@ absl::StatusOr<OptimizedGraph> FuseAndPrune(const OptimizedGraph& in, bool fuse)
     }
     std::vector<Output> inputs;
     for (const Output& i : f != nullptr ? f->inputs : n.inputs()) inputs.push_back(map(i));
+    for (const auto& [index, value] : f != nullptr ? f->folded : decltype(f->folded){}) {
+      DFLOW_ASSIGN_OR_RETURN(
+          Node * c, AddNode("Const", {{"dtype", MakeAttr(value.dtype())}, {"value", MakeAttr(value)}},
+                            n.device(), absl::StrCat(n.name(), "/_folded_", index), {}, {},
+                            out.graph.get()));
+      inputs[index] = Output(c, 0);
+    }
     DFLOW_ASSIGN_OR_RETURN(Node * copy,
                            f != nullptr ? AddNode(f->op, f->attrs, n.device(), n.name(), inputs,
                                                   controls, out.graph.get())
