@@ -100,7 +100,12 @@ class Tensor {
   int64_t NumElements() const { return num_elements_; }
   size_t TotalBytes() const { return static_cast<size_t>(num_elements_) * DataTypeSize(dtype_); }
 
-  void* data() { return buffer_ ? buffer_->data : nullptr; }
+  // Mutable access ends a buffer's immutability (MarkImmutable), for every Tensor sharing it.
+  void* data() {
+    if (buffer_ == nullptr) return nullptr;
+    buffer_->immutable = false;
+    return buffer_->data;
+  }
   const void* data() const { return buffer_ ? buffer_->data : nullptr; }
 
   template <typename T>
@@ -126,6 +131,13 @@ class Tensor {
   }
   // True when no other Tensor shares this buffer, so it may be written in place.
   bool BufferIsExclusive() const { return buffer_ != nullptr && buffer_.use_count() == 1; }
+  // A buffer marked immutable (a Const kernel's value) keeps its contents until someone asks
+  // for mutable access (data(), flat()), so a kernel may cache what it derives from it (a filter
+  // reordered for oneDNN) for as long as it is the same buffer and still immutable.
+  void MarkImmutable() {
+    if (buffer_ != nullptr) buffer_->immutable = true;
+  }
+  bool IsImmutable() const { return buffer_ != nullptr && buffer_->immutable; }
 
   // "float [2,3] {1, 2, 3, 4, 5, 6}", eliding after `max_values` values.
   std::string DebugString(int max_values = 10) const;
@@ -141,6 +153,7 @@ class Tensor {
     void* data = nullptr;
     size_t capacity = 0;
     int64_t strings = 0;  // std::string elements constructed in data, destroyed with it.
+    bool immutable = false;
   };
 
   DataType dtype_ = DT_INVALID;

@@ -34,6 +34,7 @@ class ConstOp : public OpKernel {
   explicit ConstOp(const Node& node) : OpKernel(node) {
     absl::Status s = GetAttr(node.attrs(), "value", &value_);
     if (!s.ok()) SetConstructionError(s);
+    value_.MarkImmutable();
   }
   absl::Status Compute(OpKernelContext* ctx) override {
     ctx->set_output(0, value_);

@@ -74,11 +74,11 @@ std::unique_ptr<FilterConvEntry> MakeFilterConvEntry(const PrimitiveDesc& pd,
 
 // Puts the HWIO `filter` into the primitive's layout and runs it from `in` to `out`.
 void RunFilterConv(FilterConvEntry& e, dnnl::stream& stream, int in_arg, const void* in,
-                   const void* filter, int out_arg, void* out) {
+                   const Tensor& filter, int out_arg, void* out) {
   e.weights.Load(stream, filter);
   RunPrimitive(e.prim, stream,
                {{in_arg, e.in, in},
-                {DNNL_ARG_WEIGHTS, e.weights.prim, e.weights.Bound(filter)},
+                {DNNL_ARG_WEIGHTS, e.weights.prim, e.weights.Bound(filter.data())},
                 {out_arg, e.out, out}});
 }
 
@@ -108,7 +108,7 @@ class Conv2DOp : public ConvKernelBase {
           ForwardDesc(g, window_, dnnl::prop_kind::forward_inference), KernelAttr(), ctx->engine());
       return MakeFilterConvEntry(pd, pd.src_desc(), pd.dst_desc(), g, ctx->engine());
     });
-    RunFilterConv(*e, ctx->stream(), DNNL_ARG_SRC, input.data(), filter.data(), DNNL_ARG_DST,
+    RunFilterConv(*e, ctx->stream(), DNNL_ARG_SRC, input.data(), filter, DNNL_ARG_DST,
                   out->data());
     return absl::OkStatus();
   }
@@ -146,7 +146,7 @@ class Conv2DBackpropInputOp : public ConvKernelBase {
           KernelAttr(), ctx->engine(), hint);
       return MakeFilterConvEntry(pd, pd.diff_dst_desc(), pd.diff_src_desc(), g, ctx->engine());
     });
-    RunFilterConv(*e, ctx->stream(), DNNL_ARG_DIFF_DST, dy.data(), filter.data(),
+    RunFilterConv(*e, ctx->stream(), DNNL_ARG_DIFF_DST, dy.data(), filter,
                   DNNL_ARG_DIFF_SRC, out->data());
     return absl::OkStatus();
   }

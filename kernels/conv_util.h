@@ -93,11 +93,13 @@ struct Weights {
                                        : dnnl::reorder::primitive_desc(prim, user, KernelAttr()));
     needs_reorder = true;
   }
-  // Before a primitive reads weights: the user's HWIO `data` in the primitive's layout.
-  void Load(dnnl::stream& stream, const void* data) {
-    if (needs_reorder) {
-      RunPrimitive(reorder, stream, {{DNNL_ARG_FROM, user, data}, {DNNL_ARG_TO, prim, nullptr}});
-    }
+  // Before a primitive reads weights: the user's HWIO `filter` in the primitive's layout; an
+  // immutable filter (a Const's) only once while its buffer stays the same.
+  void Load(dnnl::stream& stream, const Tensor& filter) {
+    if (!needs_reorder || (filter.IsImmutable() && filter.SharesBufferWith(loaded))) return;
+    RunPrimitive(reorder, stream,
+                 {{DNNL_ARG_FROM, user, filter.data()}, {DNNL_ARG_TO, prim, nullptr}});
+    loaded = filter.IsImmutable() ? filter : Tensor();  // Held: its address is not reused.
   }
   // The buffer to bind as the primitive's weights argument: `data` itself, or (null) the
   // primitive-layout copy.
@@ -111,6 +113,7 @@ struct Weights {
   dnnl::memory user, prim;
   Primitive reorder;
   bool needs_reorder = false;
+  Tensor loaded;  // The immutable filter `prim` holds a reorder of, if any.
 };
 
 }  // namespace dflow

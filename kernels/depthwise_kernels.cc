@@ -164,7 +164,7 @@ class DepthwiseConv2dNativeOp : public DepthwiseKernel {
       entry->weights.Init(g.UserWeights(), pd.weights_desc(), ctx->engine(), true);
       return entry;
     });
-    e->weights.Load(ctx->stream(), filter.data());
+    e->weights.Load(ctx->stream(), filter);
     absl::InlinedVector<BoundArg, 4> args = {
         {DNNL_ARG_SRC, e->in, input.data()},
         {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
@@ -218,7 +218,7 @@ class DepthwiseBackpropInputOp : public DepthwiseKernel {
       entry->weights.Init(g.UserWeights(), pd.weights_desc(), ctx->engine(), true);
       return entry;
     });
-    e->weights.Load(ctx->stream(), filter.data());
+    e->weights.Load(ctx->stream(), filter);
     RunPrimitive(e->prim, ctx->stream(),
                  {{DNNL_ARG_DIFF_DST, e->in, dy.data()},
                   {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},

@@ -152,7 +152,7 @@ class FusedConv2DOp : public FusedKernel {
                           /*into_primitive=*/true);
       return entry;
     });
-    e->weights.Load(ctx->stream(), filter.data());
+    e->weights.Load(ctx->stream(), filter);
     RunPrimitive(e->prim, ctx->stream(),
                  {{DNNL_ARG_SRC, e->src, input.data()},
                   {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
