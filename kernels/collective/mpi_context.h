@@ -5,13 +5,13 @@
 // MPI_COMM_WORLD with MPI_ERRORS_RETURN, and starts a background thread that runs every
 // collective. A lone process never touches MPI: it is rank 0 of 1 and every collective is local.
 //
-// Kernels hand Run() a CollectiveWork (RunAll() several) and block until it is done. The background threads agree
-// on the order through rank 0 (negotiation.h: matched by node name, fused, stall warnings and
-// timeouts) and then run non-blocking MPI collectives, polled against a deadline. So nothing
-// blocks forever: a rank that never submits a name fails it on every rank after
-// HOROVOD_STALL_SHUTDOWN_TIME_SECONDS (default 60); a rank that sends nothing for that long
-// (killed, or its process hung) is reported lost and every later collective fails at once; a
-// rank whose program ends tells rank 0, which fails what waits for it at once.
+// Kernels hand Run() a CollectiveWork (RunAll() several) and block until it is done. The
+// background threads agree on the order through rank 0 (negotiation.h: matched by node name,
+// fused, stall warnings and timeouts) and then run non-blocking MPI collectives, polled against
+// a deadline. So nothing blocks forever: a rank that never submits a name fails it on every
+// rank after HOROVOD_STALL_SHUTDOWN_TIME_SECONDS (default 60); a rank that sends nothing for
+// that long (killed, or its process hung) is reported lost and every later collective fails at
+// once; a rank whose program ends tells rank 0, which fails what waits for it at once.
 //
 // At exit the thread says goodbye to rank 0, then MPI is finalized once every rank is exiting
 // (a barrier waited for DFLOW_MPI_EXIT_TIMEOUT_SECONDS, default 60); past that it exits without
