@@ -79,16 +79,17 @@ void BM_DflowSession(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * state.range(0));
 }
 
-void Sizes(benchmark::internal::Benchmark* b) {
+// One registration per size: Google Benchmark's Iterations() applies to a whole family, so
+// sizes sharing one family would all run the last size's count.
+void RegisterSizes(const char* name, void (*fn)(benchmark::State&)) {
   for (int64_t bytes = 4; bytes <= (int64_t{64} << 20); bytes *= 4) {
-    b->Arg(bytes)->Iterations(Iterations(bytes));
+    benchmark::RegisterBenchmark(name, fn)
+        ->Arg(bytes)
+        ->Iterations(Iterations(bytes))
+        ->Unit(benchmark::kMicrosecond)
+        ->UseRealTime();
   }
-  b->Unit(benchmark::kMicrosecond)->UseRealTime();
 }
-
-BENCHMARK(BM_MpiAllreduce)->Apply(Sizes);
-BENCHMARK(BM_DflowCollective)->Apply(Sizes);
-BENCHMARK(BM_DflowSession)->Apply(Sizes);
 
 void FinalizeMpi() {
   int finalized = 0;
@@ -115,6 +116,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   if ((*mpi)->rank() != 0 && std::freopen("/dev/null", "w", stdout) == nullptr) return 1;
+  dflow::RegisterSizes("BM_MpiAllreduce", dflow::BM_MpiAllreduce);
+  dflow::RegisterSizes("BM_DflowCollective", dflow::BM_DflowCollective);
+  dflow::RegisterSizes("BM_DflowSession", dflow::BM_DflowSession);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   return 0;

@@ -1,9 +1,10 @@
-// Kernels for HorovodAllreduce, HorovodBroadcast and HorovodAllgather (float, int32, int64).
-// Each hands its tensor to the process's MpiContext and blocks until every rank has submitted
-// the same node name and the collective ran (or failed on every rank with an error naming the
-// rank at fault): mpi_context.h, negotiation.h, docs/distributed.md.
+// Kernels for HorovodAllreduce, HorovodGroupedAllreduce, HorovodBroadcast and HorovodAllgather
+// (float, int32, int64). Each hands its tensors to the process's MpiContext and blocks until
+// every rank has submitted the same names and the collective ran (or failed on every rank with
+// an error naming the rank at fault): mpi_context.h, negotiation.h, docs/distributed.md.
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -15,10 +16,11 @@
 namespace dflow {
 namespace {
 
-// The request every collective sends: the node's name, what it is, and this rank's tensor.
-CollectiveWork MakeWork(const Node& node, CollectiveKind kind, const Tensor& t, int64_t attr) {
+// The request every collective sends: its name (the node's), what it is, this rank's tensor.
+CollectiveWork MakeWork(const std::string& name, CollectiveKind kind, const Tensor& t,
+                        int64_t attr) {
   CollectiveWork work;
-  work.request.name = node.name();
+  work.request.name = name;
   work.request.kind = kind;
   work.request.dtype = t.dtype();
   work.request.dims.assign(t.shape().dim_sizes().begin(), t.shape().dim_sizes().end());
@@ -52,53 +54,107 @@ absl::Status ForKernelType(DataType dtype, Fn fn) {
 
 // ---- HorovodAllreduce
 
+// HorovodAllreduce's and HorovodGroupedAllreduce's attrs, checked.
+struct AllreduceAttrs {
+  int64_t reduce_op = 1;
+  float prescale = 1.0f;
+  float postscale = 1.0f;
+
+  absl::Status Parse(const Node& node) {
+    int64_t process_set_id = 0;
+    DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "reduce_op", &reduce_op));
+    DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "prescale_factor", &prescale));
+    DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "postscale_factor", &postscale));
+    DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "process_set_id", &process_set_id));
+    if (reduce_op == static_cast<int64_t>(ReduceOp::kAdasum)) {
+      return absl::UnimplementedError("reduce_op 2 (Adasum) is not supported");
+    }
+    if (reduce_op < 0 || reduce_op > 5) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "reduce_op ", reduce_op, " is not one of Horovod's (0 average, 1 sum, 3 min, 4 max, "
+          "5 product)"));
+    }
+    if (process_set_id != 0) {
+      return absl::UnimplementedError(absl::StrCat(
+          "process_set_id ", process_set_id, ": only the global process set (0) is supported"));
+    }
+    return absl::OkStatus();
+  }
+
+  // Reduces inputs [0, n) into outputs [0, n) in one submission: tensor i as `names[i]`.
+  absl::Status Run(OpKernelContext* ctx, const std::vector<std::string>& names) const {
+    DFLOW_ASSIGN_OR_RETURN(MpiContext * mpi, MpiContext::Get());
+    const int n = static_cast<int>(names.size());
+    std::vector<CollectiveWork> works;
+    works.reserve(n);
+    std::vector<CollectiveWork*> submit;
+    std::vector<Tensor*> outs;
+    for (int i = 0; i < n; ++i) {
+      const Tensor& in = ctx->input(i);
+      Tensor* out = ctx->allocate_output(i, in.shape());
+      works.push_back(MakeWork(names[i], CollectiveKind::kAllreduce, in, reduce_op));
+      works.back().buffer = out->data();
+      submit.push_back(&works.back());
+      outs.push_back(out);
+      DFLOW_RETURN_IF_ERROR(ForKernelType(in.dtype(), [&](auto zero) {
+        using T = decltype(zero);
+        Scale(in.flat<T>().data(), out->flat<T>().data(), in.NumElements(), prescale);
+      }));
+    }
+    DFLOW_RETURN_IF_ERROR(mpi->RunAll(submit));
+    const bool average = reduce_op == static_cast<int64_t>(ReduceOp::kAverage);
+    const double post = average ? double{postscale} / mpi->size() : double{postscale};
+    for (Tensor* out : outs) {
+      DFLOW_RETURN_IF_ERROR(ForKernelType(out->dtype(), [&](auto zero) {
+        using T = decltype(zero);
+        T* data = out->flat<T>().data();
+        Scale(data, data, out->NumElements(), post);
+      }));
+    }
+    return absl::OkStatus();
+  }
+};
+
 class HorovodAllreduceOp : public OpKernel {
  public:
   explicit HorovodAllreduceOp(const Node& node) : OpKernel(node) {
-    int64_t process_set_id = 0;
-    absl::Status s = GetNodeAttr(node, "reduce_op", &reduce_op_);
-    if (s.ok()) s = GetNodeAttr(node, "prescale_factor", &prescale_);
-    if (s.ok()) s = GetNodeAttr(node, "postscale_factor", &postscale_);
-    if (s.ok()) s = GetNodeAttr(node, "process_set_id", &process_set_id);
-    if (s.ok() && reduce_op_ == static_cast<int64_t>(ReduceOp::kAdasum)) {
-      s = absl::UnimplementedError("reduce_op 2 (Adasum) is not supported");
-    } else if (s.ok() && (reduce_op_ < 0 || reduce_op_ > 5)) {
-      s = absl::InvalidArgumentError(absl::StrCat(
-          "reduce_op ", reduce_op_, " is not one of Horovod's (0 average, 1 sum, 3 min, 4 max, "
-          "5 product)"));
-    } else if (s.ok() && process_set_id != 0) {
-      s = absl::UnimplementedError(absl::StrCat(
-          "process_set_id ", process_set_id, ": only the global process set (0) is supported"));
-    }
+    absl::Status s = attrs_.Parse(node);
     if (!s.ok()) SetConstructionError(s);
   }
 
   absl::Status Compute(OpKernelContext* ctx) override {
-    DFLOW_ASSIGN_OR_RETURN(MpiContext * mpi, MpiContext::Get());
-    const Tensor& in = ctx->input(0);
-    Tensor* out = ctx->allocate_output(0, in.shape());
-    CollectiveWork work = MakeWork(node(), CollectiveKind::kAllreduce, in, reduce_op_);
-    work.buffer = out->data();
-    const bool average = reduce_op_ == static_cast<int64_t>(ReduceOp::kAverage);
-    const double post = average ? double{postscale_} / mpi->size() : double{postscale_};
-    absl::Status status;
-    DFLOW_RETURN_IF_ERROR(ForKernelType(in.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      T* data = out->flat<T>().data();
-      Scale(in.flat<T>().data(), data, in.NumElements(), prescale_);
-      status = mpi->Run(&work);
-      if (status.ok()) Scale(data, data, in.NumElements(), post);
-    }));
-    return status;
+    return attrs_.Run(ctx, {node().name()});
   }
 
  private:
-  int64_t reduce_op_ = 1;
-  float prescale_ = 1.0f;
-  float postscale_ = 1.0f;
+  AllreduceAttrs attrs_;
 };
 
 REGISTER_KERNEL("HorovodAllreduce", HorovodAllreduceOp, "T", {DT_FLOAT, DT_INT32, DT_INT64});
+
+// ---- HorovodGroupedAllreduce: every tensor submitted at once, so the coordinator fuses them.
+
+class HorovodGroupedAllreduceOp : public OpKernel {
+ public:
+  explicit HorovodGroupedAllreduceOp(const Node& node) : OpKernel(node) {
+    absl::Status s = attrs_.Parse(node);
+    if (!s.ok()) SetConstructionError(s);
+  }
+
+  absl::Status Compute(OpKernelContext* ctx) override {
+    // Horovod's names for the group's tensors: "<node>_<i>of<n>", i from 1.
+    const int n = ctx->num_inputs();
+    std::vector<std::string> names;
+    for (int i = 1; i <= n; ++i) names.push_back(absl::StrCat(node().name(), "_", i, "of", n));
+    return attrs_.Run(ctx, names);
+  }
+
+ private:
+  AllreduceAttrs attrs_;
+};
+
+REGISTER_KERNEL("HorovodGroupedAllreduce", HorovodGroupedAllreduceOp, "T",
+                {DT_FLOAT, DT_INT32, DT_INT64});
 
 // ---- HorovodBroadcast
 
@@ -126,7 +182,7 @@ class HorovodBroadcastOp : public OpKernel {
     if (mpi->rank() == root_rank_ && in.TotalBytes() > 0) {
       std::memcpy(out->data(), in.data(), in.TotalBytes());
     }
-    CollectiveWork work = MakeWork(node(), CollectiveKind::kBroadcast, in, root_rank_);
+    CollectiveWork work = MakeWork(node().name(), CollectiveKind::kBroadcast, in, root_rank_);
     work.buffer = out->data();
     return mpi->Run(&work);
   }
@@ -154,7 +210,7 @@ class HorovodAllgatherOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) override {
     DFLOW_ASSIGN_OR_RETURN(MpiContext * mpi, MpiContext::Get());
     const Tensor& in = ctx->input(0);
-    CollectiveWork work = MakeWork(node(), CollectiveKind::kAllgather, in, 0);
+    CollectiveWork work = MakeWork(node().name(), CollectiveKind::kAllgather, in, 0);
     if (in.dims() == 0) {
       work.local = OpKernelContext::InvalidArgument(
           "cannot gather a scalar: tensor must have rank >= 1");

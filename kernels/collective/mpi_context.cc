@@ -154,26 +154,40 @@ MpiContext::~MpiContext() {
   MPI_Finalize();
 }
 
-absl::Status MpiContext::Run(CollectiveWork* work) {
-  if (!work->local.ok()) work->request.error = std::string(work->local.message());
+absl::Status MpiContext::RunAll(absl::Span<CollectiveWork* const> works) {
+  for (CollectiveWork* work : works) {
+    if (!work->local.ok()) work->request.error = std::string(work->local.message());
+  }
   if (size() == 1) {  // Every collective of one rank is the identity, an allgather a copy.
-    if (!work->local.ok()) return work->local;
-    if (work->request.kind == CollectiveKind::kAllgather) {
-      work->dim0s = {work->request.dims.empty() ? 0 : work->request.dims[0]};
-      const size_t bytes = work->count * DataTypeSize(work->request.dtype);
-      work->gathered.resize(bytes);
-      if (bytes > 0) std::memcpy(work->gathered.data(), work->send, bytes);
+    for (CollectiveWork* work : works) {
+      if (!work->local.ok()) return work->local;
+      if (work->request.kind == CollectiveKind::kAllgather) {
+        work->dim0s = {work->request.dims.empty() ? 0 : work->request.dims[0]};
+        const size_t bytes = work->count * DataTypeSize(work->request.dtype);
+        work->gathered.resize(bytes);
+        if (bytes > 0) std::memcpy(work->gathered.data(), work->send, bytes);
+      }
     }
     return absl::OkStatus();
   }
-  Pending p{work};
+  std::vector<Pending> pending;
+  pending.reserve(works.size());
+  for (CollectiveWork* work : works) pending.push_back(Pending{work});
   std::unique_lock<std::mutex> lock(mu_);
   if (!broken_.ok()) return broken_;
   if (stopping_) return absl::CancelledError("MPI is shutting down: the program is exiting");
-  queue_.push_back(&p);
+  for (Pending& p : pending) queue_.push_back(&p);  // Under one lock: one cycle takes them all.
   queued_cv_.notify_all();
-  done_cv_.wait(lock, [&] { return p.done; });
-  return p.status;
+  done_cv_.wait(lock, [&] {
+    for (const Pending& p : pending) {
+      if (!p.done) return false;
+    }
+    return true;
+  });
+  for (const Pending& p : pending) {
+    if (!p.status.ok()) return p.status;
+  }
+  return absl::OkStatus();
 }
 
 void MpiContext::Complete(Pending* p, absl::Status status) {

@@ -5,13 +5,13 @@
 // MPI_COMM_WORLD with MPI_ERRORS_RETURN, and starts a background thread that runs every
 // collective. A lone process never touches MPI: it is rank 0 of 1 and every collective is local.
 //
-// Kernels hand Run() a CollectiveWork and block until it is done. The background threads agree
-// on the order through rank 0 (negotiation.h: matched by node name, fused, stall warnings and
-// timeouts) and then run non-blocking MPI collectives, polled against a deadline. So nothing
-// blocks forever: a rank that never submits a name fails it on every rank after
-// HOROVOD_STALL_SHUTDOWN_TIME_SECONDS (default 60); a rank that sends nothing for that long
-// (killed, or its process hung) is reported lost and every later collective fails at once; a
-// rank whose program ends tells rank 0, which fails what waits for it at once.
+// Kernels hand Run() a CollectiveWork (RunAll() several) and block until it is done. The
+// background threads agree on the order through rank 0 (negotiation.h: matched by node name,
+// fused, stall warnings and timeouts) and then run non-blocking MPI collectives, polled against
+// a deadline. So nothing blocks forever: a rank that never submits a name fails it on every
+// rank after HOROVOD_STALL_SHUTDOWN_TIME_SECONDS (default 60); a rank that sends nothing for
+// that long (killed, or its process hung) is reported lost and every later collective fails at
+// once; a rank whose program ends tells rank 0, which fails what waits for it at once.
 //
 // At exit the thread says goodbye to rank 0, then MPI is finalized once every rank is exiting
 // (a barrier waited for DFLOW_MPI_EXIT_TIMEOUT_SECONDS, default 60); past that it exits without
@@ -33,6 +33,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "mpi.h"
 #include "graph/types.h"
 #include "kernels/collective/negotiation.h"
@@ -79,7 +80,10 @@ class MpiContext {
 
   // Runs `work` once every rank has submitted its node name; blocks until done or failed (the
   // failure names the rank at fault). Thread-safe: concurrent calls may be fused.
-  absl::Status Run(CollectiveWork* work);
+  absl::Status Run(CollectiveWork* work) { return RunAll({work}); }
+  // Submits every one of `works` at once (one cycle message, so the coordinator can fuse them)
+  // and blocks until all are done; the first failure, if any.
+  absl::Status RunAll(absl::Span<CollectiveWork* const> works);
 
   // Counters for tests and benchmarks: MPI allreduce calls, and tensors that shared one.
   int64_t allreduce_calls() const { return allreduce_calls_.load(); }

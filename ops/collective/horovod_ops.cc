@@ -1,7 +1,8 @@
-// Horovod's collectives: HorovodAllreduce, HorovodBroadcast and HorovodAllgather. Op by op: the
-// schema (Horovod's names, attrs and type lists, in dflow's type spelling), its shape function,
-// its gradient (as horovod/tensorflow/mpi_ops.py's) and its builder. All three are stateful:
-// every rank must run them, so they are never constant-folded or deduplicated.
+// Horovod's collectives: HorovodAllreduce, HorovodGroupedAllreduce, HorovodBroadcast and
+// HorovodAllgather. Op by op: the schema (Horovod's names, attrs and type lists, in dflow's type
+// spelling), its shape function, its gradient (as horovod/tensorflow/mpi_ops.py's) and its
+// builder. All are stateful: every rank must run them, so they are never constant-folded or
+// deduplicated.
 #include "ops/collective/horovod_ops.h"
 
 #include <vector>
@@ -66,6 +67,60 @@ ops::HorovodAllreduce::HorovodAllreduce(const Scope& scope, Input tensor, const 
                    {{"reduce_op", MakeAttr(attrs.reduce_op)},
                     {"prescale_factor", MakeAttr(attrs.prescale_factor)},
                     {"postscale_factor", MakeAttr(attrs.postscale_factor)}})) {}
+
+// ---------------------------------------------------------------------------------------------
+// HorovodGroupedAllreduce
+
+namespace {
+
+absl::Status SameShapes(InferenceContext* ctx) {
+  for (int i = 0; i < ctx->num_inputs(); ++i) ctx->set_output(i, ctx->input(i));
+  return absl::OkStatus();
+}
+
+// As HorovodAllreduce's, tensor by tensor: a grouped allreduce of the gradients, same attrs.
+absl::Status HorovodGroupedAllreduceGrad(const Scope& scope, const Node& node,
+                                         absl::Span<const Output> grads,
+                                         std::vector<Output>* grad_inputs) {
+  ops::HorovodAllreduce::Attrs attrs;
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "reduce_op", &attrs.reduce_op));
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "prescale_factor", &attrs.prescale_factor));
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "postscale_factor", &attrs.postscale_factor));
+  *grad_inputs = ops::HorovodGroupedAllreduce(scope, grads, attrs).sum;
+  return scope.status();
+}
+
+}  // namespace
+
+// Horovod's schema: no defaults for reduce_op and the factors (the op postdates them).
+REGISTER_OP("HorovodGroupedAllreduce")
+    .Attr("T: {uint8, int8, int32, int64, half, float, double}")
+    .Attr("reduce_op: int")
+    .Attr("prescale_factor: float")
+    .Attr("postscale_factor: float")
+    .Attr("ignore_name_scope: bool = false")
+    .Attr("num_tensors: int")
+    .Attr("process_set_id: int = 0")
+    .Input("tensors: num_tensors * T")
+    .Output("sum: num_tensors * T")
+    .SetIsStateful()
+    .SetShapeFn(SameShapes);
+REGISTER_GRADIENT("HorovodGroupedAllreduce", HorovodGroupedAllreduceGrad);
+
+ops::HorovodGroupedAllreduce::HorovodGroupedAllreduce(const Scope& scope,
+                                                      absl::Span<const Output> tensors,
+                                                      const HorovodAllreduce::Attrs& attrs) {
+  if (tensors.empty()) {
+    scope.UpdateStatus(absl::InvalidArgumentError("HorovodGroupedAllreduce: no tensors"));
+    return;
+  }
+  Node* node = AddOpWithList(scope, "HorovodGroupedAllreduce", tensors, {},
+                             {{"reduce_op", MakeAttr(attrs.reduce_op)},
+                              {"prescale_factor", MakeAttr(attrs.prescale_factor)},
+                              {"postscale_factor", MakeAttr(attrs.postscale_factor)}});
+  if (node == nullptr) return;
+  for (int i = 0; i < node->num_outputs(); ++i) sum.push_back(Output(node, i));
+}
 
 // ---------------------------------------------------------------------------------------------
 // HorovodBroadcast

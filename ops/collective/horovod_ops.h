@@ -5,7 +5,9 @@
 #define DFLOW_OPS_COLLECTIVE_HOROVOD_OPS_H_
 
 #include <cstdint>
+#include <vector>
 
+#include "absl/types/span.h"
 #include "graph/graph.h"
 #include "ops/scope.h"
 
@@ -35,6 +37,17 @@ class HorovodAllreduce : public Output {
   static Attrs ReduceOp(int64_t v) { return Attrs().ReduceOp(v); }
   HorovodAllreduce(const Scope& scope, Input tensor) : HorovodAllreduce(scope, tensor, Attrs()) {}
   HorovodAllreduce(const Scope& scope, Input tensor, const Attrs& attrs);
+};
+
+// Horovod's HorovodGroupedAllreduce: each of `tensors` (one dtype) reduced as HorovodAllreduce
+// with `attrs` would be, all handed to the coordinator at once, so that one step's gradients are
+// negotiated in one round and fused into one MPI allreduce (up to HOROVOD_FUSION_THRESHOLD).
+// Across ranks tensor i is matched by the name "<node>_<i+1>of<n>", as Horovod names it.
+class HorovodGroupedAllreduce {
+ public:
+  HorovodGroupedAllreduce(const Scope& scope, absl::Span<const Output> tensors,
+                          const HorovodAllreduce::Attrs& attrs);
+  std::vector<Output> sum;
 };
 
 // Every rank gets root_rank's `tensor` (the same shape on every rank).

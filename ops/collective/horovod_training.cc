@@ -1,5 +1,6 @@
 #include "ops/collective/horovod_training.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,26 +38,59 @@ std::vector<GradAndVar> DistributedOptimizer::ComputeGradients(
   std::vector<GradAndVar> grads_and_vars = inner_->ComputeGradients(scope, loss, var_list);
   if (grads_and_vars.empty() || !scope.ok()) return {};
   const Scope s = scope.NewSubScope("DistributedOptimizer_Allreduce");
-  Output weight;
-  if (rows_.node() != nullptr) {
-    // rows / sum over ranks of rows: this rank's share of the global batch.
-    const Scope w = s.NewSubScope("batch_weight");
-    const Output rows = ops::Cast(w, rows_, DT_FLOAT);
-    const Output total = ops::HorovodAllreduce(w.WithOpName("HorovodAllreduce_rows"), rows);
-    weight = ops::RealDiv(w, rows, total);
+  // One grouped allreduce per dtype (float first): one negotiation round and, below the fusion
+  // threshold, one MPI call per step, however many variables the model has.
+  std::vector<DataType> dtypes = {DT_FLOAT};
+  std::map<DataType, std::vector<size_t>> by_dtype;
+  for (size_t i = 0; i < grads_and_vars.size(); ++i) {
+    const DataType t = grads_and_vars[i].gradient.type();
+    if (by_dtype.count(t) == 0 && t != DT_FLOAT) dtypes.push_back(t);
+    by_dtype[t].push_back(i);
   }
-  for (GradAndVar& gv : grads_and_vars) {
-    const std::string name = absl::StrCat("HorovodAllreduce_", gv.variable.node()->name());
-    if (weight.node() == nullptr) {
-      gv.gradient = ops::HorovodAllreduce(
-          s.WithOpName(name), gv.gradient,
-          ops::HorovodAllreduce::ReduceOp(ops::kHorovodAverage));
-    } else {
-      const Output w = gv.gradient.type() == DT_FLOAT ? weight
-                                                      : ops::Cast(s, weight, gv.gradient.type());
-      const Output scaled = ops::Mul(s, gv.gradient, w);
-      gv.gradient = ops::HorovodAllreduce(s.WithOpName(name), scaled);
+  const bool weighted = rows_.node() != nullptr;
+  Output rows, total;  // Weighted: this rank's rows, and their sum over ranks.
+  if (weighted) rows = ops::Cast(s.NewSubScope("batch_weight"), rows_, DT_FLOAT);
+  for (DataType t : dtypes) {
+    const std::vector<size_t>& members = by_dtype[t];
+    if (members.empty() && !(weighted && t == DT_FLOAT)) continue;
+    const std::string name = t == DT_FLOAT
+                                 ? "HorovodGroupedAllreduce"
+                                 : absl::StrCat("HorovodGroupedAllreduce_", DataTypeString(t));
+    std::vector<Output> inputs;
+    if (!weighted) {
+      for (size_t i : members) inputs.push_back(grads_and_vars[i].gradient);
+      const std::vector<Output> out =
+          ops::HorovodGroupedAllreduce(s.WithOpName(name), inputs,
+                                       ops::HorovodAllreduce::ReduceOp(ops::kHorovodAverage))
+              .sum;
+      if (!s.ok()) return {};
+      for (size_t k = 0; k < members.size(); ++k) grads_and_vars[members[k]].gradient = out[k];
+      continue;
     }
+    if (t == DT_FLOAT) {
+      // sum_r(rows_r * g_r) / sum_r(rows_r): the rows travel with the gradients (input 0).
+      inputs.push_back(rows);
+      for (size_t i : members) inputs.push_back(ops::Mul(s, grads_and_vars[i].gradient, rows));
+      const std::vector<Output> out =
+          ops::HorovodGroupedAllreduce(s.WithOpName(name), inputs,
+                                       ops::HorovodAllreduce::ReduceOp(ops::kHorovodSum))
+              .sum;
+      if (!s.ok()) return {};
+      total = out[0];
+      for (size_t k = 0; k < members.size(); ++k) {
+        grads_and_vars[members[k]].gradient = ops::RealDiv(s, out[k + 1], total);
+      }
+      continue;
+    }
+    // Other dtypes, after the float group: scaled by rows / total (cast), then summed.
+    const Output weight = ops::Cast(s, ops::RealDiv(s, rows, total), t);
+    for (size_t i : members) inputs.push_back(ops::Mul(s, grads_and_vars[i].gradient, weight));
+    const std::vector<Output> out =
+        ops::HorovodGroupedAllreduce(s.WithOpName(name), inputs,
+                                     ops::HorovodAllreduce::ReduceOp(ops::kHorovodSum))
+            .sum;
+    if (!s.ok()) return {};
+    for (size_t k = 0; k < members.size(); ++k) grads_and_vars[members[k]].gradient = out[k];
   }
   if (!scope.ok()) return {};
   return grads_and_vars;

@@ -23,13 +23,16 @@ Operation BroadcastGlobalVariables(const Scope& scope, int64_t root_rank);
 //   DistributedOptimizer opt(AdamOptimizer(1e-4f));
 //   Operation train = opt.Minimize(scope, loss, {}, global_step);
 //
-// By default each gradient goes through a HorovodAllreduce with reduce_op average, named
-// "DistributedOptimizer_Allreduce/HorovodAllreduce_<var>" under the scope, as Horovod does.
-// With WeightedByRows(rows) (a scalar: the number of examples this rank's loss averages over),
-// each rank's gradient is instead scaled by rows / (sum of rows over ranks) and summed, so that
-// ranks holding different shares of a global batch compute exactly the gradient of the loss
-// averaged over the whole batch (one more allreduce, of the row count, per step). Every rank
-// must build the same graph; a rank's row count must not be 0 (its mean loss is then NaN).
+// The gradients of one step go through one HorovodGroupedAllreduce per dtype, named
+// "DistributedOptimizer_Allreduce/HorovodGroupedAllreduce" under the scope (other dtypes:
+// "..._<dtype>"), so that the coordinator negotiates them in one round and fuses them into one
+// MPI allreduce (dflow's executor runs a step's nodes one at a time, so separate allreduces
+// would each pay a round). By default with reduce_op average. With WeightedByRows(rows) (a
+// scalar: the number of examples this rank's loss averages over), the group sums
+// [rows, rows * g_1, ...] instead and each gradient is sum_r(rows_r g_r) / sum_r(rows_r), so
+// that ranks holding different shares of a global batch compute exactly the gradient of the
+// loss averaged over the whole batch. Every rank must build the same graph; a rank's row count
+// must not be 0 (its mean loss is then NaN).
 class DistributedOptimizer : public Optimizer {
  public:
   explicit DistributedOptimizer(const Optimizer& optimizer) : inner_(optimizer.Clone()) {}

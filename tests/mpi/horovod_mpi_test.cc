@@ -399,6 +399,11 @@ TEST_F(HorovodMpiFailureTest, DifferentNamesStallThenFailNamingTheMissingRanks) 
   const std::string missing =
       r_ == 0 ? (n_ == 2 ? "rank 1 did not" : "ranks 1, 2 did not") : "rank 0 did not";
   EXPECT_NE(y.status().message().find(missing), std::string::npos) << y.status();
+  // The two names reach the timeout a few ms apart: a side that failed first must not exit
+  // (which would fail the other's name as "shut down" instead) before the other side failed.
+  absl::StatusOr<Tensor> ok = NamedAllreduce("after_stall", Make<float>({1}, {1}));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(Values<float>(*ok)[0], n_);
 }
 
 }  // namespace

@@ -146,6 +146,61 @@ TEST(HorovodOpsTest, AllreduceGradientMatchesCentralDifferences) {
   }
 }
 
+TEST(HorovodOpsTest, GroupedAllreduceSchemaShapesAndOneRank) {
+  // Horovod's schema: reduce_op and the factors have no defaults; num_tensors sets the lists.
+  const OpDef* op = OpRegistry::Global()->Find("HorovodGroupedAllreduce");
+  ASSERT_NE(op, nullptr);
+  EXPECT_TRUE(op->is_stateful);
+  for (const char* attr : {"reduce_op", "prescale_factor", "postscale_factor", "num_tensors"}) {
+    ASSERT_NE(op->FindAttr(attr), nullptr) << attr;
+    EXPECT_FALSE(op->FindAttr(attr)->default_value.has_value()) << attr;
+  }
+  EXPECT_NE(op->FindAttr("process_set_id"), nullptr);
+  EXPECT_NE(op->FindAttr("ignore_name_scope"), nullptr);
+
+  // One rank: tensor i is post * pre * x_i (average over one rank is the identity).
+  Scope root = Scope::NewRootScope();
+  auto a = ops::Placeholder(root.WithOpName("a"), DT_FLOAT,
+                            ops::Placeholder::Shape(PartialTensorShape({2, -1})));
+  auto b = ops::Const(root, Make<float>({3}, {1, -2, 4}));
+  ops::HorovodGroupedAllreduce group(
+      root.WithOpName("group"), {a, b},
+      ops::HorovodAllreduce::ReduceOp(ops::kHorovodAverage).PrescaleFactor(2).PostscaleFactor(
+          0.25f));
+  ASSERT_TRUE(root.ok()) << root.status();
+  ASSERT_EQ(group.sum.size(), 2u);
+  EXPECT_EQ(group.sum[0].shape().DebugString(), "[2,?]");
+  EXPECT_EQ(group.sum[1].shape().DebugString(), "[3]");
+  int64_t num_tensors = 0;
+  ASSERT_TRUE(GetNodeAttr(*group.sum[0].node(), "num_tensors", &num_tensors).ok());
+  EXPECT_EQ(num_tensors, 2);
+  absl::StatusOr<std::vector<Tensor>> out =
+      test::Run(root, group.sum, {{a, Make<float>({2, 1}, {6, -8})}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(Values<float>((*out)[0]), (std::vector<float>{3, -4}));
+  EXPECT_EQ(Values<float>((*out)[1]), (std::vector<float>{0.5f, -1, 2}));
+
+  // The gradient is a grouped allreduce too: L = sum(w0 * y0) + sum(w1 * y1), dL/dx_i = 0.5 w_i.
+  auto loss = ops::Add(root, ops::Sum(root, ops::Mul(root, group.sum[0], 3.0f), {0, 1}),
+                       ops::Sum(root, ops::Mul(root, group.sum[1], -1.0f), {0}));
+  std::vector<Output> grads;
+  ASSERT_TRUE(AddSymbolicGradients(root, {loss}, {a, b}, &grads).ok()) << root.status();
+  EXPECT_EQ(grads[0].node()->op(), "HorovodGroupedAllreduce");
+  out = test::Run(root, grads, {{a, Make<float>({2, 1}, {6, -8})}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(Values<float>((*out)[0]), (std::vector<float>{1.5f, 1.5f}));
+  EXPECT_EQ(Values<float>((*out)[1]), (std::vector<float>{-0.5f, -0.5f, -0.5f}));
+
+  // No tensors, and mixed dtypes, are graph-time errors.
+  Scope empty = Scope::NewRootScope();
+  ops::HorovodGroupedAllreduce none(empty, {}, {});
+  EXPECT_FALSE(empty.ok());
+  Scope mixed = Scope::NewRootScope();
+  ops::HorovodGroupedAllreduce both(
+      mixed, {ops::Const(mixed, 1.0f), ops::Const(mixed, int32_t{1})}, {});
+  EXPECT_FALSE(mixed.ok());
+}
+
 TEST(HorovodOpsTest, BroadcastAndAllgatherGradientsOnOneRank) {
   // One rank is the root: the gradient is the (average over one rank of the) incoming one.
   Scope root = Scope::NewRootScope();
