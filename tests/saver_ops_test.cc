@@ -181,13 +181,18 @@ TEST(Saver, TensorFlowGraphSavesAndRestoresThroughItsOwnOps) {
   const std::string prefix = dir + "/model.ckpt";
   absl::Status s = SaveThroughSaver(session, mg, prefix);
   ASSERT_TRUE(s.ok()) << s;
-  // The sharded Saver's temporary folder is merged away: only the two files remain.
+  // The sharded Saver's temporary folder is merged away: only the two files remain, and the
+  // state file naming them (as Saver.save writes it).
   int files = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     ++files;
-    EXPECT_TRUE(absl::StartsWith(e.path().filename().string(), "model.ckpt.")) << e.path();
+    const std::string name = e.path().filename().string();
+    EXPECT_TRUE(absl::StartsWith(name, "model.ckpt.") || name == "checkpoint") << e.path();
   }
-  EXPECT_EQ(files, 2);
+  EXPECT_EQ(files, 3);
+  absl::StatusOr<std::string> latest = LatestCheckpoint(dir);
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_EQ(*latest, prefix);
 
   // dflow's reader decodes what the graph's SaveV2 wrote: every variable, by name.
   absl::StatusOr<NamedTensors> read = ReadTensorBundle(prefix);

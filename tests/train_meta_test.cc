@@ -315,9 +315,13 @@ TEST(TrainMeta, KerasLstmCheckpointsThroughItsSaverAndAFreshProcessContinues) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(absl::StrContains(r.output, "through save/control_dependency")) << r.output;
   const std::vector<std::string> files = test::FilesIn(dir + "/ckpt");
-  for (const char* suffix : {".index", ".data-00000-of-00001"}) {
-    EXPECT_NE(std::find(files.begin(), files.end(), prefix + suffix), files.end()) << suffix;
+  for (const std::string& f : {prefix + ".index", prefix + ".data-00000-of-00001",
+                               dir + "/ckpt/checkpoint"}) {
+    EXPECT_NE(std::find(files.begin(), files.end(), f), files.end()) << f;
   }
+  EXPECT_TRUE(absl::StartsWith(test::ReadFileBytes(dir + "/ckpt/checkpoint"),
+                               "model_checkpoint_path: \"model.ckpt\"\n"
+                               "all_model_checkpoint_paths: \"model.ckpt\"\n"));
 
   // 2. The same training here.
   SessionOptions options;
@@ -353,8 +357,9 @@ TEST(TrainMeta, KerasLstmCheckpointsThroughItsSaverAndAFreshProcessContinues) {
   }
   EXPECT_GE(trained_entries, 10);
 
-  // 3. A fresh process restores through save/restore_all: the trained loss, not an initial one.
-  r = test::RunBinary("tools/session_run", flags + " --restore=" + prefix +
+  // 3. A fresh process restores through save/restore_all (the folder: its state file names the
+  // checkpoint): the trained loss, not an initial one.
+  r = test::RunBinary("tools/session_run", flags + " --restore=" + dir + "/ckpt" +
                                                " --fetch=loss/mul --output_dir=" + dir + "/out");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(absl::StrContains(r.output, "through save/restore_all")) << r.output;
