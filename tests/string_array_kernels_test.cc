@@ -74,10 +74,12 @@ TEST(StringArrayKernels, AssignOverwritesAStringVariableInPlace) {
                                       DT_STRING);
   ASSERT_TRUE(root.ok()) << root.status();
   std::unique_ptr<Session> s = test::NewSession(root);
-  // The second assignment, of the same shape, takes the in-place path: it must replace the
-  // strings, not copy zero bytes.
+  // Every assignment after the first, of the same shape and with nobody holding the old value,
+  // takes the in-place path: it must replace the strings, not copy zero bytes.
   for (const V& value : {V{"first", kLong1}, V{kLong2, "second"}}) {
-    ASSERT_TRUE(s->Run({{p, Strings({2}, value)}}, {}, {assign, assign_r}, nullptr).ok());
+    for (const V& v : {V{"x", "y"}, value}) {
+      ASSERT_TRUE(s->Run({{p, Strings({2}, v)}}, {}, {assign, assign_r}, nullptr).ok());
+    }
     std::vector<Tensor> out;
     ASSERT_TRUE(s->Run({}, {read, read_r, gather_r}, {}, &out).ok());
     EXPECT_EQ(ValuesOf(out[0]), value);
