@@ -64,6 +64,17 @@ bool VisitDataType(DataType dtype, Fn&& fn) {
   }
 }
 
+// As VisitDataType, and fn(std::string{}) for DT_STRING: for kernels that only move elements
+// (copies, gathers, selections), which copy a string as an object, never as bytes.
+template <typename Fn>
+bool VisitCopyableType(DataType dtype, Fn&& fn) {
+  if (dtype == DT_STRING) {
+    fn(std::string{});
+    return true;
+  }
+  return VisitDataType(dtype, fn);
+}
+
 }  // namespace dflow
 
 #endif  // DFLOW_GRAPH_TYPES_H_

@@ -119,11 +119,12 @@ class ShapeOp : public OpKernel {
 };
 REGISTER_KERNEL("Shape", ShapeOp);
 
-// Writes `value` (a one-element tensor of out's dtype) into every element of `out`.
-void FillWith(Tensor* out, const void* value) {
-  VisitDataType(out->dtype(), [&](auto zero) {
+// Writes `value` (a one-element tensor of out's dtype) into every element of `out`; false for
+// a type it cannot (never a silently unfilled output).
+bool FillWith(Tensor* out, const Tensor& value) {
+  return VisitCopyableType(out->dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T v = *static_cast<const T*>(value);
+    const T v = value.flat<T>()[0];
     for (T& x : out->flat<T>()) x = v;
   });
 }
@@ -142,7 +143,9 @@ class FillOp : public OpKernel {
       return ctx->InvalidArgument("value must be a scalar, got shape ",
                                   value.shape().DebugString());
     }
-    FillWith(ctx->allocate_output(0, TensorShape(dims)), value.data());
+    if (!FillWith(ctx->allocate_output(0, TensorShape(dims)), value)) {
+      return ctx->InvalidArgument("unsupported type ", DataTypeString(value.dtype()));
+    }
     return absl::OkStatus();
   }
 };

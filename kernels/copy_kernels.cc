@@ -1,6 +1,7 @@
 // Kernels for array ops that copy elements: Pack, StridedSlice, StridedSliceGrad, Tile,
 // DynamicStitch and ConcatV2. None has a oneDNN primitive; they copy elements as bytes, so they
-// take any type with storage.
+// take any type with storage, except strings, which they copy as std::string objects
+// (StridedSliceGrad, a gradient, takes no strings).
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -34,6 +35,12 @@ absl::StatusOr<IntList> VectorValues(const Tensor& t, absl::string_view what) {
                                             t.shape().DebugString());
   }
   return IntValues(t, what);
+}
+
+// OK for the types these kernels move: those with plain-bytes storage, and strings.
+absl::Status CheckCopyable(DataType dtype) {
+  if (dtype == DT_STRING) return absl::OkStatus();
+  return ElementBytes(dtype).status();
 }
 
 // Element strides of a row-major tensor of `dims`.
@@ -90,6 +97,21 @@ void CopyRun(const char* src, int64_t src_step, char* dst, int64_t dst_step, int
   for (int64_t k = 0; k < count; ++k) {
     std::memcpy(dst + k * dst_step * bytes, src + k * src_step * bytes, bytes);
   }
+}
+
+// CopyRun on tensors: `count` elements from src (from element src_off, every src_step) to dst
+// (from dst_off, every dst_step), of one dtype checked by CheckCopyable; strings as objects.
+void CopyElements(const Tensor& src, int64_t src_off, int64_t src_step, Tensor* dst,
+                  int64_t dst_off, int64_t dst_step, int64_t count) {
+  if (src.dtype() == DT_STRING) {
+    const std::string* ps = src.flat<std::string>().data() + src_off;
+    std::string* pd = dst->flat<std::string>().data() + dst_off;
+    for (int64_t k = 0; k < count; ++k) pd[k * dst_step] = ps[k * src_step];
+    return;
+  }
+  const size_t b = static_cast<size_t>(DataTypeSize(src.dtype()));
+  CopyRun(static_cast<const char*>(src.data()) + src_off * b, src_step,
+          static_cast<char*>(dst->data()) + dst_off * b, dst_step, count, b);
 }
 
 // Reads begin, end and strides (inputs first..first+2) and resolves them against `dims`.
@@ -181,17 +203,14 @@ class StridedSliceOp : public OpKernel {
   }
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& in = ctx->input(0);
-    DFLOW_ASSIGN_OR_RETURN(size_t bytes, ElementBytes(in.dtype()));
+    DFLOW_RETURN_IF_ERROR(CheckCopyable(in.dtype()));
     StridedSliceResolved r;
     DFLOW_RETURN_IF_ERROR(ResolveSliceInputs(ctx, masks_, 1, in.shape().dim_sizes(), &r));
     Tensor* out = ctx->allocate_output(0, TensorShape(r.output_dims));
     if (out->NumElements() == 0) return absl::OkStatus();
-    const char* pi = static_cast<const char*>(in.data());
-    char* po = static_cast<char*>(out->data());
-    const size_t b = bytes;
     ForEachSliceRun(in.shape().dim_sizes(), r,
                     [&](int64_t in_off, int64_t out_off, int64_t count, int64_t step) {
-                      CopyRun(pi + in_off * b, step, po + out_off * b, 1, count, b);
+                      CopyElements(in, in_off, step, out, out_off, 1, count);
                     });
     return absl::OkStatus();
   }
@@ -244,7 +263,7 @@ class TileOp : public OpKernel {
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& in = ctx->input(0);
-    DFLOW_ASSIGN_OR_RETURN(size_t bytes, ElementBytes(in.dtype()));
+    DFLOW_RETURN_IF_ERROR(CheckCopyable(in.dtype()));
     DFLOW_ASSIGN_OR_RETURN(IntList m, VectorValues(ctx->input(1), "multiples"));
     const int rank = in.dims();
     if (static_cast<int>(m.size()) != rank) {
@@ -263,11 +282,8 @@ class TileOp : public OpKernel {
     }
     Tensor* out = ctx->allocate_output(0, TensorShape(dims));
     if (out->NumElements() == 0) return absl::OkStatus();
-    const char* pi = static_cast<const char*>(in.data());
-    char* po = static_cast<char*>(out->data());
-    const size_t b = bytes;
     if (rank == 0) {
-      std::memcpy(po, pi, b);
+      CopyElements(in, 0, 1, out, 0, 1, 1);
       return absl::OkStatus();
     }
     // For each output row (all dims but the last), the input row it repeats, written
@@ -280,8 +296,8 @@ class TileOp : public OpKernel {
     for (int64_t r = 0; r < out_rows; ++r) {
       int64_t in_off = 0;
       for (int d = 0; d < rank - 1; ++d) in_off += (idx[d] % in.dim_size(d)) * in_strides[d];
-      char* dst = po + r * dims[rank - 1] * b;
-      for (int64_t k = 0; k < reps; ++k) std::memcpy(dst + k * row * b, pi + in_off * b, row * b);
+      const int64_t dst = r * dims[rank - 1];
+      for (int64_t k = 0; k < reps; ++k) CopyElements(in, in_off, 1, out, dst + k * row, 1, row);
       for (int d = rank - 2; d >= 0; --d) {
         if (++idx[d] < dims[d]) break;
         idx[d] = 0;
@@ -301,7 +317,7 @@ class DynamicStitchOp : public OpKernel {
       return ctx->InvalidArgument("expected N indices and N data inputs");
     }
     const DataType type = node().input_type(n);
-    DFLOW_ASSIGN_OR_RETURN(size_t bytes, ElementBytes(type));
+    DFLOW_RETURN_IF_ERROR(CheckCopyable(type));
     // data[m].shape = indices[m].shape + tail, with one tail for all m.
     std::vector<int64_t> tail;
     int64_t first = 0;
@@ -336,13 +352,14 @@ class DynamicStitchOp : public OpKernel {
     dims.insert(dims.end(), tail.begin(), tail.end());
     Tensor* out = ctx->allocate_output(0, TensorShape(dims));
     if (out->NumElements() == 0) return absl::OkStatus();
-    std::memset(out->data(), 0, out->TotalBytes());  // Rows no index names stay zero.
-    const size_t row = static_cast<size_t>(TensorShape(tail).num_elements()) * bytes;
-    char* po = static_cast<char*>(out->data());
+    // Rows no index names stay zero (strings: empty, as constructed).
+    if (out->TotalBytes() > 0) std::memset(out->data(), 0, out->TotalBytes());
+    const int64_t row = TensorShape(tail).num_elements();
     for (int m = 0; m < n; ++m) {
-      const char* pd = static_cast<const char*>(ctx->input(n + m).data());
       const auto idx = ctx->input(m).flat<int32_t>();
-      for (size_t k = 0; k < idx.size(); ++k) std::memcpy(po + idx[k] * row, pd + k * row, row);
+      for (size_t k = 0; k < idx.size(); ++k) {
+        CopyElements(ctx->input(n + m), static_cast<int64_t>(k) * row, 1, out, idx[k] * row, 1, row);
+      }
     }
     return absl::OkStatus();
   }
@@ -369,7 +386,7 @@ class ConcatV2Op : public OpKernel {
     }
     if (axis < 0) axis += rank;
     const DataType type = node().input_type(0);
-    DFLOW_ASSIGN_OR_RETURN(size_t bytes, ElementBytes(type));
+    DFLOW_RETURN_IF_ERROR(CheckCopyable(type));
     std::vector<int64_t> dims(first.shape().dim_sizes().begin(), first.shape().dim_sizes().end());
     dims[axis] = 0;
     for (int i = 0; i < n; ++i) {
@@ -388,14 +405,13 @@ class ConcatV2Op : public OpKernel {
     int64_t outer = 1, inner = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= dims[d];
     for (int64_t d = axis + 1; d < rank; ++d) inner *= dims[d];
-    char* po = static_cast<char*>(out->data());
-    const size_t b = bytes;
+    int64_t po = 0;  // The next output element.
     for (int64_t o = 0; o < outer; ++o) {
       for (int i = 0; i < n; ++i) {
         const Tensor& t = ctx->input(i);
-        const size_t row = static_cast<size_t>(t.dim_size(static_cast<int>(axis)) * inner) * b;
+        const int64_t row = t.dim_size(static_cast<int>(axis)) * inner;
         if (row == 0) continue;
-        std::memcpy(po, static_cast<const char*>(t.data()) + o * row, row);
+        CopyElements(t, o * row, 1, out, po, 1, row);
         po += row;
       }
     }

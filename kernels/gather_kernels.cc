@@ -102,16 +102,15 @@ class GatherOp : public OpKernel {
       }
     }
     Tensor* out = ctx->allocate_output(0, TensorShape(out_dims));
-    return VisitDataTypeOrError(params.dtype(), [&](auto zero) {
+    return VisitCopyableTypeOrError(params.dtype(), [&](auto zero) {
       using T = decltype(zero);
       const T* src = params.flat<T>().data();
       T* dst = out->flat<T>().data();
-      const size_t bytes = static_cast<size_t>(inner) * sizeof(T);
       for (int64_t bb = 0; bb < batch; ++bb) {
         for (int64_t o = 0; o < outer; ++o) {
           const T* s = src + (bb * outer + o) * n * inner;
           for (int64_t j = 0; j < k; ++j) {
-            std::memcpy(dst, s + idx[bb * k + j] * inner, bytes);
+            std::copy_n(s + idx[bb * k + j] * inner, inner, dst);  // Strings as objects.
             dst += inner;
           }
         }

@@ -3,6 +3,7 @@
 #ifndef DFLOW_KERNELS_INDEX_KERNELS_H_
 #define DFLOW_KERNELS_INDEX_KERNELS_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -86,7 +87,7 @@ void PermuteDims(const T* in, absl::Span<const int64_t> in_dims, absl::Span<cons
   for (int64_t done = 0; done < n; done += inner) {
     const T* src = in + offset;
     if (inner_stride == 1) {
-      std::memcpy(out, src, static_cast<size_t>(inner) * sizeof(T));
+      std::copy_n(src, inner, out);  // memmove for plain types; strings as objects.
     } else {
       for (int64_t i = 0; i < inner; ++i) out[i] = src[i * inner_stride];
     }
@@ -134,10 +135,10 @@ void CopyBox(const T* src, absl::Span<const int64_t> src_dims,
     so += sb[d] * ss[d];
     dof += db[d] * ds[d];
   }
-  const size_t run = static_cast<size_t>(bx[r - 1]) * sizeof(T);
+  const int64_t run = bx[r - 1];
   std::vector<int64_t> idx(r, 0);
   while (true) {
-    std::memcpy(dst + dof, src + so, run);
+    std::copy_n(src + so, run, dst + dof);  // memmove for plain types; strings as objects.
     int d = r - 2;
     for (; d >= 0; --d) {
       so += ss[d];
@@ -166,6 +167,15 @@ inline absl::StatusOr<int> ResolveAxis(int64_t axis, int rank, absl::string_view
 template <typename Fn>
 absl::Status VisitDataTypeOrError(DataType dtype, Fn&& fn) {
   if (!VisitDataType(dtype, fn)) {
+    return OpKernelContext::InvalidArgument("unsupported type ", DataTypeString(dtype));
+  }
+  return absl::OkStatus();
+}
+
+// The same with DT_STRING too (VisitCopyableType), for kernels that only move elements.
+template <typename Fn>
+absl::Status VisitCopyableTypeOrError(DataType dtype, Fn&& fn) {
+  if (!VisitCopyableType(dtype, fn)) {
     return OpKernelContext::InvalidArgument("unsupported type ", DataTypeString(dtype));
   }
   return absl::OkStatus();

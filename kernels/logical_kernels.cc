@@ -1,6 +1,7 @@
 // Kernels for equality, logic and selection (Equal, NotEqual, LogicalAnd, LogicalOr, LogicalNot,
 // Select, SelectV2) and the bool reductions All and Any: loops (oneDNN has no bool type), the
 // binary ones through the broadcasting loop of kernels/broadcast.h.
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <type_traits>
@@ -106,7 +107,8 @@ REGISTER_KERNEL("LogicalNot", LogicalNotOp);
 
 // ---------------------------------------------------------------------------------------------
 // Select: per element, per row (a condition vector for t of rank >= 2) or all at once (a
-// scalar condition). Elements are copied as bytes: the choice does not depend on the type.
+// scalar condition). Elements are copied as bytes (the choice does not depend on the type),
+// strings as std::string objects.
 
 class SelectOp : public OpKernel {
  public:
@@ -144,8 +146,17 @@ class SelectOp : public OpKernel {
                                   ", or a vector of its first dimension");
     }
     Tensor* out = ctx->allocate_output(0, t.shape());
-    const size_t bytes = static_cast<size_t>(rows) * DataTypeSize(type);
     const bool* pc = cond.flat<bool>().data();
+    if (type == DT_STRING) {
+      const std::string* pt = t.flat<std::string>().data();
+      const std::string* pe = e.flat<std::string>().data();
+      std::string* po = out->flat<std::string>().data();
+      for (int64_t i = 0; i < cond.NumElements(); ++i) {
+        std::copy_n((pc[i] ? pt : pe) + i * rows, rows, po + i * rows);
+      }
+      return absl::OkStatus();
+    }
+    const size_t bytes = static_cast<size_t>(rows) * DataTypeSize(type);
     const char* pt = static_cast<const char*>(t.data());
     const char* pe = static_cast<const char*>(e.data());
     char* po = static_cast<char*>(out->data());
@@ -183,7 +194,8 @@ class SelectV2Op : public OpKernel {
     const int rank = shape->dims();
     const Strides sc = BroadcastStrides(cond.shape(), rank);
     const bool* pc = cond.flat<bool>().data();
-    const size_t size = DataTypeSize(type);
+    const bool strings = type == DT_STRING;  // Copied as objects, the rest as bytes.
+    const size_t size = strings ? sizeof(std::string) : DataTypeSize(type);
     const char* pt = static_cast<const char*>(t.data());
     const char* pe = static_cast<const char*>(e.data());
     char* po = static_cast<char*>(out->data());
@@ -192,7 +204,13 @@ class SelectV2Op : public OpKernel {
     int64_t oc = 0;
     ForEachIndex(*shape, BroadcastStrides(t.shape(), rank), BroadcastStrides(e.shape(), rank),
                  [&](int64_t i, int64_t ot, int64_t oe) {
-                   std::memcpy(po + i * size, pc[oc] ? pt + ot * size : pe + oe * size, size);
+                   const char* from = pc[oc] ? pt + ot * size : pe + oe * size;
+                   if (strings) {
+                     *reinterpret_cast<std::string*>(po + i * size) =
+                         *reinterpret_cast<const std::string*>(from);
+                   } else {
+                     std::memcpy(po + i * size, from, size);
+                   }
                    for (int d = rank - 1; d >= 0; --d) {  // Advance the condition's offset.
                      oc += sc[d];
                      if (++idx[d] < shape->dim_size(d)) break;

@@ -5,7 +5,9 @@
 //   * Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011): a
 //     64-bit key and a 128-bit counter give four 32-bit words.
 //   * key = SplitMix64(seed ^ SplitMix64(seed2 + 0x9E3779B97F4A7C15)) when seed or seed2 is
-//     non-zero; otherwise a random key drawn (std::random_device) once per Session.
+//     non-zero; otherwise, in a Session with SessionOptions::random_seed s, SplitMix64(s ^
+//     SplitMix64(FNV-1a 64 of the node's name)); otherwise a random key drawn
+//     (std::random_device) once per Session.
 //   * counter = (block index within the run: 64 bits, run index: 64 bits). The run index counts
 //     the runs of the node in its Session (0, 1, 2, ...). Key and run index are the node's
 //     RandomState (kernels/random_state.h), kept beside the Session's variables, so every
@@ -19,6 +21,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -149,7 +152,8 @@ class RandomOp : public OpKernel {
           absl::StrCat("dtype ", DataTypeString(dtype_), " is not supported (float, double)")));
       return;
     }
-    key_ = seed != 0 || seed2 != 0
+    seeded_ = seed != 0 || seed2 != 0;
+    key_ = seeded_
                ? SplitMix64(static_cast<uint64_t>(seed) ^
                             SplitMix64(static_cast<uint64_t>(seed2) + 0x9E3779B97F4A7C15ULL))
                : RandomKey();
@@ -212,10 +216,20 @@ class RandomOp : public OpKernel {
       if (ctx->variables() != state_store_) {  // Looked up once per session, not per run.
         state_store_ = ctx->variables();
         session_state_ = state_store_->random_states()->LookupOrCreate(node().name());
+        const std::optional<uint64_t> session_seed = state_store_->random_states()->session_seed();
+        session_key_ = !seeded_ && session_seed.has_value()
+                           ? SplitMix64(*session_seed ^ SplitMix64(NameHash(node().name())))
+                           : key_;
       }
-      state = session_state_;
+      return session_state_->Next(session_key_);
     }
     return state->Next(key_);
+  }
+
+  static uint64_t NameHash(absl::string_view name) {  // FNV-1a, 64 bits.
+    uint64_t h = 0xCBF29CE484222325ULL;
+    for (unsigned char c : name) h = (h ^ c) * 0x100000001B3ULL;
+    return h;
   }
 
   static uint64_t RandomKey() {
@@ -224,10 +238,12 @@ class RandomOp : public OpKernel {
   }
 
   DataType dtype_ = DT_FLOAT;
+  bool seeded_ = false;  // The node's seed or seed2 attr is non-zero.
   uint64_t key_ = 0;  // From the seeds, else drawn: the key of a stream this kernel starts.
   absl::Mutex mu_;
   VariableStore* state_store_ ABSL_GUARDED_BY(mu_) = nullptr;
   RandomState* session_state_ ABSL_GUARDED_BY(mu_) = nullptr;
+  uint64_t session_key_ ABSL_GUARDED_BY(mu_) = 0;  // key_, or from the session's seed.
   RandomState local_state_;
 };
 

@@ -52,11 +52,18 @@ class RandomStateStore {
   // so that a concurrent Snapshot sees all or none of them.
   void SetAll(absl::Span<const std::pair<std::string, std::optional<RandomState::Position>>> states);
 
+  // The session's seed for nodes whose seed and seed2 attrs are both 0 (SessionOptions::
+  // random_seed): such a node's key is derived from it and the node's name instead of drawn at
+  // random. Set before the first run.
+  void set_session_seed(std::optional<uint64_t> seed) { session_seed_ = seed; }
+  std::optional<uint64_t> session_seed() const { return session_seed_; }
+
  private:
   RandomState* LookupOrCreateLocked(const std::string& node_name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<RandomState>> states_ ABSL_GUARDED_BY(mu_);
+  std::optional<uint64_t> session_seed_;
 };
 
 }  // namespace dflow

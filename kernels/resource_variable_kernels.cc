@@ -137,7 +137,12 @@ class AssignVariableOp : public OpKernel {
     if (var->value.IsInitialized() && var->value.shape() == value.shape() &&
         var->value.BufferIsExclusive()) {
       // Nobody else sees the old value: overwrite it rather than allocate.
-      if (value.TotalBytes() > 0) std::memcpy(var->value.data(), value.data(), value.TotalBytes());
+      if (value.dtype() == DT_STRING) {  // Objects, not bytes (TotalBytes is 0 for strings).
+        std::copy_n(value.flat<std::string>().data(), value.NumElements(),
+                    var->value.flat<std::string>().data());
+      } else if (value.TotalBytes() > 0) {
+        std::memcpy(var->value.data(), value.data(), value.TotalBytes());
+      }
     } else {
       var->value = value.DeepCopy();  // The value's buffer may be shared with other tensors.
     }
@@ -240,6 +245,12 @@ class ResourceGatherOp : public OpKernel {
     dims.insert(dims.end(), params.shape().dim_sizes().begin() + 1,
                 params.shape().dim_sizes().end());
     Tensor* out = ctx->allocate_output(0, TensorShape(dims));
+    if (params.dtype() == DT_STRING) {  // Objects, not bytes.
+      const std::string* src = params.flat<std::string>().data();
+      std::string* dst = out->flat<std::string>().data();
+      for (size_t i = 0; i < idx.size(); ++i) std::copy_n(src + idx[i] * row, row, dst + i * row);
+      return absl::OkStatus();
+    }
     const size_t bytes = static_cast<size_t>(row) * DataTypeSize(params.dtype());
     const char* src = static_cast<const char*>(params.data());
     char* dst = static_cast<char*>(out->data());

@@ -1,5 +1,5 @@
-// Kernels for Slice, Split, SplitV and Unpack: plain copies of boxes (CopyBox), any type with
-// storage.
+// Kernels for Slice, Split, SplitV and Unpack: plain copies of boxes (CopyBox), of the plain
+// types and strings (VisitCopyableType).
 #include <vector>
 
 #include "graph/status_macros.h"
@@ -36,7 +36,7 @@ class SliceOp : public OpKernel {
     Tensor* out = ctx->allocate_output(0, TensorShape(out_dims));
     std::vector<int64_t> zeros(rank, 0);
     std::vector<int64_t> b(begin.begin(), begin.end());
-    return VisitDataTypeOrError(in.dtype(), [&](auto zero) {
+    return VisitCopyableTypeOrError(in.dtype(), [&](auto zero) {
       using T = decltype(zero);
       CopyBox<T>(in.flat<T>().data(), in.shape().dim_sizes(), b, out->flat<T>().data(),
                  out_dims, zeros, out_dims);
@@ -64,7 +64,7 @@ absl::Status SplitAlongAxis(OpKernelContext* ctx, const Tensor& in, int axis,
     if (drop_axis) out_dims.erase(out_dims.begin() + axis);
     Tensor* out = ctx->allocate_output(static_cast<int>(i), TensorShape(out_dims));
     const std::vector<int64_t> box = {outer, sizes[i], inner};
-    DFLOW_RETURN_IF_ERROR(VisitDataTypeOrError(in.dtype(), [&](auto zero) {
+    DFLOW_RETURN_IF_ERROR(VisitCopyableTypeOrError(in.dtype(), [&](auto zero) {
       using T = decltype(zero);
       CopyBox<T>(in.flat<T>().data(), src_dims, {0, offset, 0}, out->flat<T>().data(), box,
                  {0, 0, 0}, box);

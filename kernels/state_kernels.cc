@@ -72,7 +72,12 @@ class AssignOp : public OpKernel {
       if (var->value.IsInitialized() && var->value.dtype() == value.dtype() &&
           var->value.shape() == value.shape() && var->value.BufferIsExclusive()) {
         // Nobody else sees the old value: overwrite it rather than allocate.
-        if (value.TotalBytes() > 0) std::memcpy(var->value.data(), value.data(), value.TotalBytes());
+        if (value.dtype() == DT_STRING) {  // Objects, not bytes (TotalBytes is 0 for strings).
+          std::copy_n(value.flat<std::string>().data(), value.NumElements(),
+                      var->value.flat<std::string>().data());
+        } else if (value.TotalBytes() > 0) {
+          std::memcpy(var->value.data(), value.data(), value.TotalBytes());
+        }
       } else {
         // A private copy: the value's buffer may be shared with other tensors.
         var->value = value.DeepCopy();

@@ -2,7 +2,9 @@
 // an element is written once (gradient arrays add up repeated writes), a read of an element
 // never written gives zeros when the element shape is fully known and is an error otherwise, a
 // clear_after_read array cannot be read twice at one index, and only dynamic_size arrays grow.
+#include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "graph/status_macros.h"
@@ -109,11 +111,25 @@ absl::StatusOr<Tensor> Read(TensorArray* array, int64_t index) {
   return value;
 }
 
+// Copies `count` elements of `src` from element src_off to `dst` (same dtype) from dst_off;
+// strings as objects (their TotalBytes is 0), the rest as bytes.
+void CopyFlat(const Tensor& src, int64_t src_off, int64_t count, Tensor* dst, int64_t dst_off) {
+  if (count <= 0) return;
+  if (src.dtype() == DT_STRING) {
+    std::copy_n(src.flat<std::string>().data() + src_off, count,
+                dst->flat<std::string>().data() + dst_off);
+    return;
+  }
+  const size_t b = static_cast<size_t>(DataTypeSize(src.dtype()));
+  std::memcpy(static_cast<char*>(dst->data()) + dst_off * b,
+              static_cast<const char*>(src.data()) + src_off * b, static_cast<size_t>(count) * b);
+}
+
 // The rows [begin, begin + n) of `t` along dimension 0, as a new tensor of `shape`.
 Tensor Rows(const Tensor& t, int64_t begin, int64_t n, const TensorShape& shape) {
   Tensor out(t.dtype(), shape);
-  const size_t row = t.dims() == 0 || t.dim_size(0) == 0 ? 0 : t.TotalBytes() / t.dim_size(0);
-  if (n > 0) std::memcpy(out.data(), static_cast<const char*>(t.data()) + begin * row, n * row);
+  const int64_t row = t.dims() == 0 || t.dim_size(0) == 0 ? 0 : t.NumElements() / t.dim_size(0);
+  CopyFlat(t, begin * row, n * row, &out, 0);
   return out;
 }
 
@@ -308,10 +324,10 @@ class TensorArrayGatherOp : public OpKernel {
     dims.insert(dims.end(), element.dim_sizes().begin(), element.dim_sizes().end());
     const TensorShape shape(absl::MakeConstSpan(dims));
     Tensor* out = ctx->allocate_output(0, shape);
-    char* dst = static_cast<char*>(out->data());
+    int64_t at = 0;
     for (const Tensor& p : parts) {
-      std::memcpy(dst, p.data(), p.TotalBytes());
-      dst += p.TotalBytes();
+      CopyFlat(p, 0, p.NumElements(), out, at);
+      at += p.NumElements();
     }
     return absl::OkStatus();
   }
@@ -345,10 +361,10 @@ class TensorArrayConcatOp : public OpKernel {
     shape.set_dim(0, rows);
     Tensor* out = ctx->allocate_output(0, shape);
     Tensor* lengths = ctx->allocate_output(1, TensorShape({static_cast<int64_t>(parts.size())}));
-    char* dst = static_cast<char*>(out->data());
+    int64_t at = 0;
     for (size_t i = 0; i < parts.size(); ++i) {
-      std::memcpy(dst, parts[i].data(), parts[i].TotalBytes());
-      dst += parts[i].TotalBytes();
+      CopyFlat(parts[i], 0, parts[i].NumElements(), out, at);
+      at += parts[i].NumElements();
       lengths->flat<int64_t>()[i] = parts[i].dim_size(0);
     }
     return absl::OkStatus();

@@ -33,7 +33,7 @@ class TransposeOp : public OpKernel {
       out_dims[i] = in.dim_size(p[i]);
     }
     Tensor* out = ctx->allocate_output(0, TensorShape(out_dims));
-    return VisitDataTypeOrError(in.dtype(), [&](auto zero) {
+    return VisitCopyableTypeOrError(in.dtype(), [&](auto zero) {
       using T = decltype(zero);
       PermuteDims<T>(in.flat<T>().data(), in.shape().dim_sizes(), p, out->flat<T>().data());
     });

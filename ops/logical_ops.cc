@@ -131,7 +131,7 @@ REGISTER_OP("Select")
     .Input("t: T")
     .Input("e: T")
     .Output("output: T")
-    .Attr("T: {float, double, int32, int64, uint8, bool}")
+    .Attr("T: type")  // As TensorFlow: any type, strings included.
     .SetShapeFn(SelectShape);
 REGISTER_GRADIENT("Select", SelectGrad);
 
@@ -175,7 +175,7 @@ REGISTER_OP("SelectV2")
     .Input("t: T")
     .Input("e: T")
     .Output("output: T")
-    .Attr("T: {float, double, int32, int64, uint8, bool}")
+    .Attr("T: type")  // As TensorFlow: any type, strings included.
     .SetShapeFn(SelectV2Shape);
 REGISTER_GRADIENT("SelectV2", SelectV2Grad);
 

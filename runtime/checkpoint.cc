@@ -164,9 +164,9 @@ std::string InDir(const std::string& dir, const std::string& path) {
   return !path.empty() && path[0] == '/' ? path : absl::StrCat(dir, "/", path);
 }
 
-// Makes `prefix` the newest checkpoint of its folder's state file, keeping the older ones that
-// still exist, oldest first, as TensorFlow's update_checkpoint_state does.
-absl::Status UpdateState(const std::string& prefix) {
+}  // namespace
+
+absl::Status UpdateCheckpointState(const std::string& prefix) {
   const std::string dir = Dirname(prefix);
   const std::string base = Basename(prefix);
   CheckpointState old;
@@ -194,6 +194,8 @@ absl::Status UpdateState(const std::string& prefix) {
   RemoveStaleTemporaries(StatePath(dir));
   return WriteProtoFile(StatePath(dir), state, ProtoFormat::kText);
 }
+
+namespace {
 
 struct Resolved {
   std::string path;
@@ -303,7 +305,7 @@ absl::Status SaveCheckpoint(Session& session, const std::string& prefix,
   std::filesystem::create_directories(Dirname(prefix), ec);  // As TensorFlow's BundleWriter.
   RemoveStaleTemporaries(prefix);
   absl::Status s = WriteTensorBundle(prefix, entries);
-  if (s.ok()) s = UpdateState(prefix);
+  if (s.ok()) s = UpdateCheckpointState(prefix);
   if (!s.ok()) return absl::Status(s.code(), absl::StrCat("saving checkpoint: ", s.message()));
   return absl::OkStatus();
 }

@@ -47,6 +47,11 @@ absl::Status SaveCheckpoint(Session& session, const std::string& prefix,
 absl::Status RestoreCheckpoint(Session& session, const std::string& path,
                                const std::vector<std::string>& names = {});
 
+// Makes `prefix` the newest checkpoint of its folder's `checkpoint` state file, keeping the older
+// ones that still exist, oldest first, as TensorFlow's update_checkpoint_state does (SaveCheckpoint
+// and SaveThroughSaver call it).
+absl::Status UpdateCheckpointState(const std::string& prefix);
+
 // What RestoreCheckpoint(path) would read: the V2 prefix (from a folder's state file when `path`
 // is a folder, with a trailing ".index" dropped), or `path` itself for a first-format file.
 // NotFound when there is no checkpoint there.

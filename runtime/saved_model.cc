@@ -191,9 +191,12 @@ absl::Status SaveThroughSaver(Session& session, const MetaGraphDef& meta_graph,
     std::filesystem::create_directories(prefix.substr(0, slash), ec);
   }
   std::vector<Tensor> out;
-  return SaverError(session.Run({{saver.filename_tensor_name(), Tensor::Scalar(prefix)}},
-                                {saver.save_tensor_name()}, {}, &out),
-                    absl::StrCat("saving '", prefix, "'"), saver.save_tensor_name());
+  DFLOW_RETURN_IF_ERROR(
+      SaverError(session.Run({{saver.filename_tensor_name(), Tensor::Scalar(prefix)}},
+                             {saver.save_tensor_name()}, {}, &out),
+                 absl::StrCat("saving '", prefix, "'"), saver.save_tensor_name()));
+  // As Saver.save (write_state=True): the folder's `checkpoint` file names it as the newest.
+  return UpdateCheckpointState(prefix);
 }
 
 std::string InitOpName(const MetaGraphDef& meta_graph) {

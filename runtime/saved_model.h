@@ -74,7 +74,8 @@ absl::Status RestoreThroughSaver(Session& session, const MetaGraphDef& meta_grap
                                  const std::string& prefix);
 // TensorFlow's Saver.save: fetches saver_def.save_tensor_name with filename_tensor_name fed
 // with `prefix` (the graph's SaveV2 writes the checkpoint, sharded Savers merge it), creating
-// prefix's folder first as SaveCheckpoint does.
+// prefix's folder first as SaveCheckpoint does, then names it in the folder's `checkpoint` state
+// file, as Saver.save does.
 absl::Status SaveThroughSaver(Session& session, const MetaGraphDef& meta_graph,
                               const std::string& prefix);
 

@@ -17,7 +17,9 @@ Session::Session(const Graph* graph, std::shared_ptr<const void> owner,
     : graph_(graph),
       graph_owner_(std::move(owner)),
       variables_(std::make_unique<VariableStore>()),
-      options_(options) {}
+      options_(options) {
+  variables_->random_states()->set_session_seed(options.random_seed);
+}
 
 Session::~Session() = default;
 

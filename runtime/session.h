@@ -10,6 +10,7 @@
 #define DFLOW_RUNTIME_SESSION_H_
 
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <utility>
@@ -42,6 +43,10 @@ struct SessionOptions {
   // The most tensor memory the process may hold while this session runs (graph/tensor.h); an
   // allocation past it fails the run with ResourceExhausted. 0: 3/4 of physical memory.
   int64_t memory_limit_bytes = 0;
+  // Random ops whose seed and seed2 attrs are both 0 (as TensorFlow writes them without a graph
+  // seed) draw a different stream in every session; with a value here each such node's stream
+  // is fixed by it and the node's name, so runs repeat (dflow's own option, not TensorFlow's).
+  std::optional<uint64_t> random_seed;
 };
 
 class Session {

@@ -261,6 +261,32 @@ TEST(RandomUniformTest, UnseededDiffersAcrossSessions) {
   EXPECT_FALSE(SameValues(*first, *second));
 }
 
+// With SessionOptions::random_seed, an unseeded node's key is SplitMix64(seed ^ SplitMix64(FNV-1a
+// 64 of its name)), the same in every session; a seeded node keeps its own stream.
+TEST(RandomUniformTest, SessionSeedFixesUnseededNodesOnly) {
+  Scope root = Scope::NewRootScope();
+  auto u = ops::RandomUniform(root.WithOpName("layer/u"), ops::Const(root, {6}), DT_FLOAT);
+  auto seeded = ops::RandomUniform(root, ops::Const(root, {6}), DT_FLOAT,
+                                   ops::RandomUniform::Seed(3).Seed2(4));
+  uint64_t fnv = 0xcbf29ce484222325ull;  // FNV-1a 64 of "layer/u", by the book.
+  for (unsigned char c : std::string("layer/u")) fnv = (fnv ^ c) * 0x100000001b3ull;
+  const uint64_t seed = 99, key = RefSplitMix64(seed ^ RefSplitMix64(fnv));
+  SessionOptions options;
+  options.random_seed = seed;
+  for (int session = 0; session < 2; ++session) {
+    std::unique_ptr<Session> s = test::NewSession(root, options);
+    ASSERT_NE(s, nullptr);
+    for (uint64_t run = 0; run < 2; ++run) {
+      std::vector<Tensor> out;
+      ASSERT_TRUE(s->Run({}, {u, seeded}, {}, &out).ok());
+      for (uint64_t i = 0; i < 6; ++i) {
+        EXPECT_EQ(out[0].flat<float>()[i], RefUniform(key, run, i)) << "run " << run << " " << i;
+        EXPECT_EQ(out[1].flat<float>()[i], RefUniform(RefKey(3, 4), run, i)) << "seeded " << i;
+      }
+    }
+  }
+}
+
 // Runs with different fetch lists use different execution plans, but the node's stream is the
 // Session's: it continues rather than restarting.
 TEST(RandomUniformTest, StreamContinuesAcrossExecutionPlans) {

@@ -123,6 +123,28 @@ TEST(SaveV2, RestoreV2AndMergeV2Checkpoints) {
   EXPECT_FALSE(s.ok());
 }
 
+// A partitioned variable's slice spec ("full shape" then "start,length:..." per dim, as
+// tf.train.Saver writes for tf.get_variable(partitioner=...)) is refused by name, writing nothing.
+TEST(SaveV2, SlicedTensorsAreUnimplementedNamingTheNode) {
+  const std::string dir = test::TempDir("saver_sliced");
+  Scope root = Scope::NewRootScope();
+  auto prefix = ops::Placeholder(root.WithOpName("prefix"), DT_STRING);
+  auto save = ops::SaveV2(root.WithOpName("save/SaveV2_sliced"), prefix,
+                          ops::Const(root, Strings({2}, {"whole", "part"})),
+                          ops::Const(root, Strings({2}, {"", "4 2 0,2:-"})),
+                          {ops::Const(root, test::FloatTensor({2}, {1, 2})),
+                           ops::Const(root, test::FloatTensor({2, 2}, {1, 2, 3, 4}))});
+  ASSERT_TRUE(root.ok()) << root.status();
+  std::unique_ptr<Session> session = test::NewSession(root);
+  absl::Status s = session->Run({{"prefix", Tensor::Scalar<std::string>(dir + "/model")}}, {},
+                                {"save/SaveV2_sliced"}, nullptr);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "SaveV2 node 'save/SaveV2_sliced'")) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "shape_and_slices[1] is '4 2 0,2:-' for tensor 'part'"))
+      << s;
+  EXPECT_TRUE(test::FilesIn(dir).empty()) << "nothing written";
+}
+
 std::string CorpusFiles() {
   const std::string shared = test::SharedDir();
   return shared.empty() ? "" : shared + "/tf_graphs/corpus/files";
@@ -159,13 +181,18 @@ TEST(Saver, TensorFlowGraphSavesAndRestoresThroughItsOwnOps) {
   const std::string prefix = dir + "/model.ckpt";
   absl::Status s = SaveThroughSaver(session, mg, prefix);
   ASSERT_TRUE(s.ok()) << s;
-  // The sharded Saver's temporary folder is merged away: only the two files remain.
+  // The sharded Saver's temporary folder is merged away: only the two files remain, and the
+  // state file naming them (as Saver.save writes it).
   int files = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     ++files;
-    EXPECT_TRUE(absl::StartsWith(e.path().filename().string(), "model.ckpt.")) << e.path();
+    const std::string name = e.path().filename().string();
+    EXPECT_TRUE(absl::StartsWith(name, "model.ckpt.") || name == "checkpoint") << e.path();
   }
-  EXPECT_EQ(files, 2);
+  EXPECT_EQ(files, 3);
+  absl::StatusOr<std::string> latest = LatestCheckpoint(dir);
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_EQ(*latest, prefix);
 
   // dflow's reader decodes what the graph's SaveV2 wrote: every variable, by name.
   absl::StatusOr<NamedTensors> read = ReadTensorBundle(prefix);

@@ -1,6 +1,6 @@
-// TensorArray and stack ops against hand-computed values: scatter/read/gather/size round trips,
-// TensorFlow's error rules, zeros for unwritten elements, an array filled inside a while loop,
-// and a stack popping what a loop pushed, in reverse.
+// TensorArray and stack ops against hand-computed values: scatter/read/gather/size round trips
+// (of strings too), TensorFlow's error rules, zeros for unwritten elements, an array filled
+// inside a while loop, and a stack popping what a loop pushed, in reverse.
 #include <string>
 #include <vector>
 
@@ -72,6 +72,34 @@ TEST(TensorArrayTest, ScatterThenReadGatherAndSize) {
   EXPECT_EQ(Values((*out)[0]), std::vector<float>({5, 6, 1, 2}));
   EXPECT_EQ(Values((*out)[1]), std::vector<float>({3, 4}));
   EXPECT_EQ((*out)[2].scalar<int32_t>(), 3);
+}
+
+// Strings move as objects: scatter, gather and concat give the hand-written strings (long ones
+// on the heap included), not empty ones.
+TEST(TensorArrayTest, StringsScatterGatherAndConcat) {
+  const std::string long1(40, 'L'), long2 = "a second string past the small-string limit";
+  Scope root = Scope::NewRootScope();
+  Node* ta = AddOp(root, "TensorArrayV3", {3}, Attrs(DT_STRING, PartialTensorShape(), false));
+  Tensor rows = *Tensor::FromVector<std::string>({"a", long1, "c", "d", long2, "f"},
+                                                 TensorShape({3, 2}));
+  Node* scatter = AddOp(root, "TensorArrayScatterV3",
+                        {Output(ta, 0), Input({2, 0, 1}), ops::Const(root, rows), Output(ta, 1)},
+                        TypeAttr("T", DT_STRING));
+  Node* gather = AddOp(root, "TensorArrayGatherV3", {Output(ta, 0), Input({1, 2}), Output(scatter, 0)},
+                       GatherAttrs(DT_STRING));
+  Node* concat = AddOp(root.WithControlDependencies(Output(gather, 0)), "TensorArrayConcatV3",
+                       {Output(ta, 0), Output(scatter, 0)}, GatherAttrs(DT_STRING));
+  auto out = RunFetches(root, {Output(gather, 0), Output(concat, 0)});
+  ASSERT_TRUE(out.ok()) << out.status();
+  auto strings = [](const Tensor& t) {
+    auto f = t.flat<std::string>();
+    return std::vector<std::string>(f.begin(), f.end());
+  };
+  // Rows land at indices 2, 0, 1: element 0 = [c, d], 1 = [long2, f], 2 = [a, long1].
+  EXPECT_EQ((*out)[0].shape(), TensorShape({2, 2}));
+  EXPECT_EQ(strings((*out)[0]), std::vector<std::string>({long2, "f", "a", long1}));
+  EXPECT_EQ((*out)[1].shape(), TensorShape({6}));
+  EXPECT_EQ(strings((*out)[1]), std::vector<std::string>({"c", "d", long2, "f", "a", long1}));
 }
 
 TEST(TensorArrayTest, TensorFlowsRulesAreErrors) {

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,7 @@ constexpr char kUsage[] = R"(Usage: session_run --graph=FILE | --meta_graph=FILE
                    [--target=OP ...] [--init=OP] [--steps=N] [--batch_size=B] [--shard]
                    [--restore=CKPT] [--save=CKPT] [--output_dir=DIR] [--print]
                    [--profile=TRACE.json] [--tag_set=TAGS] [--signature_def=KEY] [--show]
-                   [--memory_limit=BYTES]
+                   [--memory_limit=BYTES] [--seed=N]
        session_run --graph=FILE|--meta_graph=FILE --list_unsupported [--feed=NAME=... ...] [--fetch=NAME ...]
 
 Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow Session.
@@ -91,6 +92,9 @@ Loads a GraphDef (binary or text, told apart by content) and runs it in a dflow 
                       how many nodes use each, and which of those nodes the --fetch and
                       --target list needs (a --feed cuts off what is upstream of it; its
                       file is not read); exit 0
+  --seed=N            random ops whose seed attrs are 0 (unseeded, as TensorFlow writes them
+                      without a graph seed) draw streams fixed by N and their node names, so
+                      an unseeded initializer gives the same values in every run
   --memory_limit=BYTES  the most tensor memory a run may hold (suffix K, M or G allowed;
                       default 3/4 of physical memory); a node that would allocate past it
                       fails the run with an error naming it and the bytes
@@ -117,6 +121,7 @@ struct Options {
   int64_t steps = 1;
   int64_t batch_size = 0;
   int64_t memory_limit = 0;
+  std::optional<uint64_t> seed;
   bool print = false;
   bool list_unsupported = false;
   bool shard = false;
@@ -187,6 +192,10 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
       steps_given = true;
     } else if (name == "batch_size") {
       s = to_int(&o.batch_size, 1);
+    } else if (name == "seed") {
+      int64_t seed = 0;
+      s = to_int(&seed, 0);
+      if (s.ok()) o.seed = static_cast<uint64_t>(seed);
     } else if (name == "memory_limit") {
       s = need_value();
       if (s.ok() && !ParseBytes(value, &o.memory_limit)) {
@@ -395,6 +404,7 @@ struct Model {
 absl::Status LoadModel(const Options& o, Model* m) {
   SessionOptions session_options;
   session_options.memory_limit_bytes = o.memory_limit;
+  session_options.random_seed = o.seed;
   absl::StatusOr<std::unique_ptr<Session>> created;
   std::string what;
   if (!o.saved_model.empty()) {
