@@ -103,6 +103,24 @@ absl::Status FusedShape(InferenceContext* ctx, absl::string_view base_op) {
 
 }  // namespace
 
+// The attrs every fused product takes after its base op's own.
+constexpr absl::string_view kFusedAttrs[] = {
+    "T: {float}",
+    "num_args: int >= 0",
+    "fused_ops: list(string) = []",
+    "epsilon: float = 0.0001",
+    "leakyrelu_alpha: float = 0.2",
+};
+// Conv2D's and DepthwiseConv2dNative's window attrs.
+constexpr absl::string_view kWindowAttrs[] = {
+    "strides: list(int)",
+    "padding: string",
+    "explicit_paddings: list(int) = []",
+    "data_format: string = 'NHWC'",
+    "dilations: list(int) = [1, 1, 1, 1]",
+};
+
+// Only in optimized graphs, which are never differentiated.
 REGISTER_OP("_FusedMatMul")
     .Input("a: T")
     .Input("b: T")
@@ -110,48 +128,28 @@ REGISTER_OP("_FusedMatMul")
     .Output("product: T")
     .Attr("transpose_a: bool = false")
     .Attr("transpose_b: bool = false")
-    .Attr("T: {float}")
-    .Attr("num_args: int >= 0")
-    .Attr("fused_ops: list(string) = []")
-    .Attr("epsilon: float = 0.0001")
-    .Attr("leakyrelu_alpha: float = 0.2")
+    .Attrs(kFusedAttrs)
     .SetShapeFn([](InferenceContext* ctx) { return FusedShape(ctx, "MatMul"); })
-    .NotDifferentiable();  // Only in optimized graphs, which are never differentiated.
+    .NotDifferentiable();
 REGISTER_OP("_FusedConv2D")
     .Input("input: T")
     .Input("filter: T")
     .Input("args: num_args * T")
     .Output("output: T")
-    .Attr("T: {float}")
-    .Attr("num_args: int >= 0")
-    .Attr("strides: list(int)")
-    .Attr("padding: string")
-    .Attr("explicit_paddings: list(int) = []")
-    .Attr("data_format: string = 'NHWC'")
-    .Attr("dilations: list(int) = [1, 1, 1, 1]")
+    .Attrs(kWindowAttrs)
     .Attr("use_cudnn_on_gpu: bool = true")
-    .Attr("fused_ops: list(string) = []")
-    .Attr("epsilon: float = 0.0001")
-    .Attr("leakyrelu_alpha: float = 0.2")
+    .Attrs(kFusedAttrs)
     .SetShapeFn([](InferenceContext* ctx) { return FusedShape(ctx, "Conv2D"); })
-    .NotDifferentiable();  // Only in optimized graphs, which are never differentiated.
+    .NotDifferentiable();
 REGISTER_OP("_FusedDepthwiseConv2dNative")
     .Input("input: T")
     .Input("filter: T")
     .Input("args: num_args * T")
     .Output("output: T")
-    .Attr("T: {float}")
-    .Attr("num_args: int >= 0")
-    .Attr("strides: list(int)")
-    .Attr("padding: string")
-    .Attr("explicit_paddings: list(int) = []")
-    .Attr("data_format: string = 'NHWC'")
-    .Attr("dilations: list(int) = [1, 1, 1, 1]")
-    .Attr("fused_ops: list(string) = []")
-    .Attr("epsilon: float = 0.0001")
-    .Attr("leakyrelu_alpha: float = 0.2")
+    .Attrs(kWindowAttrs)
+    .Attrs(kFusedAttrs)
     .SetShapeFn([](InferenceContext* ctx) { return FusedShape(ctx, "DepthwiseConv2dNative"); })
-    .NotDifferentiable();  // Only in optimized graphs, which are never differentiated.
+    .NotDifferentiable();
 
 // ---------------------------------------------------------------------------------------------
 // _ApplyGradientDescentMatMul
