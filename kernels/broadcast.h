@@ -11,6 +11,10 @@
 
 namespace dflow {
 
+// Float element-wise work on at most this many elements runs as a plain loop rather than a
+// oneDNN primitive: a primitive call costs about 5,000 instructions (argument maps, heap
+// allocations, dispatch) whatever its size, more than such a loop.
+inline constexpr int64_t kLoopMaxElements = 1024;
 
 // Row-major strides of `shape` seen as the last dims of a rank-`rank` shape; 0 for missing
 // leading dims and for dims of size 1 (so a broadcast dimension re-reads the same element).
