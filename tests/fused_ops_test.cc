@@ -356,7 +356,7 @@ double Broadcast(const Tensor& t, const TensorShape& result, int64_t i) {
   return t.flat<float>()[test::BroadcastSource(test::Unravel(i, result), t.shape())];
 }
 
-// [2, 3, 4] takes the kernel's loop (up to 1024 elements), [20, 30, 4] its oneDNN primitive.
+// [2, 3, 4] takes the kernel's loop (up to 256 elements), [20, 30, 4] its oneDNN primitive.
 TEST(FusedBinary, ChainsAddSubMulAndDivWithBroadcastOperands) {
   for (const TensorShape& shape : {TensorShape({2, 3, 4}), TensorShape({20, 30, 4})}) {
     SCOPED_TRACE(shape.DebugString());
