@@ -1,5 +1,7 @@
 #include "kernels/loops.h"
 
+#include <algorithm>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -36,20 +38,39 @@ __attribute__((target("avx2"))) void ScaledAddAvx2(float* v, const float* d, int
 __attribute__((target("avx2"))) void OuterProductAvx2(const float* a, int64_t m, const float* b,
                                                       int64_t n, float* out) {
   const __m256 zero = _mm256_setzero_ps();
-  // A row's last n % 8 values go through one masked store (rows are often short: n = 10).
+  // A row's last n % 8 values go out in one 8-wide store that runs into the next row, which is
+  // written after it (rows are often short: n = 10); rows whose store would pass the end of
+  // `out` finish with scalars. No masked stores: AMD runs them slowly.
   const int64_t full = n / 8 * 8;
-  const int rem = static_cast<int>(n - full);
-  const __m256i mask =
-      _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  const __m256 b_tail = rem > 0 ? _mm256_maskload_ps(b + full, mask) : zero;
-  for (int64_t i = 0; i < m; ++i) {
+  const int64_t rem = n - full;
+  float tail[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int64_t j = 0; j < rem; ++j) tail[j] = b[full + j];
+  const __m256 b_tail = _mm256_loadu_ps(tail);
+  int64_t spill_rows = 0;  // Rows [0, spill_rows) may store 8 values past their end.
+  if (rem > 0) {
+    const int64_t last_start = m * n - full - 8;  // The last row start whose spill fits.
+    spill_rows = last_start < 0 ? 0 : std::min(m, last_start / n + 1);
+  }
+  int64_t i = 0;
+  if (full == 8 && rem > 0) {  // 9 to 15 columns: b in two registers.
+    const __m256 b0 = _mm256_loadu_ps(b);
+    for (; i < spill_rows; ++i) {
+      const __m256 ai = _mm256_set1_ps(a[i]);
+      float* row = out + i * n;
+      _mm256_storeu_ps(row, _mm256_add_ps(zero, _mm256_mul_ps(ai, b0)));
+      _mm256_storeu_ps(row + 8, _mm256_add_ps(zero, _mm256_mul_ps(ai, b_tail)));
+    }
+  }
+  for (; i < m; ++i) {
     const __m256 ai = _mm256_set1_ps(a[i]);
     float* row = out + i * n;
     for (int64_t j = 0; j < full; j += 8) {
       _mm256_storeu_ps(row + j, _mm256_add_ps(zero, _mm256_mul_ps(ai, _mm256_loadu_ps(b + j))));
     }
-    if (rem > 0) {
-      _mm256_maskstore_ps(row + full, mask, _mm256_add_ps(zero, _mm256_mul_ps(ai, b_tail)));
+    if (i < spill_rows) {
+      _mm256_storeu_ps(row + full, _mm256_add_ps(zero, _mm256_mul_ps(ai, b_tail)));
+    } else {
+      for (int64_t j = full; j < n; ++j) row[j] = 0.0f + a[i] * b[j];
     }
   }
 }

@@ -48,7 +48,8 @@ TEST(MatMul, MatchesPlainLoopForEveryTransposeCombination) {
 // or oneDNN computes it.
 TEST(MatMul, OuterProductsAreExactProducts) {
   struct Case { int64_t m, n; };
-  for (Case c : {Case{784, 10}, Case{5, 17}, Case{3, 8}, Case{2, 3}, Case{300, 300}}) {
+  for (Case c : {Case{784, 10}, Case{5, 17}, Case{3, 8}, Case{2, 3}, Case{40, 3}, Case{9, 9},
+                 Case{300, 300}}) {
     for (bool ta : {false, true}) {
       for (bool tb : {false, true}) {
         SCOPED_TRACE(absl::StrCat(c.m, "x", c.n, " ta=", ta, " tb=", tb));
