@@ -20,7 +20,7 @@ inline void SumOverRows(const float* x, int64_t rows, int64_t cols, float* out) 
 
 // v[i] = v[i] + scale * d[i]: the product rounded, then the sum, as oneDNN's binary add with a
 // scale on its second source rounds (no fused multiply-add), so results match it bit for bit.
-// AVX2 where the CPU has it, SSE2 otherwise (loops.cc).
+// AVX2 where the CPU has it, a plain loop otherwise (loops.cc).
 void ScaledAddInPlace(float* v, const float* d, int64_t n, float scale);
 
 // out[i * n + j] = 0 + a[i] * b[j]: a [m, 1] x [1, n] product, exactly as a matmul with k = 1
