@@ -1,7 +1,9 @@
 // Runs steady-state dflow steps on random data, for profilers (no data set to load):
 //
-//   profile_step [tutorial|batch1|mlp|add_chain|tutorial_reference|batch1_reference] [steps]
+//   profile_step [tutorial|batch1|infer1|mlp|add_chain|tutorial_reference|batch1_reference]
+//                [steps]
 //
+// infer1 runs the tutorial's inference signature (fetch y) at batch 1, as bench/throughput does.
 // The *_reference modes run the hand-written SoftmaxReference step instead, for comparison.
 //
 //   valgrind --tool=callgrind --toggle-collect='*SteadyStateSteps*'
@@ -40,7 +42,7 @@ int Main(int argc, char** argv) {
     batch_size = what == "tutorial_reference" ? 100 : 1;
     reference = std::make_unique<SoftmaxReference>(batch_size);
     batch = RandomBatch(batch_size, mnist::kImageSize, mnist::kNumClasses);
-  } else if (what == "tutorial" || what == "batch1") {
+  } else if (what == "tutorial" || what == "batch1" || what == "infer1") {
     model = ValueOrDie(BuildDflowSoftmax({}), "tutorial graph");
     batch = RandomBatch(what == "tutorial" ? 100 : 1, mnist::kImageSize, mnist::kNumClasses);
   } else if (what == "mlp") {
@@ -50,7 +52,7 @@ int Main(int argc, char** argv) {
     model = ValueOrDie(BuildDflowChain(ChainOp::kAdd, 100, {}), "chain");
   } else {
     std::fprintf(stderr,
-                 "usage: profile_step [tutorial|batch1|mlp|add_chain|tutorial_reference|"
+                 "usage: profile_step [tutorial|batch1|infer1|mlp|add_chain|tutorial_reference|"
                  "batch1_reference] [steps]\n");
     return 2;
   }
@@ -61,6 +63,10 @@ int Main(int argc, char** argv) {
     step = [&] {
       reference->Step(static_cast<const float*>(batch.images.data()),
                       static_cast<const float*>(batch.labels.data()), batch_size, 0.5f);
+    };
+  } else if (what == "infer1") {
+    step = [&] {
+      CheckOk(model->session->Run({{model->x, batch.images}}, {model->y}, {}, &out), "inference");
     };
   } else if (what == "add_chain") {
     step = [&] { CheckOk(model->session->Run({{model->x, x}}, {model->loss}, {}, &out), "chain"); };

@@ -11,6 +11,11 @@
 
 namespace dflow {
 
+// Float element-wise work on at most this many elements runs as a plain loop rather than a
+// oneDNN primitive: a primitive call costs about 5,000 instructions (argument maps, heap
+// allocations, dispatch) whatever its size; the broadcasting loop costs about 6 per element, so
+// past a few hundred elements oneDNN's vector code wins (a 2-op chain on 1,000 did, in callgrind).
+inline constexpr int64_t kLoopMaxElements = 256;
 
 // Row-major strides of `shape` seen as the last dims of a rank-`rank` shape; 0 for missing
 // leading dims and for dims of size 1 (so a broadcast dimension re-reads the same element).

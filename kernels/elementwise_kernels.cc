@@ -1,7 +1,7 @@
 // Kernels for element-wise math ops. Float work goes to oneDNN primitives (binary, eltwise),
 // created once per input shape and cached in the kernel; integer types, and the cases oneDNN
-// cannot express (src0 broadcast in a non-commutative op, Pow, Cast, Floor), use the
-// broadcasting loop of kernels/broadcast.h. Equal and NotEqual are in logical_kernels.cc.
+// cannot express (src0 broadcast in a non-commutative op, Pow, Cast, Floor), and small float
+// add/sub/mul/div, use the broadcasting loop of kernels/broadcast.h. Equal and NotEqual are in logical_kernels.cc.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -58,9 +58,12 @@ class BroadcastBinaryKernel : public OpKernel {
 
 // ---------------------------------------------------------------------------------------------
 // Broadcasting binary ops: oneDNN binary when only src1 needs broadcasting (swapping the
-// operands of commutative ops when it is the first), else a broadcasting loop.
+// operands of commutative ops when it is the first), else a broadcasting loop. kExactLoop: the
+// loop gives oneDNN's results bit for bit, so it also runs outputs of at most kLoopMaxElements
+// (not Maximum/Minimum, whose loop propagates NaN where oneDNN's max/min do not).
 
 struct AddFn {
+  static constexpr bool kExactLoop = true;
   static constexpr bool kSquareResult = false;
   static constexpr dnnl::algorithm kAlg = dnnl::algorithm::binary_add;
   static constexpr bool kCommutative = true;
@@ -68,6 +71,7 @@ struct AddFn {
   static T Apply(T a, T b) { return WrapAdd(a, b); }
 };
 struct SubFn {
+  static constexpr bool kExactLoop = true;
   static constexpr bool kSquareResult = false;
   static constexpr dnnl::algorithm kAlg = dnnl::algorithm::binary_sub;
   static constexpr bool kCommutative = false;
@@ -75,6 +79,7 @@ struct SubFn {
   static T Apply(T a, T b) { return WrapSub(a, b); }
 };
 struct MulFn {
+  static constexpr bool kExactLoop = true;
   static constexpr bool kSquareResult = false;
   static constexpr dnnl::algorithm kAlg = dnnl::algorithm::binary_mul;
   static constexpr bool kCommutative = true;
@@ -82,6 +87,7 @@ struct MulFn {
   static T Apply(T a, T b) { return WrapMul(a, b); }
 };
 struct DivFn {
+  static constexpr bool kExactLoop = true;
   static constexpr bool kSquareResult = false;
   static constexpr dnnl::algorithm kAlg = dnnl::algorithm::binary_div;
   static constexpr bool kCommutative = false;
@@ -89,6 +95,7 @@ struct DivFn {
   static T Apply(T a, T b) { return a / b; }  // Float only (RealDiv).
 };
 struct MaxFn {
+  static constexpr bool kExactLoop = false;
   static constexpr bool kSquareResult = false;
   static constexpr dnnl::algorithm kAlg = dnnl::algorithm::binary_max;
   static constexpr bool kCommutative = true;
@@ -102,6 +109,7 @@ struct MaxFn {
 };
 
 struct MinFn {
+  static constexpr bool kExactLoop = false;
   static constexpr bool kSquareResult = false;
   static constexpr dnnl::algorithm kAlg = dnnl::algorithm::binary_min;
   static constexpr bool kCommutative = true;
@@ -115,6 +123,7 @@ struct MinFn {
 };
 // (a - b)^2: oneDNN's sub with a square post-op; commutative since the square is even.
 struct SquaredDifferenceFn {
+  static constexpr bool kExactLoop = true;
   static constexpr bool kSquareResult = true;
   static constexpr dnnl::algorithm kAlg = dnnl::algorithm::binary_sub;
   static constexpr bool kCommutative = true;
@@ -158,6 +167,11 @@ class BinaryOp : public BroadcastBinaryKernel<BinaryOp<Fn>> {
 
   absl::Status ComputeFloat(OpKernelContext* ctx, const Tensor& a, const Tensor& b,
                             const TensorShape& out_shape, Tensor* out) {
+    // The loop rounds as oneDNN does (one IEEE operation per element), so it can stand in for
+    // small tensors.
+    if (Fn::kExactLoop && out->NumElements() <= kLoopMaxElements) {
+      return Loop<float>(a, b, out_shape, out);
+    }
     {
       typename ShapeCache<Entry>::Lease e = cache_.Get(
           ShapeKey({&a.shape(), &b.shape()}), [&] { return MakeEntry(ctx, a, b, out_shape); });

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "kernels/broadcast.h"
 #include "kernels/conv_util.h"
 #include "kernels/dnnl_util.h"
 #include "kernels/fused_post_ops.h"
@@ -314,7 +315,8 @@ REGISTER_KERNEL("_SoftmaxGrad", SoftmaxGradOp, "T", {DT_FLOAT});
 
 // ---------------------------------------------------------------------------------------------
 // _FusedBinary: args[0] op0 args[1], then op_i with args[i + 1] as oneDNN binary post-ops, all
-// on the result's shape (args[0]'s), the other operands broadcast into it.
+// on the result's shape (args[0]'s), the other operands broadcast into it; a result of at most
+// kLoopMaxElements is computed by a loop per op instead.
 
 std::optional<dnnl::algorithm> BinaryAlgorithm(absl::string_view op) {
   if (op == "Add" || op == "AddV2") return dnnl::algorithm::binary_add;
@@ -322,6 +324,31 @@ std::optional<dnnl::algorithm> BinaryAlgorithm(absl::string_view op) {
   if (op == "Mul") return dnnl::algorithm::binary_mul;
   if (op == "RealDiv") return dnnl::algorithm::binary_div;
   return std::nullopt;
+}
+
+// Whether `t` broadcasts into `shape` unchanged: no higher rank, each dim equal or 1.
+bool BroadcastsInto(const TensorShape& t, const TensorShape& shape) {
+  if (t.dims() > shape.dims()) return false;
+  for (int i = 1; i <= t.dims(); ++i) {
+    const int64_t d = t.dim_size(t.dims() - i);
+    if (d != 1 && d != shape.dim_size(shape.dims() - i)) return false;
+  }
+  return true;
+}
+
+// out = a alg b, with b (and a, which may be *out) broadcast into `shape`.
+void BinaryLoop(dnnl::algorithm alg, const Tensor& a, const Tensor& b, const TensorShape& shape,
+                Tensor* out) {
+  switch (alg) {
+    case dnnl::algorithm::binary_add:
+      return BroadcastLoop<float, float>(a, b, shape, out, [](float x, float y) { return x + y; });
+    case dnnl::algorithm::binary_sub:
+      return BroadcastLoop<float, float>(a, b, shape, out, [](float x, float y) { return x - y; });
+    case dnnl::algorithm::binary_mul:
+      return BroadcastLoop<float, float>(a, b, shape, out, [](float x, float y) { return x * y; });
+    default:  // binary_div: BinaryAlgorithm returns no other.
+      return BroadcastLoop<float, float>(a, b, shape, out, [](float x, float y) { return x / y; });
+  }
 }
 
 class FusedBinaryOp : public OpKernel {
@@ -361,8 +388,7 @@ class FusedBinaryOp : public OpKernel {
         return ctx->InvalidArgument("input ", i, " must be float but is ",
                                     DataTypeString(t.dtype()));
       }
-      absl::StatusOr<TensorShape> grown = BroadcastShapes(shape, t.shape());
-      if (!grown.ok() || *grown != shape) {
+      if (!BroadcastsInto(t.shape(), shape)) {
         return ctx->InvalidArgument("input ", i, " of shape ", t.shape().DebugString(),
                                     " does not broadcast into the first input's shape ",
                                     shape.DebugString());
@@ -376,6 +402,12 @@ class FusedBinaryOp : public OpKernel {
     }
     Tensor* out = ctx->allocate_output(0, shape);
     if (shape.num_elements() == 0) return absl::OkStatus();
+    if (shape.num_elements() <= kLoopMaxElements) {
+      // One IEEE operation per element and op, as oneDNN's f32 binary and post-ops round.
+      BinaryLoop(algs_[0], ctx->input(0), ctx->input(1), shape, out);
+      for (int i = 2; i < n; ++i) BinaryLoop(algs_[i - 1], *out, ctx->input(i), shape, out);
+      return absl::OkStatus();
+    }
     ShapeCache<Entry>::Lease e = cache_.Get(key, [&] {
       const auto f32 = memory::data_type::f32;
       auto entry = std::make_unique<Entry>();

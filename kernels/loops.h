@@ -1,4 +1,5 @@
-// Hand loops for work oneDNN 2.6 does only on its slow reference path.
+// Hand loops for work oneDNN 2.6 does only on its slow reference path, or that is too small to
+// pay for a primitive call.
 #ifndef DFLOW_KERNELS_LOOPS_H_
 #define DFLOW_KERNELS_LOOPS_H_
 
@@ -16,6 +17,15 @@ inline void SumOverRows(const float* x, int64_t rows, int64_t cols, float* out) 
     for (int64_t c = 0; c < cols; ++c) out[c] += row[c];
   }
 }
+
+// v[i] = v[i] + scale * d[i]: the product rounded, then the sum, as oneDNN's binary add with a
+// scale on its second source rounds (no fused multiply-add), so results match it bit for bit.
+// AVX2 where the CPU has it, a plain loop otherwise (loops.cc).
+void ScaledAddInPlace(float* v, const float* d, int64_t n, float scale);
+
+// out[i * n + j] = 0 + a[i] * b[j]: a [m, 1] x [1, n] product, exactly as a matmul with k = 1
+// computes it (its sum starts at +0, which turns a -0 product into +0).
+void OuterProduct(const float* a, int64_t m, const float* b, int64_t n, float* out);
 
 }  // namespace dflow
 

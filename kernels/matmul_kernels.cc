@@ -1,10 +1,12 @@
-// MatMul on oneDNN's matmul primitive, created once per input shape and cached in the kernel.
+// MatMul on oneDNN's matmul primitive, created once per input shape and cached in the kernel;
+// an outer product (inner dimension 1) of moderate size is a loop.
 #include <algorithm>
 #include <memory>
 #include <utility>
 
 #include "graph/status_macros.h"
 #include "kernels/dnnl_util.h"
+#include "kernels/loops.h"
 #include "kernels/op_kernel.h"
 
 namespace dflow {
@@ -31,6 +33,13 @@ class MatMulOp : public OpKernel {
       std::fill(out->flat<float>().begin(), out->flat<float>().end(), 0.0f);
       return absl::OkStatus();
     }
+    if (d.k == 1 && d.m * d.n <= kLoopMaxOuterProduct) {
+      // An outer product (a batch-1 weight gradient): whatever the transposes, a holds m
+      // contiguous values and b n; one rounding per element, as in oneDNN.
+      OuterProduct(static_cast<const float*>(a.data()), d.m, static_cast<const float*>(b.data()),
+                   d.n, static_cast<float*>(out->data()));
+      return absl::OkStatus();
+    }
     ShapeCache<Entry>::Lease e = cache_.Get(ShapeKey({&a.shape(), &b.shape()}), [&] {
       auto entry = std::make_unique<Entry>();
       entry->prim = Primitive(
@@ -53,6 +62,8 @@ class MatMulOp : public OpKernel {
     Primitive prim;
     memory a, b, c;
   };
+  // Up to here (256 KiB of output) one thread's loop beats a primitive call.
+  static constexpr int64_t kLoopMaxOuterProduct = int64_t{1} << 16;
   bool transpose_a_ = false;
   bool transpose_b_ = false;
   ShapeCache<Entry> cache_;

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/status_macros.h"
 #include "kernels/dnnl_util.h"
+#include "kernels/loops.h"
 #include "kernels/op_kernel.h"
 
 namespace dflow {
@@ -93,8 +94,9 @@ class AssignOp : public OpKernel {
 };
 REGISTER_KERNEL("Assign", AssignOp);
 
-// var += (-alpha) * delta in place, as one oneDNN binary add with the rate baked in as a scale
-// on delta. A rate that keeps changing (a decay schedule) would build a primitive per step, so
+// var += (-alpha) * delta in place: a loop (kernels/loops.h) for variables of up to 64K
+// elements, else one oneDNN binary add with
+// the rate baked in as a scale on delta. A rate that keeps changing (a decay schedule) would build a primitive per step, so
 // after kMaxBakedRates rates the kernel multiplies delta by a run-time -alpha instead, with a
 // sum post-op adding the variable (on AVX2-only CPUs oneDNN 2.6 runs that form 5x slower).
 class ApplyGradientDescentOp : public OpKernel {
@@ -120,6 +122,11 @@ class ApplyGradientDescentOp : public OpKernel {
     ctx->set_output_ref(0, var);
     if (delta.NumElements() == 0) return absl::OkStatus();
     const float scale = -alpha.scalar<float>();
+    if (delta.NumElements() <= kLoopMaxUpdate) {
+      ScaledAddInPlace(static_cast<float*>(var->value.data()),
+                       static_cast<const float*>(delta.data()), delta.NumElements(), scale);
+      return absl::OkStatus();
+    }
     CacheKey key = ShapeKey({&delta.shape()});
     const bool baked = baked_rates_.load(std::memory_order_relaxed) < kMaxBakedRates;
     if (baked) key.push_back(absl::bit_cast<int32_t>(scale));
@@ -147,6 +154,9 @@ class ApplyGradientDescentOp : public OpKernel {
 
  private:
   static constexpr int kMaxBakedRates = 8;
+  // Up to here (256 KiB) one thread's loop beats a primitive call; larger ones use oneDNN's
+  // threads.
+  static constexpr int64_t kLoopMaxUpdate = int64_t{1} << 16;
   struct Step {
     Primitive update;
     dnnl::memory var, delta, scale;

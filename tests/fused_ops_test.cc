@@ -346,9 +346,8 @@ absl::StatusOr<Node*> AddFusedBinary(const Scope& root, const std::vector<std::s
   return builder.Finalize(root.graph());
 }
 
-// Element i of a [2, 3, 4] result read from a tensor that broadcasts into it (numpy rules).
-double Broadcast(const Tensor& t, int64_t i) {
-  const TensorShape result({2, 3, 4});
+// Element i of a rank-3 `result` read from a tensor that broadcasts into it (numpy rules).
+double Broadcast(const Tensor& t, const TensorShape& result, int64_t i) {
   const int offset = 3 - t.dims();
   for (int d = 0; d < t.dims(); ++d) {
     const int64_t size = t.dim_size(d);
@@ -357,29 +356,37 @@ double Broadcast(const Tensor& t, int64_t i) {
   return t.flat<float>()[test::BroadcastSource(test::Unravel(i, result), t.shape())];
 }
 
+// [2, 3, 4] takes the kernel's loop (up to 256 elements), [20, 30, 4] its oneDNN primitive.
 TEST(FusedBinary, ChainsAddSubMulAndDivWithBroadcastOperands) {
-  Scope root = Scope::NewRootScope();
-  const Tensor a = RandomTensor({2, 3, 4}, 1);
-  const Tensor b = RandomTensor({4}, 2);
-  const Tensor c = RandomTensor({2, 1, 4}, 3);
-  const Tensor d = test::FloatTensor({}, {1.5f});
-  const Tensor e = RandomTensor({3, 1}, 4, 0.5f, 2.f);
-  const Tensor f = RandomTensor({2, 3, 4}, 5);
-  std::vector<Output> args;
-  for (const Tensor* t : {&a, &b, &c, &d, &e, &f}) args.push_back(ops::Const(root, *t));
-  absl::StatusOr<Node*> chain =
-      AddFusedBinary(root, {"Add", "Sub", "Mul", "RealDiv", "AddV2"}, args);
-  ASSERT_TRUE(chain.ok()) << chain.status();
-  absl::StatusOr<Tensor> out = RunOne(root, Output(*chain), {}, test::Unoptimized());
-  ASSERT_TRUE(out.ok()) << out.status();
-  std::vector<float> expected(24);
-  for (int64_t i = 0; i < 24; ++i) {
-    const double v = ((Broadcast(a, i) + Broadcast(b, i) - Broadcast(c, i)) * Broadcast(d, i)) /
-                         Broadcast(e, i) +
-                     Broadcast(f, i);
-    expected[i] = static_cast<float>(v);
+  for (const TensorShape& shape : {TensorShape({2, 3, 4}), TensorShape({20, 30, 4})}) {
+    SCOPED_TRACE(shape.DebugString());
+    const int64_t d0 = shape.dim_size(0), d1 = shape.dim_size(1), d2 = shape.dim_size(2);
+    Scope root = Scope::NewRootScope();
+    const Tensor a = RandomTensor(shape, 1);
+    const Tensor b = RandomTensor({d2}, 2);
+    const Tensor c = RandomTensor({d0, 1, d2}, 3);
+    const Tensor d = test::FloatTensor({}, {1.5f});
+    const Tensor e = RandomTensor({d1, 1}, 4, 0.5f, 2.f);
+    const Tensor f = RandomTensor(shape, 5);
+    std::vector<Output> args;
+    for (const Tensor* t : {&a, &b, &c, &d, &e, &f}) args.push_back(ops::Const(root, *t));
+    absl::StatusOr<Node*> chain =
+        AddFusedBinary(root, {"Add", "Sub", "Mul", "RealDiv", "AddV2"}, args);
+    ASSERT_TRUE(chain.ok()) << chain.status();
+    absl::StatusOr<Tensor> out = RunOne(root, Output(*chain), {}, test::Unoptimized());
+    ASSERT_TRUE(out.ok()) << out.status();
+    const int64_t n = shape.num_elements();
+    std::vector<float> expected(n);
+    for (int64_t i = 0; i < n; ++i) {
+      const double v = ((Broadcast(a, shape, i) + Broadcast(b, shape, i) -
+                         Broadcast(c, shape, i)) *
+                        Broadcast(d, shape, i)) /
+                           Broadcast(e, shape, i) +
+                       Broadcast(f, shape, i);
+      expected[i] = static_cast<float>(v);
+    }
+    ExpectTensorNear(*out, shape, expected, 1e-5f);
   }
-  ExpectTensorNear(*out, {2, 3, 4}, expected, 1e-5f);
 }
 
 TEST(FusedBinary, RejectsAnOperandThatWouldGrowTheResultOrAnOpItCannotChain) {

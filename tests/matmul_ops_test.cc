@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "ops/standard_ops.h"
 #include "runtime/session.h"
@@ -37,6 +38,45 @@ TEST(MatMul, MatchesPlainLoopForEveryTransposeCombination) {
         absl::StatusOr<Tensor> out = RunOne(root, y, {{pa, a}, {pb, b}});
         ASSERT_TRUE(out.ok()) << out.status();
         ExpectTensorNear(*out, TensorShape({c.m, c.n}), MatMulRef(a, b, ta, tb), 1e-4f);
+      }
+    }
+  }
+}
+
+// An inner dimension of 1 (a batch-1 weight gradient) is one rounded product per element, +0
+// for a -0 product (a matmul's sum starts at +0), whether the kernel's loop (up to 64K outputs)
+// or oneDNN computes it.
+TEST(MatMul, OuterProductsAreExactProducts) {
+  struct Case { int64_t m, n; };
+  for (Case c : {Case{784, 10}, Case{5, 17}, Case{3, 8}, Case{2, 3}, Case{40, 3}, Case{9, 9},
+                 Case{300, 300}}) {
+    for (bool ta : {false, true}) {
+      for (bool tb : {false, true}) {
+        SCOPED_TRACE(absl::StrCat(c.m, "x", c.n, " ta=", ta, " tb=", tb));
+        Tensor a = RandomTensor(ta ? TensorShape({1, c.m}) : TensorShape({c.m, 1}), 5);
+        Tensor b = RandomTensor(tb ? TensorShape({c.n, 1}) : TensorShape({1, c.n}), 6);
+        float* pa = static_cast<float*>(a.data());
+        pa[0] = -0.0f;  // -0 x b[j] and 0 x (negative b[j]) are -0 products.
+        if (c.m > 1) pa[1] = 0.0f;
+        Scope root = Scope::NewRootScope();
+        auto ya = ops::Placeholder(root, DT_FLOAT);
+        auto yb = ops::Placeholder(root, DT_FLOAT);
+        auto y = ops::MatMul(root, ya, yb, ops::MatMul::TransposeA(ta).TransposeB(tb));
+        absl::StatusOr<Tensor> out = RunOne(root, y, {{ya, a}, {yb, b}});
+        ASSERT_TRUE(out.ok()) << out.status();
+        ASSERT_EQ(out->shape(), TensorShape({c.m, c.n}));
+        const float* pb = static_cast<const float*>(b.data());
+        const float* got = static_cast<const float*>(out->data());
+        int mismatches = 0;
+        for (int64_t i = 0; i < c.m; ++i) {
+          for (int64_t j = 0; j < c.n; ++j) {
+            volatile float product = pa[i] * pb[j];
+            const float expected = product == 0.0f ? 0.0f : static_cast<float>(product);
+            const float g = got[i * c.n + j];
+            mismatches += g != expected || std::signbit(g) != std::signbit(expected);
+          }
+        }
+        EXPECT_EQ(mismatches, 0);
       }
     }
   }

@@ -24,9 +24,9 @@ namespace {
 // The values of a float tensor.
 constexpr auto Values = ValuesOf<float>;
 
-TEST(ApplyGradientDescent, AppliesEveryRunsRateAndLeavesEarlierFetchesAlone) {
+void ExpectEveryRunsRateApplied(const TensorShape& shape) {
   Scope root = Scope::NewRootScope();
-  auto v = ops::Variable(root.WithOpName("v"), {2, 1, 3}, DT_FLOAT);
+  auto v = ops::Variable(root.WithOpName("v"), shape, DT_FLOAT);
   auto alpha = ops::Placeholder(root.WithOpName("alpha"), DT_FLOAT);
   auto delta = ops::Placeholder(root.WithOpName("delta"), DT_FLOAT);
   auto read = ops::Identity(root.WithOpName("read"), v);
@@ -34,8 +34,8 @@ TEST(ApplyGradientDescent, AppliesEveryRunsRateAndLeavesEarlierFetchesAlone) {
   ASSERT_TRUE(root.ok()) << root.status();
   absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(root);
   ASSERT_TRUE(session.ok()) << session.status();
-  const Tensor v0 = test::RandomTensor({2, 1, 3}, 1);
-  const Tensor d = test::RandomTensor({2, 1, 3}, 2);
+  const Tensor v0 = test::RandomTensor(shape, 1);
+  const Tensor d = test::RandomTensor(shape, 2);
   (*session)->variables()->LookupOrCreate("v")->value = v0.DeepCopy();
   std::vector<float> expected(v0.flat<float>().begin(), v0.flat<float>().end());
   std::vector<Tensor> before;
@@ -50,9 +50,42 @@ TEST(ApplyGradientDescent, AppliesEveryRunsRateAndLeavesEarlierFetchesAlone) {
                           nullptr)
                     .ok());
     for (size_t i = 0; i < expected.size(); ++i) expected[i] -= rate * d.flat<float>()[i];
-    test::ExpectTensorNear((*session)->variables()->Find("v")->value, {2, 1, 3}, expected);
+    test::ExpectTensorNear((*session)->variables()->Find("v")->value, shape, expected);
   }
-  test::ExpectTensorNear(before[0], {2, 1, 3}, v0.flat<float>());
+  test::ExpectTensorNear(before[0], shape, v0.flat<float>());
+}
+
+TEST(ApplyGradientDescent, AppliesEveryRunsRateAndLeavesEarlierFetchesAlone) {
+  // Small variables take the kernel's loop, ones above 64K elements its oneDNN primitives.
+  for (const TensorShape& shape : {TensorShape({2, 1, 3}), TensorShape({70, 1001})}) {
+    SCOPED_TRACE(shape.DebugString());
+    ExpectEveryRunsRateApplied(shape);
+  }
+}
+
+// The loop and the oneDNN primitive both round the product, then the sum: v - rate * d exactly.
+TEST(ApplyGradientDescent, EverySizeRoundsAsAProductThenASum) {
+  for (int64_t n : {10, 7840, 70001}) {
+    SCOPED_TRACE(n);
+    Scope root = Scope::NewRootScope();
+    auto v = ops::Variable(root.WithOpName("v"), {n}, DT_FLOAT);
+    auto delta = ops::Placeholder(root.WithOpName("delta"), DT_FLOAT);
+    auto update = ops::ApplyGradientDescent(root.WithOpName("update"), v, 0.37f, delta);
+    ASSERT_TRUE(root.ok()) << root.status();
+    absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(root);
+    ASSERT_TRUE(session.ok()) << session.status();
+    const Tensor v0 = test::RandomTensor({n}, 3);
+    const Tensor d = test::RandomTensor({n}, 4);
+    (*session)->variables()->LookupOrCreate("v")->value = v0.DeepCopy();
+    ASSERT_TRUE((*session)->Run({{delta, d}}, {}, {update}, nullptr).ok());
+    const float* got = static_cast<const float*>((*session)->variables()->Find("v")->value.data());
+    int mismatches = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      volatile float product = 0.37f * d.flat<float>()[i];  // Rounded on its own.
+      mismatches += got[i] != v0.flat<float>()[i] - product;
+    }
+    EXPECT_EQ(mismatches, 0);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
