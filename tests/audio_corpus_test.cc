@@ -5,7 +5,10 @@
 // equal the softmax of those reference MFCCs fed past the front end (at the graph's `Reshape`,
 // as the agent007_speech_commands_fingerprint case feeds it). That case's input is random
 // (normal * 5, its case.json says), not this WAV's fingerprint, so there is nothing of it to
-// reproduce; the oracle (TensorFlow.js) lacks the audio ops. Skipped when ../shared is absent.
+// reproduce; the oracle (TensorFlow.js) lacks the audio ops. So a numpy front end's fingerprint
+// of this WAV and TensorFlow.js's softmax for it (fed at Reshape) are kept in
+// tests/testdata/audio (README there): dflow's Mfcc and softmax from the WAV must match them too.
+// Skipped when ../shared is absent.
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -139,6 +142,24 @@ TEST(AudioCorpusTest, SpeechCommandsFromWavMatchesTheReferenceFrontEnd) {
   std::vector<double> want_softmax;
   for (float v : ValuesOf<float>(from_fingerprint[0])) want_softmax.push_back(v);
   ExpectNear(ValuesOf<float>(out[1]), want_softmax, 1e-5, "labels_softmax");
+
+  // The independent references of tests/testdata/audio: numpy's fingerprint, TensorFlow.js's
+  // softmax for it (the corpus' tolerance for labels_softmax: rtol 1e-4, atol 1e-5).
+  absl::StatusOr<LoadedTensor> numpy_mfcc =
+      ReadTensorFile("tests/testdata/audio/speech_commands_wav_fingerprint.npy");
+  ASSERT_TRUE(numpy_mfcc.ok()) << numpy_mfcc.status();
+  ASSERT_EQ(numpy_mfcc->tensor.NumElements(), out[0].NumElements());
+  std::vector<double> numpy_values;
+  for (float v : ValuesOf<float>(numpy_mfcc->tensor)) numpy_values.push_back(v);
+  ExpectNear(ValuesOf<float>(out[0]), numpy_values, 1e-4, "Mfcc vs numpy");
+  absl::StatusOr<LoadedTensor> oracle =
+      ReadTensorFile("tests/testdata/audio/speech_commands_wav_labels_softmax.npy");
+  ASSERT_TRUE(oracle.ok()) << oracle.status();
+  ASSERT_EQ(oracle->tensor.shape(), out[1].shape());
+  for (int64_t i = 0; i < out[1].NumElements(); ++i) {
+    const double want = oracle->tensor.flat<float>()[i];
+    EXPECT_NEAR(out[1].flat<float>()[i], want, 1e-5 + 1e-4 * std::fabs(want)) << "class " << i;
+  }
   double total = 0;
   for (float v : ValuesOf<float>(out[1])) total += v;
   EXPECT_NEAR(total, 1.0, 1e-5);
