@@ -9,6 +9,7 @@
 // of this WAV and TensorFlow.js's softmax for it (fed at Reshape) are kept in
 // tests/testdata/audio (README there): dflow's Mfcc and softmax from the WAV must match them too.
 // Skipped when ../shared is absent.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -163,6 +164,43 @@ TEST(AudioCorpusTest, SpeechCommandsFromWavMatchesTheReferenceFrontEnd) {
   double total = 0;
   for (float v : ValuesOf<float>(out[1])) total += v;
   EXPECT_NEAR(total, 1.0, 1e-5);
+}
+
+// The agent007_speech_commands_fingerprint case row by row: its [2, 3920] feed at Reshape no
+// longer fits the static shape [1, 3920] the audio ops' shape functions give (corpus_test lists
+// the case), but each row does, and must give that row of TensorFlow.js's outputs.
+TEST(AudioCorpusTest, FingerprintCaseRowByRowMatchesTheOracle) {
+  if (SharedDir().empty()) GTEST_SKIP() << "DFLOW_SHARED_DIR is not set";
+  const std::string corpus = SharedDir() + "/tf_graphs/corpus";
+  const std::string dir = corpus + "/cases/agent007_speech_commands_fingerprint/";
+  const std::string graph_file = corpus + "/files/agent007_speech_commands_conv_frozen_graph.pb";
+  if (ReadFileBytes(graph_file).empty() || ReadFileBytes(dir + "inputs/Reshape.npy").empty()) {
+    GTEST_SKIP() << "the speech_commands corpus case is absent";
+  }
+  GraphDef def;
+  ASSERT_TRUE(ReadGraphDefFile(graph_file, &def).ok());
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(def);
+  ASSERT_TRUE(session.ok()) << session.status();
+  absl::StatusOr<LoadedTensor> input = ReadTensorFile(dir + "inputs/Reshape.npy");
+  absl::StatusOr<LoadedTensor> softmax = ReadTensorFile(dir + "expected/labels_softmax.npy");
+  absl::StatusOr<LoadedTensor> logits = ReadTensorFile(dir + "expected/add_2.npy");
+  ASSERT_TRUE(input.ok() && softmax.ok() && logits.ok());
+  const int64_t rows = input->tensor.dim_size(0), width = input->tensor.dim_size(1);
+  ASSERT_EQ(width, 3920);
+  for (int64_t r = 0; r < rows; ++r) {
+    Tensor row(DT_FLOAT, TensorShape({1, width}));
+    std::copy_n(input->tensor.flat<float>().data() + r * width, width, row.flat<float>().data());
+    std::vector<Tensor> out;
+    absl::Status s = (*session)->Run({{"Reshape", row}}, {"labels_softmax", "add_2"}, {}, &out);
+    ASSERT_TRUE(s.ok()) << s;
+    // The case's tolerances: labels_softmax rtol 1e-4 atol 1e-5, add_2 rtol 1e-4 atol 1e-4.
+    for (int64_t k = 0; k < 12; ++k) {
+      const double p = softmax->tensor.flat<float>()[r * 12 + k];
+      const double z = logits->tensor.flat<float>()[r * 12 + k];
+      EXPECT_NEAR(out[0].flat<float>()[k], p, 1e-5 + 1e-4 * std::fabs(p)) << r << "," << k;
+      EXPECT_NEAR(out[1].flat<float>()[k], z, 1e-4 + 1e-4 * std::fabs(z)) << r << "," << k;
+    }
+  }
 }
 
 }  // namespace

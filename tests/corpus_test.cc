@@ -34,6 +34,14 @@ using google::protobuf::Value;
 // The cases expected to fail, with why. Remove a case once it passes.
 const std::map<std::string, std::string>& ExpectedFailures() {
   static const auto* failures = new std::map<std::string, std::string>{
+      // It feeds a batch of 2 at Reshape (the fingerprint [N, 3920]), but with the audio ops'
+      // shape functions (TensorFlow's) Reshape's static shape is [1, 3920]: DecodeWav
+      // desired_samples 16000 -> AudioSpectrogram [1, 98, 257] -> Mfcc [1, 98, 40]. Session::Run
+      // rejects the feed as TensorFlow's Python Session.run does ("Cannot feed value of shape
+      // (2, 3920) for Tensor 'Reshape:0', which has shape '(1, 3920)'"); TensorFlow.js, which
+      // made the expected outputs, turns fed nodes into shapeless placeholders. A one-row feed
+      // runs (tests/audio_corpus_test.cc feeds Reshape [1, 3920]).
+      {"agent007_speech_commands_fingerprint", "feeds [2,3920] at Reshape, whose static shape is [1,3920]"},
       {"minakhan01_ssd_mobilenet", "fails in the run (not yet investigated); --list_unsupported lists nothing missing"},
       // The expected FakeQuantWithMinMaxVars output lies off TensorFlow's quantization grid
       // (nudged_min + k * (max - min) / 255, k an integer: e.g. 0.0577 with min -9.2457, max
