@@ -2,6 +2,8 @@
 // its builder. TensorFlow registers no gradient for them; here they are not differentiable.
 #include "ops/audio_ops.h"
 
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -67,6 +69,12 @@ absl::Status AudioSpectrogramShape(InferenceContext* ctx) {
   DFLOW_RETURN_IF_ERROR(ctx->GetAttr("stride", &stride));
   if (window <= 1) return ctx->Error(absl::StrCat("window size must be > 1, got ", window));
   if (stride <= 0) return ctx->Error(absl::StrCat("stride must be strictly positive, got ", stride));
+  // TensorFlow's attrs are int32; larger ones would overflow the FFT length.
+  constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+  if (window > kInt32Max || stride > kInt32Max) {
+    return ctx->Error(absl::StrCat("window_size ", window, " and stride ", stride,
+                                   " must fit in int32"));
+  }
   const int64_t samples = input.unknown_rank() ? -1 : input.dim_size(0);
   const int64_t channels = input.unknown_rank() ? -1 : input.dim_size(1);
   const int64_t frames = samples < 0 ? -1 : audio::SpectrogramFrames(samples, window, stride);

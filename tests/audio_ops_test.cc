@@ -329,6 +329,9 @@ TEST(AudioSpectrogramTest, ShortInputsShapesAndChecks) {
   Scope bad_stride = Scope::NewRootScope();
   ops::AudioSpectrogram(bad_stride, ops::Placeholder(bad_stride, DT_FLOAT), 4, 0);
   EXPECT_THAT(ErrorOf(bad_stride), HasSubstr("stride must be strictly positive"));
+  Scope huge = Scope::NewRootScope();
+  ops::AudioSpectrogram(huge, ops::Placeholder(huge, DT_FLOAT), int64_t{1} << 62, 1);
+  EXPECT_THAT(ErrorOf(huge), HasSubstr("must fit in int32"));
 
   Scope rank = Scope::NewRootScope();
   ops::Placeholder x(rank, DT_FLOAT);
