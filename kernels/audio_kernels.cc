@@ -77,9 +77,9 @@ class WavReader {
   absl::Status Expect(absl::string_view text) {
     DFLOW_ASSIGN_OR_RETURN(std::string found, Text(absl::StrCat("the '", text, "' tag")));
     if (found != text) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Header mismatch: Expected ", text, " but found ", absl::CHexEscape(found),
-          " at offset ", offset_ - 4, " (not a WAV file?)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Header mismatch: Expected ", text, " but found ", absl::CHexEscape(found),
+                       " at offset ", offset_ - 4, " (not a WAV file?)"));
     }
     return absl::OkStatus();
   }
@@ -139,9 +139,9 @@ absl::StatusOr<DecodedWav> DecodeWavBytes(absl::string_view bytes) {
   DFLOW_ASSIGN_OR_RETURN(std::string id, r.Text("a chunk id"));
   while (id != "fmt ") {
     if (!IsSkippableChunk(id)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Unexpected field ", absl::CHexEscape(id), " at offset ", r.offset() - 4,
-          " in WAV header (expected 'fmt ')"));
+      return absl::InvalidArgumentError(absl::StrCat("Unexpected field ", absl::CHexEscape(id),
+                                                     " at offset ", r.offset() - 4,
+                                                     " in WAV header (expected 'fmt ')"));
     }
     DFLOW_ASSIGN_OR_RETURN(uint32_t chunk_size, r.U32(absl::StrCat("the size of chunk ", id)));
     DFLOW_RETURN_IF_ERROR(r.Skip(chunk_size, absl::StrCat("chunk ", id)));
@@ -149,13 +149,13 @@ absl::StatusOr<DecodedWav> DecodeWavBytes(absl::string_view bytes) {
   }
   DFLOW_ASSIGN_OR_RETURN(uint32_t format_size, r.U32("the fmt chunk size"));
   if (format_size != 16 && format_size != 18) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Bad format chunk size for WAV: Expected 16 or 18, but got ", format_size));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Bad format chunk size for WAV: Expected 16 or 18, but got ", format_size));
   }
   DFLOW_ASSIGN_OR_RETURN(uint16_t audio_format, r.U16("the audio format"));
   if (audio_format != 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Bad audio format for WAV: Expected 1 (PCM), but got ", audio_format));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Bad audio format for WAV: Expected 1 (PCM), but got ", audio_format));
   }
   DFLOW_ASSIGN_OR_RETURN(wav.channels, r.U16("the channel count"));
   if (wav.channels < 1) {
@@ -168,22 +168,21 @@ absl::StatusOr<DecodedWav> DecodeWavBytes(absl::string_view bytes) {
   DFLOW_ASSIGN_OR_RETURN(uint16_t bytes_per_frame, r.U16("the block align"));
   DFLOW_ASSIGN_OR_RETURN(uint16_t bits_per_sample, r.U16("the bits per sample"));
   if (bits_per_sample != 16) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Can only read 16-bit WAV files, but received ", bits_per_sample));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Can only read 16-bit WAV files, but received ", bits_per_sample));
   }
   const uint32_t expected_frame = (uint32_t{bits_per_sample} * wav.channels + 7) / 8;
   if (bytes_per_frame != expected_frame) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Bad bytes per sample in WAV header: Expected ", expected_frame, " but got ",
-        bytes_per_frame));
+    return absl::InvalidArgumentError(absl::StrCat("Bad bytes per sample in WAV header: Expected ",
+                                                   expected_frame, " but got ", bytes_per_frame));
   }
   // uint32 arithmetic, wrapping as TensorFlow's does.
   const uint32_t expected_rate = uint32_t{bytes_per_frame} * wav.sample_rate;
   if (bytes_per_second != expected_rate) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Bad bytes per second in WAV header: Expected ", expected_rate, " but got ",
-        bytes_per_second, " (sample_rate=", wav.sample_rate, ", bytes_per_sample=",
-        bytes_per_frame, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("Bad bytes per second in WAV header: Expected ",
+                                                   expected_rate, " but got ", bytes_per_second,
+                                                   " (sample_rate=", wav.sample_rate,
+                                                   ", bytes_per_sample=", bytes_per_frame, ")"));
   }
   if (format_size == 18) r.SkipUnchecked(2);  // The unused extension size.
 
@@ -241,8 +240,7 @@ class DecodeWavOp : public OpKernel {
     }
     const std::string& bytes = contents.flat<std::string>()[0];
     if (bytes.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
-      return OpKernelContext::InvalidArgument("WAV contents are too large for int: ",
-                                              bytes.size());
+      return OpKernelContext::InvalidArgument("WAV contents are too large for int: ", bytes.size());
     }
     DFLOW_ASSIGN_OR_RETURN(DecodedWav wav, DecodeWavBytes(bytes));
     const int64_t frames = desired_samples_ == -1 ? int64_t{wav.frames} : desired_samples_;
@@ -375,8 +373,9 @@ struct MelFilterbank {
   std::vector<double> weight;
 };
 
-MelFilterbank MakeFilterbank(int64_t bins, double sample_rate, int64_t channels,
-                                             double lower, double upper, Tensor* centers_buf) {
+// `centers_buf` (double [channels + 1]) receives the center frequencies in mel.
+MelFilterbank MakeFilterbank(int64_t bins, double sample_rate, int64_t channels, double lower,
+                             double upper, Tensor* centers_buf) {
   double* centers = centers_buf->flat<double>().data();
   const double mel_low = FreqToMel(lower), mel_high = FreqToMel(upper);
   const double spacing = (mel_high - mel_low) / static_cast<double>(channels + 1);

@@ -68,18 +68,18 @@ absl::Status AudioSpectrogramShape(InferenceContext* ctx) {
   DFLOW_RETURN_IF_ERROR(ctx->GetAttr("window_size", &window));
   DFLOW_RETURN_IF_ERROR(ctx->GetAttr("stride", &stride));
   if (window <= 1) return ctx->Error(absl::StrCat("window size must be > 1, got ", window));
-  if (stride <= 0) return ctx->Error(absl::StrCat("stride must be strictly positive, got ", stride));
+  if (stride <= 0)
+    return ctx->Error(absl::StrCat("stride must be strictly positive, got ", stride));
   // TensorFlow's attrs are int32; larger ones would overflow the FFT length.
   constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
   if (window > kInt32Max || stride > kInt32Max) {
-    return ctx->Error(absl::StrCat("window_size ", window, " and stride ", stride,
-                                   " must fit in int32"));
+    return ctx->Error(
+        absl::StrCat("window_size ", window, " and stride ", stride, " must fit in int32"));
   }
   const int64_t samples = input.unknown_rank() ? -1 : input.dim_size(0);
   const int64_t channels = input.unknown_rank() ? -1 : input.dim_size(1);
   const int64_t frames = samples < 0 ? -1 : audio::SpectrogramFrames(samples, window, stride);
-  ctx->set_output(0, PartialTensorShape({channels, frames,
-                                         audio::NextPowerOfTwo(window) / 2 + 1}));
+  ctx->set_output(0, PartialTensorShape({channels, frames, audio::NextPowerOfTwo(window) / 2 + 1}));
   return absl::OkStatus();
 }
 
@@ -94,8 +94,8 @@ REGISTER_OP("AudioSpectrogram")
     .SetShapeFn(AudioSpectrogramShape)
     .NotDifferentiable();
 
-Output ops::AudioSpectrogram(const Scope& scope, Input input, int64_t window_size,
-                             int64_t stride, bool magnitude_squared) {
+Output ops::AudioSpectrogram(const Scope& scope, Input input, int64_t window_size, int64_t stride,
+                             bool magnitude_squared) {
   return AddOp(scope, "AudioSpectrogram", {input},
                {{"window_size", MakeAttr(window_size)},
                 {"stride", MakeAttr(stride)},
@@ -107,7 +107,8 @@ Output ops::AudioSpectrogram(const Scope& scope, Input input, int64_t window_siz
 
 namespace {
 
-// spectrogram [channels, frames, bins], sample_rate [] -> [channels, frames, dct_coefficient_count].
+// spectrogram [channels, frames, bins], sample_rate [] -> [channels, frames,
+// dct_coefficient_count].
 absl::Status MfccShape(InferenceContext* ctx) {
   DFLOW_ASSIGN_OR_RETURN(PartialTensorShape spectrogram, ctx->WithRank(0, 3));
   DFLOW_RETURN_IF_ERROR(ctx->WithRank(1, 0).status());
@@ -133,8 +134,7 @@ REGISTER_OP("Mfcc")
     .SetShapeFn(MfccShape)
     .NotDifferentiable();
 
-Output ops::Mfcc(const Scope& scope, Input spectrogram, Input sample_rate,
-                 const MfccAttrs& attrs) {
+Output ops::Mfcc(const Scope& scope, Input spectrogram, Input sample_rate, const MfccAttrs& attrs) {
   return AddOp(scope, "Mfcc", {spectrogram, sample_rate},
                {{"upper_frequency_limit", MakeAttr(attrs.upper_frequency_limit)},
                 {"lower_frequency_limit", MakeAttr(attrs.lower_frequency_limit)},

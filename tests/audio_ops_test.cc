@@ -3,6 +3,8 @@
 // rejected with an error, spectrograms of pure tones against a direct DFT with the Hann window,
 // MFCCs against the explicit-triangle filterbank of tests/reference.h, the whole front end
 // chained, the shape functions and the attr checks.
+#include "ops/audio_ops.h"
+
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -12,7 +14,6 @@
 #include "graph/status_macros.h"
 #include "gtest/gtest.h"
 #include "ops/array_ops.h"
-#include "ops/audio_ops.h"
 #include "ops/gradients.h"
 #include "runtime/session.h"
 #include "tests/reference.h"
@@ -41,13 +42,13 @@ std::string Wav(uint16_t channels, uint32_t rate, const std::vector<int16_t>& sa
   std::string s = "RIFF";
   Le32(&s, 36 + 2 * samples.size());
   s += "WAVEfmt ";
-  Le32(&s, 16);                // fmt chunk size
-  Le16(&s, 1);                 // PCM
-  Le16(&s, channels);          // channel count
-  Le32(&s, rate);              // sample rate
+  Le32(&s, 16);                   // fmt chunk size
+  Le16(&s, 1);                    // PCM
+  Le16(&s, channels);             // channel count
+  Le32(&s, rate);                 // sample rate
   Le32(&s, rate * 2 * channels);  // byte rate
-  Le16(&s, 2 * channels);      // block align
-  Le16(&s, 16);                // bits per sample
+  Le16(&s, 2 * channels);         // block align
+  Le16(&s, 16);                   // bits per sample
   s += "data";
   Le32(&s, 2 * samples.size());
   for (int16_t v : samples) Le16(&s, static_cast<uint16_t>(v));
@@ -74,9 +75,8 @@ TEST(DecodeWavTest, MonoSamplesAreInt16Over32768) {
   absl::StatusOr<Decoded> d = Decode(Wav(1, 16000, {0, 1, -1, 16384, -16384, 32767, -32768}));
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(d->audio.shape(), TensorShape({7, 1}));
-  EXPECT_EQ(ValuesOf<float>(d->audio),
-            (std::vector<float>{0.f, 1.f / 32768, -1.f / 32768, 0.5f, -0.5f, 32767.f / 32768,
-                                -1.f}));
+  EXPECT_EQ(ValuesOf<float>(d->audio), (std::vector<float>{0.f, 1.f / 32768, -1.f / 32768, 0.5f,
+                                                           -0.5f, 32767.f / 32768, -1.f}));
   EXPECT_EQ(d->rate.shape(), TensorShape({}));
   EXPECT_EQ(d->rate.flat<int32_t>()[0], 16000);
 }
@@ -100,8 +100,8 @@ TEST(DecodeWavTest, StereoChannelsAndLengthOptions) {
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(d->audio.shape(), TensorShape({3, 3}));
   EXPECT_EQ(ValuesOf<float>(d->audio),
-            (std::vector<float>{100 * k, -200 * k, -200 * k, 300 * k, -400 * k, -400 * k,
-                                500 * k, -600 * k, -600 * k}));
+            (std::vector<float>{100 * k, -200 * k, -200 * k, 300 * k, -400 * k, -400 * k, 500 * k,
+                                -600 * k, -600 * k}));
 
   d = Decode(stereo, ops::DecodeWavAttrs().DesiredSamples(5));  // Padded with zeros.
   ASSERT_TRUE(d.ok()) << d.status();
@@ -173,7 +173,8 @@ TEST(DecodeWavTest, MalformedHeadersAreErrors) {
   EXPECT_THAT(DecodeError(""), HasSubstr("WAV data too short"));
   EXPECT_THAT(DecodeError(good.substr(0, 30)), HasSubstr("WAV data too short"));
   EXPECT_THAT(DecodeError("RIFX" + good.substr(4)), HasSubstr("Expected RIFF"));
-  EXPECT_THAT(DecodeError(good.substr(0, 8) + "WAVf" + good.substr(12)), HasSubstr("Expected WAVE"));
+  EXPECT_THAT(DecodeError(good.substr(0, 8) + "WAVf" + good.substr(12)),
+              HasSubstr("Expected WAVE"));
   EXPECT_THAT(DecodeError(good.substr(0, 12) + "abcd" + good.substr(16)),
               HasSubstr("Unexpected field abcd"));
   EXPECT_THAT(DecodeError(With32(good, 16, 20)), HasSubstr("Expected 16 or 18"));
@@ -336,9 +337,9 @@ TEST(AudioSpectrogramTest, ShortInputsShapesAndChecks) {
   Scope rank = Scope::NewRootScope();
   ops::Placeholder x(rank, DT_FLOAT);
   Output z = ops::AudioSpectrogram(rank, x, 4, 2);
-  EXPECT_THAT(ErrorOf(RunGraph(rank, {{x, FloatTensor({4}, {1, 2, 3, 4})}}, {z}, Unoptimized())
-                          .status()),
-              HasSubstr("input must be 2-dimensional"));
+  EXPECT_THAT(
+      ErrorOf(RunGraph(rank, {{x, FloatTensor({4}, {1, 2, 3, 4})}}, {z}, Unoptimized()).status()),
+      HasSubstr("input must be 2-dimensional"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -348,8 +349,7 @@ absl::StatusOr<Tensor> RunMfcc(const Tensor& spectrogram, int32_t rate, const op
   Scope root = Scope::NewRootScope();
   ops::Placeholder s(root, DT_FLOAT), r(root, DT_INT32);
   Output y = ops::Mfcc(root, s, r, a);
-  return RunGraph(root, {{s, spectrogram}, {r, Tensor::Scalar<int32_t>(rate)}}, {y},
-                  Unoptimized())
+  return RunGraph(root, {{s, spectrogram}, {r, Tensor::Scalar<int32_t>(rate)}}, {y}, Unoptimized())
       .value_or(std::vector<Tensor>{Tensor()})[0];
 }
 
@@ -375,8 +375,12 @@ TEST(MfccTest, MatchesTheFilterbankLogDctReference) {
   const Case cases[] = {
       {257, 16000, ops::MfccAttrs()},                          // TensorFlow's defaults.
       {257, 16000, ops::MfccAttrs().DctCoefficientCount(40)},  // speech_commands' setting.
-      {129, 22050, ops::MfccAttrs().FilterbankChannelCount(20).DctCoefficientCount(10)
-                       .LowerFrequencyLimit(100).UpperFrequencyLimit(6000)},
+      {129, 22050,
+       ops::MfccAttrs()
+           .FilterbankChannelCount(20)
+           .DctCoefficientCount(10)
+           .LowerFrequencyLimit(100)
+           .UpperFrequencyLimit(6000)},
       {513, 8000, ops::MfccAttrs().LowerFrequencyLimit(0).UpperFrequencyLimit(3999)},
   };
   uint64_t seed = 7;
@@ -400,10 +404,12 @@ TEST(MfccTest, HandComputedSingleChannelBank) {
   // 5 bins at 8 kHz (1 kHz per bin), limits 0 and 4000 Hz: bins 1..4 count; the one triangle
   // rises from mel(0) = 0 to 1 at the mel midpoint and falls to 0 at mel(4000).
   Tensor s = FloatTensor({1, 1, 5}, {100, 4, 4, 4, 4});  // Magnitudes 10, 2, 2, 2, 2.
-  absl::StatusOr<Tensor> y = RunMfcc(s, 8000, ops::MfccAttrs().FilterbankChannelCount(1)
-                                                  .DctCoefficientCount(1)
-                                                  .LowerFrequencyLimit(0)
-                                                  .UpperFrequencyLimit(4000));
+  absl::StatusOr<Tensor> y = RunMfcc(s, 8000,
+                                     ops::MfccAttrs()
+                                         .FilterbankChannelCount(1)
+                                         .DctCoefficientCount(1)
+                                         .LowerFrequencyLimit(0)
+                                         .UpperFrequencyLimit(4000));
   ASSERT_TRUE(y.ok() && y->IsInitialized());
   auto mel = [](double f) { return 1127.0 * std::log(1 + f / 700.0); };
   const double mid = mel(4000) / 2;
@@ -430,9 +436,9 @@ TEST(MfccTest, BadSettingsAndInputsAreErrors) {
     Scope root = Scope::NewRootScope();
     ops::Placeholder sp(root, DT_FLOAT), r(root, DT_INT32);
     Output y = ops::Mfcc(root, sp, r, a);
-    return ErrorOf(RunGraph(root, {{sp, spec}, {r, Tensor::Scalar<int32_t>(rate)}}, {y},
-                            Unoptimized())
-                       .status());
+    return ErrorOf(
+        RunGraph(root, {{sp, spec}, {r, Tensor::Scalar<int32_t>(rate)}}, {y}, Unoptimized())
+            .status());
   };
   EXPECT_THAT(error(s, 0, ops::MfccAttrs()), HasSubstr("sample rate must be positive"));
   EXPECT_THAT(error(s, 16000, ops::MfccAttrs().DctCoefficientCount(41)),
@@ -449,8 +455,9 @@ TEST(MfccTest, BadSettingsAndInputsAreErrors) {
               HasSubstr("spectrogram must be 3-dimensional"));
 
   Scope root = Scope::NewRootScope();
-  Output y = ops::Mfcc(root, ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({1, 98, 257})),
-                       ops::Placeholder(root, DT_INT32), ops::MfccAttrs().DctCoefficientCount(40));
+  Output y =
+      ops::Mfcc(root, ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({1, 98, 257})),
+                ops::Placeholder(root, DT_INT32), ops::MfccAttrs().DctCoefficientCount(40));
   ASSERT_TRUE(root.ok()) << root.status();
   EXPECT_EQ(y.node()->output_shape(0), PartialTensorShape({1, 98, 40}));
   Scope vec = Scope::NewRootScope();
@@ -467,8 +474,8 @@ TEST(AudioFrontEndTest, WavToMfccMatchesTheChainedReferences) {
   const int64_t n = 4000;
   std::vector<int16_t> pcm(n);
   for (int64_t i = 0; i < n; ++i) {
-    pcm[i] = static_cast<int16_t>(std::lround(
-        9000 * std::sin(2 * kPi * 440 * i / 16000.0) + 3000 * std::sin(2 * kPi * 2000 * i / 16000.0)));
+    pcm[i] = static_cast<int16_t>(std::lround(9000 * std::sin(2 * kPi * 440 * i / 16000.0) +
+                                              3000 * std::sin(2 * kPi * 2000 * i / 16000.0)));
   }
   Scope root = Scope::NewRootScope();
   ops::Placeholder contents(root, DT_STRING);
