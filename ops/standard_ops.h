@@ -5,6 +5,7 @@
 
 #include "ops/activation_ops.h"
 #include "ops/array_ops.h"
+#include "ops/audio_ops.h"
 #include "ops/batch_matmul_ops.h"
 #include "ops/batch_norm_ops.h"
 #include "ops/binary_math_ops.h"

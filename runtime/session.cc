@@ -44,6 +44,10 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(const GraphDef& def,
 
 namespace {
 
+bool IsPlaceholderOp(absl::string_view op) {
+  return op == "Placeholder" || op == "PlaceholderV2" || op == "PlaceholderWithDefault";
+}
+
 absl::Status NoOutputsError(const Node& node) {
   return absl::InvalidArgumentError(absl::StrCat(
       "cannot fetch node ", node.DebugString(), ": it has no outputs; pass it as a target instead"));
@@ -158,7 +162,10 @@ absl::Status Session::CheckSignature(absl::Span<const std::pair<Output, Tensor>>
           "feed '", out.name(), "' is ", DataTypeString(value.dtype()), " but the graph expects ",
           DataTypeString(out.type())));
     }
-    if (!out.shape().IsCompatibleWith(value.shape())) {
+    // A placeholder's shape is the user's declared contract. Any other fed tensor may take
+    // another shape than its inferred one, as in TensorFlow's C++ session (the optimizer
+    // specializes the graph to the fed shape).
+    if (IsPlaceholderOp(out.node()->op()) && !out.shape().IsCompatibleWith(value.shape())) {
       return absl::InvalidArgumentError(absl::StrCat(
           "feed '", out.name(), "' has shape ", value.shape().DebugString(),
           " but the graph expects ", out.shape().DebugString()));

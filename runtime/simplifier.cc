@@ -78,7 +78,7 @@ class Simplifier {
   absl::StatusOr<OptimizedGraph> Run(const Signature& signature);
 
  private:
-  // `feed` is not fed yet and `shape` fits its static shape.
+  // `feed` is not fed yet; `shape` fits its static shape unless it is not a Placeholder.
   absl::Status AddFeed(const Output& feed, const TensorShape& shape);
   absl::Status Visit(const Node& n);
   // Const values for `n`'s outputs, or nullopt when it cannot or should not be folded.
@@ -189,7 +189,6 @@ absl::Status Simplifier::AddFeed(const Output& feed, const TensorShape& shape) {
     ref_feeds_.insert(feed);
     return absl::OkStatus();
   }
-  assert(feed.shape().IsCompatibleWith(shape));
   // A fed Placeholder stays itself, only with a concrete shape.
   const Node& node = *feed.node();
   const std::string name =

@@ -311,6 +311,27 @@ double FakeQuantRef(float x, const FakeQuantRange& r);
 std::vector<float> BatchMatMulRef(const Tensor& x, const Tensor& y, bool adj_x, bool adj_y,
                                   const TensorShape& out);
 
+// ---------------------------------------------------------------------------------------------
+// Audio front end (tests/audio_reference.cc), from TensorFlow's documented formulas.
+
+// The spectrogram of one channel: frames at 0, stride, 2 stride, ... while a whole window fits;
+// each frame times the periodic Hann window 0.5 - 0.5 cos(2 pi n / window), zero-padded to
+// fft_length, and its DFT (a plain O(n^2) sum) at bins 0..fft_length/2. Returns frames x bins
+// values of |X|^2 (rounded to float, as the op stores it) or, unless squared, their float sqrt.
+std::vector<double> SpectrogramRef(const std::vector<float>& samples, int64_t window,
+                                   int64_t stride, int64_t fft_length, bool squared);
+
+// MFCCs of one frame of squared magnitudes (`power`, `bins` of them), in double:
+//   mel(f) = 1127 ln(1 + f / 700); centers c_k = mel(lower) + (k + 1) (mel(upper) - mel(lower)) /
+//   (channels + 1), k = 0..channels; FFT bin i has frequency i * sample_rate / (2 (bins - 1)) and
+//   counts for i in [floor(1.5 + lower / hz), floor(upper / hz)]; channel k's triangle rises
+//   from c_{k-1} (mel(lower) for k = 0) to 1 at c_k and falls to 0 at c_{k+1}; the bank sums
+//   triangle * sqrt(power); then ln(max(e, 1e-12)) and the DCT-II
+//   out[i] = sqrt(2 / channels) sum_j cos(pi i (j + 0.5) / channels) x[j], i < dct.
+// All zeros when floor(upper / hz) >= bins (TensorFlow's filterbank then gives nothing).
+std::vector<double> MfccRef(const float* power, int64_t bins, double sample_rate, double lower,
+                            double upper, int64_t channels, int64_t dct);
+
 }  // namespace test
 }  // namespace dflow
 

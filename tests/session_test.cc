@@ -115,6 +115,27 @@ TEST(Session, RejectsAFeedOfTheWrongDtypeOrShape) {
       << st;
 }
 
+// As in TensorFlow's C++ session, only a placeholder's declared shape binds a feed: a fed
+// intermediate may take another shape than inferred, and what reads it computes with that shape.
+TEST(Session, AFedIntermediateMayHaveAnotherShapeThanInferred) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({1, 3}));
+  auto r = ops::Reshape(root.WithOpName("r"), x, ops::Const(root, std::vector<int32_t>{1, 3}));
+  auto y = ops::Sum(root.WithOpName("y"), ops::Mul(root, r, r), ops::Const(root, 1));
+  for (bool optimize : {true, false}) {
+    SCOPED_TRACE(optimize);
+    SessionOptions options;
+    options.optimize_graph = optimize;
+    absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(root, options);
+    ASSERT_TRUE(s.ok()) << s.status();
+    std::vector<Tensor> out;
+    absl::Status st =
+        (*s)->Run({{"r", test::FloatTensor({2, 3}, {1, 2, 3, 4, 5, 6})}}, {"y"}, {}, &out);
+    ASSERT_TRUE(st.ok()) << st;
+    test::ExpectTensorNear(out[0], {2}, {1 + 4 + 9, 16 + 25 + 36});
+  }
+}
+
 TEST(Session, RejectsUnknownFetchesAndOutputIndices) {
   Scope root = Scope::NewRootScope();
   auto x = ops::Const(root.WithOpName("x"), 1.f);

@@ -24,6 +24,7 @@ tests=(
   //tests:saved_model_test
   //tests:saved_model_export_test
   //tests:session_run_test
+  //tests:audio_ops_test
 )
 echo "run_sanitizers: ${#tests[@]} tests under --config=asan --config=ubsan"
 bazel test --config=asan --config=ubsan "$@" "${tests[@]}"
