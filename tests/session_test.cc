@@ -120,7 +120,7 @@ TEST(Session, RejectsAFeedOfTheWrongDtypeOrShape) {
 TEST(Session, AFedIntermediateMayHaveAnotherShapeThanInferred) {
   Scope root = Scope::NewRootScope();
   auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({1, 3}));
-  auto r = ops::Reshape(root.WithOpName("r"), x, ops::Const(root, std::vector<int32_t>{1, 3}));
+  auto r = ops::Reshape(root.WithOpName("r"), x, {1, 3});
   auto y = ops::Sum(root.WithOpName("y"), ops::Mul(root, r, r), ops::Const(root, 1));
   for (bool optimize : {true, false}) {
     SCOPED_TRACE(optimize);
