@@ -7,6 +7,7 @@
 #define DFLOW_GRAPH_TENSOR_H_
 
 #include <cassert>
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <new>
@@ -103,7 +104,10 @@ class Tensor {
   // Mutable access ends a buffer's immutability (MarkImmutable), for every Tensor sharing it.
   void* data() {
     if (buffer_ == nullptr) return nullptr;
-    buffer_->immutable = false;
+    // Relaxed: concurrent runs read the flag of a shared Const buffer while another may clear it.
+    if (buffer_->immutable.load(std::memory_order_relaxed)) {
+      buffer_->immutable.store(false, std::memory_order_relaxed);
+    }
     return buffer_->data;
   }
   const void* data() const { return buffer_ ? buffer_->data : nullptr; }
@@ -135,9 +139,11 @@ class Tensor {
   // for mutable access (data(), flat()), so a kernel may cache what it derives from it (a filter
   // reordered for oneDNN) for as long as it is the same buffer and still immutable.
   void MarkImmutable() {
-    if (buffer_ != nullptr) buffer_->immutable = true;
+    if (buffer_ != nullptr) buffer_->immutable.store(true, std::memory_order_relaxed);
   }
-  bool IsImmutable() const { return buffer_ != nullptr && buffer_->immutable; }
+  bool IsImmutable() const {
+    return buffer_ != nullptr && buffer_->immutable.load(std::memory_order_relaxed);
+  }
 
   // "float [2,3] {1, 2, 3, 4, 5, 6}", eliding after `max_values` values.
   std::string DebugString(int max_values = 10) const;
@@ -153,7 +159,7 @@ class Tensor {
     void* data = nullptr;
     size_t capacity = 0;
     int64_t strings = 0;  // std::string elements constructed in data, destroyed with it.
-    bool immutable = false;
+    std::atomic<bool> immutable{false};
   };
 
   DataType dtype_ = DT_INVALID;
