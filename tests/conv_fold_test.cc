@@ -6,6 +6,7 @@
 #include <cmath>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -77,11 +78,13 @@ void ExpectNear(const Tensor& t, const std::vector<float>& expected) {
 }
 
 // Runs `y` of the optimized graph (fusion on) and returns its value.
-Tensor RunOptimized(const Scope& root, const Output& x, const Tensor& input, const Output& y) {
+Tensor RunOptimized(const Scope& root, const std::vector<std::pair<Output, Tensor>>& feeds,
+                    const Output& y) {
   absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(root);
   EXPECT_TRUE(s.ok()) << s.status();
+  if (!s.ok()) return Tensor();
   std::vector<Tensor> out;
-  absl::Status st = (*s)->Run({{x, input}}, {y}, {}, &out);
+  absl::Status st = (*s)->Run(feeds, {y}, {}, &out);
   EXPECT_TRUE(st.ok()) << st;
   return out.empty() ? Tensor() : out[0];
 }
@@ -122,7 +125,7 @@ TEST(ConvFold, AnInferenceBatchNormAndRelu6FoldIntoOneFusedConv2D) {
     const float m = mean.flat<float>()[c], v = var.flat<float>()[c];
     ref[i] = std::min(std::max((ref[i] - m) / std::sqrt(v + 1e-3f) * g + b, 0.f), 6.f);
   }
-  ExpectNear(RunOptimized(root, x, input, y), ref);
+  ExpectNear(RunOptimized(root, {{x, input}}, y), ref);
 }
 
 // MobileNet v1 as "TensorFlow for Poets" froze it: batch norm as x * a + b with Const a, b.
@@ -149,7 +152,7 @@ TEST(ConvFold, ADepthwiseConvolutionsMulAddBatchNormFoldsIntoItsFilter) {
     const int64_t ch = i % oc;
     ref[i] = std::min(std::max(ref[i] * a.flat<float>()[ch] + b.flat<float>()[ch], 0.f), 6.f);
   }
-  ExpectNear(RunOptimized(root, x, input, y), ref);
+  ExpectNear(RunOptimized(root, {{x, input}}, y), ref);
 }
 
 // A bias, a scalar Mul and a Sub fold in order: ((conv + bias) * k - d), then Elu.
@@ -177,7 +180,7 @@ TEST(ConvFold, BiasScalarMulAndSubFoldInOrder) {
     const float v = (ref[i] + bias.flat<float>()[c]) * -1.5f - d.flat<float>()[c];
     ref[i] = v < 0 ? std::expm1(v) : v;
   }
-  ExpectNear(RunOptimized(root, x, input, y), ref);
+  ExpectNear(RunOptimized(root, {{x, input}}, y), ref);
 }
 
 // Each activation after a bias, on a filter that is fed (so nothing folds), in all three ops.
@@ -246,11 +249,7 @@ TEST(ConvFold, EachActivationIsAPostOpOfMatMulConvAndDepthwise) {
       for (size_t i = 0; i < ref.size(); ++i) {
         ref[i] = c.ref(ref[i] + bias.flat<float>()[i % channels]);
       }
-      absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(root);
-      ASSERT_TRUE(s.ok());
-      std::vector<Tensor> out;
-      ASSERT_TRUE((*s)->Run({{x, input}, {w, filter}}, {y}, {}, &out).ok());
-      ExpectNear(out[0], ref);
+      ExpectNear(RunOptimized(root, {{x, input}, {w, filter}}, y), ref);
     }
   }
 }
@@ -303,13 +302,9 @@ TEST(ConvFold, AnEmptyProductGivesTheActivatedBias) {
   OptimizedGraph opt = RunBothAndCompare(root, {{x, input}, {w, filter}}, {y});
   ASSERT_NE(opt.graph, nullptr);
   EXPECT_EQ(opt.signature.fetches[0].node()->op(), "_FusedConv2D");
-  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(root);
-  ASSERT_TRUE(s.ok());
-  std::vector<Tensor> out;
-  ASSERT_TRUE((*s)->Run({{x, input}, {w, filter}}, {y}, {}, &out).ok());
   std::vector<float> ref;
   for (int i = 0; i < 4 * 3; ++i) ref.push_back(1.f / (1.f + std::exp(-bias.flat<float>()[i % 3])));
-  ExpectNear(out[0], ref);
+  ExpectNear(RunOptimized(root, {{x, input}, {w, filter}}, y), ref);
 }
 
 }  // namespace
