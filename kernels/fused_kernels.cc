@@ -22,6 +22,7 @@
 #include "kernels/conv_util.h"
 #include "kernels/dnnl_util.h"
 #include "kernels/fused_post_ops.h"
+#include "kernels/loops.h"
 #include "kernels/op_kernel.h"
 #include "oneapi/dnnl/dnnl.hpp"
 #include "ops/conv_ops.h"
@@ -73,6 +74,15 @@ class FusedMatMulOp : public FusedKernel {
       FillWithBias(bias, post_, out);
       return absl::OkStatus();
     }
+    if (d.m == 1 && !transpose_b_ && d.k * d.n <= kLoopMaxGemv) {
+      // One row (batch 1): a gemv, whatever transpose_a says, as a loop (kernels/loops.h).
+      float* o = static_cast<float*>(out->data());
+      RowTimesMatrix(static_cast<const float*>(a.data()), static_cast<const float*>(b.data()),
+                     d.k, d.n, o);
+      const float* bias_values = static_cast<const float*>(bias.data());
+      for (int64_t j = 0; j < d.n; ++j) o[j] = fused::Activate(post_, o[j] + bias_values[j]);
+      return absl::OkStatus();
+    }
     ShapeCache<Entry>::Lease e = cache_.Get(ShapeKey({&a.shape(), &b.shape()}), [&] {
       memory::desc bias_md({1, d.n}, memory::data_type::f32, memory::dims{d.n, 1});
       dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(d.A(), d.B(), bias_md, d.C()),
@@ -98,6 +108,8 @@ class FusedMatMulOp : public FusedKernel {
     Primitive prim;
     memory a, b, bias, c;
   };
+  // Up to this many weights (256 KiB) the loop beats oneDNN's batch-1 gemv.
+  static constexpr int64_t kLoopMaxGemv = int64_t{1} << 16;
   bool transpose_a_ = false;
   bool transpose_b_ = false;
   ShapeCache<Entry> cache_;
@@ -224,6 +236,13 @@ class ApplyGradientDescentMatMulOp : public OpKernel {
     if (!var->value.BufferIsExclusive()) var->value = var->value.DeepCopy();
     ctx->set_output_ref(0, var);
     if (d.m == 0 || d.n == 0 || d.k == 0) return absl::OkStatus();  // A zero product.
+    if (d.k == 1 && d.m * d.n <= kLoopMaxOuterProduct) {
+      // A batch-1 update: whatever the transposes, a holds m contiguous values and b n.
+      ScaledOuterProductAdd(static_cast<const float*>(a.data()), d.m,
+                            static_cast<const float*>(b.data()), d.n, -alpha.scalar<float>(),
+                            static_cast<float*>(var->value.data()));
+      return absl::OkStatus();
+    }
     ShapeCache<Entry>::Lease e = cache_.Get(ShapeKey({&a.shape(), &b.shape()}), [&] {
       auto entry = std::make_unique<Entry>();
       dnnl::matmul::primitive_desc pd = GradientDescentMatMulDesc(d, ctx->engine());
@@ -249,6 +268,8 @@ class ApplyGradientDescentMatMulOp : public OpKernel {
     memory a, b, var, scale;
     float scale_value = 0.0f;  // The primitive reads this call's output scale from here.
   };
+  // Up to here (256 KiB of variable) one thread's loop beats a primitive call.
+  static constexpr int64_t kLoopMaxOuterProduct = int64_t{1} << 16;
   bool transpose_a_ = false;
   bool transpose_b_ = false;
   ShapeCache<Entry> cache_;

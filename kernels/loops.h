@@ -27,6 +27,19 @@ void ScaledAddInPlace(float* v, const float* d, int64_t n, float scale);
 // computes it (its sum starts at +0, which turns a -0 product into +0).
 void OuterProduct(const float* a, int64_t m, const float* b, int64_t n, float* out);
 
+// v[i * n + j] = v[i * n + j] + (0 + a[i] * b[j]) * scale: a k = 1 matmul scaled and summed into
+// v, rounded at each of the three steps as oneDNN's matmul with an output scale and a sum
+// post-op rounds them (the batch-1 weight update of _ApplyGradientDescentMatMul).
+void ScaledOuterProductAdd(const float* a, int64_t m, const float* b, int64_t n, float scale,
+                           float* v);
+
+// out[j] = sum over r of x[r] * w[r * n + j]: a [1, k] row times a row-major [k, n] matrix (a
+// batch-1 MatMul). oneDNN 2.6 runs this gemv as one dependent chain of multiply-adds per column
+// block; this sums r in several interleaved partial sums of fused multiply-adds, so it is
+// several times faster and rounds differently from oneDNN in the last bits (and from its own
+// plain-loop fallback for CPUs without AVX2 and FMA).
+void RowTimesMatrix(const float* x, const float* w, int64_t k, int64_t n, float* out);
+
 }  // namespace dflow
 
 #endif  // DFLOW_KERNELS_LOOPS_H_

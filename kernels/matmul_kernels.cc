@@ -40,6 +40,12 @@ class MatMulOp : public OpKernel {
                    d.n, static_cast<float*>(out->data()));
       return absl::OkStatus();
     }
+    if (d.m == 1 && !transpose_b_ && d.k * d.n <= kLoopMaxGemv) {
+      // One row (batch 1): a gemv, whatever transpose_a says, as a loop (kernels/loops.h).
+      RowTimesMatrix(static_cast<const float*>(a.data()), static_cast<const float*>(b.data()),
+                     d.k, d.n, static_cast<float*>(out->data()));
+      return absl::OkStatus();
+    }
     ShapeCache<Entry>::Lease e = cache_.Get(ShapeKey({&a.shape(), &b.shape()}), [&] {
       auto entry = std::make_unique<Entry>();
       entry->prim = Primitive(
@@ -64,6 +70,8 @@ class MatMulOp : public OpKernel {
   };
   // Up to here (256 KiB of output) one thread's loop beats a primitive call.
   static constexpr int64_t kLoopMaxOuterProduct = int64_t{1} << 16;
+  // Up to this many weights (256 KiB) the loop beats oneDNN's batch-1 gemv.
+  static constexpr int64_t kLoopMaxGemv = int64_t{1} << 16;
   bool transpose_a_ = false;
   bool transpose_b_ = false;
   ShapeCache<Entry> cache_;

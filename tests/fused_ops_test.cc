@@ -5,6 +5,7 @@
 #include "ops/fused_ops.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -56,25 +57,30 @@ std::vector<float> BiasAddReluRef(const std::vector<float>& y, const Tensor& bia
 // ---------------------------------------------------------------------------------------------
 // _FusedMatMul.
 
+// One row (batch 1) runs as a loop (kernels/loops.h), more rows on oneDNN.
 TEST(FusedMatMul, AddsTheBiasAndAppliesReluForEveryTransposeCombination) {
-  constexpr int64_t kM = 5, kK = 7, kN = 3;
-  for (bool ta : {false, true}) {
-    for (bool tb : {false, true}) {
-      for (bool relu : {false, true}) {
-        SCOPED_TRACE(absl::StrCat("transpose_a=", ta, " transpose_b=", tb, " relu=", relu));
-        Scope root = Scope::NewRootScope();
-        const Tensor a = RandomTensor(ta ? TensorShape({kK, kM}) : TensorShape({kM, kK}), 1);
-        const Tensor b = RandomTensor(tb ? TensorShape({kN, kK}) : TensorShape({kK, kN}), 2);
-        const Tensor bias = RandomTensor({kN}, 3);
-        auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
-        absl::StatusOr<Node*> node = AddFused(
-            root, "_FusedMatMul", x, ops::Const(root, b), ops::Const(root, bias), FusedOps(relu),
-            {{"transpose_a", MakeAttr(ta)}, {"transpose_b", MakeAttr(tb)}});
-        ASSERT_TRUE(node.ok()) << node.status();
-        absl::StatusOr<Tensor> out = RunOne(root, Output(*node), {{x, a}});
-        ASSERT_TRUE(out.ok()) << out.status();
-        ExpectTensorNear(*out, {kM, kN}, BiasAddReluRef(MatMulRef(a, b, ta, tb), bias, relu),
-                         1e-5f);
+  struct Case { int64_t m, k, n; };
+  for (Case c : {Case{5, 7, 3}, Case{1, 7, 3}, Case{1, 784, 10}, Case{1, 33, 17}}) {
+    const int64_t kM = c.m, kK = c.k, kN = c.n;
+    for (bool ta : {false, true}) {
+      for (bool tb : {false, true}) {
+        for (bool relu : {false, true}) {
+          SCOPED_TRACE(absl::StrCat(kM, "x", kK, "x", kN, " transpose_a=", ta, " transpose_b=", tb,
+                                    " relu=", relu));
+          Scope root = Scope::NewRootScope();
+          const Tensor a = RandomTensor(ta ? TensorShape({kK, kM}) : TensorShape({kM, kK}), 1);
+          const Tensor b = RandomTensor(tb ? TensorShape({kN, kK}) : TensorShape({kK, kN}), 2);
+          const Tensor bias = RandomTensor({kN}, 3);
+          auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
+          absl::StatusOr<Node*> node = AddFused(
+              root, "_FusedMatMul", x, ops::Const(root, b), ops::Const(root, bias), FusedOps(relu),
+              {{"transpose_a", MakeAttr(ta)}, {"transpose_b", MakeAttr(tb)}});
+          ASSERT_TRUE(node.ok()) << node.status();
+          absl::StatusOr<Tensor> out = RunOne(root, Output(*node), {{x, a}});
+          ASSERT_TRUE(out.ok()) << out.status();
+          ExpectTensorNear(*out, {kM, kN}, BiasAddReluRef(MatMulRef(a, b, ta, tb), bias, relu),
+                           1e-5f);
+        }
       }
     }
   }
@@ -237,6 +243,54 @@ TEST(ApplyGradientDescentMatMul, SubtractsTheScaledProductForEveryTransposeCombi
                        nullptr);
       ASSERT_TRUE(s.ok()) << s;
       ExpectTensorNear(session->variables()->Find("v")->value, {kM, kN}, expected, 1e-5f);
+    }
+  }
+}
+
+// An inner dimension of 1 (the batch-1 weight update) rounds three times per element, as
+// oneDNN's matmul with a scale and a sum post-op does: p = 0 + a[i] b[j] (+0 for a -0
+// product), q = p * -alpha, v + q; whether the kernel's loop (up to 64K elements) or oneDNN runs.
+// Rows shorter than 16 that are not 8 long take the loop's flat path, with a row-wise tail.
+TEST(ApplyGradientDescentMatMul, AnInnerDimensionOfOneRoundsAsTheMatMulDoes) {
+  struct Case { int64_t m, n; };
+  for (Case c : {Case{784, 10}, Case{5, 17}, Case{3, 8}, Case{2, 3}, Case{7, 1}, Case{9, 13},
+                 Case{100, 3}, Case{50, 13}, Case{64, 1}, Case{33, 6}, Case{31, 12},
+                 Case{20, 15}, Case{300, 300}}) {
+    for (bool ta : {false, true}) {
+      for (bool tb : {false, true}) {
+        SCOPED_TRACE(absl::StrCat(c.m, "x", c.n, " ta=", ta, " tb=", tb));
+        Tensor a = RandomTensor(ta ? TensorShape({1, c.m}) : TensorShape({c.m, 1}), 5);
+        const Tensor b = RandomTensor(tb ? TensorShape({c.n, 1}) : TensorShape({1, c.n}), 6);
+        Tensor v0 = RandomTensor({c.m, c.n}, 7);
+        float* pa = static_cast<float*>(a.data());
+        pa[0] = -0.0f;  // -0 products: their sum with the matmul's +0 start is +0.
+        float* pv = static_cast<float*>(v0.data());
+        pv[0] = -0.0f;  // -0 + (+0 * -alpha) = -0; a -0 product kept would give +0.
+        Scope root = Scope::NewRootScope();
+        auto v = ops::Variable(root.WithOpName("v"), {c.m, c.n}, DT_FLOAT);
+        auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
+        absl::StatusOr<Node*> update = AddGradientDescentMatMul(
+            root, v, ops::Const(root, 0.375f), x, ops::Const(root, b), ta, tb);
+        ASSERT_TRUE(update.ok()) << update.status();
+        std::unique_ptr<Session> session = SessionWithVariable(root, v0);
+        ASSERT_NE(session, nullptr);
+        ASSERT_TRUE(session->Run({{x, a}}, {}, {Operation(*update)}, nullptr).ok());
+        const float* pb = static_cast<const float*>(b.data());
+        const float* got =
+            static_cast<const float*>(session->variables()->Find("v")->value.data());
+        int mismatches = 0;
+        for (int64_t i = 0; i < c.m; ++i) {
+          for (int64_t j = 0; j < c.n; ++j) {
+            volatile float product = pa[i] * pb[j];
+            volatile float scaled =
+                (product == 0.0f ? 0.0f : static_cast<float>(product)) * -0.375f;
+            const float expected = pv[i * c.n + j] + scaled;
+            const float g = got[i * c.n + j];
+            mismatches += g != expected || std::signbit(g) != std::signbit(expected);
+          }
+        }
+        EXPECT_EQ(mismatches, 0);
+      }
     }
   }
 }

@@ -26,7 +26,12 @@ constexpr double kGradTolerance = 5e-3;
 
 TEST(MatMul, MatchesPlainLoopForEveryTransposeCombination) {
   struct Case { int64_t m, k, n; };
-  for (Case c : {Case{1, 5, 3}, Case{7, 1, 4}, Case{4, 6, 1}, Case{257, 13, 10}, Case{1, 1, 1}}) {
+  // One row (m = 1) runs as a loop up to 2^16 weights: row lengths below 16 (its flat path),
+  // 8, 16 and more (by column blocks), inner dimensions that end in a partial period or block.
+  for (Case c : {Case{1, 5, 3}, Case{7, 1, 4}, Case{4, 6, 1}, Case{257, 13, 10}, Case{1, 1, 1},
+                 Case{1, 784, 10}, Case{1, 9, 8}, Case{1, 17, 16}, Case{1, 100, 23},
+                 Case{1, 3, 7}, Case{1, 600, 1000}, Case{1, 50, 1}, Case{1, 31, 3},
+                 Case{1, 64, 5}, Case{1, 45, 12}, Case{1, 29, 15}}) {
     for (bool ta : {false, true}) {
       for (bool tb : {false, true}) {
         Scope root = Scope::NewRootScope();
