@@ -309,6 +309,12 @@ class SoftmaxGradOp : public OpKernel {
     }
     Tensor* out = ctx->allocate_output(0, g.shape());
     if (g.NumElements() == 0) return absl::OkStatus();
+    if (g.NumElements() <= kLoopMaxElements) {
+      const int64_t cols = g.dim_size(g.dims() - 1);
+      SoftmaxGradRows(static_cast<const float*>(g.data()), static_cast<const float*>(y.data()),
+                      g.NumElements() / cols, cols, static_cast<float*>(out->data()));
+      return absl::OkStatus();
+    }
     ShapeCache<Entry>::Lease e = cache_.Get(ShapeKey({&g.shape()}), [&] {
       const memory::desc md = PlainDesc(g.shape(), memory::data_type::f32);
       auto entry = std::make_unique<Entry>();
@@ -330,6 +336,8 @@ class SoftmaxGradOp : public OpKernel {
     Primitive prim;
     memory g, y, out;
   };
+  // Up to here (a few batch-1 rows) a loop costs less than the primitive call.
+  static constexpr int64_t kLoopMaxElements = 256;
   ShapeCache<Entry> cache_;
 };
 REGISTER_KERNEL("_SoftmaxGrad", SoftmaxGradOp, "T", {DT_FLOAT});

@@ -316,4 +316,30 @@ void RowTimesMatrix(const float* x, const float* w, int64_t k, int64_t n, float*
   RowTimesMatrixScalar(x, w, k, n, out);
 }
 
+void SoftmaxRows(const float* x, int64_t rows, int64_t cols, float* y) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* in = x + r * cols;
+    float* out = y + r * cols;
+    float max = in[0];
+    for (int64_t j = 1; j < cols; ++j) max = std::max(max, in[j]);
+    float sum = 0.0f;
+    for (int64_t j = 0; j < cols; ++j) {
+      out[j] = std::exp(in[j] - max);
+      sum += out[j];
+    }
+    const float inverse = 1.0f / sum;
+    for (int64_t j = 0; j < cols; ++j) out[j] *= inverse;
+  }
+}
+
+void SoftmaxGradRows(const float* g, const float* y, int64_t rows, int64_t cols, float* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* gr = g + r * cols;
+    const float* yr = y + r * cols;
+    float dot = 0.0f;
+    for (int64_t j = 0; j < cols; ++j) dot += gr[j] * yr[j];
+    for (int64_t j = 0; j < cols; ++j) out[r * cols + j] = (gr[j] - dot) * yr[j];
+  }
+}
+
 }  // namespace dflow

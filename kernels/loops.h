@@ -40,6 +40,15 @@ void ScaledOuterProductAdd(const float* a, int64_t m, const float* b, int64_t n,
 // plain-loop fallback for CPUs without AVX2 and FMA).
 void RowTimesMatrix(const float* x, const float* w, int64_t k, int64_t n, float* out);
 
+// Each row of the row-major [rows, cols] x to y = exp(x - max) * (1 / sum exp(x - max)), as
+// TensorFlow's kernel computes a softmax (std::exp; oneDNN's own exp rounds differently).
+// For small tensors, whose primitive call costs more than the math.
+void SoftmaxRows(const float* x, int64_t rows, int64_t cols, float* y);
+
+// Each row of out = (g - sum(g * y)) * y: the softmax's backward pass from its output y and
+// gradients g, all row-major [rows, cols].
+void SoftmaxGradRows(const float* g, const float* y, int64_t rows, int64_t cols, float* out);
+
 }  // namespace dflow
 
 #endif  // DFLOW_KERNELS_LOOPS_H_

@@ -63,6 +63,10 @@ class SoftmaxOp : public OpKernel {
     if (x.NumElements() == 0) return absl::OkStatus();
     const int64_t c = x.dim_size(x.dims() - 1);
     const int64_t outer = x.NumElements() / c;
+    if (x.NumElements() <= kLoopMaxElements) {
+      SoftmaxRows(static_cast<const float*>(x.data()), outer, c, static_cast<float*>(y->data()));
+      return absl::OkStatus();
+    }
     softmax_.Run({outer, c}, x.data(), y->data(), ctx->engine(), ctx->stream(),
                  [](const memory::desc& md, const dnnl::engine& engine) {
                    return dnnl::softmax_forward::primitive_desc(
@@ -73,6 +77,8 @@ class SoftmaxOp : public OpKernel {
   }
 
  private:
+  // Up to here (a few batch-1 rows) a loop costs less than the primitive call.
+  static constexpr int64_t kLoopMaxElements = 256;
   SrcDstPrimitive softmax_;
 };
 

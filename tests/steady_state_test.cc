@@ -151,8 +151,10 @@ using test::RandomTensor;
 constexpr int kSteps = 100;
 
 // Runs `step` once uncounted, then kSteps times counted, and checks that the counted runs did no
-// set-up work. Returns oneDNN's own allocations per run, for the log.
-void ExpectSteadyState(const std::string& what, const std::function<absl::Status()>& step) {
+// set-up work. Logs oneDNN's own allocations per run. `runs_primitives`: whether the step runs
+// any oneDNN primitive, so that the interposers must have seen one.
+void ExpectSteadyState(const std::string& what, const std::function<absl::Status()>& step,
+                       bool runs_primitives = true) {
   ASSERT_TRUE(step().ok()) << what;
   counts.allocations = counts.execute_allocations = counts.executes = 0;
   counts.primitives = counts.memories = counts.descriptors = 0;
@@ -162,7 +164,7 @@ void ExpectSteadyState(const std::string& what, const std::function<absl::Status
   counting = false;
   ASSERT_TRUE(status.ok()) << what << ": " << status;
   // The interposers must have seen the kernels' primitive executions.
-  EXPECT_GT(counts.executes.load(), 0) << what;
+  if (runs_primitives) EXPECT_GT(counts.executes.load(), 0) << what;
   EXPECT_EQ(counts.allocations.load(), 0) << what << ": heap allocations outside oneDNN";
   EXPECT_EQ(counts.primitives.load(), 0) << what << ": oneDNN primitives created";
   EXPECT_EQ(counts.memories.load(), 0) << what << ": oneDNN memory objects created";
@@ -199,16 +201,18 @@ TEST_P(TutorialSteadyStateTest, TrainingStepsAllocateNothingAfterTheFirst) {
   const std::vector<Output> loss = {g->loss}, accuracy = {g->accuracy}, none;
   const std::vector<Operation> train = {g->train}, no_targets;
   std::vector<Tensor> out;
-  ExpectSteadyState("tutorial train step, targets only", [&] {
-    return (*session)->Run(feeds, none, train, nullptr);
-  });
+  // At batch 1 every kernel of the step and the evaluation is a loop (kernels/loops.h).
+  const bool runs_primitives = batch > 1;
+  ExpectSteadyState(
+      "tutorial train step, targets only",
+      [&] { return (*session)->Run(feeds, none, train, nullptr); }, runs_primitives);
   // Fetching the loss: the outputs vector is reused, so last run's loss buffer is too.
   ExpectSteadyState("tutorial train step, loss fetched", [&] {
     return (*session)->Run(feeds, loss, train, &out);
   });
-  ExpectSteadyState("tutorial evaluation", [&] {
-    return (*session)->Run(feeds, accuracy, no_targets, &out);
-  });
+  ExpectSteadyState(
+      "tutorial evaluation", [&] { return (*session)->Run(feeds, accuracy, no_targets, &out); },
+      runs_primitives);
 }
 
 INSTANTIATE_TEST_SUITE_P(Batches, TutorialSteadyStateTest, ::testing::Values(1, 100));
