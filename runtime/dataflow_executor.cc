@@ -11,6 +11,7 @@
 #include "graph/status_macros.h"
 #include "kernels/dnnl_util.h"
 #include "ops/control_flow_ops.h"
+#include "runtime/flops.h"
 #include "runtime/step_inputs.h"
 
 namespace dflow {
@@ -460,7 +461,9 @@ absl::Status DataflowPlan::Run_::Process(const Task& task) {
       const int64_t node_start = trace_ != nullptr ? since_start() : 0;
       const absl::Status s = RunKernel(*item.kernel, &ctx);
       if (trace_ != nullptr) {
-        trace_->nodes.push_back({node.name(), node.op(), node_start, since_start()});
+        trace_->nodes.push_back({node.name(), node.op(), node_start, since_start(),
+                                 NodeFlops(node, absl::MakeConstSpan(inputs_.data(), n_in),
+                                           absl::MakeConstSpan(outs_.data(), n_out))});
       }
       for (int i = 0; i < n_in; ++i) reads_[i] = TensorValue();
       if (!s.ok()) {

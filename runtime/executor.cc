@@ -8,6 +8,7 @@
 #include "graph/buffer_pool.h"
 #include "graph/status_macros.h"
 #include "kernels/dnnl_util.h"
+#include "runtime/flops.h"
 #include "runtime/step_inputs.h"
 #include "runtime/thread_policy.h"
 
@@ -177,7 +178,10 @@ absl::Status ExecutionPlan::RunSteps(absl::Span<const Tensor> feeds, VariableSto
     const int64_t node_start = trace != nullptr ? since_start() : 0;
     const absl::Status s = RunKernel(*step.kernel, &ctx);
     if (trace != nullptr) {
-      trace->nodes.push_back({node.name(), node.op(), node_start, since_start()});
+      trace->nodes.push_back({node.name(), node.op(), node_start, since_start(),
+                              NodeFlops(node, absl::MakeConstSpan(state.inputs.data(), n_in),
+                                        absl::MakeConstSpan(slots.data() + step.first_output_slot,
+                                                            node.num_outputs()))});
     }
     if (!s.ok()) return NodeError(node, s);
     for (int i = 0; i < node.num_outputs(); ++i) {

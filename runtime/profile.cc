@@ -17,6 +17,7 @@ struct Total {
   std::string name, op;
   int64_t ns = 0;
   int64_t calls = 0;
+  int64_t flops = 0;  // runtime/flops.h's count.
 };
 
 // Sorted by time, longest first; ties by name so that the table is stable.
@@ -49,17 +50,19 @@ std::string Quoted(absl::string_view s) {
 
 std::string ProfileSummary(absl::Span<const RunMetadata> runs, int top_nodes) {
   absl::flat_hash_map<std::string, Total> by_op, by_node;
-  int64_t run_ns = 0, node_ns = 0;
+  int64_t run_ns = 0, node_ns = 0, flops = 0;
   for (const RunMetadata& run : runs) {
     run_ns += run.duration_ns;
     for (const NodeExecStats& n : run.nodes) {
       const int64_t ns = n.end_ns - n.start_ns;
       node_ns += ns;
+      flops += n.flops;
       for (auto [map, key] : {std::pair{&by_op, n.op}, std::pair{&by_node, n.node}}) {
         Total& t = (*map)[key];
         t.name = key;
         t.op = n.op;
         t.ns += ns;
+        t.flops += n.flops;
         ++t.calls;
       }
     }
@@ -71,10 +74,19 @@ std::string ProfileSummary(absl::Span<const RunMetadata> runs, int top_nodes) {
       "executor's own work\n",
       runs.size(), run_ns / 1e3 / runs_n, node_ns / 1e3 / runs_n,
       runs.empty() ? 0 : static_cast<int>(runs.front().nodes.size()), share(node_ns));
-  absl::StrAppendFormat(&out, "%-28s %8s %12s %7s\n", "op", "nodes", "us per run", "share");
+  // GFLOP/s: FLOPs per nanosecond (a traced run's timers slow it a little).
+  auto gflops = [](int64_t f, int64_t ns) {
+    return f > 0 && ns > 0 ? absl::StrFormat("%.2f", static_cast<double>(f) / ns) : "-";
+  };
+  if (flops > 0) {
+    absl::StrAppendFormat(&out, "%.4f GFLOP per run (convolutions and products), %s GFLOP/s\n",
+                          flops / 1e9 / runs_n, gflops(flops, run_ns));
+  }
+  absl::StrAppendFormat(&out, "%-28s %8s %12s %7s %8s\n", "op", "nodes", "us per run", "share",
+                        "GFLOP/s");
   for (const Total& t : Sorted(std::move(by_op))) {
-    absl::StrAppendFormat(&out, "%-28s %8.0f %12.2f %6.1f%%\n", t.name, t.calls / runs_n,
-                          t.ns / 1e3 / runs_n, share(t.ns));
+    absl::StrAppendFormat(&out, "%-28s %8.0f %12.2f %6.1f%% %8s\n", t.name, t.calls / runs_n,
+                          t.ns / 1e3 / runs_n, share(t.ns), gflops(t.flops, t.ns));
   }
   std::vector<Total> nodes = Sorted(std::move(by_node));
   if (top_nodes > 0 && !nodes.empty()) {

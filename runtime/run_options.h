@@ -22,6 +22,7 @@ struct NodeExecStats {
   std::string op;
   int64_t start_ns = 0;
   int64_t end_ns = 0;
+  int64_t flops = 0;  // Its arithmetic, for the ops runtime/flops.h counts; else 0.
 };
 
 // What a traced run reports (see runtime/profile.h for summaries and Chrome traces).

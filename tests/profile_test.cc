@@ -54,6 +54,46 @@ TEST(TracedRunTest, AnUntracedRunLeavesTheMetadataAlone) {
   EXPECT_TRUE(meta.nodes.empty());
 }
 
+// FLOPs counted by hand: a multiply-add is 2.
+TEST(TracedRunTest, CountsTheArithmeticOfConvolutionsAndProducts) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
+  auto conv =
+      ops::Conv2D(root.WithOpName("conv"), x, ops::Const(root, test::RandomTensor({3, 3, 3, 4}, 1)),
+                  {1, 1, 1, 1}, "SAME");
+  auto a = ops::Placeholder(root.WithOpName("a"), DT_FLOAT);
+  auto product =
+      ops::MatMul(root.WithOpName("product"), a, ops::Const(root, test::RandomTensor({5, 4}, 2)),
+                  ops::MatMul::TransposeB(true));
+  auto relu = ops::Relu(root.WithOpName("relu"), product);
+  auto session = Session::Create(root);
+  ASSERT_TRUE(session.ok());
+  RunOptions options;
+  options.trace = true;
+  RunMetadata meta;
+  std::vector<Tensor> out;
+  ASSERT_TRUE(
+      (*session)
+          ->Run(options,
+                {{x, test::RandomTensor({2, 5, 5, 3}, 3)}, {a, test::RandomTensor({3, 4}, 4)}},
+                {conv, relu}, {}, &out, &meta)
+          .ok());
+  int64_t conv_flops = -1, product_flops = -1, other_flops = 0;
+  for (const NodeExecStats& n : meta.nodes) {
+    if (absl::StartsWith(n.op, "Conv2D") || n.op == "_FusedConv2D") {
+      conv_flops = n.flops;
+    } else if (n.op == "MatMul" || n.op == "_FusedMatMul") {
+      product_flops = n.flops;
+    } else {
+      other_flops += n.flops;
+    }
+  }
+  // [2, 5, 5, 4] outputs, each 3 x 3 x 3 multiply-adds; [3, 5] outputs of 4 multiply-adds.
+  EXPECT_EQ(conv_flops, 2 * (2 * 5 * 5 * 4) * (3 * 3 * 3));
+  EXPECT_EQ(product_flops, 2 * (3 * 5) * 4);
+  EXPECT_EQ(other_flops, 0);
+}
+
 // Two runs of 10 us each: MatMul nodes take 4 us and 2 us, Relu 1 us.
 std::vector<RunMetadata> TwoRuns() {
   RunMetadata a{1'000'000, 10'000, {{"dense/MatMul", "MatMul", 0, 4'000}, {"act", "Relu", 4'000, 5'000}}};
@@ -62,13 +102,17 @@ std::vector<RunMetadata> TwoRuns() {
 }
 
 TEST(ProfileSummaryTest, AveragesTimePerRunByOpAndByNode) {
-  const std::string table = ProfileSummary(TwoRuns(), 5);
+  std::vector<RunMetadata> runs = TwoRuns();
+  runs[0].nodes[0].flops = runs[1].nodes[0].flops = 9'000;  // 18,000 FLOPs in 6 us and 20 us.
+  const std::string table = ProfileSummary(runs, 5);
   // MatMul: (4 + 2) / 2 = 3 us per run, 30 % of 10 us; Relu 1 us, 10 %.
   EXPECT_TRUE(absl::StrContains(table, "2 run(s): 10.0 us per run, 4.0 us of it in 2 nodes (40%)"))
       << table;
-  EXPECT_TRUE(absl::StrContains(table, "MatMul                              1         3.00   30.0%"))
+  EXPECT_TRUE(absl::StrContains(table, "0.0000 GFLOP per run (convolutions and products), 0.90 GFLOP/s"))
       << table;
-  EXPECT_TRUE(absl::StrContains(table, "Relu                                1         1.00   10.0%"))
+  EXPECT_TRUE(absl::StrContains(table, "MatMul                              1         3.00   30.0%     3.00"))
+      << table;
+  EXPECT_TRUE(absl::StrContains(table, "Relu                                1         1.00   10.0%        -"))
       << table;
   EXPECT_LT(table.find("dense/MatMul"), table.find("act ")) << "slowest first\n" << table;
 }
