@@ -33,7 +33,11 @@ struct ExecutionPlan::RunState {
   std::vector<Tensor> fetched;
 };
 
-ExecutionPlan::~ExecutionPlan() = default;
+ExecutionPlan::~ExecutionPlan() {
+  for (StateSlot& slot : state_slots_) {
+    std::unique_ptr<RunState> owned(slot.state.exchange(nullptr, std::memory_order_acquire));
+  }
+}
 
 absl::StatusOr<std::unique_ptr<ExecutionPlan>> ExecutionPlan::Build(const Graph& graph,
                                                                     const Signature& signature) {
@@ -98,6 +102,10 @@ absl::StatusOr<std::unique_ptr<ExecutionPlan>> ExecutionPlan::Build(const Graph&
 }
 
 std::unique_ptr<ExecutionPlan::RunState> ExecutionPlan::AcquireState() const {
+  StateSlot& slot = state_slots_[ThisThreadSlot()];
+  if (RunState* mine = slot.state.exchange(nullptr, std::memory_order_acquire)) {
+    return std::unique_ptr<RunState>(mine);
+  }
   {
     std::lock_guard<std::mutex> lock(states_mu_);
     if (!idle_states_.empty()) {
@@ -112,8 +120,12 @@ std::unique_ptr<ExecutionPlan::RunState> ExecutionPlan::AcquireState() const {
 }
 
 void ExecutionPlan::ReleaseState(std::unique_ptr<RunState> state) const {
+  StateSlot& slot = state_slots_[ThisThreadSlot()];
+  std::unique_ptr<RunState> displaced(
+      slot.state.exchange(state.release(), std::memory_order_acq_rel));
+  if (displaced == nullptr) return;
   std::lock_guard<std::mutex> lock(states_mu_);
-  idle_states_.push_back(std::move(state));
+  idle_states_.push_back(std::move(displaced));
 }
 
 absl::Status ExecutionPlan::Run(absl::Span<const Tensor> feeds, VariableStore* variables,

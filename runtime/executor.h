@@ -10,6 +10,8 @@
 #ifndef DFLOW_RUNTIME_EXECUTOR_H_
 #define DFLOW_RUNTIME_EXECUTOR_H_
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -22,6 +24,7 @@
 #include "runtime/dataflow_executor.h"
 #include "runtime/run_options.h"
 #include "runtime/signature.h"
+#include "runtime/thread_slots.h"
 
 namespace dflow {
 
@@ -80,8 +83,15 @@ class ExecutionPlan {
   int num_slots_ = 0;
   int max_inputs_ = 0;
 
-  // Idle run states, most recently used last; a plain mutex because it is taken twice per
-  // run and absl::Mutex's deadlock detection (compiled into Debian's Abseil) costs more.
+  // Each client thread's last run state waits in its own slot (runtime/thread_slots.h), so a
+  // thread's next run reuses the state, buffers and cache lines it left, touching nothing
+  // another thread writes; a slot owns the state it holds (deleted with the plan).
+  struct alignas(64) StateSlot {
+    std::atomic<RunState*> state{nullptr};
+  };
+  mutable std::array<StateSlot, kThreadSlots> state_slots_;
+  // More idle run states (threads sharing a slot, recursive runs), most recently used last; a
+  // plain mutex, since absl::Mutex's deadlock detection (compiled into Debian's Abseil) costs.
   mutable std::mutex states_mu_;
   mutable std::vector<std::unique_ptr<RunState>> idle_states_;
   mutable int num_states_ = 0;  // Made so far: the free list's capacity.

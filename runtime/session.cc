@@ -215,7 +215,27 @@ absl::StatusOr<std::unique_ptr<ExecutionPlan>> Session::BuildPlan(
   return plan;
 }
 
-absl::StatusOr<std::shared_ptr<const ExecutionPlan>> Session::FindOrBuildPlan(
+absl::StatusOr<std::shared_ptr<const Session::PlanRef>> Session::FindOrBuildPlan(
+    const PlanKey& key, absl::Span<const std::pair<Output, Tensor>> feeds,
+    absl::Span<const Output> fetches, absl::Span<const Operation> targets) {
+  PlanSlot& slot = plan_slots_[ThisThreadSlot()];
+  {
+    std::lock_guard<std::mutex> lock(slot.mu);
+    for (int i = 0; i < PlanSlot::kEntries; ++i) {
+      if (slot.refs[i] != nullptr && slot.keys[i] == key) return slot.refs[i];
+    }
+  }
+  DFLOW_ASSIGN_OR_RETURN(std::shared_ptr<const ExecutionPlan> plan,
+                         FindOrBuildSharedPlan(key, feeds, fetches, targets));
+  auto ref = std::make_shared<const PlanRef>(PlanRef{std::move(plan)});
+  std::lock_guard<std::mutex> lock(slot.mu);
+  slot.keys[slot.next] = key;
+  slot.refs[slot.next] = ref;
+  slot.next = (slot.next + 1) % PlanSlot::kEntries;
+  return ref;
+}
+
+absl::StatusOr<std::shared_ptr<const ExecutionPlan>> Session::FindOrBuildSharedPlan(
     const PlanKey& key, absl::Span<const std::pair<Output, Tensor>> feeds,
     absl::Span<const Output> fetches, absl::Span<const Operation> targets) {
   {
@@ -256,7 +276,7 @@ absl::Status Session::Run(const RunOptions& options,
   }
   PlanKey key;
   DFLOW_RETURN_IF_ERROR(CheckSignature(feeds, fetches, targets, &key));
-  DFLOW_ASSIGN_OR_RETURN(std::shared_ptr<const ExecutionPlan> plan,
+  DFLOW_ASSIGN_OR_RETURN(std::shared_ptr<const PlanRef> plan,
                          FindOrBuildPlan(key, feeds, fetches, targets));
   // The plan runs on the fed tensors alone; inline, so a run with few feeds allocates nothing.
   absl::InlinedVector<Tensor, 8> feed_values;
@@ -266,7 +286,7 @@ absl::Status Session::Run(const RunOptions& options,
   const auto deadline = options.timeout_in_ms > 0
                             ? start + std::chrono::milliseconds(options.timeout_in_ms)
                             : std::chrono::steady_clock::time_point::max();
-  absl::Status status = plan->Run(feed_values, variables_.get(), outputs,
+  absl::Status status = plan->plan->Run(feed_values, variables_.get(), outputs,
                                   trace ? metadata : nullptr, start, deadline);
   if (trace) {
     metadata->duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(

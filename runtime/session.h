@@ -9,7 +9,9 @@
 #ifndef DFLOW_RUNTIME_SESSION_H_
 #define DFLOW_RUNTIME_SESSION_H_
 
+#include <array>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -27,6 +29,7 @@
 #include "runtime/graph_optimizer.h"
 #include "runtime/run_options.h"
 #include "runtime/signature.h"
+#include "runtime/thread_slots.h"
 
 namespace dflow {
 
@@ -105,7 +108,12 @@ class Session {
                               absl::Span<const Output> fetches,
                               absl::Span<const Operation> targets, PlanKey* key) const;
   // The cached plan for `key`, or a new one for the checked signature.
-  absl::StatusOr<std::shared_ptr<const ExecutionPlan>> FindOrBuildPlan(
+  // This thread's slot first, then the shared map.
+  struct PlanRef;
+  absl::StatusOr<std::shared_ptr<const PlanRef>> FindOrBuildPlan(
+      const PlanKey& key, absl::Span<const std::pair<Output, Tensor>> feeds,
+      absl::Span<const Output> fetches, absl::Span<const Operation> targets);
+  absl::StatusOr<std::shared_ptr<const ExecutionPlan>> FindOrBuildSharedPlan(
       const PlanKey& key, absl::Span<const std::pair<Output, Tensor>> feeds,
       absl::Span<const Output> fetches, absl::Span<const Operation> targets);
   absl::StatusOr<std::unique_ptr<ExecutionPlan>> BuildPlan(const Signature& signature) const;
@@ -120,6 +128,20 @@ class Session {
   // detection (compiled into Debian's Abseil) costs on every run.
   mutable std::shared_mutex plans_mu_;
   absl::flat_hash_map<PlanKey, std::shared_ptr<const ExecutionPlan>> plans_;
+  // Each client thread's last plan, in its own slot (runtime/thread_slots.h): a repeated run
+  // finds it without writing the shared mutex or the plan's shared reference count (the slot
+  // holds its own reference, which runs copy).
+  struct PlanRef {
+    std::shared_ptr<const ExecutionPlan> plan;
+  };
+  struct alignas(64) PlanSlot {
+    static constexpr int kEntries = 4;  // A thread alternating a few signatures hits too.
+    std::mutex mu;  // Uncontended unless more than kThreadSlots threads run.
+    PlanKey keys[kEntries];
+    std::shared_ptr<const PlanRef> refs[kEntries];
+    int next = 0;  // The entry replaced next.
+  };
+  mutable std::array<PlanSlot, kThreadSlots> plan_slots_;
 };
 
 }  // namespace dflow
