@@ -1,7 +1,12 @@
 // Traced runs (RunOptions::trace) and what runtime/profile.h makes of them.
 #include "runtime/profile.h"
 
+#include <memory>
+#include <utility>
+#include <vector>
+
 #include "absl/strings/match.h"
+#include "graph/status_macros.h"
 #include "gtest/gtest.h"
 #include "ops/standard_ops.h"
 #include "runtime/session.h"
@@ -10,21 +15,30 @@
 namespace dflow {
 namespace {
 
+// One traced run of the scope's graph in a new Session; its metadata, or the run's error.
+absl::StatusOr<RunMetadata> TracedRun(const Scope& root,
+                                      const std::vector<std::pair<Output, Tensor>>& feeds,
+                                      const std::vector<Output>& fetches,
+                                      std::vector<Tensor>* out) {
+  DFLOW_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Create(root));
+  RunOptions options;
+  options.trace = true;
+  RunMetadata meta;
+  DFLOW_RETURN_IF_ERROR(session->Run(options, feeds, fetches, {}, out, &meta));
+  return meta;
+}
+
 TEST(TracedRunTest, RecordsEachExecutedNodeOnceInOrderWithinTheRun) {
   Scope root = Scope::NewRootScope();
   auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
   auto doubled = ops::Add(root.WithOpName("doubled"), x, x);
   auto y = ops::Relu(root.WithOpName("y"), doubled);
   ops::Neg(root.WithOpName("unused"), x);  // Not needed for y: must not run.
-  auto session = Session::Create(root);
-  ASSERT_TRUE(session.ok());
-  RunOptions options;
-  options.trace = true;
-  RunMetadata meta;
   std::vector<Tensor> out;
-  ASSERT_TRUE((*session)
-                  ->Run(options, {{x, test::FloatTensor({2}, {-1.f, 2.f})}}, {y}, {}, &out, &meta)
-                  .ok());
+  absl::StatusOr<RunMetadata> traced =
+      TracedRun(root, {{x, test::FloatTensor({2}, {-1.f, 2.f})}}, {y}, &out);
+  ASSERT_TRUE(traced.ok()) << traced.status();
+  const RunMetadata& meta = *traced;
   test::ExpectTensorNear(out[0], {2}, {0.f, 4.f});
   ASSERT_EQ(meta.nodes.size(), 2u);
   EXPECT_EQ(meta.nodes[0].node, "doubled");
@@ -66,20 +80,13 @@ TEST(TracedRunTest, CountsTheArithmeticOfConvolutionsAndProducts) {
       ops::MatMul(root.WithOpName("product"), a, ops::Const(root, test::RandomTensor({5, 4}, 2)),
                   ops::MatMul::TransposeB(true));
   auto relu = ops::Relu(root.WithOpName("relu"), product);
-  auto session = Session::Create(root);
-  ASSERT_TRUE(session.ok());
-  RunOptions options;
-  options.trace = true;
-  RunMetadata meta;
   std::vector<Tensor> out;
-  ASSERT_TRUE(
-      (*session)
-          ->Run(options,
-                {{x, test::RandomTensor({2, 5, 5, 3}, 3)}, {a, test::RandomTensor({3, 4}, 4)}},
-                {conv, relu}, {}, &out, &meta)
-          .ok());
+  absl::StatusOr<RunMetadata> meta = TracedRun(
+      root, {{x, test::RandomTensor({2, 5, 5, 3}, 3)}, {a, test::RandomTensor({3, 4}, 4)}},
+      {conv, relu}, &out);
+  ASSERT_TRUE(meta.ok()) << meta.status();
   int64_t conv_flops = -1, product_flops = -1, other_flops = 0;
-  for (const NodeExecStats& n : meta.nodes) {
+  for (const NodeExecStats& n : meta->nodes) {
     if (absl::StartsWith(n.op, "Conv2D") || n.op == "_FusedConv2D") {
       conv_flops = n.flops;
     } else if (n.op == "MatMul" || n.op == "_FusedMatMul") {
