@@ -1,6 +1,7 @@
 // Kernels for the activation ops and their gradient ops (ops/activation_ops.cc). oneDNN eltwise
 // where it has the function (logistic, tanh, clip_v2 for Relu6, elu, relu with a negative slope
-// for LeakyRelu, soft_relu for Softplus; forward and backward); loops for Selu and Softsign.
+// for LeakyRelu, soft_relu for Softplus; forward and backward); loops for Selu and Softsign,
+// and for Sigmoid and Tanh of at most 256 elements.
 #include <cmath>
 #include <limits>
 
@@ -18,6 +19,7 @@ constexpr float kSeluScale = 1.0507009873554804934193349852946f;
 struct SigmoidFn : EltwiseFnDefaults {
   static constexpr const char* kInput = "x";
   static constexpr bool kDnnl = true;
+  static constexpr int64_t kLoopMaxElements = 256;
   static constexpr algorithm kAlg = algorithm::eltwise_logistic;
   template <typename T>
   static T Apply(T x, float) { return T{1} / (T{1} + std::exp(-x)); }
@@ -25,6 +27,7 @@ struct SigmoidFn : EltwiseFnDefaults {
 struct TanhFn : EltwiseFnDefaults {
   static constexpr const char* kInput = "x";
   static constexpr bool kDnnl = true;
+  static constexpr int64_t kLoopMaxElements = 256;
   static constexpr algorithm kAlg = algorithm::eltwise_tanh;
   template <typename T>
   static T Apply(T x, float) { return std::tanh(x); }

@@ -41,6 +41,9 @@ constexpr int TypeBit() {
 struct EltwiseFnDefaults {
   static constexpr int kTypes = kF32;
   static constexpr bool kDnnl = false;
+  // With kDnnl, tensors of at most this many elements run Apply's loop instead: a primitive
+  // call costs more than their math (batch-1 LSTM gates).
+  static constexpr int64_t kLoopMaxElements = 0;
   static constexpr dnnl::algorithm kAlg = dnnl::algorithm::undef;
   static constexpr bool kHasAlpha = false;
   static constexpr bool kUseDst = false;
@@ -72,7 +75,7 @@ class UnaryKernel : public OpKernel {
     const int64_t n = x.NumElements();
     if (n == 0) return absl::OkStatus();
     if constexpr (Fn::kDnnl) {
-      if (type == DT_FLOAT) {
+      if (type == DT_FLOAT && n > Fn::kLoopMaxElements) {
         const float a = Fn::Alpha(alpha_), b = Fn::Beta(alpha_);
         // Element-wise: only the element count matters for the primitive.
         eltwise_.Run({n}, x.data(), out->data(), ctx->engine(), ctx->stream(),
