@@ -17,7 +17,10 @@ echo "== install into ${prefix}"
 [[ -f ${prefix}/include/dflow/runtime/saved_model.h ]] || fail "runtime/saved_model.h missing"
 [[ -f ${prefix}/include/dflow/proto/meta_graph.pb.h ]] || fail "proto/meta_graph.pb.h missing"
 export PKG_CONFIG_PATH=${prefix}/lib/pkgconfig
-pkg-config --cflags --libs dflow | grep -q -- "-ldflow" || fail "pkg-config --libs dflow lacks -ldflow"
+# Outputs are read whole before matching: under pipefail, `cmd | grep -q` fails when grep's early
+# exit kills cmd with SIGPIPE (it did, on a loaded machine).
+flags=$(pkg-config --cflags --libs dflow)
+[[ ${flags} == *-ldflow* ]] || fail "pkg-config --libs dflow lacks -ldflow"
 
 echo "== build examples/saved_model_client with make"
 mkdir "${work}/client"
@@ -26,7 +29,8 @@ cp "${root}/examples/saved_model_client/main.cc" "${root}/examples/saved_model_c
 make -C "${work}/client" CXXFLAGS=-O0 >"${work}/make.log" 2>&1 || { cat "${work}/make.log"; fail "make"; }
 client=${work}/client/saved_model_client
 # Every op is registered through libdflow.so alone: the example links nothing else of dflow.
-ldd "${client}" | grep -q "${prefix}/lib/libdflow.so" || fail "client does not use the installed libdflow.so"
+libs=$(ldd "${client}")
+[[ ${libs} == *"${prefix}/lib/libdflow.so"* ]] || fail "client does not use the installed libdflow.so"
 
 echo "== tiny model"
 "${root}/tests/install_test_helper" export "${work}/tiny"
