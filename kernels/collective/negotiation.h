@@ -40,6 +40,12 @@ struct CollectiveRequest {
   std::string error;   // Non-empty: this rank failed at this collective; every rank gets it.
 };
 
+// The request's tensor size in bytes.
+int64_t RequestBytes(const CollectiveRequest& request);
+// The MPI reduction an allreduce's reduce_op travels as: average as a sum (each rank divides),
+// so that it fuses with sums.
+int64_t WireReduceOp(int64_t reduce_op);
+
 struct CycleMessage {
   std::vector<CollectiveRequest> requests;
   bool shutdown = false;  // This rank's program is ending: it sends no more messages.
@@ -70,6 +76,7 @@ struct CoordinatorOptions {
   absl::Duration stall_shutdown = absl::Seconds(60);  // HOROVOD_STALL_SHUTDOWN_TIME_SECONDS
   int64_t fusion_threshold = int64_t{64} << 20;       // HOROVOD_FUSION_THRESHOLD (bytes)
   absl::Duration cycle = absl::Milliseconds(5);       // HOROVOD_CYCLE_TIME (milliseconds)
+  int cache_capacity = 1024;                          // HOROVOD_CACHE_CAPACITY (0: off)
   // Defaults overridden by the variables that are set; InvalidArgument naming a bad one.
   static absl::StatusOr<CoordinatorOptions> FromEnv();
 };
@@ -82,6 +89,8 @@ class Coordinator {
   // Records rank `rank`'s message of this cycle.
   void Add(int rank, const CycleMessage& message, absl::Time now);
   bool shut_down(int rank) const { return shut_down_[rank]; }
+  // Whether names wait in the table (so Decide must keep running: stalls, timeouts).
+  bool tracking() const { return !table_.empty(); }
 
   // The actions of this cycle: names every rank has submitted (checked, fused), failures, and
   // names stalled past the shutdown time. Stall warnings (one line each) go to `warnings`.
