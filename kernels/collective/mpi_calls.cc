@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <array>
+#include <csignal>
 #include <climits>
 #include <cstdio>
 #include <cstring>
@@ -50,7 +51,8 @@ absl::StatusOr<MPI_Op> MpiOp(int64_t reduce_op) {
 
 }  // namespace
 
-absl::Status MpiContext::Execute(const CollectiveAction& action, bool insert) {
+absl::Status MpiContext::Execute(const CollectiveAction& action, bool insert,
+                                 std::atomic<int64_t>* runs) {
   std::vector<Pending*> works;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -97,6 +99,7 @@ absl::Status MpiContext::Execute(const CollectiveAction& action, bool insert) {
     executing_.clear();
   }
   if (status.ok()) {
+    *runs += static_cast<int64_t>(works.size());  // Before the kernels wake and read it.
     for (Pending* p : works) Complete(p, status);
     return status;
   }
@@ -112,6 +115,7 @@ absl::Status MpiContext::Collective(const CollectiveAction& action,
                                     const std::vector<Pending*>& works, const std::string& what,
                                     bool* called) {
   const CollectiveRequest& first = works[0]->work->request;
+  if (!die_in_.empty() && first.name == die_in_) std::raise(SIGKILL);  // Tests only.
   absl::StatusOr<MPI_Datatype> type = MpiType(first.dtype);
   if (!type.ok()) return type.status();
   const size_t elem = DataTypeSize(first.dtype);

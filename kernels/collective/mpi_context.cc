@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "kernels/collective/mpi_util.h"
@@ -72,6 +73,10 @@ absl::Status MpiContext::Init() {
     return absl::FailedPreconditionError(absl::StrCat(
         "MPI says rank ", rank, " of ", size, " but the environment says rank ", world_.rank,
         " of ", world_.size));
+  }
+  if (const char* env = std::getenv("DFLOW_MPI_TEST_DIE_IN")) {
+    const std::string prefix = absl::StrCat(rank, ":");
+    if (absl::StartsWith(env, prefix)) die_in_ = std::string(env).substr(prefix.size());
   }
   if (size > 1) {
     if (rank == 0) coordinator_ = std::make_unique<Coordinator>(size, options_);
@@ -313,13 +318,12 @@ bool MpiContext::CachedCycle() {
   const std::vector<CollectiveAction> actions = cache_.Actions(run, options_.fusion_threshold);
   for (int bit : result.any_invalid.Bits()) cache_.Erase(bit);
   for (const CollectiveAction& action : actions) {
-    absl::Status s = Execute(action, /*insert=*/false);
+    absl::Status s = Execute(action, /*insert=*/false, &cached_runs_);
     if (Abandoned()) return false;
     if (!s.ok()) {
       FailAll(s);
       return false;
     }
-    cached_runs_ += static_cast<int64_t>(action.names.size());
     progressed_ = true;
   }
   const bool leaving = result.any_shutdown;
@@ -366,13 +370,12 @@ bool MpiContext::RunResponse(const absl::StatusOr<CycleResponse>& response, bool
     return false;
   }
   for (const CollectiveAction& action : response->actions) {
-    absl::Status s = Execute(action, insert);
+    absl::Status s = Execute(action, insert, &negotiated_runs_);
     if (Abandoned()) return false;
     if (!s.ok()) {
       FailAll(s);
       return false;
     }
-    negotiated_runs_ += static_cast<int64_t>(action.names.size());
     progressed_ = true;
   }
   if (!response->fatal.empty()) {

@@ -125,8 +125,9 @@ class MpiContext {
   // One cycle's exchange with rank 0 (or, on rank 0, with everyone): the response to run.
   // `take_queue`: add what is queued meanwhile (else `mine` is the whole message).
   absl::StatusOr<CycleResponse> Exchange(const CycleMessage& mine, bool take_queue, bool* stop);
-  // Runs one agreed action; `insert`: then caches its requests (on every rank alike).
-  absl::Status Execute(const CollectiveAction& action, bool insert);
+  // Runs one agreed action; `insert`: caches its requests (on every rank alike); `runs`
+  // counts its names when it succeeds.
+  absl::Status Execute(const CollectiveAction& action, bool insert, std::atomic<int64_t>* runs);
   // The MPI call of `action`; *called once MPI was called (else a refusal, alike on every rank).
   absl::Status Collective(const CollectiveAction& action, const std::vector<Pending*>& works,
                           const std::string& what, bool* called);
@@ -157,6 +158,9 @@ class MpiContext {
 
   MpiWorld world_;
   CoordinatorOptions options_;
+  // For tests: DFLOW_MPI_TEST_DIE_IN=<rank>:<name> kills that rank (SIGKILL) as it enters the
+  // agreed data collective `name`: a rank lost mid-transfer.
+  std::string die_in_;
   bool initialized_mpi_ = false;
   MPI_Comm comm_ = MPI_COMM_NULL;       // Data collectives; MPI_ERRORS_RETURN.
   MPI_Comm control_ = MPI_COMM_NULL;    // Cycle messages and responses.
