@@ -142,7 +142,13 @@ absl::Status MpiContext::Collective(const CollectiveAction& action,
     ++allreduce_calls_;
     *called = true;
     Enter(what);
-    code = MPI_Allreduce(MPI_IN_PLACE, data, *n, *type, *op, comm_);
+    if (nonblocking_) {
+      MPI_Request request;
+      code = MPI_Iallreduce(MPI_IN_PLACE, data, *n, *type, *op, comm_, &request);
+      if (code == MPI_SUCCESS) code = Poll(&request);
+    } else {
+      code = MPI_Allreduce(MPI_IN_PLACE, data, *n, *type, *op, comm_);
+    }
     if (!Leave()) return absl::CancelledError("abandoned");
     if (code == MPI_SUCCESS && works.size() > 1) {
       size_t offset = 0;
@@ -158,7 +164,14 @@ absl::Status MpiContext::Collective(const CollectiveAction& action,
     if (!n.ok()) return n.status();
     *called = true;
     Enter(what);
-    code = MPI_Bcast(works[0]->work->buffer, *n, *type, static_cast<int>(first.attr), comm_);
+    const int root = static_cast<int>(first.attr);
+    if (nonblocking_) {
+      MPI_Request request;
+      code = MPI_Ibcast(works[0]->work->buffer, *n, *type, root, comm_, &request);
+      if (code == MPI_SUCCESS) code = Poll(&request);
+    } else {
+      code = MPI_Bcast(works[0]->work->buffer, *n, *type, root, comm_);
+    }
     if (!Leave()) return absl::CancelledError("abandoned");
     return MpiStatus(code, "MPI_Bcast");
   }
@@ -178,10 +191,23 @@ absl::Status MpiContext::Collective(const CollectiveAction& action,
   w->gathered.resize(offset * elem);
   *called = true;
   Enter(what);
-  code = MPI_Allgatherv(w->send, counts[rank()], *type, w->gathered.data(), counts.data(),
-                        displs.data(), *type, comm_);
+  if (nonblocking_) {
+    MPI_Request request;
+    code = MPI_Iallgatherv(w->send, counts[rank()], *type, w->gathered.data(), counts.data(),
+                           displs.data(), *type, comm_, &request);
+    if (code == MPI_SUCCESS) code = Poll(&request);
+  } else {
+    code = MPI_Allgatherv(w->send, counts[rank()], *type, w->gathered.data(), counts.data(),
+                          displs.data(), *type, comm_);
+  }
   if (!Leave()) return absl::CancelledError("abandoned");
   return MpiStatus(code, "MPI_Allgatherv");
+}
+
+int MpiContext::Poll(MPI_Request* request) {
+  // As Wait, without a deadline: the watchdog watches the call.
+  absl::Status s = Wait(request, absl::InfiniteFuture());
+  return s.ok() ? MPI_SUCCESS : MPI_ERR_OTHER;
 }
 
 // ---- The watchdog.

@@ -74,6 +74,9 @@ absl::Status MpiContext::Init() {
         "MPI says rank ", rank, " of ", size, " but the environment says rank ", world_.rank,
         " of ", world_.size));
   }
+  if (const char* env = std::getenv("DFLOW_MPI_NONBLOCKING")) {
+    nonblocking_ = std::string(env) == "1";
+  }
   if (const char* env = std::getenv("DFLOW_MPI_TEST_DIE_IN")) {
     const std::string prefix = absl::StrCat(rank, ":");
     if (absl::StartsWith(env, prefix)) die_in_ = std::string(env).substr(prefix.size());

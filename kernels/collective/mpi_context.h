@@ -151,6 +151,8 @@ class MpiContext {
   // Fails everything with `status` and gives up on the stuck background thread (mu_ held).
   void Abandon(const absl::Status& status);
   bool Abandoned();
+  // A non-blocking data collective's request, polled until done (an MPI return code).
+  int Poll(MPI_Request* request);
   // Polls `request` until done, an MPI error, or `deadline` (then DeadlineExceeded).
   absl::Status Wait(MPI_Request* request, absl::Time deadline);
   absl::StatusOr<std::string> Receive(int source, int tag, absl::Time deadline);
@@ -161,6 +163,9 @@ class MpiContext {
   // For tests: DFLOW_MPI_TEST_DIE_IN=<rank>:<name> kills that rank (SIGKILL) as it enters the
   // agreed data collective `name`: a rank lost mid-transfer.
   std::string die_in_;
+  // DFLOW_MPI_NONBLOCKING=1: the data collectives as MPI_Iallreduce etc. polled with MPI_Test
+  // (the slower way used before; kept to compare).
+  bool nonblocking_ = false;
   bool initialized_mpi_ = false;
   MPI_Comm comm_ = MPI_COMM_NULL;       // Data collectives; MPI_ERRORS_RETURN.
   MPI_Comm control_ = MPI_COMM_NULL;    // Cycle messages and responses.
