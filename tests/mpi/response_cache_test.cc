@@ -3,6 +3,7 @@
 // and rank 0's watch over partial hits. Expected values are worked out by hand.
 #include "kernels/collective/response_cache.h"
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -155,6 +156,22 @@ TEST(ResponseCacheTest, PartialHitsAreReportedAfterTheDelay) {
                   .empty());
   EXPECT_EQ(partial.Update(result({}, {2, 7}), t0 + absl::Seconds(2), absl::Seconds(1)),
             std::vector<int>{7});
+}
+
+TEST(ResponseCacheTest, CapacityFromTheEnvironment) {
+  unsetenv("HOROVOD_CACHE_CAPACITY");
+  EXPECT_EQ(CoordinatorOptions::FromEnv()->cache_capacity, 1024);  // Horovod's default.
+  ASSERT_EQ(setenv("HOROVOD_CACHE_CAPACITY", "0", 1), 0);
+  EXPECT_EQ(CoordinatorOptions::FromEnv()->cache_capacity, 0);
+  ASSERT_EQ(setenv("HOROVOD_CACHE_CAPACITY", "100", 1), 0);
+  EXPECT_EQ(CoordinatorOptions::FromEnv()->cache_capacity, 100);
+  for (const char* bad : {"-1", "lots", "2000000"}) {
+    ASSERT_EQ(setenv("HOROVOD_CACHE_CAPACITY", bad, 1), 0);
+    absl::StatusOr<CoordinatorOptions> o = CoordinatorOptions::FromEnv();
+    ASSERT_FALSE(o.ok()) << bad;
+    EXPECT_NE(std::string(o.status().message()).find("HOROVOD_CACHE_CAPACITY"), std::string::npos);
+  }
+  unsetenv("HOROVOD_CACHE_CAPACITY");
 }
 
 }  // namespace
