@@ -377,8 +377,10 @@ void MpiContext::Abandon(const absl::Status& status) {
   std::fprintf(stderr, "dflow: rank %d: %s\n", rank(), std::string(status.message()).c_str());
   abandoned_ = true;
   for (Pending* p : executing_) {
-    kept_.push_back(std::move(p->work->keep_alive));
-    kept_gathers_.push_back(std::move(p->work->gathered));  // Moved: the same heap buffer.
+    // Leaked on purpose: the stuck call may write them until the process ends (a moved
+    // vector keeps its heap buffer).
+    new std::vector<Tensor>(std::move(p->work->keep_alive));
+    new std::vector<char>(std::move(p->work->gathered));
     p->status = p->work->local.ok() ? status : p->work->local;
     p->done = true;
   }

@@ -161,7 +161,10 @@ absl::Status MpiContext::RunAll(absl::Span<CollectiveWork* const> works) {
   }
   std::vector<Pending> pending;
   pending.reserve(works.size());
-  for (CollectiveWork* work : works) pending.push_back(Pending{work});
+  for (CollectiveWork* work : works) {
+    pending.emplace_back();
+    pending.back().work = work;
+  }
   std::unique_lock<std::mutex> lock(mu_);
   if (!broken_.ok()) return broken_;
   if (stopping_) return absl::CancelledError("MPI is shutting down: the program is exiting");

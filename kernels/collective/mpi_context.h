@@ -105,7 +105,7 @@ class MpiContext {
 
  private:
   struct Pending {
-    CollectiveWork* work;
+    CollectiveWork* work = nullptr;
     bool done = false;
     absl::Status status;
     int bit = -1;       // Cached: its bit, waiting for every rank's hit.
@@ -201,8 +201,6 @@ class MpiContext {
   absl::Time call_start_;
   std::string call_what_;
   bool abandoned_ = false;     // The watchdog gave up on the background thread.
-  std::vector<std::vector<Tensor>> kept_;    // Buffers a stuck call may still touch.
-  std::vector<std::vector<char>> kept_gathers_;
   // The watchdog thread's own: probe buffers (kept: a lost rank may never take them) and the
   // answers it has sent.
   int64_t probe_ask_ = 0;
