@@ -67,9 +67,7 @@ absl::Status MpiContext::Execute(const CollectiveAction& action, bool insert,
     }
   }
   if (action.error_code != absl::StatusCode::kOk) {
-    for (Pending* p : works) {
-      if (p != nullptr) Complete(p, absl::Status(action.error_code, action.error));
-    }
+    Complete(works, absl::Status(action.error_code, action.error));
     return absl::OkStatus();
   }
   for (Pending* p : works) {
@@ -100,14 +98,14 @@ absl::Status MpiContext::Execute(const CollectiveAction& action, bool insert,
   }
   if (status.ok()) {
     *runs += static_cast<int64_t>(works.size());  // Before the kernels wake and read it.
-    for (Pending* p : works) Complete(p, status);
+    Complete(works, status);
     return status;
   }
   // A refusal before MPI (the same on every rank: it depends on what they agreed) fails
   // these works only; a failing MPI call ends the job's collectives.
   status = absl::Status(called ? absl::StatusCode::kUnavailable : status.code(),
                         absl::StrCat(what, ": ", status.message()));
-  for (Pending* p : works) Complete(p, status);
+  Complete(works, status);
   return called ? status : absl::OkStatus();
 }
 

@@ -183,11 +183,16 @@ absl::Status MpiContext::RunAll(absl::Span<CollectiveWork* const> works) {
   return absl::OkStatus();
 }
 
-void MpiContext::Complete(Pending* p, absl::Status status) {
-  std::lock_guard<std::mutex> lock(mu_);
-  p->status = p->work->local.ok() ? std::move(status) : p->work->local;
-  p->done = true;
-  done_cv_.notify_all();
+void MpiContext::Complete(const std::vector<Pending*>& works, const absl::Status& status) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Pending* p : works) {
+      if (p == nullptr) continue;
+      p->status = p->work->local.ok() ? status : p->work->local;
+      p->done = true;
+    }
+  }
+  done_cv_.notify_all();  // Once for them all, outside the lock: the waiters wake once.
 }
 
 void MpiContext::FailAll(const absl::Status& status) {

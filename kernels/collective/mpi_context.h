@@ -135,7 +135,8 @@ class MpiContext {
   void TakeQueued(CycleMessage* message);
   // Takes queued works into pending_: cache hits wait for their bit, the rest for rank 0.
   void SortQueued();
-  void Complete(Pending* p, absl::Status status);
+  // Completes `works` (null entries skipped) with `status`, or each its own local error.
+  void Complete(const std::vector<Pending*>& works, const absl::Status& status);
   void FailAll(const absl::Status& status);  // And marks the context broken.
   // Every waiting work fails with `status` (mu_ held).
   void FailAllLocked(const absl::Status& status);
