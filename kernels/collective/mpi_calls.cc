@@ -232,7 +232,7 @@ bool MpiContext::Abandoned() {
 void MpiContext::WatchLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   int64_t watched = -1;  // The call being watched, and when to look at it next.
-  absl::Time next_check;
+  absl::Time next_check, next_warning;
   std::vector<int64_t> behind_before;
   while (!watch_stop_) {
     watch_cv_.wait_for(lock, std::chrono::milliseconds(20), [&] { return watch_stop_; });
@@ -244,9 +244,20 @@ void MpiContext::WatchLoop() {
     if (calls_ != watched) {
       watched = calls_;
       next_check = call_start_ + options_.stall_shutdown;
+      next_warning = call_start_ + options_.stall_check;
       behind_before.clear();
     }
-    if (absl::Now() < next_check) continue;
+    const absl::Time now = absl::Now();
+    if (now >= next_warning && now < next_check) {
+      std::fprintf(stderr,
+                   "dflow: rank %d: stall: %s has waited %s for the other ranks (a rank may be "
+                   "lost; checked after %s, HOROVOD_STALL_SHUTDOWN_TIME_SECONDS)\n",
+                   rank(), call_what_.c_str(),
+                   Seconds(absl::Trunc(now - call_start_, absl::Seconds(1))).c_str(),
+                   Seconds(options_.stall_shutdown).c_str());
+      next_warning = now + options_.stall_check;
+    }
+    if (now < next_check) continue;
     const std::string what = call_what_;
     const absl::Duration waited = absl::Now() - call_start_;
     lock.unlock();

@@ -72,6 +72,8 @@ for how in after_cache collective; do
   for r in 0 2; do
     grep -q "lost_rank_test: rank ${r}: .*rank 1 lost" <<<"${output}" ||
       fail "rank ${r}'s error does not name rank 1 as lost (${how})"
+    grep -q "dflow: rank ${r}: stall: .* has waited 1s" <<<"${output}" ||
+      fail "rank ${r} printed no stall warning before the error (${how})"
   done
 done
 echo "horovod_mpi_test.sh: PASSED"
