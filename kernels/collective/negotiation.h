@@ -1,7 +1,9 @@
 // How the ranks agree on which collectives to run, and in which order (docs/distributed.md).
 //
-// Each rank's background thread (mpi_context.cc) sends rank 0 one CycleMessage per cycle: the
-// collectives its kernels submitted since the last cycle, by node name. Rank 0's Coordinator
+// Each rank's background thread (mpi_context.cc) sends rank 0 one CycleMessage per cycle that
+// negotiates (with the response cache, response_cache.h: only cycles where some rank has new or
+// changed names, or rank 0 still tracks some): the collectives its kernels submitted since, by
+// node name. Rank 0's Coordinator
 // keeps a table of names and which ranks have submitted them; once every rank has, the name is
 // checked (same kind, dtype, shape, attr) and scheduled. Rank 0 answers every rank with the same
 // CycleResponse, and every rank runs its actions in that order, so ranks may submit collectives
