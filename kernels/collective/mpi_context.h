@@ -92,8 +92,8 @@ class MpiContext {
   // Runs `work` once every rank has submitted its node name; blocks until done or failed (the
   // failure names the rank at fault). Thread-safe: concurrent calls may be fused.
   absl::Status Run(CollectiveWork* work) { return RunAll({work}); }
-  // Submits every one of `works` at once (one cycle message, so the coordinator can fuse them)
-  // and blocks until all are done; the first failure, if any.
+  // Submits every one of `works` at once (one cycle takes them all, so they can be fused) and
+  // blocks until all are done; the first failure, if any.
   absl::Status RunAll(absl::Span<CollectiveWork* const> works);
 
   // Counters for tests and benchmarks: MPI allreduce calls, tensors that shared one, and
