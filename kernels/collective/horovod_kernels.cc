@@ -94,6 +94,7 @@ struct AllreduceAttrs {
       Tensor* out = ctx->allocate_output(i, in.shape());
       works.push_back(MakeWork(names[i], CollectiveKind::kAllreduce, in, reduce_op));
       works.back().buffer = out->data();
+      works.back().keep_alive = {*out};
       submit.push_back(&works.back());
       outs.push_back(out);
       DFLOW_RETURN_IF_ERROR(ForKernelType(in.dtype(), [&](auto zero) {
@@ -184,6 +185,7 @@ class HorovodBroadcastOp : public OpKernel {
     }
     CollectiveWork work = MakeWork(node().name(), CollectiveKind::kBroadcast, in, root_rank_);
     work.buffer = out->data();
+    work.keep_alive = {*out};
     return mpi->Run(&work);
   }
 
@@ -216,6 +218,7 @@ class HorovodAllgatherOp : public OpKernel {
           "cannot gather a scalar: tensor must have rank >= 1");
     }
     work.send = in.data();
+    work.keep_alive = {in};
     for (int d = 1; d < in.dims(); ++d) work.inner *= in.dim_size(d);
     DFLOW_RETURN_IF_ERROR(mpi->Run(&work));
     int64_t rows = 0;

@@ -9,60 +9,22 @@
 #include <utility>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "kernels/collective/mpi_util.h"
 
 namespace dflow {
 namespace {
+
+using mpi_util::MpiStatus;
+using mpi_util::Seconds;
 
 constexpr int kMessageTag = 1;   // A rank's CycleMessage to rank 0.
 constexpr int kResponseTag = 2;  // Rank 0's CycleResponse.
 constexpr char kCoordinatorShutDown[] =
     "rank 0 (the coordinator) shut down: its program ended or failed";
-
-// An MPI return code as a status naming the call; OK for MPI_SUCCESS.
-absl::Status MpiStatus(int code, const char* call) {
-  if (code == MPI_SUCCESS) return absl::OkStatus();
-  char text[MPI_MAX_ERROR_STRING];
-  int len = 0;
-  if (MPI_Error_string(code, text, &len) != MPI_SUCCESS) len = 0;
-  return absl::UnavailableError(
-      absl::StrCat(call, " failed: ", std::string(text, len), " (MPI error ", code, ")"));
-}
-
-absl::StatusOr<MPI_Datatype> MpiType(DataType dtype) {
-  switch (dtype) {
-    case DT_FLOAT: return MPI_FLOAT;
-    case DT_INT32: return MPI_INT32_T;
-    case DT_INT64: return MPI_INT64_T;
-    default:
-      return absl::UnimplementedError(
-          absl::StrCat("MPI collectives do not support dtype ", DataTypeString(dtype)));
-  }
-}
-
-absl::StatusOr<MPI_Op> MpiOp(int64_t reduce_op) {
-  switch (static_cast<ReduceOp>(reduce_op)) {
-    case ReduceOp::kAverage:  // Summed here; the kernel divides.
-    case ReduceOp::kSum: return MPI_SUM;
-    case ReduceOp::kMin: return MPI_MIN;
-    case ReduceOp::kMax: return MPI_MAX;
-    case ReduceOp::kProduct: return MPI_PROD;
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("reduce_op ", reduce_op, " is not an MPI reduction"));
-  }
-}
-
-absl::StatusOr<int> MpiCount(int64_t count) {
-  if (count < 0 || count > INT_MAX) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("a collective of ", count, " elements exceeds MPI's int count"));
-  }
-  return static_cast<int>(count);
-}
-
-std::string Seconds(absl::Duration d) { return absl::FormatDuration(d); }
+constexpr char kControlCall[] = "the cycle's control allreduce (cache bits)";
 
 }  // namespace
 
@@ -83,20 +45,23 @@ absl::Status MpiContext::Init() {
   if (!world_.under_mpirun) return absl::OkStatus();
   int initialized = 0;
   MPI_Initialized(&initialized);
+  int provided = 0;
   if (!initialized) {
-    int provided = 0;
     absl::Status s =
-        MpiStatus(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided),
+        MpiStatus(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided),
                   "MPI_Init_thread");
     if (!s.ok()) return s;
     initialized_mpi_ = true;
-    if (provided < MPI_THREAD_SERIALIZED) {
-      return absl::FailedPreconditionError(
-          "MPI_Init_thread: this MPI does not support MPI_THREAD_SERIALIZED");
-    }
+  } else {
+    MPI_Query_thread(&provided);
+  }
+  if (provided < MPI_THREAD_MULTIPLE) {
+    return absl::FailedPreconditionError(
+        "MPI is not initialized with MPI_THREAD_MULTIPLE, which dflow's collectives need (the "
+        "watchdog calls MPI while a collective runs)");
   }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  for (MPI_Comm* comm : {&comm_, &control_, &exit_comm_}) {
+  for (MPI_Comm* comm : {&comm_, &control_, &exit_comm_, &probe_}) {
     absl::Status s = MpiStatus(MPI_Comm_dup(MPI_COMM_WORLD, comm), "MPI_Comm_dup");
     if (!s.ok()) return s;
     MPI_Comm_set_errhandler(*comm, MPI_ERRORS_RETURN);
@@ -109,8 +74,19 @@ absl::Status MpiContext::Init() {
         "MPI says rank ", rank, " of ", size, " but the environment says rank ", world_.rank,
         " of ", world_.size));
   }
+  if (const char* env = std::getenv("DFLOW_MPI_NONBLOCKING")) {
+    nonblocking_ = std::string(env) == "1";
+  }
+  if (const char* env = std::getenv("DFLOW_MPI_TEST_DIE_IN")) {
+    const std::string prefix = absl::StrCat(rank, ":");
+    if (absl::StartsWith(env, prefix)) die_in_ = std::string(env).substr(prefix.size());
+  }
   if (size > 1) {
     if (rank == 0) coordinator_ = std::make_unique<Coordinator>(size, options_);
+    cache_ = ResponseCache(options_.cache_capacity);
+    negotiate_only_ = options_.cache_capacity == 0;
+    changed_ = BitSet(cache_.words());
+    watchdog_ = std::thread([this] { WatchLoop(); });
     thread_ = std::thread([this] { Loop(); });
   }
   return absl::OkStatus();
@@ -118,17 +94,32 @@ absl::Status MpiContext::Init() {
 
 MpiContext::~MpiContext() {
   if (thread_.joinable()) {
+    std::unique_lock<std::mutex> lock(mu_);
+    stopping_ = true;
+    queued_cv_.notify_all();
+    // A thread stuck in MPI (a lost rank) never ends: the watchdog gives up on it.
+    exit_cv_.wait(lock, [&] { return loop_done_ || abandoned_; });
+    const bool done = loop_done_;
+    lock.unlock();
+    if (done) {
+      thread_.join();
+    } else {
+      thread_.detach();
+    }
+  }
+  if (watchdog_.joinable()) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
+      watch_stop_ = true;
     }
-    queued_cv_.notify_all();
-    thread_.join();
+    watch_cv_.notify_all();
+    watchdog_.join();
   }
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized || !initialized_mpi_ || exit_comm_ == MPI_COMM_NULL) return;
-  if (absl::IsUnavailable(broken_)) {  // A rank is lost: no barrier or MPI_Finalize can finish.
+  if (abandoned_ || absl::IsUnavailable(broken_)) {
+    // A rank is lost: no barrier or MPI_Finalize can finish.
     std::fprintf(stderr, "dflow: rank %d: exiting without MPI_Finalize (%s)\n", world_.rank,
                  std::string(broken_.message()).c_str());
     return;
@@ -148,9 +139,7 @@ MpiContext::~MpiContext() {
                  world_.rank, timeout_seconds);
     return;
   }
-  MPI_Comm_free(&comm_);
-  MPI_Comm_free(&control_);
-  MPI_Comm_free(&exit_comm_);
+  for (MPI_Comm* comm : {&comm_, &control_, &exit_comm_, &probe_}) MPI_Comm_free(comm);
   MPI_Finalize();
 }
 
@@ -172,11 +161,15 @@ absl::Status MpiContext::RunAll(absl::Span<CollectiveWork* const> works) {
   }
   std::vector<Pending> pending;
   pending.reserve(works.size());
-  for (CollectiveWork* work : works) pending.push_back(Pending{work});
+  for (CollectiveWork* work : works) {
+    pending.emplace_back();
+    pending.back().work = work;
+  }
   std::unique_lock<std::mutex> lock(mu_);
   if (!broken_.ok()) return broken_;
   if (stopping_) return absl::CancelledError("MPI is shutting down: the program is exiting");
   for (Pending& p : pending) queue_.push_back(&p);  // Under one lock: one cycle takes them all.
+  ++submitted_;
   queued_cv_.notify_all();
   done_cv_.wait(lock, [&] {
     for (const Pending& p : pending) {
@@ -190,21 +183,31 @@ absl::Status MpiContext::RunAll(absl::Span<CollectiveWork* const> works) {
   return absl::OkStatus();
 }
 
-void MpiContext::Complete(Pending* p, absl::Status status) {
-  std::lock_guard<std::mutex> lock(mu_);
-  p->status = p->work->local.ok() ? std::move(status) : p->work->local;
-  p->done = true;
-  done_cv_.notify_all();
+void MpiContext::Complete(const std::vector<Pending*>& works, const absl::Status& status) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Pending* p : works) {
+      if (p == nullptr) continue;
+      p->status = p->work->local.ok() ? status : p->work->local;
+      p->done = true;
+    }
+  }
+  done_cv_.notify_all();  // Once for them all, outside the lock: the waiters wake once.
 }
 
 void MpiContext::FailAll(const absl::Status& status) {
   std::lock_guard<std::mutex> lock(mu_);
+  FailAllLocked(status);
+}
+
+void MpiContext::FailAllLocked(const absl::Status& status) {
   if (broken_.ok()) broken_ = status;
   for (auto& [name, p] : pending_) {
     p->status = p->work->local.ok() ? status : p->work->local;
     p->done = true;
   }
   pending_.clear();
+  unsent_.clear();
   for (Pending* p : queue_) {
     p->status = status;
     p->done = true;
@@ -221,54 +224,190 @@ void MpiContext::TakeQueued(CycleMessage* message) {
       continue;
     }
     pending_[name] = *it;
+    (*it)->sent = true;
     message->requests.push_back((*it)->work->request);
+    it = queue_.erase(it);
+  }
+}
+
+void MpiContext::SortQueued() {
+  seen_ = submitted_;
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    Pending* p = *it;
+    if (pending_.count(p->work->request.name) > 0) {  // The same node twice: after the first.
+      ++it;
+      continue;
+    }
+    pending_[p->work->request.name] = p;
+    progressed_ = true;
+    int bit = -1;
+    switch (cache_.Find(p->work->request, &bit)) {
+      case ResponseCache::Lookup::kHit:
+        p->bit = bit;
+        break;
+      case ResponseCache::Lookup::kChanged:  // Every rank drops the bit; rank 0 checks anew.
+        changed_.Set(bit);
+        unsent_.push_back(p);
+        break;
+      case ResponseCache::Lookup::kMiss:
+        unsent_.push_back(p);
+        break;
+    }
     it = queue_.erase(it);
   }
 }
 
 void MpiContext::Loop() {
   for (;;) {
-    CycleMessage mine;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      // Rank 0 is paced by the others' messages; the others wake on work or every cycle.
-      if (rank() != 0) {
-        queued_cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.cycle),
-                            [&] { return !queue_.empty() || stopping_; });
-      }
-      mine.shutdown = stopping_;
-    }
-    bool stop = mine.shutdown;
-    absl::StatusOr<CycleResponse> response = Exchange(mine, &stop);
-    if (!response.ok()) {
-      FailAll(response.status());
-      return;
-    }
-    for (const CollectiveAction& action : response->actions) {
-      absl::Status s = Execute(action);
-      if (!s.ok()) {
-        FailAll(s);
-        return;
-      }
-    }
-    if (!response->fatal.empty()) {
-      // Unavailable only for a lost rank: the exit then skips MPI_Finalize, which cannot finish.
-      FailAll(response->fatal == kCoordinatorShutDown ? absl::AbortedError(response->fatal)
-                                                      : absl::UnavailableError(response->fatal));
-      return;
-    }
-    if (stop) {
-      FailAll(absl::CancelledError("MPI is shutting down: the program is exiting"));
-      return;
-    }
+    if (!(negotiate_only_ ? NegotiatedCycle() : CachedCycle())) break;
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  loop_done_ = true;
+  exit_cv_.notify_all();
 }
 
-absl::StatusOr<CycleResponse> MpiContext::Exchange(const CycleMessage& mine, bool* stop) {
+bool MpiContext::CachedCycle() {
+  const int words = cache_.words();
+  ControlVector mine(words);
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto woken = [&] { return submitted_ != seen_ || stopping_; };
+    if (pending_.empty() && queue_.empty()) {
+      // Idle: every rank takes part in a cycle every HOROVOD_CYCLE_TIME.
+      queued_cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.cycle), woken);
+    } else if (!progressed_) {
+      // Waiting for other ranks: they enter the next cycle when they submit, so wait in it;
+      // a short pause keeps a long stall from spinning.
+      queued_cv_.wait_for(
+          lock, absl::ToChronoNanoseconds(std::min(options_.cycle, absl::Microseconds(500))),
+          woken);
+    }
+    progressed_ = false;
+    SortQueued();
+    mine.shutdown = stopping_;
+    for (const auto& [name, p] : pending_) {
+      if (p->bit >= 0) mine.hits.Set(p->bit);
+    }
+    mine.need_negotiation =
+        !unsent_.empty() || (coordinator_ != nullptr && coordinator_->tracking());
+  }
+  mine.invalid = changed_;
+  for (int bit : stalled_) mine.invalid.Set(bit);
+  changed_ = BitSet(words);
+  stalled_.clear();
+  control_out_ = mine.Encode();
+  control_in_.assign(control_out_.size(), 0);
+  Enter(kControlCall);
+  const int code = MPI_Allreduce(control_out_.data(), control_in_.data(),
+                                 static_cast<int>(control_out_.size()), MPI_UINT64_T, MPI_BAND,
+                                 control_);
+  if (!Leave()) return false;
+  if (code != MPI_SUCCESS) {
+    FailAll(MpiStatus(code, "MPI_Allreduce (control)"));
+    return false;
+  }
+  const ControlResult result = ControlResult::Decode(control_in_, words);
+  if (coordinator_ != nullptr) {
+    stalled_ = partial_.Update(result, absl::Now(),
+                               std::min(options_.stall_check, absl::Seconds(1)));
+  }
+  BitSet run(words);
+  for (int bit : result.all_hits.Bits()) {
+    if (!result.any_invalid.Get(bit)) run.Set(bit);
+  }
+  {
+    // Invalidated bits (and, once a rank leaves, every waiting hit) go to rank 0 instead.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [name, p] : pending_) {
+      if (p->bit < 0 || run.Get(p->bit)) continue;
+      if (result.any_invalid.Get(p->bit) || result.any_shutdown) {
+        p->bit = -1;
+        unsent_.push_back(p);
+      }
+    }
+  }
+  const std::vector<CollectiveAction> actions = cache_.Actions(run, options_.fusion_threshold);
+  for (int bit : result.any_invalid.Bits()) cache_.Erase(bit);
+  for (const CollectiveAction& action : actions) {
+    absl::Status s = Execute(action, /*insert=*/false, &cached_runs_);
+    if (Abandoned()) return false;
+    if (!s.ok()) {
+      FailAll(s);
+      return false;
+    }
+    progressed_ = true;
+  }
+  const bool leaving = result.any_shutdown;
+  if (leaving) {  // The collective path needs every rank: from now on, rank 0 only.
+    negotiate_only_ = true;
+    cache_.Clear();
+  }
+  if (!result.any_negotiation && !leaving && !result.any_invalid.Any()) return true;
+  CycleMessage message;
+  message.shutdown = mine.shutdown;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Pending* p : unsent_) {
+      p->sent = true;
+      message.requests.push_back(p->work->request);
+    }
+    unsent_.clear();
+  }
+  bool stop = message.shutdown;
+  absl::StatusOr<CycleResponse> response = Exchange(message, /*take_queue=*/false, &stop);
+  return RunResponse(response, stop, /*insert=*/!leaving);
+}
+
+bool MpiContext::NegotiatedCycle() {
+  CycleMessage mine;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    // Rank 0 is paced by the others' messages; the others wake on work or every cycle.
+    if (rank() != 0) {
+      queued_cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.cycle),
+                          [&] { return !queue_.empty() || stopping_; });
+    }
+    mine.shutdown = stopping_;
+  }
+  bool stop = mine.shutdown;
+  absl::StatusOr<CycleResponse> response = Exchange(mine, /*take_queue=*/true, &stop);
+  return RunResponse(response, stop, /*insert=*/false);
+}
+
+bool MpiContext::RunResponse(const absl::StatusOr<CycleResponse>& response, bool stop,
+                             bool insert) {
+  if (!response.ok()) {
+    FailAll(response.status());
+    return false;
+  }
+  for (const CollectiveAction& action : response->actions) {
+    absl::Status s = Execute(action, insert, &negotiated_runs_);
+    if (Abandoned()) return false;
+    if (!s.ok()) {
+      FailAll(s);
+      return false;
+    }
+    progressed_ = true;
+  }
+  if (!response->fatal.empty()) {
+    // Unavailable only for a lost rank: the exit then skips MPI_Finalize, which cannot finish.
+    FailAll(response->fatal == kCoordinatorShutDown ? absl::AbortedError(response->fatal)
+                                                    : absl::UnavailableError(response->fatal));
+    return false;
+  }
+  if (stop) {
+    FailAll(absl::CancelledError("MPI is shutting down: the program is exiting"));
+    return false;
+  }
+  return true;
+}
+
+absl::StatusOr<CycleResponse> MpiContext::Exchange(const CycleMessage& mine, bool take_queue,
+                                                   bool* stop) {
   const absl::Duration lost_after = options_.stall_shutdown;
   if (rank() != 0) {
     CycleMessage message = mine;
-    {
+    if (take_queue) {
       std::lock_guard<std::mutex> lock(mu_);
       TakeQueued(&message);
     }
@@ -318,7 +457,7 @@ absl::StatusOr<CycleResponse> MpiContext::Exchange(const CycleMessage& mine, boo
     return lost;
   }
   CycleMessage own = mine;
-  {
+  if (take_queue) {
     std::unique_lock<std::mutex> lock(mu_);
     if (!any_live) {  // Nobody paces rank 0: wait for its own work.
       queued_cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.cycle),
@@ -342,181 +481,6 @@ absl::StatusOr<CycleResponse> MpiContext::Exchange(const CycleMessage& mine, boo
     Send(bytes, r, kResponseTag, absl::Now() + lost_after).IgnoreError();
   }
   return response;
-}
-
-absl::Status MpiContext::Execute(const CollectiveAction& action) {
-  std::vector<Pending*> works;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const std::string& name : action.names) {
-      auto it = pending_.find(name);
-      if (it == pending_.end()) {
-        works.push_back(nullptr);
-        continue;
-      }
-      works.push_back(it->second);
-      pending_.erase(it);
-    }
-  }
-  if (action.error_code != absl::StatusCode::kOk) {
-    for (Pending* p : works) {
-      if (p != nullptr) Complete(p, absl::Status(action.error_code, action.error));
-    }
-    return absl::OkStatus();
-  }
-  for (Pending* p : works) {
-    if (p == nullptr) {
-      return absl::InternalError(absl::StrCat("rank ", rank(), " was told to run '",
-                                              action.names[0], "', which it never submitted"));
-    }
-  }
-  const CollectiveRequest& first = works[0]->work->request;
-  const std::string what =
-      absl::StrCat(CollectiveOpName(action.kind), " '", first.name, "'",
-                   works.size() > 1 ? absl::StrCat(" (fused with ", works.size() - 1, " more)")
-                                    : "");
-  absl::StatusOr<MPI_Datatype> type = MpiType(first.dtype);
-  absl::Status status = type.status();
-  MPI_Request request = MPI_REQUEST_NULL;
-  const size_t elem = DataTypeSize(first.dtype);
-  int64_t total = 0;
-  for (Pending* p : works) total += p->work->count;
-  if (status.ok() && action.kind == CollectiveKind::kAllreduce) {
-    absl::StatusOr<MPI_Op> op = MpiOp(first.attr);
-    absl::StatusOr<int> n = MpiCount(total);
-    status = !op.ok() ? op.status() : n.status();
-    void* data = works[0]->work->buffer;
-    if (status.ok() && works.size() > 1) {
-      fusion_.resize(total * elem);
-      size_t offset = 0;
-      for (Pending* p : works) {
-        std::memcpy(fusion_.data() + offset, p->work->buffer, p->work->count * elem);
-        offset += p->work->count * elem;
-      }
-      data = fusion_.data();
-      fused_tensors_ += static_cast<int64_t>(works.size());
-    }
-    if (status.ok()) {
-      ++allreduce_calls_;
-      status = MpiStatus(MPI_Iallreduce(MPI_IN_PLACE, data, *n, *type, *op, comm_, &request),
-                         "MPI_Iallreduce");
-    }
-  } else if (status.ok() && action.kind == CollectiveKind::kBroadcast) {
-    absl::StatusOr<int> n = MpiCount(total);
-    status = n.status();
-    if (status.ok()) {
-      status = MpiStatus(MPI_Ibcast(works[0]->work->buffer, *n, *type,
-                                    static_cast<int>(first.attr), comm_, &request),
-                         "MPI_Ibcast");
-    }
-  } else if (status.ok()) {
-    CollectiveWork* w = works[0]->work;
-    std::vector<int> counts(size()), displs(size());
-    int64_t offset = 0;
-    for (int r = 0; r < size() && status.ok(); ++r) {
-      absl::StatusOr<int> c = MpiCount(action.dim0s[r] * w->inner);
-      absl::StatusOr<int> d = MpiCount(offset);
-      status = !c.ok() ? c.status() : d.status();
-      if (!status.ok()) break;
-      counts[r] = *c;
-      displs[r] = *d;
-      offset += counts[r];
-    }
-    w->dim0s = action.dim0s;
-    w->gathered.resize(offset * elem);
-    if (status.ok()) {
-      status = MpiStatus(MPI_Iallgatherv(w->send, counts[rank()], *type, w->gathered.data(),
-                                         counts.data(), displs.data(), *type, comm_, &request),
-                         "MPI_Iallgatherv");
-    }
-  }
-  // The refusals above depend only on what rank 0 checked, so every rank refuses alike.
-  if (status.ok()) {
-    status = Wait(&request, absl::Now() + options_.stall_shutdown);
-    if (absl::IsDeadlineExceeded(status)) {
-      return absl::UnavailableError(absl::StrCat(
-          what, " did not finish within ", Seconds(options_.stall_shutdown),
-          " (HOROVOD_STALL_SHUTDOWN_TIME_SECONDS): a rank was lost during it"));
-    }
-    if (!status.ok()) return absl::UnavailableError(absl::StrCat(what, ": ", status.message()));
-  }
-  if (status.ok() && works.size() > 1) {
-    size_t offset = 0;
-    for (Pending* p : works) {
-      std::memcpy(p->work->buffer, fusion_.data() + offset, p->work->count * elem);
-      offset += p->work->count * elem;
-    }
-  }
-  for (Pending* p : works) {
-    Complete(p, status.ok() ? status
-                            : absl::Status(status.code(), absl::StrCat(what, ": ",
-                                                                       status.message())));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status MpiContext::Wait(MPI_Request* request, absl::Time deadline) {
-  // MPI progresses non-blocking collectives only inside MPI_Test: spin (yielding) through any
-  // collective that is moving data, back off only once it looks stalled (a second).
-  const absl::Time start = absl::Now();
-  absl::Duration nap = absl::Microseconds(50);
-  for (;;) {
-    int done = 0;
-    absl::Status s = MpiStatus(MPI_Test(request, &done, MPI_STATUS_IGNORE), "MPI_Test");
-    if (!s.ok() || done) return s;
-    const absl::Time now = absl::Now();
-    if (now >= deadline) return absl::DeadlineExceededError("timed out");
-    if (now - start < absl::Seconds(1)) {
-      sched_yield();
-    } else {
-      absl::SleepFor(nap);
-      nap = std::min(nap * 2, absl::Milliseconds(1));
-    }
-  }
-}
-
-absl::StatusOr<std::string> MpiContext::Receive(int source, int tag, absl::Time deadline) {
-  const absl::Time start = absl::Now();
-  absl::Duration nap = absl::Microseconds(20);
-  for (;;) {
-    int flag = 0;
-    MPI_Message message;
-    MPI_Status status;
-    absl::Status s = MpiStatus(MPI_Improbe(source, tag, control_, &flag, &message, &status),
-                               "MPI_Improbe");
-    if (!s.ok()) return s;
-    if (flag) {
-      int count = 0;
-      MPI_Get_count(&status, MPI_BYTE, &count);
-      std::string bytes(count, '\0');
-      MPI_Request request;
-      s = MpiStatus(MPI_Imrecv(bytes.data(), count, MPI_BYTE, &message, &request), "MPI_Imrecv");
-      if (s.ok()) s = Wait(&request, deadline);
-      if (!s.ok()) return s;
-      return bytes;
-    }
-    const absl::Time now = absl::Now();
-    if (now >= deadline) return absl::DeadlineExceededError("timed out");
-    // A cycle message is due within a cycle: short naps keep the answer's latency low.
-    if (now - start < absl::Microseconds(200)) {
-      sched_yield();
-    } else {
-      absl::SleepFor(nap);
-      nap = std::min(nap * 2, absl::Microseconds(100));
-    }
-  }
-}
-
-absl::Status MpiContext::Send(const std::string& bytes, int dest, int tag, absl::Time deadline) {
-  if (bytes.size() > static_cast<size_t>(INT_MAX)) {
-    return absl::InvalidArgumentError("a cycle message over 2 GiB");
-  }
-  MPI_Request request;
-  absl::Status s = MpiStatus(MPI_Isend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE,
-                                       dest, tag, control_, &request),
-                             "MPI_Isend");
-  if (!s.ok()) return s;
-  return Wait(&request, deadline);
 }
 
 }  // namespace dflow

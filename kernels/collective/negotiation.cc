@@ -78,15 +78,6 @@ std::string ShapeString(const std::vector<int64_t>& dims) {
   return absl::StrCat("[", absl::StrJoin(dims, ","), "]");
 }
 
-int64_t Bytes(const CollectiveRequest& r) {
-  int64_t n = DataTypeSize(r.dtype);
-  for (int64_t d : r.dims) n *= d;
-  return n;
-}
-
-// Average travels as a sum (each rank divides): it fuses with sums.
-int64_t WireOp(int64_t reduce_op) { return reduce_op == 0 ? 1 : reduce_op; }
-
 absl::Status EnvSeconds(const char* name, absl::Duration* out) {
   const char* env = std::getenv(name);
   if (env == nullptr) return absl::OkStatus();
@@ -100,6 +91,14 @@ absl::Status EnvSeconds(const char* name, absl::Duration* out) {
 }
 
 }  // namespace
+
+int64_t RequestBytes(const CollectiveRequest& r) {
+  int64_t n = DataTypeSize(r.dtype);
+  for (int64_t d : r.dims) n *= d;
+  return n;
+}
+
+int64_t WireReduceOp(int64_t reduce_op) { return reduce_op == 0 ? 1 : reduce_op; }
 
 const char* CollectiveOpName(CollectiveKind kind) {
   switch (kind) {
@@ -201,6 +200,14 @@ absl::StatusOr<CoordinatorOptions> CoordinatorOptions::FromEnv() {
           absl::StrCat("HOROVOD_CYCLE_TIME=", env, " is not a positive number of milliseconds"));
     }
     o.cycle = absl::Milliseconds(ms);
+  }
+  if (const char* env = std::getenv("HOROVOD_CACHE_CAPACITY")) {
+    if (!absl::SimpleAtoi(env, &o.cache_capacity) || o.cache_capacity < 0 ||
+        o.cache_capacity > (1 << 20)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "HOROVOD_CACHE_CAPACITY=", env, " is not a number of entries in [0, 1048576] (0 turns "
+          "the response cache off)"));
+    }
   }
   return o;
 }
@@ -333,8 +340,8 @@ CycleResponse Coordinator::Decide(absl::Time now, std::vector<std::string>* warn
     } else if (first.kind == CollectiveKind::kAllgather) {
       for (int r = 0; r < size_; ++r) action.dim0s.push_back(e.requests[r].dims[0]);
     } else if (first.kind == CollectiveKind::kAllreduce) {
-      const std::pair<int64_t, int64_t> key(first.dtype, WireOp(first.attr));
-      const int64_t bytes = Bytes(first);
+      const std::pair<int64_t, int64_t> key(first.dtype, WireReduceOp(first.attr));
+      const int64_t bytes = RequestBytes(first);
       auto group = open.find(key);
       if (group != open.end() &&
           group_bytes[group->second] + bytes <= options_.fusion_threshold) {

@@ -1,7 +1,9 @@
 // How the ranks agree on which collectives to run, and in which order (docs/distributed.md).
 //
-// Each rank's background thread (mpi_context.cc) sends rank 0 one CycleMessage per cycle: the
-// collectives its kernels submitted since the last cycle, by node name. Rank 0's Coordinator
+// Each rank's background thread (mpi_context.cc) sends rank 0 one CycleMessage per cycle that
+// negotiates (with the response cache, response_cache.h: only cycles where some rank has new or
+// changed names, or rank 0 still tracks some): the collectives its kernels submitted since, by
+// node name. Rank 0's Coordinator
 // keeps a table of names and which ranks have submitted them; once every rank has, the name is
 // checked (same kind, dtype, shape, attr) and scheduled. Rank 0 answers every rank with the same
 // CycleResponse, and every rank runs its actions in that order, so ranks may submit collectives
@@ -40,6 +42,12 @@ struct CollectiveRequest {
   std::string error;   // Non-empty: this rank failed at this collective; every rank gets it.
 };
 
+// The request's tensor size in bytes.
+int64_t RequestBytes(const CollectiveRequest& request);
+// The MPI reduction an allreduce's reduce_op travels as: average as a sum (each rank divides),
+// so that it fuses with sums.
+int64_t WireReduceOp(int64_t reduce_op);
+
 struct CycleMessage {
   std::vector<CollectiveRequest> requests;
   bool shutdown = false;  // This rank's program is ending: it sends no more messages.
@@ -70,6 +78,7 @@ struct CoordinatorOptions {
   absl::Duration stall_shutdown = absl::Seconds(60);  // HOROVOD_STALL_SHUTDOWN_TIME_SECONDS
   int64_t fusion_threshold = int64_t{64} << 20;       // HOROVOD_FUSION_THRESHOLD (bytes)
   absl::Duration cycle = absl::Milliseconds(5);       // HOROVOD_CYCLE_TIME (milliseconds)
+  int cache_capacity = 1024;                          // HOROVOD_CACHE_CAPACITY (0: off)
   // Defaults overridden by the variables that are set; InvalidArgument naming a bad one.
   static absl::StatusOr<CoordinatorOptions> FromEnv();
 };
@@ -82,6 +91,8 @@ class Coordinator {
   // Records rank `rank`'s message of this cycle.
   void Add(int rank, const CycleMessage& message, absl::Time now);
   bool shut_down(int rank) const { return shut_down_[rank]; }
+  // Whether names wait in the table (so Decide must keep running: stalls, timeouts).
+  bool tracking() const { return !table_.empty(); }
 
   // The actions of this cycle: names every rank has submitted (checked, fused), failures, and
   // names stalled past the shutdown time. Stall warnings (one line each) go to `warnings`.

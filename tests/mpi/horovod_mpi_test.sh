@@ -18,6 +18,10 @@ for n in 2 3; do
     --gtest_filter='HorovodMpiFailureTest.*'
 done
 
+echo "horovod_mpi_test.sh: mpirun -np 3, HOROVOD_CACHE_CAPACITY=0 (every collective through rank 0)"
+"${mpirun[@]}" -np 3 -x HOROVOD_CACHE_CAPACITY=0 "${binary}" --gtest_brief=1 \
+  --gtest_filter='-HorovodMpiFailureTest.*'
+
 fail() { echo "horovod_mpi_test.sh: FAILED: $*" >&2; exit 1; }
 
 # Runs lost_rank_bin on 3 ranks, rank 1 lost as $1 (kill or exit), with mpirun options $2...
@@ -55,5 +59,21 @@ lose kill --enable-recovery
 for r in 0 2; do
   grep -q "lost_rank_test: rank ${r}: .*rank 1 lost" <<<"${output}" ||
     fail "rank ${r}'s error does not name rank 1 as lost"
+done
+
+# With the response cache: the allreduce ran once (cached), then rank 1 is killed before the
+# second; and rank 1 killed inside the agreed MPI_Allreduce (the survivors are in the blocking
+# call: their watchdog must name rank 1).
+for how in after_cache collective; do
+  echo "horovod_mpi_test.sh: rank 1 of 3 is lost (${how}), mpirun --enable-recovery"
+  die=()
+  [[ ${how} != collective ]] || die=(-x DFLOW_MPI_TEST_DIE_IN=1:allreduce)
+  lose "${how}" --enable-recovery "${die[@]}"
+  for r in 0 2; do
+    grep -q "lost_rank_test: rank ${r}: .*rank 1 lost" <<<"${output}" ||
+      fail "rank ${r}'s error does not name rank 1 as lost (${how})"
+    grep -q "dflow: rank ${r}: stall: .* has waited 1s" <<<"${output}" ||
+      fail "rank ${r} printed no stall warning before the error (${how})"
+  done
 done
 echo "horovod_mpi_test.sh: PASSED"
