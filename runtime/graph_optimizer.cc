@@ -77,7 +77,10 @@ absl::StatusOr<OptimizedGraph> OptimizeGraph(const Graph& graph, const Signature
                                              const GraphOptimizerOptions& options) {
   DFLOW_ASSIGN_OR_RETURN(OptimizedGraph simplified,
                          optimizer::Simplify(graph, signature, options));
-  return optimizer::FuseAndPrune(simplified, options.fuse_ops);
+  DFLOW_ASSIGN_OR_RETURN(OptimizedGraph fused,
+                         optimizer::FuseAndPrune(simplified, options.fuse_ops));
+  if (!options.fuse_ops || !options.conv_trunks) return fused;
+  return optimizer::FormConvTrunks(std::move(fused));
 }
 
 }  // namespace dflow
