@@ -1,0 +1,237 @@
+// The graph optimizer's convolution trunks (runtime/conv_trunk.cc, kernels/conv_trunk_kernels.cc):
+// chains of NHWC convolutions, poolings and activations become one _DflowConvTrunk node, whose
+// result must equal the unrewritten graph's (the nodes as they are, and the optimized graph with
+// conv_trunks off), and in one case a plain-loop reference written here from TensorFlow's
+// definitions. Tolerances allow for oneDNN summing in another order in the blocked layouts.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "graph/graph_def_io.h"
+#include "gtest/gtest.h"
+#include "ops/graph_import.h"
+#include "ops/standard_ops.h"
+#include "runtime/graph_optimizer.h"
+#include "runtime/session.h"
+#include "tests/optimizer_test_util.h"
+#include "tests/test_util.h"
+#include "tools/tensor_io.h"
+
+namespace dflow {
+namespace test {
+namespace {
+
+constexpr float kTol = 1e-5f;
+
+GraphOptimizerOptions NoTrunks() {
+  GraphOptimizerOptions o;
+  o.conv_trunks = false;
+  return o;
+}
+
+// The graph optimized with and without trunks, both run on `feeds`: equal within kTol, and the
+// optimized graph (with trunks) for assertions on its nodes. Also checks the unoptimized graph.
+OptimizedGraph CompareWithAndWithoutTrunks(const Graph& graph,
+                                           const std::vector<std::pair<Output, Tensor>>& feeds,
+                                           const std::vector<Output>& fetches) {
+  RunBothAndCompare(graph, feeds, fetches, NoTrunks(), kTol);
+  return RunBothAndCompare(graph, feeds, fetches, {}, kTol);
+}
+
+Output Filter(const Scope& root, int64_t kh, int64_t kw, int64_t ci, int64_t co, uint64_t seed) {
+  return ops::Const(root, RandomTensor({kh, kw, ci, co}, seed, -0.5f, 0.5f));
+}
+
+Output Bias(const Scope& root, int64_t c, uint64_t seed) {
+  return ops::Const(root, RandomTensor({c}, seed));
+}
+
+struct ChainCase {
+  int64_t batch;
+  std::string padding;
+  int64_t stride;
+};
+
+class ConvTrunkChain : public ::testing::TestWithParam<ChainCase> {};
+
+// conv(+bias, Relu) -> MaxPool -> depthwise(+bias, Relu6) -> 1x1 conv -> Relu -> AvgPool ->
+// conv (no bias, Tanh), on an odd-sized image with odd channel counts.
+TEST_P(ConvTrunkChain, EqualsTheUnrewrittenGraph) {
+  const ChainCase& p = GetParam();
+  Scope root = Scope::NewRootScope();
+  const int64_t h = 31, w = 25, c = 5;
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, h, w, c}));
+  const std::vector<int64_t> s = {1, p.stride, p.stride, 1};
+  auto c1 = ops::Relu(root, ops::BiasAdd(root, ops::Conv2D(root, x, Filter(root, 3, 3, c, 7, 1),
+                                                           s, p.padding),
+                                         Bias(root, 7, 2)));
+  auto pool = ops::MaxPool(root, c1, {1, 3, 3, 1}, {1, 2, 2, 1}, p.padding);
+  auto dw = ops::Relu6(root, ops::BiasAdd(root, ops::DepthwiseConv2dNative(
+                                                    root, pool, Filter(root, 3, 3, 7, 2, 3),
+                                                    {1, 1, 1, 1}, p.padding),
+                                          Bias(root, 14, 4)));
+  auto pw = ops::Relu(root, ops::Conv2D(root, dw, Filter(root, 1, 1, 14, 9, 5), {1, 1, 1, 1},
+                                        "VALID"));
+  auto avg = ops::AvgPool(root, pw, {1, 2, 2, 1}, {1, 1, 1, 1}, p.padding);
+  auto y = ops::Tanh(root.WithOpName("y"),
+                     ops::Conv2D(root, avg, Filter(root, 2, 3, 9, 11, 6), {1, 1, 1, 1}, "SAME"));
+  ASSERT_TRUE(root.ok()) << root.status();
+  const Tensor input = RandomTensor({p.batch, h, w, c}, 7, -2.f, 2.f);
+  OptimizedGraph opt = CompareWithAndWithoutTrunks(*root.graph(), {{x, input}}, {y});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(CountOps(*opt.graph, "_DflowConvTrunk"), 1);
+  for (const char* op : {"Conv2D", "_FusedConv2D", "DepthwiseConv2dNative",
+                         "_FusedDepthwiseConv2dNative", "MaxPool", "AvgPool", "Relu", "Tanh"}) {
+    EXPECT_EQ(CountOps(*opt.graph, op), 0) << op;
+  }
+  EXPECT_EQ(opt.signature.fetches[0].node()->name(), "y");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, ConvTrunkChain,
+    ::testing::Values(ChainCase{1, "SAME", 1}, ChainCase{3, "SAME", 2},
+                      ChainCase{1, "VALID", 2}, ChainCase{2, "VALID", 1}),
+    [](const ::testing::TestParamInfo<ChainCase>& info) {
+      return absl::StrCat("batch", info.param.batch, info.param.padding, "stride",
+                          info.param.stride);
+    });
+
+// out[n, y, x, o] of a stride-1 SAME convolution with a [3, 3, ci, co] filter, by definition.
+std::vector<float> Conv3x3Same(const std::vector<float>& in, int64_t n, int64_t h, int64_t w,
+                               int64_t ci, const Tensor& filter, int64_t co) {
+  auto f = filter.flat<float>();
+  std::vector<float> out(n * h * w * co, 0.f);
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t y = 0; y < h; ++y)
+      for (int64_t xo = 0; xo < w; ++xo)
+        for (int64_t o = 0; o < co; ++o) {
+          double sum = 0;
+          for (int64_t i = 0; i < 3; ++i)
+            for (int64_t j = 0; j < 3; ++j) {
+              const int64_t yi = y + i - 1, xi = xo + j - 1;
+              if (yi < 0 || yi >= h || xi < 0 || xi >= w) continue;
+              for (int64_t k = 0; k < ci; ++k) {
+                sum += in[((b * h + yi) * w + xi) * ci + k] * f[((i * 3 + j) * ci + k) * co + o];
+              }
+            }
+          out[((b * h + y) * w + xo) * co + o] = static_cast<float>(sum);
+        }
+  return out;
+}
+
+// Conv2D (SAME) -> Relu -> MaxPool 2x2 stride 2 (VALID) -> Conv2D (SAME), against plain loops.
+TEST(ConvTrunk, MatchesAPlainLoopReference) {
+  Scope root = Scope::NewRootScope();
+  const int64_t n = 2, h = 9, w = 7, c = 3, c1 = 6, c2 = 4;
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({n, h, w, c}));
+  const Tensor w1 = RandomTensor({3, 3, c, c1}, 11), w2 = RandomTensor({3, 3, c1, c2}, 12);
+  auto r = ops::Relu(root, ops::Conv2D(root, x, ops::Const(root, w1), {1, 1, 1, 1}, "SAME"));
+  auto p = ops::MaxPool(root, r, {1, 2, 2, 1}, {1, 2, 2, 1}, "VALID");
+  auto y = ops::Conv2D(root.WithOpName("y"), p, ops::Const(root, w2), {1, 1, 1, 1}, "SAME");
+  const Tensor input = RandomTensor({n, h, w, c}, 13, -2.f, 2.f);
+  OptimizedGraph opt = CompareWithAndWithoutTrunks(*root.graph(), {{x, input}}, {y});
+  ASSERT_NE(opt.graph, nullptr);
+  ASSERT_EQ(CountOps(*opt.graph, "_DflowConvTrunk"), 1);
+
+  auto in = input.flat<float>();
+  std::vector<float> a = Conv3x3Same({in.begin(), in.end()}, n, h, w, c, w1, c1);
+  for (float& v : a) v = std::max(v, 0.f);
+  const int64_t ph = h / 2, pw = w / 2;
+  std::vector<float> pooled(n * ph * pw * c1, -std::numeric_limits<float>::infinity());
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t y0 = 0; y0 < ph * 2; ++y0)
+      for (int64_t x0 = 0; x0 < pw * 2; ++x0)
+        for (int64_t k = 0; k < c1; ++k) {
+          float& m = pooled[((b * ph + y0 / 2) * pw + x0 / 2) * c1 + k];
+          m = std::max(m, a[((b * h + y0) * w + x0) * c1 + k]);
+        }
+  const std::vector<float> ref = Conv3x3Same(pooled, n, ph, pw, c1, w2, c2);
+
+  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(*opt.graph, Unoptimized());
+  ASSERT_TRUE(s.ok()) << s.status();
+  std::vector<Tensor> out;
+  ASSERT_TRUE((*s)->Run({{opt.signature.feeds[0], input}}, opt.signature.fetches, {}, &out).ok());
+  ASSERT_EQ(out[0].shape(), TensorShape({n, ph, pw, c2}));
+  auto v = out[0].flat<float>();
+  for (size_t i = 0; i < ref.size(); ++i) {
+    ASSERT_NEAR(v[i], ref[i], 1e-5 + 1e-5 * std::fabs(ref[i])) << "at " << i;
+  }
+}
+
+// A non-trunk op (an Add of a fed tensor) splits the chain: conv -> Add -> conv -> conv makes a
+// trunk of the last two only; a fetched intermediate splits it too.
+TEST(ConvTrunk, ANonTrunkOpOrAFetchInterruptsTheChain) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({2, 11, 9, 4}));
+  auto z = ops::Placeholder(root.WithOpName("z"), DT_FLOAT, ops::Placeholder::Shape({2, 11, 9, 6}));
+  auto a = ops::Relu(root, ops::Conv2D(root, x, Filter(root, 3, 3, 4, 6, 21), {1, 1, 1, 1}, "SAME"));
+  auto b = ops::Add(root, a, z);
+  auto c = ops::Relu(root, ops::Conv2D(root, b, Filter(root, 3, 3, 6, 8, 22), {1, 1, 1, 1}, "SAME"));
+  auto d = ops::Conv2D(root.WithOpName("d"), c, Filter(root, 3, 3, 8, 8, 23), {1, 2, 2, 1}, "SAME");
+  auto e = ops::MaxPool(root, d, {1, 2, 2, 1}, {1, 2, 2, 1}, "SAME");
+  auto f = ops::Conv2D(root.WithOpName("f"), e, Filter(root, 1, 1, 8, 3, 24), {1, 1, 1, 1}, "VALID");
+  ASSERT_TRUE(root.ok()) << root.status();
+  const std::vector<std::pair<Output, Tensor>> feeds = {
+      {x, RandomTensor({2, 11, 9, 4}, 25)}, {z, RandomTensor({2, 11, 9, 6}, 26)}};
+  OptimizedGraph opt = CompareWithAndWithoutTrunks(*root.graph(), feeds, {f});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(CountOps(*opt.graph, "_DflowConvTrunk"), 1);  // c, d, e, f
+  EXPECT_EQ(CountOps(*opt.graph, "Conv2D"), 1);           // a, before the Add
+  EXPECT_EQ(CountOps(*opt.graph, "MaxPool"), 0);
+
+  // Fetching d as well leaves c -> d (two convolutions) and e -> f (one): one trunk, d its end.
+  opt = CompareWithAndWithoutTrunks(*root.graph(), feeds, {f, d});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(CountOps(*opt.graph, "_DflowConvTrunk"), 1);
+  EXPECT_EQ(opt.signature.fetches[1].node()->op(), "_DflowConvTrunk");
+  EXPECT_EQ(CountOps(*opt.graph, "MaxPool"), 1);
+}
+
+// Unsupported stages fall back to the nodes as they are: a dilated depthwise convolution and a
+// LeakyRelu (fused into its convolution) leave no chain of two convolutions; one convolution
+// with a pooling is no trunk either.
+TEST(ConvTrunk, UnsupportedStagesAndSingleConvolutionsAreLeftAlone) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({1, 12, 10, 3}));
+  auto a = ops::Conv2D(root, x, Filter(root, 3, 3, 3, 4, 31), {1, 1, 1, 1}, "SAME");
+  auto b = ops::DepthwiseConv2dNative(root, a, Filter(root, 3, 3, 4, 1, 32), {1, 1, 1, 1}, "SAME",
+                                      ops::DepthwiseConv2dNative::Dilations({1, 2, 2, 1}));
+  auto c = ops::LeakyRelu(root, ops::BiasAdd(root, ops::Conv2D(root, b, Filter(root, 3, 3, 4, 5, 33),
+                                                               {1, 1, 1, 1}, "SAME"),
+                                             Bias(root, 5, 34)));
+  auto d = ops::Conv2D(root, c, Filter(root, 3, 3, 5, 5, 35), {1, 1, 1, 1}, "SAME");
+  auto y = ops::MaxPool(root.WithOpName("y"), d, {1, 2, 2, 1}, {1, 2, 2, 1}, "VALID");
+  ASSERT_TRUE(root.ok()) << root.status();
+  OptimizedGraph opt =
+      CompareWithAndWithoutTrunks(*root.graph(), {{x, RandomTensor({1, 12, 10, 3}, 36)}}, {y});
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(CountOps(*opt.graph, "_DflowConvTrunk"), 0);
+  EXPECT_EQ(CountOps(*opt.graph, "DepthwiseConv2dNative"), 1);
+}
+
+// conv_trunks = false keeps the fused nodes; fuse_ops = false disables trunks too.
+TEST(ConvTrunk, TheSwitchTurnsTheRewriteOff) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({1, 8, 8, 3}));
+  auto a = ops::Conv2D(root, x, Filter(root, 3, 3, 3, 4, 41), {1, 1, 1, 1}, "SAME");
+  auto y = ops::Conv2D(root.WithOpName("y"), a, Filter(root, 3, 3, 4, 4, 42), {1, 1, 1, 1}, "SAME");
+  const std::vector<std::pair<Output, Tensor>> feeds = {{x, RandomTensor({1, 8, 8, 3}, 43)}};
+  EXPECT_EQ(CountOps(*RunBothAndCompare(*root.graph(), feeds, {y}, {}, kTol).graph,
+                     "_DflowConvTrunk"), 1);
+  EXPECT_EQ(CountOps(*RunBothAndCompare(*root.graph(), feeds, {y}, NoTrunks(), kTol).graph,
+                     "_DflowConvTrunk"), 0);
+  GraphOptimizerOptions unfused;
+  unfused.fuse_ops = false;
+  EXPECT_EQ(CountOps(*RunBothAndCompare(*root.graph(), feeds, {y}, unfused, kTol).graph,
+                     "_DflowConvTrunk"), 0);
+}
+
+}  // namespace
+}  // namespace test
+}  // namespace dflow
