@@ -232,6 +232,123 @@ TEST(ConvTrunk, TheSwitchTurnsTheRewriteOff) {
                      "_DflowConvTrunk"), 0);
 }
 
+
+// A filter fed at run time (not immutable) is reordered into the primitive's layout each run.
+TEST(ConvTrunk, AFedFilterIsReadAnewEachRun) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({2, 10, 9, 3}));
+  auto f = ops::Placeholder(root.WithOpName("f"), DT_FLOAT, ops::Placeholder::Shape({3, 3, 3, 8}));
+  auto a = ops::Relu(root, ops::Conv2D(root, x, f, {1, 1, 1, 1}, "SAME"));
+  auto y = ops::Conv2D(root.WithOpName("y"), a, Filter(root, 3, 3, 8, 5, 51), {1, 1, 1, 1}, "SAME");
+  ASSERT_TRUE(root.ok()) << root.status();
+  const Tensor input = RandomTensor({2, 10, 9, 3}, 52);
+  SessionOptions trunks, none;
+  none.optimizer.conv_trunks = false;
+  absl::StatusOr<std::unique_ptr<Session>> with = Session::Create(*root.graph(), trunks);
+  absl::StatusOr<std::unique_ptr<Session>> without = Session::Create(*root.graph(), none);
+  ASSERT_TRUE(with.ok() && without.ok());
+  for (uint64_t seed : {53, 54, 53}) {
+    const std::vector<std::pair<Output, Tensor>> feeds = {{x, input},
+                                                          {f, RandomTensor({3, 3, 3, 8}, seed)}};
+    std::vector<Tensor> got, want;
+    ASSERT_TRUE((*with)->Run(feeds, {y}, {}, &got).ok());
+    ASSERT_TRUE((*without)->Run(feeds, {y}, {}, &want).ok());
+    ExpectSameTensor(got[0], want[0], kTol);
+  }
+  OptimizedGraph opt = RunBothAndCompare(*root.graph(), {{x, input}, {f, RandomTensor({3, 3, 3, 8}, 55)}},
+                                         {y}, {}, kTol);
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_EQ(CountOps(*opt.graph, "_DflowConvTrunk"), 1);
+}
+
+// Concurrent runs of one trunk, on two batch sizes (two cache entries, each leased to one run at
+// a time), all equal to the unrewritten graph's results computed serially.
+TEST(ConvTrunk, ConcurrentRunsGetTheirOwnBuffers) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, 15, 13, 4}));
+  auto a = ops::Relu6(root, ops::Conv2D(root, x, Filter(root, 3, 3, 4, 16, 61), {1, 2, 2, 1}, "SAME"));
+  auto b = ops::DepthwiseConv2dNative(root, a, Filter(root, 3, 3, 16, 1, 62), {1, 1, 1, 1}, "SAME");
+  auto c = ops::MaxPool(root, ops::Relu(root, b), {1, 2, 2, 1}, {1, 2, 2, 1}, "SAME");
+  auto y = ops::Conv2D(root.WithOpName("y"), c, Filter(root, 1, 1, 16, 24, 63), {1, 1, 1, 1}, "VALID");
+  ASSERT_TRUE(root.ok()) << root.status();
+  constexpr int kInputs = 4, kThreads = 3, kRuns = 12;
+  std::vector<Tensor> inputs, expected;
+  SessionOptions none;
+  none.optimizer.conv_trunks = false;
+  absl::StatusOr<std::unique_ptr<Session>> without = Session::Create(*root.graph(), none);
+  absl::StatusOr<std::unique_ptr<Session>> with = Session::Create(*root.graph());
+  ASSERT_TRUE(with.ok() && without.ok());
+  for (int i = 0; i < kInputs; ++i) {
+    inputs.push_back(RandomTensor({i % 2 == 0 ? 1 : 3, 15, 13, 4}, 64 + i));
+    std::vector<Tensor> out;
+    ASSERT_TRUE((*without)->Run({{x, inputs[i]}}, {y}, {}, &out).ok());
+    expected.push_back(out[0]);
+  }
+  std::atomic<int> mismatches{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<Tensor> out;
+      for (int r = 0; r < kRuns; ++r) {
+        const int i = (t + r) % kInputs;
+        if (!(*with)->Run({{x, inputs[i]}}, {y}, {}, &out).ok()) {
+          ++failures;
+          continue;
+        }
+        auto got = out[0].flat<float>();
+        auto want = expected[i].flat<float>();
+        bool same = got.size() == want.size();
+        for (size_t k = 0; same && k < got.size(); ++k) {
+          same = std::fabs(got[k] - want[k]) <= kTol * (1 + std::fabs(want[k]));
+        }
+        if (!same) ++mismatches;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(mismatches, 0);
+}
+
+// The corpus's image models (../shared/tf_graphs/corpus, whose oracle corpus_test checks) each
+// become one or more trunks and give the unrewritten graph's results on the corpus inputs.
+struct CorpusModel {
+  const char* file;
+  const char* input_file;
+  const char* feed;
+  const char* fetch;
+};
+
+TEST(ConvTrunk, CorpusImageModelsEqualTheUnrewrittenGraph) {
+  if (SharedDir().empty()) GTEST_SKIP() << "DFLOW_SHARED_DIR is not set";
+  const std::string corpus = SharedDir() + "/tf_graphs/corpus";
+  for (const CorpusModel& m : {
+           CorpusModel{"erkkapekka_mobilenet_v1_025_128_retrained_graph.pb",
+                       "erkkapekka_mobilenet_v1_025_128/inputs/input.npy", "input", "final_result"},
+           CorpusModel{"avinashshah_pilotnet_keras_model.pb",
+                       "avinashshah_pilotnet_keras/inputs/cropping2d_1_input.npy",
+                       "cropping2d_1_input", "dense_4/BiasAdd"},
+           CorpusModel{"foolmarks_cifar10_keras_frozen_graph.pb",
+                       "foolmarks_cifar10_keras/inputs/conv2d_input.npy", "conv2d_input",
+                       "dense_1/BiasAdd"},
+           CorpusModel{"cdyangzhenyu_fer_emotion_tiny_cnn.pb",
+                       "cdyangzhenyu_fer_emotion_tiny_cnn/inputs/image_array_input.npy",
+                       "image_array_input", "global_average_pooling2d_1/Mean"}}) {
+    SCOPED_TRACE(m.file);
+    GraphDef def;
+    ASSERT_TRUE(ReadGraphDefFile(corpus + "/files/" + m.file, &def).ok());
+    Graph graph;
+    ASSERT_TRUE(ImportGraphDef(def, &graph).ok());
+    absl::StatusOr<LoadedTensor> input = ReadTensorFile(corpus + "/cases/" + m.input_file);
+    absl::StatusOr<Output> feed = graph.FindOutput(m.feed);
+    absl::StatusOr<Output> fetch = graph.FindOutput(m.fetch);
+    ASSERT_TRUE(input.ok() && feed.ok() && fetch.ok());
+    OptimizedGraph opt = CompareWithAndWithoutTrunks(graph, {{*feed, input->tensor}}, {*fetch});
+    ASSERT_NE(opt.graph, nullptr);
+    EXPECT_GE(CountOps(*opt.graph, "_DflowConvTrunk"), 1);
+  }
+}
+
 }  // namespace
 }  // namespace test
 }  // namespace dflow
