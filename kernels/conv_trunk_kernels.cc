@@ -8,6 +8,7 @@
 // entry, leased to one call at a time, with its own two intermediate buffers); an immutable (Const)
 // filter is reordered once per entry.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -140,6 +141,9 @@ class ConvTrunkOp : public OpKernel {
     absl::InlinedVector<StageGeometry, 32> geo;
     CacheKey key;
     DFLOW_RETURN_IF_ERROR(GeometryOf(ctx, &geo, &key));
+    int64_t largest = 0;
+    for (const StageGeometry& g : geo) largest = std::max(largest, g.n * g.h * g.w * g.c);
+    largest_image_.store(largest, std::memory_order_relaxed);
     const StageGeometry& last = geo.back();
     Tensor* out = ctx->allocate_output(0, TensorShape({last.n, last.oh, last.ow, last.co}));
     if (out->NumElements() == 0) return absl::OkStatus();
@@ -165,6 +169,12 @@ class ConvTrunkOp : public OpKernel {
       RunPrimitive(s.prim, ctx->stream(), args);
     }
     return absl::OkStatus();
+  }
+
+ public:
+  // The largest image a stage read in the last call: the trunk is as large a node as that.
+  int64_t TeamElements(int64_t input_elements) const override {
+    return std::max(input_elements, largest_image_.load(std::memory_order_relaxed));
   }
 
  private:
@@ -303,6 +313,7 @@ class ConvTrunkOp : public OpKernel {
 
   std::vector<StageSpec> specs_;
   int num_inputs_ = 1;
+  std::atomic<int64_t> largest_image_{0};  // The last call's largest stage input.
   ShapeCache<Entry> cache_;
 };
 REGISTER_KERNEL("_DflowConvTrunk", ConvTrunkOp, "T", {DT_FLOAT});
