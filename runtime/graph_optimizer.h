@@ -34,7 +34,8 @@ struct GraphOptimizerOptions {
   bool fuse_ops = true;
   // With fuse_ops: chains of two or more NHWC convolutions (with the poolings and activations
   // between them) -> one _DflowConvTrunk node whose images stay in oneDNN's blocked layouts,
-  // reordered from and to NHWC only at the chain's ends (ops/conv_trunk_ops.h).
+  // reordered from and to NHWC only at the chain's ends (ops/conv_trunk_ops.h). The environment
+  // variable DFLOW_CONV_TRUNKS=0 turns it off for the whole process (to time both ways).
   bool conv_trunks = true;
 };
 
