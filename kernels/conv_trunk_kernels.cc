@@ -132,6 +132,11 @@ class ConvTrunkOp : public OpKernel {
     }
   }
 
+  // The largest image a stage read in the last call: the trunk is as large a node as that.
+  int64_t TeamElements(int64_t input_elements) const override {
+    return std::max(input_elements, largest_image_.load(std::memory_order_relaxed));
+  }
+
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& input = ctx->input(0);
     DFLOW_RETURN_IF_ERROR(CheckImage(input, "input", kImageLayout));
@@ -143,7 +148,9 @@ class ConvTrunkOp : public OpKernel {
     DFLOW_RETURN_IF_ERROR(GeometryOf(ctx, &geo, &key));
     int64_t largest = 0;
     for (const StageGeometry& g : geo) largest = std::max(largest, g.n * g.h * g.w * g.c);
-    largest_image_.store(largest, std::memory_order_relaxed);
+    if (largest_image_.load(std::memory_order_relaxed) != largest) {  // Rarely: no line bouncing.
+      largest_image_.store(largest, std::memory_order_relaxed);
+    }
     const StageGeometry& last = geo.back();
     Tensor* out = ctx->allocate_output(0, TensorShape({last.n, last.oh, last.ow, last.co}));
     if (out->NumElements() == 0) return absl::OkStatus();
@@ -169,12 +176,6 @@ class ConvTrunkOp : public OpKernel {
       RunPrimitive(s.prim, ctx->stream(), args);
     }
     return absl::OkStatus();
-  }
-
- public:
-  // The largest image a stage read in the last call: the trunk is as large a node as that.
-  int64_t TeamElements(int64_t input_elements) const override {
-    return std::max(input_elements, largest_image_.load(std::memory_order_relaxed));
   }
 
  private:

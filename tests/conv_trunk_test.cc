@@ -16,6 +16,7 @@
 #include "graph/graph_def_io.h"
 #include "gtest/gtest.h"
 #include "ops/graph_import.h"
+#include "ops/node_builder.h"
 #include "ops/standard_ops.h"
 #include "runtime/graph_optimizer.h"
 #include "runtime/session.h"
@@ -60,8 +61,8 @@ struct ChainCase {
 
 class ConvTrunkChain : public ::testing::TestWithParam<ChainCase> {};
 
-// conv(+bias, Relu) -> MaxPool -> depthwise(+bias, Relu6) -> 1x1 conv -> Relu -> AvgPool ->
-// conv (no bias, Tanh), on an odd-sized image with odd channel counts.
+// conv(+bias, Relu) -> MaxPool -> depthwise(+bias, Relu6) -> 1x1 conv -> Relu -> AvgPool -> Elu
+// (a stage of its own) -> conv (no bias, Tanh), on an odd-sized image with odd channel counts.
 TEST_P(ConvTrunkChain, EqualsTheUnrewrittenGraph) {
   const ChainCase& p = GetParam();
   Scope root = Scope::NewRootScope();
@@ -78,7 +79,7 @@ TEST_P(ConvTrunkChain, EqualsTheUnrewrittenGraph) {
                                           Bias(root, 14, 4)));
   auto pw = ops::Relu(root, ops::Conv2D(root, dw, Filter(root, 1, 1, 14, 9, 5), {1, 1, 1, 1},
                                         "VALID"));
-  auto avg = ops::AvgPool(root, pw, {1, 2, 2, 1}, {1, 1, 1, 1}, p.padding);
+  auto avg = ops::Elu(root, ops::AvgPool(root, pw, {1, 2, 2, 1}, {1, 1, 1, 1}, p.padding));
   auto y = ops::Tanh(root.WithOpName("y"),
                      ops::Conv2D(root, avg, Filter(root, 2, 3, 9, 11, 6), {1, 1, 1, 1}, "SAME"));
   ASSERT_TRUE(root.ok()) << root.status();
@@ -87,7 +88,7 @@ TEST_P(ConvTrunkChain, EqualsTheUnrewrittenGraph) {
   ASSERT_NE(opt.graph, nullptr);
   EXPECT_EQ(CountOps(*opt.graph, "_DflowConvTrunk"), 1);
   for (const char* op : {"Conv2D", "_FusedConv2D", "DepthwiseConv2dNative",
-                         "_FusedDepthwiseConv2dNative", "MaxPool", "AvgPool", "Relu", "Tanh"}) {
+                         "_FusedDepthwiseConv2dNative", "MaxPool", "AvgPool", "Relu", "Elu", "Tanh"}) {
     EXPECT_EQ(CountOps(*opt.graph, op), 0) << op;
   }
   EXPECT_EQ(opt.signature.fetches[0].node()->name(), "y");
@@ -308,6 +309,50 @@ TEST(ConvTrunk, ConcurrentRunsGetTheirOwnBuffers) {
   for (std::thread& th : threads) th.join();
   EXPECT_EQ(failures, 0);
   EXPECT_EQ(mismatches, 0);
+}
+
+// A _DflowConvTrunk node built by hand (as a hostile GraphDef could): attrs that disagree fail
+// at graph building, inputs that do not fit the stages fail the run; neither crashes.
+TEST(ConvTrunk, ABadTrunkNodeIsAnError) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
+  auto f = ops::Placeholder(root.WithOpName("f"), DT_FLOAT);
+  auto trunk = [&](const std::string& name, std::vector<std::string> stages, int64_t num_args) {
+    const std::vector<int64_t> ones(4 * stages.size(), 1);
+    NodeBuilder b(name, "_DflowConvTrunk");
+    b.Input(Output(x)).Input(std::vector<Output>(num_args, Output(f)));
+    b.Attr("stages", MakeStringListAttr(stages));
+    b.Attr("activations", MakeStringListAttr(std::vector<std::string>(stages.size())));
+    b.Attr("paddings", MakeStringListAttr(std::vector<std::string>(stages.size(), "SAME")));
+    b.Attr("strides", MakeAttr(absl::MakeConstSpan(ones)));
+    b.Attr("ksize", MakeAttr(absl::MakeConstSpan(ones)));
+    return b.Finalize(root.graph());
+  };
+  EXPECT_FALSE(trunk("three_args", {"Conv2D", "Conv2D"}, 3).ok());
+  EXPECT_FALSE(trunk("not_a_stage", {"Conv2D", "MatMul"}, 1).ok());
+  absl::StatusOr<Node*> good = trunk("good", {"Conv2D", "Relu", "Conv2D"}, 2);
+  ASSERT_TRUE(good.ok()) << good.status();
+  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(*root.graph(), Unoptimized());
+  ASSERT_TRUE(s.ok());
+  std::vector<Tensor> out;
+  // The second convolution's filter (the same 3 in-channel filter) does not fit 4 channels.
+  absl::Status st = (*s)->Run({{x, RandomTensor({1, 5, 5, 3}, 71)}, {f, RandomTensor({3, 3, 3, 4}, 72)}},
+                              {Output(*good, 0)}, {}, &out);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << st;
+  st = (*s)->Run({{x, RandomTensor({1, 5, 5}, 73)}, {f, RandomTensor({3, 3, 3, 3}, 74)}},
+                 {Output(*good, 0)}, {}, &out);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << st;
+  // A fitting filter runs: Conv2D, Relu, Conv2D with the same [3, 3, 3, 3] filter.
+  const Tensor input = RandomTensor({1, 5, 5, 3}, 75), filter = RandomTensor({3, 3, 3, 3}, 76);
+  ASSERT_TRUE((*s)->Run({{x, input}, {f, filter}}, {Output(*good, 0)}, {}, &out).ok());
+  Scope ref = Scope::NewRootScope();
+  auto y = ops::Conv2D(ref, ops::Relu(ref, ops::Conv2D(ref, ops::Const(ref, input),
+                                                       ops::Const(ref, filter), {1, 1, 1, 1},
+                                                       "SAME")),
+                       ops::Const(ref, filter), {1, 1, 1, 1}, "SAME");
+  absl::StatusOr<Tensor> want = RunOne(ref, y, {}, Unoptimized());
+  ASSERT_TRUE(want.ok()) << want.status();
+  ExpectSameTensor(out[0], *want, kTol);
 }
 
 // The corpus's image models (../shared/tf_graphs/corpus, whose oracle corpus_test checks) each
