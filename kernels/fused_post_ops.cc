@@ -18,24 +18,27 @@ absl::Status CheckBias(const Tensor& bias, int64_t channels, absl::string_view w
   return absl::OkStatus();
 }
 
-dnnl::primitive_attr PostOpsAttr(const fused::PostOps& post) {
+Eltwise EltwiseOf(fused::Activation activation, float leakyrelu_alpha) {
   using fused::Activation;
-  dnnl::primitive_attr attr;
-  if (post.activation == Activation::kNone) return attr;
-  // oneDNN's eltwise post-op computes alg(x; alpha, beta).
-  dnnl::algorithm alg = dnnl::algorithm::eltwise_relu;
-  float alpha = 0.0f, beta = 0.0f;
-  switch (post.activation) {
+  // oneDNN's eltwise computes alg(x; alpha, beta).
+  switch (activation) {
     case Activation::kNone:
     case Activation::kRelu: break;
-    case Activation::kRelu6: alg = dnnl::algorithm::eltwise_clip; beta = 6.0f; break;
-    case Activation::kElu: alg = dnnl::algorithm::eltwise_elu; alpha = 1.0f; break;
-    case Activation::kLeakyRelu: alpha = post.leakyrelu_alpha; break;
-    case Activation::kTanh: alg = dnnl::algorithm::eltwise_tanh; break;
-    case Activation::kSigmoid: alg = dnnl::algorithm::eltwise_logistic; break;
+    case Activation::kRelu6: return {dnnl::algorithm::eltwise_clip, 0.0f, 6.0f};
+    case Activation::kElu: return {dnnl::algorithm::eltwise_elu, 1.0f, 0.0f};
+    case Activation::kLeakyRelu: return {dnnl::algorithm::eltwise_relu, leakyrelu_alpha, 0.0f};
+    case Activation::kTanh: return {dnnl::algorithm::eltwise_tanh, 0.0f, 0.0f};
+    case Activation::kSigmoid: return {dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f};
   }
+  return {dnnl::algorithm::eltwise_relu, 0.0f, 0.0f};
+}
+
+dnnl::primitive_attr PostOpsAttr(const fused::PostOps& post) {
+  dnnl::primitive_attr attr;
+  if (post.activation == fused::Activation::kNone) return attr;
+  const Eltwise e = EltwiseOf(post.activation, post.leakyrelu_alpha);
   dnnl::post_ops ops;
-  ops.append_eltwise(1.0f, alg, alpha, beta);
+  ops.append_eltwise(1.0f, e.alg, e.alpha, e.beta);
   attr.set_post_ops(ops);
   return attr;
 }

@@ -22,6 +22,13 @@ absl::Status CheckBias(const Tensor& bias, int64_t channels, absl::string_view w
 // The node's fused_ops, num_args and leakyrelu_alpha, checked (ops/fused_ops.h).
 absl::StatusOr<fused::PostOps> PostOpsOf(const Node& node);
 
+// oneDNN's eltwise algorithm and its alpha and beta for an activation (relu for kNone).
+struct Eltwise {
+  dnnl::algorithm alg;
+  float alpha, beta;
+};
+Eltwise EltwiseOf(fused::Activation activation, float leakyrelu_alpha = 0.2f);
+
 // The primitive attr with `post`'s activation as an eltwise post-op (none for kNone); the bias
 // is the primitive's own input.
 dnnl::primitive_attr PostOpsAttr(const fused::PostOps& post);

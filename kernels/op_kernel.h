@@ -147,6 +147,11 @@ class OpKernel {
   // bounds, whatever the graph says. May run on several threads at once (see the file comment).
   virtual absl::Status Compute(OpKernelContext* ctx) = 0;
 
+  // The element count the thread policy's size rule weighs for a node whose inputs hold
+  // `input_elements` (runtime/thread_policy.h): those, unless the kernel's own work is larger
+  // than its inputs suggest (a convolution trunk's inner images).
+  virtual int64_t TeamElements(int64_t input_elements) const { return input_elements; }
+
   const Node& node() const { return node_; }
   // A kernel whose constructor found a problem (an attr it cannot handle) sets this.
   const absl::Status& construction_status() const { return construction_status_; }

@@ -1,5 +1,6 @@
 // Ops that only the graph optimizer (runtime/graph_optimizer.h) creates, each one oneDNN
 // primitive doing the work of a chain of nodes. They have no builder functions and no gradients.
+// (_DflowConvTrunk, a chain of several primitives, is in conv_trunk_ops.h.)
 //
 //   _FusedMatMul(a, b, args: num_args * T)     TensorFlow's internal ops for a MatMul, Conv2D or
 //   _FusedConv2D(input, filter, args)          DepthwiseConv2dNative followed by BiasAdd and

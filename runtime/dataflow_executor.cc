@@ -451,7 +451,8 @@ absl::Status DataflowPlan::Run_::Process(const Task& task) {
                           &pool_);
       ctx.set_resources(&resources_);
       if (threads_ > 1) {
-        SetTeamFor(absl::MakeConstSpan(inputs_.data(), n_in), threads_, &current_threads_);
+        SetTeamFor(*item.kernel, absl::MakeConstSpan(inputs_.data(), n_in), threads_,
+                   &current_threads_);
       }
       const auto since_start = [this] {
         return std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -185,7 +185,8 @@ absl::Status ExecutionPlan::RunSteps(absl::Span<const Tensor> feeds, VariableSto
                         variables, CpuEngine(), state.stream, &state.pool);
     ctx.set_resources(&state.resources);
     if (threads > 1) {
-      SetTeamFor(absl::MakeConstSpan(state.inputs.data(), n_in), threads, &current_threads);
+      SetTeamFor(*step.kernel, absl::MakeConstSpan(state.inputs.data(), n_in), threads,
+                 &current_threads);
     }
     const int64_t node_start = trace != nullptr ? since_start() : 0;
     const absl::Status s = RunKernel(*step.kernel, &ctx);

@@ -1,6 +1,8 @@
 // OptimizeGraph runs the two passes of optimizer_passes.h; here too are the helpers they share.
 #include "runtime/graph_optimizer.h"
 
+#include <cstdlib>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -77,7 +79,15 @@ absl::StatusOr<OptimizedGraph> OptimizeGraph(const Graph& graph, const Signature
                                              const GraphOptimizerOptions& options) {
   DFLOW_ASSIGN_OR_RETURN(OptimizedGraph simplified,
                          optimizer::Simplify(graph, signature, options));
-  return optimizer::FuseAndPrune(simplified, options.fuse_ops);
+  DFLOW_ASSIGN_OR_RETURN(OptimizedGraph fused,
+                         optimizer::FuseAndPrune(simplified, options.fuse_ops));
+  // DFLOW_CONV_TRUNKS=0 turns trunks off without rebuilding, to time both (graph_optimizer.h).
+  static const bool env_off = [] {
+    const char* v = std::getenv("DFLOW_CONV_TRUNKS");
+    return v != nullptr && std::string(v) == "0";
+  }();
+  if (!options.fuse_ops || !options.conv_trunks || env_off) return fused;
+  return optimizer::FormConvTrunks(std::move(fused));
 }
 
 }  // namespace dflow

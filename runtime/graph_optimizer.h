@@ -32,6 +32,11 @@ struct GraphOptimizerOptions {
   // MatMul / Conv2D + BiasAdd (or Add of a 1-D bias) [+ Relu] -> _FusedMatMul / _FusedConv2D,
   // and the other patterns of docs/architecture.md (ops/fused_ops.h).
   bool fuse_ops = true;
+  // With fuse_ops: chains of two or more NHWC convolutions (with the poolings and activations
+  // between them) -> one _DflowConvTrunk node whose images stay in oneDNN's blocked layouts,
+  // reordered from and to NHWC only at the chain's ends (ops/conv_trunk_ops.h). The environment
+  // variable DFLOW_CONV_TRUNKS=0 turns it off for the whole process (to time both ways).
+  bool conv_trunks = true;
 };
 
 // A rewritten copy of the part of a graph that a signature needs, specialised to the fed

@@ -9,6 +9,9 @@
 //  2. FuseAndPrune (fusion.cc): the nodes the result still needs (folding leaves dead inputs
 //     behind), with chains of nodes replaced by one fused node (ops/fused_ops.h), which is only
 //     decidable once the consumers are final.
+//  3. FormConvTrunks (conv_trunk.cc): chains of NHWC convolutions, poolings and activations (the
+//     fused ones of pass 2 among them) replaced by one _DflowConvTrunk node that keeps oneDNN's
+//     blocked layouts between them (ops/conv_trunk_ops.h).
 #ifndef DFLOW_RUNTIME_OPTIMIZER_PASSES_H_
 #define DFLOW_RUNTIME_OPTIMIZER_PASSES_H_
 
@@ -31,6 +34,9 @@ absl::StatusOr<OptimizedGraph> Simplify(const Graph& graph, const Signature& sig
 
 // Pass 2 on pass 1's result; fuses only when `fuse`.
 absl::StatusOr<OptimizedGraph> FuseAndPrune(const OptimizedGraph& in, bool fuse);
+
+// Pass 3 on pass 2's result (returned as it is when no chain qualifies).
+absl::StatusOr<OptimizedGraph> FormConvTrunks(OptimizedGraph in);
 
 bool IsRef(const Output& o);
 // Whether `n` reads or produces a variable reference.

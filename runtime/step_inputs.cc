@@ -31,10 +31,11 @@ absl::Status ResolveRefInput(const Node& node, int i, TensorValue& v, TensorValu
   return absl::OkStatus();
 }
 
-void SetTeamFor(absl::Span<TensorValue* const> inputs, int threads, int* current) {
+void SetTeamFor(const OpKernel& kernel, absl::Span<TensorValue* const> inputs, int threads,
+                int* current) {
   int64_t elements = 0;
   for (const TensorValue* v : inputs) elements += v->tensor.NumElements();
-  const int wanted = ThreadPolicy::Global().TeamSize(threads, elements);
+  const int wanted = ThreadPolicy::Global().TeamSize(threads, kernel.TeamElements(elements));
   if (wanted != *current) omp_set_num_threads(*current = wanted);
 }
 

@@ -26,8 +26,10 @@ inline absl::Status ResolveInput(const Node& node, int i, TensorValue& v, Tensor
 }
 
 // With at most `threads` OpenMP threads for the run, sets the team size (ThreadPolicy) for a
-// node reading `inputs`; *current is the size set last. Call it only when threads > 1.
-void SetTeamFor(absl::Span<TensorValue* const> inputs, int threads, int* current);
+// node of `kernel` reading `inputs`; *current is the size set last. Call it only when
+// threads > 1.
+void SetTeamFor(const OpKernel& kernel, absl::Span<TensorValue* const> inputs, int threads,
+                int* current);
 
 // "<op> node '<name>': <message>", keeping the code.
 absl::Status NodeError(const Node& node, const absl::Status& s);

@@ -480,12 +480,20 @@ TEST(GraphOptimizer, TensorFlowsFrozenCnnScoresTheSameWithFusedConvolutions) {
   absl::StatusOr<Output> in = graph->FindOutput("inputs");
   absl::StatusOr<Output> out = graph->FindOutput("output");
   ASSERT_TRUE(in.ok() && out.ok());
-  OptimizedGraph opt = RunBothAndCompare(*graph, {{*in, RandomTensor({8, 28, 28, 1}, 1, 0.f, 1.f)}},
-                                         {*out}, {}, 1e-4f);
+  // Pass 2 alone (conv_trunks off): the fused convolutions themselves.
+  GraphOptimizerOptions no_trunks;
+  no_trunks.conv_trunks = false;
+  const Tensor input = RandomTensor({8, 28, 28, 1}, 1, 0.f, 1.f);
+  OptimizedGraph opt = RunBothAndCompare(*graph, {{*in, input}}, {*out}, no_trunks, 1e-4f);
   ASSERT_NE(opt.graph, nullptr);
   EXPECT_GT(CountOps(*opt.graph, "_FusedConv2D"), 0);
   EXPECT_EQ(CountOps(*opt.graph, "Conv2D"), 0);
   EXPECT_LT(opt.graph->num_nodes(), graph->num_nodes());
+  // By default the chain of fused convolutions then becomes a trunk (runtime/conv_trunk.cc).
+  opt = RunBothAndCompare(*graph, {{*in, input}}, {*out}, {}, 1e-4f);
+  ASSERT_NE(opt.graph, nullptr);
+  EXPECT_GT(CountOps(*opt.graph, "_DflowConvTrunk"), 0);
+  EXPECT_EQ(CountOps(*opt.graph, "Conv2D"), 0);
 }
 
 TEST(GraphOptimizer, TensorFlowsOwnGradientOpsTrainTheSameWhenOptimized) {
