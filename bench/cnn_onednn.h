@@ -23,7 +23,7 @@ struct CnnWeights {
 class CnnInferenceReference {
  public:
   virtual ~CnnInferenceReference() = default;
-  // probs [n, 10] for images [n, 784]; the buffer is the reference's own, valid until the next call.
+  // probs [n, 10] for images [n, 784], in the reference's own buffer (valid until the next call).
   virtual const float* Infer(const float* images) = 0;
 };
 // Every primitive and buffer is created here, for `batch` images.
