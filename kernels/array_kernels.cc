@@ -3,6 +3,7 @@
 // PreventGradient and Squeeze. None has a oneDNN primitive.
 #include <algorithm>
 #include <limits>
+#include <string>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -156,6 +157,13 @@ class ConstantLikeOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
+    if (ctx->input(0).dtype() == DT_STRING) {
+      // TensorFlow's ZerosLike of strings is empty strings; its OnesLike has no string kernel.
+      if (kValue != 0) return ctx->InvalidArgument("OnesLike is not defined for string tensors");
+      Tensor* out = ctx->allocate_output(0, ctx->input(0).shape());
+      for (std::string& s : out->flat<std::string>()) s.clear();
+      return absl::OkStatus();
+    }
     Tensor* out = ctx->allocate_output(0, ctx->input(0).shape());
     if (!VisitDataType(out->dtype(), [&](auto zero) {
           using T = decltype(zero);

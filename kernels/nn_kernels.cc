@@ -46,11 +46,13 @@ absl::Status CheckNhwc(const Node& node) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Softmax over the last axis, viewed as [outer, C].
+// Softmax and LogSoftmax over the last axis, viewed as [outer, C] (oneDNN's softmax_forward and
+// logsoftmax_forward, `Forward`).
 
-class SoftmaxOp : public OpKernel {
+template <typename Forward>
+class LastAxisSoftmaxOp : public OpKernel {
  public:
-  explicit SoftmaxOp(const Node& node) : OpKernel(node) {}
+  explicit LastAxisSoftmaxOp(const Node& node) : OpKernel(node) {}
 
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& x = ctx->input(0);
@@ -69,8 +71,8 @@ class SoftmaxOp : public OpKernel {
     }
     softmax_.Run({outer, c}, x.data(), y->data(), ctx->engine(), ctx->stream(),
                  [](const memory::desc& md, const dnnl::engine& engine) {
-                   return dnnl::softmax_forward::primitive_desc(
-                       dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, md, 1),
+                   return typename Forward::primitive_desc(
+                       typename Forward::desc(dnnl::prop_kind::forward_inference, md, 1),
                        KernelAttr(), engine);
                  });
     return absl::OkStatus();
@@ -81,6 +83,8 @@ class SoftmaxOp : public OpKernel {
   static constexpr int64_t kLoopMaxElements = 256;
   SrcDstPrimitive softmax_;
 };
+using SoftmaxOp = LastAxisSoftmaxOp<dnnl::softmax_forward>;
+using LogSoftmaxOp = LastAxisSoftmaxOp<dnnl::logsoftmax_forward>;
 
 // ---------------------------------------------------------------------------------------------
 // BiasAdd: value [outer, C] + bias [1, C] (oneDNN binary add with broadcast).
@@ -410,38 +414,6 @@ REGISTER_KERNEL("Relu", ReluOp, "T", {DT_FLOAT});
 REGISTER_KERNEL("ReluGrad", ReluGradOp, "T", {DT_FLOAT});
 REGISTER_KERNEL("SoftmaxCrossEntropyWithLogits", SoftmaxXentOp, "T", {DT_FLOAT});
 REGISTER_KERNEL("SparseSoftmaxCrossEntropyWithLogits", SparseSoftmaxXentOp, "T", {DT_FLOAT});
-
-// ---------------------------------------------------------------------------------------------
-// LogSoftmax over the last axis, viewed as [outer, C] (oneDNN's logsoftmax_forward).
-
-class LogSoftmaxOp : public OpKernel {
- public:
-  explicit LogSoftmaxOp(const Node& node) : OpKernel(node) {}
-
-  absl::Status Compute(OpKernelContext* ctx) override {
-    const Tensor& x = ctx->input(0);
-    DFLOW_RETURN_IF_ERROR(CheckInput(x, "logits", DT_FLOAT));
-    if (x.dims() < 1) {
-      return ctx->InvalidArgument("logits must have rank >= 1 but has shape ",
-                                  x.shape().DebugString());
-    }
-    Tensor* y = ctx->allocate_output(0, x.shape());
-    if (x.NumElements() == 0) return absl::OkStatus();
-    const int64_t c = x.dim_size(x.dims() - 1);
-    const int64_t outer = x.NumElements() / c;
-    logsoftmax_.Run({outer, c}, x.data(), y->data(), ctx->engine(), ctx->stream(),
-                    [](const memory::desc& md, const dnnl::engine& engine) {
-                      return dnnl::logsoftmax_forward::primitive_desc(
-                          dnnl::logsoftmax_forward::desc(dnnl::prop_kind::forward_inference, md,
-                                                         1),
-                          KernelAttr(), engine);
-                    });
-    return absl::OkStatus();
-  }
-
- private:
-  SrcDstPrimitive logsoftmax_;
-};
 REGISTER_KERNEL("LogSoftmax", LogSoftmaxOp, "T", {DT_FLOAT});
 
 }  // namespace

@@ -6,8 +6,8 @@
 //                                 name a BundleEntryProto (proto/tensor_bundle.proto)
 //   PREFIX.data-00000-of-00001    the tensors' raw little-endian bytes, back to back (TensorFlow's
 //                                 default alignment of 1), each entry's masked crc32c over its bytes;
-//                                 a string tensor as TensorFlow writes it: varint64 lengths, the
-//                                 masked crc32c of the lengths, then the bytes
+//                                 a string tensor as TensorFlow writes it
+//                                 (kernels/tensor_bundle_strings.h)
 //
 // Reading also takes TensorFlow's merged bundles of several data shards.
 #ifndef DFLOW_KERNELS_TENSOR_BUNDLE_H_
@@ -53,11 +53,6 @@ absl::Status WriteTensorBundle(const std::string& prefix, const NamedTensors& te
 // data files, and each tensor's crc32c. Duplicate names and partitioned (sliced) tensors are
 // errors. Any failure is one error naming the file (and the tensor).
 absl::StatusOr<NamedTensors> ReadTensorBundle(const std::string& prefix);
-
-// Decodes a string tensor of `shape` from its data-file bytes, checking the lengths' checksum and
-// the entry's `masked_crc32c`.
-absl::StatusOr<Tensor> DecodeStringTensor(absl::string_view encoded, const TensorShape& shape,
-                                          uint32_t masked_crc32c);
 
 // TensorFlow's MergeBundles (the MergeV2Checkpoints op): merges the bundles `prefixes` (each
 // written by WriteTensorBundle or SaveV2) into `merged_prefix`: their data files are renamed to

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/status_macros.h"
 #include "ops/array_ops.h"
+#include "ops/concat_shape.h"
 #include "ops/math_ops.h"
 #include "ops/node_builder.h"
 #include "ops/op_registry.h"
@@ -125,17 +126,7 @@ absl::Status ConcatV2Shape(InferenceContext* ctx) {
   if (axis_shape.dims() > 0) {
     return ctx->Error(absl::StrCat("axis must be a scalar, got shape ", axis_shape.DebugString()));
   }
-  int rank = -1;
-  for (int i = 0; i < n; ++i) {
-    const int r = ctx->input(i).dims();
-    if (r < 0) continue;
-    if (rank >= 0 && r != rank) {
-      return ctx->Error(absl::StrCat("values must have the same rank, but value 0 is ",
-                                     ctx->input(0).DebugString(), " and value ", i, " is ",
-                                     ctx->input(i).DebugString()));
-    }
-    rank = r;
-  }
+  DFLOW_ASSIGN_OR_RETURN(const int rank, concat::ValuesRank(ctx, 0, n));
   if (rank == 0) return ctx->Error("cannot concatenate scalars (use Pack)");
   std::optional<std::vector<int64_t>> axis = ConstInts(ctx, n);
   if (rank < 0 || !axis) {
@@ -149,30 +140,7 @@ absl::Status ConcatV2Shape(InferenceContext* ctx) {
     return ctx->Error(absl::StrCat("axis ", a, " is out of range for rank ", rank));
   }
   if (a < 0) a += rank;
-  std::vector<int64_t> dims(rank, -1);
-  int64_t total = 0;
-  for (int i = 0; i < n; ++i) {
-    const PartialTensorShape& in = ctx->input(i);
-    if (in.unknown_rank()) {
-      total = -1;
-      continue;
-    }
-    for (int d = 0; d < rank; ++d) {
-      const int64_t size = in.dim_size(d);
-      if (d == a) {
-        total = (total < 0 || size < 0) ? -1 : total + size;
-      } else if (size >= 0) {
-        if (dims[d] >= 0 && dims[d] != size) {
-          return ctx->Error(absl::StrCat("dimension ", d, " of the values differs: ",
-                                         ctx->input(0).DebugString(), " vs ", in.DebugString()));
-        }
-        dims[d] = size;
-      }
-    }
-  }
-  dims[a] = total;
-  ctx->set_output(0, PartialTensorShape(dims));
-  return absl::OkStatus();
+  return concat::SetJoinedShape(ctx, 0, n, rank, a);
 }
 
 // Input i gets g[offset_i : offset_i + shape_i], where offset_i is zero except along the axis,

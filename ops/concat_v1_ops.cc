@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/status_macros.h"
 #include "ops/array_ops.h"
+#include "ops/concat_shape.h"
 #include "ops/node_builder.h"
 #include "ops/op_registry.h"
 #include "ops/shape_inference.h"
@@ -26,17 +27,7 @@ absl::Status ConcatShape(InferenceContext* ctx) {
     return ctx->Error(absl::StrCat("concat_dim must be a scalar, got shape ",
                                    ctx->input(0).DebugString()));
   }
-  int rank = -1;
-  for (int i = 1; i <= n; ++i) {
-    const int r = ctx->input(i).dims();
-    if (r < 0) continue;
-    if (rank >= 0 && r != rank) {
-      return ctx->Error(absl::StrCat("values must have the same rank, but value 0 is ",
-                                     ctx->input(1).DebugString(), " and value ", i - 1, " is ",
-                                     ctx->input(i).DebugString()));
-    }
-    rank = r;
-  }
+  DFLOW_ASSIGN_OR_RETURN(const int rank, concat::ValuesRank(ctx, 1, n));
   if (rank == 0) return ctx->Error("cannot concatenate scalars (use Pack)");
   std::optional<std::vector<int64_t>> axis = ConstInts(ctx, 0);
   if (rank < 0 || !axis || axis->size() != 1) {
@@ -50,30 +41,7 @@ absl::Status ConcatShape(InferenceContext* ctx) {
                                    ")"));
   }
   if (a < 0) a += rank;
-  std::vector<int64_t> dims(rank, -1);
-  int64_t total = 0;
-  for (int i = 1; i <= n; ++i) {
-    const PartialTensorShape& in = ctx->input(i);
-    if (in.unknown_rank()) {
-      total = -1;
-      continue;
-    }
-    for (int d = 0; d < rank; ++d) {
-      const int64_t size = in.dim_size(d);
-      if (d == a) {
-        total = (total < 0 || size < 0) ? -1 : total + size;
-      } else if (size >= 0) {
-        if (dims[d] >= 0 && dims[d] != size) {
-          return ctx->Error(absl::StrCat("dimension ", d, " of the values differs: ",
-                                         ctx->input(1).DebugString(), " vs ", in.DebugString()));
-        }
-        dims[d] = size;
-      }
-    }
-  }
-  dims[a] = total;
-  ctx->set_output(0, PartialTensorShape(dims));
-  return absl::OkStatus();
+  return concat::SetJoinedShape(ctx, 1, n, rank, a);
 }
 
 // Value i gets Slice(dy, offset_i, shape_i), the offsets from ConcatOffset (as TensorFlow).

@@ -10,17 +10,14 @@
 #include "absl/strings/str_cat.h"
 #include "graph/status_macros.h"
 #include "ops/array_ops.h"
+#include "ops/conv_family.h"
 #include "ops/op_registry.h"
 #include "ops/shape_inference.h"
 
 namespace dflow {
 namespace {
 
-using conv::CheckOutBackprop;
-using conv::kImageLayout;
 using conv::OutDim;
-using conv::Rank4;
-using conv::SizesInput;
 using conv::Window2D;
 
 // The attrs of Conv2D and its two backprops, after T.
@@ -52,8 +49,6 @@ absl::StatusOr<int64_t> Merge(InferenceContext* ctx, int64_t a, int64_t b,
   return ctx->Error(absl::StrCat(message, ": ", a, " vs. ", b));
 }
 
-constexpr absl::string_view kFilterLayout = "[height, width, in_channels, out_channels]";
-
 constexpr absl::string_view kDepthMismatch =
     "the input's depth (dimension 3) must equal the filter's in_channels (dimension 2)";
 
@@ -69,22 +64,33 @@ absl::StatusOr<PartialTensorShape> ConvOutputShape(InferenceContext* ctx, const 
   return PartialTensorShape({input.dim_size(0), oh, ow, filter.dim_size(3)});
 }
 
-struct ConvNodeAttrs {
-  std::vector<int64_t> strides;
-  std::string padding;
-  ops::Conv2DAttrs attrs;
-};
+// Conv2D's family for conv_family.h.
+struct Conv2DFamily {
+  using Window = Window2D;
+  using Attrs = ops::Conv2DAttrs;
+  using Forward = ops::Conv2D;
+  using BackpropInput = ops::Conv2DBackpropInput;
+  using BackpropFilter = ops::Conv2DBackpropFilter;
+  static constexpr absl::string_view kFilterLayout = "[height, width, in_channels, out_channels]";
 
-ConvNodeAttrs ConvNodeAttrsOf(const Node& node) {
-  ConvNodeAttrs a;
-  GetNodeAttr(node, "strides", &a.strides).IgnoreError();
-  GetNodeAttr(node, "padding", &a.padding).IgnoreError();
-  GetNodeAttr(node, "use_cudnn_on_gpu", &a.attrs.use_cudnn_on_gpu).IgnoreError();
-  GetNodeAttr(node, "data_format", &a.attrs.data_format).IgnoreError();
-  GetNodeAttr(node, "dilations", &a.attrs.dilations).IgnoreError();
-  GetNodeAttr(node, "explicit_paddings", &a.attrs.explicit_paddings).IgnoreError();
-  return a;
-}
+  static absl::StatusOr<Window2D> ReadAttrs(InferenceContext* ctx) { return ReadConv2DAttrs(ctx); }
+  static absl::StatusOr<PartialTensorShape> OutputShape(InferenceContext* ctx, const Window2D& w,
+                                                        const PartialTensorShape& input,
+                                                        const PartialTensorShape& filter) {
+    return ConvOutputShape(ctx, w, input, filter);
+  }
+  static int64_t FilterOutDim(const PartialTensorShape& dy) { return dy.dim_size(3); }
+  static conv::ConvNodeAttrs<Attrs> NodeAttrsOf(const Node& node) {
+    conv::ConvNodeAttrs<Attrs> a;
+    GetNodeAttr(node, "strides", &a.strides).IgnoreError();
+    GetNodeAttr(node, "padding", &a.padding).IgnoreError();
+    GetNodeAttr(node, "use_cudnn_on_gpu", &a.attrs.use_cudnn_on_gpu).IgnoreError();
+    GetNodeAttr(node, "data_format", &a.attrs.data_format).IgnoreError();
+    GetNodeAttr(node, "dilations", &a.attrs.dilations).IgnoreError();
+    GetNodeAttr(node, "explicit_paddings", &a.attrs.explicit_paddings).IgnoreError();
+    return a;
+  }
+};
 
 AttrMap ConvAttrMap(const std::vector<int64_t>& strides, absl::string_view padding,
                     const ops::Conv2DAttrs& attrs) {
@@ -101,43 +107,14 @@ AttrMap ConvAttrMap(const std::vector<int64_t>& strides, absl::string_view paddi
 // ---------------------------------------------------------------------------------------------
 // Conv2D
 
-namespace {
-
-absl::Status Conv2DShape(InferenceContext* ctx) {
-  DFLOW_ASSIGN_OR_RETURN(Window2D w, ReadConv2DAttrs(ctx));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape input, Rank4(ctx, 0, "input", kImageLayout));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape filter, Rank4(ctx, 1, "filter", kFilterLayout));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape out, ConvOutputShape(ctx, w, input, filter));
-  ctx->set_output(0, out);
-  return absl::OkStatus();
-}
-
-// y = conv(x, w): dx = Conv2DBackpropInput(shape(x), w, dy),
-//                 dw = Conv2DBackpropFilter(x, shape(w), dy).
-absl::Status Conv2DGrad(const Scope& scope, const Node& node,
-                        absl::Span<const Output> grad_outputs, std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(2, Output());
-  const Output& g = grad_outputs[0];
-  ConvNodeAttrs a = ConvNodeAttrsOf(node);
-  const Output& x = node.input(0);
-  const Output& w = node.input(1);
-  (*grad_inputs)[0] = ops::Conv2DBackpropInput(scope, ops::Shape(scope, x), w, g, a.strides,
-                                               a.padding, a.attrs);
-  (*grad_inputs)[1] = ops::Conv2DBackpropFilter(scope, x, ops::Shape(scope, w), g, a.strides,
-                                                a.padding, a.attrs);
-  return scope.status();
-}
-
-}  // namespace
-
 REGISTER_OP("Conv2D")
     .Input("input: T")
     .Input("filter: T")
     .Output("output: T")
     .Attr("T: {float}")
     .Attrs(kConv2DWindowAttrs)
-    .SetShapeFn(Conv2DShape);
-REGISTER_GRADIENT("Conv2D", Conv2DGrad);
+    .SetShapeFn(conv::ForwardShape<Conv2DFamily>);
+REGISTER_GRADIENT("Conv2D", conv::ForwardGrad<Conv2DFamily>);
 
 ops::Conv2D::Conv2D(const Scope& scope, Input input, Input filter,
                     const std::vector<int64_t>& strides, absl::string_view padding,
@@ -147,40 +124,6 @@ ops::Conv2D::Conv2D(const Scope& scope, Input input, Input filter,
 // ---------------------------------------------------------------------------------------------
 // Conv2DBackpropInput
 
-namespace {
-
-absl::Status Conv2DBackpropInputShape(InferenceContext* ctx) {
-  DFLOW_ASSIGN_OR_RETURN(Window2D w, ReadConv2DAttrs(ctx));
-  DFLOW_ASSIGN_OR_RETURN(std::optional<std::vector<int64_t>> sizes,
-                         SizesInput(ctx, 0, "input_sizes"));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape filter, Rank4(ctx, 1, "filter", kFilterLayout));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape dy, Rank4(ctx, 2, "out_backprop", kImageLayout));
-  PartialTensorShape input({dy.dim_size(0), -1, -1, filter.dim_size(2)});
-  if (sizes.has_value()) input = PartialTensorShape(absl::MakeConstSpan(*sizes));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape expected, ConvOutputShape(ctx, w, input, filter));
-  DFLOW_RETURN_IF_ERROR(CheckOutBackprop(ctx, expected, dy, "out_backprop"));
-  ctx->set_output(0, input);
-  return absl::OkStatus();
-}
-
-// dx = Conv2DBackpropInput(sizes, w, dy) is linear in w and in dy: for an incoming gradient
-// G (x's shape), d/dw = Conv2DBackpropFilter(G, shape(w), dy) and d/d(dy) = Conv2D(G, w).
-absl::Status Conv2DBackpropInputGrad(const Scope& scope, const Node& node,
-                                     absl::Span<const Output> grad_outputs,
-                                     std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(3, Output());
-  const Output& g = grad_outputs[0];
-  ConvNodeAttrs a = ConvNodeAttrsOf(node);
-  const Output& w = node.input(1);
-  const Output& dy = node.input(2);
-  (*grad_inputs)[1] = ops::Conv2DBackpropFilter(scope, g, ops::Shape(scope, w), dy, a.strides,
-                                                a.padding, a.attrs);
-  (*grad_inputs)[2] = ops::Conv2D(scope, g, w, a.strides, a.padding, a.attrs);
-  return scope.status();
-}
-
-}  // namespace
-
 REGISTER_OP("Conv2DBackpropInput")
     .Input("input_sizes: int32")
     .Input("filter: T")
@@ -188,8 +131,8 @@ REGISTER_OP("Conv2DBackpropInput")
     .Output("output: T")
     .Attr("T: {float}")
     .Attrs(kConv2DWindowAttrs)
-    .SetShapeFn(Conv2DBackpropInputShape);
-REGISTER_GRADIENT("Conv2DBackpropInput", Conv2DBackpropInputGrad);
+    .SetShapeFn(conv::BackpropInputShape<Conv2DFamily>);
+REGISTER_GRADIENT("Conv2DBackpropInput", conv::BackpropInputGrad<Conv2DFamily>);
 
 ops::Conv2DBackpropInput::Conv2DBackpropInput(const Scope& scope, Input input_sizes, Input filter,
                                               Input out_backprop,
@@ -201,40 +144,6 @@ ops::Conv2DBackpropInput::Conv2DBackpropInput(const Scope& scope, Input input_si
 // ---------------------------------------------------------------------------------------------
 // Conv2DBackpropFilter
 
-namespace {
-
-absl::Status Conv2DBackpropFilterShape(InferenceContext* ctx) {
-  DFLOW_ASSIGN_OR_RETURN(Window2D w, ReadConv2DAttrs(ctx));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape input, Rank4(ctx, 0, "input", kImageLayout));
-  DFLOW_ASSIGN_OR_RETURN(std::optional<std::vector<int64_t>> sizes,
-                         SizesInput(ctx, 1, "filter_sizes"));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape dy, Rank4(ctx, 2, "out_backprop", kImageLayout));
-  PartialTensorShape filter({-1, -1, input.dim_size(3), dy.dim_size(3)});
-  if (sizes.has_value()) filter = PartialTensorShape(absl::MakeConstSpan(*sizes));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape expected, ConvOutputShape(ctx, w, input, filter));
-  DFLOW_RETURN_IF_ERROR(CheckOutBackprop(ctx, expected, dy, "out_backprop"));
-  ctx->set_output(0, filter);
-  return absl::OkStatus();
-}
-
-// dw = Conv2DBackpropFilter(x, sizes, dy): for an incoming gradient G (w's shape),
-// d/dx = Conv2DBackpropInput(shape(x), G, dy) and d/d(dy) = Conv2D(x, G).
-absl::Status Conv2DBackpropFilterGrad(const Scope& scope, const Node& node,
-                                      absl::Span<const Output> grad_outputs,
-                                      std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(3, Output());
-  const Output& g = grad_outputs[0];
-  ConvNodeAttrs a = ConvNodeAttrsOf(node);
-  const Output& x = node.input(0);
-  const Output& dy = node.input(2);
-  (*grad_inputs)[0] = ops::Conv2DBackpropInput(scope, ops::Shape(scope, x), g, dy, a.strides,
-                                               a.padding, a.attrs);
-  (*grad_inputs)[2] = ops::Conv2D(scope, x, g, a.strides, a.padding, a.attrs);
-  return scope.status();
-}
-
-}  // namespace
-
 REGISTER_OP("Conv2DBackpropFilter")
     .Input("input: T")
     .Input("filter_sizes: int32")
@@ -242,8 +151,8 @@ REGISTER_OP("Conv2DBackpropFilter")
     .Output("output: T")
     .Attr("T: {float}")
     .Attrs(kConv2DWindowAttrs)
-    .SetShapeFn(Conv2DBackpropFilterShape);
-REGISTER_GRADIENT("Conv2DBackpropFilter", Conv2DBackpropFilterGrad);
+    .SetShapeFn(conv::BackpropFilterShape<Conv2DFamily>);
+REGISTER_GRADIENT("Conv2DBackpropFilter", conv::BackpropFilterGrad<Conv2DFamily>);
 
 ops::Conv2DBackpropFilter::Conv2DBackpropFilter(const Scope& scope, Input input, Input filter_sizes,
                                                 Input out_backprop,

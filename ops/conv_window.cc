@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -220,6 +221,19 @@ absl::Status CheckOutBackprop(InferenceContext* ctx, const PartialTensorShape& e
                                    " but the forward op's output has shape ",
                                    expected.DebugString()));
   }
+  return absl::OkStatus();
+}
+
+absl::Status SetBackpropOutput(
+    InferenceContext* ctx, const std::optional<std::vector<int64_t>>& sizes,
+    PartialTensorShape fallback,
+    absl::FunctionRef<absl::StatusOr<PartialTensorShape>(const PartialTensorShape&)> forward,
+    const PartialTensorShape& out_backprop, absl::string_view what) {
+  PartialTensorShape out =
+      sizes.has_value() ? PartialTensorShape(absl::MakeConstSpan(*sizes)) : std::move(fallback);
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape expected, forward(out));
+  DFLOW_RETURN_IF_ERROR(CheckOutBackprop(ctx, expected, out_backprop, what));
+  ctx->set_output(0, out);
   return absl::OkStatus();
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "graph/graph.h"
@@ -80,6 +81,13 @@ absl::StatusOr<std::optional<std::vector<int64_t>>> SizesInput(InferenceContext*
 // Checks out_backprop against the output shape the forward op would have.
 absl::Status CheckOutBackprop(InferenceContext* ctx, const PartialTensorShape& expected,
                               const PartialTensorShape& out_backprop, absl::string_view what);
+// The tail of a backprop's shape function: its output is the constant `sizes` when known, else
+// `fallback`; the forward op's output for that shape (`forward`) must agree with out_backprop.
+absl::Status SetBackpropOutput(
+    InferenceContext* ctx, const std::optional<std::vector<int64_t>>& sizes,
+    PartialTensorShape fallback,
+    absl::FunctionRef<absl::StatusOr<PartialTensorShape>(const PartialTensorShape&)> forward,
+    const PartialTensorShape& out_backprop, absl::string_view what);
 
 }  // namespace conv
 }  // namespace dflow

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "graph/status_macros.h"
 #include "ops/array_ops.h"
+#include "ops/conv_family.h"
 #include "ops/op_registry.h"
 #include "ops/shape_inference.h"
 
@@ -62,7 +63,6 @@ absl::StatusOr<DepthwiseWindow> DepthwiseAttrsOf(const Node& node) {
 namespace {
 
 using conv::DepthwiseWindow;
-using conv::kImageLayout;
 
 constexpr absl::string_view kAttrs[] = {
     "strides: list(int)",
@@ -72,9 +72,7 @@ constexpr absl::string_view kAttrs[] = {
     "dilations: list(int) = [1, 1, 1, 1]",
 };
 
-constexpr absl::string_view kFilterLayout = "[height, width, in_channels, channel_multiplier]";
-
-absl::StatusOr<DepthwiseWindow> ReadAttrs(InferenceContext* ctx) {
+absl::StatusOr<DepthwiseWindow> ReadDepthwiseAttrs(InferenceContext* ctx) {
   std::vector<int64_t> strides, dilations, explicit_paddings;
   std::string padding, data_format;
   DFLOW_RETURN_IF_ERROR(ctx->GetAttr("strides", &strides));
@@ -89,9 +87,10 @@ absl::StatusOr<DepthwiseWindow> ReadAttrs(InferenceContext* ctx) {
 }
 
 // The output shape from the input and filter shapes (-1 = unknown); also checks them.
-absl::StatusOr<PartialTensorShape> OutputShape(InferenceContext* ctx, const DepthwiseWindow& w,
-                                               const PartialTensorShape& input,
-                                               const PartialTensorShape& filter) {
+absl::StatusOr<PartialTensorShape> DepthwiseOutputShape(InferenceContext* ctx,
+                                                        const DepthwiseWindow& w,
+                                                        const PartialTensorShape& input,
+                                                        const PartialTensorShape& filter) {
   const int64_t c = input.dim_size(3), fc = filter.dim_size(2), m = filter.dim_size(3);
   if (c >= 0 && fc >= 0 && c != fc) {
     return ctx->Error(absl::StrCat(
@@ -109,21 +108,37 @@ absl::StatusOr<PartialTensorShape> OutputShape(InferenceContext* ctx, const Dept
   return PartialTensorShape({input.dim_size(0), oh, ow, depth >= 0 && m >= 0 ? depth * m : -1});
 }
 
-struct NodeAttrs {
-  std::vector<int64_t> strides;
-  std::string padding;
-  ops::DepthwiseConv2dAttrs attrs;
-};
+// DepthwiseConv2dNative's family for conv_family.h.
+struct DepthwiseFamily {
+  using Window = DepthwiseWindow;
+  using Attrs = ops::DepthwiseConv2dAttrs;
+  using Forward = ops::DepthwiseConv2dNative;
+  using BackpropInput = ops::DepthwiseConv2dNativeBackpropInput;
+  using BackpropFilter = ops::DepthwiseConv2dNativeBackpropFilter;
+  static constexpr absl::string_view kFilterLayout =
+      "[height, width, in_channels, channel_multiplier]";
 
-NodeAttrs NodeAttrsOf(const Node& node) {
-  NodeAttrs a;
-  GetNodeAttr(node, "strides", &a.strides).IgnoreError();
-  GetNodeAttr(node, "padding", &a.padding).IgnoreError();
-  GetNodeAttr(node, "data_format", &a.attrs.data_format).IgnoreError();
-  GetNodeAttr(node, "dilations", &a.attrs.dilations).IgnoreError();
-  GetNodeAttr(node, "explicit_paddings", &a.attrs.explicit_paddings).IgnoreError();
-  return a;
-}
+  static absl::StatusOr<DepthwiseWindow> ReadAttrs(InferenceContext* ctx) {
+    return ReadDepthwiseAttrs(ctx);
+  }
+  static absl::StatusOr<PartialTensorShape> OutputShape(InferenceContext* ctx,
+                                                        const DepthwiseWindow& w,
+                                                        const PartialTensorShape& input,
+                                                        const PartialTensorShape& filter) {
+    return DepthwiseOutputShape(ctx, w, input, filter);
+  }
+  // dy's depth is in_channels * channel_multiplier, which does not give the multiplier alone.
+  static int64_t FilterOutDim(const PartialTensorShape&) { return -1; }
+  static conv::ConvNodeAttrs<Attrs> NodeAttrsOf(const Node& node) {
+    conv::ConvNodeAttrs<Attrs> a;
+    GetNodeAttr(node, "strides", &a.strides).IgnoreError();
+    GetNodeAttr(node, "padding", &a.padding).IgnoreError();
+    GetNodeAttr(node, "data_format", &a.attrs.data_format).IgnoreError();
+    GetNodeAttr(node, "dilations", &a.attrs.dilations).IgnoreError();
+    GetNodeAttr(node, "explicit_paddings", &a.attrs.explicit_paddings).IgnoreError();
+    return a;
+  }
+};
 
 AttrMap AttrMapOf(const std::vector<int64_t>& strides, absl::string_view padding,
                   const ops::DepthwiseConv2dAttrs& attrs) {
@@ -139,45 +154,14 @@ AttrMap AttrMapOf(const std::vector<int64_t>& strides, absl::string_view padding
 // ---------------------------------------------------------------------------------------------
 // DepthwiseConv2dNative
 
-namespace {
-
-absl::Status DepthwiseShape(InferenceContext* ctx) {
-  DFLOW_ASSIGN_OR_RETURN(DepthwiseWindow w, ReadAttrs(ctx));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape input, conv::Rank4(ctx, 0, "input", kImageLayout));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape filter,
-                         conv::Rank4(ctx, 1, "filter", kFilterLayout));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape out, OutputShape(ctx, w, input, filter));
-  ctx->set_output(0, out);
-  return absl::OkStatus();
-}
-
-// y = dwconv(x, w): dx = DepthwiseConv2dNativeBackpropInput(shape(x), w, dy),
-//                   dw = DepthwiseConv2dNativeBackpropFilter(x, shape(w), dy).
-absl::Status DepthwiseGrad(const Scope& scope, const Node& node,
-                           absl::Span<const Output> grad_outputs,
-                           std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(2, Output());
-  const Output& g = grad_outputs[0];
-  NodeAttrs a = NodeAttrsOf(node);
-  const Output& x = node.input(0);
-  const Output& w = node.input(1);
-  (*grad_inputs)[0] = ops::DepthwiseConv2dNativeBackpropInput(scope, ops::Shape(scope, x), w, g,
-                                                              a.strides, a.padding, a.attrs);
-  (*grad_inputs)[1] = ops::DepthwiseConv2dNativeBackpropFilter(scope, x, ops::Shape(scope, w), g,
-                                                               a.strides, a.padding, a.attrs);
-  return scope.status();
-}
-
-}  // namespace
-
 REGISTER_OP("DepthwiseConv2dNative")
     .Input("input: T")
     .Input("filter: T")
     .Output("output: T")
     .Attr("T: {float}")
     .Attrs(kAttrs)
-    .SetShapeFn(DepthwiseShape);
-REGISTER_GRADIENT("DepthwiseConv2dNative", DepthwiseGrad);
+    .SetShapeFn(conv::ForwardShape<DepthwiseFamily>);
+REGISTER_GRADIENT("DepthwiseConv2dNative", conv::ForwardGrad<DepthwiseFamily>);
 
 ops::DepthwiseConv2dNative::DepthwiseConv2dNative(const Scope& scope, Input input, Input filter,
                                                   const std::vector<int64_t>& strides,
@@ -188,42 +172,6 @@ ops::DepthwiseConv2dNative::DepthwiseConv2dNative(const Scope& scope, Input inpu
 // ---------------------------------------------------------------------------------------------
 // DepthwiseConv2dNativeBackpropInput
 
-namespace {
-
-absl::Status BackpropInputShape(InferenceContext* ctx) {
-  DFLOW_ASSIGN_OR_RETURN(DepthwiseWindow w, ReadAttrs(ctx));
-  DFLOW_ASSIGN_OR_RETURN(std::optional<std::vector<int64_t>> sizes,
-                         conv::SizesInput(ctx, 0, "input_sizes"));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape filter,
-                         conv::Rank4(ctx, 1, "filter", kFilterLayout));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape dy,
-                         conv::Rank4(ctx, 2, "out_backprop", kImageLayout));
-  PartialTensorShape input({dy.dim_size(0), -1, -1, filter.dim_size(2)});
-  if (sizes.has_value()) input = PartialTensorShape(absl::MakeConstSpan(*sizes));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape expected, OutputShape(ctx, w, input, filter));
-  DFLOW_RETURN_IF_ERROR(conv::CheckOutBackprop(ctx, expected, dy, "out_backprop"));
-  ctx->set_output(0, input);
-  return absl::OkStatus();
-}
-
-// dx = BackpropInput(sizes, w, dy) is linear in w and in dy: for an incoming gradient G (x's
-// shape), d/dw = BackpropFilter(G, shape(w), dy) and d/d(dy) = DepthwiseConv2dNative(G, w).
-absl::Status BackpropInputGrad(const Scope& scope, const Node& node,
-                               absl::Span<const Output> grad_outputs,
-                               std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(3, Output());
-  const Output& g = grad_outputs[0];
-  NodeAttrs a = NodeAttrsOf(node);
-  const Output& w = node.input(1);
-  const Output& dy = node.input(2);
-  (*grad_inputs)[1] = ops::DepthwiseConv2dNativeBackpropFilter(scope, g, ops::Shape(scope, w), dy,
-                                                               a.strides, a.padding, a.attrs);
-  (*grad_inputs)[2] = ops::DepthwiseConv2dNative(scope, g, w, a.strides, a.padding, a.attrs);
-  return scope.status();
-}
-
-}  // namespace
-
 REGISTER_OP("DepthwiseConv2dNativeBackpropInput")
     .Input("input_sizes: int32")
     .Input("filter: T")
@@ -231,8 +179,9 @@ REGISTER_OP("DepthwiseConv2dNativeBackpropInput")
     .Output("output: T")
     .Attr("T: {float}")
     .Attrs(kAttrs)
-    .SetShapeFn(BackpropInputShape);
-REGISTER_GRADIENT("DepthwiseConv2dNativeBackpropInput", BackpropInputGrad);
+    .SetShapeFn(conv::BackpropInputShape<DepthwiseFamily>);
+REGISTER_GRADIENT("DepthwiseConv2dNativeBackpropInput",
+                  conv::BackpropInputGrad<DepthwiseFamily>);
 
 ops::DepthwiseConv2dNativeBackpropInput::DepthwiseConv2dNativeBackpropInput(
     const Scope& scope, Input input_sizes, Input filter, Input out_backprop,
@@ -243,41 +192,6 @@ ops::DepthwiseConv2dNativeBackpropInput::DepthwiseConv2dNativeBackpropInput(
 // ---------------------------------------------------------------------------------------------
 // DepthwiseConv2dNativeBackpropFilter
 
-namespace {
-
-absl::Status BackpropFilterShape(InferenceContext* ctx) {
-  DFLOW_ASSIGN_OR_RETURN(DepthwiseWindow w, ReadAttrs(ctx));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape input, conv::Rank4(ctx, 0, "input", kImageLayout));
-  DFLOW_ASSIGN_OR_RETURN(std::optional<std::vector<int64_t>> sizes,
-                         conv::SizesInput(ctx, 1, "filter_sizes"));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape dy,
-                         conv::Rank4(ctx, 2, "out_backprop", kImageLayout));
-  PartialTensorShape filter({-1, -1, input.dim_size(3), -1});
-  if (sizes.has_value()) filter = PartialTensorShape(absl::MakeConstSpan(*sizes));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape expected, OutputShape(ctx, w, input, filter));
-  DFLOW_RETURN_IF_ERROR(conv::CheckOutBackprop(ctx, expected, dy, "out_backprop"));
-  ctx->set_output(0, filter);
-  return absl::OkStatus();
-}
-
-// dw = BackpropFilter(x, sizes, dy) is linear in x and in dy: for an incoming gradient G (w's
-// shape), d/dx = BackpropInput(shape(x), G, dy) and d/d(dy) = DepthwiseConv2dNative(x, G).
-absl::Status BackpropFilterGrad(const Scope& scope, const Node& node,
-                                absl::Span<const Output> grad_outputs,
-                                std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(3, Output());
-  const Output& g = grad_outputs[0];
-  NodeAttrs a = NodeAttrsOf(node);
-  const Output& x = node.input(0);
-  const Output& dy = node.input(2);
-  (*grad_inputs)[0] = ops::DepthwiseConv2dNativeBackpropInput(scope, ops::Shape(scope, x), g, dy,
-                                                              a.strides, a.padding, a.attrs);
-  (*grad_inputs)[2] = ops::DepthwiseConv2dNative(scope, x, g, a.strides, a.padding, a.attrs);
-  return scope.status();
-}
-
-}  // namespace
-
 REGISTER_OP("DepthwiseConv2dNativeBackpropFilter")
     .Input("input: T")
     .Input("filter_sizes: int32")
@@ -285,8 +199,9 @@ REGISTER_OP("DepthwiseConv2dNativeBackpropFilter")
     .Output("output: T")
     .Attr("T: {float}")
     .Attrs(kAttrs)
-    .SetShapeFn(BackpropFilterShape);
-REGISTER_GRADIENT("DepthwiseConv2dNativeBackpropFilter", BackpropFilterGrad);
+    .SetShapeFn(conv::BackpropFilterShape<DepthwiseFamily>);
+REGISTER_GRADIENT("DepthwiseConv2dNativeBackpropFilter",
+                  conv::BackpropFilterGrad<DepthwiseFamily>);
 
 ops::DepthwiseConv2dNativeBackpropFilter::DepthwiseConv2dNativeBackpropFilter(
     const Scope& scope, Input input, Input filter_sizes, Input out_backprop,

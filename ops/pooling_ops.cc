@@ -194,12 +194,10 @@ absl::Status AvgPoolGradShape(InferenceContext* ctx) {
   DFLOW_ASSIGN_OR_RETURN(std::optional<std::vector<int64_t>> sizes,
                          SizesInput(ctx, 0, "orig_input_shape"));
   DFLOW_ASSIGN_OR_RETURN(PartialTensorShape grad, Rank4(ctx, 1, "grad", kImageLayout));
-  PartialTensorShape input({grad.dim_size(0), -1, -1, grad.dim_size(3)});
-  if (sizes.has_value()) input = PartialTensorShape(absl::MakeConstSpan(*sizes));
-  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape expected, PoolOutputShape(ctx, w, input));
-  DFLOW_RETURN_IF_ERROR(CheckOutBackprop(ctx, expected, grad, "grad"));
-  ctx->set_output(0, input);
-  return absl::OkStatus();
+  return conv::SetBackpropOutput(
+      ctx, sizes, PartialTensorShape({grad.dim_size(0), -1, -1, grad.dim_size(3)}),
+      [&](const PartialTensorShape& input) { return PoolOutputShape(ctx, w, input); }, grad,
+      "grad");
 }
 
 // AvgPoolGrad is the transpose of the linear map AvgPool, so its gradient with respect to grad

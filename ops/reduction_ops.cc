@@ -95,6 +95,16 @@ Output BroadcastReductionGrad(const Scope& scope, const Node& node, const Output
 
 }  // namespace
 
+namespace {
+
+// A reduction node of `op` over `axis`, as every reduction's builder adds it.
+Output AddReduction(const Scope& scope, absl::string_view op, Input input, Input axis,
+                    bool keep_dims) {
+  return AddOp(scope, op, {input, axis}, {{"keep_dims", MakeAttr(keep_dims)}});
+}
+
+}  // namespace
+
 #define DFLOW_REDUCTION_OP(name)                   \
   REGISTER_OP(name)                                \
       .Input("input: T")                           \
@@ -110,42 +120,32 @@ Output BroadcastReductionGrad(const Scope& scope, const Node& node, const Output
 
 namespace {
 
-// y = sum of x over axes: dx = g broadcast back over the reduced axes.
-absl::Status SumGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
-                     std::vector<Output>* grad_inputs) {
+// y = sum (kMean: mean) of x over axes: dx = g broadcast back over the reduced axes (kMean:
+// divided by the count averaged over).
+template <bool kMean>
+absl::Status SumOrMeanGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
+                           std::vector<Output>* grad_inputs) {
   grad_inputs->assign(2, Output());
-  (*grad_inputs)[0] = BroadcastReductionGrad(scope, node, grads[0], /*divide_by_count=*/false);
+  (*grad_inputs)[0] = BroadcastReductionGrad(scope, node, grads[0], /*divide_by_count=*/kMean);
   return scope.status();
 }
 
 }  // namespace
 
 DFLOW_REDUCTION_OP("Sum");
-REGISTER_GRADIENT("Sum", SumGrad);
+REGISTER_GRADIENT("Sum", SumOrMeanGrad<false>);
 
 ops::Sum::Sum(const Scope& scope, Input input, Input axis, const Attrs& attrs)
-    : Output(AddOp(scope, "Sum", {input, axis}, {{"keep_dims", MakeAttr(attrs.keep_dims)}})) {}
+    : Output(AddReduction(scope, "Sum", input, axis, attrs.keep_dims)) {}
 
 // ---------------------------------------------------------------------------------------------
 // Mean
 
-namespace {
-
-// y = mean of x over axes: dx = g broadcast back, divided by the count averaged over.
-absl::Status MeanGrad(const Scope& scope, const Node& node, absl::Span<const Output> grads,
-                      std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(2, Output());
-  (*grad_inputs)[0] = BroadcastReductionGrad(scope, node, grads[0], /*divide_by_count=*/true);
-  return scope.status();
-}
-
-}  // namespace
-
 DFLOW_REDUCTION_OP("Mean");
-REGISTER_GRADIENT("Mean", MeanGrad);
+REGISTER_GRADIENT("Mean", SumOrMeanGrad<true>);
 
 ops::Mean::Mean(const Scope& scope, Input input, Input axis, const Attrs& attrs)
-    : Output(AddOp(scope, "Mean", {input, axis}, {{"keep_dims", MakeAttr(attrs.keep_dims)}})) {}
+    : Output(AddReduction(scope, "Mean", input, axis, attrs.keep_dims)) {}
 
 // ---------------------------------------------------------------------------------------------
 // Prod
@@ -184,7 +184,7 @@ DFLOW_REDUCTION_OP("Prod");
 REGISTER_GRADIENT("Prod", ProdGrad);
 
 ops::Prod::Prod(const Scope& scope, Input input, Input axis, const Attrs& attrs)
-    : Output(AddOp(scope, "Prod", {input, axis}, {{"keep_dims", MakeAttr(attrs.keep_dims)}})) {}
+    : Output(AddReduction(scope, "Prod", input, axis, attrs.keep_dims)) {}
 
 // ---------------------------------------------------------------------------------------------
 // Max, Min
@@ -219,9 +219,9 @@ DFLOW_REDUCTION_OP("Min");
 REGISTER_GRADIENT("Min", MinOrMaxGrad);
 
 ops::Max::Max(const Scope& scope, Input input, Input axis, const Attrs& attrs)
-    : Output(AddOp(scope, "Max", {input, axis}, {{"keep_dims", MakeAttr(attrs.keep_dims)}})) {}
+    : Output(AddReduction(scope, "Max", input, axis, attrs.keep_dims)) {}
 ops::Min::Min(const Scope& scope, Input input, Input axis, const Attrs& attrs)
-    : Output(AddOp(scope, "Min", {input, axis}, {{"keep_dims", MakeAttr(attrs.keep_dims)}})) {}
+    : Output(AddReduction(scope, "Min", input, axis, attrs.keep_dims)) {}
 
 // ---------------------------------------------------------------------------------------------
 // All, Any
@@ -240,9 +240,9 @@ DFLOW_BOOL_REDUCTION_OP("All");
 DFLOW_BOOL_REDUCTION_OP("Any");
 
 ops::All::All(const Scope& scope, Input input, Input axis, const Attrs& attrs)
-    : Output(AddOp(scope, "All", {input, axis}, {{"keep_dims", MakeAttr(attrs.keep_dims)}})) {}
+    : Output(AddReduction(scope, "All", input, axis, attrs.keep_dims)) {}
 ops::Any::Any(const Scope& scope, Input input, Input axis, const Attrs& attrs)
-    : Output(AddOp(scope, "Any", {input, axis}, {{"keep_dims", MakeAttr(attrs.keep_dims)}})) {}
+    : Output(AddReduction(scope, "Any", input, axis, attrs.keep_dims)) {}
 
 #undef DFLOW_BOOL_REDUCTION_OP
 

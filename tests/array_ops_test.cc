@@ -73,6 +73,24 @@ TEST(ZerosLikeAndOnesLike, MatchTheInputShapeAndType) {
   test::ExpectTensorNear((*out)[1], {1, 3}, {1, 1, 1});
 }
 
+// As in TensorFlow: ZerosLike of strings gives empty strings; OnesLike has no string kernel.
+TEST(ZerosLikeAndOnesLike, ZerosOfStringsAreEmptyStringsAndOnesAreRefused) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root, DT_STRING);
+  absl::StatusOr<Tensor> strings = Tensor::FromVector<std::string>({"a", "", "xyz"},
+                                                                   TensorShape({3, 1}));
+  ASSERT_TRUE(strings.ok());
+  absl::StatusOr<Tensor> zeros = test::RunOne(root, ops::ZerosLike(root, x), {{x, *strings}});
+  ASSERT_TRUE(zeros.ok()) << zeros.status();
+  ASSERT_EQ(zeros->dtype(), DT_STRING);
+  EXPECT_EQ(zeros->shape().DebugString(), "[3,1]");
+  for (const std::string& s : zeros->flat<std::string>()) EXPECT_EQ(s, "");
+  absl::StatusOr<Tensor> ones = test::RunOne(root, ops::OnesLike(root, x), {{x, *strings}});
+  ASSERT_FALSE(ones.ok());
+  EXPECT_TRUE(absl::StrContains(ones.status().message(), "not defined for string tensors"))
+      << ones.status();
+}
+
 TEST(ExpandDims, InsertsAnAxisCountingNegativeFromTheEnd) {
   Scope root = Scope::NewRootScope();
   auto x = ops::Placeholder(root, DT_FLOAT, ops::Placeholder::Shape({2, 3}));

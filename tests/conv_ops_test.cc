@@ -52,14 +52,12 @@ TEST(Conv2DTest, MatchesReference) {
   uint64_t seed = 1;
   for (const ConvCase& c : ConvCases()) {
     SCOPED_TRACE(c.Name());
-    Scope root = Scope::NewRootScope();
-    auto x = ops::Placeholder(root, DT_FLOAT);
-    auto f = ops::Placeholder(root, DT_FLOAT);
-    auto y = ops::Conv2D(root, x, f, c.Strides(), c.Padding());
     Tensor xv = RandomTensor(c.In(), seed++), fv = RandomTensor(c.Filter(), seed++);
-    absl::StatusOr<Tensor> out = RunOne(root, y, {{x, xv}, {f, fv}});
-    ASSERT_TRUE(out.ok()) << out.status();
-    ExpectTensorNear(*out, c.Out(), Conv2DRef(c, xv, fv), 1e-4f);
+    ExpectBinaryOpNear(
+        [&](const Scope& root, Output x, Output f) {
+          return ops::Conv2D(root, x, f, c.Strides(), c.Padding());
+        },
+        xv, fv, c.Out(), Conv2DRef(c, xv, fv), 1e-4f);
   }
 }
 
@@ -67,17 +65,13 @@ TEST(Conv2DBackpropInputTest, MatchesReference) {
   uint64_t seed = 100;
   for (const ConvCase& c : ConvCases()) {
     SCOPED_TRACE(c.Name());
-    Scope root = Scope::NewRootScope();
-    auto f = ops::Placeholder(root, DT_FLOAT);
-    auto dy = ops::Placeholder(root, DT_FLOAT);
-    auto dx = ops::Conv2DBackpropInput(root, ops::Const(root, Sizes(c.In())), f, dy, c.Strides(),
-                                       c.Padding());
-    ASSERT_TRUE(root.ok()) << root.status();
-    EXPECT_EQ(dx.shape(), PartialTensorShape(c.In()));  // From the constant input_sizes.
     Tensor fv = RandomTensor(c.Filter(), seed++), gv = RandomTensor(c.Out(), seed++);
-    absl::StatusOr<Tensor> out = RunOne(root, dx, {{f, fv}, {dy, gv}});
-    ASSERT_TRUE(out.ok()) << out.status();
-    ExpectTensorNear(*out, c.In(), Conv2DBackpropInputRef(c, fv, gv), 1e-4f);
+    ExpectBinaryOpNear(  // The static shape comes from the constant input_sizes.
+        [&](const Scope& root, Output f, Output dy) {
+          return ops::Conv2DBackpropInput(root, ops::Const(root, Sizes(c.In())), f, dy,
+                                          c.Strides(), c.Padding());
+        },
+        fv, gv, c.In(), Conv2DBackpropInputRef(c, fv, gv), 1e-4f, PartialTensorShape(c.In()));
   }
 }
 
@@ -85,17 +79,14 @@ TEST(Conv2DBackpropFilterTest, MatchesReference) {
   uint64_t seed = 200;
   for (const ConvCase& c : ConvCases()) {
     SCOPED_TRACE(c.Name());
-    Scope root = Scope::NewRootScope();
-    auto x = ops::Placeholder(root, DT_FLOAT);
-    auto dy = ops::Placeholder(root, DT_FLOAT);
-    auto df = ops::Conv2DBackpropFilter(root, x, ops::Const(root, Sizes(c.Filter())), dy,
-                                        c.Strides(), c.Padding());
-    ASSERT_TRUE(root.ok()) << root.status();
-    EXPECT_EQ(df.shape(), PartialTensorShape(c.Filter()));
     Tensor xv = RandomTensor(c.In(), seed++), gv = RandomTensor(c.Out(), seed++);
-    absl::StatusOr<Tensor> out = RunOne(root, df, {{x, xv}, {dy, gv}});
-    ASSERT_TRUE(out.ok()) << out.status();
-    ExpectTensorNear(*out, c.Filter(), Conv2DBackpropFilterRef(c, xv, gv), 2e-4f);
+    ExpectBinaryOpNear(
+        [&](const Scope& root, Output x, Output dy) {
+          return ops::Conv2DBackpropFilter(root, x, ops::Const(root, Sizes(c.Filter())), dy,
+                                           c.Strides(), c.Padding());
+        },
+        xv, gv, c.Filter(), Conv2DBackpropFilterRef(c, xv, gv), 2e-4f,
+        PartialTensorShape(c.Filter()));
   }
 }
 
@@ -405,41 +396,32 @@ TEST(ConvGradientTest, Conv2D) {
                                                  {2, 5, 4, 2, 3, 2, 2, 2, 2, false},
                                                  {2, 4, 5, 1, 2, 2, 2, 2, 1, true}}) {
     SCOPED_TRACE(c.Name());
-    Scope root = Scope::NewRootScope();
-    auto x = ops::Placeholder(root, DT_FLOAT);
-    auto f = ops::Placeholder(root, DT_FLOAT);
-    auto y = ops::Conv2D(root, x, f, c.Strides(), c.Padding());
-    absl::StatusOr<double> err = test::MaxGradientError(
-        root, {{x, RandomTensor(c.In(), 31)}, {f, RandomTensor(c.Filter(), 32)}}, y, {}, kStep);
-    ASSERT_TRUE(err.ok()) << err.status();
-    EXPECT_LT(*err, kGradTolerance);
+    ExpectBinaryOpGradientBelow(
+        [&](const Scope& root, Output x, Output f) {
+          return ops::Conv2D(root, x, f, c.Strides(), c.Padding());
+        },
+        RandomTensor(c.In(), 31), RandomTensor(c.Filter(), 32), kStep, kGradTolerance);
   }
 }
 
 TEST(ConvGradientTest, Conv2DBackpropInput) {
   const ConvCase c{2, 5, 4, 2, 3, 3, 3, 2, 2, true};
-  Scope root = Scope::NewRootScope();
-  auto f = ops::Placeholder(root, DT_FLOAT);
-  auto dy = ops::Placeholder(root, DT_FLOAT);
-  auto dx = ops::Conv2DBackpropInput(root, ops::Const(root, Sizes(c.In())), f, dy, c.Strides(),
-                                     c.Padding());
-  absl::StatusOr<double> err = test::MaxGradientError(
-      root, {{f, RandomTensor(c.Filter(), 33)}, {dy, RandomTensor(c.Out(), 34)}}, dx, {}, kStep);
-  ASSERT_TRUE(err.ok()) << err.status();
-  EXPECT_LT(*err, kGradTolerance);
+  ExpectBinaryOpGradientBelow(
+      [&](const Scope& root, Output f, Output dy) {
+        return ops::Conv2DBackpropInput(root, ops::Const(root, Sizes(c.In())), f, dy,
+                                        c.Strides(), c.Padding());
+      },
+      RandomTensor(c.Filter(), 33), RandomTensor(c.Out(), 34), kStep, kGradTolerance);
 }
 
 TEST(ConvGradientTest, Conv2DBackpropFilter) {
   const ConvCase c{2, 5, 4, 2, 3, 3, 3, 1, 1, false};
-  Scope root = Scope::NewRootScope();
-  auto x = ops::Placeholder(root, DT_FLOAT);
-  auto dy = ops::Placeholder(root, DT_FLOAT);
-  auto df = ops::Conv2DBackpropFilter(root, x, ops::Const(root, Sizes(c.Filter())), dy,
-                                      c.Strides(), c.Padding());
-  absl::StatusOr<double> err = test::MaxGradientError(
-      root, {{x, RandomTensor(c.In(), 35)}, {dy, RandomTensor(c.Out(), 36)}}, df, {}, kStep);
-  ASSERT_TRUE(err.ok()) << err.status();
-  EXPECT_LT(*err, kGradTolerance);
+  ExpectBinaryOpGradientBelow(
+      [&](const Scope& root, Output x, Output dy) {
+        return ops::Conv2DBackpropFilter(root, x, ops::Const(root, Sizes(c.Filter())), dy,
+                                         c.Strides(), c.Padding());
+      },
+      RandomTensor(c.In(), 35), RandomTensor(c.Out(), 36), kStep, kGradTolerance);
 }
 
 }  // namespace

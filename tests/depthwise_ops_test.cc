@@ -49,14 +49,9 @@ TEST(DepthwiseConv2dNativeTest, MatchesReference) {
   uint64_t seed = 1;
   for (const DepthwiseCase& c : Cases()) {
     SCOPED_TRACE(c.Name());
-    Scope root = Scope::NewRootScope();
-    auto x = ops::Placeholder(root, DT_FLOAT);
-    auto f = ops::Placeholder(root, DT_FLOAT);
-    auto y = Dwconv(root, x, f, c);
     Tensor xv = RandomTensor(c.In(), seed++), fv = RandomTensor(c.Filter(), seed++);
-    absl::StatusOr<Tensor> out = RunOne(root, y, {{x, xv}, {f, fv}});
-    ASSERT_TRUE(out.ok()) << out.status();
-    ExpectTensorNear(*out, c.Out(), DepthwiseConv2DRef(c, xv, fv), 1e-4f);
+    ExpectBinaryOpNear([&](const Scope& root, Output x, Output f) { return Dwconv(root, x, f, c); },
+                       xv, fv, c.Out(), DepthwiseConv2DRef(c, xv, fv), 1e-4f);
   }
 }
 
@@ -64,18 +59,14 @@ TEST(DepthwiseConv2dNativeBackpropInputTest, MatchesReference) {
   uint64_t seed = 100;
   for (const DepthwiseCase& c : Cases()) {
     SCOPED_TRACE(c.Name());
-    Scope root = Scope::NewRootScope();
-    auto f = ops::Placeholder(root, DT_FLOAT);
-    auto dy = ops::Placeholder(root, DT_FLOAT);
-    auto dx = ops::DepthwiseConv2dNativeBackpropInput(
-        root, ops::Const(root, Sizes(c.In())), f, dy, c.Strides(), c.Padding(),
-        ops::DepthwiseConv2dNativeBackpropInput::Dilations(c.Dilations()));
-    ASSERT_TRUE(root.ok()) << root.status();
-    EXPECT_EQ(dx.shape(), PartialTensorShape(c.In()));
     Tensor fv = RandomTensor(c.Filter(), seed++), gv = RandomTensor(c.Out(), seed++);
-    absl::StatusOr<Tensor> out = RunOne(root, dx, {{f, fv}, {dy, gv}});
-    ASSERT_TRUE(out.ok()) << out.status();
-    ExpectTensorNear(*out, c.In(), DepthwiseBackpropInputRef(c, fv, gv), 1e-4f);
+    ExpectBinaryOpNear(
+        [&](const Scope& root, Output f, Output dy) {
+          return ops::DepthwiseConv2dNativeBackpropInput(
+              root, ops::Const(root, Sizes(c.In())), f, dy, c.Strides(), c.Padding(),
+              ops::DepthwiseConv2dNativeBackpropInput::Dilations(c.Dilations()));
+        },
+        fv, gv, c.In(), DepthwiseBackpropInputRef(c, fv, gv), 1e-4f, PartialTensorShape(c.In()));
   }
 }
 
@@ -83,18 +74,15 @@ TEST(DepthwiseConv2dNativeBackpropFilterTest, MatchesReference) {
   uint64_t seed = 200;
   for (const DepthwiseCase& c : Cases()) {
     SCOPED_TRACE(c.Name());
-    Scope root = Scope::NewRootScope();
-    auto x = ops::Placeholder(root, DT_FLOAT);
-    auto dy = ops::Placeholder(root, DT_FLOAT);
-    auto df = ops::DepthwiseConv2dNativeBackpropFilter(
-        root, x, ops::Const(root, Sizes(c.Filter())), dy, c.Strides(), c.Padding(),
-        ops::DepthwiseConv2dNativeBackpropFilter::Dilations(c.Dilations()));
-    ASSERT_TRUE(root.ok()) << root.status();
-    EXPECT_EQ(df.shape(), PartialTensorShape(c.Filter()));
     Tensor xv = RandomTensor(c.In(), seed++), gv = RandomTensor(c.Out(), seed++);
-    absl::StatusOr<Tensor> out = RunOne(root, df, {{x, xv}, {dy, gv}});
-    ASSERT_TRUE(out.ok()) << out.status();
-    ExpectTensorNear(*out, c.Filter(), DepthwiseBackpropFilterRef(c, xv, gv), 2e-4f);
+    ExpectBinaryOpNear(
+        [&](const Scope& root, Output x, Output dy) {
+          return ops::DepthwiseConv2dNativeBackpropFilter(
+              root, x, ops::Const(root, Sizes(c.Filter())), dy, c.Strides(), c.Padding(),
+              ops::DepthwiseConv2dNativeBackpropFilter::Dilations(c.Dilations()));
+        },
+        xv, gv, c.Filter(), DepthwiseBackpropFilterRef(c, xv, gv), 2e-4f,
+        PartialTensorShape(c.Filter()));
   }
 }
 
@@ -241,41 +229,30 @@ TEST(DepthwiseGradientTest, Forward) {
                                             {1, 6, 5, 2, 2, 2, 1, 1, 1, true, 2, 2}};
   for (const DepthwiseCase& c : cases) {
     SCOPED_TRACE(c.Name());
-    Scope root = Scope::NewRootScope();
-    auto x = ops::Placeholder(root, DT_FLOAT);
-    auto f = ops::Placeholder(root, DT_FLOAT);
-    auto y = Dwconv(root, x, f, c);
-    absl::StatusOr<double> err = MaxGradientError(
-        root, {{x, RandomTensor(c.In(), 31)}, {f, RandomTensor(c.Filter(), 32)}}, y, {}, kStep);
-    ASSERT_TRUE(err.ok()) << err.status();
-    EXPECT_LT(*err, kGradTolerance);
+    ExpectBinaryOpGradientBelow(
+        [&](const Scope& root, Output x, Output f) { return Dwconv(root, x, f, c); },
+        RandomTensor(c.In(), 31), RandomTensor(c.Filter(), 32), kStep, kGradTolerance);
   }
 }
 
 TEST(DepthwiseGradientTest, BackpropInput) {
   const DepthwiseCase c{2, 5, 4, 2, 3, 3, 2, 2, 2, true};
-  Scope root = Scope::NewRootScope();
-  auto f = ops::Placeholder(root, DT_FLOAT);
-  auto dy = ops::Placeholder(root, DT_FLOAT);
-  auto dx = ops::DepthwiseConv2dNativeBackpropInput(root, ops::Const(root, Sizes(c.In())), f, dy,
-                                                    c.Strides(), c.Padding());
-  absl::StatusOr<double> err = MaxGradientError(
-      root, {{f, RandomTensor(c.Filter(), 33)}, {dy, RandomTensor(c.Out(), 34)}}, dx, {}, kStep);
-  ASSERT_TRUE(err.ok()) << err.status();
-  EXPECT_LT(*err, kGradTolerance);
+  ExpectBinaryOpGradientBelow(
+      [&](const Scope& root, Output f, Output dy) {
+        return ops::DepthwiseConv2dNativeBackpropInput(root, ops::Const(root, Sizes(c.In())), f,
+                                                       dy, c.Strides(), c.Padding());
+      },
+      RandomTensor(c.Filter(), 33), RandomTensor(c.Out(), 34), kStep, kGradTolerance);
 }
 
 TEST(DepthwiseGradientTest, BackpropFilter) {
   const DepthwiseCase c{2, 5, 4, 2, 3, 3, 2, 1, 1, false};
-  Scope root = Scope::NewRootScope();
-  auto x = ops::Placeholder(root, DT_FLOAT);
-  auto dy = ops::Placeholder(root, DT_FLOAT);
-  auto df = ops::DepthwiseConv2dNativeBackpropFilter(root, x, ops::Const(root, Sizes(c.Filter())),
-                                                     dy, c.Strides(), c.Padding());
-  absl::StatusOr<double> err = MaxGradientError(
-      root, {{x, RandomTensor(c.In(), 35)}, {dy, RandomTensor(c.Out(), 36)}}, df, {}, kStep);
-  ASSERT_TRUE(err.ok()) << err.status();
-  EXPECT_LT(*err, kGradTolerance);
+  ExpectBinaryOpGradientBelow(
+      [&](const Scope& root, Output x, Output dy) {
+        return ops::DepthwiseConv2dNativeBackpropFilter(
+            root, x, ops::Const(root, Sizes(c.Filter())), dy, c.Strides(), c.Padding());
+      },
+      RandomTensor(c.In(), 35), RandomTensor(c.Out(), 36), kStep, kGradTolerance);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "runtime/session.h"
 #include "tests/test_util.h"
 #include "tools/tensor_io.h"
+#include "tools/tensor_literal.h"
 
 namespace dflow {
 namespace {

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "kernels/crc32c.h"
 #include "kernels/tensor_bundle.h"
+#include "kernels/tensor_bundle_strings.h"
 #include "ops/standard_ops.h"
 #include "runtime/checkpoint.h"
 #include "runtime/saved_model.h"

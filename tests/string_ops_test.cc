@@ -10,6 +10,7 @@
 #include "ops/standard_ops.h"
 #include "tests/test_util.h"
 #include "tools/tensor_io.h"
+#include "tools/tensor_literal.h"
 
 namespace dflow {
 namespace {

@@ -14,6 +14,7 @@
 
 #include "graph/status_macros.h"
 #include "gtest/gtest.h"
+#include "ops/array_ops.h"
 #include "runtime/session.h"
 #include "tests/gradient_checker.h"
 #include "zlib.h"
@@ -140,6 +141,33 @@ void ExpectGradientOk(const Scope& root, const std::vector<std::pair<Output, Ten
   absl::StatusOr<double> err = MaxGradientError(root, xs, y);
   ASSERT_TRUE(err.ok()) << what << ": " << err.status();
   EXPECT_LT(*err, tolerance) << what;
+}
+
+void ExpectBinaryOpNear(const BinaryOpBuilder& build, const Tensor& a, const Tensor& b,
+                        const TensorShape& shape, absl::Span<const float> expected, float tol,
+                        const std::optional<PartialTensorShape>& static_shape) {
+  Scope root = Scope::NewRootScope();
+  auto pa = ops::Placeholder(root, DT_FLOAT);
+  auto pb = ops::Placeholder(root, DT_FLOAT);
+  const Output y = build(root, pa, pb);
+  if (static_shape.has_value()) {
+    ASSERT_TRUE(root.ok()) << root.status();
+    EXPECT_EQ(y.shape(), *static_shape);
+  }
+  absl::StatusOr<Tensor> out = RunOne(root, y, {{pa, a}, {pb, b}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  ExpectTensorNear(*out, shape, expected, tol);
+}
+
+void ExpectBinaryOpGradientBelow(const BinaryOpBuilder& build, const Tensor& a, const Tensor& b,
+                                 double step, double tolerance) {
+  Scope root = Scope::NewRootScope();
+  auto pa = ops::Placeholder(root, DT_FLOAT);
+  auto pb = ops::Placeholder(root, DT_FLOAT);
+  const Output y = build(root, pa, pb);
+  absl::StatusOr<double> err = MaxGradientError(root, {{pa, a}, {pb, b}}, y, {}, step);
+  ASSERT_TRUE(err.ok()) << err.status();
+  EXPECT_LT(*err, tolerance);
 }
 
 void ExpectTensorNear(const Tensor& actual, const TensorShape& expected_shape,

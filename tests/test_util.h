@@ -3,7 +3,9 @@
 #define DFLOW_TESTS_TEST_UTIL_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -97,6 +99,20 @@ void ExpectGradientOk(const Scope& root, const std::vector<std::pair<Output, Ten
 // Every element of `actual` within `tol` (absolute + relative) of `expected`; shape must match.
 void ExpectTensorNear(const Tensor& actual, const TensorShape& expected_shape,
                       absl::Span<const float> expected, float tol = 1e-5f);
+
+// An op built from two float placeholders a and b (a convolution from x and filter, ...).
+using BinaryOpBuilder = std::function<Output(const Scope& root, Output a, Output b)>;
+
+// Runs the op `build` makes with its placeholders fed `a` and `b` and expects `expected` (of
+// `shape`, within `tol`); first, when `static_shape` is given, that the graph knows that shape.
+void ExpectBinaryOpNear(const BinaryOpBuilder& build, const Tensor& a, const Tensor& b,
+                        const TensorShape& shape, absl::Span<const float> expected, float tol,
+                        const std::optional<PartialTensorShape>& static_shape = std::nullopt);
+
+// The op's gradients with respect to its placeholders, fed `a` and `b`, within `tolerance` of
+// central differences of `step` (MaxGradientError).
+void ExpectBinaryOpGradientBelow(const BinaryOpBuilder& build, const Tensor& a, const Tensor& b,
+                                 double step, double tolerance);
 
 // Runs a binary from the test's runfiles ("tools/session_run") with `args` through the shell;
 // returns its exit code and its stdout and stderr together.

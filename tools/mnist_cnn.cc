@@ -120,13 +120,7 @@ absl::Status TrainAndReport(const mnist::CnnOptions& options, double learning_ra
              "training %d steps of %d images: Adam at %g, dropout keep_prob %g, seed %d",
              options.steps, options.batch_size, learning_rate, keep_prob, options.seed)
       << std::endl;
-  if (options.num_ranks > 1) {
-    out << absl::StrFormat("data-parallel on %d ranks: each batch split by rows, %d to %d per "
-                           "rank (loss and accuracy printed: rank 0's rows)",
-                           options.num_ranks, options.batch_size / options.num_ranks,
-                           (options.batch_size + options.num_ranks - 1) / options.num_ranks)
-        << std::endl;
-  }
+  mnist::PrintDataParallelSplit(out, options.num_ranks, options.batch_size, "loss and accuracy");
   DFLOW_ASSIGN_OR_RETURN(const mnist::CnnResult result,
                          mnist::TrainCnn(data.train, data.test, options));
   if (!result.evaluated) return absl::OkStatus();

@@ -15,43 +15,25 @@
 #include "absl/strings/str_format.h"
 #include "graph/status_macros.h"
 #include "ops/collective/horovod_training.h"
-#include "ops/collective/shard.h"
 #include "kernels/op_kernel.h"
 #include "ops/standard_ops.h"
 #include "runtime/checkpoint.h"
 #include "runtime/session.h"
+#include "tools/mnist_model_util.h"
 
 namespace dflow {
 namespace mnist {
 namespace {
 
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-Tensor Int32Vector(const std::vector<int64_t>& dims) {
-  std::vector<int32_t> v(dims.begin(), dims.end());
-  return *Tensor::FromVector<int32_t>(v, TensorShape({static_cast<int64_t>(v.size())}));
-}
-
-// weight_variable in the tutorial: TruncatedNormal(shape) * 0.1, seeded by (seed, seed2) so
-// that each weight gets its own stream.
+// weight_variable in the tutorial: TruncatedNormal(shape) * 0.1, a stream per (seed, seed2).
 Output WeightVariable(const Scope& root, const std::string& name,
                       const std::vector<int64_t>& shape, int64_t seed, int64_t seed2) {
-  Output var = ops::Variable(root.WithOpName(name), PartialTensorShape(shape), DT_FLOAT);
-  const Scope init = root.NewSubScope(name + "_init");
-  Output normal = ops::TruncatedNormal(init, Int32Vector(shape), DT_FLOAT,
-                                       ops::TruncatedNormal::Seed(seed).Seed2(seed2));
-  ops::Assign(root.WithOpName(name + "/Assign"), var, ops::Mul(init, normal, 0.1f));
-  return var;
+  return NormalVariable(root, name, shape, 0.1f, seed, seed2);
 }
 
 // bias_variable in the tutorial: every element 0.1.
 Output BiasVariable(const Scope& root, const std::string& name, int64_t size) {
-  Output var = ops::Variable(root.WithOpName(name), PartialTensorShape({size}), DT_FLOAT);
-  ops::Assign(root.WithOpName(name + "/Assign"), var,
-              ops::Const(root.NewSubScope(name + "_init"), 0.1f, TensorShape({size})));
-  return var;
+  return ConstVariable(root, name, size, 0.1f);
 }
 
 // The RandomUniform node `dropout` was built from: the one random op among the nodes added
@@ -71,16 +53,6 @@ Node* DropoutNoiseNode(const Output& dropout, int before) {
     }
   }
   return nullptr;
-}
-
-// Rows [begin, begin + n) of a [N, d] float tensor, copied.
-Tensor Rows(const Tensor& t, int64_t begin, int64_t n) {
-  const int64_t d = t.dim_size(1);
-  Tensor out(DT_FLOAT, TensorShape({n, d}));
-  if (n > 0) {
-    std::memcpy(out.data(), t.flat<float>().data() + begin * d, n * d * sizeof(float));
-  }
-  return out;
 }
 
 int64_t SpatialAfterTwoPools(int64_t size) {
@@ -290,12 +262,7 @@ absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
   int last_saved = start;
   for (int step = start + 1; step <= options.steps; ++step) {
     DFLOW_ASSIGN_OR_RETURN(Batch batch, train.NextBatch(options.batch_size));
-    if (options.num_ranks > 1) {
-      DFLOW_ASSIGN_OR_RETURN(batch.images,
-                             ShardRows(batch.images, options.rank, options.num_ranks));
-      DFLOW_ASSIGN_OR_RETURN(batch.labels,
-                             ShardRows(batch.labels, options.rank, options.num_ranks));
-    }
+    DFLOW_RETURN_IF_ERROR(ShardBatch(options.rank, options.num_ranks, &batch));
     const bool record = step == 1 || step % options.log_every == 0 || step == options.steps;
     CnnProgress progress{step, 0, 0, 0};
     if (record) {

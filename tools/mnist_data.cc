@@ -348,5 +348,15 @@ void PrintTrainingReport(std::ostream& log, double test_accuracy, double train_s
       << std::endl;
 }
 
+void PrintDataParallelSplit(std::ostream& log, int num_ranks, int batch_size,
+                            absl::string_view printed) {
+  if (num_ranks <= 1) return;
+  log << absl::StrFormat("data-parallel on %d ranks: each batch split by rows, %d to %d per "
+                         "rank (%s printed: rank 0's rows)",
+                         num_ranks, batch_size / num_ranks,
+                         (batch_size + num_ranks - 1) / num_ranks, printed)
+      << std::endl;
+}
+
 }  // namespace mnist
 }  // namespace dflow

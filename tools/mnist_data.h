@@ -146,6 +146,11 @@ absl::Status CheckTrainAndTestSets(const DataSet& train, const DataSet& test);
 void PrintTrainingReport(std::ostream& log, double test_accuracy, double train_seconds, int steps,
                          int ms_decimals, double eval_seconds, int64_t test_images);
 
+// Under mpirun (num_ranks > 1), the training tools' line saying how each batch is split, ending
+// "(<printed> printed: rank 0's rows)"; nothing for one process.
+void PrintDataParallelSplit(std::ostream& log, int num_ranks, int batch_size,
+                            absl::string_view printed);
+
 }  // namespace mnist
 }  // namespace dflow
 

@@ -108,13 +108,7 @@ absl::Status TrainAndReport(const mnist::SoftmaxOptions& options, double learnin
                          options.steps, options.batch_size, learning_rate,
                          absl::GetFlag(FLAGS_loss))
       << std::endl;
-  if (options.num_ranks > 1) {
-    out << absl::StrFormat("data-parallel on %d ranks: each batch split by rows, %d to %d per "
-                           "rank (losses printed: rank 0's rows)",
-                           options.num_ranks, options.batch_size / options.num_ranks,
-                           (options.batch_size + options.num_ranks - 1) / options.num_ranks)
-        << std::endl;
-  }
+  mnist::PrintDataParallelSplit(out, options.num_ranks, options.batch_size, "losses");
   DFLOW_ASSIGN_OR_RETURN(const mnist::SoftmaxResult result,
                          mnist::TrainSoftmax(data.train, data.test, options));
   if (!result.evaluated) return absl::OkStatus();

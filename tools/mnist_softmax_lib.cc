@@ -11,20 +11,12 @@
 #include "absl/strings/str_format.h"
 #include "graph/status_macros.h"
 #include "ops/collective/horovod_training.h"
-#include "ops/collective/shard.h"
 #include "ops/standard_ops.h"
 #include "runtime/session.h"
+#include "tools/mnist_model_util.h"
 
 namespace dflow {
 namespace mnist {
-namespace {
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-}  // namespace
-
 absl::StatusOr<SoftmaxLoss> ParseSoftmaxLoss(absl::string_view name) {
   if (name == "tutorial") return SoftmaxLoss::kTutorial;
   if (name == "logits") return SoftmaxLoss::kLogits;
@@ -120,12 +112,7 @@ absl::StatusOr<SoftmaxResult> TrainSoftmax(DataSet& train, const DataSet& test,
   std::vector<Tensor> outputs;
   for (int step = 1; step <= options.steps; ++step) {
     DFLOW_ASSIGN_OR_RETURN(Batch batch, train.NextBatch(options.batch_size));
-    if (options.num_ranks > 1) {
-      DFLOW_ASSIGN_OR_RETURN(batch.images,
-                             ShardRows(batch.images, options.rank, options.num_ranks));
-      DFLOW_ASSIGN_OR_RETURN(batch.labels,
-                             ShardRows(batch.labels, options.rank, options.num_ranks));
-    }
+    DFLOW_RETURN_IF_ERROR(ShardBatch(options.rank, options.num_ranks, &batch));
     const bool record = step == 1 || step % options.log_every == 0 || step == options.steps;
     if (record) {
       DFLOW_RETURN_IF_ERROR(session->Run({{x, batch.images}, {y_, batch.labels}}, {loss},

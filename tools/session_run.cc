@@ -30,6 +30,7 @@
 #include "tools/feed_shard.h"
 #include "tools/session_run_flags.h"
 #include "tools/tensor_io.h"
+#include "tools/tensor_literal.h"
 
 namespace dflow {
 namespace {

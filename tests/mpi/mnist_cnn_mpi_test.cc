@@ -7,41 +7,33 @@
 // r's seed2 is 4 + r), so the trajectory is another one, which the bound allows for as it
 // allows for another seed. Skips without MNIST_DIR.
 #include <cstdio>
-#include <cstdlib>
 
 #include "gtest/gtest.h"
-#include "ops/collective/mpi_world.h"
+#include "tests/mpi/mnist_mpi_test_util.h"
 #include "tools/mnist_cnn_lib.h"
-#include "tools/mnist_data.h"
 
 namespace dflow {
 namespace {
 
-TEST(MnistCnnMpi, TheQuickScheduleOnRanksReachesTheOneProcessBound) {
-  const char* dir = std::getenv("MNIST_DIR");
-  if (dir == nullptr || *dir == '\0') GTEST_SKIP() << "MNIST_DIR is not set";
-  absl::StatusOr<MpiWorld> world = MpiWorldFromEnv();
-  ASSERT_TRUE(world.ok()) << world.status();
-  ASSERT_GE(world->size, 2) << "run under mpirun (mnist_equivalence_test.sh)";
+class MnistCnnMpi : public test::MnistMpiTest {};
 
-  absl::StatusOr<mnist::DataSets> data = mnist::ReadDataSets(dir);
-  ASSERT_TRUE(data.ok()) << data.status();
+TEST_F(MnistCnnMpi, TheQuickScheduleOnRanksReachesTheOneProcessBound) {
   mnist::CnnOptions options;  // The tutorial's batch 50, Adam 1e-4, dropout 0.5, seed 0.
   options.steps = 1000;       // --quick.
   options.threads = 1;        // The ranks share the machine's cores.
-  options.rank = world->rank;
-  options.num_ranks = world->size;
-  absl::StatusOr<mnist::CnnResult> result = mnist::TrainCnn(data->train, data->test, options);
+  options.rank = world_.rank;
+  options.num_ranks = world_.size;
+  absl::StatusOr<mnist::CnnResult> result = mnist::TrainCnn(data_.train, data_.test, options);
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_EQ(result->progress.size(), 11u);  // Steps 1, 100, ..., 1000.
-  if (world->rank != 0) {
+  if (world_.rank != 0) {
     EXPECT_FALSE(result->evaluated);
     return;
   }
   ASSERT_TRUE(result->evaluated);
   std::printf("MNIST CNN, %d steps on %d ranks: test accuracy %.4f (%lld of 10000), training "
               "%.1f s, evaluation %.1f s\n",
-              options.steps, world->size, result->test_accuracy,
+              options.steps, world_.size, result->test_accuracy,
               static_cast<long long>(result->test_correct), result->train_seconds,
               result->eval_seconds);
   EXPECT_LT(result->progress.back().loss, 0.5 * result->progress.front().loss);

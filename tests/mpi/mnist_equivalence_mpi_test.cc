@@ -3,36 +3,28 @@
 // the same weights (max abs difference <= 1e-5) and the same test accuracy as one process with
 // the whole batch, which rank 0 trains afterwards as the reference. Skips without MNIST_DIR.
 #include <cmath>
-#include <cstdlib>
 #include <string>
 
 #include "gtest/gtest.h"
-#include "ops/collective/mpi_world.h"
-#include "tools/mnist_data.h"
+#include "tests/mpi/mnist_mpi_test_util.h"
 #include "tools/mnist_softmax_lib.h"
 
 namespace dflow {
 namespace {
 
-TEST(MnistEquivalenceMpi, TutorialOnRanksMatchesOneProcess) {
-  const char* dir = std::getenv("MNIST_DIR");
-  if (dir == nullptr || *dir == '\0') GTEST_SKIP() << "MNIST_DIR is not set";
-  absl::StatusOr<MpiWorld> world = MpiWorldFromEnv();
-  ASSERT_TRUE(world.ok()) << world.status();
-  ASSERT_GE(world->size, 2) << "run under mpirun (mnist_equivalence_test.sh)";
+class MnistEquivalenceMpi : public test::MnistMpiTest {};
 
-  absl::StatusOr<mnist::DataSets> data = mnist::ReadDataSets(dir);
-  ASSERT_TRUE(data.ok()) << data.status();
+TEST_F(MnistEquivalenceMpi, TutorialOnRanksMatchesOneProcess) {
   mnist::SoftmaxOptions options;  // The tutorial's 1000 steps of 100 images, rate 0.5.
-  options.rank = world->rank;
-  options.num_ranks = world->size;
+  options.rank = world_.rank;
+  options.num_ranks = world_.size;
   absl::StatusOr<mnist::SoftmaxResult> parallel =
-      mnist::TrainSoftmax(data->train, data->test, options);
+      mnist::TrainSoftmax(data_.train, data_.test, options);
   ASSERT_TRUE(parallel.ok()) << parallel.status();
-  if (world->rank != 0) return;
+  if (world_.rank != 0) return;
 
   // The reference: one process, whole batches, freshly shuffled from the same seed.
-  absl::StatusOr<mnist::DataSets> fresh = mnist::ReadDataSets(dir);
+  absl::StatusOr<mnist::DataSets> fresh = mnist::ReadDataSets(dir_);
   ASSERT_TRUE(fresh.ok()) << fresh.status();
   options.rank = 0;
   options.num_ranks = 1;
@@ -51,12 +43,12 @@ TEST(MnistEquivalenceMpi, TutorialOnRanksMatchesOneProcess) {
       max_diff = std::max(max_diff, static_cast<double>(std::fabs(got.flat<float>()[i] -
                                                                   expected.flat<float>()[i])));
     }
-    EXPECT_LE(max_diff, 1e-5) << name << " on " << world->size << " ranks";
-    std::printf("%s: max abs difference %.3g on %d ranks\n", name.c_str(), max_diff, world->size);
+    EXPECT_LE(max_diff, 1e-5) << name << " on " << world_.size << " ranks";
+    std::printf("%s: max abs difference %.3g on %d ranks\n", name.c_str(), max_diff, world_.size);
   }
   EXPECT_EQ(parallel->test_accuracy, single->test_accuracy);
   std::printf("test accuracy: %.4f on %d ranks, %.4f in one process\n", parallel->test_accuracy,
-              world->size, single->test_accuracy);
+              world_.size, single->test_accuracy);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/status_macros.h"
 #include "tools/tensor_io.h"
+#include "tools/tensor_literal.h"
 
 namespace dflow {
 namespace {
