@@ -332,6 +332,22 @@ void SoftmaxRows(const float* x, int64_t rows, int64_t cols, float* y) {
   }
 }
 
+void RowLogSoftmax(const float* x, int64_t rows, int64_t cols, float* y) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* in = x + r * cols;
+    float* out = y + r * cols;
+    float max = in[0];
+    for (int64_t j = 1; j < cols; ++j) max = std::max(max, in[j]);
+    float sum = 0.0f;
+    for (int64_t j = 0; j < cols; ++j) {
+      out[j] = in[j] - max;
+      sum += std::exp(out[j]);
+    }
+    const float log_sum = std::log(sum);
+    for (int64_t j = 0; j < cols; ++j) out[j] -= log_sum;
+  }
+}
+
 void SoftmaxGradRows(const float* g, const float* y, int64_t rows, int64_t cols, float* out) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* gr = g + r * cols;

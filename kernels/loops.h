@@ -45,6 +45,10 @@ void RowTimesMatrix(const float* x, const float* w, int64_t k, int64_t n, float*
 // For small tensors, whose primitive call costs more than the math.
 void SoftmaxRows(const float* x, int64_t rows, int64_t cols, float* y);
 
+// Each row of the row-major [rows, cols] x to y = (x - max) - log(sum exp(x - max)), as
+// TensorFlow's kernel computes a log-softmax.
+void RowLogSoftmax(const float* x, int64_t rows, int64_t cols, float* y);
+
 // Each row of out = (g - sum(g * y)) * y: the softmax's backward pass from its output y and
 // gradients g, all row-major [rows, cols].
 void SoftmaxGradRows(const float* g, const float* y, int64_t rows, int64_t cols, float* out);

@@ -47,9 +47,9 @@ absl::Status CheckNhwc(const Node& node) {
 
 // ---------------------------------------------------------------------------------------------
 // Softmax and LogSoftmax over the last axis, viewed as [outer, C] (oneDNN's softmax_forward and
-// logsoftmax_forward, `Forward`).
+// logsoftmax_forward, `Forward`; small tensors run `loop`, kernels/loops.h).
 
-template <typename Forward>
+template <typename Forward, void (*loop)(const float*, int64_t, int64_t, float*)>
 class LastAxisSoftmaxOp : public OpKernel {
  public:
   explicit LastAxisSoftmaxOp(const Node& node) : OpKernel(node) {}
@@ -66,7 +66,7 @@ class LastAxisSoftmaxOp : public OpKernel {
     const int64_t c = x.dim_size(x.dims() - 1);
     const int64_t outer = x.NumElements() / c;
     if (x.NumElements() <= kLoopMaxElements) {
-      SoftmaxRows(static_cast<const float*>(x.data()), outer, c, static_cast<float*>(y->data()));
+      loop(static_cast<const float*>(x.data()), outer, c, static_cast<float*>(y->data()));
       return absl::OkStatus();
     }
     softmax_.Run({outer, c}, x.data(), y->data(), ctx->engine(), ctx->stream(),
@@ -83,8 +83,8 @@ class LastAxisSoftmaxOp : public OpKernel {
   static constexpr int64_t kLoopMaxElements = 256;
   SrcDstPrimitive softmax_;
 };
-using SoftmaxOp = LastAxisSoftmaxOp<dnnl::softmax_forward>;
-using LogSoftmaxOp = LastAxisSoftmaxOp<dnnl::logsoftmax_forward>;
+using SoftmaxOp = LastAxisSoftmaxOp<dnnl::softmax_forward, SoftmaxRows>;
+using LogSoftmaxOp = LastAxisSoftmaxOp<dnnl::logsoftmax_forward, RowLogSoftmax>;
 
 // ---------------------------------------------------------------------------------------------
 // BiasAdd: value [outer, C] + bias [1, C] (oneDNN binary add with broadcast).
