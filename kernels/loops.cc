@@ -1,6 +1,7 @@
 #include "kernels/loops.h"
 
 #include <algorithm>
+#include <cmath>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -95,6 +96,18 @@ void OuterProduct(const float* a, int64_t m, const float* b, int64_t n, float* o
   if (HasAvx2()) return OuterProductAvx2(a, m, b, n, out);
 #endif
   OuterProductScalar(a, m, b, n, out);
+}
+
+void SoftmaxRows(const float* x, int64_t rows, int64_t cols, float* y) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    float m = xr[0];
+    for (int64_t j = 1; j < cols; ++j) m = std::max(m, xr[j]);
+    float sum = 0.0f;
+    for (int64_t j = 0; j < cols; ++j) sum += yr[j] = std::exp(xr[j] - m);
+    for (int64_t j = 0; j < cols; ++j) yr[j] /= sum;
+  }
 }
 
 }  // namespace dflow

@@ -27,6 +27,11 @@ void ScaledAddInPlace(float* v, const float* d, int64_t n, float scale);
 // computes it (its sum starts at +0, which turns a -0 product into +0).
 void OuterProduct(const float* a, int64_t m, const float* b, int64_t n, float* out);
 
+// y = exp(x - max) / sum(exp(x - max)) per row of a row-major [rows, cols] matrix, as oneDNN's
+// accurate softmax: for a few logits (a classifier's output) the primitive call costs ~10x the
+// work (docs/benchmarks.md).
+void SoftmaxRows(const float* x, int64_t rows, int64_t cols, float* y);
+
 }  // namespace dflow
 
 #endif  // DFLOW_KERNELS_LOOPS_H_

@@ -50,6 +50,9 @@ absl::Status CheckNhwc(const Node& node) {
 
 class SoftmaxOp : public OpKernel {
  public:
+  // Up to this many logits run as a loop (SoftmaxRows): a primitive call is ~3,500 instructions.
+  static constexpr int64_t kLoopElements = 1024;
+
   explicit SoftmaxOp(const Node& node) : OpKernel(node) {}
 
   absl::Status Compute(OpKernelContext* ctx) override {
@@ -63,6 +66,10 @@ class SoftmaxOp : public OpKernel {
     if (x.NumElements() == 0) return absl::OkStatus();
     const int64_t c = x.dim_size(x.dims() - 1);
     const int64_t outer = x.NumElements() / c;
+    if (x.NumElements() <= kLoopElements) {
+      SoftmaxRows(x.flat<float>().data(), outer, c, y->flat<float>().data());
+      return absl::OkStatus();
+    }
     softmax_.Run({outer, c}, x.data(), y->data(), ctx->engine(), ctx->stream(),
                  [](const memory::desc& md, const dnnl::engine& engine) {
                    return dnnl::softmax_forward::primitive_desc(
