@@ -2,8 +2,11 @@
 //
 //   profile_step [tutorial|batch1|infer1|mlp|add_chain|tutorial_reference|batch1_reference]
 //                [steps]
+//   profile_step graph GRAPH.pb INPUT OUTPUT BATCH [steps]
 //
 // infer1 runs the tutorial's inference signature (fetch y) at batch 1, as bench/throughput does.
+// graph runs a frozen GraphDef's OUTPUT from INPUT (the placeholder's shape with batch BATCH,
+// uniform in [0, 1) as peers/dflow_bench I feeds it): the corpus models of docs/benchmarks.md.
 // The *_reference modes run the hand-written SoftmaxReference step instead, for comparison.
 //
 //   valgrind --tool=callgrind --toggle-collect='*SteadyStateSteps*'
@@ -15,12 +18,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <random>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "bench/models.h"
+#include "graph/graph_def_io.h"
+#include "runtime/session.h"
 
 namespace dflow {
 namespace bench {
@@ -31,8 +37,45 @@ __attribute__((noinline)) void SteadyStateSteps(const std::function<void()>& ste
   for (int s = 0; s < steps; ++s) step();
 }
 
+// The graph mode: GRAPH INPUT OUTPUT BATCH [steps] from argv[2].
+int RunGraph(int argc, char** argv) {
+  if (argc < 6) {
+    std::fprintf(stderr, "usage: profile_step graph GRAPH.pb INPUT OUTPUT BATCH [steps]\n");
+    return 2;
+  }
+  const std::string input = argv[3], output = argv[4];
+  const int batch = std::atoi(argv[5]);
+  const int steps = argc > 6 ? std::atoi(argv[6]) : 100;
+  GraphDef def;
+  CheckOk(ReadGraphDefFile(argv[2], &def), "read graph");
+  std::unique_ptr<Session> session = ValueOrDie(Session::Create(def), "session");
+  std::vector<int64_t> dims;
+  for (const NodeDef& n : def.node()) {
+    if (n.name() != input || n.attr().count("shape") == 0) continue;
+    for (const auto& d : n.attr().at("shape").shape().dim()) dims.push_back(d.size());
+  }
+  if (dims.empty()) {
+    std::fprintf(stderr, "no placeholder shape for %s\n", input.c_str());
+    return 2;
+  }
+  dims[0] = batch;
+  Tensor x(DT_FLOAT, TensorShape(dims));
+  std::mt19937 rng(0);
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  for (float& f : x.flat<float>()) f = u(rng);
+  std::vector<Tensor> out;
+  const std::function<void()> step = [&] {
+    CheckOk(session->Run({{input, x}}, {output}, {}, &out), "run");
+  };
+  step();
+  SteadyStateSteps(step, steps);
+  std::printf("graph: %d steps done\n", steps);
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   const std::string what = argc > 1 ? argv[1] : "tutorial";
+  if (what == "graph") return RunGraph(argc, argv);
   const int steps = argc > 2 ? std::atoi(argv[2]) : 1000;
   std::unique_ptr<DflowModel> model;
   std::unique_ptr<SoftmaxReference> reference;
@@ -53,7 +96,8 @@ int Main(int argc, char** argv) {
   } else {
     std::fprintf(stderr,
                  "usage: profile_step [tutorial|batch1|infer1|mlp|add_chain|tutorial_reference|"
-                 "batch1_reference] [steps]\n");
+                 "batch1_reference] [steps]\n"
+                 "       profile_step graph GRAPH.pb INPUT OUTPUT BATCH [steps]\n");
     return 2;
   }
   std::function<void()> step;

@@ -41,9 +41,9 @@ TEST(SoftmaxTest, HandComputedValues) {
 }
 
 TEST(SoftmaxTest, MatchesReferenceOnOddShapes) {
-  // Up to 256 elements a loop, past that oneDNN.
-  const std::vector<TensorShape> shapes = {{1, 7},     {7, 1}, {1, 1},  {257, 10},
-                                           {2, 3, 5}, {4},    {1, 10}, {3, 90}};
+  // Up to 1024 elements run as a loop, more on oneDNN: shapes on both sides of that line.
+  const std::vector<TensorShape> shapes = {{1, 7},    {7, 1},  {1, 1},  {257, 10}, {2, 3, 5},
+                                           {4},       {1, 10}, {3, 90}, {1, 1024}, {1, 1025}};
   for (const TensorShape& shape : shapes) {
     SCOPED_TRACE(shape.DebugString());
     Scope root = Scope::NewRootScope();
@@ -62,6 +62,18 @@ TEST(SoftmaxTest, LargeLogitsStayFinite) {
   absl::StatusOr<Tensor> out = RunOne(root, y);
   ASSERT_TRUE(out.ok()) << out.status();
   ExpectTensorNear(*out, TensorShape({2, 3}), {1, 0, 0, 0.5f, 0.5f, 0});
+}
+
+TEST(SoftmaxTest, ANanLogitMakesItsRowNan) {
+  // TensorFlow: exp(x - max) with a NaN in the row sums to NaN, so the whole row is NaN.
+  Scope root = Scope::NewRootScope();
+  auto y = ops::Softmax(root, ops::Const(root, FloatTensor({2, 3}, {1, NAN, 2, 1, 2, 3})));
+  absl::StatusOr<Tensor> out = RunOne(root, y);
+  ASSERT_TRUE(out.ok()) << out.status();
+  const auto v = out->flat<float>();
+  for (int j = 0; j < 3; ++j) EXPECT_TRUE(std::isnan(v[j])) << j;
+  EXPECT_NEAR(v[3], 0.09003057f, 1e-6);
+  EXPECT_NEAR(v[5], 0.66524096f, 1e-6);
 }
 
 TEST(SoftmaxTest, ShapeChangesBetweenRunsOfOneSession) {

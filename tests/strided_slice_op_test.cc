@@ -193,6 +193,109 @@ TEST(StridedSlice, MalformedSpecsAreErrors) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Slices of x = 0..119 as [2,5,4,3] (NHWC-like) whose trailing dims the kernels merge into longer
+// runs, against a plain loop over the input indices. Spec values are in range (no masks);
+// a negative stride stops before `end`.
+
+struct BoxCase {
+  const char* what;
+  std::vector<int> begin, end, strides;
+};
+
+// The indices the slice takes along each dim.
+std::vector<std::vector<int64_t>> TakenIndices(const std::vector<int64_t>& dims,
+                                               const BoxCase& c) {
+  std::vector<std::vector<int64_t>> taken(dims.size());
+  for (size_t d = 0; d < dims.size(); ++d) {
+    for (int64_t i = c.begin[d]; c.strides[d] > 0 ? i < c.end[d] : i > c.end[d];
+         i += c.strides[d]) {
+      taken[d].push_back(i);
+    }
+  }
+  return taken;
+}
+
+// The slice's shape.
+TensorShape SliceShape(const std::vector<int64_t>& dims, const BoxCase& c) {
+  std::vector<int64_t> shape;
+  for (const auto& t : TakenIndices(dims, c)) shape.push_back(static_cast<int64_t>(t.size()));
+  return TensorShape(shape);
+}
+
+// The input's flat indices the slice takes, in output order.
+std::vector<int64_t> SliceIndices(const std::vector<int64_t>& dims, const BoxCase& c) {
+  const std::vector<std::vector<int64_t>> taken = TakenIndices(dims, c);
+  std::vector<int64_t> out;
+  for (int64_t a : taken[0]) {
+    for (int64_t b : taken[1]) {
+      for (int64_t h : taken[2]) {
+        for (int64_t w : taken[3]) out.push_back(((a * dims[1] + b) * dims[2] + h) * dims[3] + w);
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<BoxCase> BoxCases() {
+  return {
+      {"rows crop (whole last two dims)", {0, 1, 0, 0}, {2, 4, 4, 3}, {1, 1, 1, 1}},
+      {"one image's rows", {1, 1, 0, 0}, {2, 4, 4, 3}, {1, 1, 1, 1}},
+      {"every other row, whole rows", {0, 0, 0, 0}, {2, 5, 4, 3}, {1, 2, 1, 1}},
+      {"one row taken with step 3", {1, 2, 0, 0}, {2, 5, 4, 3}, {1, 3, 1, 1}},
+      {"partial columns", {0, 0, 1, 0}, {2, 5, 3, 3}, {1, 1, 1, 1}},
+      {"two of three channels", {0, 1, 0, 1}, {2, 5, 4, 3}, {1, 1, 1, 1}},
+      {"channels with step 2", {0, 0, 0, 0}, {2, 5, 4, 3}, {1, 1, 1, 2}},
+      {"reversed columns, whole channels", {0, 0, 3, 0}, {2, 5, 0, 3}, {1, 1, -1, 1}},
+      {"reversed channels", {1, 4, 0, 2}, {0, 0, 4, 0}, {-1, -2, 1, -1}},
+      {"the whole tensor", {0, 0, 0, 0}, {2, 5, 4, 3}, {1, 1, 1, 1}},
+  };
+}
+
+Output Spec(const Scope& root, const std::vector<int>& v) {
+  return ops::Const(root, Int32Tensor({static_cast<int64_t>(v.size())}, {v.begin(), v.end()}));
+}
+
+TEST(StridedSlice, MergedRunsMatchAPlainLoopForEveryElementSize) {
+  const std::vector<int64_t> dims = {2, 5, 4, 3};
+  for (const BoxCase& c : BoxCases()) {
+    const std::vector<int64_t> idx = SliceIndices(dims, c);
+    for (DataType type : {DT_FLOAT, DT_INT64, DT_UINT8}) {
+      Scope root = Scope::NewRootScope();
+      auto x = ops::Placeholder(root, DT_FLOAT);
+      auto y = ops::StridedSlice(root, ops::Cast(root, x, type), Spec(root, c.begin),
+                                 Spec(root, c.end), Spec(root, c.strides));
+      ASSERT_TRUE(root.ok()) << c.what << ": " << root.status();
+      absl::StatusOr<Tensor> out =
+          test::RunOne(root, ops::Cast(root, y, DT_FLOAT), {{x, Iota(TensorShape(dims))}});
+      ASSERT_TRUE(out.ok()) << c.what << ": " << out.status();
+      std::vector<float> expected(idx.begin(), idx.end());  // x's value is its index.
+      EXPECT_EQ(Floats(*out), expected) << c.what << " " << DataTypeString(type);
+    }
+  }
+}
+
+TEST(StridedSliceGrad, MergedRunsMatchAPlainScatter) {
+  const std::vector<int64_t> dims = {2, 5, 4, 3};
+  for (const BoxCase& c : BoxCases()) {
+    const std::vector<int64_t> idx = SliceIndices(dims, c);
+    std::vector<float> dy(idx.size()), expected(120, 0.f);
+    for (size_t k = 0; k < idx.size(); ++k) {
+      dy[k] = 1000.f + static_cast<float>(k);
+      expected[idx[k]] = dy[k];
+    }
+    Scope root = Scope::NewRootScope();
+    auto dy_in = ops::Placeholder(root, DT_FLOAT);
+    auto g = ops::StridedSliceGrad(root, {2, 5, 4, 3}, Spec(root, c.begin), Spec(root, c.end),
+                                   Spec(root, c.strides), dy_in);
+    ASSERT_TRUE(root.ok()) << c.what << ": " << root.status();
+    absl::StatusOr<Tensor> out =
+        test::RunOne(root, g, {{dy_in, test::FloatTensor(SliceShape(dims, c), dy)}});
+    ASSERT_TRUE(out.ok()) << c.what << ": " << out.status();
+    EXPECT_EQ(Floats(*out), expected) << c.what;
+  }
+}
+
 TEST(StridedSliceGrad, ScattersIntoZerosOfTheInputShape) {
   Scope root = Scope::NewRootScope();
   // x[1:5:2] of a [5] vector, and x[1] (shrunk) of a [2,3] matrix.
