@@ -1,7 +1,8 @@
 // Inference latency and arithmetic rate of the corpus' real TensorFlow graphs (issue 14): the
 // image models, the SSD detector and two LSTM graphs, at batch 1 and 32 on 1 and 2 intra-op
 // threads. Each benchmark reports ms per image (ms_per_image) and GFLOP/s, the FLOPs of one run
-// counted by a traced run (runtime/flops.h: convolutions and products, a multiply-add as 2).
+// counted by a traced run (runtime/flops.h: convolutions and products, a multiply-add as 2) of
+// the graph optimized without convolution trunks. DFLOW_CONV_TRUNKS=0 times it without them.
 // Inputs are random, in each graph's range; the graph runs as written (no batch is relaxed:
 // graphs that fix batch 1 run only at batch 1).
 //
@@ -117,14 +118,30 @@ Figure& GetFigure(int model, int batch, int threads) {
   SessionOptions options;
   options.intra_op_threads = threads;
   f->session = ValueOrDie(Session::Create(def, options), m.key);
-  const Graph& graph = f->session->graph();
-  f->feeds = {{ValueOrDie(graph.FindOutput(m.input), m.input), RandomInput(m, batch)}};
-  for (const char* name : m.fetches) f->fetches.push_back(ValueOrDie(graph.FindOutput(name), name));
+  const Tensor input = RandomInput(m, batch);
+  // The feeds and fetches of `session`, by name.
+  auto signature = [&](const Session& session, std::vector<std::pair<Output, Tensor>>* feeds,
+                       std::vector<Output>* fetches) {
+    const Graph& graph = session.graph();
+    *feeds = {{ValueOrDie(graph.FindOutput(m.input), m.input), input}};
+    for (const char* name : m.fetches) {
+      fetches->push_back(ValueOrDie(graph.FindOutput(name), name));
+    }
+  };
+  signature(*f->session, &f->feeds, &f->fetches);
   f->Run();  // Plan, primitives, JIT code.
+  // FLOPs from a traced run of the same graph without convolution trunks, whose stages a trace
+  // does not see one by one (runtime/flops.h); the arithmetic is the same.
+  options.optimizer.conv_trunks = false;
+  std::unique_ptr<Session> counting = ValueOrDie(Session::Create(def, options), m.key);
+  std::vector<std::pair<Output, Tensor>> feeds;
+  std::vector<Output> fetches;
+  signature(*counting, &feeds, &fetches);
   RunOptions traced;
   traced.trace = true;
   RunMetadata meta;
-  CheckOk(f->session->Run(traced, f->feeds, f->fetches, {}, &f->out, &meta), "traced run");
+  std::vector<Tensor> out;
+  CheckOk(counting->Run(traced, feeds, fetches, {}, &out, &meta), "traced run");
   for (const NodeExecStats& n : meta.nodes) f->flops += n.flops;
   return *f;
 }

@@ -16,7 +16,9 @@ namespace dflow {
 // for the ops whose arithmetic dominates image and sequence models: Conv2D, DepthwiseConv2dNative
 // and their fused forms, Conv2DBackpropInput, MatMul, _FusedMatMul, _ApplyGradientDescentMatMul
 // and BatchMatMul(V2): 2 x multiply-adds. 0 for every other op (element-wise ops, pools and
-// normalizations are a few percent of such models) and for inputs it cannot read.
+// normalizations are a few percent of such models), for inputs it cannot read, and for
+// _DflowConvTrunk, whose stages run inside one kernel (count with GraphOptimizerOptions::
+// conv_trunks off: the arithmetic is the same).
 int64_t NodeFlops(const Node& node, absl::Span<TensorValue* const> inputs,
                   absl::Span<const TensorValue> outputs);
 
