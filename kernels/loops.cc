@@ -316,7 +316,12 @@ void RowTimesMatrix(const float* x, const float* w, int64_t k, int64_t n, float*
   RowTimesMatrixScalar(x, w, k, n, out);
 }
 
-void SoftmaxRows(const float* x, int64_t rows, int64_t cols, float* y) {
+namespace {
+
+// Softmax (kLog false) or log-softmax (kLog true) of each row: the row's max subtracted, exp,
+// then the sum's inverse multiplied (TensorFlow's softmax) or its log subtracted.
+template <bool kLog>
+void SoftmaxOfRows(const float* x, int64_t rows, int64_t cols, float* y) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* in = x + r * cols;
     float* out = y + r * cols;
@@ -324,28 +329,28 @@ void SoftmaxRows(const float* x, int64_t rows, int64_t cols, float* y) {
     for (int64_t j = 1; j < cols; ++j) max = std::max(max, in[j]);
     float sum = 0.0f;
     for (int64_t j = 0; j < cols; ++j) {
-      out[j] = std::exp(in[j] - max);
-      sum += out[j];
+      const float e = std::exp(in[j] - max);
+      sum += e;
+      out[j] = kLog ? in[j] - max : e;
     }
-    const float inverse = 1.0f / sum;
-    for (int64_t j = 0; j < cols; ++j) out[j] *= inverse;
+    if (kLog) {
+      const float log_sum = std::log(sum);
+      for (int64_t j = 0; j < cols; ++j) out[j] -= log_sum;
+    } else {
+      const float inverse = 1.0f / sum;
+      for (int64_t j = 0; j < cols; ++j) out[j] *= inverse;
+    }
   }
 }
 
+}  // namespace
+
+void SoftmaxRows(const float* x, int64_t rows, int64_t cols, float* y) {
+  SoftmaxOfRows<false>(x, rows, cols, y);
+}
+
 void RowLogSoftmax(const float* x, int64_t rows, int64_t cols, float* y) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* in = x + r * cols;
-    float* out = y + r * cols;
-    float max = in[0];
-    for (int64_t j = 1; j < cols; ++j) max = std::max(max, in[j]);
-    float sum = 0.0f;
-    for (int64_t j = 0; j < cols; ++j) {
-      out[j] = in[j] - max;
-      sum += std::exp(out[j]);
-    }
-    const float log_sum = std::log(sum);
-    for (int64_t j = 0; j < cols; ++j) out[j] -= log_sum;
-  }
+  SoftmaxOfRows<true>(x, rows, cols, y);
 }
 
 void SoftmaxGradRows(const float* g, const float* y, int64_t rows, int64_t cols, float* out) {
