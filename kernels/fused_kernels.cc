@@ -225,7 +225,7 @@ class ApplyGradientDescentMatMulOp : public OpKernel {
                                   DataTypeString(alpha.dtype()), " ", alpha.shape().DebugString());
     }
     DFLOW_ASSIGN_OR_RETURN(MatMulDims d, MatMulDimsOf(a, b, transpose_a_, transpose_b_));
-    std::lock_guard<std::mutex> lock(var->mu);
+    std::lock_guard<VariableMutex> lock(var->mu);
     if (!var->value.IsInitialized()) return UninitializedError(*var);
     if (var->value.dtype() != DT_FLOAT || var->value.shape() != TensorShape({d.m, d.n})) {
       return ctx->InvalidArgument("the product of shape [", d.m, ",", d.n,

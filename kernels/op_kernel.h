@@ -19,6 +19,7 @@
 #ifndef DFLOW_KERNELS_OP_KERNEL_H_
 #define DFLOW_KERNELS_OP_KERNEL_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -40,14 +41,35 @@
 
 namespace dflow {
 
-// A variable's state, owned by a Session. Reads share the buffer; writers replace or update it.
+// Guards a variable's value, and counts its changes. A plain mutex underneath: several are taken
+// per step, and absl::Mutex's deadlock detection (compiled into Debian's Abseil) costs on each.
+// Every unlock() advances the version, so whoever locks may write; a section that only reads
+// locks reader() instead and leaves the version alone.
+class VariableMutex {
+ public:
+  void lock() { mu_.lock(); }
+  void unlock() {
+    version_.store(version_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    mu_.unlock();
+  }
+  std::mutex& reader() { return mu_; }
+  // Equal before and after means no writer finished in between. Read under reader(), it is the
+  // version of the value seen.
+  uint64_t version() const { return version_.load(std::memory_order_acquire); }
+
+ private:
+  std::mutex mu_;
+  std::atomic<uint64_t> version_{0};
+};
+
+// A variable's state, owned by a Session. Reads share the buffer; writers replace it, or update
+// it in place only while no other tensor shares it (copy on write), so a tensor read from a
+// variable never changes.
 struct Variable {
   std::string name;
   int64_t id = -1;  // Its position in the store: what a resource handle (VarHandleOp) holds.
-  // Guards value. A plain mutex: several are taken per step, and absl::Mutex's deadlock
-  // detection (compiled into Debian's Abseil) costs on each.
-  std::mutex mu;
-  Tensor value;  // Uninitialized until the first Assign.
+  VariableMutex mu;  // Guards value.
+  Tensor value;      // Uninitialized until the first Assign.
 };
 
 // OK when input `t`, named `what` in errors, holds a tensor of `dtype` (and, in the second form,

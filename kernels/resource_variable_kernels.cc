@@ -78,7 +78,7 @@ class ReadVariableOp : public OpKernel {
     DFLOW_ASSIGN_OR_RETURN(Variable * var, VariableOf(ctx, ctx->input(0), "resource"));
     Tensor value;
     {
-      std::lock_guard<std::mutex> lock(var->mu);
+      std::lock_guard<std::mutex> lock(var->mu.reader());
       value = var->value;
     }
     if (!value.IsInitialized()) return Uninitialized(*var);
@@ -103,7 +103,7 @@ class VarIsInitializedOp : public OpKernel {
     DFLOW_ASSIGN_OR_RETURN(Variable * var, VariableOf(ctx, ctx->input(0), "resource"));
     bool initialized;
     {
-      std::lock_guard<std::mutex> lock(var->mu);
+      std::lock_guard<std::mutex> lock(var->mu.reader());
       initialized = var->value.IsInitialized();
     }
     ctx->set_output(0, Tensor::Scalar<bool>(initialized));
@@ -127,7 +127,7 @@ class AssignVariableOp : public OpKernel {
       return ctx->InvalidArgument("value must be ", DataTypeString(dtype_), ", got ",
                                   DataTypeString(value.dtype()));
     }
-    std::lock_guard<std::mutex> lock(var->mu);
+    std::lock_guard<VariableMutex> lock(var->mu);
     if (var->value.IsInitialized() && var->value.dtype() != dtype_) {
       return ctx->InvalidArgument("Trying to assign variable ", var->name,
                                   " with wrong dtype. Expected ",
@@ -161,7 +161,7 @@ class AssignUpdateVariableOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) override {
     DFLOW_ASSIGN_OR_RETURN(Variable * var, VariableOf(ctx, ctx->input(0), "resource"));
     const Tensor& value = ctx->input(1);
-    std::lock_guard<std::mutex> lock(var->mu);
+    std::lock_guard<VariableMutex> lock(var->mu);
     if (!var->value.IsInitialized()) return Uninitialized(*var);
     if (var->value.dtype() != value.dtype()) {
       return ctx->InvalidArgument("value must be ", DataTypeString(var->value.dtype()),
@@ -218,7 +218,7 @@ class ResourceGatherOp : public OpKernel {
     }
     Tensor params;
     {
-      std::lock_guard<std::mutex> lock(var->mu);
+      std::lock_guard<std::mutex> lock(var->mu.reader());
       params = var->value;
     }
     if (!params.IsInitialized()) return Uninitialized(*var);
@@ -303,7 +303,7 @@ class LockedFloatVariables {
 
  private:
   std::vector<Variable*> vars_;
-  std::vector<std::unique_lock<std::mutex>> locks_;
+  std::vector<std::unique_lock<VariableMutex>> locks_;
 };
 
 absl::StatusOr<float> FloatScalar(OpKernelContext* ctx, int i, absl::string_view what) {

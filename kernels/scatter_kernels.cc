@@ -29,7 +29,7 @@ class ScatterOp : public OpKernel {
       return ctx->InvalidArgument("indices must be int32 or int64, got ",
                                   DataTypeString(indices.dtype()));
     }
-    std::lock_guard<std::mutex> lock(var->mu);
+    std::lock_guard<VariableMutex> lock(var->mu);
     if (!var->value.IsInitialized()) return UninitializedError(*var);
     Tensor& params = var->value;
     if (params.dims() < 1) {

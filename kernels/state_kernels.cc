@@ -64,7 +64,7 @@ class AssignOp : public OpKernel {
                                   declared_.DebugString());
     }
     {
-      std::lock_guard<std::mutex> lock(var->mu);
+      std::lock_guard<VariableMutex> lock(var->mu);
       if (validate_shape_ && var->value.IsInitialized() && var->value.shape() != value.shape()) {
         return ctx->InvalidArgument("cannot assign a value of shape ",
                                     value.shape().DebugString(), " to variable ", var->name,
@@ -110,7 +110,7 @@ class ApplyGradientDescentOp : public OpKernel {
       return ctx->InvalidArgument("alpha must be a scalar, got shape ",
                                   alpha.shape().DebugString());
     }
-    std::lock_guard<std::mutex> lock(var->mu);
+    std::lock_guard<VariableMutex> lock(var->mu);
     if (!var->value.IsInitialized()) return UninitializedError(*var);
     if (var->value.shape() != delta.shape()) {
       return ctx->InvalidArgument("delta of shape ", delta.shape().DebugString(),
@@ -330,7 +330,7 @@ class AssignUpdateOp : public OpKernel {
     const Tensor& value = ctx->input(1);
     if (var == nullptr) return ctx->InvalidArgument("ref is not a variable reference");
     if (!value.IsInitialized()) return ctx->InvalidArgument("value has no value");
-    std::lock_guard<std::mutex> lock(var->mu);
+    std::lock_guard<VariableMutex> lock(var->mu);
     if (!var->value.IsInitialized()) return UninitializedError(*var);
     if (var->value.dtype() != value.dtype()) {
       return ctx->InvalidArgument("value of type ", DataTypeString(value.dtype()),

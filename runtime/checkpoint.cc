@@ -277,7 +277,7 @@ absl::Status SaveCheckpoint(Session& session, const std::string& prefix,
     Variable* var = session.variables()->Find(info.name);
     Tensor value;
     if (var != nullptr) {
-      std::lock_guard<std::mutex> lock(var->mu);
+      std::lock_guard<std::mutex> lock(var->mu.reader());
       value = var->value;
     }
     if (!value.IsInitialized()) {
@@ -359,7 +359,7 @@ absl::Status RestoreCheckpoint(Session& session, const std::string& path,
   // Everything checked: only now does any variable or stream change.
   for (auto& [name, value] : values) {
     Variable* var = session.variables()->LookupOrCreate(name);
-    std::lock_guard<std::mutex> lock(var->mu);
+    std::lock_guard<VariableMutex> lock(var->mu);
     var->value = std::move(value);
   }
   store->SetAll(states);

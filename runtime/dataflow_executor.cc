@@ -400,7 +400,7 @@ absl::Status DataflowPlan::Run_::Execute(std::vector<Tensor>* outputs) {
       outputs->push_back(v.tensor);
       continue;
     }
-    std::lock_guard<std::mutex> var_lock(v.ref->mu);
+    std::lock_guard<std::mutex> var_lock(v.ref->mu.reader());
     if (!v.ref->value.IsInitialized()) return UninitializedError(*v.ref);
     outputs->push_back(v.ref->value);
   }

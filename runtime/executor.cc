@@ -19,6 +19,7 @@ struct ExecutionPlan::RunState {
       : stream(CpuEngine()),
         slots(plan.num_slots_),
         reads(plan.max_inputs_),
+        cached_reads(plan.num_cached_reads_),
         inputs(plan.max_inputs_) {
     fetched.reserve(plan.fetch_slots_.size());
   }
@@ -28,10 +29,33 @@ struct ExecutionPlan::RunState {
   RunResources resources;  // TensorArrays and stacks, emptied after each run.
   std::vector<TensorValue> slots;
   std::vector<TensorValue> reads;      // Variable values read by one step.
+  std::vector<CachedRead> cached_reads;  // Kept from the last run (runtime/step_inputs.h).
   std::vector<TensorValue*> inputs;    // One step's inputs.
   // The last run's fetched tensors: their buffers return to the pool once the caller drops them.
   std::vector<Tensor> fetched;
 };
+
+// Gives each variable read its own cache entry, in plans that write no variable through a
+// reference (an update reading its own variable would find the buffer shared by the cache, and
+// copy it on every run).
+void ExecutionPlan::PlanCachedReads(ExecutionPlan& plan,
+                                    const absl::flat_hash_map<Output, int>& feed_slot) {
+  for (const Step& step : plan.steps_) {
+    for (int i = 0; i < step.node->num_inputs(); ++i) {
+      if (step.node->input_is_ref(i)) return;
+    }
+  }
+  for (Step& step : plan.steps_) {
+    const std::vector<Output>& inputs = step.node->inputs();
+    for (int i = 0; i < static_cast<int>(inputs.size()); ++i) {
+      if (!inputs[i].node()->output_is_ref(inputs[i].index()) || feed_slot.contains(inputs[i])) {
+        continue;
+      }
+      step.cached_reads.resize(inputs.size(), -1);
+      step.cached_reads[i] = plan.num_cached_reads_++;
+    }
+  }
+}
 
 ExecutionPlan::~ExecutionPlan() {
   for (StateSlot& slot : state_slots_) {
@@ -72,6 +96,7 @@ absl::StatusOr<std::unique_ptr<ExecutionPlan>> ExecutionPlan::Build(const Graph&
     plan->max_inputs_ = std::max(plan->max_inputs_, node->num_inputs());
     plan->steps_.push_back(std::move(step));
   }
+  PlanCachedReads(*plan, feed_slot);
   std::vector<bool> pinned(plan->num_slots_, false);
   for (int s : plan->feed_slots_) pinned[s] = true;
   for (const Output& f : signature.fetches) {
@@ -177,8 +202,14 @@ absl::Status ExecutionPlan::RunSteps(absl::Span<const Tensor> feeds, VariableSto
     const Node& node = *step.node;
     const int n_in = node.num_inputs();
     for (int i = 0; i < n_in; ++i) {
-      DFLOW_RETURN_IF_ERROR(ResolveInput(node, i, slots[step.input_slots[i]], state.reads[i],
-                                         &state.inputs[i]));
+      TensorValue& v = slots[step.input_slots[i]];
+      if (step.cached_reads.empty() || step.cached_reads[i] < 0) {
+        DFLOW_RETURN_IF_ERROR(ResolveInput(node, i, v, state.reads[i], &state.inputs[i]));
+      } else {
+        DFLOW_RETURN_IF_ERROR(ResolveCachedRead(node, i, v,
+                                                state.cached_reads[step.cached_reads[i]],
+                                                state.reads[i], &state.inputs[i]));
+      }
     }
     OpKernelContext ctx(node, absl::MakeConstSpan(state.inputs.data(), n_in),
                         absl::MakeSpan(slots.data() + step.first_output_slot, node.num_outputs()),
@@ -217,7 +248,7 @@ absl::Status ExecutionPlan::RunSteps(absl::Span<const Tensor> feeds, VariableSto
         state.fetched.push_back(v.tensor);
         continue;
       }
-      std::lock_guard<std::mutex> var_lock(v.ref->mu);
+      std::lock_guard<std::mutex> var_lock(v.ref->mu.reader());
       if (!v.ref->value.IsInitialized()) return UninitializedError(*v.ref);
       outputs->push_back(v.ref->value);
     }

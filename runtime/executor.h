@@ -17,6 +17,7 @@
 #include <mutex>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "graph/graph.h"
@@ -62,10 +63,14 @@ class ExecutionPlan {
     // Slots whose last reader is this step (or, never read, that this step produced): their
     // buffers go back to the pool as soon as the step is done.
     std::vector<int> release;
+    // For each input, its entry in RunState::cached_reads, or -1; empty when none has one.
+    std::vector<int> cached_reads;
   };
   struct RunState;
 
   ExecutionPlan() = default;
+  static void PlanCachedReads(ExecutionPlan& plan,
+                              const absl::flat_hash_map<Output, int>& feed_slot);
   std::unique_ptr<RunState> AcquireState() const;
   void ReleaseState(std::unique_ptr<RunState> state) const;
   // Runs every step with at most `threads` OpenMP threads a node.
@@ -82,6 +87,7 @@ class ExecutionPlan {
   std::vector<int> pinned_slots_;  // Fed and fetched: they hold their values to the run's end.
   int num_slots_ = 0;
   int max_inputs_ = 0;
+  int num_cached_reads_ = 0;
 
   // Each client thread's last run state waits in its own slot (runtime/thread_slots.h), so a
   // thread's next run reuses the state, buffers and cache lines it left, touching nothing

@@ -20,7 +20,7 @@ absl::Status ResolveRefInput(const Node& node, int i, TensorValue& v, TensorValu
     *input = &v;
     return absl::OkStatus();
   }
-  std::lock_guard<std::mutex> var_lock(v.ref->mu);
+  std::lock_guard<std::mutex> var_lock(v.ref->mu.reader());
   if (!v.ref->value.IsInitialized()) {
     const absl::Status s = UninitializedError(*v.ref);
     return absl::Status(s.code(),
@@ -29,6 +29,23 @@ absl::Status ResolveRefInput(const Node& node, int i, TensorValue& v, TensorValu
   read.tensor = v.ref->value;
   *input = &read;
   return absl::OkStatus();
+}
+
+absl::Status RefreshCachedRead(const Node& node, int i, TensorValue& v, CachedRead& cache,
+                               TensorValue& read, TensorValue** input) {
+  cache = CachedRead();
+  if (v.ref == nullptr || node.input_is_ref(i)) return ResolveRefInput(node, i, v, read, input);
+  {
+    std::lock_guard<std::mutex> var_lock(v.ref->mu.reader());
+    if (v.ref->value.IsInitialized() && v.ref->value.TotalBytes() <= kMaxCachedReadBytes) {
+      cache.value.tensor = v.ref->value;
+      cache.var = v.ref;
+      cache.version = v.ref->mu.version();
+      *input = &cache.value;
+      return absl::OkStatus();
+    }
+  }
+  return ResolveRefInput(node, i, v, read, input);
 }
 
 void SetTeamFor(const OpKernel& kernel, absl::Span<TensorValue* const> inputs, int threads,

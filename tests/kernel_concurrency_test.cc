@@ -273,7 +273,7 @@ TEST(KernelConcurrency, ApplyGradientDescentOnSeparateVariablesFromFourThreads) 
       const float scale = -rate(*call);
       for (int64_t j = 0; j < kSize; ++j) (*expected)[j] += scale * d.flat<float>()[j];
       int64_t bad = out[0].ref == v ? 0 : 1;
-      std::lock_guard<std::mutex> lock(v->mu);
+      std::lock_guard<std::mutex> lock(v->mu.reader());
       return bad + CountWrong(v->value, TensorShape({kSize}), *expected);
     };
     return c;
