@@ -68,10 +68,9 @@ Conditions MergeConditions(const std::vector<Conditions>& inputs) {
     }
     if (neither || (branch[0] && branch[1])) {
       const int n = node, i = index;
-      all.erase(std::remove_if(all.begin(), all.end(),
-                               [&](const Literal& l) {
-                                 return std::get<0>(l) == n && std::get<1>(l) == i;
-                               }),
+      all.erase(std::remove_if(
+                    all.begin(), all.end(),
+                    [&](const Literal& l) { return std::get<0>(l) == n && std::get<1>(l) == i; }),
                 all.end());
       return all;
     }
@@ -190,11 +189,12 @@ absl::StatusOr<std::optional<OptimizedGraph>> OptimizeAroundControlFlow(
     if ((*touched)[id] || (f.node()->output_is_ref(f.index()) && !plain[id])) return std::nullopt;
   }
 
+  const absl::flat_hash_set<Output> fed(signature.feeds.begin(), signature.feeds.end());
   // The plain part, with stand-ins for what it reads from elsewhere.
   auto cut = std::make_unique<Graph>();
   *cut->mutable_versions() = graph.versions();
   std::vector<Node*> cut_of(n_nodes, nullptr);
-  absl::flat_hash_map<Output, Output> stand_in;   // Source tensor -> its Placeholder in `cut`.
+  absl::flat_hash_map<Output, Output> stand_in;        // Source tensor -> its Placeholder in `cut`.
   absl::flat_hash_map<std::string, Output> stood_for;  // Placeholder name -> source tensor.
   auto stand_in_for = [&](const Output& o) -> absl::StatusOr<Output> {
     auto it = stand_in.find(o);
@@ -205,11 +205,14 @@ absl::StatusOr<std::optional<OptimizedGraph>> OptimizeAroundControlFlow(
     for (int i = 1; graph.FindNode(name) != nullptr || cut->FindNode(name) != nullptr; ++i) {
       name = absl::StrCat(base, "_", i);
     }
-    DFLOW_ASSIGN_OR_RETURN(Node * p, NodeBuilder(name, "Placeholder")
-                                         .Device(o.node()->device())
-                                         .Attr("dtype", o.type())
-                                         .Attr("shape", o.shape())
-                                         .Finalize(cut.get()));
+    DFLOW_ASSIGN_OR_RETURN(Node * p,
+                           NodeBuilder(name, "Placeholder")
+                               .Device(o.node()->device())
+                               .Attr("dtype", o.type())
+                               // A fed tensor may take another shape than its
+                               // static one (runtime/session.cc).
+                               .Attr("shape", fed.contains(o) ? PartialTensorShape() : o.shape())
+                               .Finalize(cut.get()));
     stood_for[name] = o;
     return stand_in[o] = Output(p, 0);
   };
@@ -228,8 +231,8 @@ absl::StatusOr<std::optional<OptimizedGraph>> OptimizeAroundControlFlow(
     }
     std::vector<Node*> controls;
     for (const Node* c : n.control_inputs()) controls.push_back(cut_of[c->id()]);
-    DFLOW_ASSIGN_OR_RETURN(cut_of[id], CopyNode(n, n.name(), std::move(inputs),
-                                                std::move(controls), cut.get()));
+    DFLOW_ASSIGN_OR_RETURN(
+        cut_of[id], CopyNode(n, n.name(), std::move(inputs), std::move(controls), cut.get()));
   }
 
   // Its signature: the feeds, then whatever the touched nodes and the caller read of it.
@@ -253,7 +256,6 @@ absl::StatusOr<std::optional<OptimizedGraph>> OptimizeAroundControlFlow(
     target_of[n] = static_cast<int>(sub.targets.size());
     sub.targets.push_back(cut_of[n->id()]);
   };
-  const absl::flat_hash_set<Output> fed(signature.feeds.begin(), signature.feeds.end());
   auto outside = [&](const Output& o) { return fed.contains(o) || !(*touched)[o.node()->id()]; };
   for (const Output& f : signature.fetches) {
     if (outside(f)) DFLOW_RETURN_IF_ERROR(fetch(f));
@@ -332,8 +334,7 @@ absl::StatusOr<std::optional<OptimizedGraph>> OptimizeAroundControlFlow(
         name = absl::StrCat(n->name(), "_", i);
         same = graph.FindNode(name);
       }
-      DFLOW_ASSIGN_OR_RETURN(copy_of_opt[n->id()], CopyNode(*n, std::move(name),
-                                                            std::move(inputs),
+      DFLOW_ASSIGN_OR_RETURN(copy_of_opt[n->id()], CopyNode(*n, std::move(name), std::move(inputs),
                                                             std::move(controls), out.get()));
     }
     return absl::OkStatus();
@@ -372,8 +373,8 @@ absl::StatusOr<std::optional<OptimizedGraph>> OptimizeAroundControlFlow(
         controls.push_back(copy_of_touched[c->id()]);
       }
     }
-    DFLOW_ASSIGN_OR_RETURN(copy_of_touched[id],
-                           CopyNode(n, n.name(), std::move(inputs), std::move(controls), out.get()));
+    DFLOW_ASSIGN_OR_RETURN(copy_of_touched[id], CopyNode(n, n.name(), std::move(inputs),
+                                                         std::move(controls), out.get()));
     for (int i = 0; i < n.num_inputs(); ++i) {
       if (n.is_back_edge(i)) back_edges.emplace_back(copy_of_touched[id], i);
     }
@@ -395,9 +396,9 @@ absl::StatusOr<std::optional<OptimizedGraph>> OptimizeAroundControlFlow(
     result.signature.fetches.push_back(o);
   }
   for (const Node* t : signature.targets) {
-    result.signature.targets.push_back(plain[t->id()]
-                                           ? copy_of_opt[opt.signature.targets[target_of.at(t)]->id()]
-                                           : copy_of_touched[t->id()]);
+    result.signature.targets.push_back(
+        plain[t->id()] ? copy_of_opt[opt.signature.targets[target_of.at(t)]->id()]
+                       : copy_of_touched[t->id()]);
   }
   result.graph = std::move(out);
   return std::optional<OptimizedGraph>(std::move(result));

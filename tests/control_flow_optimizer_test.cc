@@ -3,17 +3,18 @@
 // MatMul + BiasAdd + Relu fused, constants folded), the control-flow nodes and what they reach
 // run as written. Checked against hand-computed values, against the same graph run with
 // optimize_graph off, and through the ops a traced run executes.
+#include "runtime/control_flow_optimizer.h"
+
 #include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "absl/strings/match.h"
+#include "gmock/gmock.h"
 #include "graph/status_macros.h"
+#include "gtest/gtest.h"
 #include "ops/standard_ops.h"
-#include "runtime/control_flow_optimizer.h"
 #include "runtime/session.h"
 #include "tests/test_util.h"
 
@@ -94,9 +95,10 @@ struct Model {
     if (!status.ok()) return;
     std::vector<float> w2;
     for (int k = 0; k < 8; ++k) w2.insert(w2.end(), {1.f, k % 2 == 0 ? 1.f : -1.f});
-    auto z = ops::Relu(root, ops::BiasAdd(root, ops::MatMul(root, merged[0],
-                                                            ops::Const(root, FloatTensor({8, 2}, w2))),
-                                          ops::Const(root, FloatTensor({2}, {-100, 0.5f}))));
+    auto z = ops::Relu(
+        root,
+        ops::BiasAdd(root, ops::MatMul(root, merged[0], ops::Const(root, FloatTensor({8, 2}, w2))),
+                     ops::Const(root, FloatTensor({2}, {-100, 0.5f}))));
     std::vector<Output> exits;
     status = ops::WhileLoop(
         root, {ops::Const(root, 0), z},
@@ -126,9 +128,8 @@ TEST(ControlFlowOptimizer, RewritesThePlainPartAndMatchesHandValuesAndTheUnoptim
   // Three halvings: a / 8 + 1.75; then + 30.
   for (bool p : {true, false}) {
     SCOPED_TRACE(p ? "true branch" : "false branch");
-    const std::vector<double> want =
-        p ? std::vector<double>{4 / 8. + 31.75, 40.5 / 8 + 31.75}
-          : std::vector<double>{0 / 8. + 31.75, 20.5 / 8 + 31.75};
+    const std::vector<double> want = p ? std::vector<double>{4 / 8. + 31.75, 40.5 / 8 + 31.75}
+                                       : std::vector<double>{0 / 8. + 31.75, 20.5 / 8 + 31.75};
     Model m;
     ASSERT_TRUE(m.status.ok()) << m.status;
     ASSERT_TRUE(m.root.ok()) << m.root.status();
@@ -179,8 +180,8 @@ TEST(ControlFlowOptimizer, NothingDownstreamOfASwitchIsFolded) {
   auto out = ops::Add(root, merge.output, ops::Add(root, 100, 1000));
   ASSERT_TRUE(root.ok()) << root.status();
   for (bool p : {true, false}) {
-    const std::vector<std::pair<Output, Tensor>> feeds = {
-        {x, RandomTensor({2, 3}, 1)}, {pred, Tensor::Scalar<bool>(p)}};
+    const std::vector<std::pair<Output, Tensor>> feeds = {{x, RandomTensor({2, 3}, 1)},
+                                                          {pred, Tensor::Scalar<bool>(p)}};
     for (const SessionOptions& options : {SessionOptions(), Unoptimized()}) {
       absl::StatusOr<std::vector<Tensor>> got =
           RunGraph(root, feeds, {out, merge.value_index}, options);
@@ -207,42 +208,42 @@ TEST(ControlFlowOptimizer, NestedCondsAndLoopsTouchOnlyTheirOwnNodes) {
   auto before = ops::Neg(root.WithOpName("before"), x);
   std::vector<Output> outer;
   ASSERT_TRUE(ops::Cond(
-      root, p1, {before, p2},
-      [](const Scope& s, const std::vector<Output>& in, std::vector<Output>* out) {
-        std::vector<Output> inner;
-        DFLOW_RETURN_IF_ERROR(ops::Cond(
-            s, in[1], {in[0]},
-            [](const Scope& s2, const std::vector<Output>& v, std::vector<Output>* o) {
-              o->push_back(ops::Mul(s2, v[0], 3.f));
-              return absl::OkStatus();
-            },
-            [](const Scope& s2, const std::vector<Output>& v, std::vector<Output>* o) {
-              o->push_back(ops::Mul(s2, v[0], 5.f));
-              return absl::OkStatus();
-            },
-            &inner));
-        out->push_back(ops::Neg(s.WithOpName("after_inner"), inner[0]));
-        return absl::OkStatus();
-      },
-      [](const Scope& s, const std::vector<Output>& in, std::vector<Output>* out) {
-        out->push_back(ops::Mul(s, in[0], -7.f));
-        return absl::OkStatus();
-      },
-      &outer)
+                  root, p1, {before, p2},
+                  [](const Scope& s, const std::vector<Output>& in, std::vector<Output>* out) {
+                    std::vector<Output> inner;
+                    DFLOW_RETURN_IF_ERROR(ops::Cond(
+                        s, in[1], {in[0]},
+                        [](const Scope& s2, const std::vector<Output>& v, std::vector<Output>* o) {
+                          o->push_back(ops::Mul(s2, v[0], 3.f));
+                          return absl::OkStatus();
+                        },
+                        [](const Scope& s2, const std::vector<Output>& v, std::vector<Output>* o) {
+                          o->push_back(ops::Mul(s2, v[0], 5.f));
+                          return absl::OkStatus();
+                        },
+                        &inner));
+                    out->push_back(ops::Neg(s.WithOpName("after_inner"), inner[0]));
+                    return absl::OkStatus();
+                  },
+                  [](const Scope& s, const std::vector<Output>& in, std::vector<Output>* out) {
+                    out->push_back(ops::Mul(s, in[0], -7.f));
+                    return absl::OkStatus();
+                  },
+                  &outer)
                   .ok());
   auto after_outer = ops::Neg(root.WithOpName("after_outer"), outer[0]);
   std::vector<Output> exits;
   ASSERT_TRUE(ops::WhileLoop(
-      root, {after_outer},
-      [](const Scope& s, const std::vector<Output>& v, Output* cond) {
-        *cond = ops::Less(s, v[0], 100.f);
-        return absl::OkStatus();
-      },
-      [](const Scope& s, const std::vector<Output>& v, std::vector<Output>* next) {
-        next->push_back(ops::Mul(s.WithOpName("doubled"), v[0], 2.f));
-        return absl::OkStatus();
-      },
-      &exits)
+                  root, {after_outer},
+                  [](const Scope& s, const std::vector<Output>& v, Output* cond) {
+                    *cond = ops::Less(s, v[0], 100.f);
+                    return absl::OkStatus();
+                  },
+                  [](const Scope& s, const std::vector<Output>& v, std::vector<Output>* next) {
+                    next->push_back(ops::Mul(s.WithOpName("doubled"), v[0], 2.f));
+                    return absl::OkStatus();
+                  },
+                  &exits)
                   .ok());
   auto after_loop = ops::Neg(root.WithOpName("after_loop"), exits[0]);
   ASSERT_TRUE(root.ok()) << root.status();
@@ -296,14 +297,36 @@ TEST(ControlFlowOptimizer, FeedingATouchedTensorRunsTheGraphAsWritten) {
   ops::Merge merge(root, {sw.output_false, doubled});
   auto out = ops::Add(root, merge.output, ops::Add(root, 1.f, 2.f));
   ASSERT_TRUE(root.ok()) << root.status();
-  absl::StatusOr<std::vector<Tensor>> got =
-      RunGraph(root,
-               {{x, Tensor::Scalar<float>(1.f)},
-                {pred, Tensor::Scalar<bool>(true)},
-                {doubled, Tensor::Scalar<float>(40.f)}},
-               {out});
+  absl::StatusOr<std::vector<Tensor>> got = RunGraph(root,
+                                                     {{x, Tensor::Scalar<float>(1.f)},
+                                                      {pred, Tensor::Scalar<bool>(true)},
+                                                      {doubled, Tensor::Scalar<float>(40.f)}},
+                                                     {out});
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ((*got)[0].scalar<float>(), 43.f);
+}
+
+// A fed tensor whose producer does not run may take another shape than its static one, as
+// without control flow; the part before and after the cond still runs optimized.
+TEST(ControlFlowOptimizer, AFedTensorOfAnotherShapeFlowsIntoTheCond) {
+  Scope root = Scope::NewRootScope();
+  auto pred = ops::Placeholder(root, DT_BOOL, ops::Placeholder::Shape({}));
+  auto b = ops::Neg(root, ops::Const(root, FloatTensor({2}, {1, 2})));  // Static shape [2].
+  ops::Switch sw(root, b, pred);
+  ops::Merge merge(root, {ops::Mul(root, sw.output_false, 10.f), sw.output_true});
+  auto out = ops::Add(root, merge.output, ops::Mul(root, 2.f, 3.f));
+  ASSERT_TRUE(root.ok()) << root.status();
+  for (bool p : {true, false}) {
+    for (const SessionOptions& options : {SessionOptions(), Unoptimized()}) {
+      absl::StatusOr<std::vector<Tensor>> got =
+          RunGraph(root, {{pred, Tensor::Scalar<bool>(p)}, {b, FloatTensor({3}, {1, 2, 3})}}, {out},
+                   options);
+      ASSERT_TRUE(got.ok()) << got.status();
+      ExpectNear(ValuesOf<float>((*got)[0]),
+                 p ? std::vector<double>{7, 8, 9} : std::vector<double>{16, 26, 36}, 0,
+                 p ? "true" : "false");
+    }
+  }
 }
 
 }  // namespace
