@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "graph/attr_value_util.h"
 #include "graph/status_macros.h"
 #include "ops/control_flow_ops.h"
 #include "ops/node_builder.h"
@@ -184,6 +185,16 @@ absl::StatusOr<std::optional<OptimizedGraph>> OptimizeAroundControlFlow(
     any_plain |= plain[id];
   }
   if (!any_plain) return std::nullopt;
+  for (int id = 0; id < n_nodes; ++id) {
+    // The optimizer folds Shape of a variable only when no Assign may change its shape; it sees
+    // only the plain part.
+    bool validate = true;
+    const Node& n = *graph.node(id);
+    if (needed[id] && !plain[id] && n.op() == "Assign" &&
+        GetAttr(n.attrs(), "validate_shape", &validate).ok() && !validate) {
+      return std::nullopt;
+    }
+  }
   for (const Output& f : signature.feeds) {
     const int id = f.node()->id();
     if ((*touched)[id] || (f.node()->output_is_ref(f.index()) && !plain[id])) return std::nullopt;

@@ -33,7 +33,8 @@ namespace dflow {
 // NodesNeededFor(graph, signature...). Returns the stitched graph with `signature` mapped into
 // it (same order and feed shapes; names of kept nodes unchanged), or nullopt when the graph is
 // better run as written: nothing is plain, a feed is a touched node's tensor or a variable
-// reference outside the plain part, or the conditions do not settle. Fails as OptimizeGraph
+// reference outside the plain part, a touched Assign may change a variable's shape
+// (validate_shape false), or the conditions do not settle. Fails as OptimizeGraph
 // does on the plain part. `graph` is not changed.
 absl::StatusOr<std::optional<OptimizedGraph>> OptimizeAroundControlFlow(
     const Graph& graph, const Signature& signature, const std::vector<bool>& needed,
