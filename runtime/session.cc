@@ -1,6 +1,8 @@
 #include "runtime/session.h"
 
 #include <chrono>
+#include <optional>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -8,6 +10,7 @@
 #include "kernels/dnnl_util.h"
 #include "kernels/op_kernel.h"
 #include "ops/graph_import.h"
+#include "runtime/control_flow_optimizer.h"
 #include "runtime/executor.h"
 
 namespace dflow {
@@ -200,15 +203,22 @@ absl::StatusOr<std::unique_ptr<ExecutionPlan>> Session::BuildPlan(
   const std::vector<OpaqueNeed> unsupported =
       OpaqueNodesNeededFor(*graph_, signature.feeds, signature.fetches, signature.targets);
   if (!unsupported.empty()) return UnsupportedNodesError(unsupported);
-  // The optimizer's rewrites (folding, CSE, fusion) know nothing of dead tensors and frames, so
-  // graphs with control flow run as written.
-  if (!options_.optimize_graph ||
-      DataflowPlan::NeedsDataflow(*graph_, NodesNeededFor(*graph_, signature.feeds,
-                                                          signature.fetches, signature.targets))) {
-    return ExecutionPlan::Build(*graph_, signature);
+  if (!options_.optimize_graph) return ExecutionPlan::Build(*graph_, signature);
+  const std::vector<bool> needed =
+      NodesNeededFor(*graph_, signature.feeds, signature.fetches, signature.targets);
+  OptimizedGraph optimized;
+  if (DataflowPlan::NeedsDataflow(*graph_, needed)) {
+    // The optimizer's rewrites (folding, CSE, fusion) know nothing of dead tensors and frames:
+    // they run on the part of the graph outside loops that is never dead, and the control-flow
+    // nodes and what they reach are kept as written (runtime/control_flow_optimizer.h).
+    DFLOW_ASSIGN_OR_RETURN(std::optional<OptimizedGraph> around,
+                           OptimizeAroundControlFlow(*graph_, signature, needed,
+                                                     options_.optimizer));
+    if (!around.has_value()) return ExecutionPlan::Build(*graph_, signature);
+    optimized = *std::move(around);
+  } else {
+    DFLOW_ASSIGN_OR_RETURN(optimized, OptimizeGraph(*graph_, signature, options_.optimizer));
   }
-  DFLOW_ASSIGN_OR_RETURN(OptimizedGraph optimized,
-                         OptimizeGraph(*graph_, signature, options_.optimizer));
   DFLOW_ASSIGN_OR_RETURN(std::unique_ptr<ExecutionPlan> plan,
                          ExecutionPlan::Build(*optimized.graph, optimized.signature));
   plan->Own(std::move(optimized.graph));

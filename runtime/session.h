@@ -116,6 +116,10 @@ class Session {
   absl::StatusOr<std::shared_ptr<const ExecutionPlan>> FindOrBuildSharedPlan(
       const PlanKey& key, absl::Span<const std::pair<Output, Tensor>> feeds,
       absl::Span<const Output> fetches, absl::Span<const Operation> targets);
+  // The plan of a checked signature: of the graph as written without optimize_graph; else of
+  // OptimizeGraph's copy, or, when the pruned graph holds control flow, of a copy rewritten
+  // only outside loops and dead branches (OptimizeAroundControlFlow), or as written when that
+  // declines.
   absl::StatusOr<std::unique_ptr<ExecutionPlan>> BuildPlan(const Signature& signature) const;
 
   const Graph* graph_;
