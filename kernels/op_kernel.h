@@ -68,8 +68,16 @@ class VariableMutex {
 struct Variable {
   std::string name;
   int64_t id = -1;  // Its position in the store: what a resource handle (VarHandleOp) holds.
-  VariableMutex mu;  // Guards value.
-  Tensor value;      // Uninitialized until the first Assign.
+  // Guards value. Change value only while holding it (or through Set): plans that keep their
+  // reads between runs (runtime/step_inputs.h) notice a change by the version its unlock
+  // advances, so a change made without it may go unseen.
+  VariableMutex mu;
+  Tensor value;  // Uninitialized until the first Assign.
+
+  void Set(Tensor t) {
+    std::lock_guard<VariableMutex> lock(mu);
+    value = std::move(t);
+  }
 };
 
 // OK when input `t`, named `what` in errors, holds a tensor of `dtype` (and, in the second form,

@@ -211,7 +211,7 @@ std::unique_ptr<Session> SessionWithVariable(const Scope& root, const Tensor& va
   absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(root);
   EXPECT_TRUE(session.ok()) << session.status();
   if (!session.ok()) return nullptr;
-  (*session)->variables()->LookupOrCreate("v")->value = value.DeepCopy();
+  (*session)->variables()->LookupOrCreate("v")->Set(value.DeepCopy());
   return *std::move(session);
 }
 
@@ -350,7 +350,7 @@ TEST(ApplyGradientDescentMatMul, RejectsAProductOfAnotherShapeOrAnUninitializedV
       (*session)->Run({{a, RandomTensor({5, 3}, 2)}}, {}, {Operation(*update)}, nullptr);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), HasSubstr("uninitialized variable v"));
-  (*session)->variables()->LookupOrCreate("v")->value = RandomTensor({4, 4}, 3);
+  (*session)->variables()->LookupOrCreate("v")->Set(RandomTensor({4, 4}, 3));
   s = (*session)->Run({{a, RandomTensor({5, 3}, 2)}}, {}, {Operation(*update)}, nullptr);
   EXPECT_THAT(s.message(), HasSubstr("'update'"));
   EXPECT_THAT(s.message(), HasSubstr("the product of shape [5,2] does not match variable v"));

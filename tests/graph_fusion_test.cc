@@ -86,8 +86,8 @@ OptimizedGraph ExpectTutorialTrainsTheSame(int64_t batch, mnist::SoftmaxLoss los
   const Tensor w0 = RandomTensor({kFeatures, kClasses}, 1, -0.05f, 0.05f);
   const Tensor b0 = RandomTensor({kClasses}, 2, -0.1f, 0.1f);
   for (Session* s : {original->get(), optimized->get()}) {
-    s->variables()->LookupOrCreate("W")->value = w0.DeepCopy();
-    s->variables()->LookupOrCreate("b")->value = b0.DeepCopy();
+    s->variables()->LookupOrCreate("W")->Set(w0.DeepCopy());
+    s->variables()->LookupOrCreate("b")->Set(b0.DeepCopy());
   }
   for (int step = 0; step < 3; ++step) {
     auto [images, labels] = SoftmaxBatch(batch, kFeatures, kClasses, step);
@@ -271,7 +271,7 @@ OptimizedGraph ExpectSameUpdates(const Scope& root,
   if (!original.ok() || !optimized.ok()) return std::move(*opt);
   for (Session* s : {original->get(), optimized->get()}) {
     for (const auto& [name, value] : vars) {
-      s->variables()->LookupOrCreate(name)->value = value.DeepCopy();
+      s->variables()->LookupOrCreate(name)->Set(value.DeepCopy());
     }
   }
   // The optimized graph keeps the names, so names run it.

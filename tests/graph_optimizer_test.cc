@@ -140,7 +140,7 @@ TEST(GraphOptimizer, AnIdentityOfAVariableIsKept) {
   absl::StatusOr<std::unique_ptr<Session>> session =
       Session::Create(*opt->graph, test::Unoptimized());
   ASSERT_TRUE(session.ok());
-  (*session)->variables()->LookupOrCreate("v")->value = test::FloatTensor({2}, {1.f, 2.f});
+  (*session)->variables()->LookupOrCreate("v")->Set(test::FloatTensor({2}, {1.f, 2.f}));
   std::vector<Tensor> out;
   ASSERT_TRUE((*session)->Run({}, {opt->signature.fetches[0].name()}, {opt->signature.targets[0]->name()}, &out).ok());
   test::ExpectTensorNear(out[0], {2}, {2.f, 4.f});
@@ -167,7 +167,7 @@ TEST(GraphOptimizer, AnIdentityWithControlInputsIsRemovedAndItsReadersInheritThe
   absl::StatusOr<std::unique_ptr<Session>> session =
       Session::Create(*opt->graph, test::Unoptimized());
   ASSERT_TRUE(session.ok());
-  (*session)->variables()->LookupOrCreate("v")->value = test::FloatTensor({2}, {1.f, 2.f});
+  (*session)->variables()->LookupOrCreate("v")->Set(test::FloatTensor({2}, {1.f, 2.f}));
   std::vector<Tensor> out;
   ASSERT_TRUE((*session)->Run({{"x", test::FloatTensor({2}, {3.f, 4.f})}}, {"y"}, {}, &out).ok());
   test::ExpectTensorNear(out[0], {2}, {7.f, 9.f});

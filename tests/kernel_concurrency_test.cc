@@ -258,7 +258,7 @@ TEST(KernelConcurrency, ApplyGradientDescentOnSeparateVariablesFromFourThreads) 
   auto rate = [](int i) { return 0.001f * static_cast<float>(i % 16 + 1); };
   const int64_t wrong = RunConcurrently(*update.node(), &variables, [&](int t) {
     Variable* v = variables.LookupOrCreate("var" + std::to_string(t));
-    v->value = RandomTensor({kSize}, 100 + t);
+    v->Set(RandomTensor({kSize}, 100 + t));
     const Tensor d = RandomTensor({kSize}, 110 + t);
     auto expected = std::make_shared<std::vector<float>>(v->value.flat<float>().begin(),
                                                          v->value.flat<float>().end());

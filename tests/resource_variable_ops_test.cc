@@ -173,9 +173,9 @@ TEST(ResourceApply, GradientDescentMomentumAndAdamMatchTheReferences) {
   ASSERT_NE(s, nullptr);
   const Tensor init = RandomTensor({5}, 3);
   auto reset = [&] {
-    s->variables()->LookupOrCreate("var")->value = init.DeepCopy();
-    s->variables()->LookupOrCreate("m")->value = Tensor::Filled<float>({5}, 0.f);
-    s->variables()->LookupOrCreate("v")->value = Tensor::Filled<float>({5}, 0.f);
+    s->variables()->LookupOrCreate("var")->Set(init.DeepCopy());
+    s->variables()->LookupOrCreate("m")->Set(Tensor::Filled<float>({5}, 0.f));
+    s->variables()->LookupOrCreate("v")->Set(Tensor::Filled<float>({5}, 0.f));
   };
   std::vector<double> init_d(init.flat<float>().begin(), init.flat<float>().end());
 

@@ -54,7 +54,7 @@ TEST(Scatter, AddSubUpdateMatchAPlainLoop) {
       absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(root);
       ASSERT_TRUE(s.ok()) << s.status();
       const Tensor init = RandomTensor({5, 2, 3}, 1);
-      (*s)->variables()->LookupOrCreate("ref")->value = init.DeepCopy();
+      (*s)->variables()->LookupOrCreate("ref")->Set(init.DeepCopy());
       std::vector<Tensor> before;
       ASSERT_TRUE((*s)->Run({}, {read}, {}, &before).ok());
       const Tensor indices = Int32Tensor({2, 2}, {4, 0, 4, 2});  // 4 repeats.
@@ -91,7 +91,7 @@ TEST(Scatter, BadUpdatesShapeAndUninitializedRefFail) {
   const absl::Status uninit =
       (*s)->Run({{idx, Int32Tensor({1}, {0})}, {upd, RandomTensor({1, 2}, 1)}}, {op}, {}, nullptr);
   EXPECT_EQ(uninit.code(), absl::StatusCode::kFailedPrecondition) << uninit;
-  (*s)->variables()->LookupOrCreate("ref")->value = RandomTensor({3, 2}, 1);
+  (*s)->variables()->LookupOrCreate("ref")->Set(RandomTensor({3, 2}, 1));
   const absl::Status shape =
       (*s)->Run({{idx, Int32Tensor({1}, {0})}, {upd, RandomTensor({1, 3}, 1)}}, {op}, {}, nullptr);
   EXPECT_EQ(shape.code(), absl::StatusCode::kInvalidArgument) << shape;

@@ -123,11 +123,11 @@ void CheckGradients(Session& s, const Feeds& feeds, const std::string& loss, int
       auto loss_at = [&](float delta) {
         Tensor t = saved.DeepCopy();
         t.flat<float>()[i] += delta;
-        var->value = t;
+        var->Set(t);
         return static_cast<double>(Loss(s, feeds, loss));
       };
       const double numeric = (loss_at(h) - loss_at(-h)) / (2.0 * h);
-      var->value = saved;
+      var->Set(saved);
       const double symbolic = grad.flat<float>()[i];
       EXPECT_NEAR(symbolic, numeric, 2e-3 + 3e-2 * std::fabs(numeric))
           << "gradient " << g_out.name() << " of " << var->name << " at element " << i;

@@ -36,7 +36,7 @@ void ExpectEveryRunsRateApplied(const TensorShape& shape) {
   ASSERT_TRUE(session.ok()) << session.status();
   const Tensor v0 = test::RandomTensor(shape, 1);
   const Tensor d = test::RandomTensor(shape, 2);
-  (*session)->variables()->LookupOrCreate("v")->value = v0.DeepCopy();
+  (*session)->variables()->LookupOrCreate("v")->Set(v0.DeepCopy());
   std::vector<float> expected(v0.flat<float>().begin(), v0.flat<float>().end());
   std::vector<Tensor> before;
   ASSERT_TRUE((*session)->Run({}, {read}, {}, &before).ok());
@@ -76,7 +76,7 @@ TEST(ApplyGradientDescent, EverySizeRoundsAsAProductThenASum) {
     ASSERT_TRUE(session.ok()) << session.status();
     const Tensor v0 = test::RandomTensor({n}, 3);
     const Tensor d = test::RandomTensor({n}, 4);
-    (*session)->variables()->LookupOrCreate("v")->value = v0.DeepCopy();
+    (*session)->variables()->LookupOrCreate("v")->Set(v0.DeepCopy());
     ASSERT_TRUE((*session)->Run({{delta, d}}, {}, {update}, nullptr).ok());
     const float* got = static_cast<const float*>((*session)->variables()->Find("v")->value.data());
     int mismatches = 0;
