@@ -33,53 +33,12 @@ using dnnl::memory;
 // ---------------------------------------------------------------------------------------------
 // Convolutions.
 
-absl::Status CheckOutBackprop(const ConvGeometry& g, const Tensor& dy) {
-  if (dy.shape() != g.OutputShape()) {
-    return OpKernelContext::InvalidArgument(
-        "out_backprop has shape ", dy.shape().DebugString(),
-        " but the convolution's output has shape ", g.OutputShape().DebugString());
-  }
-  return absl::OkStatus();
-}
-
 // The forward convolution's descriptor (weights layout left to oneDNN).
 dnnl::convolution_forward::desc ForwardDesc(const ConvGeometry& g, const Window2D& win,
                                             dnnl::prop_kind kind) {
   return dnnl::convolution_forward::desc(
       kind, dnnl::algorithm::convolution_direct, g.Src(), g.AnyWeights(), g.Dst(),
       {win.stride_h, win.stride_w}, {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
-}
-
-// The cache entry of a convolution that reads the filter: its one data input and its output
-// (src and dst forward, diff_dst and diff_src for the input gradient), and the weights.
-struct FilterConvEntry {
-  Primitive prim;
-  memory in, out;
-  Weights weights;
-};
-
-template <typename PrimitiveDesc>
-std::unique_ptr<FilterConvEntry> MakeFilterConvEntry(const PrimitiveDesc& pd,
-                                                     const memory::desc& in_md,
-                                                     const memory::desc& out_md,
-                                                     const ConvGeometry& g,
-                                                     const dnnl::engine& engine) {
-  auto entry = std::make_unique<FilterConvEntry>();
-  entry->prim = Primitive(pd);
-  entry->in = memory(in_md, engine, nullptr);
-  entry->out = memory(out_md, engine, nullptr);
-  entry->weights.Init(g.UserWeights(), pd.weights_desc(), engine, true);
-  return entry;
-}
-
-// Puts the HWIO `filter` into the primitive's layout and runs it from `in` to `out`.
-void RunFilterConv(FilterConvEntry& e, dnnl::stream& stream, int in_arg, const void* in,
-                   const Tensor& filter, int out_arg, void* out) {
-  e.weights.Load(stream, filter);
-  RunPrimitive(e.prim, stream,
-               {{in_arg, e.in, in},
-                {DNNL_ARG_WEIGHTS, e.weights.prim, e.weights.Bound(filter.data())},
-                {out_arg, e.out, out}});
 }
 
 class ConvKernelBase : public WindowKernel {
@@ -106,7 +65,7 @@ class Conv2DOp : public ConvKernelBase {
     ShapeCache<FilterConvEntry>::Lease e = cache_.Get(g.Key(), [&] {
       dnnl::convolution_forward::primitive_desc pd(
           ForwardDesc(g, window_, dnnl::prop_kind::forward_inference), KernelAttr(), ctx->engine());
-      return MakeFilterConvEntry(pd, pd.src_desc(), pd.dst_desc(), g, ctx->engine());
+      return MakeFilterConvEntry(pd, pd.src_desc(), pd.dst_desc(), g.UserWeights(), ctx->engine());
     });
     RunFilterConv(*e, ctx->stream(), DNNL_ARG_SRC, input.data(), filter, DNNL_ARG_DST,
                   out->data());
@@ -144,7 +103,8 @@ class Conv2DBackpropInputOp : public ConvKernelBase {
               {window_.stride_h, window_.stride_w}, {g.pad_top, g.pad_left},
               {g.pad_bottom, g.pad_right}),
           KernelAttr(), ctx->engine(), hint);
-      return MakeFilterConvEntry(pd, pd.diff_dst_desc(), pd.diff_src_desc(), g, ctx->engine());
+      return MakeFilterConvEntry(pd, pd.diff_dst_desc(), pd.diff_src_desc(), g.UserWeights(),
+                                 ctx->engine());
     });
     RunFilterConv(*e, ctx->stream(), DNNL_ARG_DIFF_DST, dy.data(), filter,
                   DNNL_ARG_DIFF_SRC, out->data());
@@ -173,8 +133,7 @@ class Conv2DBackpropFilterOp : public ConvKernelBase {
       FillZero(out);
       return absl::OkStatus();
     }
-    ShapeCache<Entry>::Lease e = cache_.Get(g.Key(), [&] {
-      auto entry = std::make_unique<Entry>();
+    ShapeCache<FilterGradEntry>::Lease e = cache_.Get(g.Key(), [&] {
       dnnl::convolution_forward::primitive_desc hint(
           ForwardDesc(g, window_, dnnl::prop_kind::forward_training), ctx->engine());
       auto make = [&](const memory::desc& weights) {
@@ -193,28 +152,14 @@ class Conv2DBackpropFilterOp : public ConvKernelBase {
           (window_.stride_h > 1 || window_.stride_w > 1)) {
         pd = make(g.UserWeights());
       }
-      entry->prim = Primitive(pd);
-      entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
-      entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
-      entry->diff_weights.Init(g.UserWeights(), pd.diff_weights_desc(), ctx->engine(), false);
-      return entry;
+      return MakeFilterGradEntry(pd, g.UserWeights(), ctx->engine());
     });
-    RunPrimitive(e->prim, ctx->stream(),
-                 {{DNNL_ARG_SRC, e->src, input.data()},
-                  {DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
-                  {DNNL_ARG_DIFF_WEIGHTS, e->diff_weights.prim,
-                   e->diff_weights.Bound(out->data())}});
-    e->diff_weights.Store(ctx->stream(), out->data());
+    RunFilterGrad(*e, ctx->stream(), input, dy, out);
     return absl::OkStatus();
   }
 
  private:
-  struct Entry {
-    Primitive prim;
-    memory src, diff_dst;
-    Weights diff_weights;
-  };
-  ShapeCache<Entry> cache_;
+  ShapeCache<FilterGradEntry> cache_;
 };
 
 REGISTER_KERNEL("Conv2D", Conv2DOp, "T", {DT_FLOAT});

@@ -5,6 +5,7 @@
 #define DFLOW_KERNELS_CONV_UTIL_H_
 
 #include <cstdint>
+#include <memory>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -115,6 +116,69 @@ struct Weights {
   bool needs_reorder = false;
   Tensor loaded;  // The immutable filter `prim` holds a reorder of, if any.
 };
+
+// Conv2D's and the depthwise backprops' out_backprop check, for either family's geometry.
+template <typename Geometry>
+absl::Status CheckOutBackprop(const Geometry& g, const Tensor& dy) {
+  if (dy.shape() != g.OutputShape()) {
+    return OpKernelContext::InvalidArgument(
+        "out_backprop has shape ", dy.shape().DebugString(),
+        " but the convolution's output has shape ", g.OutputShape().DebugString());
+  }
+  return absl::OkStatus();
+}
+
+// The cache entry of a convolution that reads the filter: its one data input and its output
+// (src and dst forward, diff_dst and diff_src for the input gradient), the weights and, for a
+// fused forward convolution, the bias.
+struct FilterConvEntry {
+  Primitive prim;
+  dnnl::memory in, out, bias;
+  Weights weights;
+};
+
+// One builder for every filter-reading primitive; `user_weights` is the filter's own layout.
+template <typename PrimitiveDesc>
+std::unique_ptr<FilterConvEntry> MakeFilterConvEntry(const PrimitiveDesc& pd,
+                                                     const dnnl::memory::desc& in_md,
+                                                     const dnnl::memory::desc& out_md,
+                                                     const dnnl::memory::desc& user_weights,
+                                                     const dnnl::engine& engine) {
+  auto entry = std::make_unique<FilterConvEntry>();
+  entry->prim = Primitive(pd);
+  entry->in = dnnl::memory(in_md, engine, nullptr);
+  entry->out = dnnl::memory(out_md, engine, nullptr);
+  entry->weights.Init(user_weights, pd.weights_desc(), engine, true);
+  return entry;
+}
+
+// Puts the user's `filter` into the primitive's layout and runs it from `in` to `out`, adding
+// `bias` (bound to e.bias) when there is one.
+void RunFilterConv(FilterConvEntry& e, dnnl::stream& stream, int in_arg, const void* in,
+                   const Tensor& filter, int out_arg, void* out, const Tensor* bias = nullptr);
+
+// The cache entry of a convolution's filter gradient: its inputs and the gradient's weights.
+struct FilterGradEntry {
+  Primitive prim;
+  dnnl::memory src, diff_dst;
+  Weights diff_weights;
+};
+
+// Conv2D's and the depthwise filter gradients' builder; `user_weights` is the filter's layout.
+inline std::unique_ptr<FilterGradEntry> MakeFilterGradEntry(
+    const dnnl::convolution_backward_weights::primitive_desc& pd,
+    const dnnl::memory::desc& user_weights, const dnnl::engine& engine) {
+  auto entry = std::make_unique<FilterGradEntry>();
+  entry->prim = Primitive(pd);
+  entry->src = dnnl::memory(pd.src_desc(), engine, nullptr);
+  entry->diff_dst = dnnl::memory(pd.diff_dst_desc(), engine, nullptr);
+  entry->diff_weights.Init(user_weights, pd.diff_weights_desc(), engine, false);
+  return entry;
+}
+
+// Runs a filter gradient from `input` and `dy` and stores it in the user's layout into `out`.
+void RunFilterGrad(FilterGradEntry& e, dnnl::stream& stream, const Tensor& input,
+                   const Tensor& dy, Tensor* out);
 
 }  // namespace dflow
 
