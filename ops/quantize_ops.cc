@@ -123,23 +123,16 @@ ops::FakeQuantVarsGradient VarsGradient(const Scope& scope, absl::string_view op
 
 namespace {
 
-// Straight-through: dx = g inside the nudged range, 0 outside.
+// Straight-through: dx = g inside the nudged range, 0 outside, x being input kX of the op's
+// kX + 1. FakeQuantWithMinMaxArgsGradient's dx = g * in_range(x) is linear in g: d/dg = G *
+// in_range(x), the op itself applied to G; x's mask is piecewise constant: none. (TensorFlow
+// registers none for the gradient op; this one is exact.)
+template <int kX>
 absl::Status ArgsGrad(const Scope& scope, const Node& node, absl::Span<const Output> grad_outputs,
                       std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(1, Output());
+  grad_inputs->assign(kX + 1, Output());
   (*grad_inputs)[0] =
-      ops::FakeQuantWithMinMaxArgsGradient(scope, grad_outputs[0], node.input(0), AttrsOf(node));
-  return scope.status();
-}
-
-// dx = g * in_range(x) is linear in g: d/dg = G * in_range(x), the op itself applied to G; x's
-// mask is piecewise constant: none. (TensorFlow registers none; this one is exact.)
-absl::Status ArgsGradientGrad(const Scope& scope, const Node& node,
-                              absl::Span<const Output> grad_outputs,
-                              std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(2, Output());
-  (*grad_inputs)[0] =
-      ops::FakeQuantWithMinMaxArgsGradient(scope, grad_outputs[0], node.input(1), AttrsOf(node));
+      ops::FakeQuantWithMinMaxArgsGradient(scope, grad_outputs[0], node.input(kX), AttrsOf(node));
   return scope.status();
 }
 
@@ -161,7 +154,7 @@ REGISTER_OP("FakeQuantWithMinMaxArgs")
       DFLOW_RETURN_IF_ERROR(CheckArgsRange(ctx));
       return UnchangedShape(ctx);
     });
-REGISTER_GRADIENT("FakeQuantWithMinMaxArgs", ArgsGrad);
+REGISTER_GRADIENT("FakeQuantWithMinMaxArgs", ArgsGrad<0>);
 
 REGISTER_OP("FakeQuantWithMinMaxArgsGradient")
     .Input("gradients: float")
@@ -174,7 +167,7 @@ REGISTER_OP("FakeQuantWithMinMaxArgsGradient")
       ctx->set_output(0, s);
       return absl::OkStatus();
     });
-REGISTER_GRADIENT("FakeQuantWithMinMaxArgsGradient", ArgsGradientGrad);
+REGISTER_GRADIENT("FakeQuantWithMinMaxArgsGradient", ArgsGrad<1>);
 
 Output ops::FakeQuantWithMinMaxArgs(const Scope& scope, Input inputs,
                                     const FakeQuantAttrs& attrs) {
@@ -192,11 +185,12 @@ Output ops::FakeQuantWithMinMaxArgsGradient(const Scope& scope, Input gradients,
 namespace {
 
 // Straight-through for x; the clamped values follow the range ends: dmin = sum of g below the
-// range, dmax = sum of g above it.
+// range, dmax = sum of g above it. kGradient is the op's gradient op's builder (per tensor, or per
+// channel of the last dimension).
+template <auto kGradient>
 absl::Status VarsGrad(const Scope& scope, const Node& node, absl::Span<const Output> grad_outputs,
                       std::vector<Output>* grad_inputs) {
-  ops::FakeQuantVarsGradient g =
-      ops::FakeQuantWithMinMaxVarsGradient(scope, grad_outputs[0], node.input(0), node.input(1),
+  ops::FakeQuantVarsGradient g = kGradient(scope, grad_outputs[0], node.input(0), node.input(1),
                                            node.input(2), AttrsOf(node));
   *grad_inputs = {g.backprops_wrt_input, g.backprop_wrt_min, g.backprop_wrt_max};
   return scope.status();
@@ -216,7 +210,7 @@ REGISTER_OP("FakeQuantWithMinMaxVars")
       DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 2, "max"));
       return UnchangedShape(ctx);
     });
-REGISTER_GRADIENT("FakeQuantWithMinMaxVars", VarsGrad);
+REGISTER_GRADIENT("FakeQuantWithMinMaxVars", VarsGrad<ops::FakeQuantWithMinMaxVarsGradient>);
 
 REGISTER_OP("FakeQuantWithMinMaxVarsGradient")
     .Input("gradients: float")
@@ -254,20 +248,6 @@ ops::FakeQuantVarsGradient ops::FakeQuantWithMinMaxVarsGradient(const Scope& sco
 // ---------------------------------------------------------------------------------------------
 // FakeQuantWithMinMaxVarsPerChannel, FakeQuantWithMinMaxVarsPerChannelGradient
 
-namespace {
-
-// VarsGrad per channel of the last dimension.
-absl::Status PerChannelGrad(const Scope& scope, const Node& node,
-                            absl::Span<const Output> grad_outputs,
-                            std::vector<Output>* grad_inputs) {
-  ops::FakeQuantVarsGradient g = ops::FakeQuantWithMinMaxVarsPerChannelGradient(
-      scope, grad_outputs[0], node.input(0), node.input(1), node.input(2), AttrsOf(node));
-  *grad_inputs = {g.backprops_wrt_input, g.backprop_wrt_min, g.backprop_wrt_max};
-  return scope.status();
-}
-
-}  // namespace
-
 REGISTER_OP("FakeQuantWithMinMaxVarsPerChannel")
     .Input("inputs: float")
     .Input("min: float")
@@ -279,7 +259,8 @@ REGISTER_OP("FakeQuantWithMinMaxVarsPerChannel")
       DFLOW_RETURN_IF_ERROR(PerChannelDepth(ctx, 0).status());
       return UnchangedShape(ctx);
     });
-REGISTER_GRADIENT("FakeQuantWithMinMaxVarsPerChannel", PerChannelGrad);
+REGISTER_GRADIENT("FakeQuantWithMinMaxVarsPerChannel",
+                  VarsGrad<ops::FakeQuantWithMinMaxVarsPerChannelGradient>);
 
 REGISTER_OP("FakeQuantWithMinMaxVarsPerChannelGradient")
     .Input("gradients: float")
