@@ -135,6 +135,40 @@ void ExpectNear(const std::vector<float>& actual, const std::vector<double>& exp
   }
 }
 
+void ExpectClose(const Tensor& actual, const std::vector<double>& expected, const std::string& what,
+                 double abs_tol, double rel_tol) {
+  ASSERT_EQ(actual.NumElements(), static_cast<int64_t>(expected.size())) << what;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const double a = actual.flat<float>()[i], e = expected[i];
+    if (std::isnan(e)) {
+      EXPECT_TRUE(std::isnan(a)) << what << " [" << i << "]: " << a << " vs NaN";
+    } else if (std::isinf(e)) {
+      EXPECT_EQ(a, e) << what << " [" << i << "]";
+    } else {
+      EXPECT_LE(std::abs(a - e), abs_tol + rel_tol * std::abs(e))
+          << what << " [" << i << "]: " << a << " vs " << e;
+    }
+  }
+}
+
+void ExpectUnaryOpClose(const std::function<Output(const Scope&, Input)>& build,
+                        const std::vector<Tensor>& inputs, const std::function<double(double)>& ref,
+                        const std::string& name) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root, DT_FLOAT);
+  Output y = build(root, x);
+  std::unique_ptr<Session> session = NewSession(root);
+  ASSERT_NE(session, nullptr);
+  for (const Tensor& xv : inputs) {
+    std::vector<Tensor> out;
+    ASSERT_TRUE(session->Run({{x, xv}}, {y}, {}, &out).ok()) << name;
+    EXPECT_EQ(out[0].shape(), xv.shape());
+    std::vector<double> expected;
+    for (float v : xv.flat<float>()) expected.push_back(ref(v));
+    ExpectClose(out[0], expected, name + " " + xv.shape().DebugString());
+  }
+}
+
 void ExpectGradientOk(const Scope& root, const std::vector<std::pair<Output, Tensor>>& xs,
                       const Output& y, const std::string& what, double tolerance) {
   ASSERT_TRUE(root.ok()) << what << ": " << root.status();

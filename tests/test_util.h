@@ -91,6 +91,16 @@ std::unique_ptr<Session> NewSession(const Scope& root, const SessionOptions& opt
 void ExpectNear(const std::vector<float>& actual, const std::vector<double>& expected,
                 double tol, const std::string& what);
 
+// |actual - expected| <= abs_tol + rel_tol * |expected|; NaN matches NaN, infinities exactly.
+void ExpectClose(const Tensor& actual, const std::vector<double>& expected, const std::string& what,
+                 double abs_tol = 1e-6, double rel_tol = 3e-6);
+
+// The element-wise op `build` makes from one float placeholder, run on each of `inputs` in one
+// session: the input's shape and `ref` applied in double to each element (ExpectClose).
+void ExpectUnaryOpClose(const std::function<Output(const Scope&, Input)>& build,
+                        const std::vector<Tensor>& inputs, const std::function<double(double)>& ref,
+                        const std::string& name);
+
 // The symbolic gradients of y with respect to the fed xs within `tolerance` of central
 // differences (MaxGradientError); `what` names the case in failures.
 void ExpectGradientOk(const Scope& root, const std::vector<std::pair<Output, Tensor>>& xs,

@@ -28,23 +28,6 @@ namespace {
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-// |actual - expected| <= abs_tol + rel_tol * |expected|; NaN matches NaN, infinities exactly.
-void ExpectClose(const Tensor& actual, const std::vector<double>& expected, const std::string& what,
-                 double abs_tol = 1e-6, double rel_tol = 3e-6) {
-  ASSERT_EQ(actual.NumElements(), static_cast<int64_t>(expected.size())) << what;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    const double a = actual.flat<float>()[i], e = expected[i];
-    if (std::isnan(e)) {
-      EXPECT_TRUE(std::isnan(a)) << what << " [" << i << "]: " << a << " vs NaN";
-    } else if (std::isinf(e)) {
-      EXPECT_EQ(a, e) << what << " [" << i << "]";
-    } else {
-      EXPECT_LE(std::abs(a - e), abs_tol + rel_tol * std::abs(e))
-          << what << " [" << i << "]: " << a << " vs " << e;
-    }
-  }
-}
-
 struct Unary {
   std::string name;
   std::function<Output(const Scope&, Input)> build;
@@ -77,31 +60,15 @@ std::vector<Unary> Unaries() {
   };
 }
 
-std::vector<double> Apply(const Tensor& x, const std::function<double(double)>& f) {
-  std::vector<double> out;
-  for (float v : x.flat<float>()) out.push_back(f(v));
-  return out;
-}
-
 TEST(UnaryMath, MatchesStdMathOnOddShapesAndEdges) {
   for (const Unary& op : Unaries()) {
-    Scope root = Scope::NewRootScope();
-    auto x = ops::Placeholder(root, DT_FLOAT);
-    Output y = op.build(root, x);
-    std::unique_ptr<Session> session = NewSession(root);
-    ASSERT_NE(session, nullptr);
     const int64_t n = static_cast<int64_t>(op.edges.size());
     std::vector<Tensor> inputs = {FloatTensor({n}, op.edges)};
     for (TensorShape shape : {TensorShape({1, 7}), TensorShape({7, 1}), TensorShape({257, 3}),
                               TensorShape({}), TensorShape({1}), TensorShape({0, 2})}) {
       inputs.push_back(RandomTensor(shape, 13, op.lo, op.hi));
     }
-    for (const Tensor& xv : inputs) {
-      std::vector<Tensor> out;
-      ASSERT_TRUE(session->Run({{x, xv}}, {y}, {}, &out).ok()) << op.name;
-      EXPECT_EQ(out[0].shape(), xv.shape());
-      ExpectClose(out[0], Apply(xv, op.ref), op.name + " " + xv.shape().DebugString());
-    }
+    ExpectUnaryOpClose(op.build, inputs, op.ref, op.name);
   }
 }
 
