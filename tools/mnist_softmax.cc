@@ -174,16 +174,13 @@ int main(int argc, char** argv) {
   options.rank = world->rank;
   options.num_ranks = world->size;
   options.log = options.rank == 0 ? &std::cout : nullptr;
-  if (options.steps < 0) {
-    return Fail(absl::StrCat("--steps must be >= 0, got ", options.steps));
+  for (const absl::Status& s : {dflow::CheckFlagAtLeast("steps", options.steps, 0),
+                                dflow::CheckFlagAtLeast("batch_size", options.batch_size, 1)}) {
+    if (!s.ok()) return Fail(s);
   }
-  if (options.batch_size < 1) {
-    return Fail(absl::StrCat("--batch_size must be >= 1, got ", options.batch_size));
-  }
-  if (!(learning_rate > 0) || !std::isfinite(learning_rate) || learning_rate > 1e30) {
-    return Fail(absl::StrCat("--learning_rate must be a positive number, got ", learning_rate));
-  }
-  options.learning_rate = static_cast<float>(learning_rate);
+  absl::StatusOr<float> rate = dflow::LearningRateFlag(learning_rate);
+  if (!rate.ok()) return Fail(rate.status());
+  options.learning_rate = *rate;
   absl::StatusOr<mnist::SoftmaxLoss> loss = mnist::ParseSoftmaxLoss(absl::GetFlag(FLAGS_loss));
   if (!loss.ok()) return Fail(absl::StrCat("--loss: ", loss.status().message()));
   options.loss = *loss;
