@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "graph/status_macros.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ops/array_ops.h"
 #include "runtime/session.h"
@@ -232,6 +233,19 @@ CommandResult RunBinary(const std::string& runfiles_path, const std::string& arg
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+void ExpectToolRefuses(const std::string& runfiles_path, const std::vector<ToolRefusal>& cases) {
+  using ::testing::HasSubstr;
+  for (const ToolRefusal& c : cases) {
+    CommandResult run = RunBinary(runfiles_path, c.args, "");
+    EXPECT_EQ(run.exit_code, 1) << c.args << "\n" << run.output;
+    EXPECT_THAT(run.output, HasSubstr(c.expected)) << c.args;
+    EXPECT_THAT(run.output, ::testing::Not(HasSubstr("test accuracy"))) << c.args;
+  }
+  CommandResult run = RunBinary(runfiles_path, "", "env -u MNIST_DIR ");
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("MNIST_DIR"));
 }
 
 std::string TempDir(const std::string& name) {

@@ -133,6 +133,15 @@ struct CommandResult {
 CommandResult RunBinary(const std::string& runfiles_path, const std::string& args,
                         const std::string& env_prefix = "");
 
+// A tool's refusals (the MNIST tools'): run with each case's `args`, the runfiles binary exits 1
+// with `expected` in its output and scores nothing; so it does with $MNIST_DIR unset and no
+// --data_dir.
+struct ToolRefusal {
+  std::string args;
+  std::string expected;  // In the message.
+};
+void ExpectToolRefuses(const std::string& runfiles_path, const std::vector<ToolRefusal>& cases);
+
 // A fresh empty folder under TEST_TMPDIR.
 std::string TempDir(const std::string& name);
 
