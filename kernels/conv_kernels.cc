@@ -81,19 +81,13 @@ class Conv2DBackpropInputOp : public ConvKernelBase {
   using ConvKernelBase::ConvKernelBase;
 
   absl::Status Compute(OpKernelContext* ctx) override {
-    DFLOW_ASSIGN_OR_RETURN(TensorShape input_shape, SizesShape(ctx->input(0), "input_sizes"));
+    DFLOW_ASSIGN_OR_RETURN(BackpropStart<ConvGeometry> start,
+                           StartInputGrad(ctx, window_, ConvGeometryOf, kFilterLayout));
+    if (start.out == nullptr) return absl::OkStatus();
+    const ConvGeometry& g = start.g;
     const Tensor& filter = ctx->input(1);
     const Tensor& dy = ctx->input(2);
-    DFLOW_RETURN_IF_ERROR(CheckImage(filter, "filter", kFilterLayout));
-    DFLOW_RETURN_IF_ERROR(CheckImage(dy, "out_backprop", kImageLayout));
-    DFLOW_ASSIGN_OR_RETURN(ConvGeometry g, ConvGeometryOf(window_, input_shape, filter.shape()));
-    DFLOW_RETURN_IF_ERROR(CheckOutBackprop(g, dy));
-    Tensor* out = ctx->allocate_output(0, input_shape);
-    if (out->NumElements() == 0) return absl::OkStatus();
-    if (dy.NumElements() == 0 || filter.NumElements() == 0) {  // No output channels.
-      FillZero(out);
-      return absl::OkStatus();
-    }
+    Tensor* out = start.out;
     ShapeCache<FilterConvEntry>::Lease e = cache_.Get(g.Key(), [&] {
       dnnl::convolution_forward::primitive_desc hint(
           ForwardDesc(g, window_, dnnl::prop_kind::forward_training), ctx->engine());
@@ -120,19 +114,13 @@ class Conv2DBackpropFilterOp : public ConvKernelBase {
   using ConvKernelBase::ConvKernelBase;
 
   absl::Status Compute(OpKernelContext* ctx) override {
+    DFLOW_ASSIGN_OR_RETURN(BackpropStart<ConvGeometry> start,
+                           StartFilterGrad(ctx, window_, ConvGeometryOf));
+    if (start.out == nullptr) return absl::OkStatus();
+    const ConvGeometry& g = start.g;
     const Tensor& input = ctx->input(0);
-    DFLOW_RETURN_IF_ERROR(CheckImage(input, "input", kImageLayout));
-    DFLOW_ASSIGN_OR_RETURN(TensorShape filter_shape, SizesShape(ctx->input(1), "filter_sizes"));
     const Tensor& dy = ctx->input(2);
-    DFLOW_RETURN_IF_ERROR(CheckImage(dy, "out_backprop", kImageLayout));
-    DFLOW_ASSIGN_OR_RETURN(ConvGeometry g, ConvGeometryOf(window_, input.shape(), filter_shape));
-    DFLOW_RETURN_IF_ERROR(CheckOutBackprop(g, dy));
-    Tensor* out = ctx->allocate_output(0, filter_shape);
-    if (out->NumElements() == 0) return absl::OkStatus();
-    if (input.NumElements() == 0 || dy.NumElements() == 0) {  // A sum over nothing.
-      FillZero(out);
-      return absl::OkStatus();
-    }
+    Tensor* out = start.out;
     ShapeCache<FilterGradEntry>::Lease e = cache_.Get(g.Key(), [&] {
       dnnl::convolution_forward::primitive_desc hint(
           ForwardDesc(g, window_, dnnl::prop_kind::forward_training), ctx->engine());

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "graph/status_macros.h"
 #include "graph/tensor.h"
 #include "graph/tensor_shape.h"
 #include "kernels/dnnl_util.h"
@@ -126,6 +127,66 @@ absl::Status CheckOutBackprop(const Geometry& g, const Tensor& dy) {
         " but the convolution's output has shape ", g.OutputShape().DebugString());
   }
   return absl::OkStatus();
+}
+
+// A backprop kernel's geometry and allocated output; `out` is null when the output is complete
+// already (empty, or zeros for a sum over nothing).
+template <typename Geometry>
+struct BackpropStart {
+  Geometry g;
+  Tensor* out = nullptr;
+};
+
+// ConvGeometryOf, or the depthwise kernels' own.
+template <typename Window, typename Geometry>
+using GeometryFn = absl::StatusOr<Geometry> (*)(const Window&, const TensorShape& input,
+                                                const TensorShape& filter);
+
+// Conv2DBackpropInput's and the depthwise one's input checks: input_sizes (0), filter (1, of
+// `filter_layout`) and out_backprop (2), the output of input_sizes allocated.
+template <typename Window, typename Geometry>
+absl::StatusOr<BackpropStart<Geometry>> StartInputGrad(OpKernelContext* ctx, const Window& window,
+                                                       GeometryFn<Window, Geometry> geometry_of,
+                                                       absl::string_view filter_layout) {
+  DFLOW_ASSIGN_OR_RETURN(TensorShape input_shape, SizesShape(ctx->input(0), "input_sizes"));
+  const Tensor& filter = ctx->input(1);
+  const Tensor& dy = ctx->input(2);
+  DFLOW_RETURN_IF_ERROR(CheckImage(filter, "filter", filter_layout));
+  DFLOW_RETURN_IF_ERROR(CheckImage(dy, "out_backprop", kImageLayout));
+  BackpropStart<Geometry> start;
+  DFLOW_ASSIGN_OR_RETURN(start.g, geometry_of(window, input_shape, filter.shape()));
+  DFLOW_RETURN_IF_ERROR(CheckOutBackprop(start.g, dy));
+  Tensor* out = ctx->allocate_output(0, input_shape);
+  if (out->NumElements() == 0) return start;
+  if (dy.NumElements() == 0 || filter.NumElements() == 0) {  // No output channels.
+    FillZero(out);
+    return start;
+  }
+  start.out = out;
+  return start;
+}
+
+// Conv2DBackpropFilter's and the depthwise one's input checks: input (0), filter_sizes (1) and
+// out_backprop (2), the output of filter_sizes allocated.
+template <typename Window, typename Geometry>
+absl::StatusOr<BackpropStart<Geometry>> StartFilterGrad(OpKernelContext* ctx, const Window& window,
+                                                        GeometryFn<Window, Geometry> geometry_of) {
+  const Tensor& input = ctx->input(0);
+  DFLOW_RETURN_IF_ERROR(CheckImage(input, "input", kImageLayout));
+  DFLOW_ASSIGN_OR_RETURN(TensorShape filter_shape, SizesShape(ctx->input(1), "filter_sizes"));
+  const Tensor& dy = ctx->input(2);
+  DFLOW_RETURN_IF_ERROR(CheckImage(dy, "out_backprop", kImageLayout));
+  BackpropStart<Geometry> start;
+  DFLOW_ASSIGN_OR_RETURN(start.g, geometry_of(window, input.shape(), filter_shape));
+  DFLOW_RETURN_IF_ERROR(CheckOutBackprop(start.g, dy));
+  Tensor* out = ctx->allocate_output(0, filter_shape);
+  if (out->NumElements() == 0) return start;
+  if (input.NumElements() == 0 || dy.NumElements() == 0) {  // A sum over nothing.
+    FillZero(out);
+    return start;
+  }
+  start.out = out;
+  return start;
 }
 
 // The cache entry of a convolution that reads the filter: its one data input and its output

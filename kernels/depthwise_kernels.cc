@@ -165,19 +165,13 @@ class DepthwiseBackpropInputOp : public DepthwiseKernel {
   using DepthwiseKernel::DepthwiseKernel;
 
   absl::Status Compute(OpKernelContext* ctx) override {
-    DFLOW_ASSIGN_OR_RETURN(TensorShape input_shape, SizesShape(ctx->input(0), "input_sizes"));
+    DFLOW_ASSIGN_OR_RETURN(BackpropStart<Geometry> start,
+                           StartInputGrad(ctx, window_, GeometryOf, kDepthwiseFilterLayout));
+    if (start.out == nullptr) return absl::OkStatus();
+    const Geometry& g = start.g;
     const Tensor& filter = ctx->input(1);
     const Tensor& dy = ctx->input(2);
-    DFLOW_RETURN_IF_ERROR(CheckImage(filter, "filter", kDepthwiseFilterLayout));
-    DFLOW_RETURN_IF_ERROR(CheckImage(dy, "out_backprop", kImageLayout));
-    DFLOW_ASSIGN_OR_RETURN(Geometry g, GeometryOf(window_, input_shape, filter.shape()));
-    DFLOW_RETURN_IF_ERROR(CheckOutBackprop(g, dy));
-    Tensor* out = ctx->allocate_output(0, input_shape);
-    if (out->NumElements() == 0) return absl::OkStatus();
-    if (dy.NumElements() == 0 || filter.NumElements() == 0) {
-      FillZero(out);
-      return absl::OkStatus();
-    }
+    Tensor* out = start.out;
     ShapeCache<FilterConvEntry>::Lease e = cache_.Get(g.Key(), [&] {
       dnnl::convolution_forward::primitive_desc hint(
           ForwardDesc(g, dnnl::prop_kind::forward_training), ctx->engine());
@@ -203,19 +197,13 @@ class DepthwiseBackpropFilterOp : public DepthwiseKernel {
   using DepthwiseKernel::DepthwiseKernel;
 
   absl::Status Compute(OpKernelContext* ctx) override {
+    DFLOW_ASSIGN_OR_RETURN(BackpropStart<Geometry> start,
+                           StartFilterGrad(ctx, window_, GeometryOf));
+    if (start.out == nullptr) return absl::OkStatus();
+    const Geometry& g = start.g;
     const Tensor& input = ctx->input(0);
-    DFLOW_RETURN_IF_ERROR(CheckImage(input, "input", kImageLayout));
-    DFLOW_ASSIGN_OR_RETURN(TensorShape filter_shape, SizesShape(ctx->input(1), "filter_sizes"));
     const Tensor& dy = ctx->input(2);
-    DFLOW_RETURN_IF_ERROR(CheckImage(dy, "out_backprop", kImageLayout));
-    DFLOW_ASSIGN_OR_RETURN(Geometry g, GeometryOf(window_, input.shape(), filter_shape));
-    DFLOW_RETURN_IF_ERROR(CheckOutBackprop(g, dy));
-    Tensor* out = ctx->allocate_output(0, filter_shape);
-    if (out->NumElements() == 0) return absl::OkStatus();
-    if (input.NumElements() == 0 || dy.NumElements() == 0) {
-      FillZero(out);
-      return absl::OkStatus();
-    }
+    Tensor* out = start.out;
     ShapeCache<FilterGradEntry>::Lease e = cache_.Get(g.Key(), [&] {
       dnnl::convolution_forward::primitive_desc hint(
           ForwardDesc(g, dnnl::prop_kind::forward_training), ctx->engine());
