@@ -196,41 +196,66 @@ absl::Status VarsGrad(const Scope& scope, const Node& node, absl::Span<const Out
   return scope.status();
 }
 
+// The Vars ops' shapes: min and max are scalars, or (kPerChannel) [d] for inputs' last
+// dimension d.
+template <bool kPerChannel>
+absl::Status VarsShape(InferenceContext* ctx) {
+  DFLOW_RETURN_IF_ERROR(CheckNumBits(ctx));
+  if (kPerChannel) {
+    DFLOW_RETURN_IF_ERROR(PerChannelDepth(ctx, 0).status());
+  } else {
+    DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 1, "min"));
+    DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 2, "max"));
+  }
+  return UnchangedShape(ctx);
+}
+
+// Their gradient ops': gradients and inputs of one shape; the range's gradients of min's.
+template <bool kPerChannel>
+absl::Status VarsGradientShape(InferenceContext* ctx) {
+  DFLOW_RETURN_IF_ERROR(CheckNumBits(ctx));
+  PartialTensorShape range = PartialTensorShape(absl::Span<const int64_t>());  // A scalar.
+  if (kPerChannel) {
+    DFLOW_ASSIGN_OR_RETURN(int64_t d, PerChannelDepth(ctx, 1));
+    range = PartialTensorShape({d});
+  } else {
+    DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 2, "min"));
+    DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 3, "max"));
+  }
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape s, MergeGradShape(ctx));
+  ctx->set_output(0, s);
+  ctx->set_output(1, range);
+  ctx->set_output(2, range);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
-REGISTER_OP("FakeQuantWithMinMaxVars")
-    .Input("inputs: float")
-    .Input("min: float")
-    .Input("max: float")
-    .Output("outputs: float")
-    .Attrs(kVarsAttrs)
-    .SetShapeFn([](InferenceContext* ctx) {
-      DFLOW_RETURN_IF_ERROR(CheckNumBits(ctx));
-      DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 1, "min"));
-      DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 2, "max"));
-      return UnchangedShape(ctx);
-    });
+// The per-tensor and the per-channel ops' schemas, which differ only in their shapes.
+#define DFLOW_FAKE_QUANT_VARS_OP(name, per_channel) \
+  REGISTER_OP(name)                                 \
+      .Input("inputs: float")                       \
+      .Input("min: float")                          \
+      .Input("max: float")                          \
+      .Output("outputs: float")                     \
+      .Attrs(kVarsAttrs)                            \
+      .SetShapeFn(VarsShape<per_channel>)
+#define DFLOW_FAKE_QUANT_VARS_GRADIENT_OP(name, per_channel) \
+  REGISTER_OP(name)                                          \
+      .Input("gradients: float")                             \
+      .Input("inputs: float")                                \
+      .Input("min: float")                                   \
+      .Input("max: float")                                   \
+      .Output("backprops_wrt_input: float")                  \
+      .Output("backprop_wrt_min: float")                     \
+      .Output("backprop_wrt_max: float")                     \
+      .Attrs(kVarsAttrs)                                     \
+      .SetShapeFn(VarsGradientShape<per_channel>)
+
+DFLOW_FAKE_QUANT_VARS_OP("FakeQuantWithMinMaxVars", false);
 REGISTER_GRADIENT("FakeQuantWithMinMaxVars", VarsGrad<ops::FakeQuantWithMinMaxVarsGradient>);
 
-REGISTER_OP("FakeQuantWithMinMaxVarsGradient")
-    .Input("gradients: float")
-    .Input("inputs: float")
-    .Input("min: float")
-    .Input("max: float")
-    .Output("backprops_wrt_input: float")
-    .Output("backprop_wrt_min: float")
-    .Output("backprop_wrt_max: float")
-    .Attrs(kVarsAttrs)
-    .SetShapeFn([](InferenceContext* ctx) {
-      DFLOW_RETURN_IF_ERROR(CheckNumBits(ctx));
-      DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 2, "min"));
-      DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 3, "max"));
-      DFLOW_ASSIGN_OR_RETURN(PartialTensorShape s, MergeGradShape(ctx));
-      ctx->set_output(0, s);
-      ctx->set_output(1, PartialTensorShape(absl::Span<const int64_t>()));
-      ctx->set_output(2, PartialTensorShape(absl::Span<const int64_t>()));
-      return absl::OkStatus();
-    });
+DFLOW_FAKE_QUANT_VARS_GRADIENT_OP("FakeQuantWithMinMaxVarsGradient", false);
 REGISTER_GRADIENT("FakeQuantWithMinMaxVarsGradient", VarsGradientGradUnimplemented);
 
 Output ops::FakeQuantWithMinMaxVars(const Scope& scope, Input inputs, Input min, Input max,
@@ -248,38 +273,11 @@ ops::FakeQuantVarsGradient ops::FakeQuantWithMinMaxVarsGradient(const Scope& sco
 // ---------------------------------------------------------------------------------------------
 // FakeQuantWithMinMaxVarsPerChannel, FakeQuantWithMinMaxVarsPerChannelGradient
 
-REGISTER_OP("FakeQuantWithMinMaxVarsPerChannel")
-    .Input("inputs: float")
-    .Input("min: float")
-    .Input("max: float")
-    .Output("outputs: float")
-    .Attrs(kVarsAttrs)
-    .SetShapeFn([](InferenceContext* ctx) {
-      DFLOW_RETURN_IF_ERROR(CheckNumBits(ctx));
-      DFLOW_RETURN_IF_ERROR(PerChannelDepth(ctx, 0).status());
-      return UnchangedShape(ctx);
-    });
+DFLOW_FAKE_QUANT_VARS_OP("FakeQuantWithMinMaxVarsPerChannel", true);
 REGISTER_GRADIENT("FakeQuantWithMinMaxVarsPerChannel",
                   VarsGrad<ops::FakeQuantWithMinMaxVarsPerChannelGradient>);
 
-REGISTER_OP("FakeQuantWithMinMaxVarsPerChannelGradient")
-    .Input("gradients: float")
-    .Input("inputs: float")
-    .Input("min: float")
-    .Input("max: float")
-    .Output("backprops_wrt_input: float")
-    .Output("backprop_wrt_min: float")
-    .Output("backprop_wrt_max: float")
-    .Attrs(kVarsAttrs)
-    .SetShapeFn([](InferenceContext* ctx) {
-      DFLOW_RETURN_IF_ERROR(CheckNumBits(ctx));
-      DFLOW_ASSIGN_OR_RETURN(int64_t d, PerChannelDepth(ctx, 1));
-      DFLOW_ASSIGN_OR_RETURN(PartialTensorShape s, MergeGradShape(ctx));
-      ctx->set_output(0, s);
-      ctx->set_output(1, PartialTensorShape({d}));
-      ctx->set_output(2, PartialTensorShape({d}));
-      return absl::OkStatus();
-    });
+DFLOW_FAKE_QUANT_VARS_GRADIENT_OP("FakeQuantWithMinMaxVarsPerChannelGradient", true);
 REGISTER_GRADIENT("FakeQuantWithMinMaxVarsPerChannelGradient", VarsGradientGradUnimplemented);
 
 Output ops::FakeQuantWithMinMaxVarsPerChannel(const Scope& scope, Input inputs, Input min,
