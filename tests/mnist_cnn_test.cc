@@ -421,11 +421,8 @@ TEST(MnistCnnTool, BadInputGivesOneMessageAndExitCode1) {
 // another seed, and must still pass. A broken model does not: an untrained one scores about
 // 0.1, softmax regression 0.92, and losing a layer's gradient or Adam's bias correction shows.
 TEST(MnistCnnTutorial, TheQuickScheduleReachesItsAccuracy) {
-  const char* env = std::getenv("MNIST_DIR");
-  if (env == nullptr || *env == '\0') {
-    GTEST_SKIP() << "MNIST_DIR is not set; set it to a folder with the four official MNIST files "
-                    "(e.g. ../shared/data/mnist) to train on the real data";
-  }
+  const std::string env = test::MnistDir();
+  if (env.empty()) GTEST_SKIP() << test::kNoMnistDir << " to train on the real data";
   absl::StatusOr<DataSets> data = ReadDataSets(env);
   ASSERT_TRUE(data.ok()) << data.status();
   CnnOptions options;

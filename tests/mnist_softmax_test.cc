@@ -240,11 +240,8 @@ TEST(MnistSoftmaxTool, BadInputGivesOneMessageAndExitCode1) {
 // ---- The real tutorial ----
 
 TEST(MnistSoftmaxTutorial, ReachesTheTutorialAccuracy) {
-  const char* env = std::getenv("MNIST_DIR");
-  if (env == nullptr || *env == '\0') {
-    GTEST_SKIP() << "MNIST_DIR is not set; set it to a folder with the four official MNIST files "
-                    "(e.g. ../shared/data/mnist) to run the full tutorial";
-  }
+  const std::string env = test::MnistDir();
+  if (env.empty()) GTEST_SKIP() << test::kNoMnistDir << " to run the full tutorial";
   std::vector<double> accuracies;
   for (int run = 0; run < 2; ++run) {
     absl::StatusOr<DataSets> data = ReadDataSets(env);

@@ -294,6 +294,11 @@ std::string WriteEasyMnist(const std::string& name, int train_count, int test_co
   return dir;
 }
 
+std::string MnistDir() {
+  const char* dir = std::getenv("MNIST_DIR");
+  return dir == nullptr ? "" : dir;
+}
+
 std::string SharedDir() {
   const char* dir = std::getenv("DFLOW_SHARED_DIR");
   if (dir == nullptr || *dir == '\0') return "";

@@ -158,6 +158,13 @@ std::string WriteEasyMnist(const std::string& name, int train_count, int test_co
 std::string ReadFileBytes(const std::string& path);
 std::vector<std::string> FilesIn(const std::string& dir);
 
+// $MNIST_DIR, or empty when it is not set (the tests on the real data then skip with
+// kNoMnistDir and what they would have done).
+std::string MnistDir();
+inline constexpr char kNoMnistDir[] =
+    "MNIST_DIR is not set; set it to a folder with the four official MNIST files "
+    "(e.g. ../shared/data/mnist)";
+
 // The ../shared folder (DFLOW_SHARED_DIR), or "" when it is absent.
 std::string SharedDir();
 
