@@ -202,8 +202,7 @@ TEST(ActivationGrads, MatchNumericKnownAndUnknownShapes) {
     for (TensorShape shape : {TensorShape({3, 5}), TensorShape({1}), TensorShape({})}) {
       for (bool static_shape : {true, false}) {
         Scope root = Scope::NewRootScope();
-        auto x = ops::Placeholder(root, DT_FLOAT, static_shape ? ops::Placeholder::Shape(shape)
-                                                               : ops::Placeholder::Attrs());
+        Output x = FloatPlaceholder(root, shape, static_shape);
         ExpectGradientOk(root, {{x, AwayFromKinks(shape, 21)}}, op.build(root, x),
                          op.name + " " + shape.DebugString());
       }

@@ -136,6 +136,11 @@ void ExpectNear(const std::vector<float>& actual, const std::vector<double>& exp
   }
 }
 
+Output FloatPlaceholder(const Scope& root, const PartialTensorShape& shape, bool known) {
+  return ops::Placeholder(root, DT_FLOAT,
+                          known ? ops::Placeholder::Shape(shape) : ops::Placeholder::Attrs());
+}
+
 void ExpectClose(const Tensor& actual, const std::vector<double>& expected, const std::string& what,
                  double abs_tol, double rel_tol) {
   ASSERT_EQ(actual.NumElements(), static_cast<int64_t>(expected.size())) << what;

@@ -16,6 +16,7 @@
 #include "absl/types/span.h"
 #include "graph/tensor.h"
 #include "gtest/gtest.h"
+#include "ops/array_ops.h"
 #include "ops/scope.h"
 #include "runtime/session.h"
 
@@ -91,6 +92,10 @@ std::unique_ptr<Session> NewSession(const Scope& root, const SessionOptions& opt
 void ExpectNear(const std::vector<float>& actual, const std::vector<double>& expected,
                 double tol, const std::string& what);
 
+// A float placeholder stating `shape` when `known`, else of unknown shape: the gradient tests
+// check both, since a graph may or may not know its shapes.
+Output FloatPlaceholder(const Scope& root, const PartialTensorShape& shape, bool known);
+
 // |actual - expected| <= abs_tol + rel_tol * |expected|; NaN matches NaN, infinities exactly.
 void ExpectClose(const Tensor& actual, const std::vector<double>& expected, const std::string& what,
                  double abs_tol = 1e-6, double rel_tol = 3e-6);
@@ -105,6 +110,16 @@ void ExpectUnaryOpClose(const std::function<Output(const Scope&, Input)>& build,
 // differences (MaxGradientError); `what` names the case in failures.
 void ExpectGradientOk(const Scope& root, const std::vector<std::pair<Output, Tensor>>& xs,
                       const Output& y, const std::string& what, double tolerance = 5e-3);
+
+// The gradient of build(x) with respect to a float placeholder x fed `value`, checked against
+// central differences in a scope of its own (the checker adds fixed node names).
+template <typename Build>
+void CheckGradient(const Tensor& value, const std::string& what, Build build) {
+  Scope root = Scope::NewRootScope();
+  Output x = ops::Placeholder(root, DT_FLOAT);
+  Output y = build(root, x);
+  ExpectGradientOk(root, {{x, value}}, y, what);
+}
 
 // Every element of `actual` within `tol` (absolute + relative) of `expected`; shape must match.
 void ExpectTensorNear(const Tensor& actual, const TensorShape& expected_shape,

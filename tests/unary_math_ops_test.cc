@@ -174,8 +174,7 @@ TEST(UnaryMathGrads, MatchNumeric) {
   for (const auto& [op, range] : cases) {
     for (bool static_shape : {true, false}) {
       Scope root = Scope::NewRootScope();
-      auto x = ops::Placeholder(root, DT_FLOAT, static_shape ? ops::Placeholder::Shape({3, 4})
-                                                             : ops::Placeholder::Attrs());
+      Output x = FloatPlaceholder(root, PartialTensorShape({3, 4}), static_shape);
       // Inputs kept where each function is smooth and well-scaled: Abs and Sign away from 0.
       Tensor xv = RandomTensor({3, 4}, 17, 0.3f, 2.f);
       if (op.name == "Abs" || op.name == "Sign" || op.name == "Sin" || op.name == "Erf") {
@@ -352,10 +351,8 @@ TEST(BinaryMathGrads, MatchNumericWithBroadcasting) {
     for (const GradCase& c : cases) {
       for (bool static_shapes : {true, false}) {
         Scope root = Scope::NewRootScope();
-        auto a = ops::Placeholder(root, DT_FLOAT, static_shapes ? ops::Placeholder::Shape(c.a)
-                                                                : ops::Placeholder::Attrs());
-        auto b = ops::Placeholder(root, DT_FLOAT, static_shapes ? ops::Placeholder::Shape(c.b)
-                                                                : ops::Placeholder::Attrs());
+        Output a = FloatPlaceholder(root, c.a, static_shapes);
+        Output b = FloatPlaceholder(root, c.b, static_shapes);
         // Minimum's operands kept apart (ties have no derivative): b shifted by an odd grid.
         Tensor av = RandomTensor(c.a, 41, 0.5f, 2.f);
         Tensor bv = RandomTensor(c.b, 42, 0.5f, 2.f);
