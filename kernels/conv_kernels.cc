@@ -33,53 +33,12 @@ using dnnl::memory;
 // ---------------------------------------------------------------------------------------------
 // Convolutions.
 
-absl::Status CheckOutBackprop(const ConvGeometry& g, const Tensor& dy) {
-  if (dy.shape() != g.OutputShape()) {
-    return OpKernelContext::InvalidArgument(
-        "out_backprop has shape ", dy.shape().DebugString(),
-        " but the convolution's output has shape ", g.OutputShape().DebugString());
-  }
-  return absl::OkStatus();
-}
-
 // The forward convolution's descriptor (weights layout left to oneDNN).
 dnnl::convolution_forward::desc ForwardDesc(const ConvGeometry& g, const Window2D& win,
                                             dnnl::prop_kind kind) {
   return dnnl::convolution_forward::desc(
       kind, dnnl::algorithm::convolution_direct, g.Src(), g.AnyWeights(), g.Dst(),
       {win.stride_h, win.stride_w}, {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
-}
-
-// The cache entry of a convolution that reads the filter: its one data input and its output
-// (src and dst forward, diff_dst and diff_src for the input gradient), and the weights.
-struct FilterConvEntry {
-  Primitive prim;
-  memory in, out;
-  Weights weights;
-};
-
-template <typename PrimitiveDesc>
-std::unique_ptr<FilterConvEntry> MakeFilterConvEntry(const PrimitiveDesc& pd,
-                                                     const memory::desc& in_md,
-                                                     const memory::desc& out_md,
-                                                     const ConvGeometry& g,
-                                                     const dnnl::engine& engine) {
-  auto entry = std::make_unique<FilterConvEntry>();
-  entry->prim = Primitive(pd);
-  entry->in = memory(in_md, engine, nullptr);
-  entry->out = memory(out_md, engine, nullptr);
-  entry->weights.Init(g.UserWeights(), pd.weights_desc(), engine, true);
-  return entry;
-}
-
-// Puts the HWIO `filter` into the primitive's layout and runs it from `in` to `out`.
-void RunFilterConv(FilterConvEntry& e, dnnl::stream& stream, int in_arg, const void* in,
-                   const Tensor& filter, int out_arg, void* out) {
-  e.weights.Load(stream, filter);
-  RunPrimitive(e.prim, stream,
-               {{in_arg, e.in, in},
-                {DNNL_ARG_WEIGHTS, e.weights.prim, e.weights.Bound(filter.data())},
-                {out_arg, e.out, out}});
 }
 
 class ConvKernelBase : public WindowKernel {
@@ -106,7 +65,7 @@ class Conv2DOp : public ConvKernelBase {
     ShapeCache<FilterConvEntry>::Lease e = cache_.Get(g.Key(), [&] {
       dnnl::convolution_forward::primitive_desc pd(
           ForwardDesc(g, window_, dnnl::prop_kind::forward_inference), KernelAttr(), ctx->engine());
-      return MakeFilterConvEntry(pd, pd.src_desc(), pd.dst_desc(), g, ctx->engine());
+      return MakeFilterConvEntry(pd, pd.src_desc(), pd.dst_desc(), g.UserWeights(), ctx->engine());
     });
     RunFilterConv(*e, ctx->stream(), DNNL_ARG_SRC, input.data(), filter, DNNL_ARG_DST,
                   out->data());
@@ -122,19 +81,13 @@ class Conv2DBackpropInputOp : public ConvKernelBase {
   using ConvKernelBase::ConvKernelBase;
 
   absl::Status Compute(OpKernelContext* ctx) override {
-    DFLOW_ASSIGN_OR_RETURN(TensorShape input_shape, SizesShape(ctx->input(0), "input_sizes"));
+    DFLOW_ASSIGN_OR_RETURN(BackpropStart<ConvGeometry> start,
+                           StartInputGrad(ctx, window_, ConvGeometryOf, kFilterLayout));
+    if (start.out == nullptr) return absl::OkStatus();
+    const ConvGeometry& g = start.g;
     const Tensor& filter = ctx->input(1);
     const Tensor& dy = ctx->input(2);
-    DFLOW_RETURN_IF_ERROR(CheckImage(filter, "filter", kFilterLayout));
-    DFLOW_RETURN_IF_ERROR(CheckImage(dy, "out_backprop", kImageLayout));
-    DFLOW_ASSIGN_OR_RETURN(ConvGeometry g, ConvGeometryOf(window_, input_shape, filter.shape()));
-    DFLOW_RETURN_IF_ERROR(CheckOutBackprop(g, dy));
-    Tensor* out = ctx->allocate_output(0, input_shape);
-    if (out->NumElements() == 0) return absl::OkStatus();
-    if (dy.NumElements() == 0 || filter.NumElements() == 0) {  // No output channels.
-      FillZero(out);
-      return absl::OkStatus();
-    }
+    Tensor* out = start.out;
     ShapeCache<FilterConvEntry>::Lease e = cache_.Get(g.Key(), [&] {
       dnnl::convolution_forward::primitive_desc hint(
           ForwardDesc(g, window_, dnnl::prop_kind::forward_training), ctx->engine());
@@ -144,7 +97,8 @@ class Conv2DBackpropInputOp : public ConvKernelBase {
               {window_.stride_h, window_.stride_w}, {g.pad_top, g.pad_left},
               {g.pad_bottom, g.pad_right}),
           KernelAttr(), ctx->engine(), hint);
-      return MakeFilterConvEntry(pd, pd.diff_dst_desc(), pd.diff_src_desc(), g, ctx->engine());
+      return MakeFilterConvEntry(pd, pd.diff_dst_desc(), pd.diff_src_desc(), g.UserWeights(),
+                                 ctx->engine());
     });
     RunFilterConv(*e, ctx->stream(), DNNL_ARG_DIFF_DST, dy.data(), filter,
                   DNNL_ARG_DIFF_SRC, out->data());
@@ -160,21 +114,14 @@ class Conv2DBackpropFilterOp : public ConvKernelBase {
   using ConvKernelBase::ConvKernelBase;
 
   absl::Status Compute(OpKernelContext* ctx) override {
+    DFLOW_ASSIGN_OR_RETURN(BackpropStart<ConvGeometry> start,
+                           StartFilterGrad(ctx, window_, ConvGeometryOf));
+    if (start.out == nullptr) return absl::OkStatus();
+    const ConvGeometry& g = start.g;
     const Tensor& input = ctx->input(0);
-    DFLOW_RETURN_IF_ERROR(CheckImage(input, "input", kImageLayout));
-    DFLOW_ASSIGN_OR_RETURN(TensorShape filter_shape, SizesShape(ctx->input(1), "filter_sizes"));
     const Tensor& dy = ctx->input(2);
-    DFLOW_RETURN_IF_ERROR(CheckImage(dy, "out_backprop", kImageLayout));
-    DFLOW_ASSIGN_OR_RETURN(ConvGeometry g, ConvGeometryOf(window_, input.shape(), filter_shape));
-    DFLOW_RETURN_IF_ERROR(CheckOutBackprop(g, dy));
-    Tensor* out = ctx->allocate_output(0, filter_shape);
-    if (out->NumElements() == 0) return absl::OkStatus();
-    if (input.NumElements() == 0 || dy.NumElements() == 0) {  // A sum over nothing.
-      FillZero(out);
-      return absl::OkStatus();
-    }
-    ShapeCache<Entry>::Lease e = cache_.Get(g.Key(), [&] {
-      auto entry = std::make_unique<Entry>();
+    Tensor* out = start.out;
+    ShapeCache<FilterGradEntry>::Lease e = cache_.Get(g.Key(), [&] {
       dnnl::convolution_forward::primitive_desc hint(
           ForwardDesc(g, window_, dnnl::prop_kind::forward_training), ctx->engine());
       auto make = [&](const memory::desc& weights) {
@@ -193,28 +140,14 @@ class Conv2DBackpropFilterOp : public ConvKernelBase {
           (window_.stride_h > 1 || window_.stride_w > 1)) {
         pd = make(g.UserWeights());
       }
-      entry->prim = Primitive(pd);
-      entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
-      entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
-      entry->diff_weights.Init(g.UserWeights(), pd.diff_weights_desc(), ctx->engine(), false);
-      return entry;
+      return MakeFilterGradEntry(pd, g.UserWeights(), ctx->engine());
     });
-    RunPrimitive(e->prim, ctx->stream(),
-                 {{DNNL_ARG_SRC, e->src, input.data()},
-                  {DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
-                  {DNNL_ARG_DIFF_WEIGHTS, e->diff_weights.prim,
-                   e->diff_weights.Bound(out->data())}});
-    e->diff_weights.Store(ctx->stream(), out->data());
+    RunFilterGrad(*e, ctx->stream(), input, dy, out);
     return absl::OkStatus();
   }
 
  private:
-  struct Entry {
-    Primitive prim;
-    memory src, diff_dst;
-    Weights diff_weights;
-  };
-  ShapeCache<Entry> cache_;
+  ShapeCache<FilterGradEntry> cache_;
 };
 
 REGISTER_KERNEL("Conv2D", Conv2DOp, "T", {DT_FLOAT});

@@ -1,6 +1,7 @@
 #include "graph/status_macros.h"
 #include "kernels/conv_util.h"
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_join.h"
 #include "kernels/op_kernel.h"
 
@@ -88,5 +89,25 @@ absl::StatusOr<ConvGeometry> ConvGeometryOf(const conv::Window2D& win, const Ten
   DFLOW_ASSIGN_OR_RETURN(static_cast<WindowedSize2D&>(g),
                          WindowedSize2DOf(win, g.h, g.w, g.kh, g.kw, "filter"));
   return g;
+}
+
+void RunFilterConv(FilterConvEntry& e, dnnl::stream& stream, int in_arg, const void* in,
+                   const Tensor& filter, int out_arg, void* out, const Tensor* bias) {
+  e.weights.Load(stream, filter);
+  absl::InlinedVector<BoundArg, 4> args = {
+      {in_arg, e.in, in},
+      {DNNL_ARG_WEIGHTS, e.weights.prim, e.weights.Bound(filter.data())},
+      {out_arg, e.out, out}};
+  if (bias != nullptr) args.push_back({DNNL_ARG_BIAS, e.bias, bias->data()});
+  RunPrimitive(e.prim, stream, args);
+}
+
+void RunFilterGrad(FilterGradEntry& e, dnnl::stream& stream, const Tensor& input,
+                   const Tensor& dy, Tensor* out) {
+  RunPrimitive(e.prim, stream,
+               {{DNNL_ARG_SRC, e.src, input.data()},
+                {DNNL_ARG_DIFF_DST, e.diff_dst, dy.data()},
+                {DNNL_ARG_DIFF_WEIGHTS, e.diff_weights.prim, e.diff_weights.Bound(out->data())}});
+  e.diff_weights.Store(stream, out->data());
 }
 }  // namespace dflow

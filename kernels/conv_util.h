@@ -5,10 +5,12 @@
 #define DFLOW_KERNELS_CONV_UTIL_H_
 
 #include <cstdint>
+#include <memory>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "graph/status_macros.h"
 #include "graph/tensor.h"
 #include "graph/tensor_shape.h"
 #include "kernels/dnnl_util.h"
@@ -115,6 +117,129 @@ struct Weights {
   bool needs_reorder = false;
   Tensor loaded;  // The immutable filter `prim` holds a reorder of, if any.
 };
+
+// Conv2D's and the depthwise backprops' out_backprop check, for either family's geometry.
+template <typename Geometry>
+absl::Status CheckOutBackprop(const Geometry& g, const Tensor& dy) {
+  if (dy.shape() != g.OutputShape()) {
+    return OpKernelContext::InvalidArgument(
+        "out_backprop has shape ", dy.shape().DebugString(),
+        " but the convolution's output has shape ", g.OutputShape().DebugString());
+  }
+  return absl::OkStatus();
+}
+
+// A backprop kernel's geometry and allocated output; `out` is null when the output is complete
+// already (empty, or zeros for a sum over nothing).
+template <typename Geometry>
+struct BackpropStart {
+  Geometry g;
+  Tensor* out = nullptr;
+};
+
+// ConvGeometryOf, or the depthwise kernels' own.
+template <typename Window, typename Geometry>
+using GeometryFn = absl::StatusOr<Geometry> (*)(const Window&, const TensorShape& input,
+                                                const TensorShape& filter);
+
+// Conv2DBackpropInput's and the depthwise one's input checks: input_sizes (0), filter (1, of
+// `filter_layout`) and out_backprop (2), the output of input_sizes allocated.
+template <typename Window, typename Geometry>
+absl::StatusOr<BackpropStart<Geometry>> StartInputGrad(OpKernelContext* ctx, const Window& window,
+                                                       GeometryFn<Window, Geometry> geometry_of,
+                                                       absl::string_view filter_layout) {
+  DFLOW_ASSIGN_OR_RETURN(TensorShape input_shape, SizesShape(ctx->input(0), "input_sizes"));
+  const Tensor& filter = ctx->input(1);
+  const Tensor& dy = ctx->input(2);
+  DFLOW_RETURN_IF_ERROR(CheckImage(filter, "filter", filter_layout));
+  DFLOW_RETURN_IF_ERROR(CheckImage(dy, "out_backprop", kImageLayout));
+  BackpropStart<Geometry> start;
+  DFLOW_ASSIGN_OR_RETURN(start.g, geometry_of(window, input_shape, filter.shape()));
+  DFLOW_RETURN_IF_ERROR(CheckOutBackprop(start.g, dy));
+  Tensor* out = ctx->allocate_output(0, input_shape);
+  if (out->NumElements() == 0) return start;
+  if (dy.NumElements() == 0 || filter.NumElements() == 0) {  // No output channels.
+    FillZero(out);
+    return start;
+  }
+  start.out = out;
+  return start;
+}
+
+// Conv2DBackpropFilter's and the depthwise one's input checks: input (0), filter_sizes (1) and
+// out_backprop (2), the output of filter_sizes allocated.
+template <typename Window, typename Geometry>
+absl::StatusOr<BackpropStart<Geometry>> StartFilterGrad(OpKernelContext* ctx, const Window& window,
+                                                        GeometryFn<Window, Geometry> geometry_of) {
+  const Tensor& input = ctx->input(0);
+  DFLOW_RETURN_IF_ERROR(CheckImage(input, "input", kImageLayout));
+  DFLOW_ASSIGN_OR_RETURN(TensorShape filter_shape, SizesShape(ctx->input(1), "filter_sizes"));
+  const Tensor& dy = ctx->input(2);
+  DFLOW_RETURN_IF_ERROR(CheckImage(dy, "out_backprop", kImageLayout));
+  BackpropStart<Geometry> start;
+  DFLOW_ASSIGN_OR_RETURN(start.g, geometry_of(window, input.shape(), filter_shape));
+  DFLOW_RETURN_IF_ERROR(CheckOutBackprop(start.g, dy));
+  Tensor* out = ctx->allocate_output(0, filter_shape);
+  if (out->NumElements() == 0) return start;
+  if (input.NumElements() == 0 || dy.NumElements() == 0) {  // A sum over nothing.
+    FillZero(out);
+    return start;
+  }
+  start.out = out;
+  return start;
+}
+
+// The cache entry of a convolution that reads the filter: its one data input and its output
+// (src and dst forward, diff_dst and diff_src for the input gradient), the weights and, for a
+// fused forward convolution, the bias.
+struct FilterConvEntry {
+  Primitive prim;
+  dnnl::memory in, out, bias;
+  Weights weights;
+};
+
+// One builder for every filter-reading primitive; `user_weights` is the filter's own layout.
+template <typename PrimitiveDesc>
+std::unique_ptr<FilterConvEntry> MakeFilterConvEntry(const PrimitiveDesc& pd,
+                                                     const dnnl::memory::desc& in_md,
+                                                     const dnnl::memory::desc& out_md,
+                                                     const dnnl::memory::desc& user_weights,
+                                                     const dnnl::engine& engine) {
+  auto entry = std::make_unique<FilterConvEntry>();
+  entry->prim = Primitive(pd);
+  entry->in = dnnl::memory(in_md, engine, nullptr);
+  entry->out = dnnl::memory(out_md, engine, nullptr);
+  entry->weights.Init(user_weights, pd.weights_desc(), engine, true);
+  return entry;
+}
+
+// Puts the user's `filter` into the primitive's layout and runs it from `in` to `out`, adding
+// `bias` (bound to e.bias) when there is one.
+void RunFilterConv(FilterConvEntry& e, dnnl::stream& stream, int in_arg, const void* in,
+                   const Tensor& filter, int out_arg, void* out, const Tensor* bias = nullptr);
+
+// The cache entry of a convolution's filter gradient: its inputs and the gradient's weights.
+struct FilterGradEntry {
+  Primitive prim;
+  dnnl::memory src, diff_dst;
+  Weights diff_weights;
+};
+
+// Conv2D's and the depthwise filter gradients' builder; `user_weights` is the filter's layout.
+inline std::unique_ptr<FilterGradEntry> MakeFilterGradEntry(
+    const dnnl::convolution_backward_weights::primitive_desc& pd,
+    const dnnl::memory::desc& user_weights, const dnnl::engine& engine) {
+  auto entry = std::make_unique<FilterGradEntry>();
+  entry->prim = Primitive(pd);
+  entry->src = dnnl::memory(pd.src_desc(), engine, nullptr);
+  entry->diff_dst = dnnl::memory(pd.diff_dst_desc(), engine, nullptr);
+  entry->diff_weights.Init(user_weights, pd.diff_weights_desc(), engine, false);
+  return entry;
+}
+
+// Runs a filter gradient from `input` and `dy` and stores it in the user's layout into `out`.
+void RunFilterGrad(FilterGradEntry& e, dnnl::stream& stream, const Tensor& input,
+                   const Tensor& dy, Tensor* out);
 
 }  // namespace dflow
 

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <memory>
 
-#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "graph/status_macros.h"
 #include "graph/tensor.h"
@@ -72,15 +71,6 @@ absl::StatusOr<Geometry> GeometryOf(const DepthwiseWindow& win, const TensorShap
   return g;
 }
 
-absl::Status CheckOutBackprop(const Geometry& g, const Tensor& dy) {
-  if (dy.shape() != g.OutputShape()) {
-    return OpKernelContext::InvalidArgument(
-        "out_backprop has shape ", dy.shape().DebugString(),
-        " but the convolution's output has shape ", g.OutputShape().DebugString());
-  }
-  return absl::OkStatus();
-}
-
 class DepthwiseKernel : public OpKernel {
  public:
   explicit DepthwiseKernel(const Node& node) : OpKernel(node) {
@@ -106,13 +96,6 @@ class DepthwiseKernel : public OpKernel {
   }
 
   DepthwiseWindow window_;
-};
-
-// A primitive reading the filter: its data input, its output and the weights.
-struct FilterEntry {
-  Primitive prim;
-  memory in, out, bias;
-  Weights weights;
 };
 
 // DepthwiseConv2dNative, and with `fused` _FusedDepthwiseConv2dNative: a bias (input 2) and
@@ -146,7 +129,7 @@ class DepthwiseConv2dNativeOp : public DepthwiseKernel {
       bias != nullptr ? FillWithBias(*bias, post_, out) : FillZero(out);
       return absl::OkStatus();
     }
-    ShapeCache<FilterEntry>::Lease e = cache_.Get(g.Key(), [&] {
+    ShapeCache<FilterConvEntry>::Lease e = cache_.Get(g.Key(), [&] {
       const memory::desc bias_md({g.c * g.m}, memory::data_type::f32, memory::format_tag::a);
       const dnnl::prop_kind kind = dnnl::prop_kind::forward_inference;
       dnnl::convolution_forward::primitive_desc pd(
@@ -156,28 +139,20 @@ class DepthwiseConv2dNativeOp : public DepthwiseKernel {
                                                 Strides(), Dilates(), PadL(g), PadR(g))
               : ForwardDesc(g, kind),
           KernelAttr(PostOpsAttr(post_)), ctx->engine());
-      auto entry = std::make_unique<FilterEntry>();
-      entry->prim = Primitive(pd);
-      entry->in = memory(pd.src_desc(), ctx->engine(), nullptr);
-      entry->out = memory(pd.dst_desc(), ctx->engine(), nullptr);
+      std::unique_ptr<FilterConvEntry> entry = MakeFilterConvEntry(
+          pd, pd.src_desc(), pd.dst_desc(), g.UserWeights(), ctx->engine());
       entry->bias = memory(bias_md, ctx->engine(), nullptr);
-      entry->weights.Init(g.UserWeights(), pd.weights_desc(), ctx->engine(), true);
       return entry;
     });
-    e->weights.Load(ctx->stream(), filter);
-    absl::InlinedVector<BoundArg, 4> args = {
-        {DNNL_ARG_SRC, e->in, input.data()},
-        {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
-        {DNNL_ARG_DST, e->out, out->data()}};
-    if (bias != nullptr) args.push_back({DNNL_ARG_BIAS, e->bias, bias->data()});
-    RunPrimitive(e->prim, ctx->stream(), args);
+    RunFilterConv(*e, ctx->stream(), DNNL_ARG_SRC, input.data(), filter, DNNL_ARG_DST,
+                  out->data(), bias);
     return absl::OkStatus();
   }
 
  private:
   const bool fused_;
   fused::PostOps post_;  // No activation unless fused.
-  ShapeCache<FilterEntry> cache_;
+  ShapeCache<FilterConvEntry> cache_;
 };
 
 class FusedDepthwiseConv2dNativeOp : public DepthwiseConv2dNativeOp {
@@ -190,20 +165,14 @@ class DepthwiseBackpropInputOp : public DepthwiseKernel {
   using DepthwiseKernel::DepthwiseKernel;
 
   absl::Status Compute(OpKernelContext* ctx) override {
-    DFLOW_ASSIGN_OR_RETURN(TensorShape input_shape, SizesShape(ctx->input(0), "input_sizes"));
+    DFLOW_ASSIGN_OR_RETURN(BackpropStart<Geometry> start,
+                           StartInputGrad(ctx, window_, GeometryOf, kDepthwiseFilterLayout));
+    if (start.out == nullptr) return absl::OkStatus();
+    const Geometry& g = start.g;
     const Tensor& filter = ctx->input(1);
     const Tensor& dy = ctx->input(2);
-    DFLOW_RETURN_IF_ERROR(CheckImage(filter, "filter", kDepthwiseFilterLayout));
-    DFLOW_RETURN_IF_ERROR(CheckImage(dy, "out_backprop", kImageLayout));
-    DFLOW_ASSIGN_OR_RETURN(Geometry g, GeometryOf(window_, input_shape, filter.shape()));
-    DFLOW_RETURN_IF_ERROR(CheckOutBackprop(g, dy));
-    Tensor* out = ctx->allocate_output(0, input_shape);
-    if (out->NumElements() == 0) return absl::OkStatus();
-    if (dy.NumElements() == 0 || filter.NumElements() == 0) {
-      FillZero(out);
-      return absl::OkStatus();
-    }
-    ShapeCache<FilterEntry>::Lease e = cache_.Get(g.Key(), [&] {
+    Tensor* out = start.out;
+    ShapeCache<FilterConvEntry>::Lease e = cache_.Get(g.Key(), [&] {
       dnnl::convolution_forward::primitive_desc hint(
           ForwardDesc(g, dnnl::prop_kind::forward_training), ctx->engine());
       dnnl::convolution_backward_data::primitive_desc pd(
@@ -211,23 +180,16 @@ class DepthwiseBackpropInputOp : public DepthwiseKernel {
                                                 g.AnyWeights(), g.Dst(), Strides(), Dilates(),
                                                 PadL(g), PadR(g)),
           KernelAttr(), ctx->engine(), hint);
-      auto entry = std::make_unique<FilterEntry>();
-      entry->prim = Primitive(pd);
-      entry->in = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
-      entry->out = memory(pd.diff_src_desc(), ctx->engine(), nullptr);
-      entry->weights.Init(g.UserWeights(), pd.weights_desc(), ctx->engine(), true);
-      return entry;
+      return MakeFilterConvEntry(pd, pd.diff_dst_desc(), pd.diff_src_desc(), g.UserWeights(),
+                                 ctx->engine());
     });
-    e->weights.Load(ctx->stream(), filter);
-    RunPrimitive(e->prim, ctx->stream(),
-                 {{DNNL_ARG_DIFF_DST, e->in, dy.data()},
-                  {DNNL_ARG_WEIGHTS, e->weights.prim, e->weights.Bound(filter.data())},
-                  {DNNL_ARG_DIFF_SRC, e->out, out->data()}});
+    RunFilterConv(*e, ctx->stream(), DNNL_ARG_DIFF_DST, dy.data(), filter, DNNL_ARG_DIFF_SRC,
+                  out->data());
     return absl::OkStatus();
   }
 
  private:
-  ShapeCache<FilterEntry> cache_;
+  ShapeCache<FilterConvEntry> cache_;
 };
 
 class DepthwiseBackpropFilterOp : public DepthwiseKernel {
@@ -235,20 +197,14 @@ class DepthwiseBackpropFilterOp : public DepthwiseKernel {
   using DepthwiseKernel::DepthwiseKernel;
 
   absl::Status Compute(OpKernelContext* ctx) override {
+    DFLOW_ASSIGN_OR_RETURN(BackpropStart<Geometry> start,
+                           StartFilterGrad(ctx, window_, GeometryOf));
+    if (start.out == nullptr) return absl::OkStatus();
+    const Geometry& g = start.g;
     const Tensor& input = ctx->input(0);
-    DFLOW_RETURN_IF_ERROR(CheckImage(input, "input", kImageLayout));
-    DFLOW_ASSIGN_OR_RETURN(TensorShape filter_shape, SizesShape(ctx->input(1), "filter_sizes"));
     const Tensor& dy = ctx->input(2);
-    DFLOW_RETURN_IF_ERROR(CheckImage(dy, "out_backprop", kImageLayout));
-    DFLOW_ASSIGN_OR_RETURN(Geometry g, GeometryOf(window_, input.shape(), filter_shape));
-    DFLOW_RETURN_IF_ERROR(CheckOutBackprop(g, dy));
-    Tensor* out = ctx->allocate_output(0, filter_shape);
-    if (out->NumElements() == 0) return absl::OkStatus();
-    if (input.NumElements() == 0 || dy.NumElements() == 0) {
-      FillZero(out);
-      return absl::OkStatus();
-    }
-    ShapeCache<Entry>::Lease e = cache_.Get(g.Key(), [&] {
+    Tensor* out = start.out;
+    ShapeCache<FilterGradEntry>::Lease e = cache_.Get(g.Key(), [&] {
       dnnl::convolution_forward::primitive_desc hint(
           ForwardDesc(g, dnnl::prop_kind::forward_training), ctx->engine());
       dnnl::convolution_backward_weights::primitive_desc pd(
@@ -256,29 +212,14 @@ class DepthwiseBackpropFilterOp : public DepthwiseKernel {
                                                    g.AnyWeights(), g.Dst(), Strides(), Dilates(),
                                                    PadL(g), PadR(g)),
           KernelAttr(), ctx->engine(), hint);
-      auto entry = std::make_unique<Entry>();
-      entry->prim = Primitive(pd);
-      entry->src = memory(pd.src_desc(), ctx->engine(), nullptr);
-      entry->diff_dst = memory(pd.diff_dst_desc(), ctx->engine(), nullptr);
-      entry->diff_weights.Init(g.UserWeights(), pd.diff_weights_desc(), ctx->engine(), false);
-      return entry;
+      return MakeFilterGradEntry(pd, g.UserWeights(), ctx->engine());
     });
-    RunPrimitive(e->prim, ctx->stream(),
-                 {{DNNL_ARG_SRC, e->src, input.data()},
-                  {DNNL_ARG_DIFF_DST, e->diff_dst, dy.data()},
-                  {DNNL_ARG_DIFF_WEIGHTS, e->diff_weights.prim,
-                   e->diff_weights.Bound(out->data())}});
-    e->diff_weights.Store(ctx->stream(), out->data());
+    RunFilterGrad(*e, ctx->stream(), input, dy, out);
     return absl::OkStatus();
   }
 
  private:
-  struct Entry {
-    Primitive prim;
-    memory src, diff_dst;
-    Weights diff_weights;
-  };
-  ShapeCache<Entry> cache_;
+  ShapeCache<FilterGradEntry> cache_;
 };
 
 REGISTER_KERNEL("DepthwiseConv2dNative", DepthwiseConv2dNativeOp, "T", {DT_FLOAT});

@@ -69,6 +69,22 @@ class ResizeKernel : public OpKernel {
     return std::make_pair(int64_t{h}, int64_t{w});
   }
 
+  // A forward op's sizes and output: image input 0 [n, h, w, c] resized to [n, oh, ow, c] by
+  // size input 1.
+  struct Resize {
+    int64_t n, h, w, c, oh, ow;
+    Tensor* out;
+  };
+  static absl::StatusOr<Resize> StartResize(OpKernelContext* ctx) {
+    const Tensor& x = ctx->input(0);
+    DFLOW_RETURN_IF_ERROR(CheckImage(x, "input"));
+    DFLOW_ASSIGN_OR_RETURN(auto size, Size(ctx->input(1)));
+    Resize r{x.dim_size(0), x.dim_size(1), x.dim_size(2), x.dim_size(3), size.first, size.second,
+             nullptr};
+    r.out = ctx->allocate_output(0, TensorShape({r.n, r.oh, r.ow, r.c}));
+    return r;
+  }
+
   bool align_corners_ = false;
   bool half_pixel_centers_ = false;
 };
@@ -79,7 +95,9 @@ struct Tap {
   float lerp;
 };
 
-std::vector<Tap> BilinearTaps(int64_t out, int64_t in, float scale, bool half_pixel) {
+// The taps of `out` coordinates resized from `in`, the forward op's and its gradient's.
+std::vector<Tap> BilinearTaps(int64_t out, int64_t in, bool align_corners, bool half_pixel) {
+  const float scale = resize::Scale(in, out, align_corners);
   std::vector<Tap> taps(out);
   for (int64_t i = 0; i < out; ++i) {
     const float src = half_pixel ? (static_cast<float>(i) + 0.5f) * scale - 0.5f
@@ -107,15 +125,12 @@ class ResizeBilinearOp : public ResizeKernel {
 
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& x = ctx->input(0);
-    DFLOW_RETURN_IF_ERROR(CheckImage(x, "input"));
-    DFLOW_ASSIGN_OR_RETURN(auto size, Size(ctx->input(1)));
-    const int64_t n = x.dim_size(0), h = x.dim_size(1), w = x.dim_size(2), c = x.dim_size(3);
-    const int64_t oh = size.first, ow = size.second;
-    Tensor* out = ctx->allocate_output(0, TensorShape({n, oh, ow, c}));
-    const std::vector<Tap> ys =
-        BilinearTaps(oh, h, resize::Scale(h, oh, align_corners_), half_pixel_centers_);
-    const std::vector<Tap> xs =
-        BilinearTaps(ow, w, resize::Scale(w, ow, align_corners_), half_pixel_centers_);
+    DFLOW_ASSIGN_OR_RETURN(Resize sizes, StartResize(ctx));
+    const int64_t n = sizes.n, h = sizes.h, w = sizes.w, c = sizes.c;
+    const int64_t oh = sizes.oh, ow = sizes.ow;
+    Tensor* out = sizes.out;
+    const std::vector<Tap> ys = BilinearTaps(oh, h, align_corners_, half_pixel_centers_);
+    const std::vector<Tap> xs = BilinearTaps(ow, w, align_corners_, half_pixel_centers_);
     float* y = out->flat<float>().data();
     VisitDataType(x.dtype(), [&](auto zero) {
       using T = decltype(zero);
@@ -162,10 +177,8 @@ class ResizeBilinearGradOp : public ResizeKernel {
     Tensor* out = ctx->allocate_output(0, original.shape());
     float* dx = out->flat<float>().data();
     std::fill(dx, dx + out->NumElements(), 0.0f);
-    const std::vector<Tap> ys =
-        BilinearTaps(oh, h, resize::Scale(h, oh, align_corners_), half_pixel_centers_);
-    const std::vector<Tap> xs =
-        BilinearTaps(ow, w, resize::Scale(w, ow, align_corners_), half_pixel_centers_);
+    const std::vector<Tap> ys = BilinearTaps(oh, h, align_corners_, half_pixel_centers_);
+    const std::vector<Tap> xs = BilinearTaps(ow, w, align_corners_, half_pixel_centers_);
     const float* g = grads.flat<float>().data();
     auto at = [&](int64_t b, int64_t r, int64_t col, int64_t ch) -> float& {
       return dx[((b * h + r) * w + col) * c + ch];
@@ -192,11 +205,10 @@ class ResizeNearestNeighborOp : public ResizeKernel {
 
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& x = ctx->input(0);
-    DFLOW_RETURN_IF_ERROR(CheckImage(x, "input"));
-    DFLOW_ASSIGN_OR_RETURN(auto size, Size(ctx->input(1)));
-    const int64_t n = x.dim_size(0), h = x.dim_size(1), w = x.dim_size(2), c = x.dim_size(3);
-    const int64_t oh = size.first, ow = size.second;
-    Tensor* out = ctx->allocate_output(0, TensorShape({n, oh, ow, c}));
+    DFLOW_ASSIGN_OR_RETURN(Resize sizes, StartResize(ctx));
+    const int64_t n = sizes.n, h = sizes.h, w = sizes.w, c = sizes.c;
+    const int64_t oh = sizes.oh, ow = sizes.ow;
+    Tensor* out = sizes.out;
     const float sy = resize::Scale(h, oh, align_corners_);
     const float sx = resize::Scale(w, ow, align_corners_);
     std::vector<int64_t> cols(ow);

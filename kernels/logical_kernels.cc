@@ -110,6 +110,14 @@ REGISTER_KERNEL("LogicalNot", LogicalNotOp);
 // scalar condition). Elements are copied as bytes (the choice does not depend on the type),
 // strings as std::string objects.
 
+// Select's and SelectV2's inputs: a bool condition, then t and e of the node's `type`.
+absl::Status CheckSelectInputs(const Tensor& cond, const Tensor& t, const Tensor& e,
+                               DataType type) {
+  DFLOW_RETURN_IF_ERROR(CheckInput(cond, "condition", DT_BOOL));
+  DFLOW_RETURN_IF_ERROR(CheckInput(t, "t", type));
+  return CheckInput(e, "e", type);
+}
+
 class SelectOp : public OpKernel {
  public:
   explicit SelectOp(const Node& node) : OpKernel(node) {}
@@ -119,9 +127,7 @@ class SelectOp : public OpKernel {
     const Tensor& t = ctx->input(1);
     const Tensor& e = ctx->input(2);
     const DataType type = node().input_type(1);
-    DFLOW_RETURN_IF_ERROR(CheckInput(cond, "condition", DT_BOOL));
-    DFLOW_RETURN_IF_ERROR(CheckInput(t, "t", type));
-    DFLOW_RETURN_IF_ERROR(CheckInput(e, "e", type));
+    DFLOW_RETURN_IF_ERROR(CheckSelectInputs(cond, t, e, type));
     if (t.shape() != e.shape()) {
       return ctx->InvalidArgument("t ", t.shape().DebugString(), " and e ",
                                   e.shape().DebugString(), " must have the same shape");
@@ -180,9 +186,7 @@ class SelectV2Op : public OpKernel {
     const Tensor& t = ctx->input(1);
     const Tensor& e = ctx->input(2);
     const DataType type = node().input_type(1);
-    DFLOW_RETURN_IF_ERROR(CheckInput(cond, "condition", DT_BOOL));
-    DFLOW_RETURN_IF_ERROR(CheckInput(t, "t", type));
-    DFLOW_RETURN_IF_ERROR(CheckInput(e, "e", type));
+    DFLOW_RETURN_IF_ERROR(CheckSelectInputs(cond, t, e, type));
     absl::StatusOr<TensorShape> te = BroadcastShapes(t.shape(), e.shape());
     absl::StatusOr<TensorShape> shape = te.ok() ? BroadcastShapes(cond.shape(), *te) : te;
     if (!shape.ok()) {

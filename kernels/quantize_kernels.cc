@@ -131,19 +131,24 @@ class FakeQuantWithMinMaxArgsOp : public FakeQuantArgsKernel {
   }
 };
 
+// Every gradient op's gradients and inputs: float tensors of one shape.
+absl::Status CheckGradientInputs(const Tensor& g, const Tensor& x) {
+  DFLOW_RETURN_IF_ERROR(CheckInput(g, "gradients", DT_FLOAT));
+  DFLOW_RETURN_IF_ERROR(CheckInput(x, "inputs", DT_FLOAT));
+  if (g.shape() != x.shape()) {
+    return OpKernelContext::InvalidArgument("gradients ", g.shape().DebugString(), " and inputs ",
+                                            x.shape().DebugString(), " must have the same shape");
+  }
+  return absl::OkStatus();
+}
+
 class FakeQuantWithMinMaxArgsGradientOp : public FakeQuantArgsKernel {
  public:
   using FakeQuantArgsKernel::FakeQuantArgsKernel;
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& g = ctx->input(0);
     const Tensor& x = ctx->input(1);
-    DFLOW_RETURN_IF_ERROR(CheckInput(g, "gradients", DT_FLOAT));
-    DFLOW_RETURN_IF_ERROR(CheckInput(x, "inputs", DT_FLOAT));
-    if (g.shape() != x.shape()) {
-      return OpKernelContext::InvalidArgument("gradients ", g.shape().DebugString(),
-                                              " and inputs ", x.shape().DebugString(),
-                                              " must have the same shape");
-    }
+    DFLOW_RETURN_IF_ERROR(CheckGradientInputs(g, x));
     Tensor* dx = ctx->allocate_output(0, x.shape());
     Backprop(g.flat<float>().data(), x.flat<float>().data(), dx->flat<float>().data(),
              x.NumElements(), 1, min_, max_, nullptr, nullptr);
@@ -211,13 +216,7 @@ class FakeQuantVarsGradientOp : public FakeQuantKernel {
   absl::Status Compute(OpKernelContext* ctx) override {
     const Tensor& g = ctx->input(0);
     const Tensor& x = ctx->input(1);
-    DFLOW_RETURN_IF_ERROR(CheckInput(g, "gradients", DT_FLOAT));
-    DFLOW_RETURN_IF_ERROR(CheckInput(x, "inputs", DT_FLOAT));
-    if (g.shape() != x.shape()) {
-      return OpKernelContext::InvalidArgument("gradients ", g.shape().DebugString(),
-                                              " and inputs ", x.shape().DebugString(),
-                                              " must have the same shape");
-    }
+    DFLOW_RETURN_IF_ERROR(CheckGradientInputs(g, x));
     DFLOW_ASSIGN_OR_RETURN(int64_t d, Depth(x, kPerChannel));
     DFLOW_RETURN_IF_ERROR(CheckRange(ctx->input(2), ctx->input(3), d));
     const float* min = ctx->input(2).flat<float>().data();

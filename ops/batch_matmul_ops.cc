@@ -120,17 +120,21 @@ AttrMap AttrMapOf(const ops::BatchMatMulAttrs& a) {
 
 }  // namespace
 
+// BatchMatMul's and BatchMatMulV2's schema: V2 broadcasts the batch dimensions (`v2`).
+#define DFLOW_BATCH_MATMUL_OP(name, v2)   \
+  REGISTER_OP(name)                       \
+      .Input("x: T")                      \
+      .Input("y: T")                      \
+      .Output("output: T")                \
+      .Attr("T: {float}")                 \
+      .Attr("adj_x: bool = false")        \
+      .Attr("adj_y: bool = false")        \
+      .SetShapeFn([](InferenceContext* ctx) { return BatchMatMulShape(ctx, v2); })
+
 // ---------------------------------------------------------------------------------------------
 // BatchMatMul
 
-REGISTER_OP("BatchMatMul")
-    .Input("x: T")
-    .Input("y: T")
-    .Output("output: T")
-    .Attr("T: {float}")
-    .Attr("adj_x: bool = false")
-    .Attr("adj_y: bool = false")
-    .SetShapeFn([](InferenceContext* ctx) { return BatchMatMulShape(ctx, false); });
+DFLOW_BATCH_MATMUL_OP("BatchMatMul", false);
 REGISTER_GRADIENT("BatchMatMul", BatchMatMulGrad<false>);
 
 Output ops::BatchMatMul(const Scope& scope, Input x, Input y, const BatchMatMulAttrs& attrs) {
@@ -140,14 +144,7 @@ Output ops::BatchMatMul(const Scope& scope, Input x, Input y, const BatchMatMulA
 // ---------------------------------------------------------------------------------------------
 // BatchMatMulV2
 
-REGISTER_OP("BatchMatMulV2")
-    .Input("x: T")
-    .Input("y: T")
-    .Output("output: T")
-    .Attr("T: {float}")
-    .Attr("adj_x: bool = false")
-    .Attr("adj_y: bool = false")
-    .SetShapeFn([](InferenceContext* ctx) { return BatchMatMulShape(ctx, true); });
+DFLOW_BATCH_MATMUL_OP("BatchMatMulV2", true);
 REGISTER_GRADIENT("BatchMatMulV2", BatchMatMulGrad<true>);
 
 Output ops::BatchMatMulV2(const Scope& scope, Input x, Input y, const BatchMatMulAttrs& attrs) {

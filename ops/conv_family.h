@@ -19,6 +19,8 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "graph/attr_value_util.h"
+#include "graph/graph.h"
 #include "graph/status_macros.h"
 #include "ops/array_ops.h"
 #include "ops/conv_window.h"
@@ -35,6 +37,44 @@ struct ConvNodeAttrs {
   std::string padding;
   Attrs attrs;
 };
+
+// A convolution's window as its shape function reads it, checked by `check`.
+template <typename Window>
+absl::StatusOr<Window> ReadConvWindow(InferenceContext* ctx, ConvAttrsCheck<Window> check) {
+  std::vector<int64_t> strides, dilations, explicit_paddings;
+  std::string padding, data_format;
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("strides", &strides));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("padding", &padding));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("dilations", &dilations));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("explicit_paddings", &explicit_paddings));
+  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("data_format", &data_format));
+  absl::StatusOr<Window> w = check(strides, padding, dilations, explicit_paddings, data_format);
+  if (!w.ok()) return ctx->Error(w.status().message());
+  return w;
+}
+
+// The attrs both families' builders take (Conv2D's add use_cudnn_on_gpu), read from a node.
+template <typename Attrs>
+ConvNodeAttrs<Attrs> WindowNodeAttrsOf(const Node& node) {
+  ConvNodeAttrs<Attrs> a;
+  GetNodeAttr(node, "strides", &a.strides).IgnoreError();
+  GetNodeAttr(node, "padding", &a.padding).IgnoreError();
+  GetNodeAttr(node, "data_format", &a.attrs.data_format).IgnoreError();
+  GetNodeAttr(node, "dilations", &a.attrs.dilations).IgnoreError();
+  GetNodeAttr(node, "explicit_paddings", &a.attrs.explicit_paddings).IgnoreError();
+  return a;
+}
+
+// The same attrs as a builder sets them on its node.
+template <typename Attrs>
+AttrMap WindowAttrMap(const std::vector<int64_t>& strides, absl::string_view padding,
+                      const Attrs& attrs) {
+  return {{"strides", MakeAttr(absl::Span<const int64_t>(strides))},
+          {"padding", MakeAttr(padding)},
+          {"data_format", MakeAttr(attrs.data_format)},
+          {"dilations", MakeAttr(absl::Span<const int64_t>(attrs.dilations))},
+          {"explicit_paddings", MakeAttr(absl::Span<const int64_t>(attrs.explicit_paddings))}};
+}
 
 template <typename F>
 absl::Status ForwardShape(InferenceContext* ctx) {

@@ -27,20 +27,6 @@ constexpr absl::string_view kConv2DWindowAttrs[] = {
     "data_format: string = 'NHWC'", "dilations: list(int) = [1, 1, 1, 1]",
 };
 
-absl::StatusOr<Window2D> ReadConv2DAttrs(InferenceContext* ctx) {
-  std::vector<int64_t> strides, dilations, explicit_paddings;
-  std::string padding, data_format;
-  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("strides", &strides));
-  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("padding", &padding));
-  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("dilations", &dilations));
-  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("explicit_paddings", &explicit_paddings));
-  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("data_format", &data_format));
-  absl::StatusOr<Window2D> w =
-      conv::CheckConv2DAttrs(strides, padding, dilations, explicit_paddings, data_format);
-  if (!w.ok()) return ctx->Error(w.status().message());
-  return w;
-}
-
 // a and b (-1 = unknown) merged; an error built from `message` when both are known and differ.
 absl::StatusOr<int64_t> Merge(InferenceContext* ctx, int64_t a, int64_t b,
                               absl::string_view message) {
@@ -73,7 +59,9 @@ struct Conv2DFamily {
   using BackpropFilter = ops::Conv2DBackpropFilter;
   static constexpr absl::string_view kFilterLayout = "[height, width, in_channels, out_channels]";
 
-  static absl::StatusOr<Window2D> ReadAttrs(InferenceContext* ctx) { return ReadConv2DAttrs(ctx); }
+  static absl::StatusOr<Window2D> ReadAttrs(InferenceContext* ctx) {
+    return conv::ReadConvWindow(ctx, conv::CheckConv2DAttrs);
+  }
   static absl::StatusOr<PartialTensorShape> OutputShape(InferenceContext* ctx, const Window2D& w,
                                                         const PartialTensorShape& input,
                                                         const PartialTensorShape& filter) {
@@ -81,25 +69,17 @@ struct Conv2DFamily {
   }
   static int64_t FilterOutDim(const PartialTensorShape& dy) { return dy.dim_size(3); }
   static conv::ConvNodeAttrs<Attrs> NodeAttrsOf(const Node& node) {
-    conv::ConvNodeAttrs<Attrs> a;
-    GetNodeAttr(node, "strides", &a.strides).IgnoreError();
-    GetNodeAttr(node, "padding", &a.padding).IgnoreError();
+    conv::ConvNodeAttrs<Attrs> a = conv::WindowNodeAttrsOf<Attrs>(node);
     GetNodeAttr(node, "use_cudnn_on_gpu", &a.attrs.use_cudnn_on_gpu).IgnoreError();
-    GetNodeAttr(node, "data_format", &a.attrs.data_format).IgnoreError();
-    GetNodeAttr(node, "dilations", &a.attrs.dilations).IgnoreError();
-    GetNodeAttr(node, "explicit_paddings", &a.attrs.explicit_paddings).IgnoreError();
     return a;
   }
 };
 
 AttrMap ConvAttrMap(const std::vector<int64_t>& strides, absl::string_view padding,
                     const ops::Conv2DAttrs& attrs) {
-  return {{"strides", MakeAttr(absl::Span<const int64_t>(strides))},
-          {"padding", MakeAttr(padding)},
-          {"use_cudnn_on_gpu", MakeAttr(attrs.use_cudnn_on_gpu)},
-          {"data_format", MakeAttr(attrs.data_format)},
-          {"dilations", MakeAttr(absl::Span<const int64_t>(attrs.dilations))},
-          {"explicit_paddings", MakeAttr(absl::Span<const int64_t>(attrs.explicit_paddings))}};
+  AttrMap map = conv::WindowAttrMap(strides, padding, attrs);
+  map.emplace("use_cudnn_on_gpu", MakeAttr(attrs.use_cudnn_on_gpu));
+  return map;
 }
 
 }  // namespace

@@ -132,15 +132,7 @@ absl::StatusOr<Window2D> CheckConv2DAttrs(const std::vector<int64_t>& strides,
 }
 
 absl::StatusOr<Window2D> Conv2DAttrsOf(const Node& node) {
-  std::vector<int64_t> strides, dilations = {1, 1, 1, 1}, explicit_paddings;
-  std::string padding, data_format = "NHWC";
-  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "strides", &strides));
-  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "padding", &padding));
-  // Filled with their defaults by NodeBuilder; tolerated when absent.
-  GetNodeAttr(node, "dilations", &dilations).IgnoreError();
-  GetNodeAttr(node, "explicit_paddings", &explicit_paddings).IgnoreError();
-  GetNodeAttr(node, "data_format", &data_format).IgnoreError();
-  return CheckConv2DAttrs(strides, padding, dilations, explicit_paddings, data_format);
+  return ConvWindowOf(node, CheckConv2DAttrs);
 }
 
 absl::StatusOr<Window2D> CheckPoolAttrs(const std::vector<int64_t>& ksize,

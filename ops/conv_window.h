@@ -12,7 +12,9 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "graph/attr_value_util.h"
 #include "graph/graph.h"
+#include "graph/status_macros.h"
 #include "graph/tensor_shape.h"
 
 namespace dflow {
@@ -56,6 +58,28 @@ absl::StatusOr<Window2D> CheckConv2DAttrs(const std::vector<int64_t>& strides,
                                           const std::string& data_format);
 // The same read from a node's attrs.
 absl::StatusOr<Window2D> Conv2DAttrsOf(const Node& node);
+
+// CheckConv2DAttrs or CheckDepthwiseAttrs: both convolution families check the same five attrs.
+template <typename Window>
+using ConvAttrsCheck = absl::StatusOr<Window> (*)(const std::vector<int64_t>& strides,
+                                                  const std::string& padding,
+                                                  const std::vector<int64_t>& dilations,
+                                                  const std::vector<int64_t>& explicit_paddings,
+                                                  const std::string& data_format);
+
+// A convolution node's window, its attrs checked by `check`; the attrs NodeBuilder fills with
+// their defaults are tolerated when absent.
+template <typename Window>
+absl::StatusOr<Window> ConvWindowOf(const Node& node, ConvAttrsCheck<Window> check) {
+  std::vector<int64_t> strides, dilations = {1, 1, 1, 1}, explicit_paddings;
+  std::string padding, data_format = "NHWC";
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "strides", &strides));
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "padding", &padding));
+  GetNodeAttr(node, "dilations", &dilations).IgnoreError();
+  GetNodeAttr(node, "explicit_paddings", &explicit_paddings).IgnoreError();
+  GetNodeAttr(node, "data_format", &data_format).IgnoreError();
+  return check(strides, padding, dilations, explicit_paddings, data_format);
+}
 
 // MaxPool / MaxPoolGrad / AvgPool / AvgPoolGrad attrs: ksize and strides [1, h, w, 1] (positive),
 // padding 'SAME' or 'VALID', data_format 'NHWC'.

@@ -48,14 +48,7 @@ absl::StatusOr<DepthwiseWindow> CheckDepthwiseAttrs(const std::vector<int64_t>& 
 }
 
 absl::StatusOr<DepthwiseWindow> DepthwiseAttrsOf(const Node& node) {
-  std::vector<int64_t> strides, dilations = {1, 1, 1, 1}, explicit_paddings;
-  std::string padding, data_format = "NHWC";
-  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "strides", &strides));
-  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "padding", &padding));
-  GetNodeAttr(node, "dilations", &dilations).IgnoreError();
-  GetNodeAttr(node, "explicit_paddings", &explicit_paddings).IgnoreError();
-  GetNodeAttr(node, "data_format", &data_format).IgnoreError();
-  return CheckDepthwiseAttrs(strides, padding, dilations, explicit_paddings, data_format);
+  return ConvWindowOf(node, CheckDepthwiseAttrs);
 }
 
 }  // namespace conv
@@ -71,20 +64,6 @@ constexpr absl::string_view kAttrs[] = {
     "data_format: string = 'NHWC'",
     "dilations: list(int) = [1, 1, 1, 1]",
 };
-
-absl::StatusOr<DepthwiseWindow> ReadDepthwiseAttrs(InferenceContext* ctx) {
-  std::vector<int64_t> strides, dilations, explicit_paddings;
-  std::string padding, data_format;
-  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("strides", &strides));
-  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("padding", &padding));
-  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("dilations", &dilations));
-  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("explicit_paddings", &explicit_paddings));
-  DFLOW_RETURN_IF_ERROR(ctx->GetAttr("data_format", &data_format));
-  absl::StatusOr<DepthwiseWindow> w =
-      conv::CheckDepthwiseAttrs(strides, padding, dilations, explicit_paddings, data_format);
-  if (!w.ok()) return ctx->Error(w.status().message());
-  return w;
-}
 
 // The output shape from the input and filter shapes (-1 = unknown); also checks them.
 absl::StatusOr<PartialTensorShape> DepthwiseOutputShape(InferenceContext* ctx,
@@ -119,7 +98,7 @@ struct DepthwiseFamily {
       "[height, width, in_channels, channel_multiplier]";
 
   static absl::StatusOr<DepthwiseWindow> ReadAttrs(InferenceContext* ctx) {
-    return ReadDepthwiseAttrs(ctx);
+    return conv::ReadConvWindow(ctx, conv::CheckDepthwiseAttrs);
   }
   static absl::StatusOr<PartialTensorShape> OutputShape(InferenceContext* ctx,
                                                         const DepthwiseWindow& w,
@@ -130,24 +109,9 @@ struct DepthwiseFamily {
   // dy's depth is in_channels * channel_multiplier, which does not give the multiplier alone.
   static int64_t FilterOutDim(const PartialTensorShape&) { return -1; }
   static conv::ConvNodeAttrs<Attrs> NodeAttrsOf(const Node& node) {
-    conv::ConvNodeAttrs<Attrs> a;
-    GetNodeAttr(node, "strides", &a.strides).IgnoreError();
-    GetNodeAttr(node, "padding", &a.padding).IgnoreError();
-    GetNodeAttr(node, "data_format", &a.attrs.data_format).IgnoreError();
-    GetNodeAttr(node, "dilations", &a.attrs.dilations).IgnoreError();
-    GetNodeAttr(node, "explicit_paddings", &a.attrs.explicit_paddings).IgnoreError();
-    return a;
+    return conv::WindowNodeAttrsOf<Attrs>(node);
   }
 };
-
-AttrMap AttrMapOf(const std::vector<int64_t>& strides, absl::string_view padding,
-                  const ops::DepthwiseConv2dAttrs& attrs) {
-  return {{"strides", MakeAttr(absl::Span<const int64_t>(strides))},
-          {"padding", MakeAttr(padding)},
-          {"data_format", MakeAttr(attrs.data_format)},
-          {"dilations", MakeAttr(absl::Span<const int64_t>(attrs.dilations))},
-          {"explicit_paddings", MakeAttr(absl::Span<const int64_t>(attrs.explicit_paddings))}};
-}
 
 }  // namespace
 
@@ -167,7 +131,7 @@ ops::DepthwiseConv2dNative::DepthwiseConv2dNative(const Scope& scope, Input inpu
                                                   const std::vector<int64_t>& strides,
                                                   absl::string_view padding, const Attrs& attrs)
     : Output(AddOp(scope, "DepthwiseConv2dNative", {input, filter},
-                   AttrMapOf(strides, padding, attrs))) {}
+                   conv::WindowAttrMap(strides, padding, attrs))) {}
 
 // ---------------------------------------------------------------------------------------------
 // DepthwiseConv2dNativeBackpropInput
@@ -180,14 +144,13 @@ REGISTER_OP("DepthwiseConv2dNativeBackpropInput")
     .Attr("T: {float}")
     .Attrs(kAttrs)
     .SetShapeFn(conv::BackpropInputShape<DepthwiseFamily>);
-REGISTER_GRADIENT("DepthwiseConv2dNativeBackpropInput",
-                  conv::BackpropInputGrad<DepthwiseFamily>);
+REGISTER_GRADIENT("DepthwiseConv2dNativeBackpropInput", conv::BackpropInputGrad<DepthwiseFamily>);
 
 ops::DepthwiseConv2dNativeBackpropInput::DepthwiseConv2dNativeBackpropInput(
     const Scope& scope, Input input_sizes, Input filter, Input out_backprop,
     const std::vector<int64_t>& strides, absl::string_view padding, const Attrs& attrs)
-    : Output(AddOp(scope, "DepthwiseConv2dNativeBackpropInput",
-                   {input_sizes, filter, out_backprop}, AttrMapOf(strides, padding, attrs))) {}
+    : Output(AddOp(scope, "DepthwiseConv2dNativeBackpropInput", {input_sizes, filter, out_backprop},
+                   conv::WindowAttrMap(strides, padding, attrs))) {}
 
 // ---------------------------------------------------------------------------------------------
 // DepthwiseConv2dNativeBackpropFilter
@@ -200,13 +163,13 @@ REGISTER_OP("DepthwiseConv2dNativeBackpropFilter")
     .Attr("T: {float}")
     .Attrs(kAttrs)
     .SetShapeFn(conv::BackpropFilterShape<DepthwiseFamily>);
-REGISTER_GRADIENT("DepthwiseConv2dNativeBackpropFilter",
-                  conv::BackpropFilterGrad<DepthwiseFamily>);
+REGISTER_GRADIENT("DepthwiseConv2dNativeBackpropFilter", conv::BackpropFilterGrad<DepthwiseFamily>);
 
 ops::DepthwiseConv2dNativeBackpropFilter::DepthwiseConv2dNativeBackpropFilter(
     const Scope& scope, Input input, Input filter_sizes, Input out_backprop,
     const std::vector<int64_t>& strides, absl::string_view padding, const Attrs& attrs)
     : Output(AddOp(scope, "DepthwiseConv2dNativeBackpropFilter",
-                   {input, filter_sizes, out_backprop}, AttrMapOf(strides, padding, attrs))) {}
+                   {input, filter_sizes, out_backprop},
+                   conv::WindowAttrMap(strides, padding, attrs))) {}
 
 }  // namespace dflow

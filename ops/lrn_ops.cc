@@ -66,16 +66,17 @@ absl::Status LrnGradFn(const Scope& scope, const Node& node, absl::Span<const Ou
   return scope.status();
 }
 
+// LRN's and LRNGrad's attrs.
+constexpr absl::string_view kLrnAttrs[] = {
+    "depth_radius: int = 5", "bias: float = 1.0", "alpha: float = 1.0", "beta: float = 0.5",
+    "T: {half, bfloat16, float} = DT_FLOAT"};
+
 }  // namespace
 
 REGISTER_OP("LRN")
     .Input("input: T")
     .Output("output: T")
-    .Attr("depth_radius: int = 5")
-    .Attr("bias: float = 1.0")
-    .Attr("alpha: float = 1.0")
-    .Attr("beta: float = 0.5")
-    .Attr("T: {half, bfloat16, float} = DT_FLOAT")
+    .Attrs(kLrnAttrs)
     .SetShapeFn(LrnShape);
 REGISTER_GRADIENT("LRN", LrnGradFn);
 
@@ -89,11 +90,7 @@ REGISTER_OP("LRNGrad")
     .Input("input_image: T")
     .Input("output_image: T")
     .Output("output: T")
-    .Attr("depth_radius: int = 5")
-    .Attr("bias: float = 1.0")
-    .Attr("alpha: float = 1.0")
-    .Attr("beta: float = 0.5")
-    .Attr("T: {half, bfloat16, float} = DT_FLOAT")
+    .Attrs(kLrnAttrs)
     .SetShapeFn(LrnGradShape)
     .NotDifferentiable();  // TensorFlow registers no gradient for it either.
 

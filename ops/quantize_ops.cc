@@ -123,23 +123,16 @@ ops::FakeQuantVarsGradient VarsGradient(const Scope& scope, absl::string_view op
 
 namespace {
 
-// Straight-through: dx = g inside the nudged range, 0 outside.
+// Straight-through: dx = g inside the nudged range, 0 outside, x being input kX of the op's
+// kX + 1. FakeQuantWithMinMaxArgsGradient's dx = g * in_range(x) is linear in g: d/dg = G *
+// in_range(x), the op itself applied to G; x's mask is piecewise constant: none. (TensorFlow
+// registers none for the gradient op; this one is exact.)
+template <int kX>
 absl::Status ArgsGrad(const Scope& scope, const Node& node, absl::Span<const Output> grad_outputs,
                       std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(1, Output());
+  grad_inputs->assign(kX + 1, Output());
   (*grad_inputs)[0] =
-      ops::FakeQuantWithMinMaxArgsGradient(scope, grad_outputs[0], node.input(0), AttrsOf(node));
-  return scope.status();
-}
-
-// dx = g * in_range(x) is linear in g: d/dg = G * in_range(x), the op itself applied to G; x's
-// mask is piecewise constant: none. (TensorFlow registers none; this one is exact.)
-absl::Status ArgsGradientGrad(const Scope& scope, const Node& node,
-                              absl::Span<const Output> grad_outputs,
-                              std::vector<Output>* grad_inputs) {
-  grad_inputs->assign(2, Output());
-  (*grad_inputs)[0] =
-      ops::FakeQuantWithMinMaxArgsGradient(scope, grad_outputs[0], node.input(1), AttrsOf(node));
+      ops::FakeQuantWithMinMaxArgsGradient(scope, grad_outputs[0], node.input(kX), AttrsOf(node));
   return scope.status();
 }
 
@@ -161,7 +154,7 @@ REGISTER_OP("FakeQuantWithMinMaxArgs")
       DFLOW_RETURN_IF_ERROR(CheckArgsRange(ctx));
       return UnchangedShape(ctx);
     });
-REGISTER_GRADIENT("FakeQuantWithMinMaxArgs", ArgsGrad);
+REGISTER_GRADIENT("FakeQuantWithMinMaxArgs", ArgsGrad<0>);
 
 REGISTER_OP("FakeQuantWithMinMaxArgsGradient")
     .Input("gradients: float")
@@ -174,7 +167,7 @@ REGISTER_OP("FakeQuantWithMinMaxArgsGradient")
       ctx->set_output(0, s);
       return absl::OkStatus();
     });
-REGISTER_GRADIENT("FakeQuantWithMinMaxArgsGradient", ArgsGradientGrad);
+REGISTER_GRADIENT("FakeQuantWithMinMaxArgsGradient", ArgsGrad<1>);
 
 Output ops::FakeQuantWithMinMaxArgs(const Scope& scope, Input inputs,
                                     const FakeQuantAttrs& attrs) {
@@ -192,51 +185,77 @@ Output ops::FakeQuantWithMinMaxArgsGradient(const Scope& scope, Input gradients,
 namespace {
 
 // Straight-through for x; the clamped values follow the range ends: dmin = sum of g below the
-// range, dmax = sum of g above it.
+// range, dmax = sum of g above it. kGradient is the op's gradient op's builder (per tensor, or per
+// channel of the last dimension).
+template <auto kGradient>
 absl::Status VarsGrad(const Scope& scope, const Node& node, absl::Span<const Output> grad_outputs,
                       std::vector<Output>* grad_inputs) {
-  ops::FakeQuantVarsGradient g =
-      ops::FakeQuantWithMinMaxVarsGradient(scope, grad_outputs[0], node.input(0), node.input(1),
+  ops::FakeQuantVarsGradient g = kGradient(scope, grad_outputs[0], node.input(0), node.input(1),
                                            node.input(2), AttrsOf(node));
   *grad_inputs = {g.backprops_wrt_input, g.backprop_wrt_min, g.backprop_wrt_max};
   return scope.status();
 }
 
+// The Vars ops' shapes: min and max are scalars, or (kPerChannel) [d] for inputs' last
+// dimension d.
+template <bool kPerChannel>
+absl::Status VarsShape(InferenceContext* ctx) {
+  DFLOW_RETURN_IF_ERROR(CheckNumBits(ctx));
+  if (kPerChannel) {
+    DFLOW_RETURN_IF_ERROR(PerChannelDepth(ctx, 0).status());
+  } else {
+    DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 1, "min"));
+    DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 2, "max"));
+  }
+  return UnchangedShape(ctx);
+}
+
+// Their gradient ops': gradients and inputs of one shape; the range's gradients of min's.
+template <bool kPerChannel>
+absl::Status VarsGradientShape(InferenceContext* ctx) {
+  DFLOW_RETURN_IF_ERROR(CheckNumBits(ctx));
+  PartialTensorShape range = PartialTensorShape(absl::Span<const int64_t>());  // A scalar.
+  if (kPerChannel) {
+    DFLOW_ASSIGN_OR_RETURN(int64_t d, PerChannelDepth(ctx, 1));
+    range = PartialTensorShape({d});
+  } else {
+    DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 2, "min"));
+    DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 3, "max"));
+  }
+  DFLOW_ASSIGN_OR_RETURN(PartialTensorShape s, MergeGradShape(ctx));
+  ctx->set_output(0, s);
+  ctx->set_output(1, range);
+  ctx->set_output(2, range);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
-REGISTER_OP("FakeQuantWithMinMaxVars")
-    .Input("inputs: float")
-    .Input("min: float")
-    .Input("max: float")
-    .Output("outputs: float")
-    .Attrs(kVarsAttrs)
-    .SetShapeFn([](InferenceContext* ctx) {
-      DFLOW_RETURN_IF_ERROR(CheckNumBits(ctx));
-      DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 1, "min"));
-      DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 2, "max"));
-      return UnchangedShape(ctx);
-    });
-REGISTER_GRADIENT("FakeQuantWithMinMaxVars", VarsGrad);
+// The per-tensor and the per-channel ops' schemas, which differ only in their shapes.
+#define DFLOW_FAKE_QUANT_VARS_OP(name, per_channel) \
+  REGISTER_OP(name)                                 \
+      .Input("inputs: float")                       \
+      .Input("min: float")                          \
+      .Input("max: float")                          \
+      .Output("outputs: float")                     \
+      .Attrs(kVarsAttrs)                            \
+      .SetShapeFn(VarsShape<per_channel>)
+#define DFLOW_FAKE_QUANT_VARS_GRADIENT_OP(name, per_channel) \
+  REGISTER_OP(name)                                          \
+      .Input("gradients: float")                             \
+      .Input("inputs: float")                                \
+      .Input("min: float")                                   \
+      .Input("max: float")                                   \
+      .Output("backprops_wrt_input: float")                  \
+      .Output("backprop_wrt_min: float")                     \
+      .Output("backprop_wrt_max: float")                     \
+      .Attrs(kVarsAttrs)                                     \
+      .SetShapeFn(VarsGradientShape<per_channel>)
 
-REGISTER_OP("FakeQuantWithMinMaxVarsGradient")
-    .Input("gradients: float")
-    .Input("inputs: float")
-    .Input("min: float")
-    .Input("max: float")
-    .Output("backprops_wrt_input: float")
-    .Output("backprop_wrt_min: float")
-    .Output("backprop_wrt_max: float")
-    .Attrs(kVarsAttrs)
-    .SetShapeFn([](InferenceContext* ctx) {
-      DFLOW_RETURN_IF_ERROR(CheckNumBits(ctx));
-      DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 2, "min"));
-      DFLOW_RETURN_IF_ERROR(CheckScalar(ctx, 3, "max"));
-      DFLOW_ASSIGN_OR_RETURN(PartialTensorShape s, MergeGradShape(ctx));
-      ctx->set_output(0, s);
-      ctx->set_output(1, PartialTensorShape(absl::Span<const int64_t>()));
-      ctx->set_output(2, PartialTensorShape(absl::Span<const int64_t>()));
-      return absl::OkStatus();
-    });
+DFLOW_FAKE_QUANT_VARS_OP("FakeQuantWithMinMaxVars", false);
+REGISTER_GRADIENT("FakeQuantWithMinMaxVars", VarsGrad<ops::FakeQuantWithMinMaxVarsGradient>);
+
+DFLOW_FAKE_QUANT_VARS_GRADIENT_OP("FakeQuantWithMinMaxVarsGradient", false);
 REGISTER_GRADIENT("FakeQuantWithMinMaxVarsGradient", VarsGradientGradUnimplemented);
 
 Output ops::FakeQuantWithMinMaxVars(const Scope& scope, Input inputs, Input min, Input max,
@@ -254,51 +273,11 @@ ops::FakeQuantVarsGradient ops::FakeQuantWithMinMaxVarsGradient(const Scope& sco
 // ---------------------------------------------------------------------------------------------
 // FakeQuantWithMinMaxVarsPerChannel, FakeQuantWithMinMaxVarsPerChannelGradient
 
-namespace {
+DFLOW_FAKE_QUANT_VARS_OP("FakeQuantWithMinMaxVarsPerChannel", true);
+REGISTER_GRADIENT("FakeQuantWithMinMaxVarsPerChannel",
+                  VarsGrad<ops::FakeQuantWithMinMaxVarsPerChannelGradient>);
 
-// VarsGrad per channel of the last dimension.
-absl::Status PerChannelGrad(const Scope& scope, const Node& node,
-                            absl::Span<const Output> grad_outputs,
-                            std::vector<Output>* grad_inputs) {
-  ops::FakeQuantVarsGradient g = ops::FakeQuantWithMinMaxVarsPerChannelGradient(
-      scope, grad_outputs[0], node.input(0), node.input(1), node.input(2), AttrsOf(node));
-  *grad_inputs = {g.backprops_wrt_input, g.backprop_wrt_min, g.backprop_wrt_max};
-  return scope.status();
-}
-
-}  // namespace
-
-REGISTER_OP("FakeQuantWithMinMaxVarsPerChannel")
-    .Input("inputs: float")
-    .Input("min: float")
-    .Input("max: float")
-    .Output("outputs: float")
-    .Attrs(kVarsAttrs)
-    .SetShapeFn([](InferenceContext* ctx) {
-      DFLOW_RETURN_IF_ERROR(CheckNumBits(ctx));
-      DFLOW_RETURN_IF_ERROR(PerChannelDepth(ctx, 0).status());
-      return UnchangedShape(ctx);
-    });
-REGISTER_GRADIENT("FakeQuantWithMinMaxVarsPerChannel", PerChannelGrad);
-
-REGISTER_OP("FakeQuantWithMinMaxVarsPerChannelGradient")
-    .Input("gradients: float")
-    .Input("inputs: float")
-    .Input("min: float")
-    .Input("max: float")
-    .Output("backprops_wrt_input: float")
-    .Output("backprop_wrt_min: float")
-    .Output("backprop_wrt_max: float")
-    .Attrs(kVarsAttrs)
-    .SetShapeFn([](InferenceContext* ctx) {
-      DFLOW_RETURN_IF_ERROR(CheckNumBits(ctx));
-      DFLOW_ASSIGN_OR_RETURN(int64_t d, PerChannelDepth(ctx, 1));
-      DFLOW_ASSIGN_OR_RETURN(PartialTensorShape s, MergeGradShape(ctx));
-      ctx->set_output(0, s);
-      ctx->set_output(1, PartialTensorShape({d}));
-      ctx->set_output(2, PartialTensorShape({d}));
-      return absl::OkStatus();
-    });
+DFLOW_FAKE_QUANT_VARS_GRADIENT_OP("FakeQuantWithMinMaxVarsPerChannelGradient", true);
 REGISTER_GRADIENT("FakeQuantWithMinMaxVarsPerChannelGradient", VarsGradientGradUnimplemented);
 
 Output ops::FakeQuantWithMinMaxVarsPerChannel(const Scope& scope, Input inputs, Input min,

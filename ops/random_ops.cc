@@ -49,16 +49,20 @@ AttrMap RandomAttrMap(DataType dtype, const ops::RandomAttrs& attrs) {
 
 }  // namespace
 
+// RandomUniform's and TruncatedNormal's schema: they differ only in their distribution.
+#define DFLOW_RANDOM_OP(name)       \
+  REGISTER_OP(name)                 \
+      .Input("shape: T")            \
+      .Output("output: dtype")      \
+      .Attrs(kRandomOpAttrs)        \
+      .SetShapeFn(RandomShape)      \
+      .SetIsStateful()              \
+      .NotDifferentiable()
+
 // ---------------------------------------------------------------------------------------------
 // RandomUniform
 
-REGISTER_OP("RandomUniform")
-    .Input("shape: T")
-    .Output("output: dtype")
-    .Attrs(kRandomOpAttrs)
-    .SetShapeFn(RandomShape)
-    .SetIsStateful()
-    .NotDifferentiable();
+DFLOW_RANDOM_OP("RandomUniform");
 
 ops::RandomUniform::RandomUniform(const Scope& scope, Input shape, DataType dtype,
                                   const Attrs& attrs)
@@ -67,13 +71,7 @@ ops::RandomUniform::RandomUniform(const Scope& scope, Input shape, DataType dtyp
 // ---------------------------------------------------------------------------------------------
 // TruncatedNormal
 
-REGISTER_OP("TruncatedNormal")
-    .Input("shape: T")
-    .Output("output: dtype")
-    .Attrs(kRandomOpAttrs)
-    .SetShapeFn(RandomShape)
-    .SetIsStateful()
-    .NotDifferentiable();
+DFLOW_RANDOM_OP("TruncatedNormal");
 
 ops::TruncatedNormal::TruncatedNormal(const Scope& scope, Input shape, DataType dtype,
                                       const Attrs& attrs)

@@ -103,6 +103,14 @@ Output AddReduction(const Scope& scope, absl::string_view op, Input input, Input
   return AddOp(scope, op, {input, axis}, {{"keep_dims", MakeAttr(keep_dims)}});
 }
 
+// Prod's and Max/Min's gradients are built for float inputs only.
+absl::Status CheckFloatGradInput(const Node& node, const Output& x) {
+  if (x.type() == DT_FLOAT) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("the gradient of ", node.op(), " node '",
+                                                 node.name(), "' needs float input, not ",
+                                                 DataTypeString(x.type())));
+}
+
 }  // namespace
 
 #define DFLOW_REDUCTION_OP(name)                   \
@@ -159,11 +167,7 @@ absl::Status ProdGrad(const Scope& scope, const Node& node, absl::Span<const Out
                       std::vector<Output>* grad_inputs) {
   grad_inputs->assign(2, Output());
   const Output x = node.input(0), axes = node.input(1);
-  if (x.type() != DT_FLOAT) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the gradient of Prod node '", node.name(), "' needs float input, not ",
-                     DataTypeString(x.type())));
-  }
+  DFLOW_RETURN_IF_ERROR(CheckFloatGradInput(node, x));
   const Scope& s = scope;
   Output is_zero = ops::Cast(s, ops::Equal(s, x, 0.0f), DT_FLOAT);
   Output nonzero_x = ops::Add(s, x, is_zero);  // Zeros replaced by ones.
@@ -197,11 +201,7 @@ absl::Status MinOrMaxGrad(const Scope& scope, const Node& node, absl::Span<const
                           std::vector<Output>* grad_inputs) {
   grad_inputs->assign(2, Output());
   const Output x = node.input(0), axes = node.input(1);
-  if (x.type() != DT_FLOAT) {
-    return absl::InvalidArgumentError(absl::StrCat("the gradient of ", node.op(), " node '",
-                                                   node.name(), "' needs float input, not ",
-                                                   DataTypeString(x.type())));
-  }
+  DFLOW_RETURN_IF_ERROR(CheckFloatGradInput(node, x));
   Output keep_dims_shape = ops::ReducedShape(scope, ops::Shape(scope, x), axes);
   Output y = ops::Reshape(scope, OutputOf(node, 0), keep_dims_shape);
   Output g = ops::Reshape(scope, grads[0], keep_dims_shape);

@@ -94,20 +94,18 @@ REGISTER_OP("AssignVariableOp")
     .SetShapeFn([](InferenceContext* ctx) { return ApplyShape(ctx, {0}, {}); })
     .SetIsStateful()
     .NotDifferentiable();
-REGISTER_OP("AssignAddVariableOp")
-    .Input("resource: resource")
-    .Input("value: dtype")
-    .Attr("dtype: type")
-    .SetShapeFn([](InferenceContext* ctx) { return ApplyShape(ctx, {0}, {}); })
-    .SetIsStateful()
-    .NotDifferentiable();
-REGISTER_OP("AssignSubVariableOp")
-    .Input("resource: resource")
-    .Input("value: dtype")
-    .Attr("dtype: type")
-    .SetShapeFn([](InferenceContext* ctx) { return ApplyShape(ctx, {0}, {}); })
-    .SetIsStateful()
-    .NotDifferentiable();
+// AssignAddVariableOp's and AssignSubVariableOp's schema: they differ only in their arithmetic.
+#define DFLOW_ASSIGN_UPDATE_VARIABLE_OP(name)                                         \
+  REGISTER_OP(name)                                                                   \
+      .Input("resource: resource")                                                    \
+      .Input("value: dtype")                                                          \
+      .Attr("dtype: type")                                                            \
+      .SetShapeFn([](InferenceContext* ctx) { return ApplyShape(ctx, {0}, {}); })     \
+      .SetIsStateful()                                                                \
+      .NotDifferentiable()
+
+DFLOW_ASSIGN_UPDATE_VARIABLE_OP("AssignAddVariableOp");
+DFLOW_ASSIGN_UPDATE_VARIABLE_OP("AssignSubVariableOp");
 
 Operation ops::AssignVariableOp(const Scope& scope, Input resource, Input value) {
   return AddOp(scope, "AssignVariableOp", {resource, value});

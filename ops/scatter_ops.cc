@@ -39,28 +39,22 @@ absl::Status ScatterShape(InferenceContext* ctx) {
 
 }  // namespace
 
-REGISTER_OP("ScatterAdd")
-    .Input("ref: Ref(T)")
-    .Input("indices: Tindices")
-    .Input("updates: T")
-    .Output("output_ref: Ref(T)")
-    .Attr("T: {float, double, int32, int64}")
-    .Attr("Tindices: {int32, int64}")
-    .Attr("use_locking: bool = false")
-    .SetShapeFn(ScatterShape)
-    .SetIsStateful()
-    .NotDifferentiable();
-REGISTER_OP("ScatterSub")
-    .Input("ref: Ref(T)")
-    .Input("indices: Tindices")
-    .Input("updates: T")
-    .Output("output_ref: Ref(T)")
-    .Attr("T: {float, double, int32, int64}")
-    .Attr("Tindices: {int32, int64}")
-    .Attr("use_locking: bool = false")
-    .SetShapeFn(ScatterShape)
-    .SetIsStateful()
-    .NotDifferentiable();
+// ScatterAdd's and ScatterSub's schema: they differ only in their arithmetic.
+#define DFLOW_SCATTER_ARITHMETIC_OP(name)           \
+  REGISTER_OP(name)                                 \
+      .Input("ref: Ref(T)")                         \
+      .Input("indices: Tindices")                   \
+      .Input("updates: T")                          \
+      .Output("output_ref: Ref(T)")                 \
+      .Attr("T: {float, double, int32, int64}")     \
+      .Attr("Tindices: {int32, int64}")             \
+      .Attr("use_locking: bool = false")            \
+      .SetShapeFn(ScatterShape)                     \
+      .SetIsStateful()                              \
+      .NotDifferentiable()
+
+DFLOW_SCATTER_ARITHMETIC_OP("ScatterAdd");
+DFLOW_SCATTER_ARITHMETIC_OP("ScatterSub");
 REGISTER_OP("ScatterUpdate")
     .Input("ref: Ref(T)")
     .Input("indices: Tindices")

@@ -121,24 +121,20 @@ absl::Status AssignUpdateShape(InferenceContext* ctx) {
 
 }  // namespace
 
-REGISTER_OP("AssignAdd")
-    .Input("ref: Ref(T)")
-    .Input("value: T")
-    .Output("output_ref: Ref(T)")
-    .Attr("T: {float, int32, int64}")
-    .Attr("use_locking: bool = false")
-    .SetShapeFn(AssignUpdateShape)
-    .SetIsStateful()
-    .NotDifferentiable();
-REGISTER_OP("AssignSub")
-    .Input("ref: Ref(T)")
-    .Input("value: T")
-    .Output("output_ref: Ref(T)")
-    .Attr("T: {float, int32, int64}")
-    .Attr("use_locking: bool = false")
-    .SetShapeFn(AssignUpdateShape)
-    .SetIsStateful()
-    .NotDifferentiable();
+// AssignAdd's and AssignSub's schema: they differ only in their arithmetic.
+#define DFLOW_ASSIGN_UPDATE_OP(name)          \
+  REGISTER_OP(name)                           \
+      .Input("ref: Ref(T)")                   \
+      .Input("value: T")                      \
+      .Output("output_ref: Ref(T)")           \
+      .Attr("T: {float, int32, int64}")       \
+      .Attr("use_locking: bool = false")      \
+      .SetShapeFn(AssignUpdateShape)          \
+      .SetIsStateful()                        \
+      .NotDifferentiable()
+
+DFLOW_ASSIGN_UPDATE_OP("AssignAdd");
+DFLOW_ASSIGN_UPDATE_OP("AssignSub");
 
 Output ops::AssignAdd(const Scope& scope, Input ref, Input value) {
   return AddOp(scope, "AssignAdd", {ref, value});

@@ -25,23 +25,6 @@ namespace {
 constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
 constexpr double kSeluScale = 1.0507009873554804934193349852946;
 
-// |actual - expected| <= abs_tol + rel_tol * |expected|, NaN matching NaN and infinities equal.
-void ExpectClose(const Tensor& actual, const std::vector<double>& expected, const std::string& what,
-                 double abs_tol = 1e-6, double rel_tol = 3e-6) {
-  ASSERT_EQ(actual.NumElements(), static_cast<int64_t>(expected.size())) << what;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    const double a = actual.flat<float>()[i], e = expected[i];
-    if (std::isnan(e)) {
-      EXPECT_TRUE(std::isnan(a)) << what << " [" << i << "]: " << a << " vs NaN";
-    } else if (std::isinf(e)) {
-      EXPECT_EQ(a, e) << what << " [" << i << "]";
-    } else {
-      EXPECT_LE(std::abs(a - e), abs_tol + rel_tol * std::abs(e))
-          << what << " [" << i << "]: " << a << " vs " << e;
-    }
-  }
-}
-
 // Values that exercise the edges: zero, both sides of every kink, the saturated tails.
 Tensor EdgeValues() {
   return FloatTensor({16}, {0.f, -0.f, 6.f, -6.f, 1e-8f, -1e-8f, 5.9999f, 6.0001f, 30.f, -30.f,
@@ -73,31 +56,15 @@ std::vector<Activation> Activations() {
   };
 }
 
-std::vector<double> Apply(const Tensor& x, const std::function<double(double)>& f) {
-  std::vector<double> out;
-  for (float v : x.flat<float>()) out.push_back(f(v));
-  return out;
-}
-
 TEST(Activations, MatchDoubleFormulasOnOddShapesAndEdges) {
   for (const Activation& op : Activations()) {
-    Scope root = Scope::NewRootScope();
-    auto x = ops::Placeholder(root, DT_FLOAT);
-    Output y = op.build(root, x);
-    std::unique_ptr<Session> session = NewSession(root);
-    ASSERT_NE(session, nullptr);
     std::vector<Tensor> inputs = {EdgeValues()};
     for (TensorShape shape : {TensorShape({1, 7}), TensorShape({7, 1}), TensorShape({257, 3}),
                               TensorShape({}), TensorShape({1}), TensorShape({2, 3, 5}),
                               TensorShape({0, 3})}) {
       inputs.push_back(RandomTensor(shape, 11, -8.f, 8.f));
     }
-    for (const Tensor& xv : inputs) {
-      std::vector<Tensor> out;
-      ASSERT_TRUE(session->Run({{x, xv}}, {y}, {}, &out).ok()) << op.name;
-      EXPECT_EQ(out[0].shape(), xv.shape());
-      ExpectClose(out[0], Apply(xv, op.ref), op.name + " " + xv.shape().DebugString());
-    }
+    ExpectUnaryOpClose(op.build, inputs, op.ref, op.name);
   }
 }
 
@@ -235,8 +202,7 @@ TEST(ActivationGrads, MatchNumericKnownAndUnknownShapes) {
     for (TensorShape shape : {TensorShape({3, 5}), TensorShape({1}), TensorShape({})}) {
       for (bool static_shape : {true, false}) {
         Scope root = Scope::NewRootScope();
-        auto x = ops::Placeholder(root, DT_FLOAT, static_shape ? ops::Placeholder::Shape(shape)
-                                                               : ops::Placeholder::Attrs());
+        Output x = FloatPlaceholder(root, shape, static_shape);
         ExpectGradientOk(root, {{x, AwayFromKinks(shape, 21)}}, op.build(root, x),
                          op.name + " " + shape.DebugString());
       }

@@ -301,10 +301,8 @@ TEST(BinaryGrads, MatchNumericWithBroadcastingKnownAndUnknownShapes) {
     for (const GradCase& c : GradCases()) {
       for (bool static_shapes : {true, false}) {
         Scope root = Scope::NewRootScope();
-        auto a = ops::Placeholder(root, DT_FLOAT, static_shapes ? ops::Placeholder::Shape(c.a)
-                                                                : ops::Placeholder::Attrs());
-        auto b = ops::Placeholder(root, DT_FLOAT, static_shapes ? ops::Placeholder::Shape(c.b)
-                                                                : ops::Placeholder::Attrs());
+        Output a = FloatPlaceholder(root, c.a, static_shapes);
+        Output b = FloatPlaceholder(root, c.b, static_shapes);
         Output y = op.build(root, a, b);
         // Operands in [0.5, 1.5] keep RealDiv smooth. Maximum's operands must stay further
         // apart than the finite-difference step (ties have no derivative): a grid for x and

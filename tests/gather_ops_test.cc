@@ -20,16 +20,6 @@ namespace {
 
 constexpr auto Floats = ValuesOf<float>;
 
-// The gradient of build(x) with respect to a float placeholder x fed `value`, checked against
-// central differences in a scope of its own (the checker adds fixed node names).
-template <typename Build>
-void CheckGradient(const Tensor& value, const std::string& what, Build build) {
-  Scope root = Scope::NewRootScope();
-  auto x = ops::Placeholder(root, DT_FLOAT);
-  Output y = build(root, x);
-  ExpectGradientOk(root, {{x, value}}, y, what);
-}
-
 // The values of `t` at the flat positions `src`.
 std::vector<float> Picked(const Tensor& t, const std::vector<int64_t>& src) {
   std::vector<float> out;

@@ -76,16 +76,6 @@ void ForEveryType(const TensorShape& in_shape, const TensorShape& out_shape,
 
 Tensor Int64Vector(std::vector<int64_t> v) { return IntTensor<int64_t>(std::move(v)); }
 
-// The gradient of build(x) with respect to a float placeholder x fed `value`, checked against
-// central differences in a scope of its own (the checker adds fixed node names).
-template <typename Build>
-void CheckGradient(const Tensor& value, const std::string& what, Build build) {
-  Scope root = Scope::NewRootScope();
-  auto x = ops::Placeholder(root, DT_FLOAT);
-  Output y = build(root, x);
-  ExpectGradientOk(root, {{x, value}}, y, what);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Transpose, InvertPermutation
 

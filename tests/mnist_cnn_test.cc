@@ -387,12 +387,8 @@ TEST(MnistCnnTool, TrainsSavesAndResumesOnAnMnistShapedFolder) {
 TEST(MnistCnnTool, BadInputGivesOneMessageAndExitCode1) {
   const std::string good = test::WriteEasyMnist("mnist_cnn_bad_input", 5200, 100);
   const std::string missing = test::TempDir("mnist_cnn_missing");
-  struct Case {
-    std::string args;
-    std::string expected;
-  };
   const std::string d = "--data_dir=" + good;
-  const std::vector<Case> cases = {
+  test::ExpectToolRefuses("tools/mnist_cnn", {
       {d + " --steps=-2", "--steps"},
       {d + " --steps=5 --quick", "--quick"},
       {d + " --batch_size=0", "--batch_size"},
@@ -409,16 +405,7 @@ TEST(MnistCnnTool, BadInputGivesOneMessageAndExitCode1) {
       {d + " --steps=many", "steps"},
       {d + " extra", "extra"},
       {"--data_dir=" + missing, missing + "/train-images-idx3-ubyte.gz"},
-  };
-  for (const Case& c : cases) {
-    Command run = RunTool(c.args);
-    EXPECT_EQ(run.exit_code, 1) << c.args << "\n" << run.output;
-    EXPECT_THAT(run.output, HasSubstr(c.expected)) << c.args;
-    EXPECT_THAT(run.output, ::testing::Not(HasSubstr("test accuracy"))) << c.args;
-  }
-  Command run = RunTool("", /*unset_mnist_dir=*/true);
-  EXPECT_EQ(run.exit_code, 1) << run.output;
-  EXPECT_THAT(run.output, HasSubstr("MNIST_DIR"));
+  });
 }
 
 // ---- The real data ----
@@ -434,11 +421,8 @@ TEST(MnistCnnTool, BadInputGivesOneMessageAndExitCode1) {
 // another seed, and must still pass. A broken model does not: an untrained one scores about
 // 0.1, softmax regression 0.92, and losing a layer's gradient or Adam's bias correction shows.
 TEST(MnistCnnTutorial, TheQuickScheduleReachesItsAccuracy) {
-  const char* env = std::getenv("MNIST_DIR");
-  if (env == nullptr || *env == '\0') {
-    GTEST_SKIP() << "MNIST_DIR is not set; set it to a folder with the four official MNIST files "
-                    "(e.g. ../shared/data/mnist) to train on the real data";
-  }
+  const std::string env = test::MnistDir();
+  if (env.empty()) GTEST_SKIP() << test::kNoMnistDir << " to train on the real data";
   absl::StatusOr<DataSets> data = ReadDataSets(env);
   ASSERT_TRUE(data.ok()) << data.status();
   CnnOptions options;

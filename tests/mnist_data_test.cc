@@ -469,11 +469,8 @@ TEST_F(MnistDirTest, FlagThenEnvironmentThenError) {
 
 // The real files, checked against the facts in ../shared/data/mnist/README.md.
 TEST(RealMnist, MatchesPublishedCounts) {
-  const char* env = std::getenv("MNIST_DIR");
-  if (env == nullptr || *env == '\0') {
-    GTEST_SKIP() << "MNIST_DIR is not set; set it to a folder with the four official MNIST files "
-                    "(e.g. ../shared/data/mnist) to check them";
-  }
+  const std::string env = test::MnistDir();
+  if (env.empty()) GTEST_SKIP() << test::kNoMnistDir << " to check them";
   absl::StatusOr<IdxImages> train_images =
       ReadIdxImages(FindDataFile(env, "train-images-idx3-ubyte.gz").value_or(""));
   ASSERT_TRUE(train_images.ok()) << train_images.status();

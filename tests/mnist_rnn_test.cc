@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ops/standard_ops.h"
+#include "tests/test_util.h"
 #include "tools/mnist_data.h"
 #include "tools/mnist_rnn_lib.h"
 
@@ -56,11 +57,8 @@ TEST(MnistRnn, BadOptionsAreRefused) {
 // falls from 2.30 to 0.25); the default 10,000 steps reached 0.9875. The bound 0.85 leaves room
 // for another rounding trajectory; an untrained model scores about 0.1.
 TEST(MnistRnn, AShortScheduleLearns) {
-  const char* env = std::getenv("MNIST_DIR");
-  if (env == nullptr || *env == '\0') {
-    GTEST_SKIP() << "MNIST_DIR is not set; set it to a folder with the four official MNIST files "
-                    "(e.g. ../shared/data/mnist) to train on the real data";
-  }
+  const std::string env = test::MnistDir();
+  if (env.empty()) GTEST_SKIP() << test::kNoMnistDir << " to train on the real data";
   absl::StatusOr<DataSets> data = ReadDataSets(env);
   ASSERT_TRUE(data.ok()) << data.status();
   RnnOptions options;

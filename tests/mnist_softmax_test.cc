@@ -223,11 +223,7 @@ TEST(MnistSoftmaxTool, BadInputGivesOneMessageAndExitCode1) {
   std::string missing = TempDir("missing_files");
   std::string corrupt = test::WriteEasyMnist("corrupt", 5100, 200);
   std::filesystem::resize_file(corrupt + "/t10k-images-idx3-ubyte.gz", 1000);
-  struct Case {
-    std::string args;
-    std::string expected;  // in the message
-  };
-  const std::vector<Case> cases = {
+  test::ExpectToolRefuses("tools/mnist_softmax", {
       {"--data_dir=" + good + " --steps=-1", "--steps"},
       {"--data_dir=" + good + " --batch_size=0", "--batch_size"},
       {"--data_dir=" + good + " --batch_size=101", "--batch_size"},
@@ -238,27 +234,14 @@ TEST(MnistSoftmaxTool, BadInputGivesOneMessageAndExitCode1) {
       {"--data_dir=" + good + "/nope", good + "/nope"},
       {"--data_dir=" + missing, missing + "/train-images-idx3-ubyte.gz"},
       {"--data_dir=" + corrupt, corrupt + "/t10k-images-idx3-ubyte.gz"},
-  };
-  for (const Case& c : cases) {
-    Command run = RunTool(c.args);
-    EXPECT_EQ(run.exit_code, 1) << c.args << "\n" << run.output;
-    EXPECT_THAT(run.output, HasSubstr(c.expected)) << c.args;
-    EXPECT_THAT(run.output, ::testing::Not(HasSubstr("test accuracy"))) << c.args;
-  }
-  // No folder at all.
-  Command run = RunTool("", /*unset_mnist_dir=*/true);
-  EXPECT_EQ(run.exit_code, 1) << run.output;
-  EXPECT_THAT(run.output, HasSubstr("MNIST_DIR"));
+  });  // And with no folder at all.
 }
 
 // ---- The real tutorial ----
 
 TEST(MnistSoftmaxTutorial, ReachesTheTutorialAccuracy) {
-  const char* env = std::getenv("MNIST_DIR");
-  if (env == nullptr || *env == '\0') {
-    GTEST_SKIP() << "MNIST_DIR is not set; set it to a folder with the four official MNIST files "
-                    "(e.g. ../shared/data/mnist) to run the full tutorial";
-  }
+  const std::string env = test::MnistDir();
+  if (env.empty()) GTEST_SKIP() << test::kNoMnistDir << " to run the full tutorial";
   std::vector<double> accuracies;
   for (int run = 0; run < 2; ++run) {
     absl::StatusOr<DataSets> data = ReadDataSets(env);

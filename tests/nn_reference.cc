@@ -45,36 +45,39 @@ void ForEachDepthwiseTap(const DepthwiseCase& c, Tap tap) {
 
 }  // namespace
 
-std::vector<float> DepthwiseConv2DRef(const DepthwiseCase& c, const Tensor& x, const Tensor& f) {
-  std::vector<double> y(c.Out().num_elements(), 0.0);
-  auto xv = x.flat<float>();
-  auto fv = f.flat<float>();
+namespace {
+
+// The three references are one sum over the taps: of (x, filter, y), the tensor numbered `out`
+// accumulates the product of the other two, `a` and `b` in that order.
+std::vector<float> SumOfTapProducts(const DepthwiseCase& c, int out, const Tensor& a,
+                                    const Tensor& b) {
+  const int64_t sizes[3] = {c.In().num_elements(), c.Filter().num_elements(),
+                            c.Out().num_elements()};
+  const int ia = out == 0 ? 1 : 0, ib = out == 2 ? 1 : 2;
+  std::vector<double> acc(sizes[out], 0.0);
+  auto av = a.flat<float>();
+  auto bv = b.flat<float>();
   ForEachDepthwiseTap(c, [&](int64_t xi, int64_t fi, int64_t yi) {
-    y[yi] += static_cast<double>(xv[xi]) * fv[fi];
+    const int64_t at[3] = {xi, fi, yi};
+    acc[at[out]] += static_cast<double>(av[at[ia]]) * bv[at[ib]];
   });
-  return ToFloats(y);
+  return ToFloats(acc);
+}
+
+}  // namespace
+
+std::vector<float> DepthwiseConv2DRef(const DepthwiseCase& c, const Tensor& x, const Tensor& f) {
+  return SumOfTapProducts(c, 2, x, f);
 }
 
 std::vector<float> DepthwiseBackpropInputRef(const DepthwiseCase& c, const Tensor& f,
                                              const Tensor& dy) {
-  std::vector<double> dx(c.In().num_elements(), 0.0);
-  auto fv = f.flat<float>();
-  auto g = dy.flat<float>();
-  ForEachDepthwiseTap(c, [&](int64_t xi, int64_t fi, int64_t yi) {
-    dx[xi] += static_cast<double>(g[yi]) * fv[fi];
-  });
-  return ToFloats(dx);
+  return SumOfTapProducts(c, 0, f, dy);
 }
 
 std::vector<float> DepthwiseBackpropFilterRef(const DepthwiseCase& c, const Tensor& x,
                                               const Tensor& dy) {
-  std::vector<double> df(c.Filter().num_elements(), 0.0);
-  auto xv = x.flat<float>();
-  auto g = dy.flat<float>();
-  ForEachDepthwiseTap(c, [&](int64_t xi, int64_t fi, int64_t yi) {
-    df[fi] += static_cast<double>(g[yi]) * xv[xi];
-  });
-  return ToFloats(df);
+  return SumOfTapProducts(c, 1, x, dy);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,83 +198,98 @@ int64_t NearestRef(int64_t i, int64_t in, int64_t out, bool align, bool half) {
 
 }  // namespace
 
+namespace {
+
+// An NHWC image of [n, h, w, c] resized to [n, oh, ow, c].
+struct ResizeDims {
+  int64_t n, h, w, c, oh, ow;
+  int64_t In(int64_t b, int64_t r, int64_t q, int64_t k) const {
+    return ((b * h + r) * w + q) * c + k;
+  }
+};
+
+// Calls tap(y_index, x_index, wy, wx) for the four source pixels (row weight wy, column weight
+// wx) of every bilinear output element in turn: the forward reference and its gradient's sum.
+template <typename Tap>
+void ForEachBilinearTap(const ResizeDims& d, bool align, bool half, Tap tap) {
+  int64_t yi = 0;
+  for (int64_t b = 0; b < d.n; ++b)
+    for (int64_t i = 0; i < d.oh; ++i)
+      for (int64_t j = 0; j < d.ow; ++j)
+        for (int64_t k = 0; k < d.c; ++k, ++yi) {
+          const LinearTap ty = LinearTapRef(i, d.h, d.oh, align, half);
+          const LinearTap tx = LinearTapRef(j, d.w, d.ow, align, half);
+          tap(yi, d.In(b, ty.lo, tx.lo, k), 1 - ty.t, 1 - tx.t);
+          tap(yi, d.In(b, ty.lo, tx.hi, k), 1 - ty.t, tx.t);
+          tap(yi, d.In(b, ty.hi, tx.lo, k), ty.t, 1 - tx.t);
+          tap(yi, d.In(b, ty.hi, tx.hi, k), ty.t, tx.t);
+        }
+}
+
+// Calls tap(y_index, x_index) with the source pixel of every nearest-neighbour output element.
+template <typename Tap>
+void ForEachNearestTap(const ResizeDims& d, bool align, bool half, Tap tap) {
+  int64_t yi = 0;
+  for (int64_t b = 0; b < d.n; ++b)
+    for (int64_t i = 0; i < d.oh; ++i)
+      for (int64_t j = 0; j < d.ow; ++j)
+        for (int64_t k = 0; k < d.c; ++k, ++yi) {
+          const int64_t r = NearestRef(i, d.h, d.oh, align, half);
+          const int64_t q = NearestRef(j, d.w, d.ow, align, half);
+          tap(yi, d.In(b, r, q, k));
+        }
+}
+
+ResizeDims ForwardDims(const Tensor& x, int64_t oh, int64_t ow) {
+  return {x.dim_size(0), x.dim_size(1), x.dim_size(2), x.dim_size(3), oh, ow};
+}
+ResizeDims GradDims(const Tensor& dy, int64_t h, int64_t w) {
+  return {dy.dim_size(0), h, w, dy.dim_size(3), dy.dim_size(1), dy.dim_size(2)};
+}
+
+}  // namespace
+
 std::vector<float> ResizeBilinearRef(const Tensor& x, int64_t oh, int64_t ow, bool align_corners,
                                      bool half_pixel_centers) {
-  const int64_t n = x.dim_size(0), h = x.dim_size(1), w = x.dim_size(2), c = x.dim_size(3);
+  const ResizeDims d = ForwardDims(x, oh, ow);
   auto xv = x.flat<float>();
-  auto at = [&](int64_t b, int64_t r, int64_t q, int64_t k) -> double {
-    return xv[((b * h + r) * w + q) * c + k];
-  };
-  std::vector<float> y;
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t i = 0; i < oh; ++i)
-      for (int64_t j = 0; j < ow; ++j)
-        for (int64_t k = 0; k < c; ++k) {
-          const LinearTap ty = LinearTapRef(i, h, oh, align_corners, half_pixel_centers);
-          const LinearTap tx = LinearTapRef(j, w, ow, align_corners, half_pixel_centers);
-          const double v = (1 - ty.t) * (1 - tx.t) * at(b, ty.lo, tx.lo, k) +
-                           (1 - ty.t) * tx.t * at(b, ty.lo, tx.hi, k) +
-                           ty.t * (1 - tx.t) * at(b, ty.hi, tx.lo, k) +
-                           ty.t * tx.t * at(b, ty.hi, tx.hi, k);
-          y.push_back(static_cast<float>(v));
-        }
-  return y;
+  std::vector<double> y(d.n * oh * ow * d.c, 0.0);
+  ForEachBilinearTap(d, align_corners, half_pixel_centers,
+                     [&](int64_t yi, int64_t xi, double wy, double wx) {
+                       y[yi] += wy * wx * static_cast<double>(xv[xi]);
+                     });
+  return ToFloats(y);
 }
 
 std::vector<float> ResizeBilinearGradRef(const Tensor& dy, int64_t h, int64_t w,
                                          bool align_corners, bool half_pixel_centers) {
-  const int64_t n = dy.dim_size(0), oh = dy.dim_size(1), ow = dy.dim_size(2), c = dy.dim_size(3);
-  std::vector<double> dx(n * h * w * c, 0.0);
+  const ResizeDims d = GradDims(dy, h, w);
+  std::vector<double> dx(d.n * h * w * d.c, 0.0);
   auto g = dy.flat<float>();
-  auto at = [&](int64_t b, int64_t r, int64_t q, int64_t k) -> double& {
-    return dx[((b * h + r) * w + q) * c + k];
-  };
-  int64_t idx = 0;
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t i = 0; i < oh; ++i)
-      for (int64_t j = 0; j < ow; ++j)
-        for (int64_t k = 0; k < c; ++k) {
-          const LinearTap ty = LinearTapRef(i, h, oh, align_corners, half_pixel_centers);
-          const LinearTap tx = LinearTapRef(j, w, ow, align_corners, half_pixel_centers);
-          const double v = g[idx++];
-          at(b, ty.lo, tx.lo, k) += v * (1 - ty.t) * (1 - tx.t);
-          at(b, ty.lo, tx.hi, k) += v * (1 - ty.t) * tx.t;
-          at(b, ty.hi, tx.lo, k) += v * ty.t * (1 - tx.t);
-          at(b, ty.hi, tx.hi, k) += v * ty.t * tx.t;
-        }
+  ForEachBilinearTap(d, align_corners, half_pixel_centers,
+                     [&](int64_t yi, int64_t xi, double wy, double wx) {
+                       dx[xi] += static_cast<double>(g[yi]) * wy * wx;
+                     });
   return ToFloats(dx);
 }
 
 std::vector<float> ResizeNearestRef(const Tensor& x, int64_t oh, int64_t ow, bool align_corners,
                                     bool half_pixel_centers) {
-  const int64_t n = x.dim_size(0), h = x.dim_size(1), w = x.dim_size(2), c = x.dim_size(3);
+  const ResizeDims d = ForwardDims(x, oh, ow);
   auto xv = x.flat<float>();
-  std::vector<float> y;
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t i = 0; i < oh; ++i)
-      for (int64_t j = 0; j < ow; ++j)
-        for (int64_t k = 0; k < c; ++k) {
-          const int64_t r = NearestRef(i, h, oh, align_corners, half_pixel_centers);
-          const int64_t q = NearestRef(j, w, ow, align_corners, half_pixel_centers);
-          y.push_back(xv[((b * h + r) * w + q) * c + k]);
-        }
+  std::vector<float> y(d.n * oh * ow * d.c);
+  ForEachNearestTap(d, align_corners, half_pixel_centers,
+                    [&](int64_t yi, int64_t xi) { y[yi] = xv[xi]; });
   return y;
 }
 
 std::vector<float> ResizeNearestGradRef(const Tensor& dy, int64_t h, int64_t w,
                                         bool align_corners, bool half_pixel_centers) {
-  const int64_t n = dy.dim_size(0), oh = dy.dim_size(1), ow = dy.dim_size(2), c = dy.dim_size(3);
-  std::vector<double> dx(n * h * w * c, 0.0);
+  const ResizeDims d = GradDims(dy, h, w);
+  std::vector<double> dx(d.n * h * w * d.c, 0.0);
   auto g = dy.flat<float>();
-  int64_t idx = 0;
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t i = 0; i < oh; ++i)
-      for (int64_t j = 0; j < ow; ++j)
-        for (int64_t k = 0; k < c; ++k) {
-          const int64_t r = NearestRef(i, h, oh, align_corners, half_pixel_centers);
-          const int64_t q = NearestRef(j, w, ow, align_corners, half_pixel_centers);
-          dx[((b * h + r) * w + q) * c + k] += g[idx++];
-        }
+  ForEachNearestTap(d, align_corners, half_pixel_centers,
+                    [&](int64_t yi, int64_t xi) { dx[xi] += g[yi]; });
   return ToFloats(dx);
 }
 

@@ -303,8 +303,7 @@ TEST(ReductionGrads, MatchNumericForAxesKeepDimsAndBatches) {
       for (bool keep_dims : {false, true}) {
         for (bool static_shape : {true, false}) {
           Scope root = Scope::NewRootScope();
-          auto x = ops::Placeholder(root, DT_FLOAT, static_shape ? ops::Placeholder::Shape(c.shape)
-                                                                 : ops::Placeholder::Attrs());
+          Output x = FloatPlaceholder(root, c.shape, static_shape);
           Tensor axes = Make<int32_t>({static_cast<int64_t>(c.axes.size())},
                                       std::vector<int32_t>(c.axes.begin(), c.axes.end()));
           Output y;

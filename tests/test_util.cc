@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "graph/status_macros.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ops/array_ops.h"
 #include "runtime/session.h"
@@ -135,6 +136,45 @@ void ExpectNear(const std::vector<float>& actual, const std::vector<double>& exp
   }
 }
 
+Output FloatPlaceholder(const Scope& root, const PartialTensorShape& shape, bool known) {
+  return ops::Placeholder(root, DT_FLOAT,
+                          known ? ops::Placeholder::Shape(shape) : ops::Placeholder::Attrs());
+}
+
+void ExpectClose(const Tensor& actual, const std::vector<double>& expected, const std::string& what,
+                 double abs_tol, double rel_tol) {
+  ASSERT_EQ(actual.NumElements(), static_cast<int64_t>(expected.size())) << what;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const double a = actual.flat<float>()[i], e = expected[i];
+    if (std::isnan(e)) {
+      EXPECT_TRUE(std::isnan(a)) << what << " [" << i << "]: " << a << " vs NaN";
+    } else if (std::isinf(e)) {
+      EXPECT_EQ(a, e) << what << " [" << i << "]";
+    } else {
+      EXPECT_LE(std::abs(a - e), abs_tol + rel_tol * std::abs(e))
+          << what << " [" << i << "]: " << a << " vs " << e;
+    }
+  }
+}
+
+void ExpectUnaryOpClose(const std::function<Output(const Scope&, Input)>& build,
+                        const std::vector<Tensor>& inputs, const std::function<double(double)>& ref,
+                        const std::string& name) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root, DT_FLOAT);
+  Output y = build(root, x);
+  std::unique_ptr<Session> session = NewSession(root);
+  ASSERT_NE(session, nullptr);
+  for (const Tensor& xv : inputs) {
+    std::vector<Tensor> out;
+    ASSERT_TRUE(session->Run({{x, xv}}, {y}, {}, &out).ok()) << name;
+    EXPECT_EQ(out[0].shape(), xv.shape());
+    std::vector<double> expected;
+    for (float v : xv.flat<float>()) expected.push_back(ref(v));
+    ExpectClose(out[0], expected, name + " " + xv.shape().DebugString());
+  }
+}
+
 void ExpectGradientOk(const Scope& root, const std::vector<std::pair<Output, Tensor>>& xs,
                       const Output& y, const std::string& what, double tolerance) {
   ASSERT_TRUE(root.ok()) << what << ": " << root.status();
@@ -200,6 +240,19 @@ CommandResult RunBinary(const std::string& runfiles_path, const std::string& arg
   return result;
 }
 
+void ExpectToolRefuses(const std::string& runfiles_path, const std::vector<ToolRefusal>& cases) {
+  using ::testing::HasSubstr;
+  for (const ToolRefusal& c : cases) {
+    CommandResult run = RunBinary(runfiles_path, c.args, "");
+    EXPECT_EQ(run.exit_code, 1) << c.args << "\n" << run.output;
+    EXPECT_THAT(run.output, HasSubstr(c.expected)) << c.args;
+    EXPECT_THAT(run.output, ::testing::Not(HasSubstr("test accuracy"))) << c.args;
+  }
+  CommandResult run = RunBinary(runfiles_path, "", "env -u MNIST_DIR ");
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("MNIST_DIR"));
+}
+
 std::string TempDir(const std::string& name) {
   const char* base = std::getenv("TEST_TMPDIR");
   std::filesystem::path dir = std::filesystem::path(base != nullptr ? base : "/tmp") / name;
@@ -244,6 +297,11 @@ std::string WriteEasyMnist(const std::string& name, int train_count, int test_co
     WriteGzipFile(dir + "/" + prefix + "-labels-idx1-ubyte.gz", labels);
   }
   return dir;
+}
+
+std::string MnistDir() {
+  const char* dir = std::getenv("MNIST_DIR");
+  return dir == nullptr ? "" : dir;
 }
 
 std::string SharedDir() {

@@ -16,6 +16,7 @@
 #include "absl/types/span.h"
 #include "graph/tensor.h"
 #include "gtest/gtest.h"
+#include "ops/array_ops.h"
 #include "ops/scope.h"
 #include "runtime/session.h"
 
@@ -91,10 +92,34 @@ std::unique_ptr<Session> NewSession(const Scope& root, const SessionOptions& opt
 void ExpectNear(const std::vector<float>& actual, const std::vector<double>& expected,
                 double tol, const std::string& what);
 
+// A float placeholder stating `shape` when `known`, else of unknown shape: the gradient tests
+// check both, since a graph may or may not know its shapes.
+Output FloatPlaceholder(const Scope& root, const PartialTensorShape& shape, bool known);
+
+// |actual - expected| <= abs_tol + rel_tol * |expected|; NaN matches NaN, infinities exactly.
+void ExpectClose(const Tensor& actual, const std::vector<double>& expected, const std::string& what,
+                 double abs_tol = 1e-6, double rel_tol = 3e-6);
+
+// The element-wise op `build` makes from one float placeholder, run on each of `inputs` in one
+// session: the input's shape and `ref` applied in double to each element (ExpectClose).
+void ExpectUnaryOpClose(const std::function<Output(const Scope&, Input)>& build,
+                        const std::vector<Tensor>& inputs, const std::function<double(double)>& ref,
+                        const std::string& name);
+
 // The symbolic gradients of y with respect to the fed xs within `tolerance` of central
 // differences (MaxGradientError); `what` names the case in failures.
 void ExpectGradientOk(const Scope& root, const std::vector<std::pair<Output, Tensor>>& xs,
                       const Output& y, const std::string& what, double tolerance = 5e-3);
+
+// The gradient of build(x) with respect to a float placeholder x fed `value`, checked against
+// central differences in a scope of its own (the checker adds fixed node names).
+template <typename Build>
+void CheckGradient(const Tensor& value, const std::string& what, Build build) {
+  Scope root = Scope::NewRootScope();
+  Output x = ops::Placeholder(root, DT_FLOAT);
+  Output y = build(root, x);
+  ExpectGradientOk(root, {{x, value}}, y, what);
+}
 
 // Every element of `actual` within `tol` (absolute + relative) of `expected`; shape must match.
 void ExpectTensorNear(const Tensor& actual, const TensorShape& expected_shape,
@@ -123,6 +148,15 @@ struct CommandResult {
 CommandResult RunBinary(const std::string& runfiles_path, const std::string& args,
                         const std::string& env_prefix = "");
 
+// A tool's refusals (the MNIST tools'): run with each case's `args`, the runfiles binary exits 1
+// with `expected` in its output and scores nothing; so it does with $MNIST_DIR unset and no
+// --data_dir.
+struct ToolRefusal {
+  std::string args;
+  std::string expected;  // In the message.
+};
+void ExpectToolRefuses(const std::string& runfiles_path, const std::vector<ToolRefusal>& cases);
+
 // A fresh empty folder under TEST_TMPDIR.
 std::string TempDir(const std::string& name);
 
@@ -138,6 +172,13 @@ std::string WriteEasyMnist(const std::string& name, int train_count, int test_co
 // name order (none when it is missing).
 std::string ReadFileBytes(const std::string& path);
 std::vector<std::string> FilesIn(const std::string& dir);
+
+// $MNIST_DIR, or empty when it is not set (the tests on the real data then skip with
+// kNoMnistDir and what they would have done).
+std::string MnistDir();
+inline constexpr char kNoMnistDir[] =
+    "MNIST_DIR is not set; set it to a folder with the four official MNIST files "
+    "(e.g. ../shared/data/mnist)";
 
 // The ../shared folder (DFLOW_SHARED_DIR), or "" when it is absent.
 std::string SharedDir();

@@ -233,6 +233,19 @@ TEST(TrainMeta, WordCnnGradientsMatchCentralDifferencesAndAdamReducesTheLoss) {
   EXPECT_LT(last, 0.5f * first) << "first " << first;
 }
 
+// A batch of 4 random 3-word sequences and one-hot next words over `vocab` for the Keras LSTM's
+// training graph, drawn from `seed`.
+Feeds KerasLstmFeeds(unsigned seed, int64_t vocab) {
+  const int64_t n = 4;
+  std::mt19937 gen(seed);
+  std::vector<float> x(n * 3), target(n * vocab, 0.f);
+  for (float& v : x) v = static_cast<float>(gen() % 100);
+  for (int64_t i = 0; i < n; ++i) target[i * vocab + gen() % 100] = 1.f;
+  return {{"embedding_1_input", FloatTensor({n, 3}, x)},
+          {"dense_2_target", FloatTensor({n, vocab}, target)},
+          {"dense_2_sample_weights", FloatTensor({n}, {1, 1, 1, 1})}};
+}
+
 TEST(TrainMeta, KerasLstmWithResourceVariablesAndWhileLoopGradientsReducesTheLoss) {
   if (SharedDir().empty()) GTEST_SKIP() << "DFLOW_SHARED_DIR is not set";
   std::unique_ptr<Loaded> m = Load("irdanish11_keras_lstm_train.meta");
@@ -240,14 +253,8 @@ TEST(TrainMeta, KerasLstmWithResourceVariablesAndWhileLoopGradientsReducesTheLos
   Session& s = *m->session;
   // Keras's `init` leaves the optimizer's variables to a later initializer: run them all.
   ASSERT_TRUE(s.Run({}, {}, Initializers(m->meta_graph), nullptr).ok());
-  const int64_t n = 4, vocab = 8286;
-  std::mt19937 gen(9);
-  std::vector<float> x(n * 3), target(n * vocab, 0.f);
-  for (float& v : x) v = static_cast<float>(gen() % 100);
-  for (int64_t i = 0; i < n; ++i) target[i * vocab + gen() % 100] = 1.f;
-  const Feeds feeds = {{"embedding_1_input", FloatTensor({n, 3}, x)},
-                       {"dense_2_target", FloatTensor({n, vocab}, target)},
-                       {"dense_2_sample_weights", FloatTensor({n}, {1, 1, 1, 1})}};
+  const int64_t vocab = 8286;
+  const Feeds feeds = KerasLstmFeeds(9, vocab);
   const float first = Loss(s, feeds, "loss/mul");
   EXPECT_NEAR(first, std::log(static_cast<float>(vocab)), 0.1f);  // Untrained: near uniform.
   float previous = first;
@@ -293,14 +300,7 @@ TEST(TrainMeta, KerasLstmCheckpointsThroughItsSaverAndAFreshProcessContinues) {
   const std::string file = "irdanish11_keras_lstm_train.meta";
   const std::string meta = SharedDir() + "/tf_graphs/corpus/files/" + file;
   const std::string dir = test::TempDir("lstm_saver");
-  const int64_t n = 4, vocab = 8286;
-  std::mt19937 gen(11);
-  std::vector<float> x(n * 3), target(n * vocab, 0.f);
-  for (float& v : x) v = static_cast<float>(gen() % 100);
-  for (int64_t i = 0; i < n; ++i) target[i * vocab + gen() % 100] = 1.f;
-  const Feeds feeds = {{"embedding_1_input", FloatTensor({n, 3}, x)},
-                       {"dense_2_target", FloatTensor({n, vocab}, target)},
-                       {"dense_2_sample_weights", FloatTensor({n}, {1, 1, 1, 1})}};
+  const Feeds feeds = KerasLstmFeeds(11, 8286);
   std::string flags = "--meta_graph=" + meta;
   for (const auto& [name, t] : feeds) flags += NpyFeed(dir, name, t);
   constexpr int kSteps = 5;

@@ -28,23 +28,6 @@ namespace {
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-// |actual - expected| <= abs_tol + rel_tol * |expected|; NaN matches NaN, infinities exactly.
-void ExpectClose(const Tensor& actual, const std::vector<double>& expected, const std::string& what,
-                 double abs_tol = 1e-6, double rel_tol = 3e-6) {
-  ASSERT_EQ(actual.NumElements(), static_cast<int64_t>(expected.size())) << what;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    const double a = actual.flat<float>()[i], e = expected[i];
-    if (std::isnan(e)) {
-      EXPECT_TRUE(std::isnan(a)) << what << " [" << i << "]: " << a << " vs NaN";
-    } else if (std::isinf(e)) {
-      EXPECT_EQ(a, e) << what << " [" << i << "]";
-    } else {
-      EXPECT_LE(std::abs(a - e), abs_tol + rel_tol * std::abs(e))
-          << what << " [" << i << "]: " << a << " vs " << e;
-    }
-  }
-}
-
 struct Unary {
   std::string name;
   std::function<Output(const Scope&, Input)> build;
@@ -77,31 +60,15 @@ std::vector<Unary> Unaries() {
   };
 }
 
-std::vector<double> Apply(const Tensor& x, const std::function<double(double)>& f) {
-  std::vector<double> out;
-  for (float v : x.flat<float>()) out.push_back(f(v));
-  return out;
-}
-
 TEST(UnaryMath, MatchesStdMathOnOddShapesAndEdges) {
   for (const Unary& op : Unaries()) {
-    Scope root = Scope::NewRootScope();
-    auto x = ops::Placeholder(root, DT_FLOAT);
-    Output y = op.build(root, x);
-    std::unique_ptr<Session> session = NewSession(root);
-    ASSERT_NE(session, nullptr);
     const int64_t n = static_cast<int64_t>(op.edges.size());
     std::vector<Tensor> inputs = {FloatTensor({n}, op.edges)};
     for (TensorShape shape : {TensorShape({1, 7}), TensorShape({7, 1}), TensorShape({257, 3}),
                               TensorShape({}), TensorShape({1}), TensorShape({0, 2})}) {
       inputs.push_back(RandomTensor(shape, 13, op.lo, op.hi));
     }
-    for (const Tensor& xv : inputs) {
-      std::vector<Tensor> out;
-      ASSERT_TRUE(session->Run({{x, xv}}, {y}, {}, &out).ok()) << op.name;
-      EXPECT_EQ(out[0].shape(), xv.shape());
-      ExpectClose(out[0], Apply(xv, op.ref), op.name + " " + xv.shape().DebugString());
-    }
+    ExpectUnaryOpClose(op.build, inputs, op.ref, op.name);
   }
 }
 
@@ -207,8 +174,7 @@ TEST(UnaryMathGrads, MatchNumeric) {
   for (const auto& [op, range] : cases) {
     for (bool static_shape : {true, false}) {
       Scope root = Scope::NewRootScope();
-      auto x = ops::Placeholder(root, DT_FLOAT, static_shape ? ops::Placeholder::Shape({3, 4})
-                                                             : ops::Placeholder::Attrs());
+      Output x = FloatPlaceholder(root, PartialTensorShape({3, 4}), static_shape);
       // Inputs kept where each function is smooth and well-scaled: Abs and Sign away from 0.
       Tensor xv = RandomTensor({3, 4}, 17, 0.3f, 2.f);
       if (op.name == "Abs" || op.name == "Sign" || op.name == "Sin" || op.name == "Erf") {
@@ -385,10 +351,8 @@ TEST(BinaryMathGrads, MatchNumericWithBroadcasting) {
     for (const GradCase& c : cases) {
       for (bool static_shapes : {true, false}) {
         Scope root = Scope::NewRootScope();
-        auto a = ops::Placeholder(root, DT_FLOAT, static_shapes ? ops::Placeholder::Shape(c.a)
-                                                                : ops::Placeholder::Attrs());
-        auto b = ops::Placeholder(root, DT_FLOAT, static_shapes ? ops::Placeholder::Shape(c.b)
-                                                                : ops::Placeholder::Attrs());
+        Output a = FloatPlaceholder(root, c.a, static_shapes);
+        Output b = FloatPlaceholder(root, c.b, static_shapes);
         // Minimum's operands kept apart (ties have no derivative): b shifted by an odd grid.
         Tensor av = RandomTensor(c.a, 41, 0.5f, 2.f);
         Tensor bv = RandomTensor(c.b, 42, 0.5f, 2.f);

@@ -11,20 +11,14 @@
 #include "ops/standard_ops.h"
 #include "runtime/session.h"
 #include "tests/gradient_checker.h"
+#include "tests/test_util.h"
 
 namespace dflow {
 namespace {
 
 Tensor F(float v) { return Tensor::Scalar<float>(v); }
 
-absl::StatusOr<std::vector<Tensor>> RunGraph(const Scope& root,
-                                             const std::vector<std::pair<Output, Tensor>>& feeds,
-                                             const std::vector<Output>& fetches) {
-  DFLOW_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Create(root));
-  std::vector<Tensor> out;
-  DFLOW_RETURN_IF_ERROR(session->Run({}, feeds, fetches, {}, &out, nullptr));
-  return out;
-}
+using test::RunGraph;
 
 // while x < 10: x = x * y, with y loop-invariant: x * y^n for the first n with x * y^n >= 10.
 absl::Status PowerLoop(const Scope& root, const Output& x, const Output& y, Output* out) {
@@ -46,12 +40,21 @@ absl::Status PowerLoop(const Scope& root, const Output& x, const Output& y, Outp
   return root.status();
 }
 
-TEST(WhileGradTest, DataDependentTripCountMatchesClosedFormAndCentralDifferences) {
+// PowerLoop of two float placeholders x and y, in a scope of its own: what three tests
+// differentiate.
+struct PowerGraph {
   Scope root = Scope::NewRootScope();
-  auto x = ops::Placeholder(root, DT_FLOAT);
-  auto y = ops::Placeholder(root, DT_FLOAT);
+  Output x = ops::Placeholder(root, DT_FLOAT);
+  Output y = ops::Placeholder(root, DT_FLOAT);
   Output out;
-  ASSERT_TRUE(PowerLoop(root, x, y, &out).ok()) << root.status();
+  absl::Status status = PowerLoop(root, x, y, &out);
+};
+
+TEST(WhileGradTest, DataDependentTripCountMatchesClosedFormAndCentralDifferences) {
+  PowerGraph g;
+  ASSERT_TRUE(g.status.ok()) << g.root.status();
+  const Scope& root = g.root;
+  const Output &x = g.x, &y = g.y, &out = g.out;
   std::vector<Output> grads;
   absl::Status s = AddSymbolicGradients(root, {out}, {x, y}, &grads);
   ASSERT_TRUE(s.ok()) << s;
@@ -68,22 +71,20 @@ TEST(WhileGradTest, DataDependentTripCountMatchesClosedFormAndCentralDifferences
 
 TEST(WhileGradTest, AnotherTripCountPassesCentralDifferences) {
   // 3.0 * 2.1^2 = 13.2 >= 10 after n = 2 iterations.
-  Scope root = Scope::NewRootScope();
-  auto x = ops::Placeholder(root, DT_FLOAT);
-  auto y = ops::Placeholder(root, DT_FLOAT);
-  Output out;
-  ASSERT_TRUE(PowerLoop(root, x, y, &out).ok()) << root.status();
+  PowerGraph g;
+  ASSERT_TRUE(g.status.ok()) << g.root.status();
+  const Scope& root = g.root;
+  const Output &x = g.x, &y = g.y, &out = g.out;
   auto err = test::MaxGradientError(root, {{x, F(3.0f)}, {y, F(2.1f)}}, out);
   ASSERT_TRUE(err.ok()) << err.status();
   EXPECT_LT(*err, 1e-2);
 }
 
 TEST(WhileGradTest, ZeroIterationsPassTheGradientStraightThrough) {
-  Scope root = Scope::NewRootScope();
-  auto x = ops::Placeholder(root, DT_FLOAT);
-  auto y = ops::Placeholder(root, DT_FLOAT);
-  Output out;
-  ASSERT_TRUE(PowerLoop(root, x, y, &out).ok()) << root.status();
+  PowerGraph g;
+  ASSERT_TRUE(g.status.ok()) << g.root.status();
+  const Scope& root = g.root;
+  const Output &x = g.x, &y = g.y, &out = g.out;
   std::vector<Output> grads;
   absl::Status s = AddSymbolicGradients(root, {ops::Mul(root, out, 3.0f)}, {x, y}, &grads);
   ASSERT_TRUE(s.ok()) << s;

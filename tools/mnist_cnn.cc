@@ -160,25 +160,21 @@ int main(int argc, char** argv) {
   options.num_ranks = world->size;
   options.log = options.rank == 0 ? &std::cout : nullptr;
 
-  if (options.batch_size < 1) {
-    return Fail(absl::StrCat("--batch_size must be >= 1, got ", options.batch_size));
+  if (absl::Status s = dflow::CheckFlagAtLeast("batch_size", options.batch_size, 1); !s.ok()) {
+    return Fail(s);
   }
-  if (!(learning_rate > 0) || !std::isfinite(learning_rate) || learning_rate > 1e30) {
-    return Fail(absl::StrCat("--learning_rate must be a positive number, got ", learning_rate));
-  }
-  options.learning_rate = static_cast<float>(learning_rate);
+  absl::StatusOr<float> rate = dflow::LearningRateFlag(learning_rate);
+  if (!rate.ok()) return Fail(rate.status());
+  options.learning_rate = *rate;
   if (!(keep_prob > 0 && keep_prob <= 1)) {
     return Fail(absl::StrCat("--keep_prob must be in (0, 1], got ", keep_prob));
   }
   options.keep_prob = static_cast<float>(keep_prob);
-  if (options.log_every < 1) {
-    return Fail(absl::StrCat("--log_every must be >= 1, got ", options.log_every));
-  }
-  if (options.eval_batch_size < 1) {
-    return Fail(absl::StrCat("--eval_batch_size must be >= 1, got ", options.eval_batch_size));
-  }
-  if (options.save_every < 0) {
-    return Fail(absl::StrCat("--save_every must be >= 0, got ", options.save_every));
+  for (const absl::Status& s :
+       {dflow::CheckFlagAtLeast("log_every", options.log_every, 1),
+        dflow::CheckFlagAtLeast("eval_batch_size", options.eval_batch_size, 1),
+        dflow::CheckFlagAtLeast("save_every", options.save_every, 0)}) {
+    if (!s.ok()) return Fail(s);
   }
   if (options.save_every > 0 && options.checkpoint.empty()) {
     return Fail("--save_every needs --checkpoint=PREFIX");
@@ -186,8 +182,8 @@ int main(int argc, char** argv) {
   if (options.restore && options.checkpoint.empty()) {
     return Fail("--restore needs --checkpoint=PREFIX");
   }
-  if (options.threads < 0) {
-    return Fail(absl::StrCat("--threads must be >= 0, got ", options.threads));
+  if (absl::Status s = dflow::CheckFlagAtLeast("threads", options.threads, 0); !s.ok()) {
+    return Fail(s);
   }
 
   const std::string graph_path = absl::GetFlag(FLAGS_write_graph);

@@ -161,8 +161,7 @@ absl::StatusOr<CnnGraph> BuildCnnGraph(const Scope& root, int classes, const Cnn
   ops::SoftmaxCrossEntropyWithLogits xent(root, g.logits, g.y_);
   g.loss = ops::Mean(root.WithOpName("loss"), xent.loss, {0});
 
-  g.global_step = ops::Variable(root.WithOpName("global_step"), PartialTensorShape({}), DT_INT64);
-  ops::Assign(root.WithOpName("global_step/Assign"), g.global_step, Input(int64_t{0}));
+  g.global_step = GlobalStepVariable(root);
   const AdamOptimizer adam(options.learning_rate);
   if (options.num_ranks > 1) {
     DistributedOptimizer opt(adam);
@@ -175,11 +174,9 @@ absl::StatusOr<CnnGraph> BuildCnnGraph(const Scope& root, int classes, const Cnn
   g.init = GlobalVariablesInitializer(root);
   if (options.num_ranks > 1) g.broadcast = BroadcastGlobalVariables(root, 0);
 
-  Output correct_prediction =
-      ops::Equal(root, ops::ArgMax(root, g.logits, 1), ops::ArgMax(root, g.y_, 1));
-  Output correct_float = ops::Cast(root, correct_prediction, DT_FLOAT);
-  g.accuracy = ops::Mean(root.WithOpName("accuracy"), correct_float, {0});
-  g.correct = ops::Sum(root.WithOpName("correct"), correct_float, {0});
+  const Scores scores = ScoreLogits(root, g.logits, g.y_);
+  g.accuracy = scores.accuracy;
+  g.correct = scores.correct;
   DFLOW_RETURN_IF_ERROR(root.status());
   return g;
 }
@@ -211,25 +208,8 @@ absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
       return absl::Status(found.status().code(),
                           absl::StrCat("cannot resume: ", found.status().message()));
     }
-    absl::Status status = RestoreCheckpoint(session, options.checkpoint);
-    if (!status.ok()) {
-      return absl::Status(status.code(), absl::StrCat("restoring '", options.checkpoint,
-                                                      "': ", status.message()));
-    }
-    DFLOW_RETURN_IF_ERROR(session.Run({}, {g.global_step}, {}, &outputs));
-    const int64_t restored = outputs[0].scalar<int64_t>();
-    if (restored < 0 || restored > (int64_t{1} << 30)) {
-      return absl::InvalidArgumentError(absl::StrCat("checkpoint '", options.checkpoint,
-                                                     "' holds a bad global_step ", restored));
-    }
-    start = static_cast<int>(restored);
-    // Skip the batches the restored steps trained on, so the data continues as it would have.
-    for (int i = 0; i < start; ++i) {
-      DFLOW_RETURN_IF_ERROR(train.NextBatch(options.batch_size).status());
-    }
-    if (options.log != nullptr) {
-      *options.log << "restored step " << start << " from " << options.checkpoint << std::endl;
-    }
+    DFLOW_ASSIGN_OR_RETURN(start, RestoreTrainingStep(session, options.checkpoint, g.global_step,
+                                                      train, options.batch_size, options.log));
   }
   if (g.broadcast.node() != nullptr) DFLOW_RETURN_IF_ERROR(session.Run({g.broadcast}));
   result.first_step = start + 1;
@@ -307,22 +287,16 @@ absl::StatusOr<CnnResult> TrainCnn(DataSet& train, const DataSet& test,
 
   if (options.rank != 0) result.evaluated = false;
   if (result.evaluated) {
-    // The test set in batches: memory stays bounded whatever its size.
-    const auto eval_start = std::chrono::steady_clock::now();
-    const int64_t n = test.num_examples();
-    int64_t correct = 0;
-    for (int64_t begin = 0; begin < n; begin += options.eval_batch_size) {
-      const int64_t size = std::min<int64_t>(options.eval_batch_size, n - begin);
-      DFLOW_RETURN_IF_ERROR(session.Run({{g.x, Rows(test.images(), begin, size)},
-                                         {g.y_, Rows(test.labels(), begin, size)},
-                                         {g.keep_prob, eval_keep},
-                                         {noise, zeros_for(size)}},
-                                        {g.correct}, {}, &outputs));
-      correct += static_cast<int64_t>(std::lround(outputs[0].scalar<float>()));
-    }
-    result.test_correct = correct;
-    result.test_accuracy = static_cast<double>(correct) / static_cast<double>(n);
-    result.eval_seconds = SecondsSince(eval_start);
+    DFLOW_ASSIGN_OR_RETURN(
+        const Evaluation e,
+        EvaluateInBatches(session, test, options.eval_batch_size, g.x, g.y_, g.correct,
+                          [&](int64_t rows, std::vector<std::pair<Output, Tensor>>* feeds) {
+                            feeds->push_back({g.keep_prob, eval_keep});
+                            feeds->push_back({noise, zeros_for(rows)});
+                          }));
+    result.test_correct = e.correct;
+    result.test_accuracy = e.accuracy;
+    result.eval_seconds = e.seconds;
   }
 
   // Every variable's final value.

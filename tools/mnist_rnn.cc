@@ -104,10 +104,9 @@ int main(int argc, char** argv) {
   options.steps = absl::GetFlag(FLAGS_steps);
   options.batch_size = absl::GetFlag(FLAGS_batch_size);
   const double learning_rate = absl::GetFlag(FLAGS_learning_rate);
-  if (!(learning_rate > 0) || !std::isfinite(learning_rate) || learning_rate > 1e30) {
-    return Fail(absl::StrCat("--learning_rate must be a positive number, got ", learning_rate));
-  }
-  options.learning_rate = static_cast<float>(learning_rate);
+  absl::StatusOr<float> rate = dflow::LearningRateFlag(learning_rate);
+  if (!rate.ok()) return Fail(rate.status().message());
+  options.learning_rate = *rate;
   options.seed = absl::GetFlag(FLAGS_seed);
   options.log_every = absl::GetFlag(FLAGS_log_every);
   options.checkpoint = absl::GetFlag(FLAGS_checkpoint);

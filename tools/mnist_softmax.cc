@@ -95,11 +95,9 @@ absl::Status WriteGraph(const std::string& path, const mnist::SoftmaxOptions& op
   return dflow::WriteGraphFlag(*root.graph(), path, "tutorial graph", std::cout);
 }
 
-// Reads MNIST, trains and scores the model, printing progress and timings (on rank 0 only
-// under mpirun).
-absl::Status TrainAndReport(const mnist::SoftmaxOptions& options, double learning_rate) {
-  std::ostream quiet(nullptr);  // Discards everything: ranks other than 0 print nothing.
-  std::ostream& out = options.rank == 0 ? std::cout : quiet;
+// MNIST read for training, and the line announcing the training on `out`: both runs' start.
+absl::StatusOr<mnist::DataSets> LoadAndAnnounce(const mnist::SoftmaxOptions& options,
+                                                double learning_rate, std::ostream& out) {
   DFLOW_ASSIGN_OR_RETURN(mnist::DataSets data,
                          mnist::LoadDataSetsForTraining(absl::GetFlag(FLAGS_data_dir),
                                                         absl::GetFlag(FLAGS_seed),
@@ -108,6 +106,15 @@ absl::Status TrainAndReport(const mnist::SoftmaxOptions& options, double learnin
                          options.steps, options.batch_size, learning_rate,
                          absl::GetFlag(FLAGS_loss))
       << std::endl;
+  return data;
+}
+
+// Reads MNIST, trains and scores the model, printing progress and timings (on rank 0 only
+// under mpirun).
+absl::Status TrainAndReport(const mnist::SoftmaxOptions& options, double learning_rate) {
+  std::ostream quiet(nullptr);  // Discards everything: ranks other than 0 print nothing.
+  std::ostream& out = options.rank == 0 ? std::cout : quiet;
+  DFLOW_ASSIGN_OR_RETURN(mnist::DataSets data, LoadAndAnnounce(options, learning_rate, out));
   mnist::PrintDataParallelSplit(out, options.num_ranks, options.batch_size, "losses");
   DFLOW_ASSIGN_OR_RETURN(const mnist::SoftmaxResult result,
                          mnist::TrainSoftmax(data.train, data.test, options));
@@ -121,14 +128,7 @@ absl::Status TrainAndReport(const mnist::SoftmaxOptions& options, double learnin
 // needs the trained session, which TrainSoftmax does not hand out.
 absl::Status TrainAndExport(const mnist::SoftmaxOptions& options, double learning_rate,
                             const std::string& export_dir) {
-  DFLOW_ASSIGN_OR_RETURN(mnist::DataSets data,
-                         mnist::LoadDataSetsForTraining(absl::GetFlag(FLAGS_data_dir),
-                                                        absl::GetFlag(FLAGS_seed),
-                                                        options.batch_size, std::cout));
-  std::cout << absl::StrFormat("training %d steps of %d images, learning rate %g, loss %s",
-                               options.steps, options.batch_size, learning_rate,
-                               absl::GetFlag(FLAGS_loss))
-            << std::endl;
+  DFLOW_ASSIGN_OR_RETURN(mnist::DataSets data, LoadAndAnnounce(options, learning_rate, std::cout));
   dflow::Scope root = dflow::Scope::NewRootScope();
   DFLOW_ASSIGN_OR_RETURN(const mnist::SoftmaxGraph graph,
                          mnist::BuildSoftmaxGraph(root, data.train.image_size(),
@@ -174,16 +174,13 @@ int main(int argc, char** argv) {
   options.rank = world->rank;
   options.num_ranks = world->size;
   options.log = options.rank == 0 ? &std::cout : nullptr;
-  if (options.steps < 0) {
-    return Fail(absl::StrCat("--steps must be >= 0, got ", options.steps));
+  for (const absl::Status& s : {dflow::CheckFlagAtLeast("steps", options.steps, 0),
+                                dflow::CheckFlagAtLeast("batch_size", options.batch_size, 1)}) {
+    if (!s.ok()) return Fail(s);
   }
-  if (options.batch_size < 1) {
-    return Fail(absl::StrCat("--batch_size must be >= 1, got ", options.batch_size));
-  }
-  if (!(learning_rate > 0) || !std::isfinite(learning_rate) || learning_rate > 1e30) {
-    return Fail(absl::StrCat("--learning_rate must be a positive number, got ", learning_rate));
-  }
-  options.learning_rate = static_cast<float>(learning_rate);
+  absl::StatusOr<float> rate = dflow::LearningRateFlag(learning_rate);
+  if (!rate.ok()) return Fail(rate.status());
+  options.learning_rate = *rate;
   absl::StatusOr<mnist::SoftmaxLoss> loss = mnist::ParseSoftmaxLoss(absl::GetFlag(FLAGS_loss));
   if (!loss.ok()) return Fail(absl::StrCat("--loss: ", loss.status().message()));
   options.loss = *loss;

@@ -1,5 +1,6 @@
 #include "tools/tool_flags.h"
 
+#include <cmath>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -31,6 +32,19 @@ std::optional<int> ParseToolFlags(int argc, char** argv, absl::string_view progr
                                           "' (flags are written --name=value; see --help)"));
   }
   return std::nullopt;
+}
+
+absl::Status CheckFlagAtLeast(absl::string_view flag, int64_t value, int64_t min) {
+  if (value >= min) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be >= ", min, ", got ", value));
+}
+
+absl::StatusOr<float> LearningRateFlag(double value) {
+  if (!(value > 0) || !std::isfinite(value) || value > 1e30) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--learning_rate must be a positive number, got ", value));
+  }
+  return static_cast<float>(value);
 }
 
 int ToolFail(absl::string_view program, absl::string_view message) {

@@ -1,4 +1,4 @@
-// Command-line handling shared by dflow's absl-flags tools (mnist_softmax, mnist_cnn).
+// Command-line handling shared by dflow's absl-flags tools (mnist_softmax, mnist_cnn, mnist_rnn).
 #ifndef DFLOW_TOOLS_TOOL_FLAGS_H_
 #define DFLOW_TOOLS_TOOL_FLAGS_H_
 
@@ -6,7 +6,10 @@
 #include <ostream>
 #include <string>
 
+#include <cstdint>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "graph/graph.h"
 
@@ -20,6 +23,12 @@ std::optional<int> ParseToolFlags(int argc, char** argv, absl::string_view progr
 
 // Prints "<program>: error: <message>" on stderr and returns exit status 1.
 int ToolFail(absl::string_view program, absl::string_view message);
+
+// "--<flag> must be >= <min>, got <value>" unless value >= min: the tools' bound checks.
+absl::Status CheckFlagAtLeast(absl::string_view flag, int64_t value, int64_t min);
+
+// --learning_rate as the float the optimizers take: a positive number (finite, at most 1e30).
+absl::StatusOr<float> LearningRateFlag(double value);
 
 // --write_graph: writes `graph` to `path` (text if it ends in .pbtxt, else binary), then
 // "wrote the <what> (<n> nodes) to <path>" on `log`.
