@@ -33,6 +33,7 @@
 #include "ops/conv_trunk_ops.h"
 #include "ops/depthwise_ops.h"
 #include "ops/fused_ops.h"
+#include "runtime/thread_policy.h"
 
 namespace dflow {
 namespace {
@@ -107,6 +108,12 @@ memory::desc Desc(const memory::dims& dims, memory::format_tag tag) {
   return memory::desc(dims, memory::data_type::f32, tag);
 }
 
+int64_t Elements(const memory::desc& d) {
+  int64_t n = 1;
+  for (memory::dim v : d.dims()) n *= v;
+  return n;
+}
+
 // Where a step reads or writes: the call's input or output, or one of the entry's buffers.
 enum Buffer { kInput = -1, kOutput = -2 };
 
@@ -120,6 +127,9 @@ struct Step {
   memory src, dst, bias;
   Weights weights;
   int in = kInput, out = kOutput;
+  // What the thread policy's size rule weighs for this step (runtime/thread_policy.h): its
+  // source image, plus a convolution's filter and bias, as for the node the stage was.
+  int64_t elements = 0;
 };
 
 struct Entry {
@@ -139,7 +149,9 @@ class ConvTrunkOp : public OpKernel {
     }
   }
 
-  // The largest image a stage read in the last call: the trunk is as large a node as that.
+  // The largest image a stage read in the last call: the trunk is as large a node as that. Each
+  // step then runs on a team the size rule gives its own elements (Step::elements), so that a
+  // trunk's small late stages run on one thread as the unrewritten nodes did.
   int64_t TeamElements(int64_t input_elements) const override {
     return std::max(input_elements, largest_image_.load(std::memory_order_relaxed));
   }
@@ -166,7 +178,11 @@ class ConvTrunkOp : public OpKernel {
     auto at = [&](int b) -> const void* {
       return b == kInput ? input.data() : b == kOutput ? out->data() : buffers[b];
     };
+    const int team = omp_get_max_threads();
+    int current = team;
     for (Step& s : e->steps) {
+      const int wanted = ThreadPolicy::Global().TeamSize(team, s.elements);
+      if (wanted != current) omp_set_num_threads(current = wanted);
       const StageSpec* spec = s.stage >= 0 ? &specs_[s.stage] : nullptr;
       if (s.loop) {
         const float* x = static_cast<const float*>(at(s.in));
@@ -189,6 +205,7 @@ class ConvTrunkOp : public OpKernel {
       if (spec->biased) args.push_back({DNNL_ARG_BIAS, s.bias, ctx->input(spec->bias).data()});
       RunPrimitive(s.prim, ctx->stream(), args);
     }
+    if (current != team) omp_set_num_threads(team);
     return absl::OkStatus();
   }
 
@@ -278,9 +295,19 @@ class ConvTrunkOp : public OpKernel {
     std::vector<Step>& steps = e->steps;
     const auto any = memory::format_tag::any;
     memory::desc cur = Desc(geo[0].Src(), memory::format_tag::nhwc);
+    // Primitives that fix their thread count when created (oneDNN's JIT convolutions) are
+    // created on the team their step runs on.
+    const int team = omp_get_max_threads();
+    int current = team;
+    auto set_team = [&](int64_t elements) {
+      const int wanted = ThreadPolicy::Global().TeamSize(team, elements);
+      if (wanted != current) omp_set_num_threads(current = wanted);
+    };
     auto reorder_to = [&](const memory::desc& to) {
       if (to == cur) return;
       Step s;
+      s.elements = Elements(cur);
+      set_team(s.elements);
       s.prim = Primitive(dnnl::reorder::primitive_desc(eng, cur, eng, to, KernelAttr()));
       s.src = memory(cur, eng, nullptr);
       s.dst = memory(to, eng, nullptr);
@@ -292,10 +319,13 @@ class ConvTrunkOp : public OpKernel {
       const StageSpec& spec = specs_[i];
       Step s;
       s.stage = static_cast<int>(i);
+      s.elements = g.n * g.h * g.w * g.c;
       if (IsConv(spec)) {
         const bool dw = spec.kind == Kind::kDepthwise;
         const memory::dims weights =
             dw ? memory::dims{g.c, g.co / g.c, 1, g.kh, g.kw} : memory::dims{g.co, g.c, g.kh, g.kw};
+        s.elements += g.kh * g.kw * g.co * (dw ? 1 : g.c) + (spec.biased ? g.co : 0);
+        set_team(s.elements);
         const memory::desc bias = Desc({g.co}, memory::format_tag::a);
         const auto kind = dnnl::prop_kind::forward_inference;
         const auto alg = dnnl::algorithm::convolution_direct;
@@ -308,12 +338,14 @@ class ConvTrunkOp : public OpKernel {
                               Desc(g.Dst(), any), g.Strides(spec.window), g.PadL(), g.PadR()),
             KernelAttr(PostOpsAttr(spec.post)), eng);
         reorder_to(pd.src_desc());
+        set_team(s.elements);
         s.prim = Primitive(pd);
         s.bias = memory(bias, eng, nullptr);
         s.weights.Init(Desc(weights, dw ? memory::format_tag::hwigo : memory::format_tag::hwio),
                        pd.weights_desc(), eng, /*into_primitive=*/true);
         s.dst = memory(pd.dst_desc(), eng, nullptr);
       } else if (spec.kind == Kind::kEltwise) {
+        set_team(s.elements);
         dnnl::eltwise_forward::primitive_desc pd(
             dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, spec.eltwise.alg, cur,
                                         spec.eltwise.alpha, spec.eltwise.beta),
@@ -324,6 +356,7 @@ class ConvTrunkOp : public OpKernel {
         s.loop = true;
         s.dst = memory(*dst, eng, nullptr);
       } else {
+        set_team(s.elements);
         dnnl::pooling_forward::primitive_desc pd(
             dnnl::pooling_forward::desc(
                 dnnl::prop_kind::forward_inference,
@@ -352,6 +385,7 @@ class ConvTrunkOp : public OpKernel {
                               memory::format_tag::a),
                  eng);
     }
+    if (current != team) omp_set_num_threads(team);
     return e;
   }
 
