@@ -43,12 +43,56 @@ inline void PoolChannels(const BlockedPool& p, const float* plane, int64_t y0, i
 }
 
 #if defined(__x86_64__)
+// A 2 x 2 window wholly inside the image, channels a multiple of 8: the common CNN pooling,
+// without the general loop's bounds (a third of its time for the CIFAR CNN's pools).
+template <bool kMax>
+__attribute__((target("avx2"))) inline void Pool2x2Avx2(const float* r0, const float* r1,
+                                                        int64_t block, float* o) {
+  const __m256 quarter = _mm256_set1_ps(4.0f);
+  for (int64_t c = 0; c < block; c += 8) {
+    const __m256 a = _mm256_loadu_ps(r0 + c), b = _mm256_loadu_ps(r0 + block + c);
+    const __m256 d = _mm256_loadu_ps(r1 + c), e = _mm256_loadu_ps(r1 + block + c);
+    // The order of the general loop: row by row, left to right, from lowest / 0.
+    const __m256 init = _mm256_set1_ps(kMax ? std::numeric_limits<float>::lowest() : 0.0f);
+    __m256 acc = kMax ? _mm256_max_ps(a, init) : _mm256_add_ps(init, a);
+    acc = kMax ? _mm256_max_ps(b, acc) : _mm256_add_ps(acc, b);
+    acc = kMax ? _mm256_max_ps(d, acc) : _mm256_add_ps(acc, d);
+    acc = kMax ? _mm256_max_ps(e, acc) : _mm256_add_ps(acc, e);
+    _mm256_storeu_ps(o + c, kMax ? acc : _mm256_div_ps(acc, quarter));
+  }
+}
+
 // Channels in groups of 8 with AVX (vmaxps(v, best) is v > best ? v : best), the rest one by one.
 template <bool kMax>
-__attribute__((target("avx2"))) void PoolRowAvx2(const BlockedPool& p, const float* plane,
+__attribute__((target("avx2"))) void PoolRowAvx2(const BlockedPool& pool, const float* plane,
                                                  int64_t oy, float* orow) {
+  const BlockedPool p = pool;  // A copy: the vector stores may alias anything, even `pool`.
   int64_t y0, y1;
   Clip(oy, p.stride_h, p.pad_top, p.window_h, p.h, &y0, &y1);
+  if (p.window_h == 2 && p.window_w == 2 && y1 - y0 == 2 && p.block % 8 == 0) {
+    const int64_t block = p.block;
+    const float* r0 = plane + y0 * p.w * block;
+    const float* r1 = r0 + p.w * block;
+    int64_t ox = 0;
+    // Interior columns: windows starting at ox * stride_w - pad_left >= 0 and ending inside.
+    const int64_t first = (p.pad_left + p.stride_w - 1) / p.stride_w;
+    for (; ox < p.ow; ++ox) {
+      int64_t x0, x1;
+      Clip(ox, p.stride_w, p.pad_left, 2, p.w, &x0, &x1);
+      if (ox >= first && x1 - x0 == 2) break;
+      PoolChannels<kMax>(p, plane, y0, y1, x0, x1, 0, orow + ox * block);
+    }
+    for (; ox < p.ow && ox * p.stride_w - p.pad_left + 2 <= p.w; ++ox) {
+      const int64_t x = (ox * p.stride_w - p.pad_left) * block;
+      Pool2x2Avx2<kMax>(r0 + x, r1 + x, block, orow + ox * block);
+    }
+    for (; ox < p.ow; ++ox) {
+      int64_t x0, x1;
+      Clip(ox, p.stride_w, p.pad_left, 2, p.w, &x0, &x1);
+      PoolChannels<kMax>(p, plane, y0, y1, x0, x1, 0, orow + ox * block);
+    }
+    return;
+  }
   for (int64_t ox = 0; ox < p.ow; ++ox) {
     int64_t x0, x1;
     Clip(ox, p.stride_w, p.pad_left, p.window_w, p.w, &x0, &x1);

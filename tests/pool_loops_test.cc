@@ -126,6 +126,11 @@ std::vector<Case> Cases() {
       cases.push_back({1, 5, 5, c, block, 3, 3, 2, 2, 1, 1, 3, 3});    // SAME, padded edges.
       cases.push_back({1, 4, 6, c, block, 3, 2, 1, 1, 1, 0, 4, 5});    // SAME, stride 1.
       cases.push_back({3, 1, 1, c, block, 1, 1, 1, 1, 0, 0, 1, 1});    // One pixel.
+      // 2 x 2 windows (their own path for 8k channels): clipped on the left, on the right,
+      // and overlapping at stride 1.
+      cases.push_back({1, 5, 5, c, block, 2, 2, 2, 2, 0, 1, 2, 3});
+      cases.push_back({2, 4, 5, c, block, 2, 2, 2, 2, 1, 0, 3, 3});
+      cases.push_back({1, 4, 4, c, block, 2, 2, 1, 1, 0, 0, 3, 3});
     }
   }
   cases.push_back({1, 30, 30, 32, 8, 2, 2, 2, 2, 0, 0, 15, 15});  // The CIFAR CNN's first pool.
