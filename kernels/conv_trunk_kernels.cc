@@ -2,7 +2,7 @@
 // as oneDNN primitives whose images stay in the layouts oneDNN prefers (blocked, e.g. nChw8c):
 // every convolution is created with format_tag::any for its source, weights and destination,
 // each pooling and activation reads the layout its producer wrote (a pooling of a blocked or NHWC
-// image runs as a loop, kernels/pool_loops.h, a tenth of oneDNN 2.6's pooling time). The NHWC input is reordered
+// image runs as a loop, kernels/pool_loops.h, a third of oneDNN 2.6's pooling time). The NHWC input is reordered
 // once at entry (when the first primitive wants another layout), the result once at exit, and
 // between primitives only where one's destination differs from the next one's source. The
 // primitives, reorders and weights in their layouts are built once per input shape (a ShapeCache

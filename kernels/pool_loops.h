@@ -1,8 +1,8 @@
 // Max and average pooling as loops over images stored [n][blocks][h][w][block]: NHWC is one
 // block of all c channels, oneDNN's blocked nChw8c / nChw16c layouts blocks of 8 / 16 channels
 // (the last block padded). oneDNN 2.6's pooling costs about 0.8 ns per input element on AVX2
-// whatever the layout (23 us for the CIFAR CNN's 30x30x32 2x2 pool); these loops take a tenth
-// of that (docs/benchmarks.md, "CIFAR CNN against ONNX Runtime").
+// whatever the layout (24 us for the CIFAR CNN's 30x30x32 2x2 pool); these loops take a third
+// to a quarter of that (docs/benchmarks.md, "CIFAR CNN against ONNX Runtime").
 #ifndef DFLOW_KERNELS_POOL_LOOPS_H_
 #define DFLOW_KERNELS_POOL_LOOPS_H_
 

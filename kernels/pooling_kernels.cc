@@ -91,7 +91,7 @@ class PoolKernelBase : public WindowKernel {
 };
 
 // MaxPool and AvgPool: loops over NHWC as one block of all channels (kernels/pool_loops.h: a
-// tenth of oneDNN 2.6's pooling time).
+// third to a quarter of oneDNN 2.6's pooling time).
 template <bool kMax>
 class PoolOp : public PoolKernelBase {
  public:
