@@ -1,7 +1,8 @@
 // _DflowConvTrunk (ops/conv_trunk_ops.h): a chain of convolutions, poolings and activations run
 // as oneDNN primitives whose images stay in the layouts oneDNN prefers (blocked, e.g. nChw8c):
 // every convolution is created with format_tag::any for its source, weights and destination,
-// each pooling and activation reads the layout its producer wrote. The NHWC input is reordered
+// each pooling and activation reads the layout its producer wrote (a pooling of a blocked or NHWC
+// image runs as a loop, kernels/pool_loops.h, a third of oneDNN 2.6's pooling time). The NHWC input is reordered
 // once at entry (when the first primitive wants another layout), the result once at exit, and
 // between primitives only where one's destination differs from the next one's source. The
 // primitives, reorders and weights in their layouts are built once per input shape (a ShapeCache
@@ -11,7 +12,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
@@ -24,11 +27,13 @@
 #include "kernels/dnnl_util.h"
 #include "kernels/fused_post_ops.h"
 #include "kernels/op_kernel.h"
+#include "kernels/pool_loops.h"
 #include "oneapi/dnnl/dnnl.hpp"
 #include "ops/conv_ops.h"
 #include "ops/conv_trunk_ops.h"
 #include "ops/depthwise_ops.h"
 #include "ops/fused_ops.h"
+#include "runtime/thread_policy.h"
 
 namespace dflow {
 namespace {
@@ -103,16 +108,28 @@ memory::desc Desc(const memory::dims& dims, memory::format_tag tag) {
   return memory::desc(dims, memory::data_type::f32, tag);
 }
 
+int64_t Elements(const memory::desc& d) {
+  int64_t n = 1;
+  for (memory::dim v : d.dims()) n *= v;
+  return n;
+}
+
 // Where a step reads or writes: the call's input or output, or one of the entry's buffers.
 enum Buffer { kInput = -1, kOutput = -2 };
 
-// One primitive of the chain: a stage (index >= 0) or a reorder (-1).
+// One primitive of the chain: a stage (index >= 0) or a reorder (-1). A pooling whose source is
+// blocked (or NHWC) runs as a loop instead (`loop`; kernels/pool_loops.h).
 struct Step {
   int stage = -1;
+  bool loop = false;
+  BlockedPool pool;
   Primitive prim;
   memory src, dst, bias;
   Weights weights;
   int in = kInput, out = kOutput;
+  // What the thread policy's size rule weighs for this step (runtime/thread_policy.h): its
+  // source image, plus a convolution's filter and bias, as for the node the stage was.
+  int64_t elements = 0;
 };
 
 struct Entry {
@@ -132,7 +149,9 @@ class ConvTrunkOp : public OpKernel {
     }
   }
 
-  // The largest image a stage read in the last call: the trunk is as large a node as that.
+  // The largest image a stage read in the last call: the trunk is as large a node as that. Each
+  // step then runs on a team the size rule gives its own elements (Step::elements), so that a
+  // trunk's small late stages run on one thread as the unrewritten nodes did.
   int64_t TeamElements(int64_t input_elements) const override {
     return std::max(input_elements, largest_image_.load(std::memory_order_relaxed));
   }
@@ -159,8 +178,19 @@ class ConvTrunkOp : public OpKernel {
     auto at = [&](int b) -> const void* {
       return b == kInput ? input.data() : b == kOutput ? out->data() : buffers[b];
     };
+    const int team = omp_get_max_threads();
+    int current = team;
     for (Step& s : e->steps) {
+      const int wanted = ThreadPolicy::Global().TeamSize(team, s.elements);
+      if (wanted != current) omp_set_num_threads(current = wanted);
       const StageSpec* spec = s.stage >= 0 ? &specs_[s.stage] : nullptr;
+      if (s.loop) {
+        const float* x = static_cast<const float*>(at(s.in));
+        // A step never writes the input: it writes `out` or a buffer.
+        float* y = static_cast<float*>(const_cast<void*>(at(s.out)));
+        spec->kind == Kind::kMaxPool ? MaxPoolBlocked(s.pool, x, y) : AvgPoolBlocked(s.pool, x, y);
+        continue;
+      }
       if (spec == nullptr || !IsConv(*spec)) {
         RunPrimitive(s.prim, ctx->stream(), {{DNNL_ARG_SRC, s.src, at(s.in)},
                                               {DNNL_ARG_DST, s.dst, at(s.out)}});
@@ -175,6 +205,7 @@ class ConvTrunkOp : public OpKernel {
       if (spec->biased) args.push_back({DNNL_ARG_BIAS, s.bias, ctx->input(spec->bias).data()});
       RunPrimitive(s.prim, ctx->stream(), args);
     }
+    if (current != team) omp_set_num_threads(team);
     return absl::OkStatus();
   }
 
@@ -231,6 +262,32 @@ class ConvTrunkOp : public OpKernel {
     return absl::OkStatus();
   }
 
+  // When `src` is NHWC, nChw8c or nChw16c: the pooling `spec` of `g` as a loop over that layout
+  // into `pool`, and its destination (the same layout).
+  static std::optional<memory::desc> LoopPool(const StageGeometry& g, const StageSpec& spec,
+                                              const memory::desc& src, BlockedPool* pool) {
+    for (const auto& [tag, block] : {std::pair{memory::format_tag::nhwc, int64_t{0}},
+                                     std::pair{memory::format_tag::nChw8c, int64_t{8}},
+                                     std::pair{memory::format_tag::nChw16c, int64_t{16}}}) {
+      if (src != Desc(g.Src(), tag)) continue;
+      pool->n = g.n;
+      pool->block = block == 0 ? g.c : block;
+      pool->blocks = block == 0 ? 1 : (g.c + block - 1) / block;
+      pool->h = g.h;
+      pool->w = g.w;
+      pool->oh = g.oh;
+      pool->ow = g.ow;
+      pool->window_h = spec.window.window_h;
+      pool->window_w = spec.window.window_w;
+      pool->stride_h = spec.window.stride_h;
+      pool->stride_w = spec.window.stride_w;
+      pool->pad_top = g.pad_top;
+      pool->pad_left = g.pad_left;
+      return Desc(g.Dst(), tag);
+    }
+    return std::nullopt;
+  }
+
   // The primitives of one input shape (see the file comment).
   std::unique_ptr<Entry> Build(absl::Span<const StageGeometry> geo,
                                const dnnl::engine& eng) const {
@@ -238,9 +295,19 @@ class ConvTrunkOp : public OpKernel {
     std::vector<Step>& steps = e->steps;
     const auto any = memory::format_tag::any;
     memory::desc cur = Desc(geo[0].Src(), memory::format_tag::nhwc);
+    // Primitives that fix their thread count when created (oneDNN's JIT convolutions) are
+    // created on the team their step runs on.
+    const int team = omp_get_max_threads();
+    int current = team;
+    auto set_team = [&](int64_t elements) {
+      const int wanted = ThreadPolicy::Global().TeamSize(team, elements);
+      if (wanted != current) omp_set_num_threads(current = wanted);
+    };
     auto reorder_to = [&](const memory::desc& to) {
       if (to == cur) return;
       Step s;
+      s.elements = Elements(cur);
+      set_team(s.elements);
       s.prim = Primitive(dnnl::reorder::primitive_desc(eng, cur, eng, to, KernelAttr()));
       s.src = memory(cur, eng, nullptr);
       s.dst = memory(to, eng, nullptr);
@@ -252,10 +319,13 @@ class ConvTrunkOp : public OpKernel {
       const StageSpec& spec = specs_[i];
       Step s;
       s.stage = static_cast<int>(i);
+      s.elements = g.n * g.h * g.w * g.c;
       if (IsConv(spec)) {
         const bool dw = spec.kind == Kind::kDepthwise;
         const memory::dims weights =
             dw ? memory::dims{g.c, g.co / g.c, 1, g.kh, g.kw} : memory::dims{g.co, g.c, g.kh, g.kw};
+        s.elements += g.kh * g.kw * g.co * (dw ? 1 : g.c) + (spec.biased ? g.co : 0);
+        set_team(s.elements);
         const memory::desc bias = Desc({g.co}, memory::format_tag::a);
         const auto kind = dnnl::prop_kind::forward_inference;
         const auto alg = dnnl::algorithm::convolution_direct;
@@ -268,19 +338,25 @@ class ConvTrunkOp : public OpKernel {
                               Desc(g.Dst(), any), g.Strides(spec.window), g.PadL(), g.PadR()),
             KernelAttr(PostOpsAttr(spec.post)), eng);
         reorder_to(pd.src_desc());
+        set_team(s.elements);
         s.prim = Primitive(pd);
         s.bias = memory(bias, eng, nullptr);
         s.weights.Init(Desc(weights, dw ? memory::format_tag::hwigo : memory::format_tag::hwio),
                        pd.weights_desc(), eng, /*into_primitive=*/true);
         s.dst = memory(pd.dst_desc(), eng, nullptr);
       } else if (spec.kind == Kind::kEltwise) {
+        set_team(s.elements);
         dnnl::eltwise_forward::primitive_desc pd(
             dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, spec.eltwise.alg, cur,
                                         spec.eltwise.alpha, spec.eltwise.beta),
             KernelAttr(), eng);
         s.prim = Primitive(pd);
         s.dst = memory(pd.dst_desc(), eng, nullptr);
+      } else if (std::optional<memory::desc> dst = LoopPool(g, spec, cur, &s.pool)) {
+        s.loop = true;
+        s.dst = memory(*dst, eng, nullptr);
       } else {
+        set_team(s.elements);
         dnnl::pooling_forward::primitive_desc pd(
             dnnl::pooling_forward::desc(
                 dnnl::prop_kind::forward_inference,
@@ -309,6 +385,7 @@ class ConvTrunkOp : public OpKernel {
                               memory::format_tag::a),
                  eng);
     }
+    if (current != team) omp_set_num_threads(team);
     return e;
   }
 

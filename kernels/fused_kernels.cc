@@ -83,21 +83,31 @@ class FusedMatMulOp : public FusedKernel {
       for (int64_t j = 0; j < d.n; ++j) o[j] = fused::Activate(post_, o[j] + bias_values[j]);
       return absl::OkStatus();
     }
-    ShapeCache<Entry>::Lease e = cache_.Get(ShapeKey({&a.shape(), &b.shape()}), [&] {
+    // A Const [k, n] matrix is transposed once into [n, k] rows: oneDNN 2.6's AVX2 gemm takes
+    // 0.6 times as long with them (28 against 48 us for the CIFAR CNN's 512 x 1024 layer at
+    // batch 1, 0.5 times at batch 32).
+    const bool transposed_copy = !transpose_b_ && b.IsImmutable();
+    CacheKey key = ShapeKey({&a.shape(), &b.shape()});
+    key.push_back(transposed_copy);
+    ShapeCache<Entry>::Lease e = cache_.Get(key, [&] {
       memory::desc bias_md({1, d.n}, memory::data_type::f32, memory::dims{d.n, 1});
-      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(d.A(), d.B(), bias_md, d.C()),
+      const memory::desc weights =
+          transposed_copy ? memory::desc({d.k, d.n}, memory::data_type::f32, memory::format_tag::ba)
+                          : d.B();
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(d.A(), weights, bias_md, d.C()),
                                       KernelAttr(PostOpsAttr(post_)), ctx->engine());
       auto entry = std::make_unique<Entry>();
       entry->prim = Primitive(pd);
       entry->a = memory(d.A(), ctx->engine(), nullptr);
-      entry->b = memory(d.B(), ctx->engine(), nullptr);
+      entry->b.Init(d.B(), weights, ctx->engine(), /*into_primitive=*/true);
       entry->bias = memory(bias_md, ctx->engine(), nullptr);
       entry->c = memory(d.C(), ctx->engine(), nullptr);
       return entry;
     });
+    e->b.Load(ctx->stream(), b);
     RunPrimitive(e->prim, ctx->stream(),
                  {{DNNL_ARG_SRC, e->a, a.data()},
-                  {DNNL_ARG_WEIGHTS, e->b, b.data()},
+                  {DNNL_ARG_WEIGHTS, e->b.prim, e->b.Bound(b.data())},
                   {DNNL_ARG_BIAS, e->bias, bias.data()},
                   {DNNL_ARG_DST, e->c, out->data()}});
     return absl::OkStatus();
@@ -106,7 +116,8 @@ class FusedMatMulOp : public FusedKernel {
  private:
   struct Entry {
     Primitive prim;
-    memory a, b, bias, c;
+    memory a, bias, c;
+    Weights b;
   };
   // Up to this many weights (256 KiB) the loop beats oneDNN's batch-1 gemv.
   static constexpr int64_t kLoopMaxGemv = int64_t{1} << 16;

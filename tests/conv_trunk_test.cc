@@ -14,12 +14,14 @@
 #include <vector>
 
 #include "graph/graph_def_io.h"
+#include "kernels/dnnl_util.h"
 #include "gtest/gtest.h"
 #include "ops/graph_import.h"
 #include "ops/node_builder.h"
 #include "ops/standard_ops.h"
 #include "runtime/graph_optimizer.h"
 #include "runtime/session.h"
+#include "runtime/thread_policy.h"
 #include "tests/optimizer_test_util.h"
 #include "tests/test_util.h"
 #include "tools/tensor_io.h"
@@ -102,6 +104,35 @@ INSTANTIATE_TEST_SUITE_P(
       return absl::StrCat("batch", info.param.batch, info.param.padding, "stride",
                           info.param.stride);
     });
+
+// On a team of two, a trunk whose first stages are large and whose last are small (each step's
+// team follows the size rule, kernels/conv_trunk_kernels.cc) equals the unrewritten graph.
+TEST(ConvTrunk, SmallLateStagesOnTwoThreadsEqualTheUnrewrittenGraph) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT, ops::Placeholder::Shape({-1, 64, 64, 8}));
+  auto c1 = ops::Relu(root, ops::BiasAdd(root, ops::Conv2D(root, x, Filter(root, 3, 3, 8, 16, 21),
+                                                           {1, 1, 1, 1}, "SAME"),
+                                         Bias(root, 16, 22)));
+  auto p1 = ops::MaxPool(root, c1, {1, 2, 2, 1}, {1, 2, 2, 1}, "VALID");
+  auto c2 = ops::Relu(root, ops::Conv2D(root, p1, Filter(root, 3, 3, 16, 16, 23), {1, 1, 1, 1},
+                                        "SAME"));
+  auto p2 = ops::MaxPool(root, c2, {1, 2, 2, 1}, {1, 2, 2, 1}, "VALID");  // 16 x 16 x 16.
+  auto dw = ops::Relu6(root, ops::DepthwiseConv2dNative(root, p2, Filter(root, 3, 3, 16, 1, 24),
+                                                        {1, 1, 1, 1}, "SAME"));
+  auto y = ops::Conv2D(root.WithOpName("y"), dw, Filter(root, 1, 1, 16, 5, 25), {1, 1, 1, 1},
+                       "VALID");
+  ASSERT_TRUE(root.ok()) << root.status();
+  ThreadPolicy::Global().SetContentionCheck(false);  // Two threads even on a busy machine.
+  omp_set_num_threads(2);
+  for (int64_t batch : {1, 2}) {
+    const Tensor input = RandomTensor({batch, 64, 64, 8}, 26, -2.f, 2.f);
+    OptimizedGraph opt = CompareWithAndWithoutTrunks(*root.graph(), {{x, input}}, {y});
+    ASSERT_NE(opt.graph, nullptr);
+    EXPECT_EQ(CountOps(*opt.graph, "_DflowConvTrunk"), 1);
+  }
+  omp_set_num_threads(1);
+  ThreadPolicy::Global().SetContentionCheck(true);
+}
 
 // out[n, y, x, o] of a stride-1 SAME convolution with a [3, 3, ci, co] filter, by definition.
 std::vector<float> Conv3x3Same(const std::vector<float>& in, int64_t n, int64_t h, int64_t w,

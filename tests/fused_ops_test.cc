@@ -57,10 +57,12 @@ std::vector<float> BiasAddReluRef(const std::vector<float>& y, const Tensor& bia
 // ---------------------------------------------------------------------------------------------
 // _FusedMatMul.
 
-// One row (batch 1) runs as a loop (kernels/loops.h), more rows on oneDNN.
+// One row (batch 1) of a small matrix runs as a loop (kernels/loops.h), more rows or a larger
+// matrix on oneDNN (a Const [k, n] matrix through its transposed copy; a fed one as it is).
 TEST(FusedMatMul, AddsTheBiasAndAppliesReluForEveryTransposeCombination) {
   struct Case { int64_t m, k, n; };
-  for (Case c : {Case{5, 7, 3}, Case{1, 7, 3}, Case{1, 784, 10}, Case{1, 33, 17}}) {
+  for (Case c : {Case{5, 7, 3}, Case{1, 7, 3}, Case{1, 784, 10}, Case{1, 33, 17},
+                 Case{1, 300, 260}, Case{32, 64, 40}}) {
     const int64_t kM = c.m, kK = c.k, kN = c.n;
     for (bool ta : {false, true}) {
       for (bool tb : {false, true}) {
@@ -72,14 +74,18 @@ TEST(FusedMatMul, AddsTheBiasAndAppliesReluForEveryTransposeCombination) {
           const Tensor b = RandomTensor(tb ? TensorShape({kN, kK}) : TensorShape({kK, kN}), 2);
           const Tensor bias = RandomTensor({kN}, 3);
           auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
-          absl::StatusOr<Node*> node = AddFused(
-              root, "_FusedMatMul", x, ops::Const(root, b), ops::Const(root, bias), FusedOps(relu),
-              {{"transpose_a", MakeAttr(ta)}, {"transpose_b", MakeAttr(tb)}});
-          ASSERT_TRUE(node.ok()) << node.status();
-          absl::StatusOr<Tensor> out = RunOne(root, Output(*node), {{x, a}});
-          ASSERT_TRUE(out.ok()) << out.status();
-          ExpectTensorNear(*out, {kM, kN}, BiasAddReluRef(MatMulRef(a, b, ta, tb), bias, relu),
-                           1e-5f);
+          auto fed = ops::Placeholder(root.WithOpName("b"), DT_FLOAT);
+          for (bool const_b : {true, false}) {
+            absl::StatusOr<Node*> node = AddFused(
+                root, "_FusedMatMul", x, const_b ? ops::Const(root, b) : Output(fed),
+                ops::Const(root, bias), FusedOps(relu),
+                {{"transpose_a", MakeAttr(ta)}, {"transpose_b", MakeAttr(tb)}});
+            ASSERT_TRUE(node.ok()) << node.status();
+            absl::StatusOr<Tensor> out = RunOne(root, Output(*node), {{x, a}, {fed, b}});
+            ASSERT_TRUE(out.ok()) << out.status();
+            ExpectTensorNear(*out, {kM, kN}, BiasAddReluRef(MatMulRef(a, b, ta, tb), bias, relu),
+                             kK > 100 ? 1e-4f : 1e-5f);
+          }
         }
       }
     }

@@ -39,10 +39,14 @@ TEST(MatMul, MatchesPlainLoopForEveryTransposeCombination) {
         Tensor b = RandomTensor(tb ? TensorShape({c.n, c.k}) : TensorShape({c.k, c.n}), 2);
         auto pa = ops::Placeholder(root, DT_FLOAT);
         auto pb = ops::Placeholder(root, DT_FLOAT);
-        auto y = ops::MatMul(root, pa, pb, ops::MatMul::TransposeA(ta).TransposeB(tb));
-        absl::StatusOr<Tensor> out = RunOne(root, y, {{pa, a}, {pb, b}});
-        ASSERT_TRUE(out.ok()) << out.status();
-        ExpectTensorNear(*out, TensorShape({c.m, c.n}), MatMulRef(a, b, ta, tb), 1e-4f);
+        // A fed b as it is; a Const b on oneDNN through its transposed copy.
+        for (bool const_b : {false, true}) {
+          auto y = ops::MatMul(root, pa, const_b ? ops::Const(root, b) : Output(pb),
+                               ops::MatMul::TransposeA(ta).TransposeB(tb));
+          absl::StatusOr<Tensor> out = RunOne(root, y, {{pa, a}, {pb, b}});
+          ASSERT_TRUE(out.ok()) << out.status();
+          ExpectTensorNear(*out, TensorShape({c.m, c.n}), MatMulRef(a, b, ta, tb), 1e-4f);
+        }
       }
     }
   }
