@@ -174,6 +174,7 @@ absl::Status MpiContext::RunAll(absl::Span<CollectiveWork* const> works) {
     }
     return true;
   };
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!broken_.ok()) return broken_;
@@ -181,8 +182,11 @@ absl::Status MpiContext::RunAll(absl::Span<CollectiveWork* const> works) {
     // Under one lock: one cycle takes them all.
     for (size_t i = 0; i < n; ++i) queue_.push_back(&pending[i]);
     submitted_.fetch_add(1, std::memory_order_release);
-    if (loop_blocked_) queued_cv_.notify_all();  // Else it is busy: it looks next cycle.
+    wake = loop_blocked_;  // Else it is busy: it looks next cycle.
   }
+  // Outside the lock: the background thread, woken on this core, would preempt this thread
+  // and block on mu_ at once (two more context switches).
+  if (wake) queued_cv_.notify_all();
   if (!all_done()) {
     std::unique_lock<std::mutex> lock(mu_);
     ++waiters_;
