@@ -5,13 +5,19 @@
 //                        the control allreduce of cache bits, then MPI_Allreduce; the first
 //                        iteration negotiates with rank 0): the collective layer;
 //   BM_DflowSession      Session::Run of a graph fetching HorovodAllreduce of a fed tensor:
-//                        what a training step pays (adds the kernel's copy and the run).
+//                        what a training step pays (adds the kernel's copy and the run);
+//   BM_Ratio             per iteration one MPI_Allreduce and one MpiContext::Run of the same
+//                        buffer, timed separately: the counter `ratio` is the median of the
+//                        per-pair ratios (dflow / MPI), which a loaded machine skews far less
+//                        than two separately timed benchmarks.
 // BM_MpiAllreduce runs first, before MpiContext (and its background thread) exists. Run with
 // `-x HOROVOD_CACHE_CAPACITY=0` for every collective through rank 0 (no response cache).
 // bytes_per_second counts the buffer once per iteration; docs/benchmarks.md ("Issue 15") has the
 // commands and how to read the ring-allreduce arithmetic. Never timed by tests.
 #include <mpi.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -65,6 +71,51 @@ void BM_DflowCollective(benchmark::State& state) {
     }
     std::fill(buffer.begin(), buffer.begin() + 1, 1.0f);
   }
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+
+void BM_Ratio(benchmark::State& state) {
+  absl::StatusOr<MpiContext*> context = MpiContext::Get();
+  if (!context.ok()) {
+    state.SkipWithError(std::string(context.status().message()).c_str());
+    return;
+  }
+  MpiContext* mpi = *context;
+  std::vector<float> buffer(state.range(0) / sizeof(float), 1.0f);
+  std::vector<double> ratios;
+  double mpi_seconds = 0, dflow_seconds = 0;
+  using Clock = std::chrono::steady_clock;
+  for (auto _ : state) {
+    const Clock::time_point t0 = Clock::now();
+    MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(buffer.size()), MPI_FLOAT,
+                  MPI_SUM, MPI_COMM_WORLD);
+    const Clock::time_point t1 = Clock::now();
+    CollectiveWork work;
+    work.request.name = "bench_ratio_allreduce";
+    work.request.kind = CollectiveKind::kAllreduce;
+    work.request.dtype = DT_FLOAT;
+    work.request.dims = {static_cast<int64_t>(buffer.size())};
+    work.request.attr = 1;  // Sum.
+    work.buffer = buffer.data();
+    work.count = static_cast<int64_t>(buffer.size());
+    absl::Status s = mpi->Run(&work);
+    const Clock::time_point t2 = Clock::now();
+    if (!s.ok()) {
+      state.SkipWithError(std::string(s.message()).c_str());
+      break;
+    }
+    std::fill(buffer.begin(), buffer.begin() + 1, 1.0f);
+    const double a = std::chrono::duration<double>(t1 - t0).count();
+    const double b = std::chrono::duration<double>(t2 - t1).count();
+    mpi_seconds += a;
+    dflow_seconds += b;
+    ratios.push_back(b / a);
+  }
+  if (ratios.empty()) return;
+  std::nth_element(ratios.begin(), ratios.begin() + ratios.size() / 2, ratios.end());
+  state.counters["ratio"] = ratios[ratios.size() / 2];
+  state.counters["mpi_us"] = 1e6 * mpi_seconds / ratios.size();
+  state.counters["dflow_us"] = 1e6 * dflow_seconds / ratios.size();
   state.SetBytesProcessed(state.iterations() * state.range(0));
 }
 
@@ -124,6 +175,7 @@ int main(int argc, char** argv) {
   dflow::RegisterSizes("BM_MpiAllreduce", dflow::BM_MpiAllreduce);
   dflow::RegisterSizes("BM_DflowCollective", dflow::BM_DflowCollective);
   dflow::RegisterSizes("BM_DflowSession", dflow::BM_DflowSession);
+  dflow::RegisterSizes("BM_Ratio", dflow::BM_Ratio);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   return 0;

@@ -29,29 +29,6 @@ CollectiveWork MakeWork(const std::string& name, CollectiveKind kind, const Tens
   return work;
 }
 
-// out = in * factor; integers are scaled in double and truncated toward zero.
-template <typename T>
-void Scale(const T* in, T* out, int64_t n, double factor) {
-  if (factor == 1.0) {
-    if (in != out && n > 0) std::memcpy(out, in, sizeof(T) * n);
-    return;
-  }
-  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(static_cast<double>(in[i]) * factor);
-}
-
-// Calls fn(T{}) for the kernels' dtypes.
-template <typename Fn>
-absl::Status ForKernelType(DataType dtype, Fn fn) {
-  switch (dtype) {
-    case DT_FLOAT: fn(float{}); return absl::OkStatus();
-    case DT_INT32: fn(int32_t{}); return absl::OkStatus();
-    case DT_INT64: fn(int64_t{}); return absl::OkStatus();
-    default:
-      return absl::UnimplementedError(
-          absl::StrCat("no collective kernel for dtype ", DataTypeString(dtype)));
-  }
-}
-
 // ---- HorovodAllreduce
 
 // HorovodAllreduce's and HorovodGroupedAllreduce's attrs, checked.
@@ -85,34 +62,30 @@ struct AllreduceAttrs {
   absl::Status Run(OpKernelContext* ctx, const std::vector<std::string>& names) const {
     DFLOW_ASSIGN_OR_RETURN(MpiContext * mpi, MpiContext::Get());
     const int n = static_cast<int>(names.size());
+    const bool average = reduce_op == static_cast<int64_t>(ReduceOp::kAverage);
+    // Applied by the collective as it writes the result (no pass of its own).
+    const double post = average ? double{postscale} / mpi->size() : double{postscale};
     std::vector<CollectiveWork> works;
     works.reserve(n);
     std::vector<CollectiveWork*> submit;
-    std::vector<Tensor*> outs;
     for (int i = 0; i < n; ++i) {
       const Tensor& in = ctx->input(i);
       Tensor* out = ctx->allocate_output(i, in.shape());
       works.push_back(MakeWork(names[i], CollectiveKind::kAllreduce, in, reduce_op));
-      works.back().buffer = out->data();
-      works.back().keep_alive = {*out};
-      submit.push_back(&works.back());
-      outs.push_back(out);
-      DFLOW_RETURN_IF_ERROR(ForKernelType(in.dtype(), [&](auto zero) {
-        using T = decltype(zero);
-        Scale(in.flat<T>().data(), out->flat<T>().data(), in.NumElements(), prescale);
-      }));
+      CollectiveWork& work = works.back();
+      work.buffer = out->data();
+      work.scale = post;
+      work.keep_alive = {*out, in};
+      if (prescale == 1.0f) {
+        // MPI (or the fusion copy) reads the input where it is; an empty one is left alone.
+        if (in.NumElements() > 0) work.send = in.data();
+      } else {
+        DFLOW_RETURN_IF_ERROR(
+            ScaleElements(in.dtype(), in.data(), out->data(), in.NumElements(), prescale));
+      }
+      submit.push_back(&work);
     }
-    DFLOW_RETURN_IF_ERROR(mpi->RunAll(submit));
-    const bool average = reduce_op == static_cast<int64_t>(ReduceOp::kAverage);
-    const double post = average ? double{postscale} / mpi->size() : double{postscale};
-    for (Tensor* out : outs) {
-      DFLOW_RETURN_IF_ERROR(ForKernelType(out->dtype(), [&](auto zero) {
-        using T = decltype(zero);
-        T* data = out->flat<T>().data();
-        Scale(data, data, out->NumElements(), post);
-      }));
-    }
-    return absl::OkStatus();
+    return mpi->RunAll(submit);
   }
 };
 

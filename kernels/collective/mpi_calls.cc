@@ -49,7 +49,29 @@ absl::StatusOr<MPI_Op> MpiOp(int64_t reduce_op) {
   }
 }
 
+template <typename T>
+void ScaleAs(const void* in, void* out, int64_t n, double factor) {
+  const T* from = static_cast<const T*>(in);
+  T* to = static_cast<T*>(out);
+  if (factor == 1.0) {
+    if (from != to && n > 0) std::memcpy(to, from, sizeof(T) * n);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) to[i] = static_cast<T>(static_cast<double>(from[i]) * factor);
+}
+
 }  // namespace
+
+absl::Status ScaleElements(DataType dtype, const void* in, void* out, int64_t n, double factor) {
+  switch (dtype) {
+    case DT_FLOAT: ScaleAs<float>(in, out, n, factor); return absl::OkStatus();
+    case DT_INT32: ScaleAs<int32_t>(in, out, n, factor); return absl::OkStatus();
+    case DT_INT64: ScaleAs<int64_t>(in, out, n, factor); return absl::OkStatus();
+    default:
+      return absl::UnimplementedError(
+          absl::StrCat("no collective kernel for dtype ", DataTypeString(dtype)));
+  }
+}
 
 absl::Status MpiContext::Execute(const CollectiveAction& action, bool insert,
                                  std::atomic<int64_t>* runs) {
@@ -126,12 +148,18 @@ absl::Status MpiContext::Collective(const CollectiveAction& action,
     if (!op.ok()) return op.status();
     absl::StatusOr<int> n = MpiCount(total);
     if (!n.ok()) return n.status();
-    void* data = works[0]->work->buffer;
+    // A lone tensor is reduced from its input (if apart) straight into its output; fused ones
+    // are copied from their inputs into the fusion buffer and scaled on the way back out, so
+    // that each byte is copied once each way and the kernel copies nothing.
+    CollectiveWork* lone = works[0]->work;
+    void* data = lone->buffer;
+    const void* send = works.size() == 1 && lone->send != nullptr ? lone->send : MPI_IN_PLACE;
     if (works.size() > 1) {
       fusion_.resize(total * elem);
       size_t offset = 0;
       for (Pending* p : works) {
-        std::memcpy(fusion_.data() + offset, p->work->buffer, p->work->count * elem);
+        const void* from = p->work->send != nullptr ? p->work->send : p->work->buffer;
+        if (p->work->count > 0) std::memcpy(fusion_.data() + offset, from, p->work->count * elem);
         offset += p->work->count * elem;
       }
       data = fusion_.data();
@@ -142,20 +170,24 @@ absl::Status MpiContext::Collective(const CollectiveAction& action,
     Enter(what);
     if (nonblocking_) {
       MPI_Request request;
-      code = MPI_Iallreduce(MPI_IN_PLACE, data, *n, *type, *op, comm_, &request);
+      code = MPI_Iallreduce(send, data, *n, *type, *op, comm_, &request);
       if (code == MPI_SUCCESS) code = Poll(&request);
     } else {
-      code = MPI_Allreduce(MPI_IN_PLACE, data, *n, *type, *op, comm_);
+      code = MPI_Allreduce(send, data, *n, *type, *op, comm_);
     }
     if (!Leave()) return absl::CancelledError("abandoned");
-    if (code == MPI_SUCCESS && works.size() > 1) {
-      size_t offset = 0;
-      for (Pending* p : works) {
-        std::memcpy(p->work->buffer, fusion_.data() + offset, p->work->count * elem);
-        offset += p->work->count * elem;
-      }
+    if (code != MPI_SUCCESS) return MpiStatus(code, "MPI_Allreduce");
+    if (works.size() == 1) {
+      return ScaleElements(first.dtype, lone->buffer, lone->buffer, lone->count, lone->scale);
     }
-    return MpiStatus(code, "MPI_Allreduce");
+    size_t offset = 0;
+    for (Pending* p : works) {
+      absl::Status s = ScaleElements(first.dtype, fusion_.data() + offset, p->work->buffer,
+                                     p->work->count, p->work->scale);
+      if (!s.ok()) return s;
+      offset += p->work->count * elem;
+    }
+    return absl::OkStatus();
   }
   if (action.kind == CollectiveKind::kBroadcast) {
     absl::StatusOr<int> n = MpiCount(total);

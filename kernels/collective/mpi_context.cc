@@ -150,6 +150,12 @@ absl::Status MpiContext::RunAll(absl::Span<CollectiveWork* const> works) {
   if (size() == 1) {  // Every collective of one rank is the identity, an allgather a copy.
     for (CollectiveWork* work : works) {
       if (!work->local.ok()) return work->local;
+      if (work->request.kind == CollectiveKind::kAllreduce) {
+        absl::Status s =
+            ScaleElements(work->request.dtype, work->send != nullptr ? work->send : work->buffer,
+                          work->buffer, work->count, work->scale);
+        if (!s.ok()) return s;
+      }
       if (work->request.kind == CollectiveKind::kAllgather) {
         work->dim0s = {work->request.dims.empty() ? 0 : work->request.dims[0]};
         const size_t bytes = work->count * DataTypeSize(work->request.dtype);
@@ -159,40 +165,62 @@ absl::Status MpiContext::RunAll(absl::Span<CollectiveWork* const> works) {
     }
     return absl::OkStatus();
   }
-  std::vector<Pending> pending;
-  pending.reserve(works.size());
-  for (CollectiveWork* work : works) {
-    pending.emplace_back();
-    pending.back().work = work;
-  }
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!broken_.ok()) return broken_;
-  if (stopping_) return absl::CancelledError("MPI is shutting down: the program is exiting");
-  for (Pending& p : pending) queue_.push_back(&p);  // Under one lock: one cycle takes them all.
-  ++submitted_;
-  queued_cv_.notify_all();
-  done_cv_.wait(lock, [&] {
-    for (const Pending& p : pending) {
-      if (!p.done) return false;
+  const size_t n = works.size();
+  std::unique_ptr<Pending[]> pending(new Pending[n]);  // Not movable (atomic): an array.
+  for (size_t i = 0; i < n; ++i) pending[i].work = works[i];
+  auto all_done = [&] {
+    for (size_t i = 0; i < n; ++i) {
+      if (!pending[i].done.load(std::memory_order_acquire)) return false;
     }
     return true;
-  });
-  for (const Pending& p : pending) {
-    if (!p.status.ok()) return p.status;
+  };
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!broken_.ok()) return broken_;
+    if (stopping_) return absl::CancelledError("MPI is shutting down: the program is exiting");
+    // Under one lock: one cycle takes them all.
+    for (size_t i = 0; i < n; ++i) queue_.push_back(&pending[i]);
+    submitted_.fetch_add(1, std::memory_order_release);
+    wake = loop_blocked_;  // Else it is busy: it looks next cycle.
+  }
+  // Outside the lock: the background thread, woken on this core, would preempt this thread
+  // and block on mu_ at once (two more context switches).
+  if (wake) queued_cv_.notify_all();
+  if (!all_done()) {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++waiters_;
+    done_cv_.wait(lock, all_done);
+    --waiters_;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!pending[i].status.ok()) return pending[i].status;
   }
   return absl::OkStatus();
 }
 
+template <typename Pred>
+void MpiContext::WaitForWork(std::unique_lock<std::mutex>& lock, absl::Duration timeout,
+                             Pred woken) {
+  if (woken()) return;
+  loop_blocked_ = true;
+  queued_cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), woken);
+  loop_blocked_ = false;
+}
+
 void MpiContext::Complete(const std::vector<Pending*>& works, const absl::Status& status) {
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (Pending* p : works) {
       if (p == nullptr) continue;
       p->status = p->work->local.ok() ? status : p->work->local;
-      p->done = true;
+      // Its waiter may return (and free `p`) as soon as it sees this: touch `p` no more.
+      p->done.store(true, std::memory_order_release);
     }
+    wake = waiters_ > 0;  // A waiter not yet blocked sees `done` before it blocks.
   }
-  done_cv_.notify_all();  // Once for them all, outside the lock: the waiters wake once.
+  if (wake) done_cv_.notify_all();  // Once for them all, outside the lock: they wake once.
 }
 
 void MpiContext::FailAll(const absl::Status& status) {
@@ -231,7 +259,7 @@ void MpiContext::TakeQueued(CycleMessage* message) {
 }
 
 void MpiContext::SortQueued() {
-  seen_ = submitted_;
+  seen_ = submitted_.load(std::memory_order_acquire);
   for (auto it = queue_.begin(); it != queue_.end();) {
     Pending* p = *it;
     if (pending_.count(p->work->request.name) > 0) {  // The same node twice: after the first.
@@ -267,20 +295,25 @@ void MpiContext::Loop() {
 }
 
 bool MpiContext::CachedCycle() {
-  const int words = cache_.words();
+  // Only the words of bits in use (the same on every rank: the caches are identical), so the
+  // control allreduce of a few cached names is a few words, not the capacity's.
+  const int words = cache_.used_words();
   ControlVector mine(words);
   {
     std::unique_lock<std::mutex> lock(mu_);
-    auto woken = [&] { return submitted_ != seen_ || stopping_; };
+    auto woken = [&] { return submitted_.load() != seen_ || stopping_; };
+    const absl::Time now = absl::Now();
+    if (progressed_) last_progress_ = now;
     if (pending_.empty() && queue_.empty()) {
       // Idle: every rank takes part in a cycle every HOROVOD_CYCLE_TIME.
-      queued_cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.cycle), woken);
-    } else if (!progressed_) {
-      // Waiting for other ranks: they enter the next cycle when they submit, so wait in it;
-      // a short pause keeps a long stall from spinning.
-      queued_cv_.wait_for(
-          lock, absl::ToChronoNanoseconds(std::min(options_.cycle, absl::Microseconds(500))),
-          woken);
+      WaitForWork(lock, options_.cycle, woken);
+    } else if (!progressed_ && now - last_progress_ > absl::Milliseconds(1)) {
+      // Waiting for other ranks: they enter the next cycle when they submit, so wait in it
+      // (in the control allreduce, straight away: a pause here would delay a rank that
+      // submits just after an idle cycle). Only a stall past a millisecond pauses, so that it
+      // does not spin through cycles.
+      WaitForWork(lock, std::min(options_.cycle, absl::Microseconds(500)),
+                  woken);
     }
     progressed_ = false;
     SortQueued();
@@ -291,9 +324,9 @@ bool MpiContext::CachedCycle() {
     mine.need_negotiation =
         !unsent_.empty() || (coordinator_ != nullptr && coordinator_->tracking());
   }
-  mine.invalid = changed_;
+  for (int i = 0; i < words; ++i) mine.invalid.words()[i] = changed_.words()[i];
   for (int bit : stalled_) mine.invalid.Set(bit);
-  changed_ = BitSet(words);
+  changed_ = BitSet(cache_.words());
   stalled_.clear();
   control_out_ = mine.Encode();
   control_in_.assign(control_out_.size(), 0);
@@ -364,8 +397,8 @@ bool MpiContext::NegotiatedCycle() {
     std::unique_lock<std::mutex> lock(mu_);
     // Rank 0 is paced by the others' messages; the others wake on work or every cycle.
     if (rank() != 0) {
-      queued_cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.cycle),
-                          [&] { return !queue_.empty() || stopping_; });
+      WaitForWork(lock, options_.cycle,
+                  [&] { return !queue_.empty() || stopping_; });
     }
     mine.shutdown = stopping_;
   }
@@ -460,8 +493,8 @@ absl::StatusOr<CycleResponse> MpiContext::Exchange(const CycleMessage& mine, boo
   if (take_queue) {
     std::unique_lock<std::mutex> lock(mu_);
     if (!any_live) {  // Nobody paces rank 0: wait for its own work.
-      queued_cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.cycle),
-                          [&] { return !queue_.empty() || stopping_; });
+      WaitForWork(lock, options_.cycle,
+                  [&] { return !queue_.empty() || stopping_; });
     }
     own.shutdown = stopping_;
     TakeQueued(&own);

@@ -6,7 +6,9 @@
 // starts a background thread that runs every collective. A lone process never touches MPI: it
 // is rank 0 of 1 and every collective is local.
 //
-// Kernels hand Run() a CollectiveWork (RunAll() several) and block until it is done. Each cycle
+// Kernels hand Run() a CollectiveWork (RunAll() several) and block until it is done (no
+// spinning: the background thread usually shares the kernel's core, see docs/distributed.md);
+// each side signals the other's condition variable only when that side is blocked. Each cycle
 // the background threads agree on what to run: a small control allreduce of cache bits
 // (response_cache.h) runs collectives that every rank has submitted and that were agreed
 // before, and names that are new (or changed) go through rank 0 (negotiation.h: matched by
@@ -64,8 +66,12 @@ enum class ReduceOp : int64_t {
 struct CollectiveWork {
   CollectiveRequest request;   // request.attr: reduce_op (average runs as a sum) or root_rank.
   absl::Status local;          // This rank's own error: sent (as request.error) and returned.
-  void* buffer = nullptr;      // Allreduce, broadcast: `count` elements, reduced in place.
-  const void* send = nullptr;  // Allgather: this rank's `count` elements.
+  // Allreduce, broadcast: `count` elements, the result (reduced in place when `send` is null).
+  void* buffer = nullptr;
+  // Allgather: this rank's `count` elements. Allreduce: its input when not already in `buffer`
+  // (MPI reads it there, or it is copied straight into the fusion buffer: no kernel copy).
+  const void* send = nullptr;
+  double scale = 1.0;  // Allreduce: the result times this (postscale, average's 1 / size).
   int64_t count = 0;
   int64_t inner = 1;               // Allgather: elements per row.
   std::vector<int64_t> dim0s;      // Allgather result: every rank's dimension 0.
@@ -73,6 +79,10 @@ struct CollectiveWork {
   // The tensors behind buffer/send: kept alive if a lost rank leaves MPI stuck on them.
   std::vector<Tensor> keep_alive;
 };
+
+// out[i] = in[i] * factor for n elements of `dtype` (float, int32, int64; integers scaled in
+// double and truncated toward zero, as Horovod does); in == out is allowed.
+absl::Status ScaleElements(DataType dtype, const void* in, void* out, int64_t n, double factor);
 
 class MpiContext {
  public:
@@ -106,7 +116,8 @@ class MpiContext {
  private:
   struct Pending {
     CollectiveWork* work = nullptr;
-    bool done = false;
+    // Set under mu_ after `status`; read without it by the waiter (acquire).
+    std::atomic<bool> done{false};
     absl::Status status;
     int bit = -1;       // Cached: its bit, waiting for every rank's hit.
     bool sent = false;  // Sent to rank 0, waiting for its answer.
@@ -137,6 +148,10 @@ class MpiContext {
   void SortQueued();
   // Completes `works` (null entries skipped) with `status`, or each its own local error.
   void Complete(const std::vector<Pending*>& works, const absl::Status& status);
+  // The background thread waits on queued_cv_ (mu_ held in `lock`) for at most `timeout`
+  // unless `woken()`, marked as blocked so that RunAll signals it.
+  template <typename Pred>
+  void WaitForWork(std::unique_lock<std::mutex>& lock, absl::Duration timeout, Pred woken);
   void FailAll(const absl::Status& status);  // And marks the context broken.
   // Every waiting work fails with `status` (mu_ held).
   void FailAllLocked(const absl::Status& status);
@@ -181,6 +196,8 @@ class MpiContext {
   absl::Status broken_;                        // Set once: every later Run fails with it.
   bool stopping_ = false;
   bool loop_done_ = false;
+  int waiters_ = 0;            // Kernel threads blocked on done_cv_.
+  bool loop_blocked_ = false;  // The background thread is blocked on queued_cv_.
   std::thread thread_;
 
   // The response cache's state, the background thread's own (identical on every rank).
@@ -188,10 +205,14 @@ class MpiContext {
   bool negotiate_only_ = true;   // No cache: the cache is off, or a rank has left.
   BitSet changed_;               // Bits this rank's submissions invalidate next cycle.
   std::vector<Pending*> unsent_;  // In pending_, for rank 0 in the next negotiation.
-  int64_t submitted_ = 0, seen_ = 0;  // RunAll calls; those the thread has looked at.
+  // RunAll calls (written under mu_), and
+  // those the thread has looked at.
+  std::atomic<int64_t> submitted_{0};
+  int64_t seen_ = 0;
   std::vector<int> stalled_;     // Rank 0: partial hits to invalidate next cycle.
   PartialHits partial_;          // Rank 0.
   bool progressed_ = true;       // The last cycle ran something or took new work.
+  absl::Time last_progress_;     // When a cycle last did.
   std::vector<uint64_t> control_in_, control_out_;
 
   // The watchdog (under mu_): the background thread's blocking MPI call.

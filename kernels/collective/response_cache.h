@@ -47,6 +47,8 @@ class ResponseCache {
 
   int capacity() const { return capacity_; }
   int words() const { return (capacity_ + 63) / 64; }
+  // The words that hold every bit in use (the highest bit ever given, until Clear).
+  int used_words() const { return (static_cast<int>(slots_.size()) + 63) / 64; }
   int size() const { return static_cast<int>(by_name_.size()); }
 
   enum class Lookup { kMiss, kHit, kChanged };

@@ -35,9 +35,20 @@ Operation BroadcastGlobalVariables(const Scope& scope, int64_t root_rank) {
 
 std::vector<GradAndVar> DistributedOptimizer::ComputeGradients(
     const Scope& scope, const Output& loss, const std::vector<Output>& var_list) {
-  std::vector<GradAndVar> grads_and_vars = inner_->ComputeGradients(scope, loss, var_list);
-  if (grads_and_vars.empty() || !scope.ok()) return {};
   const Scope s = scope.NewSubScope("DistributedOptimizer_Allreduce");
+  const bool weighted = rows_.node() != nullptr;
+  Output rows, total;  // Weighted: this rank's rows, and their sum over ranks.
+  Output scaled_loss = loss;
+  if (weighted) {
+    const Scope w = s.NewSubScope("batch_weight");
+    rows = ops::Cast(w, rows_, DT_FLOAT);
+    // rows * g_k as the gradients of rows * loss: the backprop's seed is scaled (a scalar)
+    // instead of every gradient (a pass over all the model's gradients each step).
+    scaled_loss = ops::Mul(w, loss, ops::StopGradient(w, ops::Cast(w, rows_, loss.type())));
+  }
+  std::vector<GradAndVar> grads_and_vars =
+      inner_->ComputeGradients(scope, scaled_loss, var_list);
+  if (grads_and_vars.empty() || !scope.ok()) return {};
   // One grouped allreduce per dtype (float first): one negotiation round and, below the fusion
   // threshold, one MPI call per step, however many variables the model has.
   std::vector<DataType> dtypes = {DT_FLOAT};
@@ -47,9 +58,6 @@ std::vector<GradAndVar> DistributedOptimizer::ComputeGradients(
     if (by_dtype.count(t) == 0 && t != DT_FLOAT) dtypes.push_back(t);
     by_dtype[t].push_back(i);
   }
-  const bool weighted = rows_.node() != nullptr;
-  Output rows, total;  // Weighted: this rank's rows, and their sum over ranks.
-  if (weighted) rows = ops::Cast(s.NewSubScope("batch_weight"), rows_, DT_FLOAT);
   for (DataType t : dtypes) {
     const std::vector<size_t>& members = by_dtype[t];
     if (members.empty() && !(weighted && t == DT_FLOAT)) continue;
@@ -70,7 +78,7 @@ std::vector<GradAndVar> DistributedOptimizer::ComputeGradients(
     if (t == DT_FLOAT) {
       // sum_r(rows_r * g_r) / sum_r(rows_r): the rows travel with the gradients (input 0).
       inputs.push_back(rows);
-      for (size_t i : members) inputs.push_back(ops::Mul(s, grads_and_vars[i].gradient, rows));
+      for (size_t i : members) inputs.push_back(grads_and_vars[i].gradient);  // rows * g_i.
       const std::vector<Output> out =
           ops::HorovodGroupedAllreduce(s.WithOpName(name), inputs,
                                        ops::HorovodAllreduce::ReduceOp(ops::kHorovodSum))
@@ -82,8 +90,9 @@ std::vector<GradAndVar> DistributedOptimizer::ComputeGradients(
       }
       continue;
     }
-    // Other dtypes, after the float group: scaled by rows / total (cast), then summed.
-    const Output weight = ops::Cast(s, ops::RealDiv(s, rows, total), t);
+    // Other dtypes, after the float group: rows * g (above) scaled by 1 / total (cast), then
+    // summed.
+    const Output weight = ops::Cast(s, ops::RealDiv(s, ops::Const(s, 1.0f), total), t);
     for (size_t i : members) inputs.push_back(ops::Mul(s, grads_and_vars[i].gradient, weight));
     const std::vector<Output> out =
         ops::HorovodGroupedAllreduce(s.WithOpName(name), inputs,

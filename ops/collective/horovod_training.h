@@ -31,7 +31,8 @@ Operation BroadcastGlobalVariables(const Scope& scope, int64_t root_rank);
 // scalar: the number of examples this rank's loss averages over), the group sums
 // [rows, rows * g_1, ...] instead and each gradient is sum_r(rows_r g_r) / sum_r(rows_r), so
 // that ranks holding different shares of a global batch compute exactly the gradient of the
-// loss averaged over the whole batch. Every rank must build the same graph; a rank's row count
+// loss averaged over the whole batch (rows * g_k are the gradients of rows * loss, so no pass
+// over the gradients scales them). Every rank must build the same graph; a rank's row count
 // must not be 0 (its mean loss is then NaN).
 class DistributedOptimizer : public Optimizer {
  public:
