@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include <omp.h>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -140,11 +142,17 @@ void Pool(const BlockedPool& p, const float* in, float* out) {
   if (HasAvx2()) row_fn = PoolRowAvx2<kMax>;
 #endif
   // One output row per iteration: every row is a whole window row, so no two share an output.
-#pragma omp parallel for schedule(static) if (planes * plane_in >= kMinParallelElements)
-  for (int64_t r = 0; r < rows; ++r) {
+  auto row = [&](int64_t r) {
     const int64_t plane = r / p.oh, oy = r % p.oh;
     row_fn(p, in + plane * plane_in, oy, out + r * row_out);
+  };
+  // No OpenMP region at all on one thread: libgomp allocates for each, even an if(false) one.
+  if (planes * plane_in < kMinParallelElements || omp_get_max_threads() == 1) {
+    for (int64_t r = 0; r < rows; ++r) row(r);
+    return;
   }
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) row(r);
 }
 
 }  // namespace
