@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "benchmark/benchmark.h"
@@ -35,6 +36,19 @@ namespace {
 // Same on every rank, so the ranks make the same calls: ~256 MiB moved per benchmark.
 int64_t Iterations(int64_t bytes) {
   return std::max<int64_t>(20, std::min<int64_t>(20000, (int64_t{256} << 20) / bytes));
+}
+
+// A float32 sum of `buffer` in place across the ranks, named `name`, as the kernel submits it.
+CollectiveWork SumInPlace(const std::string& name, std::vector<float>* buffer) {
+  CollectiveWork work;
+  work.request.name = name;
+  work.request.kind = CollectiveKind::kAllreduce;
+  work.request.dtype = DT_FLOAT;
+  work.request.dims = {static_cast<int64_t>(buffer->size())};
+  work.request.attr = 1;  // Sum.
+  work.buffer = buffer->data();
+  work.count = static_cast<int64_t>(buffer->size());
+  return work;
 }
 
 void BM_MpiAllreduce(benchmark::State& state) {
@@ -56,14 +70,7 @@ void BM_DflowCollective(benchmark::State& state) {
   MpiContext* mpi = *context;
   std::vector<float> buffer(state.range(0) / sizeof(float), 1.0f);
   for (auto _ : state) {
-    CollectiveWork work;
-    work.request.name = "bench_allreduce";
-    work.request.kind = CollectiveKind::kAllreduce;
-    work.request.dtype = DT_FLOAT;
-    work.request.dims = {static_cast<int64_t>(buffer.size())};
-    work.request.attr = 1;  // Sum.
-    work.buffer = buffer.data();
-    work.count = static_cast<int64_t>(buffer.size());
+    CollectiveWork work = SumInPlace("bench_allreduce", &buffer);
     absl::Status s = mpi->Run(&work);
     if (!s.ok()) {
       state.SkipWithError(std::string(s.message()).c_str());
@@ -90,14 +97,7 @@ void BM_Ratio(benchmark::State& state) {
     MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(buffer.size()), MPI_FLOAT,
                   MPI_SUM, MPI_COMM_WORLD);
     const Clock::time_point t1 = Clock::now();
-    CollectiveWork work;
-    work.request.name = "bench_ratio_allreduce";
-    work.request.kind = CollectiveKind::kAllreduce;
-    work.request.dtype = DT_FLOAT;
-    work.request.dims = {static_cast<int64_t>(buffer.size())};
-    work.request.attr = 1;  // Sum.
-    work.buffer = buffer.data();
-    work.count = static_cast<int64_t>(buffer.size());
+    CollectiveWork work = SumInPlace("bench_ratio_allreduce", &buffer);
     absl::Status s = mpi->Run(&work);
     const Clock::time_point t2 = Clock::now();
     if (!s.ok()) {
