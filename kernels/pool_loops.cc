@@ -140,7 +140,7 @@ void Pool(const BlockedPool& p, const float* in, float* out) {
   if (HasAvx2()) row_fn = PoolRowAvx2<kMax>;
 #endif
   // One thread: with an OpenMP team over the rows, the word CNN's gradient check
-  // (train_meta_test) failed on 2 threads and passed on 1; not understood yet.
+  // (train_meta_test) failed once in a full test run; not reproduced alone, not understood.
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t plane = r / p.oh, oy = r % p.oh;
     row_fn(p, in + plane * plane_in, oy, out + r * row_out);
