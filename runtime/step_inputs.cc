@@ -37,15 +37,21 @@ absl::Status RefreshCachedRead(const Node& node, int i, TensorValue& v, CachedRe
   if (v.ref == nullptr || node.input_is_ref(i)) return ResolveRefInput(node, i, v, read, input);
   {
     std::lock_guard<std::mutex> var_lock(v.ref->mu.reader());
-    if (v.ref->value.IsInitialized() && v.ref->value.TotalBytes() <= kMaxCachedReadBytes) {
-      cache.value.tensor = v.ref->value;
+    const Tensor& value = v.ref->value;
+    if (value.IsInitialized() && value.TotalBytes() <= kMaxCachedReadBytes) {
+      cache.value.tensor = value;
       cache.var = v.ref;
       cache.version = v.ref->mu.version();
       *input = &cache.value;
       return absl::OkStatus();
     }
+    if (value.IsInitialized()) {  // Too big to keep: read it as uncached reads are, one lock.
+      read.tensor = value;
+      *input = &read;
+      return absl::OkStatus();
+    }
   }
-  return ResolveRefInput(node, i, v, read, input);
+  return ResolveRefInput(node, i, v, read, input);  // Uninitialized: its error names the node.
 }
 
 void SetTeamFor(const OpKernel& kernel, absl::Span<TensorValue* const> inputs, int threads,
