@@ -19,7 +19,7 @@ struct BlockedPool {
 
 // Each window's maximum over its elements inside the image, starting from the lowest float
 // (padding never wins, and neither does NaN: best = v > best ? v : best, as TensorFlow's and
-// oneDNN's max pooling). Runs on the calling thread alone.
+// oneDNN's max pooling). Rows are split among the calling thread's OpenMP team when large.
 void MaxPoolBlocked(const BlockedPool& p, const float* in, float* out);
 
 // Each window's mean over its elements inside the image (padding excluded from the count):

@@ -91,7 +91,10 @@ float Loss(Session& s, const Feeds& feeds, const std::string& loss) {
 
 // For every optimizer update node (ApplyGradientDescent: grad input 2, ApplyAdam: 9) of the
 // graph, the gradient TensorFlow's graph feeds it, against central differences of the loss at
-// the `probes` elements of largest gradient (a small step: ReLU and max pooling have kinks).
+// the `probes` elements of largest gradient. ReLU and max pooling have kinks: an element whose
+// one-sided differences disagree has one within h, where no difference is the
+// derivative, so it is skipped for the next largest (without the skip, one draw of the word
+// CNN's weights in twenty failed).
 void CheckGradients(Session& s, const Feeds& feeds, const std::string& loss, int probes,
                     int* checked) {
   const Graph& graph = s.graph();
@@ -117,20 +120,25 @@ void CheckGradients(Session& s, const Feeds& feeds, const std::string& loss, int
     std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
       return std::fabs(grad.flat<float>()[a]) > std::fabs(grad.flat<float>()[b]);
     });
-    for (int k = 0; k < probes && k < static_cast<int>(order.size()); ++k) {
+    auto tolerance = [](double numeric) { return 2e-3 + 3e-2 * std::fabs(numeric); };
+    int done = 0;
+    for (size_t k = 0; done < probes && k < order.size() && k < 16u * probes; ++k) {
       const int64_t i = order[k];
-      const float h = 1e-3f * std::max(1.f, std::fabs(saved.flat<float>()[i]));
       auto loss_at = [&](float delta) {
         Tensor t = saved.DeepCopy();
         t.flat<float>()[i] += delta;
         var->Set(t);
         return static_cast<double>(Loss(s, feeds, loss));
       };
-      const double numeric = (loss_at(h) - loss_at(-h)) / (2.0 * h);
+      const float h = 1e-3f * std::max(1.f, std::fabs(saved.flat<float>()[i]));
+      const double at = loss_at(0), up = loss_at(h), down = loss_at(-h);
       var->Set(saved);
+      const double numeric = (up - down) / (2.0 * h);
+      if (std::fabs((up - at) / h - (at - down) / h) > tolerance(numeric)) continue;  // A kink.
       const double symbolic = grad.flat<float>()[i];
-      EXPECT_NEAR(symbolic, numeric, 2e-3 + 3e-2 * std::fabs(numeric))
+      EXPECT_NEAR(symbolic, numeric, tolerance(numeric))
           << "gradient " << g_out.name() << " of " << var->name << " at element " << i;
+      ++done;
       ++*checked;
     }
   }
@@ -209,7 +217,9 @@ TEST(TrainMeta, XorGradientsMatchCentralDifferencesAndTrainingReachesTheBound) {
 
 TEST(TrainMeta, WordCnnGradientsMatchCentralDifferencesAndAdamReducesTheLoss) {
   if (SharedDir().empty()) GTEST_SKIP() << "DFLOW_SHARED_DIR is not set";
-  std::unique_ptr<Loaded> m = Load("scisharp_word_cnn_train.meta");
+  SessionOptions options;
+  options.random_seed = 1;  // Its initializers are unseeded; any draw passes (80 tried).
+  std::unique_ptr<Loaded> m = Load("scisharp_word_cnn_train.meta", options);
   ASSERT_NE(m, nullptr);
   Session& s = *m->session;
   const std::vector<std::string> init = Initializers(m->meta_graph);
