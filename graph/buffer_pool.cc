@@ -13,7 +13,7 @@ std::shared_ptr<Tensor::Buffer> BufferPool::Get(size_t bytes) {
     free_bytes_ -= size;
     return buffer;
   }
-  return std::make_shared<Tensor::Buffer>(size);
+  return Tensor::Buffer::Make(size);
 }
 
 void BufferPool::Recycle(Tensor* t) {
@@ -28,7 +28,7 @@ void BufferPool::Recycle(Tensor* t) {
 
 void BufferPool::ReserveFor(const Tensor& t) {
   if (t.buffer_ == nullptr) return;
-  std::vector<std::shared_ptr<Tensor::Buffer>>& list = free_[t.buffer_->capacity];
+  FreeList& list = free_[t.buffer_->capacity];
   list.reserve(list.size() + 1);
 }
 

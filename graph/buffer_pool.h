@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "graph/cache_line_allocator.h"
 #include "graph/tensor.h"
 
 namespace dflow {
@@ -33,8 +34,12 @@ class BufferPool {
   // A kept buffer of exactly this rounded size, or a new one.
   std::shared_ptr<Tensor::Buffer> Get(size_t bytes);
 
+  // On lines of their own (graph/cache_line_allocator.h): each run writes them.
+  using FreeList = CacheLineVector<std::shared_ptr<Tensor::Buffer>>;
   const size_t max_free_bytes_;
-  absl::flat_hash_map<size_t, std::vector<std::shared_ptr<Tensor::Buffer>>> free_;
+  absl::flat_hash_map<size_t, FreeList, absl::Hash<size_t>, std::equal_to<size_t>,
+                      CacheLineAllocator<std::pair<const size_t, FreeList>>>
+      free_;
   size_t free_bytes_ = 0;
 };
 

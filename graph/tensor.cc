@@ -12,6 +12,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "graph/buffer_pool.h"
+#include "graph/cache_line_allocator.h"
 #include "graph/status_macros.h"
 
 namespace dflow {
@@ -76,6 +77,10 @@ Tensor::Buffer::Buffer(size_t bytes) : capacity(RoundedSize(bytes)) {
   }
 }
 
+std::shared_ptr<Tensor::Buffer> Tensor::Buffer::Make(size_t bytes) {
+  return std::allocate_shared<Buffer>(CacheLineAllocator<Buffer>(), bytes);
+}
+
 Tensor::Buffer::~Buffer() {
   if (strings > 0) std::destroy_n(static_cast<std::string*>(data), strings);
   std::free(data);
@@ -99,13 +104,13 @@ Tensor::Tensor(DataType dtype, const TensorShape& shape, BufferPool* pool)
         MaxTensorElements(), " elements"));
   }
   if (BaseType(dtype) == DT_STRING) {
-    buffer_ = std::make_shared<Buffer>(static_cast<size_t>(num_elements_) * sizeof(std::string));
+    buffer_ = Buffer::Make(static_cast<size_t>(num_elements_) * sizeof(std::string));
     std::string* s = static_cast<std::string*>(buffer_->data);
     for (int64_t i = 0; i < num_elements_; ++i) new (s + i) std::string();
     buffer_->strings = num_elements_;
     return;
   }
-  buffer_ = pool != nullptr ? pool->Get(TotalBytes()) : std::make_shared<Buffer>(TotalBytes());
+  buffer_ = pool != nullptr ? pool->Get(TotalBytes()) : Buffer::Make(TotalBytes());
 }
 
 absl::StatusOr<Tensor> Tensor::Allocate(DataType dtype, const TensorShape& shape) {

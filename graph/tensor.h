@@ -156,6 +156,9 @@ class Tensor {
     Buffer(const Buffer&) = delete;
     Buffer& operator=(const Buffer&) = delete;
     static size_t RoundedSize(size_t bytes);
+    // A new buffer whose reference counts lie on cache lines of their own: copies of a tensor
+    // on two threads write them, and must not write other data's lines.
+    static std::shared_ptr<Buffer> Make(size_t bytes);
     void* data = nullptr;
     size_t capacity = 0;
     int64_t strings = 0;  // std::string elements constructed in data, destroyed with it.

@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "graph/buffer_pool.h"
+#include "graph/cache_line_allocator.h"
 #include "graph/status_macros.h"
 #include "kernels/dnnl_util.h"
 #include "runtime/flops.h"
@@ -13,8 +14,10 @@
 #include "runtime/thread_policy.h"
 
 namespace dflow {
-// One run's mutable state; kept between runs so that a warm run allocates nothing.
-struct ExecutionPlan::RunState {
+// One run's mutable state; kept between runs so that a warm run allocates nothing. It and its
+// vectors fill cache lines of their own (graph/cache_line_allocator.h): a run writes them on
+// every step, and another thread's run reads the plan's steps, allocated beside them.
+struct alignas(kCacheLine) ExecutionPlan::RunState {
   explicit RunState(const ExecutionPlan& plan)
       : stream(CpuEngine()),
         slots(plan.num_slots_),
@@ -27,12 +30,12 @@ struct ExecutionPlan::RunState {
   dnnl::stream stream;
   BufferPool pool;
   RunResources resources;  // TensorArrays and stacks, emptied after each run.
-  std::vector<TensorValue> slots;
-  std::vector<TensorValue> reads;      // Variable values read by one step.
-  std::vector<CachedRead> cached_reads;  // Kept from the last run (runtime/step_inputs.h).
-  std::vector<TensorValue*> inputs;    // One step's inputs.
+  CacheLineVector<TensorValue> slots;
+  CacheLineVector<TensorValue> reads;      // Variable values read by one step.
+  CacheLineVector<CachedRead> cached_reads;  // Kept from the last run (runtime/step_inputs.h).
+  CacheLineVector<TensorValue*> inputs;    // One step's inputs.
   // The last run's fetched tensors: their buffers return to the pool once the caller drops them.
-  std::vector<Tensor> fetched;
+  CacheLineVector<Tensor> fetched;
 };
 
 // Gives each variable read its own cache entry, in plans that write no variable through a
@@ -195,7 +198,7 @@ absl::Status ExecutionPlan::RunSteps(absl::Span<const Tensor> feeds, VariableSto
                std::chrono::steady_clock::now() - start)
         .count();
   };
-  std::vector<TensorValue>& slots = state.slots;
+  auto& slots = state.slots;
   for (size_t i = 0; i < feed_slots_.size(); ++i) slots[feed_slots_[i]].tensor = feeds[i];
   int current_threads = threads;
   for (const Step& step : steps_) {

@@ -135,7 +135,8 @@ class Session {
   // Each client thread's last plan, in its own slot (runtime/thread_slots.h): a repeated run
   // finds it without writing the shared mutex or the plan's shared reference count (the slot
   // holds its own reference, which runs copy).
-  struct PlanRef {
+  // On lines of its own: its reference count is written on every run of the slot's thread.
+  struct alignas(64) PlanRef {
     std::shared_ptr<const ExecutionPlan> plan;
   };
   struct alignas(64) PlanSlot {
