@@ -47,6 +47,11 @@ absl::Status MpiContext::Init() {
   MPI_Initialized(&initialized);
   int provided = 0;
   if (!initialized) {
+    // Open MPI busy-polls in blocking calls. A rank's background thread that waits in an idle
+    // cycle's control allreduce for a slower rank then takes half its core from the rank's own
+    // kernels (under --bind-to core they share one core). Yield in the poll unless the user
+    // set the parameter (-mca mpi_yield_when_idle 0 or the environment variable).
+    setenv("OMPI_MCA_mpi_yield_when_idle", "1", /*overwrite=*/0);
     absl::Status s =
         MpiStatus(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided),
                   "MPI_Init_thread");
