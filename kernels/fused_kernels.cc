@@ -256,14 +256,31 @@ class ApplyGradientDescentMatMulOp : public OpKernel {
     }
     ShapeCache<Entry>::Lease e = cache_.Get(ShapeKey({&a.shape(), &b.shape()}), [&] {
       auto entry = std::make_unique<Entry>();
-      dnnl::matmul::primitive_desc pd = GradientDescentMatMulDesc(d, ctx->engine());
-      entry->prim = Primitive(pd);
+      // Below AVX-512 oneDNN 2.6 has only reference code for the product with these post-ops:
+      // then the plain product, added into the variable by a loop, as the unfused pair does.
+      entry->summed = HasFastGradientDescentMatMul(d);
+      entry->prim = Primitive(entry->summed
+                                  ? GradientDescentMatMulDesc(d, ctx->engine())
+                                  : dnnl::matmul::primitive_desc(
+                                        dnnl::matmul::desc(d.A(), d.B(), d.C()), KernelAttr(),
+                                        ctx->engine()));
       entry->a = memory(d.A(), ctx->engine(), nullptr);
       entry->b = memory(d.B(), ctx->engine(), nullptr);
       entry->var = memory(d.C(), ctx->engine(), nullptr);
       entry->scale = memory(ScaleDesc(), ctx->engine(), nullptr);
       return entry;
     });
+    if (!e->summed) {
+      Tensor product = ctx->allocate_temp(DT_FLOAT, TensorShape({d.m, d.n}));
+      RunPrimitive(e->prim, ctx->stream(),
+                   {{DNNL_ARG_SRC, e->a, a.data()},
+                    {DNNL_ARG_WEIGHTS, e->b, b.data()},
+                    {DNNL_ARG_DST, e->var, product.data()}});
+      ScaledAddInPlace(static_cast<float*>(var->value.data()),
+                       static_cast<const float*>(product.data()), d.m * d.n, -alpha.scalar<float>());
+      ctx->release_temp(&product);
+      return absl::OkStatus();
+    }
     e->scale_value = -alpha.scalar<float>();
     RunPrimitive(e->prim, ctx->stream(),
                  {{DNNL_ARG_SRC, e->a, a.data()},
@@ -277,6 +294,7 @@ class ApplyGradientDescentMatMulOp : public OpKernel {
   struct Entry {
     Primitive prim;
     memory a, b, var, scale;
+    bool summed = false;  // The primitive adds the scaled product into the variable itself.
     float scale_value = 0.0f;  // The primitive reads this call's output scale from here.
   };
   // Up to here (256 KiB of variable) one thread's loop beats a primitive call.

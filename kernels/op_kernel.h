@@ -141,6 +141,12 @@ class OpKernelContext {
   Tensor allocate_temp(DataType dtype, const TensorShape& shape) {
     return Tensor(dtype, shape, pool_);
   }
+  // Hands a temp's buffer back to the pool, for the next allocation of its size (a temp simply
+  // dropped frees its buffer), and resets *t.
+  void release_temp(Tensor* t) {
+    if (pool_ != nullptr) pool_->Recycle(t);
+    *t = Tensor();
+  }
 
   VariableStore* variables() const { return variables_; }
   // This run's TensorArrays and stacks; null outside a run (constant folding).

@@ -242,26 +242,9 @@ std::optional<Fusion> MatchBiasAdd(const Node& base, const SoleConsumer& sole_co
   return f;
 }
 
-// Whether oneDNN runs a MatMul's product summed into a variable with optimized code on this CPU
-// (kernels/fused_kernels.h); a dimension known only at run time counts as 1.
-bool HasFastProduct(const Node& matmul) {
-  bool ta = false, tb = false;
-  GetAttr(matmul.attrs(), "transpose_a", &ta).IgnoreError();
-  GetAttr(matmul.attrs(), "transpose_b", &tb).IgnoreError();
-  const PartialTensorShape& a = matmul.input(0).shape();
-  const PartialTensorShape& b = matmul.input(1).shape();
-  if (a.unknown_rank() || b.unknown_rank() || a.dims() != 2 || b.dims() != 2) return false;
-  MatMulDims d;
-  d.transpose_a = ta;
-  d.transpose_b = tb;
-  d.m = std::max<int64_t>(a.dim_size(ta ? 1 : 0), 1);
-  d.k = std::max<int64_t>(a.dim_size(ta ? 0 : 1), 1);
-  d.n = std::max<int64_t>(b.dim_size(tb ? 0 : 1), 1);
-  return HasFastGradientDescentMatMul(d);
-}
-
 // ApplyGradientDescent(var, alpha, MatMul(a, b)), the product read by nothing else ->
-// _ApplyGradientDescentMatMul. Not when a or b reads a variable directly: the fused node reads
+// _ApplyGradientDescentMatMul (on every CPU: its kernel picks, per shape, a product summed
+// into the variable or a product and a loop). Not when a or b reads a variable directly: the fused node reads
 // its inputs where the update runs, and an update before it could have changed that variable.
 std::optional<Fusion> MatchGradientDescentMatMul(const Node& apply,
                                                  const SoleConsumer& sole_consumer) {
@@ -270,7 +253,7 @@ std::optional<Fusion> MatchGradientDescentMatMul(const Node& apply,
   }
   const Node& matmul = *apply.input(2).node();
   if (matmul.op() != "MatMul" || !IsFloat(matmul) || sole_consumer(matmul) != &apply ||
-      IsRef(matmul.input(0)) || IsRef(matmul.input(1)) || !HasFastProduct(matmul)) {
+      IsRef(matmul.input(0)) || IsRef(matmul.input(1))) {
     return std::nullopt;
   }
   Fusion f;
