@@ -69,6 +69,14 @@ void BroadcastLoop(const Tensor& a, const Tensor& b, const TensorShape& out_shap
   const T* pa = a.flat<T>().data();
   const T* pb = b.flat<T>().data();
   U* po = out->flat<U>().data();
+  // The common cases need no index arithmetic: operands of the output's element count (equal
+  // shapes, or shapes differing only by leading 1s), or one a single element.
+  const int64_t n = out_shape.num_elements(), na = a.NumElements(), nb = b.NumElements();
+  if ((na == n || na == 1) && (nb == n || nb == 1)) {
+    const int64_t sa = na == n ? 1 : 0, sb = nb == n ? 1 : 0;
+    for (int64_t i = 0; i < n; ++i) po[i] = op(pa[i * sa], pb[i * sb]);
+    return;
+  }
   ForEachIndex(out_shape, BroadcastStrides(a.shape(), rank), BroadcastStrides(b.shape(), rank),
                [&](int64_t i, int64_t ia, int64_t ib) { po[i] = op(pa[ia], pb[ib]); });
 }
