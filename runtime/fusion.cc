@@ -242,10 +242,34 @@ std::optional<Fusion> MatchBiasAdd(const Node& base, const SoleConsumer& sole_co
   return f;
 }
 
+// Whether _ApplyGradientDescentMatMul is no slower than the unfused pair for this MatMul: oneDNN
+// runs its product summed into the variable with optimized code on this CPU
+// (kernels/fused_kernels.h; a dimension known only at run time counts as 1), or the variable is
+// small enough that the unfused update is the same one-thread loop the fused kernel falls back
+// to.
+bool FusedUpdatePays(const Node& matmul) {
+  bool ta = false, tb = false;
+  GetAttr(matmul.attrs(), "transpose_a", &ta).IgnoreError();
+  GetAttr(matmul.attrs(), "transpose_b", &tb).IgnoreError();
+  const PartialTensorShape& a = matmul.input(0).shape();
+  const PartialTensorShape& b = matmul.input(1).shape();
+  if (a.unknown_rank() || b.unknown_rank() || a.dims() != 2 || b.dims() != 2) return false;
+  MatMulDims d;
+  d.transpose_a = ta;
+  d.transpose_b = tb;
+  d.m = a.dim_size(ta ? 1 : 0);
+  d.k = std::max<int64_t>(a.dim_size(ta ? 0 : 1), 1);
+  d.n = b.dim_size(tb ? 0 : 1);
+  if (d.m > 0 && d.n > 0 && d.m * d.n <= kLoopMaxFusedUpdate) return true;
+  d.m = std::max<int64_t>(d.m, 1);
+  d.n = std::max<int64_t>(d.n, 1);
+  return HasFastGradientDescentMatMul(d);
+}
+
 // ApplyGradientDescent(var, alpha, MatMul(a, b)), the product read by nothing else ->
-// _ApplyGradientDescentMatMul (on every CPU: its kernel picks, per shape, a product summed
-// into the variable or a product and a loop). Not when a or b reads a variable directly: the fused node reads
-// its inputs where the update runs, and an update before it could have changed that variable.
+// _ApplyGradientDescentMatMul, when that pays (FusedUpdatePays). Not when a or b reads a
+// variable directly: the fused node reads its inputs where the update runs, and an update before
+// it could have changed that variable.
 std::optional<Fusion> MatchGradientDescentMatMul(const Node& apply,
                                                  const SoleConsumer& sole_consumer) {
   if (apply.op() != "ApplyGradientDescent" || apply.input(1).type() != DT_FLOAT) {
@@ -253,7 +277,7 @@ std::optional<Fusion> MatchGradientDescentMatMul(const Node& apply,
   }
   const Node& matmul = *apply.input(2).node();
   if (matmul.op() != "MatMul" || !IsFloat(matmul) || sole_consumer(matmul) != &apply ||
-      IsRef(matmul.input(0)) || IsRef(matmul.input(1))) {
+      IsRef(matmul.input(0)) || IsRef(matmul.input(1)) || !FusedUpdatePays(matmul)) {
     return std::nullopt;
   }
   Fusion f;
