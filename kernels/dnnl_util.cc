@@ -147,4 +147,9 @@ absl::StatusOr<MatMulDims> MatMulDimsOf(const Tensor& a, const Tensor& b, bool t
   return d;
 }
 
+absl::Status GetTransposeAttrs(const Node& node, bool* transpose_a, bool* transpose_b) {
+  DFLOW_RETURN_IF_ERROR(GetNodeAttr(node, "transpose_a", transpose_a));
+  return GetNodeAttr(node, "transpose_b", transpose_b);
+}
+
 }  // namespace dflow

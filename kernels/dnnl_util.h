@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
+#include "graph/graph.h"
 #include "graph/tensor.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
@@ -104,6 +105,9 @@ struct MatMulDims {
 // inner dimensions agree.
 absl::StatusOr<MatMulDims> MatMulDimsOf(const Tensor& a, const Tensor& b, bool transpose_a,
                                         bool transpose_b);
+
+// Reads a MatMul-like node's transpose_a and transpose_b attrs, stopping at the first failure.
+absl::Status GetTransposeAttrs(const Node& node, bool* transpose_a, bool* transpose_b);
 
 // A spin lock: a kernel's cache is locked twice per call, almost always uncontended, for a few
 // instructions (absl::Mutex, as Debian builds it, checks for deadlocks on every lock).

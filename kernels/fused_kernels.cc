@@ -57,8 +57,7 @@ class FusedKernel : public OpKernel {
 class FusedMatMulOp : public FusedKernel {
  public:
   explicit FusedMatMulOp(const Node& node) : FusedKernel(node) {
-    absl::Status s = GetNodeAttr(node, "transpose_a", &transpose_a_);
-    if (s.ok()) s = GetNodeAttr(node, "transpose_b", &transpose_b_);
+    absl::Status s = GetTransposeAttrs(node, &transpose_a_, &transpose_b_);
     if (!s.ok() && construction_status().ok()) SetConstructionError(s);
   }
 
@@ -221,8 +220,7 @@ dnnl::matmul::primitive_desc GradientDescentMatMulDesc(const MatMulDims& d,
 class ApplyGradientDescentMatMulOp : public OpKernel {
  public:
   explicit ApplyGradientDescentMatMulOp(const Node& node) : OpKernel(node) {
-    absl::Status s = GetNodeAttr(node, "transpose_a", &transpose_a_);
-    if (s.ok()) s = GetNodeAttr(node, "transpose_b", &transpose_b_);
+    absl::Status s = GetTransposeAttrs(node, &transpose_a_, &transpose_b_);
     if (!s.ok()) SetConstructionError(s);
   }
 

@@ -110,6 +110,17 @@ std::vector<Tap> BilinearTaps(int64_t out, int64_t in, bool align_corners, bool 
   return taps;
 }
 
+// Calls fn(b, ty, tx, ch) for every output element of a bilinear resize, in NHWC order; the
+// forward op and its gradient walk the same taps.
+template <typename Fn>
+void ForEachBilinearTap(int64_t n, int64_t c, const std::vector<Tap>& ys,
+                        const std::vector<Tap>& xs, Fn fn) {
+  for (int64_t b = 0; b < n; ++b)
+    for (const Tap& ty : ys)
+      for (const Tap& tx : xs)
+        for (int64_t ch = 0; ch < c; ++ch) fn(b, ty, tx, ch);
+}
+
 // The source index of output i for nearest neighbour.
 int64_t NearestSource(int64_t i, int64_t in, float scale, bool align_corners, bool half_pixel) {
   const float src = half_pixel ? (static_cast<float>(i) + 0.5f) * scale
@@ -138,18 +149,13 @@ class ResizeBilinearOp : public ResizeKernel {
       auto at = [&](int64_t b, int64_t r, int64_t col, int64_t ch) {
         return static_cast<float>(in[((b * h + r) * w + col) * c + ch]);
       };
-      for (int64_t b = 0; b < n; ++b)
-        for (int64_t i = 0; i < oh; ++i)
-          for (int64_t j = 0; j < ow; ++j)
-            for (int64_t ch = 0; ch < c; ++ch) {
-              const Tap& ty = ys[i];
-              const Tap& tx = xs[j];
-              const float tl = at(b, ty.lower, tx.lower, ch), tr = at(b, ty.lower, tx.upper, ch);
-              const float bl = at(b, ty.upper, tx.lower, ch), br = at(b, ty.upper, tx.upper, ch);
-              const float top = tl + (tr - tl) * tx.lerp;
-              const float bottom = bl + (br - bl) * tx.lerp;
-              *y++ = top + (bottom - top) * ty.lerp;
-            }
+      ForEachBilinearTap(n, c, ys, xs, [&](int64_t b, const Tap& ty, const Tap& tx, int64_t ch) {
+        const float tl = at(b, ty.lower, tx.lower, ch), tr = at(b, ty.lower, tx.upper, ch);
+        const float bl = at(b, ty.upper, tx.lower, ch), br = at(b, ty.upper, tx.upper, ch);
+        const float top = tl + (tr - tl) * tx.lerp;
+        const float bottom = bl + (br - bl) * tx.lerp;
+        *y++ = top + (bottom - top) * ty.lerp;
+      });
     });
     return absl::OkStatus();
   }
@@ -183,18 +189,13 @@ class ResizeBilinearGradOp : public ResizeKernel {
     auto at = [&](int64_t b, int64_t r, int64_t col, int64_t ch) -> float& {
       return dx[((b * h + r) * w + col) * c + ch];
     };
-    for (int64_t b = 0; b < n; ++b)
-      for (int64_t i = 0; i < oh; ++i)
-        for (int64_t j = 0; j < ow; ++j)
-          for (int64_t ch = 0; ch < c; ++ch) {
-            const Tap& ty = ys[i];
-            const Tap& tx = xs[j];
-            const float v = *g++;
-            at(b, ty.lower, tx.lower, ch) += v * (1 - ty.lerp) * (1 - tx.lerp);
-            at(b, ty.lower, tx.upper, ch) += v * (1 - ty.lerp) * tx.lerp;
-            at(b, ty.upper, tx.lower, ch) += v * ty.lerp * (1 - tx.lerp);
-            at(b, ty.upper, tx.upper, ch) += v * ty.lerp * tx.lerp;
-          }
+    ForEachBilinearTap(n, c, ys, xs, [&](int64_t b, const Tap& ty, const Tap& tx, int64_t ch) {
+      const float v = *g++;
+      at(b, ty.lower, tx.lower, ch) += v * (1 - ty.lerp) * (1 - tx.lerp);
+      at(b, ty.lower, tx.upper, ch) += v * (1 - ty.lerp) * tx.lerp;
+      at(b, ty.upper, tx.lower, ch) += v * ty.lerp * (1 - tx.lerp);
+      at(b, ty.upper, tx.upper, ch) += v * ty.lerp * tx.lerp;
+    });
     return absl::OkStatus();
   }
 };

@@ -19,8 +19,7 @@ using dnnl::memory;
 class MatMulOp : public OpKernel {
  public:
   explicit MatMulOp(const Node& node) : OpKernel(node) {
-    absl::Status s = GetNodeAttr(node, "transpose_a", &transpose_a_);
-    if (s.ok()) s = GetNodeAttr(node, "transpose_b", &transpose_b_);
+    absl::Status s = GetTransposeAttrs(node, &transpose_a_, &transpose_b_);
     if (!s.ok()) SetConstructionError(s);
   }
 

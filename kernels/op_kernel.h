@@ -107,6 +107,30 @@ class VariableStore {
   RandomStateStore random_states_;
 };
 
+// The variable a VariableV2 or VarHandleOp node names (its shared_name, else its own name):
+// looked up (created uninitialized) on the first run and kept, so later runs skip the store.
+class VariableLookup {
+ public:
+  explicit VariableLookup(const Node& node) {
+    std::string shared_name;
+    GetAttr(node.attrs(), "shared_name", &shared_name).IgnoreError();
+    name_ = shared_name.empty() ? node.name() : shared_name;
+  }
+
+  Variable* Get(VariableStore* store) {
+    Variable* var = var_.load(std::memory_order_acquire);
+    if (var == nullptr) {  // Concurrent first runs look up the same variable.
+      var = store->LookupOrCreate(name_);
+      var_.store(var, std::memory_order_release);
+    }
+    return var;
+  }
+
+ private:
+  std::string name_;
+  std::atomic<Variable*> var_{nullptr};
+};
+
 // A value flowing along an edge: a tensor, or a reference to a variable (VariableV2's output).
 struct TensorValue {
   Tensor tensor;

@@ -3,7 +3,6 @@
 // handle names one of this session's variables. Updates copy the value first when a read still
 // shares its buffer (copy on write). Plain loops: the updates are element-wise and small.
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <mutex>
@@ -45,26 +44,16 @@ absl::Status Uninitialized(const Variable& var) {
 
 class VarHandleOp : public OpKernel {
  public:
-  explicit VarHandleOp(const Node& node) : OpKernel(node) {
-    std::string shared_name;
-    GetAttr(node.attrs(), "shared_name", &shared_name).IgnoreError();
-    name_ = shared_name.empty() ? node.name() : shared_name;
-  }
+  explicit VarHandleOp(const Node& node) : OpKernel(node), var_(node) {}
   absl::Status Compute(OpKernelContext* ctx) override {
-    Variable* var = var_.load(std::memory_order_acquire);
-    if (var == nullptr) {
-      var = ctx->variables()->LookupOrCreate(name_);
-      var_.store(var, std::memory_order_release);
-    }
     Tensor handle(DT_RESOURCE, TensorShape({}));
-    *static_cast<int64_t*>(handle.data()) = var->id;
+    *static_cast<int64_t*>(handle.data()) = var_.Get(ctx->variables())->id;
     ctx->set_output(0, std::move(handle));
     return absl::OkStatus();
   }
 
  private:
-  std::string name_;
-  std::atomic<Variable*> var_{nullptr};
+  VariableLookup var_;
 };
 REGISTER_KERNEL("VarHandleOp", VarHandleOp);
 

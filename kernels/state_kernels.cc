@@ -28,24 +28,14 @@ namespace {
 
 class VariableOp : public OpKernel {
  public:
-  explicit VariableOp(const Node& node) : OpKernel(node) {
-    std::string shared_name;
-    GetAttr(node.attrs(), "shared_name", &shared_name).IgnoreError();
-    name_ = shared_name.empty() ? node.name() : shared_name;
-  }
+  explicit VariableOp(const Node& node) : OpKernel(node), var_(node) {}
   absl::Status Compute(OpKernelContext* ctx) override {
-    Variable* var = var_.load(std::memory_order_acquire);
-    if (var == nullptr) {  // Concurrent first runs look up the same variable.
-      var = ctx->variables()->LookupOrCreate(name_);
-      var_.store(var, std::memory_order_release);
-    }
-    ctx->set_output_ref(0, var);
+    ctx->set_output_ref(0, var_.Get(ctx->variables()));
     return absl::OkStatus();
   }
 
  private:
-  std::string name_;
-  std::atomic<Variable*> var_{nullptr};
+  VariableLookup var_;
 };
 REGISTER_KERNEL("VariableV2", VariableOp);
 
