@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -229,10 +230,8 @@ void PrintReport(const CollectingReporter& r, const std::string& load_before) {
 
 int main(int argc, char** argv) {
   using namespace dflow::bench;  // NOLINT: main only.
-  bool report = false;
-  if (!InitializeBenchmark(&argc, argv, {ReportFlag(&report)})) return 1;
-
-  const std::string load_before = LoadAverage();
+  const std::optional<ReportStart> start = StartReportOnlyBenchmark(&argc, argv);
+  if (!start) return 1;
   globals = new Globals();
   Globals& g = *globals;
   g.images = dflow::Tensor(dflow::DT_FLOAT, dflow::TensorShape({kInferBatch, 784}));
@@ -252,7 +251,7 @@ int main(int argc, char** argv) {
   CheckTraining();
 
   benchmark::AddCustomContext("omp_threads", std::to_string(omp_get_max_threads()));
-  benchmark::AddCustomContext("loadavg", load_before);
+  benchmark::AddCustomContext("loadavg", start->load_before);
   benchmark::RegisterBenchmark("cnn_infer/reference", InferReference)
       ->Unit(benchmark::kMillisecond)->UseRealTime();
   benchmark::RegisterBenchmark("cnn_infer/dflow", InferDflow)
@@ -261,6 +260,7 @@ int main(int argc, char** argv) {
       ->Unit(benchmark::kMillisecond)->UseRealTime();
   benchmark::RegisterBenchmark("cnn_train/dflow", TrainDflow)
       ->Unit(benchmark::kMillisecond)->UseRealTime();
-  RunBenchmarks(report, [&](const CollectingReporter& r) { PrintReport(r, load_before); });
+  RunBenchmarks(start->report,
+                [&](const CollectingReporter& r) { PrintReport(r, start->load_before); });
   return 0;
 }

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <tuple>
@@ -183,9 +184,8 @@ void PrintReport(const CollectingReporter& r, const std::string& load_before) {
 
 int main(int argc, char** argv) {
   using namespace dflow::bench;  // NOLINT: a benchmark's main.
-  bool report = false;
-  if (!InitializeBenchmark(&argc, argv, {ReportFlag(&report)})) return 1;
-  const std::string load_before = LoadAverage();
+  const std::optional<ReportStart> start = StartReportOnlyBenchmark(&argc, argv);
+  if (!start) return 1;
   if (CorpusDir().empty()) {
     std::fprintf(stderr, "DFLOW_SHARED_DIR is not set: no corpus models to run\n");
   } else {
@@ -201,6 +201,7 @@ int main(int argc, char** argv) {
       }
     }
   }
-  RunBenchmarks(report, [&](const CollectingReporter& r) { PrintReport(r, load_before); });
+  RunBenchmarks(start->report,
+                [&](const CollectingReporter& r) { PrintReport(r, start->load_before); });
   return 0;
 }

@@ -57,6 +57,13 @@ Flag ReportFlag(bool* report) {
   return {"--dflow_report", [report](const char*) { *report = true; }};
 }
 
+std::optional<ReportStart> StartReportOnlyBenchmark(int* argc, char** argv) {
+  ReportStart start;
+  if (!InitializeBenchmark(argc, argv, {ReportFlag(&start.report)})) return std::nullopt;
+  start.load_before = LoadAverage();
+  return start;
+}
+
 void RunBenchmarks(bool report, const std::function<void(const CollectingReporter&)>& print) {
   CollectingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,15 @@ struct Flag {
 bool InitializeBenchmark(int* argc, char** argv, absl::Span<const Flag> flags);
 // --dflow_report, which sets *report.
 Flag ReportFlag(bool* report);
+
+// What a binary whose only flag of its own is --dflow_report knows as it starts.
+struct ReportStart {
+  bool report = false;      // --dflow_report was given.
+  std::string load_before;  // The load average before any benchmark ran.
+};
+// Main's first step for such a binary: InitializeBenchmark with ReportFlag, then LoadAverage;
+// nullopt when an argument is unknown.
+std::optional<ReportStart> StartReportOnlyBenchmark(int* argc, char** argv);
 
 // Main's last step: runs the registered benchmarks into a CollectingReporter, passes it to
 // `print` when `report` is set, and shuts Google Benchmark down.

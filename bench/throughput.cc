@@ -10,6 +10,7 @@
 //       --dflow_report
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -74,9 +75,8 @@ void PrintReport(const CollectingReporter& r, const std::string& load_before) {
 
 int main(int argc, char** argv) {
   using namespace dflow::bench;  // NOLINT: main only.
-  bool report = false;
-  if (!InitializeBenchmark(&argc, argv, {ReportFlag(&report)})) return 1;
-  const std::string load_before = LoadAverage();
+  const std::optional<ReportStart> start = StartReportOnlyBenchmark(&argc, argv);
+  if (!start) return 1;
   dflow::SessionOptions options;
   options.intra_op_threads = 1;
   for (int i = 0; i < 2; ++i) {
@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(name, fn)->Arg(batch)->Threads(1)->Threads(2)->UseRealTime();
     }
   }
-  RunBenchmarks(report, [&](const CollectingReporter& r) { PrintReport(r, load_before); });
+  RunBenchmarks(start->report,
+                [&](const CollectingReporter& r) { PrintReport(r, start->load_before); });
   return 0;
 }

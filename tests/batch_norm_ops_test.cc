@@ -74,16 +74,22 @@ Forward MakeForward(const Scope& root, const Case& c, Input x, Input scale, Inpu
   return take(ops::FusedBatchNormV3(root, x, scale, offset, mean, var, attrs));
 }
 
+// The float placeholders every batch-norm op here takes besides its offset (or dy).
+struct StatsInputs {
+  Output x, scale, mean, var;
+};
+StatsInputs StatsPlaceholders(const Scope& root) {
+  return {ops::Placeholder(root, DT_FLOAT), ops::Placeholder(root, DT_FLOAT),
+          ops::Placeholder(root, DT_FLOAT), ops::Placeholder(root, DT_FLOAT)};
+}
+
 Tensor Positive(int64_t c, uint64_t seed) { return RandomTensor({c}, seed, 0.5f, 2.0f); }
 
 void RunForward(const Case& c, bool training, float factor, uint64_t seed) {
   SCOPED_TRACE(absl::StrCat(c.Name(), training ? " training" : " inference", " factor ", factor));
   Scope root = Scope::NewRootScope();
-  auto x = ops::Placeholder(root, DT_FLOAT);
-  auto scale = ops::Placeholder(root, DT_FLOAT);
+  const auto [x, scale, mean, var] = StatsPlaceholders(root);
   auto offset = ops::Placeholder(root, DT_FLOAT);
-  auto mean = ops::Placeholder(root, DT_FLOAT);
-  auto var = ops::Placeholder(root, DT_FLOAT);
   const float eps = 0.001f;
   ops::FusedBatchNormAttrs attrs = ops::FusedBatchNormAttrs()
                                        .IsTraining(training)
@@ -206,11 +212,8 @@ TEST(FusedBatchNormGradTest, MatchesReference) {
     for (bool training : {true, false}) {
       SCOPED_TRACE(absl::StrCat(c.Name(), training ? " training" : " inference"));
       Scope root = Scope::NewRootScope();
+      const auto [x, scale, mean, var] = StatsPlaceholders(root);
       auto dy = ops::Placeholder(root, DT_FLOAT);
-      auto x = ops::Placeholder(root, DT_FLOAT);
-      auto scale = ops::Placeholder(root, DT_FLOAT);
-      auto mean = ops::Placeholder(root, DT_FLOAT);
-      auto var = ops::Placeholder(root, DT_FLOAT);
       const float eps = 0.01f;
       ops::FusedBatchNormAttrs attrs =
           ops::FusedBatchNormAttrs().IsTraining(training).Epsilon(eps).DataFormat(c.format);
@@ -256,11 +259,8 @@ TEST(FusedBatchNormGradientTest, ThroughTheForwardOps) {
     for (bool training : {true, false}) {
       SCOPED_TRACE(absl::StrCat(c.Name(), training ? " training" : " inference"));
       Scope root = Scope::NewRootScope();
-      auto x = ops::Placeholder(root, DT_FLOAT);
-      auto scale = ops::Placeholder(root, DT_FLOAT);
+      const auto [x, scale, mean, var] = StatsPlaceholders(root);
       auto offset = ops::Placeholder(root, DT_FLOAT);
-      auto mean = ops::Placeholder(root, DT_FLOAT);
-      auto var = ops::Placeholder(root, DT_FLOAT);
       Forward f = MakeForward(root, c, x, scale, offset, mean, var,
                               ops::FusedBatchNormAttrs()
                                   .IsTraining(training)

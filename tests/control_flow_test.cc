@@ -1,6 +1,7 @@
 // Control flow (Switch, Merge, Enter, Exit, NextIteration, LoopCond) against hand-computed
 // results: conds taking each branch, dead fetches, loops with zero and many iterations, nested
 // loops, a cond inside a loop, malformed graphs and a loop that never ends.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,23 @@ absl::StatusOr<std::vector<Tensor>> RunGraph(const Scope& root,
   std::vector<Tensor> out;
   DFLOW_RETURN_IF_ERROR(session->Run(options, feeds, fetches, {}, &out, nullptr));
   return out;
+}
+
+// A branch of one input and one output, the form every cond in these tests takes.
+using UnaryBranch = std::function<Output(const Scope& scope, const Output& input)>;
+
+// ops::Cond of the single input `x`, returning its single output.
+absl::StatusOr<Output> UnaryCond(const Scope& scope, const Output& pred, const Output& x,
+                                 const UnaryBranch& true_fn, const UnaryBranch& false_fn) {
+  auto branch = [](const UnaryBranch& fn) {
+    return [&fn](const Scope& s, const std::vector<Output>& in, std::vector<Output>* out) {
+      *out = {fn(s, in[0])};
+      return s.status();
+    };
+  };
+  std::vector<Output> outs;
+  DFLOW_RETURN_IF_ERROR(ops::Cond(scope, pred, {x}, branch(true_fn), branch(false_fn), &outs));
+  return outs[0];
 }
 
 TEST(ControlFlowTest, SwitchMergePicksTheBranchThePredicateNames) {
@@ -66,25 +84,17 @@ TEST(ControlFlowTest, CondBuilderRunsOnlyTheTakenBranch) {
   Scope root = Scope::NewRootScope();
   auto x = ops::Placeholder(root, DT_FLOAT);
   auto pred = ops::Less(root, x, 0.0f);
-  std::vector<Output> outs;
   // A branch returning a constant: the constant must die with its branch.
-  ASSERT_TRUE(ops::Cond(
-                  root, pred, {x},
-                  [](const Scope& s, const std::vector<Output>& in, std::vector<Output>* out) {
-                    *out = {ops::Const(s, -1.0f, TensorShape())};
-                    return s.status();
-                  },
-                  [](const Scope& s, const std::vector<Output>& in, std::vector<Output>* out) {
-                    *out = {ops::Sqrt(s, in[0])};
-                    return s.status();
-                  },
-                  &outs)
-                  .ok());
+  absl::StatusOr<Output> y = UnaryCond(
+      root, pred, x,
+      [](const Scope& s, const Output&) -> Output { return ops::Const(s, -1.0f, TensorShape()); },
+      [](const Scope& s, const Output& in) -> Output { return ops::Sqrt(s, in); });
+  ASSERT_TRUE(y.ok()) << y.status();
   ASSERT_TRUE(root.ok()) << root.status();
-  auto neg = RunGraph(root, {{x, F(-4)}}, {outs[0]});
+  auto neg = RunGraph(root, {{x, F(-4)}}, {*y});
   ASSERT_TRUE(neg.ok()) << neg.status();
   EXPECT_EQ((*neg)[0].scalar<float>(), -1.0f);
-  auto pos = RunGraph(root, {{x, F(16)}}, {outs[0]});
+  auto pos = RunGraph(root, {{x, F(16)}}, {*y});
   ASSERT_TRUE(pos.ok()) << pos.status();
   EXPECT_EQ((*pos)[0].scalar<float>(), 4.0f);
 }
@@ -176,19 +186,17 @@ TEST(ControlFlowTest, CondInsideALoopTakesItsBranchPerIteration) {
           },
           [](const Scope& s, const std::vector<Output>& v, std::vector<Output>* out) {
             auto even = ops::Equal(s, ops::FloorMod(s, v[0], 2), 0);
-            std::vector<Output> next;
-            DFLOW_RETURN_IF_ERROR(ops::Cond(
-                s, even, {v[0]},
-                [](const Scope& b, const std::vector<Output>& in, std::vector<Output>* o) {
-                  *o = {ops::FloorDiv(b, in[0], 2)};
-                  return b.status();
-                },
-                [](const Scope& b, const std::vector<Output>& in, std::vector<Output>* o) {
-                  *o = {ops::Add(b, ops::Mul(b, in[0], 3), 1)};
-                  return b.status();
-                },
-                &next));
-            *out = {next[0], ops::Add(s, v[1], 1)};
+            DFLOW_ASSIGN_OR_RETURN(
+                const Output next,
+                UnaryCond(
+                    s, even, v[0],
+                    [](const Scope& b, const Output& in) -> Output {
+                      return ops::FloorDiv(b, in, 2);
+                    },
+                    [](const Scope& b, const Output& in) -> Output {
+                      return ops::Add(b, ops::Mul(b, in, 3), 1);
+                    }));
+            *out = {next, ops::Add(s, v[1], 1)};
             return s.status();
           },
           &outs)
@@ -212,23 +220,17 @@ TEST(ControlFlowTest, GradientsFlowThroughTheTakenBranchOfACond) {
     Scope root = Scope::NewRootScope();
     auto x = ops::Placeholder(root, DT_FLOAT);
     auto pred = ops::Placeholder(root, DT_BOOL);
-    std::vector<Output> outs;
-    ASSERT_TRUE(ops::Cond(
-                    root, pred, {x},
-                    [](const Scope& s, const std::vector<Output>& in, std::vector<Output>* out) {
-                      *out = {ops::Mul(s, in[0], in[0])};
-                      return s.status();
-                    },
-                    [](const Scope& s, const std::vector<Output>& in, std::vector<Output>* out) {
-                      *out = {ops::Mul(s, ops::Mul(s, in[0], 3.0f), ops::Sum(s, in[0], {0}))};
-                      return s.status();
-                    },
-                    &outs)
-                    .ok());
+    absl::StatusOr<Output> y = UnaryCond(
+        root, pred, x,
+        [](const Scope& s, const Output& in) -> Output { return ops::Mul(s, in, in); },
+        [](const Scope& s, const Output& in) -> Output {
+          return ops::Mul(s, ops::Mul(s, in, 3.0f), ops::Sum(s, in, {0}));
+        });
+    ASSERT_TRUE(y.ok()) << y.status();
     ASSERT_TRUE(root.ok()) << root.status();
     const std::vector<float> values = {0.5f, -1.5f, 2.0f};
     Tensor xv = *Tensor::FromVector<float>(values, TensorShape({3}));
-    auto err = test::MaxGradientError(root, {{x, xv}}, outs[0], {{pred, B(negative)}});
+    auto err = test::MaxGradientError(root, {{x, xv}}, *y, {{pred, B(negative)}});
     ASSERT_TRUE(err.ok()) << err.status();
     EXPECT_LT(*err, 1e-3) << (negative ? "true branch" : "false branch");
   }
