@@ -194,34 +194,28 @@ REGISTER_OP("FusedBatchNorm")
     .SetShapeFn([](InferenceContext* ctx) { return ForwardShape(ctx, false); });
 REGISTER_GRADIENT("FusedBatchNorm", ForwardGrad<1>);
 
-REGISTER_OP("FusedBatchNormV2")
-    .Input("x: T")
-    .Input("scale: U")
-    .Input("offset: U")
-    .Input("mean: U")
-    .Input("variance: U")
-    .Output("y: T")
-    .Output("batch_mean: U")
-    .Output("batch_variance: U")
-    .Output("reserve_space_1: U")
-    .Output("reserve_space_2: U")
+// FusedBatchNormV2's and V3's inputs and outputs (V3 adds reserve_space_3 after them).
+#define DFLOW_FUSED_BATCH_NORM_MIXED_OP(name) \
+  REGISTER_OP(name)                           \
+      .Input("x: T")                          \
+      .Input("scale: U")                      \
+      .Input("offset: U")                     \
+      .Input("mean: U")                       \
+      .Input("variance: U")                   \
+      .Output("y: T")                         \
+      .Output("batch_mean: U")                \
+      .Output("batch_variance: U")            \
+      .Output("reserve_space_1: U")           \
+      .Output("reserve_space_2: U")
+
+DFLOW_FUSED_BATCH_NORM_MIXED_OP("FusedBatchNormV2")
     .Attr("T: {float}")
     .Attr("U: {float}")
     .Attrs(kForwardAttrs)
     .SetShapeFn([](InferenceContext* ctx) { return ForwardShape(ctx, false); });
 REGISTER_GRADIENT("FusedBatchNormV2", ForwardGrad<2>);
 
-REGISTER_OP("FusedBatchNormV3")
-    .Input("x: T")
-    .Input("scale: U")
-    .Input("offset: U")
-    .Input("mean: U")
-    .Input("variance: U")
-    .Output("y: T")
-    .Output("batch_mean: U")
-    .Output("batch_variance: U")
-    .Output("reserve_space_1: U")
-    .Output("reserve_space_2: U")
+DFLOW_FUSED_BATCH_NORM_MIXED_OP("FusedBatchNormV3")
     .Output("reserve_space_3: U")
     .Attr("T: {float}")
     .Attr("U: {float}")

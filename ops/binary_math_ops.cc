@@ -6,6 +6,7 @@
 
 #include "graph/status_macros.h"
 #include "ops/array_ops.h"
+#include "ops/binary_op_schema.h"
 #include "ops/gradients.h"
 #include "ops/logical_ops.h"
 #include "ops/math_ops.h"
@@ -24,14 +25,6 @@ absl::Status SetBroadcastGrads(const Scope& scope, const Node& node, const Outpu
 }
 
 }  // namespace
-
-#define DFLOW_BINARY_MATH_OP(name)                 \
-  REGISTER_OP(name)                                \
-      .Input("x: T")                               \
-      .Input("y: T")                               \
-      .Output("z: T")                              \
-      .Attr("T: {float, int32, int64}")            \
-      .SetShapeFn(BroadcastBinaryShape)
 
 // ---------------------------------------------------------------------------------------------
 // Pow
@@ -52,7 +45,7 @@ absl::Status PowGrad(const Scope& scope, const Node& node, absl::Span<const Outp
 
 }  // namespace
 
-DFLOW_BINARY_MATH_OP("Pow");
+DFLOW_BINARY_OP("Pow");
 REGISTER_GRADIENT("Pow", PowGrad);
 
 Output ops::Pow(const Scope& scope, Input x, Input y) { return AddOp(scope, "Pow", {x, y}); }
@@ -73,7 +66,7 @@ absl::Status MinimumGrad(const Scope& scope, const Node& node, absl::Span<const 
 
 }  // namespace
 
-DFLOW_BINARY_MATH_OP("Minimum");
+DFLOW_BINARY_OP("Minimum");
 REGISTER_GRADIENT("Minimum", MinimumGrad);
 
 Output ops::Minimum(const Scope& scope, Input x, Input y) {
@@ -97,13 +90,11 @@ absl::Status SquaredDifferenceGrad(const Scope& scope, const Node& node,
 
 }  // namespace
 
-DFLOW_BINARY_MATH_OP("SquaredDifference");
+DFLOW_BINARY_OP("SquaredDifference");
 REGISTER_GRADIENT("SquaredDifference", SquaredDifferenceGrad);
 
 Output ops::SquaredDifference(const Scope& scope, Input x, Input y) {
   return AddOp(scope, "SquaredDifference", {x, y});
 }
-
-#undef DFLOW_BINARY_MATH_OP
 
 }  // namespace dflow

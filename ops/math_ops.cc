@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/status_macros.h"
 #include "ops/array_ops.h"
+#include "ops/binary_op_schema.h"
 #include "ops/gradients.h"
 #include "ops/op_registry.h"
 #include "ops/shape_inference.h"
@@ -41,14 +42,6 @@ absl::Status UnaryGrad(const Scope& scope, const Node& node, absl::Span<const Ou
 }
 
 }  // namespace
-
-#define DFLOW_BINARY_OP(name)                      \
-  REGISTER_OP(name)                                \
-      .Input("x: T")                               \
-      .Input("y: T")                               \
-      .Output("z: T")                              \
-      .Attr("T: {float, int32, int64}")            \
-      .SetShapeFn(BroadcastBinaryShape)
 
 #define DFLOW_COMPARISON_OP(name)                  \
   REGISTER_OP(name)                                \
@@ -541,7 +534,6 @@ ops::Cast::Cast(const Scope& scope, Input x, DataType DstT, const Attrs& attrs)
     : Output(AddOp(scope, "Cast", {x},
                    {{"DstT", MakeAttr(DstT)}, {"Truncate", MakeAttr(attrs.truncate)}})) {}
 
-#undef DFLOW_BINARY_OP
 #undef DFLOW_COMPARISON_OP
 
 }  // namespace dflow

@@ -284,25 +284,20 @@ absl::Status ArgMaxShape(InferenceContext* ctx) {
 
 }  // namespace
 
-REGISTER_OP("ArgMax")
-    .Input("input: T")
-    .Input("dimension: Tidx")
-    .Output("output: output_type")
-    .Attr("T: {float, int32, int64, uint8}")
-    .Attr("Tidx: {int32, int64} = DT_INT32")
-    .Attr("output_type: {int32, int64} = DT_INT64")
-    .SetShapeFn(ArgMaxShape)
-    .NotDifferentiable();
+// ArgMax's and ArgMin's schema: they differ only in the comparison.
+#define DFLOW_ARG_REDUCTION_OP(name)                    \
+  REGISTER_OP(name)                                     \
+      .Input("input: T")                                \
+      .Input("dimension: Tidx")                         \
+      .Output("output: output_type")                    \
+      .Attr("T: {float, int32, int64, uint8}")          \
+      .Attr("Tidx: {int32, int64} = DT_INT32")          \
+      .Attr("output_type: {int32, int64} = DT_INT64")   \
+      .SetShapeFn(ArgMaxShape)                          \
+      .NotDifferentiable()
 
-REGISTER_OP("ArgMin")
-    .Input("input: T")
-    .Input("dimension: Tidx")
-    .Output("output: output_type")
-    .Attr("T: {float, int32, int64, uint8}")
-    .Attr("Tidx: {int32, int64} = DT_INT32")
-    .Attr("output_type: {int32, int64} = DT_INT64")
-    .SetShapeFn(ArgMaxShape)
-    .NotDifferentiable();
+DFLOW_ARG_REDUCTION_OP("ArgMax");
+DFLOW_ARG_REDUCTION_OP("ArgMin");
 
 ops::ArgMax::ArgMax(const Scope& scope, Input input, Input dimension, const Attrs& attrs)
     : Output(AddOp(scope, "ArgMax", {input, dimension},

@@ -69,6 +69,20 @@ class GradientDescentOptimizer : public Optimizer {
   float learning_rate_;
 };
 
+// Minimize with a `global_step` and Clone, written once for the optimizers that take one.
+template <typename Derived>
+class GlobalStepOptimizer : public Optimizer {
+ public:
+  Operation Minimize(const Scope& scope, const Output& loss,
+                     const std::vector<Output>& var_list = {},
+                     const Output& global_step = Output()) {
+    return MinimizeImpl(scope, loss, var_list, global_step);
+  }
+  std::unique_ptr<Optimizer> Clone() const override {
+    return std::make_unique<Derived>(static_cast<const Derived&>(*this));
+  }
+};
+
 // Adam (Kingma & Ba, 2015), as TensorFlow's tf.train.AdamOptimizer. Minimize appends the
 // gradients of `loss` with respect to `var_list` (every variable `loss` depends on when empty)
 // and, per variable <var>, two zero-initialized slot variables "<var>/Adam" (m, the first moment)
@@ -83,22 +97,14 @@ class GradientDescentOptimizer : public Optimizer {
 // Minimize creates variables, each with an Assign initializer: build GlobalVariablesInitializer
 // AFTER Minimize, or the slots and beta powers are left out of it. The slots and beta powers are
 // ordinary variables, so SaveCheckpoint / RestoreCheckpoint carry the optimizer's state.
-class AdamOptimizer : public Optimizer {
+class AdamOptimizer : public GlobalStepOptimizer<AdamOptimizer> {
  public:
   explicit AdamOptimizer(float learning_rate = 0.001f, float beta1 = 0.9f, float beta2 = 0.999f,
                          float epsilon = 1e-8f)
       : learning_rate_(learning_rate), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {}
 
-  Operation Minimize(const Scope& scope, const Output& loss,
-                     const std::vector<Output>& var_list = {},
-                     const Output& global_step = Output()) {
-    return MinimizeImpl(scope, loss, var_list, global_step);
-  }
   Operation ApplyGradients(const Scope& scope, const std::vector<GradAndVar>& grads_and_vars,
                            const Output& global_step = Output()) override;
-  std::unique_ptr<Optimizer> Clone() const override {
-    return std::make_unique<AdamOptimizer>(*this);
-  }
 
  private:
   float learning_rate_, beta1_, beta2_, epsilon_;
@@ -108,21 +114,13 @@ class AdamOptimizer : public Optimizer {
 // slot "<var>/Momentum" (the accumulation) per variable and an ApplyMomentum node
 // "<name>/update_<var>" (<name> is "Momentum", made unique), grouped like AdamOptimizer's (and
 // with the same `global_step` option and initializer-order rule).
-class MomentumOptimizer : public Optimizer {
+class MomentumOptimizer : public GlobalStepOptimizer<MomentumOptimizer> {
  public:
   MomentumOptimizer(float learning_rate, float momentum, bool use_nesterov = false)
       : learning_rate_(learning_rate), momentum_(momentum), use_nesterov_(use_nesterov) {}
 
-  Operation Minimize(const Scope& scope, const Output& loss,
-                     const std::vector<Output>& var_list = {},
-                     const Output& global_step = Output()) {
-    return MinimizeImpl(scope, loss, var_list, global_step);
-  }
   Operation ApplyGradients(const Scope& scope, const std::vector<GradAndVar>& grads_and_vars,
                            const Output& global_step = Output()) override;
-  std::unique_ptr<Optimizer> Clone() const override {
-    return std::make_unique<MomentumOptimizer>(*this);
-  }
 
  private:
   float learning_rate_, momentum_;
