@@ -23,7 +23,9 @@ struct CacheLineAllocator {
   template <typename U>
   CacheLineAllocator(const CacheLineAllocator<U>&) {}  // NOLINT: rebinding is implicit.
 
-  static size_t Bytes(size_t n) { return (n * sizeof(T) + kCacheLine - 1) / kCacheLine * kCacheLine; }
+  static size_t Bytes(size_t n) {
+    return (n * sizeof(T) + kCacheLine - 1) / kCacheLine * kCacheLine;
+  }
   T* allocate(size_t n) {
     return static_cast<T*>(::operator new(Bytes(n), std::align_val_t(kCacheLine)));
   }

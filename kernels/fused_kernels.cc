@@ -275,7 +275,8 @@ class ApplyGradientDescentMatMulOp : public OpKernel {
                     {DNNL_ARG_WEIGHTS, e->b, b.data()},
                     {DNNL_ARG_DST, e->var, product.data()}});
       ScaledAddInPlace(static_cast<float*>(var->value.data()),
-                       static_cast<const float*>(product.data()), d.m * d.n, -alpha.scalar<float>());
+                       static_cast<const float*>(product.data()), d.m * d.n,
+                       -alpha.scalar<float>());
       ctx->release_temp(&product);
       return absl::OkStatus();
     }

@@ -1,9 +1,10 @@
 // Whether oneDNN runs the primitive a fused kernel would build for these shapes with an
 // optimized implementation on this CPU: the graph optimizer asks before it fuses, and
 // _ApplyGradientDescentMatMul's kernel before it sums its product into the variable (else it
-// runs the plain product and a loop). oneDNN falls back to its reference code where its JIT kernels lack a feature (in
-// 2.6: matmul post-ops and softmax backward without AVX-512), and that code is far slower
-// than the unfused nodes (17 ms against 50 us for the tutorial's weight update on AVX2).
+// runs the plain product and a loop). oneDNN falls back to its reference code where its JIT
+// kernels lack a feature (in 2.6: matmul post-ops and softmax backward without AVX-512), and
+// that code is far slower than the unfused nodes (17 ms against 50 us for the tutorial's weight
+// update on AVX2).
 #ifndef DFLOW_KERNELS_FUSED_KERNELS_H_
 #define DFLOW_KERNELS_FUSED_KERNELS_H_
 
